@@ -1,0 +1,367 @@
+"""``InMemoryStore``: the ``Store`` port in memory, with the SQL store's transactions and errors.
+
+A unit of work edits a copy of the bot's committed state and swaps it in on commit. Like the SQLite
+store, one unit of work at a time holds the database; others wait (up to a timeout) for it to end.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, cast
+
+import attrs
+
+from trader_core.model.errors import StoreError
+from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.plans import Plan
+from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
+from trader_core.ports.store import FillRepository, OrderRepository, PlanRepository, RunRepository, SequenceRepository
+
+__all__ = ["InMemoryDatabase", "InMemoryStore", "InMemoryUnitOfWork"]
+
+_T = TypeVar("_T")
+_V = TypeVar("_V")
+
+
+@attrs.define
+class _Entry(Generic[_V]):
+    """A stored value and the order it was first stored in (the SQL row id)."""
+
+    seq: int
+    value: _V
+
+
+@attrs.define
+class _BotState:
+    """Everything stored for one bot. Values are frozen, so copying the containers copies the state."""
+
+    runs: dict[RunId, _Entry[RunRecord]] = attrs.Factory(dict)
+    orders: dict[ClientOrderId, _Entry[TrackedOrder]] = attrs.Factory(dict)
+    fills: list[FillRecord] = attrs.Factory(list)
+    fill_keys: set[tuple[str, Symbol, str]] = attrs.Factory(set)
+    plans: dict[PlanId, _Entry[Plan]] = attrs.Factory(dict)
+    sequences: dict[str, int] = attrs.Factory(dict)
+    next_seq: int = 1
+
+    def copy(self) -> _BotState:
+        return _BotState(
+            runs=dict(self.runs),
+            orders=dict(self.orders),
+            fills=list(self.fills),
+            fill_keys=set(self.fill_keys),
+            plans=dict(self.plans),
+            sequences=dict(self.sequences),
+            next_seq=self.next_seq,
+        )
+
+    def entry(self, value: _T) -> _Entry[_T]:
+        self.next_seq += 1
+        return _Entry(self.next_seq - 1, value)
+
+
+class InMemoryDatabase:
+    """What several ``InMemoryStore`` instances (one per bot) share, like one database file."""
+
+    def __init__(self, *, busy_timeout: float = 5.0) -> None:
+        self._states: dict[BotId, _BotState] = {}
+        self._lock = threading.Lock()
+        self._busy_timeout = busy_timeout
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Exclusive use of the database for one unit of work."""
+        if not self._lock.acquire(timeout=self._busy_timeout):
+            raise StoreError(f"in-memory database busy for {self._busy_timeout} s (a unit of work inside another?)")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def state(self, bot_id: BotId) -> _BotState:
+        """The committed state of ``bot_id``."""
+        return self._states.get(bot_id) or _BotState()
+
+    def replace(self, bot_id: BotId, state: _BotState) -> None:
+        """Commit ``state`` as the state of ``bot_id``."""
+        self._states[bot_id] = state
+
+
+class InMemoryStore:
+    """The ``Store`` port in memory, for one bot; pass a shared ``database`` to put several bots in one."""
+
+    def __init__(self, bot_id: BotId, database: InMemoryDatabase | None = None) -> None:
+        self._bot_id = bot_id
+        self._database = database or InMemoryDatabase()
+        self._closed = False
+
+    @property
+    def bot_id(self) -> BotId:
+        """The bot every row of this store belongs to."""
+        return self._bot_id
+
+    @property
+    def database(self) -> InMemoryDatabase:
+        """The database the store keeps its rows in."""
+        return self._database
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[InMemoryUnitOfWork]:
+        """A new unit of work; leaving it without ``commit()`` rolls back."""
+        if self._closed:
+            raise StoreError(f"in-memory store of bot {self._bot_id} is closed")
+        with self._database.hold():
+            uow = InMemoryUnitOfWork(self._database, self._bot_id)
+            try:
+                yield uow
+            finally:
+                uow.end()
+
+    def close(self) -> None:
+        """Nothing to release; later units of work are refused. Idempotent."""
+        self._closed = True
+
+
+class InMemoryUnitOfWork:
+    """A working copy of the bot's state; unusable after a ``StoreError``."""
+
+    def __init__(self, database: InMemoryDatabase, bot_id: BotId) -> None:
+        self._database = database
+        self._bot_id = bot_id
+        self.work = database.state(bot_id).copy()
+        self._failed = False
+        self._ended = False
+        self.runs: RunRepository = InMemoryRunRepository(self)
+        self.orders: OrderRepository = InMemoryOrderRepository(self)
+        self.fills: FillRepository = InMemoryFillRepository(self)
+        self.plans: PlanRepository = InMemoryPlanRepository(self)
+        self.sequences: SequenceRepository = InMemorySequenceRepository(self)
+
+    def commit(self) -> None:
+        """Make every write of this unit the committed state."""
+        with self.guard("commit"):
+            self._database.replace(self._bot_id, self.work)
+            self.work = self.work.copy()
+
+    def rollback(self) -> None:
+        """Discard every uncommitted write."""
+        if self._failed:
+            return
+        with self.guard("rollback"):
+            self.work = self._database.state(self._bot_id).copy()
+
+    def end(self) -> None:
+        """End the unit; what was not committed is dropped."""
+        self._ended = True
+
+    @contextmanager
+    def guard(self, action: str) -> Iterator[None]:
+        """Run ``action``; a ``StoreError`` rolls back and makes the unit unusable, as in the SQL store."""
+        if self._ended:
+            raise StoreError(f"{action}: the unit of work has ended")
+        if self._failed:
+            raise StoreError(f"{action}: the unit of work failed earlier and was rolled back")
+        try:
+            yield
+        except StoreError:
+            self._failed = True
+            self.work = self._database.state(self._bot_id).copy()
+            raise
+
+
+def _check_values(value: object, action: str) -> None:
+    """Refuse what the SQL columns refuse: naive or non-UTC times, floats, non-finite decimals."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise StoreError(f"{action} failed: refusing naive datetime {value.isoformat()}")
+        if value.utcoffset() != timedelta(0):
+            raise StoreError(f"{action} failed: refusing non-UTC datetime {value.isoformat()}")
+    elif isinstance(value, float):
+        raise StoreError(f"{action} failed: refusing float {value!r}, expected a Decimal")
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise StoreError(f"{action} failed: refusing non-finite Decimal {value!r}")
+    elif attrs.has(type(value)):
+        for field in attrs.fields(cast(Any, type(value))):
+            _check_values(getattr(value, field.name), action)
+
+
+def _sorted(entries: Any, key: Callable[[Any], Any], keep: Callable[[Any], bool]) -> tuple[Any, ...]:
+    chosen = [entry for entry in entries if keep(entry.value)]
+    return tuple(entry.value for entry in sorted(chosen, key=lambda entry: (key(entry.value), entry.seq)))
+
+
+class _Repository:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _state(self) -> _BotState:
+        return self._uow.work
+
+
+class InMemoryRunRepository(_Repository):
+    """Runs of the bot."""
+
+    def add(self, run: RunRecord) -> None:
+        """Store a new run. Raises ``StoreError`` if the run id exists."""
+        with self._uow.guard(f"add run {run.run_id}"):
+            _check_values(run, f"add run {run.run_id}")
+            if run.run_id in self._state.runs:
+                raise StoreError(f"add run {run.run_id} failed: already stored")
+            self._state.runs[run.run_id] = self._state.entry(run)
+
+    def update(self, run: RunRecord) -> None:
+        """Replace a stored run. Raises ``StoreError`` if it is unknown."""
+        with self._uow.guard(f"update run {run.run_id}"):
+            _check_values(run, f"update run {run.run_id}")
+            entry = self._state.runs.get(run.run_id)
+            if entry is None:
+                raise StoreError(f"update run {run.run_id}: no such run")
+            self._state.runs[run.run_id] = _Entry(entry.seq, run)
+
+    def find(self, run_id: RunId) -> RunRecord | None:
+        """The run, or None."""
+        with self._uow.guard(f"find run {run_id}"):
+            entry = self._state.runs.get(run_id)
+            return None if entry is None else entry.value
+
+    def find_latest(self) -> RunRecord | None:
+        """The most recently started run of this bot, or None."""
+        with self._uow.guard("find latest run"):
+            runs = _sorted(self._state.runs.values(), lambda run: run.started_at, lambda _run: True)
+            return runs[-1] if runs else None
+
+
+class InMemoryOrderRepository(_Repository):
+    """Order intents of the bot."""
+
+    def add(self, order: TrackedOrder) -> None:
+        """Store a new intent. Raises ``StoreError`` if the client order id is already stored."""
+        key = order.client_order_id
+        with self._uow.guard(f"add order {key}"):
+            _check_values(order, f"add order {key}")
+            if key in self._state.orders:
+                raise StoreError(f"add order {key} failed: already stored")
+            self._state.orders[key] = self._state.entry(order)
+
+    def update(self, order: TrackedOrder) -> None:
+        """Replace a stored intent. Raises ``StoreError`` if it is unknown."""
+        key = order.client_order_id
+        with self._uow.guard(f"update order {key}"):
+            _check_values(order, f"update order {key}")
+            entry = self._state.orders.get(key)
+            if entry is None:
+                raise StoreError(f"update order {key}: no such order")
+            self._state.orders[key] = _Entry(entry.seq, order)
+
+    def find(self, client_order_id: ClientOrderId) -> TrackedOrder | None:
+        """The intent, or None."""
+        with self._uow.guard(f"find order {client_order_id}"):
+            entry = self._state.orders.get(client_order_id)
+            return None if entry is None else entry.value
+
+    def list_active(self, run_id: RunId | None = None) -> tuple[TrackedOrder, ...]:
+        """Active intents, oldest first; only those of ``run_id`` when given."""
+        with self._uow.guard("list active orders"):
+            return _sorted(
+                self._state.orders.values(),
+                lambda order: order.created_at,
+                lambda order: order.status.is_active and run_id in (None, order.run_id),
+            )
+
+    def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
+        """Every intent of the run, oldest first."""
+        with self._uow.guard(f"list orders of run {run_id}"):
+            return _sorted(
+                self._state.orders.values(), lambda order: order.created_at, lambda order: order.run_id == run_id
+            )
+
+
+class InMemoryFillRepository(_Repository):
+    """Booked fills of the bot; identity is (venue, symbol, trade id)."""
+
+    def add(self, record: FillRecord) -> bool:
+        """Store a booked fill; return False (and store nothing) if that identity is already stored."""
+        key = (record.venue, record.fill.symbol, record.fill.trade_id.value)
+        with self._uow.guard(f"add fill {record.venue}:{record.fill.symbol}:{record.fill.trade_id}"):
+            _check_values(record, f"add fill {record.fill.trade_id}")
+            if key in self._state.fill_keys:
+                return False
+            self._state.fill_keys.add(key)
+            self._state.fills.append(record)
+            return True
+
+    def list_for_run(self, run_id: RunId) -> tuple[FillRecord, ...]:
+        """Fills of the run, in booking order."""
+        with self._uow.guard(f"list fills of run {run_id}"):
+            return tuple(record for record in self._state.fills if record.run_id == run_id)
+
+    def list_all(self) -> tuple[FillRecord, ...]:
+        """Every fill of the bot, in booking order."""
+        with self._uow.guard("list fills"):
+            return tuple(self._state.fills)
+
+
+class InMemoryPlanRepository(_Repository):
+    """Trade plans of the bot, with optimistic versioning."""
+
+    def add(self, plan: Plan) -> None:
+        """Store a new plan. Raises ``StoreError`` if the plan id exists."""
+        with self._uow.guard(f"add plan {plan.plan_id}"):
+            _check_values(plan, f"add plan {plan.plan_id}")
+            if plan.version < 1:
+                raise StoreError(f"add plan {plan.plan_id} failed: version {plan.version} is below 1")
+            if plan.plan_id in self._state.plans:
+                raise StoreError(f"add plan {plan.plan_id} failed: already stored")
+            self._state.plans[plan.plan_id] = self._state.entry(plan)
+
+    def update(self, plan: Plan) -> None:
+        """Store the next version of a plan; raises ``StoreError`` unless the stored one is ``version - 1``."""
+        key = plan.plan_id
+        with self._uow.guard(f"update plan {key} to version {plan.version}"):
+            _check_values(plan, f"update plan {key}")
+            entry = self._state.plans.get(key)
+            if entry is None:
+                raise StoreError(f"update plan {key}: no such plan")
+            stored = entry.value.version
+            if stored != plan.version - 1:
+                raise StoreError(
+                    f"update plan {key}: version conflict, stored version is {stored} "
+                    f"but the update is version {plan.version} (expected {stored + 1})"
+                )
+            self._state.plans[key] = _Entry(entry.seq, plan)
+
+    def find(self, plan_id: PlanId) -> Plan | None:
+        """The plan, or None."""
+        with self._uow.guard(f"find plan {plan_id}"):
+            entry = self._state.plans.get(plan_id)
+            return None if entry is None else entry.value
+
+    def list_active(self, run_id: RunId | None = None) -> tuple[Plan, ...]:
+        """Pending and open plans, oldest first; only those of ``run_id`` when given."""
+        with self._uow.guard("list active plans"):
+            return _sorted(
+                self._state.plans.values(),
+                lambda plan: plan.opened_at,
+                lambda plan: plan.status.is_active and run_id in (None, plan.run_id),
+            )
+
+    def list_for_run(self, run_id: RunId) -> tuple[Plan, ...]:
+        """Every plan of the run, oldest first."""
+        with self._uow.guard(f"list plans of run {run_id}"):
+            return _sorted(self._state.plans.values(), lambda plan: plan.opened_at, lambda plan: plan.run_id == run_id)
+
+
+class InMemorySequenceRepository(_Repository):
+    """Named counters of the bot."""
+
+    def next(self, name: str) -> int:
+        """Increment counter ``name`` and return its new value (the first is 1)."""
+        with self._uow.guard(f"next value of sequence {name!r}"):
+            value = self._state.sequences.get(name, 0) + 1
+            self._state.sequences[name] = value
+            return value

@@ -1,0 +1,219 @@
+"""``PaperExchange``: the ``Trading`` port simulated against the candles a ``ReplayMarket`` reveals.
+
+Fill rules (no look-ahead): an order placed at time T can only execute on candles with
+``open_time >= T``. Per candle, pending market orders fill at its open first, then resting orders
+and brackets are matched against its range. Every fill is stamped with that candle's open time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from trader_adapters.paper.book import SimBook, SimOrder
+from trader_adapters.paper.instruments import default_rules, to_tick
+from trader_adapters.paper.replay import ReplayMarket
+from trader_core.model.errors import ConfigError, UnknownSymbolError
+from trader_core.model.ids import Asset, ClientOrderId, Symbol
+from trader_core.model.instrument import InstrumentRules
+from trader_core.model.market import Candle
+from trader_core.model.numbers import ONE, ZERO
+from trader_core.model.orders import Balance, ExitBracket, Fill, Liquidity, Order, OrderRequest, OrderType, Side
+from trader_core.ports.clock import Clock
+
+__all__ = ["PaperExchange"]
+
+# (fill price, triggered at the candle's open, liquidity)
+_Trigger = tuple[Decimal, bool, Liquidity]
+
+
+@attrs.define(init=False, eq=False)
+class PaperExchange:
+    """A simulated spot venue that fills orders from replayed candles.
+
+    * MARKET: acknowledged OPEN; fills (taker) at the open of the first candle with ``open_time >= T``
+      (T = placement time), buys at ``open * (1 + slippage_rate)`` rounded up to the tick, sells at
+      ``open * (1 - slippage_rate)`` rounded down. A market buy holds ``last close * (1 + slippage_rate
+      + market_buy_margin) * (1 + fee_rate)`` per unit of quote at placement; if the real cost at the
+      fill exceeds the free quote, the order EXPIRES unfilled.
+    * LIMIT / TAKE_PROFIT: rest; a buy fills (maker) when ``low <= price``, at the price, or at the open
+      if the candle opens at or below it (sells mirror with ``high >= price``).
+    * STOP_LOSS: a sell triggers when ``low <= stop`` and fills (taker) at the stop, or at the open if
+      the candle opens at or below it (gap through), less slippage (buys mirror).
+    * Exit brackets (OCO): when one candle reaches both legs, a leg reached at the open (a gap) wins;
+      otherwise the STOP wins (conservative). The other leg is cancelled. Cancelling either leg cancels both.
+    * Fill time is the candle's ``open_time`` for every fill. Fees are ``fee_rate`` of the notional, in quote.
+    """
+
+    _market: ReplayMarket
+    _clock: Clock
+    _book: SimBook = attrs.field(repr=False)
+    _slippage: Decimal
+    _buy_margin: Decimal
+    _rules: Callable[[Symbol], InstrumentRules] = attrs.field(repr=False)
+    _rules_cache: dict[Symbol, InstrumentRules] = attrs.field(repr=False)
+    _venue: str
+
+    def __init__(
+        self,
+        *,
+        market: ReplayMarket,
+        clock: Clock,
+        balances: Mapping[Asset, Decimal] | None = None,
+        fee_rate: Decimal = Decimal("0.001"),
+        slippage_rate: Decimal = ZERO,
+        rules: Callable[[Symbol], InstrumentRules] = default_rules,
+        market_buy_margin: Decimal = Decimal("0.02"),
+        venue: str = "paper",
+    ) -> None:
+        """Subscribe to ``market`` and start with ``balances`` (free)."""
+        if not ZERO <= fee_rate < ONE or not ZERO <= slippage_rate < ONE or market_buy_margin < ZERO:
+            raise ConfigError(
+                f"paper venue: fee_rate {fee_rate} and slippage_rate {slippage_rate} must be in [0, 1), "
+                f"market_buy_margin {market_buy_margin} non-negative"
+            )
+        self._market, self._clock, self._rules, self._venue = market, clock, rules, venue
+        self._rules_cache = {}
+        self._slippage, self._buy_margin = slippage_rate, market_buy_margin
+        self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=self._rules_for)
+        self._book.deposit_all(balances)
+        market.subscribe(self._on_candle)
+
+    @property
+    def venue(self) -> str:
+        """The venue's name (``paper`` unless configured)."""
+        return self._venue
+
+    @property
+    def holds_protective_exits(self) -> bool:
+        """True: the simulated venue holds OCO brackets itself."""
+        return True
+
+    def deposit(self, asset: Asset, amount: Decimal) -> None:
+        """Credit ``amount`` of ``asset`` to the free balance (tests, funding a run)."""
+        self._book.deposit(asset, amount)
+
+    def _rules_for(self, symbol: Symbol) -> InstrumentRules:
+        rules = self._rules_cache.get(symbol)
+        if rules is None:
+            rules = self._rules_cache[symbol] = self._rules(symbol)
+        return rules
+
+    def _last_price(self, symbol: Symbol) -> Decimal | None:
+        if not self._market.is_listed(symbol):
+            raise UnknownSymbolError(f"{self._venue} does not list {symbol}")
+        candle = self._market.last_candle(symbol)
+        return None if candle is None else candle.close
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        """Validate, hold funds and queue ``request``; it executes on later candles (see the class doc)."""
+        self._market.sync()
+        last = self._last_price(request.symbol)
+        order = self._book.place(request, self._clock.now(), last, self._slippage + self._buy_margin)
+        return order.snapshot()
+
+    async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
+        """Hold a stop and a target as one OCO; returns (stop leg, target leg), both OPEN."""
+        self._market.sync()
+        last = self._last_price(bracket.symbol)
+        stop, target = self._book.place_bracket(bracket, self._clock.now(), last)
+        return stop.snapshot(), target.snapshot()
+
+    async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        """Cancel an open order (both legs of a bracket); raises ``OrderNotFoundError`` if not open."""
+        self._market.sync()
+        self._last_price(symbol)
+        return self._book.cancel(symbol, client_order_id, self._clock.now()).snapshot()
+
+    async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        """The latest order with this client id; raises ``OrderNotFoundError``."""
+        self._market.sync()
+        self._last_price(symbol)
+        return self._book.find(symbol, client_order_id).snapshot()
+
+    async def fetch_open_orders(self, symbol: Symbol) -> tuple[Order, ...]:
+        """Open orders in ``symbol``, oldest first."""
+        self._market.sync()
+        self._last_price(symbol)
+        return tuple(order.snapshot() for order in self._book.open_orders(symbol))
+
+    async def fetch_fills(
+        self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500
+    ) -> tuple[Fill, ...]:
+        """Fills oldest first: ``time >= since`` (at most ``limit``), or the latest ``limit`` without ``since``."""
+        self._market.sync()
+        self._last_price(symbol)
+        return self._book.fills(symbol, since, limit)
+
+    async def fetch_balances(self) -> tuple[Balance, ...]:
+        """Every non-zero balance, sorted by asset."""
+        self._market.sync()
+        return self._book.balances()
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    # -- matching ---------------------------------------------------------------------------------
+
+    def _on_candle(self, candle: Candle) -> None:
+        orders = self._book.open_orders(candle.symbol)
+        if not orders:
+            return
+        # Only orders placed at or before the candle's open may trade on it: no look-ahead.
+        eligible = [order for order in orders if order.created_at <= candle.open_time]
+        tick = self._rules_for(candle.symbol).tick_size
+        for order in eligible:
+            if order.order_type is OrderType.MARKET and order.is_open:
+                price = self._slipped(candle.open, order.side, tick)
+                self._book.execute(order, price, candle.open_time, Liquidity.TAKER)
+        for order in eligible:
+            if order.order_type is OrderType.MARKET or not order.is_open:
+                continue  # a partner leg that already filled or was cancelled
+            chosen, trigger = order, self._trigger(order, candle, tick)
+            partner = order.partner
+            if partner is not None:
+                other = self._trigger(partner, candle, tick)
+                if trigger is None or (other is not None and self._partner_first(order, trigger, other)):
+                    chosen, trigger = partner, other
+            if trigger is not None:
+                price, _at_open, liquidity = trigger
+                self._book.execute(chosen, price, candle.open_time, liquidity)
+
+    @staticmethod
+    def _partner_first(order: SimOrder, mine: _Trigger, theirs: _Trigger) -> bool:
+        """Both OCO legs reached in one candle: the one reached at the open wins, else the stop."""
+        if mine[1] != theirs[1]:
+            return theirs[1]
+        return order.order_type is not OrderType.STOP_LOSS
+
+    def _slipped(self, price: Decimal, side: Side, tick: Decimal) -> Decimal:
+        """``price`` moved against the taker by the slippage rate, rounded adversely to the tick."""
+        if side is Side.BUY:
+            return to_tick(price * (ONE + self._slippage), tick, up=True)
+        return to_tick(price * (ONE - self._slippage), tick, up=False)
+
+    def _trigger(self, order: SimOrder, candle: Candle, tick: Decimal) -> _Trigger | None:
+        """Whether and at what price a resting order executes on ``candle``.
+
+        With ``sign`` +1 for a buy: a stop is reached when the price rises to it, a limit when the price
+        falls to it; a sell mirrors both. Reached at the open (a gap) means the open is the price.
+        """
+        is_stop = order.order_type is OrderType.STOP_LOSS
+        level = order.stop_price if is_stop else order.price
+        if level is None:  # unreachable: every resting type carries its price
+            return None
+        sign = order.side.sign
+        if is_stop:
+            far = candle.high if order.side is Side.BUY else candle.low
+            at_open = (candle.open - level) * sign >= ZERO
+            if not at_open and (far - level) * sign < ZERO:
+                return None
+            return self._slipped(candle.open if at_open else level, order.side, tick), at_open, Liquidity.TAKER
+        far = candle.low if order.side is Side.BUY else candle.high
+        at_open = (level - candle.open) * sign >= ZERO
+        if not at_open and (level - far) * sign < ZERO:
+            return None
+        return (candle.open if at_open else level), at_open, Liquidity.MAKER

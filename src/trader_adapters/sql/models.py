@@ -1,0 +1,171 @@
+"""Table rows of the SQL store: plain columns (text ids, enum values, exact decimals, UTC times).
+
+Rows are not domain values; ``mapping`` converts between the two. Every row carries ``bot_id``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from trader_adapters.sql.types import DecimalText, UtcDateTime
+
+__all__ = ["Base", "FillRow", "OrderRow", "PlanRow", "RunRow", "SequenceRow", "metadata"]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Lengths follow the domain's own limits where it has them (BotId, ClientOrderId, Asset); other ids
+# are unbounded in the domain, so they are unbounded here too.
+_BOT = 32
+_CLIENT_ORDER_ID = 36
+_SYMBOL = 41  # two 20-character asset codes and the slash
+_ASSET = 20
+_ENUM = 32
+
+
+class Base(DeclarativeBase):
+    """Declarative base bound to the store's metadata."""
+
+    metadata = metadata
+
+
+class RunRow(Base):
+    """One run of a bot."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "run_id"),
+        Index(None, "bot_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    run_id: Mapped[str] = mapped_column(String)
+    mode: Mapped[str] = mapped_column(String)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(_ENUM))
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    config_json: Mapped[str] = mapped_column(Text)
+    summary_json: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderRow(Base):
+    """One tracked order intent: the request as sent and what the venue said about it."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "client_order_id"),
+        Index(None, "bot_id", "run_id", "created_at"),
+        Index(None, "bot_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    run_id: Mapped[str] = mapped_column(String)
+    client_order_id: Mapped[str] = mapped_column(String(_CLIENT_ORDER_ID))
+    symbol: Mapped[str] = mapped_column(String(_SYMBOL))
+    side: Mapped[str] = mapped_column(String(_ENUM))
+    order_type: Mapped[str] = mapped_column(String(_ENUM))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    stop_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    post_only: Mapped[bool]
+    role: Mapped[str] = mapped_column(String(_ENUM))
+    status: Mapped[str] = mapped_column(String(_ENUM))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    plan_id: Mapped[str | None] = mapped_column(String)
+    venue_order_id: Mapped[str | None] = mapped_column(String)
+    filled_quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    exit_reason: Mapped[str | None] = mapped_column(String(_ENUM))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class FillRow(Base):
+    """One booked fill. ``booking_seq`` only grows, so ordering by it gives booking order."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "venue", "symbol", "trade_id"),
+        Index(None, "bot_id", "run_id"),
+        # AUTOINCREMENT: SQLite must never reuse a booking number, even of a deleted last row.
+        {"sqlite_autoincrement": True},
+    )
+
+    booking_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    run_id: Mapped[str] = mapped_column(String)
+    venue: Mapped[str] = mapped_column(String)
+    symbol: Mapped[str] = mapped_column(String(_SYMBOL))
+    trade_id: Mapped[str] = mapped_column(String)
+    venue_order_id: Mapped[str] = mapped_column(String)
+    client_order_id: Mapped[str | None] = mapped_column(String(_CLIENT_ORDER_ID))
+    side: Mapped[str] = mapped_column(String(_ENUM))
+    price: Mapped[Decimal] = mapped_column(DecimalText)
+    quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    fee_amount: Mapped[Decimal] = mapped_column(DecimalText)
+    fee_asset: Mapped[str] = mapped_column(String(_ASSET))
+    time: Mapped[datetime] = mapped_column(UtcDateTime)
+    liquidity: Mapped[str] = mapped_column(String(_ENUM))
+    plan_id: Mapped[str | None] = mapped_column(String)
+    role: Mapped[str] = mapped_column(String(_ENUM))
+    realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
+    fee_quote: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+class PlanRow(Base):
+    """One trade plan at its latest version."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "plan_id"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index(None, "bot_id", "run_id", "opened_at"),
+        Index(None, "bot_id", "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    plan_id: Mapped[str] = mapped_column(String)
+    run_id: Mapped[str] = mapped_column(String)
+    symbol: Mapped[str] = mapped_column(String(_SYMBOL))
+    side: Mapped[str] = mapped_column(String(_ENUM))
+    status: Mapped[str] = mapped_column(String(_ENUM))
+    entry_client_order_id: Mapped[str] = mapped_column(String(_CLIENT_ORDER_ID))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    entry_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    stop_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    target_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    stop_pct: Mapped[Decimal | None] = mapped_column(DecimalText)
+    target_pct: Mapped[Decimal | None] = mapped_column(DecimalText)
+    version: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    exit_reason: Mapped[str | None] = mapped_column(String(_ENUM))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class SequenceRow(Base):
+    """A named counter of a bot; ``value`` is the last number handed out."""
+
+    __tablename__ = "sequences"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "name"),
+        CheckConstraint("value >= 1", name="value_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    name: Mapped[str] = mapped_column(String)
+    value: Mapped[int] = mapped_column(Integer)

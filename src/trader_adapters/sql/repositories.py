@@ -1,0 +1,298 @@
+"""The SQL store's repositories: one per record type, each working inside one ``SqlUnitOfWork``."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from trader_adapters.sql.mapping import (
+    fill_columns,
+    fill_from_row,
+    order_columns,
+    order_from_row,
+    plan_columns,
+    plan_from_row,
+    run_columns,
+    run_from_row,
+)
+from trader_adapters.sql.models import FillRow, OrderRow, PlanRow, RunRow, SequenceRow
+from trader_core.model.errors import StoreError
+from trader_core.model.ids import ClientOrderId, PlanId, RunId
+from trader_core.model.plans import Plan, PlanStatus
+from trader_core.model.records import FillRecord, IntentStatus, RunRecord, TrackedOrder
+
+if TYPE_CHECKING:
+    from trader_adapters.sql.store import SqlUnitOfWork
+
+__all__ = [
+    "SqlFillRepository",
+    "SqlOrderRepository",
+    "SqlPlanRepository",
+    "SqlRunRepository",
+    "SqlSequenceRepository",
+]
+
+_RUNS = cast(Table, RunRow.__table__)
+_ORDERS = cast(Table, OrderRow.__table__)
+_FILLS = cast(Table, FillRow.__table__)
+_PLANS = cast(Table, PlanRow.__table__)
+_SEQUENCES = cast(Table, SequenceRow.__table__)
+
+_TABLES = {table.name: table for table in (_RUNS, _ORDERS, _FILLS, _PLANS, _SEQUENCES)}
+_FILL_KEY = ["bot_id", "venue", "symbol", "trade_id"]
+
+_ACTIVE_INTENTS = [status.value for status in IntentStatus if status.is_active]
+_ACTIVE_PLANS = [status.value for status in PlanStatus if status.is_active]
+
+
+@cache
+def _update_by(table_name: str, keys: tuple[str, ...], names: tuple[str, ...]) -> Any:
+    """An UPDATE of ``names`` where ``keys`` match, built once and compiled once (cached by SQLAlchemy)."""
+    table = _TABLES[table_name]
+    return (
+        update(table)
+        .where(*(table.c[key] == bindparam(f"k_{key}") for key in keys))
+        .values({name: bindparam(f"v_{name}") for name in names})
+    )
+
+
+def _update_params(keys: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {**{f"k_{k}": v for k, v in keys.items()}, **{f"v_{k}": v for k, v in values.items()}}
+
+
+@cache
+def _insert_fill(dialect: str) -> Any:
+    insert_ = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    # ON CONFLICT DO NOTHING: a duplicate neither fails the transaction (PostgreSQL would abort it on a
+    # unique violation) nor races with a concurrent booking of the same fill.
+    return insert_(_FILLS).on_conflict_do_nothing(index_elements=_FILL_KEY).returning(_FILLS.c.booking_seq)
+
+
+@cache
+def _next_sequence(dialect: str) -> Any:
+    insert_ = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    # One atomic statement: concurrent writers queue on the row, none reads a stale value.
+    return (
+        insert_(_SEQUENCES)
+        .values(bot_id=bindparam("b_bot"), name=bindparam("b_name"), value=1)
+        .on_conflict_do_update(index_elements=["bot_id", "name"], set_={"value": _SEQUENCES.c.value + 1})
+        .returning(_SEQUENCES.c.value)
+    )
+
+
+class _Repository:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _bot(self) -> str:
+        return self._uow.bot
+
+    def _execute(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._uow.connection.execute(statement, params)
+
+    def _rows(self, statement: Any) -> list[Any]:
+        # Core rows carry the columns by name, which is all the mapping functions read.
+        return list(self._uow.connection.execute(statement))
+
+
+class SqlRunRepository(_Repository):
+    """Runs of the bot."""
+
+    def add(self, run: RunRecord) -> None:
+        """Store a new run. Raises ``StoreError`` if the run id exists."""
+        with self._uow.guard(f"add run {run.run_id}"):
+            self._execute(insert(_RUNS), {"bot_id": self._bot, **run_columns(run)})
+
+    def update(self, run: RunRecord) -> None:
+        """Replace a stored run. Raises ``StoreError`` if it is unknown."""
+        with self._uow.guard(f"update run {run.run_id}"):
+            values = run_columns(run)
+            result = self._execute(
+                _update_by("runs", ("bot_id", "run_id"), tuple(values)),
+                _update_params({"bot_id": self._bot, "run_id": run.run_id.value}, values),
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"update run {run.run_id}: no such run for bot {self._bot}")
+
+    def find(self, run_id: RunId) -> RunRecord | None:
+        """The run, or None."""
+        with self._uow.guard(f"find run {run_id}"):
+            rows = self._rows(select(RunRow).where(RunRow.bot_id == self._bot, RunRow.run_id == run_id.value))
+            return run_from_row(rows[0]) if rows else None
+
+    def find_latest(self) -> RunRecord | None:
+        """The most recently started run of this bot, or None."""
+        with self._uow.guard("find latest run"):
+            rows = self._rows(
+                select(RunRow)
+                .where(RunRow.bot_id == self._bot)
+                .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+                .limit(1)
+            )
+            return run_from_row(rows[0]) if rows else None
+
+
+class SqlOrderRepository(_Repository):
+    """Order intents of the bot."""
+
+    def add(self, order: TrackedOrder) -> None:
+        """Store a new intent. Raises ``StoreError`` if the client order id is already stored."""
+        with self._uow.guard(f"add order {order.client_order_id}"):
+            self._execute(insert(_ORDERS), {"bot_id": self._bot, **order_columns(order)})
+
+    def update(self, order: TrackedOrder) -> None:
+        """Replace a stored intent. Raises ``StoreError`` if it is unknown."""
+        key = order.client_order_id.value
+        with self._uow.guard(f"update order {key}"):
+            values = order_columns(order)
+            result = self._execute(
+                _update_by("orders", ("bot_id", "client_order_id"), tuple(values)),
+                _update_params({"bot_id": self._bot, "client_order_id": key}, values),
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"update order {key}: no such order for bot {self._bot}")
+
+    def find(self, client_order_id: ClientOrderId) -> TrackedOrder | None:
+        """The intent, or None."""
+        with self._uow.guard(f"find order {client_order_id}"):
+            rows = self._rows(
+                select(OrderRow).where(
+                    OrderRow.bot_id == self._bot, OrderRow.client_order_id == client_order_id.value
+                )
+            )
+            return order_from_row(rows[0]) if rows else None
+
+    def list_active(self, run_id: RunId | None = None) -> tuple[TrackedOrder, ...]:
+        """Active intents, oldest first; only those of ``run_id`` when given."""
+        statement = select(OrderRow).where(OrderRow.bot_id == self._bot, OrderRow.status.in_(_ACTIVE_INTENTS))
+        if run_id is not None:
+            statement = statement.where(OrderRow.run_id == run_id.value)
+        with self._uow.guard("list active orders"):
+            rows = self._rows(statement.order_by(OrderRow.created_at, OrderRow.id))
+            return tuple(order_from_row(row) for row in rows)
+
+    def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
+        """Every intent of the run, oldest first."""
+        with self._uow.guard(f"list orders of run {run_id}"):
+            rows = self._rows(
+                select(OrderRow)
+                .where(OrderRow.bot_id == self._bot, OrderRow.run_id == run_id.value)
+                .order_by(OrderRow.created_at, OrderRow.id)
+            )
+            return tuple(order_from_row(row) for row in rows)
+
+
+class SqlFillRepository(_Repository):
+    """Booked fills of the bot; identity is (venue, symbol, trade id)."""
+
+    def add(self, record: FillRecord) -> bool:
+        """Store a booked fill; return False (and store nothing) if that identity is already stored."""
+        fill = record.fill
+        with self._uow.guard(f"add fill {record.venue}:{fill.symbol}:{fill.trade_id}"):
+            values = {"bot_id": self._bot, **fill_columns(record)}
+            dialect = self._uow.dialect
+            if dialect in ("sqlite", "postgresql"):
+                # RETURNING names the inserted row; rowcount is not reliable for this statement everywhere.
+                return self._execute(_insert_fill(dialect), values).first() is not None
+            exists = self._execute(
+                select(_FILLS.c.booking_seq).where(*(_FILLS.c[name] == values[name] for name in _FILL_KEY))
+            ).first()
+            if exists is not None:
+                return False
+            self._execute(insert(_FILLS), values)
+            return True
+
+    def list_for_run(self, run_id: RunId) -> tuple[FillRecord, ...]:
+        """Fills of the run, in booking order."""
+        with self._uow.guard(f"list fills of run {run_id}"):
+            rows = self._rows(
+                select(FillRow)
+                .where(FillRow.bot_id == self._bot, FillRow.run_id == run_id.value)
+                .order_by(FillRow.booking_seq)
+            )
+            return tuple(fill_from_row(row) for row in rows)
+
+    def list_all(self) -> tuple[FillRecord, ...]:
+        """Every fill of the bot, in booking order."""
+        with self._uow.guard("list fills"):
+            rows = self._rows(select(FillRow).where(FillRow.bot_id == self._bot).order_by(FillRow.booking_seq))
+            return tuple(fill_from_row(row) for row in rows)
+
+
+class SqlPlanRepository(_Repository):
+    """Trade plans of the bot, with optimistic versioning."""
+
+    def add(self, plan: Plan) -> None:
+        """Store a new plan. Raises ``StoreError`` if the plan id exists."""
+        with self._uow.guard(f"add plan {plan.plan_id}"):
+            self._execute(insert(_PLANS), {"bot_id": self._bot, **plan_columns(plan)})
+
+    def update(self, plan: Plan) -> None:
+        """Store the next version of a plan; raises ``StoreError`` unless the stored one is ``version - 1``.
+
+        The version test is part of the UPDATE itself, so two writers that both read version n cannot
+        both write n + 1: the second matches no row.
+        """
+        key = plan.plan_id.value
+        with self._uow.guard(f"update plan {key} to version {plan.version}"):
+            values = plan_columns(plan)
+            result = self._execute(
+                _update_by("plans", ("bot_id", "plan_id", "version"), tuple(values)),
+                _update_params({"bot_id": self._bot, "plan_id": key, "version": plan.version - 1}, values),
+            )
+            if result.rowcount == 1:
+                return
+            stored = self._execute(
+                select(_PLANS.c.version).where(_PLANS.c.bot_id == self._bot, _PLANS.c.plan_id == key)
+            ).scalar_one_or_none()
+            if stored is None:
+                raise StoreError(f"update plan {key}: no such plan for bot {self._bot}")
+            raise StoreError(
+                f"update plan {key}: version conflict, stored version is {stored} "
+                f"but the update is version {plan.version} (expected {stored + 1})"
+            )
+
+    def find(self, plan_id: PlanId) -> Plan | None:
+        """The plan, or None."""
+        with self._uow.guard(f"find plan {plan_id}"):
+            rows = self._rows(select(PlanRow).where(PlanRow.bot_id == self._bot, PlanRow.plan_id == plan_id.value))
+            return plan_from_row(rows[0]) if rows else None
+
+    def list_active(self, run_id: RunId | None = None) -> tuple[Plan, ...]:
+        """Pending and open plans, oldest first; only those of ``run_id`` when given."""
+        statement = select(PlanRow).where(PlanRow.bot_id == self._bot, PlanRow.status.in_(_ACTIVE_PLANS))
+        if run_id is not None:
+            statement = statement.where(PlanRow.run_id == run_id.value)
+        with self._uow.guard("list active plans"):
+            rows = self._rows(statement.order_by(PlanRow.opened_at, PlanRow.id))
+            return tuple(plan_from_row(row) for row in rows)
+
+    def list_for_run(self, run_id: RunId) -> tuple[Plan, ...]:
+        """Every plan of the run, oldest first."""
+        with self._uow.guard(f"list plans of run {run_id}"):
+            rows = self._rows(
+                select(PlanRow)
+                .where(PlanRow.bot_id == self._bot, PlanRow.run_id == run_id.value)
+                .order_by(PlanRow.opened_at, PlanRow.id)
+            )
+            return tuple(plan_from_row(row) for row in rows)
+
+
+class SqlSequenceRepository(_Repository):
+    """Named counters of the bot."""
+
+    def next(self, name: str) -> int:
+        """Increment counter ``name`` and return its new value (the first is 1)."""
+        with self._uow.guard(f"next value of sequence {name!r}"):
+            dialect = self._uow.dialect
+            if dialect in ("sqlite", "postgresql"):
+                return int(self._execute(_next_sequence(dialect), {"b_bot": self._bot, "b_name": name}).scalar_one())
+            where = (_SEQUENCES.c.bot_id == self._bot, _SEQUENCES.c.name == name)
+            result = self._execute(update(_SEQUENCES).where(*where).values(value=_SEQUENCES.c.value + 1))
+            if result.rowcount == 0:
+                self._execute(insert(_SEQUENCES).values(bot_id=self._bot, name=name, value=1))
+            return int(self._execute(select(_SEQUENCES.c.value).where(*where)).scalar_one())

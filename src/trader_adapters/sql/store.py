@@ -1,0 +1,216 @@
+"""``SqlStore``: the ``Store`` port on SQLAlchemy 2 (SQLite file or PostgreSQL through psycopg 3).
+
+Each unit of work is one connection and one transaction; any database error becomes a ``StoreError``.
+Core statements only (no ORM session): a unit of work is a handful of statements on the loop's hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from decimal import InvalidOperation
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from trader_adapters.sql.repositories import (
+    SqlFillRepository,
+    SqlOrderRepository,
+    SqlPlanRepository,
+    SqlRunRepository,
+    SqlSequenceRepository,
+)
+from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
+from trader_core.model.ids import BotId
+from trader_core.ports.store import FillRepository, OrderRepository, PlanRepository, RunRepository, SequenceRepository
+
+__all__ = ["SqlStore", "SqlUnitOfWork", "create_store_engine", "describe_url"]
+
+# Errors that mean "the database or a stored row is not usable": translated, never leaked.
+_TRANSLATED = (SQLAlchemyError, InvalidValueError, InvalidDataError, InvalidOperation)
+
+
+def describe_url(url: URL | str) -> str:
+    """The URL as it may be shown to a person: password hidden."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except SQLAlchemyError:
+        return "<unparsable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def create_store_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
+    """An engine set up for the store.
+
+    ``postgresql://`` means psycopg 3. SQLite connections get WAL, ``synchronous=NORMAL``, foreign keys,
+    a busy timeout, and ``BEGIN IMMEDIATE`` transactions: a unit of work takes the write lock when it
+    starts, so a read followed by a write can never fail half-way on a lock upgrade, and writers queue.
+    """
+    try:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except (SQLAlchemyError, ImportError) as exc:
+        raise StoreError(f"cannot open database {describe_url(url)}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+        _prepare_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the sqlite3 module (it skips it before SELECTs); see _on_begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class SqlStore:
+    """The ``Store`` port on a SQL database, scoped to one bot.
+
+    The schema must exist already: create or upgrade it with ``trader_adapters.sql.migrate``.
+    """
+
+    def __init__(self, engine: Engine, bot_id: BotId, *, owns_engine: bool = False) -> None:
+        self._engine = engine
+        self._bot_id = bot_id
+        self._owns_engine = owns_engine
+        self._closed = False
+
+    @classmethod
+    def open(cls, url: str, bot_id: BotId) -> SqlStore:
+        """A store on the database at ``url``; ``close()`` disposes of its engine."""
+        return cls(create_store_engine(url), bot_id, owns_engine=True)
+
+    @property
+    def bot_id(self) -> BotId:
+        """The bot every row of this store belongs to."""
+        return self._bot_id
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the store runs on."""
+        return self._engine
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+        """A new unit of work; leaving it without ``commit()`` rolls back."""
+        if self._closed:
+            raise StoreError(f"store on {describe_url(self._engine.url)} is closed")
+        try:
+            connection = self._engine.connect()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot connect to {describe_url(self._engine.url)}: {type(exc).__name__}") from exc
+        uow = SqlUnitOfWork(connection, self._bot_id, self._engine.url)
+        try:
+            yield uow
+        except BaseException:
+            uow.end(quiet=True)
+            raise
+        uow.end(quiet=False)
+
+    def close(self) -> None:
+        """Release connections (and the engine, when the store created it). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({describe_url(self._engine.url)!r}, bot_id={self._bot_id.value!r})"
+
+
+class SqlUnitOfWork:
+    """One connection and transaction over the bot's repositories. Unusable after a ``StoreError``."""
+
+    def __init__(self, connection: Connection, bot_id: BotId, url: URL) -> None:
+        self._connection = connection
+        self.bot = bot_id.value
+        self._url = url
+        self._failed = False
+        self._ended = False
+        self.runs: RunRepository = SqlRunRepository(self)
+        self.orders: OrderRepository = SqlOrderRepository(self)
+        self.fills: FillRepository = SqlFillRepository(self)
+        self.plans: PlanRepository = SqlPlanRepository(self)
+        self.sequences: SequenceRepository = SqlSequenceRepository(self)
+
+    def commit(self) -> None:
+        """Make every write of this unit durable, all or nothing."""
+        with self.guard("commit"):
+            self._connection.commit()
+
+    def rollback(self) -> None:
+        """Discard every uncommitted write."""
+        if self._failed:
+            return  # already rolled back when the error happened
+        with self.guard("rollback"):
+            self._connection.rollback()
+
+    @property
+    def connection(self) -> Connection:
+        """The connection of this unit (for the repositories)."""
+        return self._connection
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite``, ``postgresql``..."""
+        return self._connection.dialect.name
+
+    @contextmanager
+    def guard(self, action: str) -> Iterator[None]:
+        """Run ``action``; on any failure roll back, mark the unit unusable and raise ``StoreError``."""
+        if self._ended:
+            raise StoreError(f"{action}: the unit of work has ended")
+        if self._failed:
+            raise StoreError(f"{action}: the unit of work failed earlier and was rolled back")
+        try:
+            yield
+        except StoreError:
+            self._fail()
+            raise
+        except _TRANSLATED as exc:
+            self._fail()
+            raise StoreError(f"{action} failed on {describe_url(self._url)}: {self._detail(exc)}") from exc
+
+    def end(self, *, quiet: bool) -> None:
+        """Close the connection, rolling back what was not committed."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._connection.close()
+        except SQLAlchemyError as exc:
+            if not quiet:
+                raise StoreError(f"ending a unit of work on {describe_url(self._url)} failed") from exc
+
+    def _fail(self) -> None:
+        self._failed = True
+        # If the connection is gone, the database discards the transaction itself.
+        with suppress(SQLAlchemyError):
+            self._connection.rollback()
+
+    def _detail(self, exc: BaseException) -> str:
+        # The driver's own message (or the type check's) says what happened; SQLAlchemy's wrapper
+        # adds SQL text and parameters that belong in logs, not in an error for the operator.
+        inner = getattr(exc, "orig", None) or exc
+        text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+        password = self._url.password
+        if password:
+            text = text.replace(str(password), "***")
+        return f"{type(inner).__name__}: {text}"

@@ -1,0 +1,1 @@
+"""Built-in strategies (signal sources) and the loader for user strategies."""

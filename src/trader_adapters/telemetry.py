@@ -1,0 +1,103 @@
+"""Telemetry adapters: JSON lines through loguru (file) plus human lines on stderr, and a recorder for tests."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+from loguru import logger
+
+from trader_core.model import Event
+
+__all__ = ["LoguruTelemetry", "RecordingTelemetry", "event_fields"]
+
+# Events a person watching stderr should see without asking for more detail.
+_WARNING_EVENTS = frozenset({
+    "OrderRejected", "OrderFailed", "OrderOutcomeUnknown", "LedgerAnomalyDetected", "TickFailed",
+    "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled",
+})
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal | enum.Enum):
+        return str(value.value if isinstance(value, enum.Enum) else value)
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """The event's fields as JSON-ready values (times ISO-8601, Decimals as strings)."""
+    return {name: _plain(value) for name, value in attrs.asdict(event, recurse=False).items()}
+
+
+@attrs.define
+class RecordingTelemetry:
+    """Keeps every event in memory, so tests assert on events rather than log text."""
+
+    events: list[Event] = attrs.field(factory=list)
+
+    def emit(self, event: Event) -> None:
+        """Record ``event``."""
+        self.events.append(event)
+
+    def of_type(self, kind: type[Event]) -> list[Event]:
+        """The recorded events of one class, in order."""
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def names(self) -> list[str]:
+        """The recorded event names, in order."""
+        return [e.name for e in self.events]
+
+
+@attrs.define
+class LoguruTelemetry:
+    """Writes each event as one JSON line (appended, never truncated) and warnings as human lines.
+
+    ``bot_id`` and ``run_id`` are added to every line. Events carry no secrets by construction.
+    """
+
+    path: Path
+    bot_id: str
+    run_id: str
+    verbose: bool = False
+    _handlers: list[int] = attrs.field(factory=list, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        logger.remove()
+        self._handlers.append(
+            logger.add(str(self.path), format="{message}", level="DEBUG", mode="a", encoding="utf-8",
+                       filter=lambda record: "telemetry" in record["extra"], catch=True)
+        )
+        self._handlers.append(
+            logger.add(sys.stderr, format="{time:HH:mm:ss} {level: <7} {message}",
+                       level="INFO" if self.verbose else "WARNING", catch=True,
+                       filter=lambda record: "telemetry" not in record["extra"] or record["level"].no >= 30
+                       or self.verbose)
+        )
+
+    def emit(self, event: Event) -> None:
+        """Write ``event``; never raises."""
+        try:
+            fields = event_fields(event)
+            line = json.dumps({"event": event.name, "bot_id": self.bot_id, "run_id": self.run_id, **fields},
+                              separators=(",", ":"))
+            level = "WARNING" if event.name in _WARNING_EVENTS else "INFO"
+            logger.bind(telemetry=True).log(level, line)
+        except Exception:  # noqa: BLE001 - the port promises that telemetry never stops trading
+            return
+
+    def close(self) -> None:
+        """Flush and detach the sinks."""
+        for handler in self._handlers:
+            logger.remove(handler)
+        self._handlers.clear()

@@ -1,0 +1,144 @@
+"""The composition root: the only place that builds adapters and wires services."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+
+import attrs
+
+from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
+from trader_app.settings import Settings
+from trader_core.domain.book import TradingBook
+from trader_core.domain.execution import OrderExecutor
+from trader_core.domain.market_data import MarketDataService
+from trader_core.domain.plan_monitor import PlanMonitor
+from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.domain.resync import ResyncService
+from trader_core.domain.trade_actions import ActionPolicy, TradeActionHandler
+from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
+from trader_core.ports import Clock, MarketData, SignalSource, Store, Telemetry, Trading
+
+__all__ = ["Replay", "build_services", "client_order_prefix", "enable_decimal_traps", "load_series", "new_run"]
+
+
+def enable_decimal_traps() -> None:
+    """Make any float that meets a Decimal an error (FloatOperation), so float money fails loudly."""
+    decimal.getcontext().traps[decimal.FloatOperation] = True
+
+
+def client_order_prefix(bot: str) -> str:
+    """The prefix of the bot's client order ids: short and within Binance's character set."""
+    return "tc-" + bot.replace("_", ".")[:16]
+
+
+def new_run(mode: str, config: Mapping[str, str], clock: Clock) -> RunRecord:
+    """A fresh run record (its id is random: runs of one bot must never collide)."""
+    return RunRecord(run_id=RunId(uuid.uuid4().hex[:12]), mode=mode, started_at=clock.now(),
+                     config_json=json.dumps(dict(config), sort_keys=True))
+
+
+def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
+    """The candles a replay runs on: the CSV file, or the seeded synthetic feed."""
+    from trader_adapters.feeds.csv_feed import load_candles_csv
+    from trader_adapters.feeds.synthetic import generate_candles
+
+    if settings.data is not None:
+        if len(settings.symbols) != 1 and settings.symbols != _default_symbols():
+            raise ConfigError("a CSV file holds one symbol: give exactly one --symbol with --data")
+        symbol = settings.symbols[0] if len(settings.symbols) == 1 else Symbol.parse("BTC/USDT")
+        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe)}
+    timeframe = settings.timeframe or Timeframe("1m")
+    count = int(timedelta(days=settings.days) / timeframe.duration)
+    return {
+        symbol: generate_candles(symbol, timeframe, settings.start, count, settings.seed)
+        for symbol in settings.symbols
+    }
+
+
+def _default_symbols() -> tuple[Symbol, ...]:
+    from trader_app.settings import DEFAULTS
+
+    return tuple(Symbol.parse(s) for s in DEFAULTS["symbols"])
+
+
+def build_services(
+    *,
+    store: Store,
+    market: MarketData,
+    trading: Trading,
+    clock: Clock,
+    telemetry: Telemetry,
+    strategy: SignalSource,
+    run: RunRecord,
+    symbols: tuple[Symbol, ...],
+    timeframe: Timeframe,
+    rules: Mapping[Symbol, InstrumentRules],
+    policy: ActionPolicy,
+    prefix: str,
+) -> Services:
+    """Wire the domain services for one bot run. Tests call this with fakes."""
+    book = TradingBook()
+    tracker = PortfolioTracker(store, clock, telemetry)
+    executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix)
+    return Services(
+        market=MarketDataService(market, clock, symbols, timeframe),
+        resync=ResyncService(trading, tracker, executor, telemetry, rules),
+        monitor=PlanMonitor(executor, rules),
+        actions=TradeActionHandler(executor, rules, policy),
+        tracker=tracker,
+        book=book,
+        strategy=strategy,
+    )
+
+
+@attrs.define
+class Replay:
+    """A replay run, fully wired: call ``run`` once, then ``close``."""
+
+    orchestrator: StrategyOrchestrator
+    closers: list[Callable[[], object]]
+
+    def close(self) -> None:
+        """Release the store and the telemetry sinks."""
+        for closer in reversed(self.closers):
+            closer()
+
+
+async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], store: Store, *,
+                 telemetry_factory: Callable[[RunRecord], Telemetry],
+                 strategy: SignalSource, on_tick: Callable[[int], None] | None = None) -> Replay:
+    """Wire a replay: the paper venue over the recorded candles, on a simulated clock."""
+    from trader_adapters.clock import SimulatedClock
+    from trader_adapters.paper.replay import ReplayMarket
+    from trader_adapters.paper.venue import PaperExchange
+    from trader_adapters.sleep import SimulatedSleeper
+
+    first = min(candles[0].close_time for candles in series.values())
+    clock = SimulatedClock(first)
+    market = ReplayMarket(series, clock, timeframe=settings.timeframe)
+    quote = Asset(settings.quote)
+    run = new_run("replay", settings.public(), clock)
+    # Each replay trades on a venue of its own: its name is part of every fill's identity, so fills of
+    # an earlier run in the same database can never be mistaken for this run's.
+    trading = PaperExchange(market=market, clock=clock, balances={quote: settings.balance},
+                            fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
+                            venue=f"paper-{run.run_id}")
+    telemetry = telemetry_factory(run)
+    rules = {symbol: await market.fetch_instrument(symbol) for symbol in series}
+    services = build_services(
+        store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
+        run=run, symbols=tuple(series), timeframe=market.timeframe, rules=rules,
+        policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
+        prefix=client_order_prefix(settings.bot.value),
+    )
+    sleeper: Sleeper = SimulatedSleeper(clock)
+    orchestrator = StrategyOrchestrator(
+        services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
+        interval=market.timeframe.duration, balance=settings.balance, until=market.end_time, on_tick=on_tick,
+    )
+    return Replay(orchestrator, [])
+

@@ -1,0 +1,76 @@
+"""``trader-app run``: validate everything, then replay (or trade) and print the summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from decimal import Decimal
+from typing import Any
+
+from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
+from trader_app.settings import load_settings
+from trader_app.storage import open_store
+from trader_core.model import RunRecord
+
+__all__ = ["run_command"]
+
+
+def run_command(flags: dict[str, Any]) -> int:
+    """Run a bot as the flags say; 0 on a clean stop. Raises ConfigError on bad input before writing."""
+    started = time.perf_counter()
+    enable_decimal_traps()
+    settings = load_settings({k: v for k, v in flags.items() if k != "command"})
+    # Everything that can be wrong with the input is checked before the database is touched.
+    series = load_series(settings)
+    from trader_adapters.strategies.loader import load_strategy
+
+    strategy = load_strategy(settings.strategy, {
+        "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
+        "target_pct": settings.target_pct,
+    })
+    from trader_adapters.telemetry import LoguruTelemetry
+
+    sinks: list[LoguruTelemetry] = []
+
+    def telemetry_for(run: RunRecord) -> LoguruTelemetry:
+        sink = LoguruTelemetry(settings.log_dir / "telemetry.jsonl", settings.bot.value, run.run_id.value,
+                               verbose=settings.verbose)
+        sinks.append(sink)
+        return sink
+
+    total = max(len(c) for c in series.values())
+    progress = _Progress(total)
+    store = open_store(settings.db, settings.bot)
+    try:
+        replay = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
+                                                strategy=strategy, on_tick=progress))
+        summary = asyncio.run(replay.orchestrator.run_until_stopped(
+            lambda: Decimal(str(round(time.perf_counter() - started, 3)))
+        ))
+    finally:
+        store.close()
+        for sink in sinks:
+            sink.close()
+    progress.done()
+    print(summary.render())
+    if settings.summary_json is not None:
+        settings.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+class _Progress:
+    """Prints a progress line on stderr every tenth of the run."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.next_step = 1
+
+    def __call__(self, ticks: int) -> None:
+        if ticks * 10 >= self.next_step * self.total:
+            print(f"replay {self.next_step * 10:3d}%  {ticks:,}/{self.total:,} candles", file=sys.stderr)
+            self.next_step += 1
+
+    def done(self) -> None:
+        sys.stderr.flush()

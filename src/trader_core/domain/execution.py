@@ -1,0 +1,265 @@
+"""OrderExecutor: intent first, then the venue; every outcome classified, nothing retried blindly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from trader_core.domain.book import TradingBook
+from trader_core.model import (
+    ClientOrderId,
+    ExchangeUnavailableError,
+    ExitBracket,
+    ExitReason,
+    IntentStatus,
+    Order,
+    OrderNotFoundError,
+    OrderRejectedError,
+    OrderRequest,
+    OrderRole,
+    OrderStatus,
+    OutcomeUnknownError,
+    Plan,
+    PlanId,
+    PlanStatus,
+    RunId,
+    TrackedOrder,
+)
+from trader_core.model.events import (
+    OrderAcknowledged,
+    OrderClosed,
+    OrderFailed,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    OrderSubmitted,
+    PlanCancelled,
+)
+from trader_core.ports import Clock, Store, Telemetry, Trading
+
+__all__ = ["OrderExecutor", "intent_status"]
+
+_VENUE_STATUS = {
+    OrderStatus.OPEN: IntentStatus.OPEN,
+    OrderStatus.PARTIALLY_FILLED: IntentStatus.PARTIALLY_FILLED,
+    OrderStatus.FILLED: IntentStatus.FILLED,
+    OrderStatus.CANCELED: IntentStatus.CANCELED,
+    OrderStatus.REJECTED: IntentStatus.REJECTED,
+    OrderStatus.EXPIRED: IntentStatus.CANCELED,
+}
+
+
+def intent_status(order: Order) -> IntentStatus:
+    """The intent status matching what the venue reports."""
+    return _VENUE_STATUS[order.status]
+
+
+@attrs.define
+class OrderExecutor:
+    """Stores every order intent in a committed unit of work before asking the venue for it.
+
+    Client order ids are deterministic: ``{prefix}-{intent number}-{attempt}``. Outcomes are
+    acknowledged, rejected (definitive), failed before sending, or unknown (to be looked up by
+    client order id before anything else happens to the intent).
+    """
+
+    store: Store
+    trading: Trading
+    book: TradingBook
+    clock: Clock
+    telemetry: Telemetry
+    run_id: RunId
+    prefix: str
+
+    async def submit(
+        self,
+        build: Callable[[ClientOrderId], OrderRequest],
+        *,
+        role: OrderRole,
+        plan_id: PlanId | None = None,
+        new_plan: Callable[[PlanId, ClientOrderId], Plan] | None = None,
+        exit_reason: ExitReason | None = None,
+        reason: str = "",
+    ) -> TrackedOrder:
+        """Store the intent, then send it.
+
+        ``new_plan`` builds a plan for an entry (from its new plan id and the entry's client order
+        id); it is stored in the same unit of work as the intent.
+        """
+        now = self.clock.now()
+        with self.store.unit_of_work() as uow:
+            request = build(self._client_order_id(uow.sequences.next("intent")))
+            plan = None
+            if new_plan is not None:
+                plan = new_plan(PlanId(f"P{uow.sequences.next('plan')}"), request.client_order_id)
+                plan_id = plan.plan_id
+            tracked = TrackedOrder(
+                run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
+                created_at=now, updated_at=now, plan_id=plan_id, exit_reason=exit_reason, reason=reason,
+            )
+            if plan is not None:
+                uow.plans.add(plan)
+            uow.orders.add(tracked)
+            uow.commit()
+        self.book.put_order(tracked)
+        if plan is not None:
+            self.book.put_plan(plan)
+        self._emit_submitted(tracked)
+        try:
+            order = await self.trading.place_order(request)
+        except OrderRejectedError as exc:
+            return self._conclude(tracked, IntentStatus.REJECTED, str(exc))
+        except OutcomeUnknownError as exc:
+            return self._conclude(tracked, IntentStatus.UNKNOWN, str(exc))
+        except ExchangeUnavailableError as exc:
+            return self._conclude(tracked, IntentStatus.FAILED, str(exc))
+        return self.adopt(tracked, order)
+
+    async def submit_bracket(
+        self, plan: Plan, build: Callable[[ClientOrderId, ClientOrderId], ExitBracket]
+    ) -> tuple[TrackedOrder, TrackedOrder]:
+        """Store both legs of a protective bracket, then ask the venue to hold them."""
+        now = self.clock.now()
+        with self.store.unit_of_work() as uow:
+            bracket = build(
+                self._client_order_id(uow.sequences.next("intent")),
+                self._client_order_id(uow.sequences.next("intent")),
+            )
+            stop_request, target_request = bracket.legs()
+            legs = tuple(
+                TrackedOrder(
+                    run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
+                    created_at=now, updated_at=now, plan_id=plan.plan_id,
+                )
+                for request, role in ((stop_request, OrderRole.STOP), (target_request, OrderRole.TARGET))
+            )
+            for leg in legs:
+                uow.orders.add(leg)
+            uow.commit()
+        stop, target = legs
+        for leg in legs:
+            self.book.put_order(leg)
+            self._emit_submitted(leg)
+        try:
+            stop_order, target_order = await self.trading.place_exit_bracket(bracket)
+        except OrderRejectedError as exc:
+            status, detail = IntentStatus.REJECTED, str(exc)
+        except OutcomeUnknownError as exc:
+            status, detail = IntentStatus.UNKNOWN, str(exc)
+        except ExchangeUnavailableError as exc:
+            status, detail = IntentStatus.FAILED, str(exc)
+        else:
+            return self.adopt(stop, stop_order), self.adopt(target, target_order)
+        return self._conclude(stop, status, detail), self._conclude(target, status, detail)
+
+    async def cancel(self, tracked: TrackedOrder) -> TrackedOrder:
+        """Cancel an active order at the venue.
+
+        A venue that no longer knows the order as open may already have filled or cancelled it
+        (or a lost response hid our own cancel): the order is then looked up, never assumed.
+        """
+        try:
+            order = await self.trading.cancel_order(tracked.request.symbol, tracked.client_order_id)
+        except OrderNotFoundError:
+            return await self.resolve(tracked)
+        return self.adopt(tracked, order)
+
+    async def resolve(self, tracked: TrackedOrder) -> TrackedOrder:
+        """Look an order up by client order id and adopt what the venue says.
+
+        An order the venue does not know, and which was never acknowledged, is marked failed: only
+        then may a new attempt, with a new client order id, be made.
+        """
+        try:
+            order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)
+        except OrderNotFoundError:
+            if tracked.venue_order_id is None:
+                return self._conclude(tracked, IntentStatus.FAILED, "not found at the venue")
+            return tracked
+        return self.adopt(tracked, order)
+
+    def adopt(self, tracked: TrackedOrder, order: Order) -> TrackedOrder:
+        """Record the venue's view of an order (status, venue id). Fills are booked separately."""
+        status = intent_status(order)
+        # Filled quantity moves only with booked fills; an order reported FILLED before its fills
+        # are booked stays PARTIALLY_FILLED/OPEN here until the fill sync catches up.
+        if status is IntentStatus.FILLED and tracked.filled_quantity.value < order.quantity.value:
+            status = IntentStatus.PARTIALLY_FILLED if tracked.filled_quantity else IntentStatus.OPEN
+        updated = attrs.evolve(
+            tracked, status=status, venue_order_id=order.venue_order_id, updated_at=self.clock.now()
+        )
+        if updated == tracked:
+            return tracked
+        self.save(orders=(updated,))
+        if tracked.venue_order_id is None:
+            self.telemetry.emit(
+                OrderAcknowledged(
+                    at=self.clock.now(), client_order_id=tracked.client_order_id.value,
+                    venue_order_id=order.venue_order_id.value, status=status.value,
+                )
+            )
+        if not status.is_active:
+            self.announce_closed(updated)
+        return updated
+
+    def save(self, *, orders: Iterable[TrackedOrder] = (), plans: Iterable[Plan] = ()) -> None:
+        """Store new versions of orders and plans in one unit of work, then update the book."""
+        orders, plans = tuple(orders), tuple(plans)
+        with self.store.unit_of_work() as uow:
+            for order in orders:
+                uow.orders.update(order)
+            for plan in plans:
+                uow.plans.update(plan)
+            uow.commit()
+        for order in orders:
+            self.book.put_order(order)
+        for plan in plans:
+            self.book.put_plan(plan)
+
+    def _conclude(self, tracked: TrackedOrder, status: IntentStatus, detail: str) -> TrackedOrder:
+        now = self.clock.now()
+        updated = attrs.evolve(tracked, status=status, updated_at=now)
+        plans: tuple[Plan, ...] = ()
+        plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)
+        if tracked.role is OrderRole.ENTRY and plan is not None and status in (
+            IntentStatus.REJECTED, IntentStatus.FAILED
+        ):
+            # A failed entry creates no position, so its plan ends here (the original kept it and
+            # later sold what the bot never bought).
+            plans = (plan.evolve(status=PlanStatus.CANCELLED, closed_at=now, reason=detail[:200]),)
+        self.save(orders=(updated,), plans=plans)
+        cid = tracked.client_order_id.value
+        event_type = {IntentStatus.REJECTED: OrderRejected, IntentStatus.FAILED: OrderFailed}.get(
+            status, OrderOutcomeUnknown
+        )
+        self.telemetry.emit(event_type(at=now, client_order_id=cid, reason=detail[:500]))
+        for cancelled in plans:
+            self.telemetry.emit(
+                PlanCancelled(at=now, plan_id=cancelled.plan_id.value, symbol=str(cancelled.symbol),
+                              reason=cancelled.reason)
+            )
+        return updated
+
+    def _client_order_id(self, number: int, attempt: int = 1) -> ClientOrderId:
+        return ClientOrderId(f"{self.prefix}-{number}-{attempt}")
+
+    def _emit_submitted(self, tracked: TrackedOrder) -> None:
+        request = tracked.request
+        price = request.price or request.stop_price
+        self.telemetry.emit(
+            OrderSubmitted(
+                at=self.clock.now(), client_order_id=tracked.client_order_id.value, symbol=str(request.symbol),
+                side=request.side.value, order_type=request.order_type.value, quantity=str(request.quantity),
+                price=None if price is None else str(price), role=tracked.role.value,
+                plan_id=None if tracked.plan_id is None else tracked.plan_id.value,
+            )
+        )
+
+    def announce_closed(self, tracked: TrackedOrder) -> None:
+        """Emit the event for an order that reached a final state."""
+        self.telemetry.emit(
+            OrderClosed(
+                at=self.clock.now(), client_order_id=tracked.client_order_id.value,
+                status=tracked.status.value, filled_quantity=str(tracked.filled_quantity),
+            )
+        )

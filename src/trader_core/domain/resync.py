@@ -1,0 +1,137 @@
+"""ResyncService: brings the bot's view in step with the venue each tick (fills, order states)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from trader_core.domain.book import TradingBook
+from trader_core.domain.execution import OrderExecutor
+from trader_core.domain.plan_rules import after_fill, after_order_closed, status_from_fills
+from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.model import (
+    Fill,
+    InstrumentRules,
+    IntentStatus,
+    PlanStatus,
+    Quantity,
+    Symbol,
+    TrackedOrder,
+)
+from trader_core.model.events import ForeignFillIgnored, LedgerAnomalyDetected, PlanClosed, PlanOpened
+from trader_core.ports import Telemetry, Trading, UnitOfWork
+
+__all__ = ["ResyncService"]
+
+
+@attrs.define
+class ResyncService:
+    """Fetches new fills and order states for symbols where the bot has active orders.
+
+    Each new fill of the bot's own orders is booked through the PortfolioTracker in the same unit of
+    work that advances its order and plan; fills of other orders are never booked.
+    """
+
+    trading: Trading
+    tracker: PortfolioTracker
+    executor: OrderExecutor
+    telemetry: Telemetry
+    rules: Mapping[Symbol, InstrumentRules]
+    _cursor: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)
+    _foreign: set[str] = attrs.field(factory=set, init=False)
+
+    @property
+    def book(self) -> TradingBook:
+        """The executor's view of active orders and plans."""
+        return self.executor.book
+
+    async def sync(self) -> None:
+        """Book new fills, then settle orders that are no longer open at the venue."""
+        for symbol in sorted(self.book.symbols_with_orders()):
+            await self._sync_symbol(symbol)
+
+    async def _sync_symbol(self, symbol: Symbol) -> None:
+        fills = await self.trading.fetch_fills(symbol, since=self._cursor.get(symbol))
+        for fill in fills:
+            self._book(fill)
+        if fills:
+            self._cursor[symbol] = fills[-1].time
+        active = self.book.orders(symbol)
+        if not active:
+            return
+        open_ids = {order.client_order_id for order in await self.trading.fetch_open_orders(symbol)}
+        for tracked in active:
+            if tracked.client_order_id not in open_ids:
+                await self._settle(tracked)
+
+    async def _settle(self, tracked: TrackedOrder) -> None:
+        updated = await self.executor.resolve(tracked)
+        if updated.status.is_active or updated.plan_id is None:
+            return
+        plan = self.book.plan(updated.plan_id)
+        changed = None if plan is None else after_order_closed(plan, updated, self.executor.clock.now())
+        if changed is not None:
+            self.executor.save(plans=(changed,))
+
+    def _book(self, fill: Fill) -> None:
+        venue = self.trading.venue
+        if self.tracker.is_booked(venue, fill):
+            return  # the cursor is inclusive: the last page's newest fills come back once more
+        tracked = None if fill.client_order_id is None else self.book.order(fill.client_order_id)
+        if tracked is None:
+            self._ignore_foreign(fill)
+            return
+        filled = Quantity(tracked.filled_quantity.value + fill.quantity.value)
+        if filled.value > tracked.request.quantity.value:
+            self.telemetry.emit(
+                LedgerAnomalyDetected(
+                    at=fill.time, symbol=str(fill.symbol),
+                    detail=f"overfill: fill {fill.trade_id} takes {tracked.client_order_id} past its quantity",
+                )
+            )
+            return
+        order = attrs.evolve(tracked, filled_quantity=filled, status=status_from_fills(tracked, filled))
+        plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)
+        new_plan = None if plan is None else after_fill(plan, tracked, fill, self.rules.get(fill.symbol))
+
+        def write(uow: UnitOfWork) -> None:
+            uow.orders.update(order)
+            if new_plan is not None:
+                uow.plans.update(new_plan)
+
+        record = self.tracker.book(
+            fill, run_id=tracked.run_id, venue=venue, plan_id=tracked.plan_id, role=tracked.role, also=write
+        )
+        if record is None:
+            return
+        self.book.put_order(order)
+        if new_plan is None or plan is None:
+            return
+        self.book.put_plan(new_plan)
+        if plan.status is PlanStatus.PENDING and new_plan.status is PlanStatus.OPEN:
+            self.telemetry.emit(
+                PlanOpened(
+                    at=fill.time, plan_id=new_plan.plan_id.value, symbol=str(new_plan.symbol),
+                    quantity=str(new_plan.quantity), entry_price=str(new_plan.entry_price),
+                    stop_price=_text(new_plan.stop_price), target_price=_text(new_plan.target_price),
+                )
+            )
+        if new_plan.status is PlanStatus.CLOSED and new_plan.exit_reason is not None:
+            self.telemetry.emit(
+                PlanClosed(at=fill.time, plan_id=new_plan.plan_id.value, symbol=str(new_plan.symbol),
+                           exit_reason=new_plan.exit_reason.value)
+            )
+        if order.status is IntentStatus.FILLED:
+            self.executor.announce_closed(order)
+
+    def _ignore_foreign(self, fill: Fill) -> None:
+        if fill.trade_id.value in self._foreign:
+            return
+        self._foreign.add(fill.trade_id.value)
+        self.telemetry.emit(ForeignFillIgnored(at=fill.time, trade_id=fill.trade_id.value, symbol=str(fill.symbol)))
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)

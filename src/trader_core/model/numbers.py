@@ -1,0 +1,43 @@
+"""Decimal conversion at the core's boundary: floats, bools, NaN and infinities are refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from trader_core.model.errors import InvalidValueError
+
+__all__ = ["ONE", "ZERO", "to_decimal", "to_decimal_or_none"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+def to_decimal(value: object) -> Decimal:
+    """Return ``value`` as a finite ``Decimal``.
+
+    Accepts ``Decimal``, ``int`` and numeric ``str``. A ``float`` is refused: money and quantities
+    must be converted at the adapter edge with ``Decimal(str(x))`` so that no binary rounding sneaks in.
+    """
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise InvalidValueError(f"a bool is not a number: {value!r}")
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise InvalidValueError(f"not a decimal number: {value!r}") from exc
+    elif isinstance(value, float):  # the one allowed isinstance-on-float: it is the guard itself
+        raise InvalidValueError(f"float {value!r} reached the core; convert with Decimal(str(x)) at the edge")
+    else:
+        raise InvalidValueError(f"not a decimal number: {value!r}")
+    if not result.is_finite():
+        raise InvalidValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def to_decimal_or_none(value: object) -> Decimal | None:
+    """Like :func:`to_decimal`, but ``None`` stays ``None``."""
+    return None if value is None else to_decimal(value)

@@ -1,0 +1,91 @@
+"""Signals: what a strategy asks for. The handler decides what, if anything, is sent."""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+from decimal import Decimal
+
+import attrs
+
+from trader_core.model.errors import InvalidValueError
+from trader_core.model.ids import ClientOrderId, PlanId, Symbol
+from trader_core.model.money import Price, Quantity
+from trader_core.model.numbers import ONE, ZERO, to_decimal_or_none
+
+__all__ = ["Action", "Signal"]
+
+
+class Action(enum.Enum):
+    """Every action a signal may carry (the original's decision schema)."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+    HOLD = "HOLD"
+    CANCEL = "CANCEL"
+    UPDATE_PLAN = "UPDATE_PLAN"
+    PARTIAL_CLOSE = "PARTIAL_CLOSE"
+    CLOSE_POSITION = "CLOSE_POSITION"
+    PAUSE_TRADING = "PAUSE_TRADING"
+
+
+def _pct(value: object) -> Decimal | None:
+    result = to_decimal_or_none(value)
+    if result is not None and result <= ZERO:
+        raise InvalidValueError(f"a percentage distance must be positive, got {result}")
+    return result
+
+
+@attrs.frozen(kw_only=True)
+class Signal:
+    """One request from the strategy.
+
+    BUY takes ``quantity`` (base) or ``notional`` (quote), and optionally a stop and a target, either
+    as prices (``stop``/``target``) or as percent distances from the entry fill price
+    (``stop_pct``/``target_pct``). SELL takes ``quantity`` or reduces the whole position.
+    ``regime`` carries flags such as ``("volatility", "high")``.
+    """
+
+    action: Action
+    symbol: Symbol
+    quantity: Quantity | None = None
+    notional: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
+    stop: Price | None = None
+    target: Price | None = None
+    stop_pct: Decimal | None = attrs.field(default=None, converter=_pct)
+    target_pct: Decimal | None = attrs.field(default=None, converter=_pct)
+    plan_id: PlanId | None = None
+    client_order_id: ClientOrderId | None = None
+    size_factor: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
+    close_fraction: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
+    pause: timedelta | None = None
+    reason: str = ""
+    regime: tuple[tuple[str, str], ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if self.quantity is not None and self.notional is not None:
+            raise InvalidValueError("give quantity or notional, not both")
+        if self.notional is not None and self.notional <= ZERO:
+            raise InvalidValueError(f"notional must be positive, got {self.notional}")
+        if self.stop is not None and self.stop_pct is not None:
+            raise InvalidValueError("give stop or stop_pct, not both")
+        if self.target is not None and self.target_pct is not None:
+            raise InvalidValueError("give target or target_pct, not both")
+        if self.close_fraction is not None and not ZERO < self.close_fraction <= ONE:
+            raise InvalidValueError(f"close_fraction must be in (0, 1], got {self.close_fraction}")
+        if self.size_factor is not None and self.size_factor <= ZERO:
+            raise InvalidValueError(f"size_factor must be positive, got {self.size_factor}")
+        if self.pause is not None and self.pause < timedelta(0):
+            raise InvalidValueError("a pause cannot be negative")
+
+    def regime_flag(self, name: str) -> str | None:
+        """The value of regime flag ``name``, if the signal carries it."""
+        for key, value in self.regime:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def has_protection(self) -> bool:
+        """True when the entry asks for a stop or a target (and so makes a plan)."""
+        return any(x is not None for x in (self.stop, self.target, self.stop_pct, self.target_pct))

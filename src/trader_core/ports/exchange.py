@@ -1,0 +1,106 @@
+"""Exchange ports: public market data and the bot's trading at a venue. Both are async.
+
+Errors (from ``trader_core.model.errors``) are the whole vocabulary a caller needs:
+``ExchangeUnavailableError`` (not applied, safe to retry; ``RateLimitedError`` says for how long to
+wait), ``AuthenticationError``, ``OrderRejectedError`` (definitive), ``OrderNotFoundError``,
+``OutcomeUnknownError`` (may have been applied: look the order up by client order id first),
+``UnknownSymbolError`` and ``InvalidDataError`` (the venue sent something malformed). An adapter
+raises; it never returns empty data to mean an error.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from trader_core.model.ids import ClientOrderId, Symbol
+from trader_core.model.instrument import InstrumentRules
+from trader_core.model.market import Candle, Quote, Timeframe
+from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
+
+__all__ = ["MarketData", "Trading"]
+
+
+class MarketData(Protocol):
+    """Public market data for a set of symbols."""
+
+    async def fetch_quote(self, symbol: Symbol) -> Quote:
+        """Top of book and last price. Raises ``UnknownSymbolError`` for a symbol the venue lacks."""
+        ...
+
+    async def fetch_candles(
+        self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
+    ) -> tuple[Candle, ...]:
+        """Closed candles, oldest first, with ``open_time >= since`` (or the latest ones when ``since``
+        is None), at most ``limit``. The forming candle is never returned. Empty means no new
+        candle yet, never an error."""
+        ...
+
+    async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
+        """The venue's trading rules for ``symbol``. Raises ``UnknownSymbolError``."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...
+
+
+class Trading(Protocol):
+    """Orders, fills and balances of the account. Orders are known by the bot's client order id."""
+
+    @property
+    def venue(self) -> str:
+        """The venue's name (part of every fill's identity)."""
+        ...
+
+    @property
+    def holds_protective_exits(self) -> bool:
+        """True when the venue holds stop/target brackets itself (they survive the bot being down)."""
+        ...
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        """Send ``request``; return the order as acknowledged (it may already be filled).
+
+        Raises ``OrderRejectedError`` (definitive: rules, funds, a client id in use by an open
+        order), ``ExchangeUnavailableError`` (not sent), ``OutcomeUnknownError`` (maybe sent).
+        """
+        ...
+
+    async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
+        """Place a stop-loss and a take-profit that cancel each other when either fills (even in part).
+
+        Returns (stop leg, target leg). Same errors as ``place_order``; raises ``OrderRejectedError``
+        when the venue cannot hold protective exits (see ``holds_protective_exits``).
+        """
+        ...
+
+    async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        """Cancel an open order and return its final state.
+
+        Raises ``OrderNotFoundError`` when the venue does not know the order or it is no longer open
+        (after a lost response this may mean the cancel already happened: reconcile).
+        """
+        ...
+
+    async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        """The order's current state. Raises ``OrderNotFoundError``."""
+        ...
+
+    async def fetch_open_orders(self, symbol: Symbol) -> tuple[Order, ...]:
+        """Every open order in ``symbol``, the bot's and anyone else's."""
+        ...
+
+    async def fetch_fills(
+        self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500
+    ) -> tuple[Fill, ...]:
+        """The account's fills in ``symbol`` with ``time >= since``, oldest first, at most ``limit``.
+        Page by calling again with ``since`` = the last fill's time (duplicates are the caller's to drop)."""
+        ...
+
+    async def fetch_balances(self) -> tuple[Balance, ...]:
+        """Every non-zero balance of the account."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...

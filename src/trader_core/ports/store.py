@@ -1,0 +1,161 @@
+"""The store port: a synchronous unit of work over typed repositories, scoped to one bot.
+
+Usage::
+
+    with store.unit_of_work() as uow:
+        uow.fills.add(record)
+        uow.orders.update(order)
+        uow.commit()
+
+Leaving the block without ``commit()`` rolls everything back: a crash between two writes of one
+booking leaves no trace of it. No venue call ever happens inside a unit of work. Every method
+may raise ``StoreError``; the unit of work is then unusable and rolled back.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId
+from trader_core.model.plans import Plan
+from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
+
+__all__ = [
+    "FillRepository",
+    "OrderRepository",
+    "PlanRepository",
+    "RunRepository",
+    "SequenceRepository",
+    "Store",
+    "UnitOfWork",
+]
+
+
+class RunRepository(Protocol):
+    """Runs of this bot."""
+
+    def add(self, run: RunRecord) -> None:
+        """Store a new run. Raises ``StoreError`` if the run id exists."""
+        ...
+
+    def update(self, run: RunRecord) -> None:
+        """Replace a stored run (status, end time, summary). Raises ``StoreError`` if it is unknown."""
+        ...
+
+    def find(self, run_id: RunId) -> RunRecord | None:
+        """The run, or None."""
+        ...
+
+    def find_latest(self) -> RunRecord | None:
+        """The most recently started run of this bot, or None."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Order intents of this bot, known by client order id."""
+
+    def add(self, order: TrackedOrder) -> None:
+        """Store a new intent. Raises ``StoreError`` if the client order id is already stored."""
+        ...
+
+    def update(self, order: TrackedOrder) -> None:
+        """Replace a stored intent. Raises ``StoreError`` if it is unknown."""
+        ...
+
+    def find(self, client_order_id: ClientOrderId) -> TrackedOrder | None:
+        """The intent, or None."""
+        ...
+
+    def list_active(self, run_id: RunId | None = None) -> tuple[TrackedOrder, ...]:
+        """Intents whose status is active (pending, open, partially filled, unknown), oldest first;
+        only those of ``run_id`` when given."""
+        ...
+
+    def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
+        """Every intent of the run, oldest first."""
+        ...
+
+
+class FillRepository(Protocol):
+    """Booked fills of this bot. A fill's identity is (venue, symbol, trade id)."""
+
+    def add(self, record: FillRecord) -> bool:
+        """Store a booked fill; return False (and store nothing) if that identity is already stored."""
+        ...
+
+    def list_for_run(self, run_id: RunId) -> tuple[FillRecord, ...]:
+        """Fills of the run, in booking order."""
+        ...
+
+    def list_all(self) -> tuple[FillRecord, ...]:
+        """Every fill of the bot, in booking order."""
+        ...
+
+
+class PlanRepository(Protocol):
+    """Trade plans of this bot."""
+
+    def add(self, plan: Plan) -> None:
+        """Store a new plan. Raises ``StoreError`` if the plan id exists."""
+        ...
+
+    def update(self, plan: Plan) -> None:
+        """Store a new version of a plan. Raises ``StoreError`` unless the stored version is
+        ``plan.version - 1`` (a lost update is refused, never applied)."""
+        ...
+
+    def find(self, plan_id: PlanId) -> Plan | None:
+        """The plan, or None."""
+        ...
+
+    def list_active(self, run_id: RunId | None = None) -> tuple[Plan, ...]:
+        """Pending and open plans, oldest first; only those of ``run_id`` when given."""
+        ...
+
+    def list_for_run(self, run_id: RunId) -> tuple[Plan, ...]:
+        """Every plan of the run, oldest first."""
+        ...
+
+
+class SequenceRepository(Protocol):
+    """Named counters of this bot (for deterministic ids)."""
+
+    def next(self, name: str) -> int:
+        """Increment counter ``name`` and return its new value (the first is 1)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the bot's repositories."""
+
+    runs: RunRepository
+    orders: OrderRepository
+    fills: FillRepository
+    plans: PlanRepository
+    sequences: SequenceRepository
+
+    def commit(self) -> None:
+        """Make every write of this unit durable, all or nothing."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every uncommitted write."""
+        ...
+
+
+class Store(Protocol):
+    """Persistence for one bot."""
+
+    @property
+    def bot_id(self) -> BotId:
+        """The bot every row of this store belongs to."""
+        ...
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A new unit of work; leaving it without ``commit()`` rolls back."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+        ...

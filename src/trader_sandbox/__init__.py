@@ -1,0 +1,1 @@
+"""A Binance-spot-compatible exchange emulator for loopback tests (an independent program)."""

@@ -1,0 +1,587 @@
+"""The ``Store`` contract, run against every implementation: in memory, SQLite and PostgreSQL.
+
+Each test reads as the sentence it checks; ``make_store``/``store`` come from conftest.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from itertools import count, product
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trader_core.model.errors import StoreError
+from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
+from trader_core.model.money import Money, Price, Quantity
+from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
+from trader_core.model.plans import ExitReason, Plan, PlanStatus
+from trader_core.model.records import FillRecord, IntentStatus, OrderRole, RunRecord, RunStatus, TrackedOrder
+from trader_core.ports.store import Store
+
+MakeStore = Callable[[str], Store]
+
+T0 = datetime(2025, 5, 20, 0, 1, 0, 123456, tzinfo=UTC)
+BTC_USDT = Symbol.parse("BTC/USDT")
+R1, R2 = RunId("run-1"), RunId("run-2")
+_ids = count(1)
+
+few_examples = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def a_run(run_id: RunId = R1, *, started_at: datetime = T0, **changes: object) -> RunRecord:
+    return RunRecord(run_id=run_id, mode="paper", started_at=started_at, **changes)  # type: ignore[arg-type]
+
+
+def an_order(
+    coid: str,
+    *,
+    run_id: RunId = R1,
+    status: IntentStatus = IntentStatus.OPEN,
+    created_at: datetime = T0,
+    **changes: object,
+) -> TrackedOrder:
+    request = OrderRequest(
+        client_order_id=ClientOrderId(coid),
+        symbol=BTC_USDT,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Quantity("0.00000001"),
+        price=Price("123456789.123456789"),
+    )
+    return TrackedOrder(
+        run_id=run_id, request=request, role=OrderRole.ENTRY, status=status,
+        created_at=created_at, updated_at=created_at, **changes,  # type: ignore[arg-type]
+    )
+
+
+def a_fill(
+    trade_id: str,
+    *,
+    run_id: RunId = R1,
+    symbol: Symbol = BTC_USDT,
+    time: datetime = T0,
+    realized_pnl: Decimal = Decimal("-1.5"),
+    fee_quote: Decimal = Decimal("0.00000001"),
+    venue: str = "binance",
+) -> FillRecord:
+    fill = Fill(
+        trade_id=TradeId(trade_id), venue_order_id=VenueOrderId("v-1"), client_order_id=ClientOrderId("c-1"),
+        symbol=symbol, side=Side.SELL, price=Price("67000.12345678"), quantity=Quantity("0.00123000"),
+        fee=Money(Decimal("0.0000001"), Asset("BNB")), time=time, liquidity=Liquidity.MAKER,
+    )
+    return FillRecord(
+        run_id=run_id, venue=venue, fill=fill, plan_id=PlanId("p-1"), role=OrderRole.EXIT,
+        realized_pnl=realized_pnl, fee_quote=fee_quote,
+    )
+
+
+def a_plan(
+    plan_id: str, *, run_id: RunId = R1, status: PlanStatus = PlanStatus.OPEN, opened_at: datetime = T0
+) -> Plan:
+    return Plan(
+        plan_id=PlanId(plan_id), run_id=run_id, symbol=BTC_USDT, side=Side.BUY, status=status,
+        entry_client_order_id=ClientOrderId(f"entry-{plan_id}"), opened_at=opened_at,
+    )
+
+
+def full_plan(plan_id: str = "p-full") -> Plan:
+    return attrs.evolve(
+        a_plan(plan_id),
+        quantity=Quantity("0.00000001"), entry_price=Price("123456789.123456789"),
+        stop_price=Price("60000.5"), target_price=Price("70000.25"),
+        stop_pct=Decimal("1.25"), target_pct=Decimal("2.500"), version=3,
+        closed_at=at(90), exit_reason=ExitReason.TRAIL, reason="trailing stop hit",
+    )
+
+
+def seed(store: Store, *, runs: tuple[RunRecord, ...] = (), orders: tuple[TrackedOrder, ...] = (),
+         plans: tuple[Plan, ...] = (), fills: tuple[FillRecord, ...] = ()) -> None:
+    with store.unit_of_work() as uow:
+        for run in runs:
+            uow.runs.add(run)
+        for order in orders:
+            uow.orders.add(order)
+        for plan in plans:
+            uow.plans.add(plan)
+        for record in fills:
+            uow.fills.add(record)
+        uow.commit()
+
+
+# --- round trips ------------------------------------------------------------------------------------
+
+
+def test_every_record_type_round_trips_exactly(store: Store) -> None:
+    run = a_run(status=RunStatus.FINISHED, finished_at=at(120), config_json='{"a": 1}', summary_json='{"pnl": "1"}')
+    order = an_order(
+        "c-full", plan_id=PlanId("p-full"), venue_order_id=VenueOrderId("v-9"),
+        filled_quantity=Quantity("0.00000001"), exit_reason=ExitReason.STOP, reason="stopped out",
+    )
+    stop = attrs.evolve(
+        an_order("c-stop"),
+        request=OrderRequest(
+            client_order_id=ClientOrderId("c-stop"), symbol=Symbol.parse("ETH/BTC"), side=Side.SELL,
+            order_type=OrderType.STOP_LOSS, quantity=Quantity("1.000"), stop_price=Price("0.05"),
+        ),
+        role=OrderRole.STOP,
+    )
+    post_only = attrs.evolve(
+        an_order("c-post"),
+        request=attrs.evolve(an_order("c-post").request, post_only=True),
+    )
+    record = a_fill("t-1", realized_pnl=Decimal("123456789.123456789"))
+    plan = full_plan()
+    seed(store, runs=(run,), orders=(order, stop, post_only), plans=(plan,), fills=(record,))
+
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) == run
+        assert uow.orders.find(ClientOrderId("c-full")) == order
+        assert uow.orders.find(ClientOrderId("c-stop")) == stop
+        assert uow.orders.find(ClientOrderId("c-post")) == post_only
+        assert uow.plans.find(PlanId("p-full")) == plan
+        (loaded,) = uow.fills.list_all()
+    assert loaded == record
+    # Equal is not enough for money: the digits and exponent must survive too.
+    assert str(loaded.realized_pnl) == "123456789.123456789"
+    assert str(loaded.fee_quote) == str(Decimal("0.00000001"))
+    assert str(loaded.fill.quantity.value) == "0.00123000"
+    assert loaded.fill.time.utcoffset() == timedelta(0)
+
+
+def test_absent_optional_fields_come_back_as_none(store: Store) -> None:
+    run = a_run()
+    market = attrs.evolve(
+        an_order("c-market"),
+        request=OrderRequest(
+            client_order_id=ClientOrderId("c-market"), symbol=BTC_USDT, side=Side.BUY,
+            order_type=OrderType.MARKET, quantity=Quantity("2"),
+        ),
+    )
+    record = attrs.evolve(a_fill("t-1"), plan_id=None, fill=attrs.evolve(a_fill("t-1").fill, client_order_id=None))
+    plan = a_plan("p-bare")
+    seed(store, runs=(run,), orders=(market,), plans=(plan,), fills=(record,))
+
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) == run
+        assert uow.runs.find(R1).finished_at is None  # type: ignore[union-attr]
+        assert uow.orders.find(ClientOrderId("c-market")) == market
+        assert uow.plans.find(PlanId("p-bare")) == plan
+        assert uow.fills.list_all() == (record,)
+
+
+def test_every_enum_value_round_trips(store: Store) -> None:
+    combinations = product(IntentStatus, OrderRole, (*ExitReason, None), Side)
+    orders = tuple(
+        attrs.evolve(
+            an_order(f"c-{i}", status=status, exit_reason=reason, created_at=at(i)),
+            role=role,
+            request=attrs.evolve(an_order(f"c-{i}").request, side=side),
+        )
+        for i, (status, role, reason, side) in enumerate(combinations)
+    )
+    plans = tuple(
+        attrs.evolve(a_plan(f"p-{i}", status=status, opened_at=at(i)), side=side, exit_reason=reason)
+        for i, (status, side, reason) in enumerate(product(PlanStatus, Side, (*ExitReason, None)))
+    )
+    runs = tuple(a_run(RunId(f"r-{status.value}"), status=status) for status in RunStatus)
+    fills = tuple(
+        attrs.evolve(a_fill(f"t-{liquidity.value}-{role.value}"), role=role,
+                     fill=attrs.evolve(a_fill(f"t-{liquidity.value}-{role.value}").fill, liquidity=liquidity))
+        for liquidity in Liquidity for role in OrderRole
+    )
+    seed(store, runs=runs, orders=orders, plans=plans, fills=fills)
+    with store.unit_of_work() as uow:
+        assert uow.orders.list_for_run(R1) == orders
+        assert uow.plans.list_for_run(R1) == plans
+        assert tuple(uow.runs.find(run.run_id) for run in runs) == runs
+        assert uow.fills.list_all() == fills
+
+
+finite_decimals = st.decimals(allow_nan=False, allow_infinity=False)
+utc_times = st.datetimes(timezones=st.just(UTC))
+
+
+@few_examples
+@given(pnl=finite_decimals, fee=finite_decimals)
+def test_any_finite_decimal_round_trips_with_its_exact_digits(store: Store, pnl: Decimal, fee: Decimal) -> None:
+    record = a_fill(f"t-{next(_ids)}", realized_pnl=pnl, fee_quote=fee)
+    with store.unit_of_work() as uow:
+        assert uow.fills.add(record)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        loaded = uow.fills.list_all()[-1]
+    assert (str(loaded.realized_pnl), str(loaded.fee_quote)) == (str(pnl), str(fee))
+
+
+@few_examples
+@given(time=utc_times)
+def test_any_utc_time_round_trips_to_the_microsecond(store: Store, time: datetime) -> None:
+    run = a_run(RunId(f"run-{next(_ids)}"), started_at=time, finished_at=time)
+    seed(store, runs=(run,))
+    with store.unit_of_work() as uow:
+        loaded = uow.runs.find(run.run_id)
+    assert loaded is not None
+    assert loaded.started_at == time
+    assert loaded.started_at.utcoffset() == timedelta(0)
+    assert loaded.started_at.microsecond == time.microsecond
+
+
+# --- transactions -----------------------------------------------------------------------------------
+
+
+def test_uncommitted_work_is_rolled_back(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.runs.add(a_run())
+        uow.orders.add(an_order("c-1"))
+        uow.plans.add(a_plan("p-1"))
+        uow.fills.add(a_fill("t-1"))
+        assert uow.runs.find(R1) is not None  # visible inside the unit
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) is None
+        assert uow.orders.find(ClientOrderId("c-1")) is None
+        assert uow.plans.find(PlanId("p-1")) is None
+        assert uow.fills.list_all() == ()
+
+
+def test_work_is_rolled_back_when_the_block_raises(store: Store) -> None:
+    def crash_after_a_write() -> None:
+        with store.unit_of_work() as uow:
+            uow.runs.add(a_run())
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        crash_after_a_write()
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) is None
+
+
+def test_rollback_discards_only_the_uncommitted_writes(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.runs.add(a_run(R1))
+        uow.commit()
+        uow.runs.add(a_run(R2))
+        uow.rollback()
+        assert uow.runs.find(R2) is None
+        uow.orders.add(an_order("c-1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) is not None
+        assert uow.runs.find(R2) is None
+        assert uow.orders.find(ClientOrderId("c-1")) is not None
+
+
+def test_committed_work_is_seen_by_another_store_of_the_same_bot(make_store: MakeStore) -> None:
+    seed(make_store("bot-a"), runs=(a_run(),))
+    with make_store("bot-a").unit_of_work() as uow:
+        assert uow.runs.find(R1) == a_run()
+
+
+@pytest.mark.parametrize(
+    "add_twice",
+    [
+        pytest.param(lambda uow: uow.runs.add(a_run()), id="run"),
+        pytest.param(lambda uow: uow.orders.add(an_order("c-1")), id="order"),
+        pytest.param(lambda uow: uow.plans.add(a_plan("p-1")), id="plan"),
+    ],
+)
+def test_adding_a_duplicate_raises_and_rolls_back_the_unit(store: Store, add_twice: Callable[..., None]) -> None:
+    with store.unit_of_work() as uow:
+        add_twice(uow)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.runs.add(a_run(R2))
+        with pytest.raises(StoreError):
+            add_twice(uow)
+        with pytest.raises(StoreError):  # the unit is unusable after a failure...
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R2) is None  # ...and its earlier writes are gone
+
+
+@pytest.mark.parametrize(
+    "update_unknown",
+    [
+        pytest.param(lambda uow: uow.runs.update(a_run()), id="run"),
+        pytest.param(lambda uow: uow.orders.update(an_order("c-1")), id="order"),
+        pytest.param(lambda uow: uow.plans.update(a_plan("p-1").evolve()), id="plan"),
+    ],
+)
+def test_updating_an_unknown_record_raises(store: Store, update_unknown: Callable[..., None]) -> None:
+    with store.unit_of_work() as uow, pytest.raises(StoreError, match="no such"):
+        update_unknown(uow)
+
+
+def test_updates_replace_runs_and_orders(store: Store) -> None:
+    seed(store, runs=(a_run(),), orders=(an_order("c-1"),))
+    finished = a_run(status=RunStatus.FAILED, finished_at=at(5), summary_json="{}")
+    filled = attrs.evolve(
+        an_order("c-1"), status=IntentStatus.FILLED, updated_at=at(3), filled_quantity=Quantity("0.00000001"),
+        venue_order_id=VenueOrderId("v-1"),
+    )
+    with store.unit_of_work() as uow:
+        uow.runs.update(finished)
+        uow.orders.update(filled)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) == finished
+        assert uow.orders.find(ClientOrderId("c-1")) == filled
+
+
+# --- plans: optimistic versions ---------------------------------------------------------------------
+
+
+def test_a_plan_update_with_the_next_version_is_stored(store: Store) -> None:
+    plan = a_plan("p-1")
+    seed(store, plans=(plan,))
+    v2 = plan.evolve(status=PlanStatus.CLOSED, closed_at=at(10), exit_reason=ExitReason.TARGET)
+    with store.unit_of_work() as uow:
+        uow.plans.update(v2)
+        uow.plans.update(v2.evolve(reason="closed"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        stored = uow.plans.find(PlanId("p-1"))
+    assert stored == v2.evolve(reason="closed")
+    assert stored is not None
+    assert stored.version == 3
+
+
+@pytest.mark.parametrize("version", [1, 3, 5])
+def test_a_plan_version_conflict_raises_and_changes_nothing(store: Store, version: int) -> None:
+    plan = a_plan("p-1")
+    seed(store, plans=(plan,))
+    with store.unit_of_work() as uow:
+        uow.orders.add(an_order("c-1"))
+        with pytest.raises(StoreError, match="version conflict"):
+            uow.plans.update(attrs.evolve(plan, version=version, status=PlanStatus.CANCELLED))
+    with store.unit_of_work() as uow:
+        assert uow.plans.find(PlanId("p-1")) == plan
+        assert uow.orders.find(ClientOrderId("c-1")) is None
+
+
+def test_concurrent_writers_of_one_plan_version_never_both_win(make_store: MakeStore) -> None:
+    plan = a_plan("p-1")
+    seed(make_store("bot-a"), plans=(plan,))
+    stores = [make_store("bot-a") for _ in range(4)]
+    outcomes: list[str] = []
+
+    def write(store: Store, reason: str) -> None:
+        try:
+            with store.unit_of_work() as uow:
+                uow.plans.update(plan.evolve(reason=reason))
+                uow.commit()
+            outcomes.append(reason)
+        except StoreError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=write, args=(s, f"writer-{i}")) for i, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [o for o in outcomes if o != "conflict"]
+    assert len(winners) == 1
+    assert outcomes.count("conflict") == 3
+    with stores[0].unit_of_work() as uow:
+        stored = uow.plans.find(PlanId("p-1"))
+    assert stored is not None
+    assert (stored.version, stored.reason) == (2, winners[0])
+
+
+# --- fills ------------------------------------------------------------------------------------------
+
+
+def test_a_duplicate_fill_returns_false_and_the_other_writes_still_commit(store: Store) -> None:
+    seed(store, fills=(a_fill("t-1"),))
+    with store.unit_of_work() as uow:
+        assert uow.fills.add(a_fill("t-2"))
+        assert not uow.fills.add(attrs.evolve(a_fill("t-1"), realized_pnl=Decimal(99)))
+        assert not uow.fills.add(a_fill("t-2"))
+        uow.orders.add(an_order("c-1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.fills.list_all() == (a_fill("t-1"), a_fill("t-2"))
+        assert uow.orders.find(ClientOrderId("c-1")) is not None
+
+
+def test_a_fill_is_identified_by_venue_symbol_and_trade_id(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.fills.add(a_fill("t-1"))
+        assert uow.fills.add(a_fill("t-1", symbol=Symbol.parse("ETH/USDT")))
+        assert uow.fills.add(a_fill("t-1", venue="paper"))
+        assert not uow.fills.add(a_fill("t-1", run_id=R2, time=at(1)))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert len(uow.fills.list_all()) == 3
+
+
+def test_fills_are_listed_in_booking_order_and_by_run(store: Store) -> None:
+    late, early, other = a_fill("t-late", time=at(9)), a_fill("t-early", time=at(1)), a_fill("t-x", run_id=R2)
+    seed(store, fills=(late, other))
+    seed(store, fills=(early,))
+    with store.unit_of_work() as uow:
+        assert uow.fills.list_all() == (late, other, early)
+        assert uow.fills.list_for_run(R1) == (late, early)
+        assert uow.fills.list_for_run(RunId("nope")) == ()
+
+
+# --- listing ----------------------------------------------------------------------------------------
+
+
+def test_active_orders_are_listed_oldest_first_and_filtered_by_run(store: Store) -> None:
+    newest = an_order("c-new", created_at=at(3), status=IntentStatus.UNKNOWN)
+    oldest = an_order("c-old", created_at=at(1), status=IntentStatus.PENDING_SUBMIT)
+    middle = an_order("c-mid", created_at=at(2), status=IntentStatus.PARTIALLY_FILLED, run_id=R2)
+    done = [an_order(f"c-{s.value}", created_at=at(0), status=s) for s in IntentStatus if not s.is_active]
+    seed(store, orders=(newest, *done, oldest, middle))
+    with store.unit_of_work() as uow:
+        assert uow.orders.list_active() == (oldest, middle, newest)
+        assert uow.orders.list_active(R1) == (oldest, newest)
+        assert uow.orders.list_active(R2) == (middle,)
+        assert uow.orders.list_for_run(R1) == (*done, oldest, newest)
+        assert uow.orders.list_for_run(RunId("nope")) == ()
+
+
+def test_orders_created_at_the_same_time_keep_the_order_they_were_stored_in(store: Store) -> None:
+    orders = tuple(an_order(f"c-{i}", created_at=T0) for i in (5, 1, 3))
+    seed(store, orders=orders)
+    with store.unit_of_work() as uow:
+        assert uow.orders.list_for_run(R1) == orders
+
+
+def test_active_plans_are_listed_oldest_first_and_filtered_by_run(store: Store) -> None:
+    pending = a_plan("p-pending", status=PlanStatus.PENDING, opened_at=at(2))
+    open_ = a_plan("p-open", status=PlanStatus.OPEN, opened_at=at(1))
+    other = a_plan("p-other", status=PlanStatus.OPEN, opened_at=at(3), run_id=R2)
+    closed = a_plan("p-closed", status=PlanStatus.CLOSED, opened_at=at(0))
+    cancelled = a_plan("p-cancelled", status=PlanStatus.CANCELLED, opened_at=at(4))
+    seed(store, plans=(pending, closed, other, open_, cancelled))
+    with store.unit_of_work() as uow:
+        assert uow.plans.list_active() == (open_, pending, other)
+        assert uow.plans.list_active(R1) == (open_, pending)
+        assert uow.plans.list_for_run(R1) == (closed, open_, pending, cancelled)
+
+
+def test_the_latest_run_is_the_most_recently_started(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.runs.find_latest() is None
+    seed(store, runs=(a_run(R2, started_at=at(10)), a_run(R1, started_at=at(5)), a_run(RunId("r-3"), started_at=at(7))))
+    with store.unit_of_work() as uow:
+        assert uow.runs.find_latest() == a_run(R2, started_at=at(10))
+
+
+def test_finding_an_unknown_record_gives_none(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) is None
+        assert uow.orders.find(ClientOrderId("c-1")) is None
+        assert uow.plans.find(PlanId("p-1")) is None
+
+
+# --- sequences --------------------------------------------------------------------------------------
+
+
+def test_sequences_start_at_one_and_increment_per_name(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert [uow.sequences.next("order") for _ in range(3)] == [1, 2, 3]
+        assert uow.sequences.next("plan") == 1
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.sequences.next("order") == 4  # rolled back below
+    with store.unit_of_work() as uow:
+        assert uow.sequences.next("order") == 4
+        assert uow.sequences.next("plan") == 2
+
+
+def test_concurrent_sequence_users_never_get_the_same_number(make_store: MakeStore) -> None:
+    stores = [make_store("bot-a") for _ in range(4)]
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def take(store: Store) -> None:
+        for _ in range(5):
+            with store.unit_of_work() as uow:
+                value = uow.sequences.next("ids")
+                uow.commit()
+            with lock:
+                taken.append(value)
+
+    threads = [threading.Thread(target=take, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == list(range(1, 21))
+
+
+# --- isolation between bots -------------------------------------------------------------------------
+
+
+def test_two_bots_in_one_database_never_see_each_others_rows(make_store: MakeStore) -> None:
+    alice, bob = make_store("alice"), make_store("bob")
+    seed(alice, runs=(a_run(),), orders=(an_order("c-1"),), plans=(a_plan("p-1"),), fills=(a_fill("t-1"),))
+    with alice.unit_of_work() as uow:
+        assert uow.sequences.next("ids") == 1
+        assert uow.sequences.next("ids") == 2
+        uow.commit()
+
+    with bob.unit_of_work() as uow:
+        assert uow.runs.find(R1) is None
+        assert uow.runs.find_latest() is None
+        assert uow.orders.find(ClientOrderId("c-1")) is None
+        assert uow.orders.list_active() == ()
+        assert uow.orders.list_for_run(R1) == ()
+        assert uow.plans.find(PlanId("p-1")) is None
+        assert uow.plans.list_active() == ()
+        assert uow.plans.list_for_run(R1) == ()
+        assert uow.fills.list_all() == ()
+        assert uow.fills.list_for_run(R1) == ()
+        assert uow.sequences.next("ids") == 1
+        with pytest.raises(StoreError):
+            uow.plans.update(a_plan("p-1").evolve())
+    # The same ids are free for the other bot.
+    seed(bob, runs=(a_run(),), orders=(an_order("c-1"),), plans=(a_plan("p-1"),), fills=(a_fill("t-1"),))
+    with alice.unit_of_work() as uow:
+        assert len(uow.fills.list_all()) == 1
+        assert uow.orders.list_active() == (an_order("c-1"),)
+
+
+# --- refused values ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_time",
+    [
+        pytest.param(datetime(2025, 5, 20, 0, 1), id="naive"),  # the point of the test
+        pytest.param(datetime(2025, 5, 20, 2, 1, tzinfo=timezone(timedelta(hours=2))), id="not-utc"),
+    ],
+)
+def test_a_time_that_is_not_aware_utc_is_refused(store: Store, bad_time: datetime) -> None:
+    with store.unit_of_work() as uow, pytest.raises(StoreError, match="datetime"):
+        uow.runs.add(a_run(started_at=bad_time))
+    with store.unit_of_work() as uow, pytest.raises(StoreError, match="datetime"):
+        uow.orders.add(an_order("c-1", created_at=bad_time))
+    with store.unit_of_work() as uow:
+        assert uow.runs.find(R1) is None
+
+
+def test_a_float_where_a_decimal_belongs_is_refused(store: Store) -> None:
+    with store.unit_of_work() as uow, pytest.raises(StoreError, match="float"):
+        uow.fills.add(a_fill("t-1", realized_pnl=0.1))  # type: ignore[arg-type]
+
+
+def test_a_closed_store_refuses_new_units_of_work_and_closes_twice(store: Store) -> None:
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match="closed"), store.unit_of_work():
+        pass

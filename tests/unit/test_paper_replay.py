@@ -1,0 +1,393 @@
+"""Replay rules of the paper venue, the replay market, the clocks, and the CSV and synthetic feeds."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trader_adapters.clock import SimulatedClock, SystemClock
+from trader_adapters.feeds import generate_candles, load_candles_csv
+from trader_adapters.paper import PaperExchange, ReplayMarket, default_rules
+from trader_core.model import (
+    Asset,
+    Candle,
+    ClientOrderId,
+    ConfigError,
+    ExitBracket,
+    Liquidity,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Price,
+    Quantity,
+    Side,
+    Symbol,
+    Timeframe,
+)
+
+SOL = Symbol.parse("SOL/USDT")
+ETH = Symbol.parse("ETH/USDT")
+USDT, SOL_ASSET = Asset("USDT"), Asset("SOL")
+TF = Timeframe("1m")
+MINUTE = TF.duration
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+_T = TypeVar("_T")
+
+
+def run(coro: Coroutine[Any, Any, _T]) -> _T:
+    return asyncio.run(coro)
+
+
+def bar(index: int, ohlc: str, symbol: Symbol = SOL, volume: str = "10") -> Candle:
+    """Candle number ``index`` (open at T0 + index minutes) from ``"open high low close"``."""
+    o, h, low, c = (Decimal(text) for text in ohlc.split())
+    return Candle(
+        symbol=symbol, timeframe=TF, open_time=T0 + index * MINUTE,
+        open=o, high=h, low=low, close=c, volume=Decimal(volume),
+    )
+
+
+class Venue:
+    """A paper venue over ``candles``, with the clock at the close of candle 0."""
+
+    def __init__(self, candles: list[Candle], slippage: str = "0", usdt: str = "10000", sol: str = "0") -> None:
+        self.clock = SimulatedClock(T0)
+        self.market = ReplayMarket({SOL: candles}, self.clock)
+        self.paper = PaperExchange(
+            market=self.market, clock=self.clock, fee_rate=Decimal("0.001"), slippage_rate=Decimal(slippage),
+            balances={USDT: Decimal(usdt), SOL_ASSET: Decimal(sol)},
+        )
+        self.clock.advance_to(T0 + MINUTE)  # candle 0 has closed: the bot decides on it now
+
+    def to_close_of(self, index: int) -> None:
+        self.clock.advance_to(T0 + (index + 1) * MINUTE)
+
+    def place(self, request: OrderRequest) -> OrderStatus:
+        return run(self.paper.place_order(request)).status
+
+    def status(self, client_id: str) -> OrderStatus:
+        return run(self.paper.fetch_order(SOL, ClientOrderId(client_id))).status
+
+    def fills(self) -> list[tuple[str, Decimal, datetime, Liquidity]]:
+        return [
+            (str(f.client_order_id), f.price.value, f.time, f.liquidity) for f in run(self.paper.fetch_fills(SOL))
+        ]
+
+
+def order(client_id: str, side: Side, kind: OrderType, quantity: str = "1", price: str | None = None) -> OrderRequest:
+    stop = price if kind is OrderType.STOP_LOSS else None
+    limit = price if kind in (OrderType.LIMIT, OrderType.TAKE_PROFIT) else None
+    return OrderRequest(
+        client_order_id=ClientOrderId(client_id), symbol=SOL, side=side, order_type=kind, quantity=Quantity(quantity),
+        price=None if limit is None else Price(limit), stop_price=None if stop is None else Price(stop),
+    )
+
+
+def sell_bracket(stop: str = "95", target: str = "110") -> ExitBracket:
+    return ExitBracket(
+        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price(stop), target_price=Price(target),
+        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
+    )
+
+
+# -- market orders --------------------------------------------------------------------------------
+
+
+def test_market_order_fills_at_next_open_with_adverse_slippage() -> None:
+    venue = Venue([bar(0, "100 101 99 100"), bar(1, "100.03 101 99 100.5"), bar(2, "100.5 101 99 100")],
+                  slippage="0.001", sol="1")
+    assert venue.place(order("buy", Side.BUY, OrderType.MARKET)) is OrderStatus.OPEN
+    assert venue.place(order("sell", Side.SELL, OrderType.MARKET)) is OrderStatus.OPEN
+    assert venue.fills() == []  # nothing fills until the next candle has traded
+    venue.to_close_of(1)
+    # 100.03 * 1.001 = 100.13003 -> up to 100.14; 100.03 * 0.999 = 99.92997 -> down to 99.92.
+    assert venue.fills() == [
+        ("buy", Decimal("100.14"), T0 + MINUTE, Liquidity.TAKER),
+        ("sell", Decimal("99.92"), T0 + MINUTE, Liquidity.TAKER),
+    ]
+
+
+def test_no_look_ahead_order_at_close_of_t_ignores_candle_t() -> None:
+    # Candle 0 dipped to 90; a buy limit at 95 placed after it closed must not use that dip.
+    venue = Venue([bar(0, "100 101 90 100"), bar(1, "100 102 98 101"), bar(2, "101 102 94 96")])
+    venue.place(order("lim", Side.BUY, OrderType.LIMIT, price="95"))
+    venue.place(order("mkt", Side.BUY, OrderType.MARKET))
+    venue.to_close_of(1)
+    assert venue.status("lim") is OrderStatus.OPEN
+    assert venue.fills() == [("mkt", Decimal("100"), T0 + MINUTE, Liquidity.TAKER)]  # not candle 0's close
+    venue.to_close_of(2)
+    assert venue.fills()[-1] == ("lim", Decimal("95"), T0 + 2 * MINUTE, Liquidity.MAKER)
+
+
+def test_order_placed_mid_candle_waits_for_the_next_open() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "100 100 100 100"), bar(2, "103 104 102 103")])
+    venue.clock.advance_to(T0 + MINUTE + timedelta(seconds=30))  # candle 1 is forming
+    venue.place(order("mkt", Side.BUY, OrderType.MARKET))
+    venue.to_close_of(1)
+    assert venue.fills() == []
+    venue.to_close_of(2)
+    assert venue.fills() == [("mkt", Decimal("103"), T0 + 2 * MINUTE, Liquidity.TAKER)]
+
+
+def test_market_orders_fill_before_resting_orders_in_a_candle() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "100 101 94 95")])
+    venue.place(order("lim", Side.BUY, OrderType.LIMIT, price="96"))  # placed first
+    venue.place(order("mkt", Side.BUY, OrderType.MARKET))
+    venue.to_close_of(1)
+    assert [name for name, *_ in venue.fills()] == ["mkt", "lim"]
+
+
+def test_market_buy_expires_when_the_open_gaps_beyond_the_hold() -> None:
+    # Hold = 1 * 100 * (1 + 0.02 margin) * (1 + 0.001 fee) = 102.102; the open gaps to 105.
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "105 106 104 105")], usdt="102.102")
+    venue.place(order("mkt", Side.BUY, OrderType.MARKET))
+    venue.to_close_of(1)
+    assert venue.status("mkt") is OrderStatus.EXPIRED
+    assert venue.fills() == []
+    assert run(venue.paper.fetch_balances())[0].free == Decimal("102.102")
+
+
+# -- limits and brackets --------------------------------------------------------------------------
+
+
+def test_limit_fills_at_the_open_when_the_candle_opens_through_it() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "98 99 97 98")], sol="1")
+    venue.place(order("buy", Side.BUY, OrderType.LIMIT, price="99"))
+    venue.to_close_of(1)
+    assert venue.fills() == [("buy", Decimal("98"), T0 + MINUTE, Liquidity.MAKER)]
+
+
+def test_stop_fills_at_stop_when_touched_inside_the_candle() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "100 101 94 96")], sol="1")
+    run(venue.paper.place_exit_bracket(sell_bracket()))
+    venue.to_close_of(1)
+    assert venue.fills() == [("sl", Decimal("95"), T0 + MINUTE, Liquidity.TAKER)]
+    assert venue.status("tp") is OrderStatus.CANCELED
+
+
+def test_gap_through_stop_fills_at_the_open_less_slippage() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "90 92 88 91")], sol="1", slippage="0.001")
+    run(venue.paper.place_exit_bracket(sell_bracket()))
+    venue.to_close_of(1)
+    assert venue.fills() == [("sl", Decimal("89.91"), T0 + MINUTE, Liquidity.TAKER)]  # 90 * 0.999
+
+
+def test_both_legs_touched_in_one_candle_stop_fills_first() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "100 111 94 105")], sol="1")
+    run(venue.paper.place_exit_bracket(sell_bracket()))
+    venue.to_close_of(1)
+    assert venue.fills() == [("sl", Decimal("95"), T0 + MINUTE, Liquidity.TAKER)]
+    assert venue.status("tp") is OrderStatus.CANCELED
+    assert run(venue.paper.fetch_open_orders(SOL)) == ()
+
+
+def test_gap_above_target_fills_target_at_open_even_if_the_stop_is_touched_later() -> None:
+    # The open is the first trade of the candle: at 112 the target was certainly reached first.
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "112 113 94 100")], sol="1")
+    run(venue.paper.place_exit_bracket(sell_bracket()))
+    venue.to_close_of(1)
+    assert venue.fills() == [("tp", Decimal("112"), T0 + MINUTE, Liquidity.MAKER)]
+    assert venue.status("sl") is OrderStatus.CANCELED
+
+
+def test_target_fills_at_target_price() -> None:
+    venue = Venue([bar(0, "100 100 100 100"), bar(1, "100 111 99 105")], sol="1")
+    run(venue.paper.place_exit_bracket(sell_bracket()))
+    venue.to_close_of(1)
+    assert venue.fills() == [("tp", Decimal("110"), T0 + MINUTE, Liquidity.MAKER)]
+    usdt = next(b for b in run(venue.paper.fetch_balances()) if b.asset == USDT)
+    assert usdt.free == Decimal("10000") + Decimal("110") - Decimal("0.110")
+
+
+# -- the replay market ----------------------------------------------------------------------------
+
+
+def test_replay_reveals_in_close_time_then_symbol_order_before_returning_data() -> None:
+    clock = SimulatedClock(T0)
+    sol = [bar(i, "100 100 100 100") for i in range(3)]
+    eth = [bar(i, "50 50 50 50", symbol=ETH) for i in range(3)]
+    market = ReplayMarket({SOL: sol, ETH: eth}, clock)
+    seen: list[tuple[str, int]] = []
+    market.subscribe(lambda c: seen.append((c.symbol.base.code, c.open_time.minute)))
+    assert (market.start_time, market.end_time) == (T0 + MINUTE, T0 + 3 * MINUTE)
+    assert market.symbols == (ETH, SOL)
+    assert market.timeframe == TF
+    clock.advance_to(T0 + 2 * MINUTE + timedelta(seconds=59))
+    assert run(market.fetch_candles(SOL, TF)) == tuple(sol[:2])  # the forming candle 2 is hidden
+    assert seen == [("ETH", 0), ("SOL", 0), ("ETH", 1), ("SOL", 1)]
+    assert not market.is_exhausted
+    clock.advance_to(T0 + 3 * MINUTE)
+    assert run(market.fetch_candles(SOL, TF, since=T0 + MINUTE, limit=1)) == (sol[1],)
+    assert run(market.fetch_candles(SOL, TF, limit=2)) == tuple(sol[1:])
+    assert market.is_exhausted
+
+
+def test_quote_from_the_last_candle_with_spread_on_the_tick() -> None:
+    clock = SimulatedClock(T0 + MINUTE)
+    market = ReplayMarket({SOL: [bar(0, "100 101 99 100.00")]}, clock, spread_bps=Decimal(3))
+    quote = run(market.fetch_quote(SOL))
+    # Half of 3 bps of 100 is 0.015: rounded outwards to the 0.01 tick.
+    assert (quote.bid, quote.last, quote.ask) == (Decimal("99.98"), Decimal("100.00"), Decimal("100.02"))
+    assert quote.venue_time == T0 + MINUTE
+    assert quote.observed_at == T0 + MINUTE
+    assert run(market.fetch_instrument(SOL)) == default_rules(SOL)
+
+
+def test_appended_candles_keep_close_time_then_symbol_order() -> None:
+    clock = SimulatedClock(T0)
+    market = ReplayMarket({SOL: [bar(0, "1 1 1 1")], ETH: [bar(0, "2 2 2 2", symbol=ETH)]}, clock)
+    seen: list[tuple[str, int]] = []
+    market.subscribe(lambda c: seen.append((c.symbol.base.code, c.open_time.minute)))
+    market.append(bar(1, "1 1 1 1"))
+    market.append(bar(1, "2 2 2 2", symbol=ETH))
+    clock.advance_to(T0 + 2 * MINUTE)
+    market.sync()
+    assert seen == [("ETH", 0), ("SOL", 0), ("ETH", 1), ("SOL", 1)]
+    with pytest.raises(ConfigError, match="not after the last"):
+        market.append(bar(1, "1 1 1 1"))
+    with pytest.raises(ConfigError, match="before revealed data"):
+        market.append(bar(0, "3 3 3 3", symbol=Symbol.parse("BTC/USDT")))
+    assert market.symbols == (ETH, SOL)
+
+
+def test_replay_refuses_inconsistent_series() -> None:
+    clock = SimulatedClock(T0)
+    with pytest.raises(ConfigError, match="not ascending"):
+        ReplayMarket({SOL: [bar(1, "1 1 1 1"), bar(0, "1 1 1 1")]}, clock)
+    with pytest.raises(ConfigError, match="filed under"):
+        ReplayMarket({ETH: [bar(0, "1 1 1 1")]}, clock)
+
+
+# -- clocks ---------------------------------------------------------------------------------------
+
+
+def test_simulated_clock_never_goes_back() -> None:
+    clock = SimulatedClock(T0)
+    clock.advance(MINUTE)
+    assert clock.now() == T0 + MINUTE
+    assert clock.monotonic() == MINUTE
+    clock.advance_to(T0 + MINUTE)  # staying put is fine
+    with pytest.raises(ValueError, match="back"):
+        clock.advance_to(T0)
+    with pytest.raises(ValueError, match="negative"):
+        clock.advance(-MINUTE)
+
+
+def test_system_clock_is_aware_utc_and_monotonic() -> None:
+    clock = SystemClock()
+    assert clock.now().utcoffset() == timedelta(0)
+    first = clock.monotonic()
+    assert clock.monotonic() >= first
+
+
+# -- CSV feed -------------------------------------------------------------------------------------
+
+HEADER = "timestamp_ms,open,high,low,close,volume\n"
+MS0 = 1_717_200_000_000  # 2024-06-01T00:00:00Z
+
+
+def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
+    path = tmp_path / "data.csv"
+    path.write_text(header + body)
+    return path
+
+
+def rows(*lines: str) -> str:
+    return "".join(f"{line}\n" for line in lines)
+
+
+def test_csv_loads_exact_decimals_and_infers_the_timeframe(tmp_path: Path) -> None:
+    path = write(tmp_path, rows(
+        f"{MS0},100.10,101,99.5,100.2,1.5",
+        f"{MS0 + 300_000},100.2,101,99.5,100.3,0",
+        f"{MS0 + 600_000},100.3,101,99.5,100.4,2",
+        f"{MS0 + 1_500_000},100.4,101,99.5,100.5,2",  # a gap is allowed
+    ))
+    candles = load_candles_csv(path, SOL)
+    assert len(candles) == 4
+    assert candles[0].timeframe == Timeframe("5m")
+    assert candles[0].open_time == datetime(2024, 6, 1, tzinfo=UTC)
+    assert str(candles[0].open) == "100.10"
+    assert candles[-1].close_time == datetime(2024, 6, 1, 0, 30, tzinfo=UTC)
+    assert load_candles_csv(path, SOL, Timeframe("1m"))[0].timeframe == Timeframe("1m")
+
+
+OK0 = f"{MS0},100,101,99,100,1"
+OK1 = f"{MS0 + 60_000},100,101,99,100,1"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (rows(OK0, f"{MS0 + 60_000},100,99.5,100.2,100,1"), "line 3: high 99.5 below low 100.2"),
+        (rows(OK0, f"{MS0 + 60_000},NaN,101,99,100,1"), "line 3: open 'NaN' is not a finite"),
+        (rows(f"{MS0},100,101,99,100,-1", OK1), "line 2: volume -1 is negative"),
+        (rows(f"{MS0},100,101,-99,100,1", OK1), "line 2: low -99 is not positive"),
+        (rows(f"{MS0},100,101,99,100"), "line 2: expected 6 columns"),
+        (rows(f"{MS0},100,101,abc,100,1"), "line 2: low 'abc' is not a number"),
+        (rows(OK0, OK1, OK0), "line 4: timestamp_ms .* is before the previous"),
+        (rows(OK0, OK1, OK1), "line 4: duplicate timestamp_ms"),
+        (rows(f"{MS0 // 1000},1,1,1,1,1", f"{MS0 // 1000 + 60},1,1,1,1,1"), "line 2: .* looks like seconds"),
+        (rows(f"{MS0}.5,100,101,99,100,1", OK1), "line 2: timestamp_ms .* not an integer"),
+        (rows(OK0), "line 2: cannot infer the timeframe"),
+        ("", "line 2: no candles"),
+    ],
+)
+def test_csv_errors_name_file_and_line(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=rf"data\.csv {message}"):
+        load_candles_csv(write(tmp_path, body), SOL)
+
+
+def test_csv_header_and_empty_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"data\.csv line 1: bad header"):
+        load_candles_csv(write(tmp_path, rows(OK0), header="time,open,high,low,close,volume\n"), SOL)
+    with pytest.raises(ConfigError, match=r"data\.csv line 1: empty file"):
+        load_candles_csv(write(tmp_path, "", header=""), SOL)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_candles_csv(tmp_path / "missing.csv", SOL)
+
+
+def test_csv_spacing_shorter_than_the_timeframe_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, rows(f"{MS0},1,1,1,1,1", f"{MS0 + 30_000},1,1,1,1,1"))
+    with pytest.raises(ConfigError, match=r"line 3: .* only 30000 ms after"):
+        load_candles_csv(path, SOL, Timeframe("1m"))
+
+
+# -- synthetic feed -------------------------------------------------------------------------------
+
+
+def test_synthetic_is_deterministic_and_seed_and_symbol_dependent() -> None:
+    first = generate_candles(SOL, TF, T0, 300, seed=7)
+    assert first == generate_candles(SOL, TF, T0, 300, seed=7)
+    assert first != generate_candles(SOL, TF, T0, 300, seed=8)
+    eth = generate_candles(ETH, TF, T0, 300, seed=7)
+    assert [c.close for c in eth] != [c.close for c in first]
+    assert first[0].open == Decimal(150)
+    assert eth[0].open == Decimal(3000)
+    assert generate_candles(SOL, TF, T0, 0, seed=1) == ()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**32), timeframe=st.sampled_from(["1m", "1h", "1d"]))
+def test_synthetic_candles_are_valid_and_continuous(seed: int, timeframe: str) -> None:
+    tf = Timeframe(timeframe)
+    candles = generate_candles(Symbol.parse("DOGE/USDT"), tf, T0, 500, seed=seed)
+    assert len(candles) == 500
+    for previous, candle in itertools.pairwise(candles):
+        assert candle.open_time == previous.open_time + tf.duration
+        assert candle.open == previous.close
+    for candle in candles:
+        assert candle.high >= max(candle.open, candle.close)
+        assert candle.low <= min(candle.open, candle.close)
+        assert candle.low > 0
+        assert candle.volume > 0
+        assert candle.close == candle.close.quantize(Decimal("0.01"))
