@@ -14,14 +14,41 @@ from trader_app.settings import load_settings
 from trader_app.storage import open_store
 from trader_core.model import RunRecord
 
-__all__ = ["run_command"]
+__all__ = ["register", "run_command"]
+
+
+def register(sub: Any) -> None:
+    """Add ``run`` and its flags (each also settable in the TOML file and the environment)."""
+    run = sub.add_parser("run", help="run a bot (default: replay a synthetic feed into ./trader.db)")
+    add = run.add_argument
+    add("--config", help="TOML settings file")
+    add("--data", help="candle CSV (timestamp_ms,open,high,low,close,volume) to replay")
+    add("--symbol", dest="symbols", action="append", help="symbol, e.g. BTC/USDT (repeatable)")
+    add("--timeframe", help="candle timeframe (1m, 5m, 1h...); inferred from a CSV when omitted")
+    add("--days", type=int, help="days of synthetic candles (default 3)")
+    add("--db", help="database URL (default sqlite:///trader.db)")
+    add("--seed", type=int, help="seed of the synthetic feed (default 42)")
+    add("--strategy", help="sma, or package.module:Class")
+    add("--fast", type=int, help="fast SMA length (default 10)")
+    add("--slow", type=int, help="slow SMA length (default 30)")
+    add("--stop-pct", dest="stop_pct", help="stop distance in percent of the entry price (default 2)")
+    add("--target-pct", dest="target_pct", help="target distance in percent of the entry price (default 3)")
+    add("--stake", help="quote notional per entry (default 1000)")
+    add("--fee-pct", dest="fee_pct", help="fee per side in percent (default 0.1)")
+    add("--slippage-pct", dest="slippage_pct", help="slippage per market fill in percent (default 0)")
+    add("--balance", help="starting quote balance (default 10000)")
+    add("--bot", help="bot id (default 'default')")
+    add("--summary-json", dest="summary_json", help="also write the summary as JSON to this file")
+    add("--log-dir", dest="log_dir", help="where telemetry JSON lines go (default ./logs)")
+    add("--verbose", action="store_const", const=True, help="show every event on stderr")
+    run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 
 def run_command(flags: dict[str, Any]) -> int:
     """Run a bot as the flags say; 0 on a clean stop. Raises ConfigError on bad input before writing."""
     started = time.perf_counter()
     enable_decimal_traps()
-    settings = load_settings({k: v for k, v in flags.items() if k != "command"})
+    settings = load_settings({k: v for k, v in flags.items() if k not in ("command", "handler")})
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings)
     from trader_adapters.strategies.loader import load_strategy

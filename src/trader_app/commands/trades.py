@@ -5,15 +5,29 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from typing import Any
 
 from trader_app.storage import open_store
 from trader_app.summary import round_trips
 from trader_core.model import BotId, ConfigError, InvalidValueError, RunId
 
-__all__ = ["COLUMNS", "trades_command"]
+__all__ = ["COLUMNS", "register", "trades_command"]
 
 COLUMNS = ("plan_id", "symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "quantity",
            "fees", "realized_pnl", "exit_reason")
+
+
+def register(sub: Any) -> None:
+    """Add ``trades``."""
+    trades = sub.add_parser("trades", help="list round trips (closed plans) of a run")
+    trades.add_argument("--db", default="sqlite:///trader.db", help="database URL")
+    trades.add_argument("--bot", default="default", help="bot id")
+    trades.add_argument("--run", help="run id (default: the latest run)")
+    trades.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    trades.add_argument("--include-open", action="store_true", help="also list plans still open")
+    trades.set_defaults(
+        handler=lambda args: trades_command(args.db, args.bot, args.run, args.format, args.include_open)
+    )
 
 
 def trades_command(db: str, bot: str, run: str | None, output: str, include_open: bool) -> int:
