@@ -159,7 +159,7 @@ class PortfolioTracker:
         now = self.clock.now()
         self.telemetry.emit(
             FillRecorded(
-                at=now, trade_id=fill.trade_id.value,
+                at=now, trade_id=fill.trade_id.value, fill_time=fill.time,
                 client_order_id=None if fill.client_order_id is None else fill.client_order_id.value,
                 symbol=str(fill.symbol), side=fill.side.value, price=str(fill.price), quantity=str(fill.quantity),
                 fee=str(fill.fee.amount), fee_asset=str(fill.fee.asset), realized_pnl=str(booking.realized_pnl),

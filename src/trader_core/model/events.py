@@ -116,9 +116,10 @@ class OrderClosed(Event):
 
 @attrs.frozen(kw_only=True)
 class FillRecorded(Event):
-    """A venue fill was booked into the ledger."""
+    """A venue fill was booked into the ledger (``at``: when booked; ``fill_time``: the venue's time)."""
 
     trade_id: str
+    fill_time: datetime
     client_order_id: str | None
     symbol: str
     side: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
@@ -16,7 +17,7 @@ from trader_core.model.errors import ConfigError, InvalidDataError
 from trader_core.model.ids import Symbol
 from trader_core.model.numbers import ZERO
 
-__all__ = ["Candle", "Quote", "Timeframe", "require_utc"]
+__all__ = ["Candle", "Quote", "Timeframe", "require_utc", "utc"]
 
 # Units as ccxt's parse_timeframe defines them (a month is 30 days there, and here).
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
@@ -28,6 +29,12 @@ def require_utc(value: datetime, name: str = "time") -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() != timedelta(0):
         raise InvalidDataError(f"{name} must be an aware UTC datetime, got {value!r}")
     return value
+
+
+def utc(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: an aware UTC datetime (None passes: optional times)."""
+    if value is not None:
+        require_utc(value, attribute.name)  # type: ignore[arg-type]  # require_utc checks the type itself
 
 
 @attrs.frozen(order=True)

@@ -9,7 +9,9 @@ from decimal import Decimal
 import attrs
 
 from trader_core.model.ids import ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.market import utc
 from trader_core.model.money import Price, Quantity
+from trader_core.model.numbers import to_decimal_or_none
 from trader_core.model.orders import Side
 
 __all__ = ["ExitReason", "Plan", "PlanStatus"]
@@ -57,16 +59,16 @@ class Plan:
     side: Side
     status: PlanStatus
     entry_client_order_id: ClientOrderId
-    opened_at: datetime
+    opened_at: datetime = attrs.field(validator=utc)
     quantity: Quantity = Quantity.zero()
     entry_filled: Quantity = Quantity.zero()
     entry_price: Price | None = None
     stop_price: Price | None = None
     target_price: Price | None = None
-    stop_pct: Decimal | None = None
-    target_pct: Decimal | None = None
+    stop_pct: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
+    target_pct: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
     version: int = 1
-    closed_at: datetime | None = None
+    closed_at: datetime | None = attrs.field(default=None, validator=utc)
     exit_reason: ExitReason | None = None
     reason: str = ""
 

@@ -9,7 +9,9 @@ from decimal import Decimal
 import attrs
 
 from trader_core.model.ids import ClientOrderId, PlanId, RunId, VenueOrderId
+from trader_core.model.market import utc
 from trader_core.model.money import Quantity
+from trader_core.model.numbers import to_decimal
 from trader_core.model.orders import Fill, OrderRequest
 from trader_core.model.plans import ExitReason
 
@@ -30,9 +32,9 @@ class RunRecord:
 
     run_id: RunId
     mode: str
-    started_at: datetime
+    started_at: datetime = attrs.field(validator=utc)
     status: RunStatus = RunStatus.RUNNING
-    finished_at: datetime | None = None
+    finished_at: datetime | None = attrs.field(default=None, validator=utc)
     config_json: str = "{}"
     summary_json: str | None = None
 
@@ -77,8 +79,8 @@ class TrackedOrder:
     request: OrderRequest
     role: OrderRole
     status: IntentStatus
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = attrs.field(validator=utc)
+    updated_at: datetime = attrs.field(validator=utc)
     plan_id: PlanId | None = None
     venue_order_id: VenueOrderId | None = None
     filled_quantity: Quantity = Quantity.zero()
@@ -103,5 +105,5 @@ class FillRecord:
     fill: Fill
     plan_id: PlanId | None
     role: OrderRole
-    realized_pnl: Decimal
-    fee_quote: Decimal
+    realized_pnl: Decimal = attrs.field(converter=to_decimal)
+    fee_quote: Decimal = attrs.field(converter=to_decimal)
