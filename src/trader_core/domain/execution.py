@@ -37,7 +37,7 @@ from trader_core.model.events import (
 )
 from trader_core.ports import Clock, Store, Telemetry, Trading
 
-__all__ = ["OrderExecutor", "intent_status"]
+__all__ = ["IdBlocks", "OrderExecutor", "intent_status"]
 
 _VENUE_STATUS = {
     OrderStatus.OPEN: IntentStatus.OPEN,
@@ -52,6 +52,32 @@ _VENUE_STATUS = {
 def intent_status(order: Order) -> IntentStatus:
     """The intent status matching what the venue reports."""
     return _VENUE_STATUS[order.status]
+
+
+@attrs.define
+class IdBlocks:
+    """Numbers for ids, reserved from the store's counters a block at a time.
+
+    Counter ``name`` counts reserved blocks: block k holds numbers ``(k-1)*size+1 .. k*size``. A block is
+    reserved (committed) in its own unit of work before any of its numbers is used, so a crash can
+    only leave a gap, never a number handed out twice.
+    """
+
+    store: Store
+    size: int = 1000
+    _next: dict[str, int] = attrs.field(factory=dict, init=False)
+    _end: dict[str, int] = attrs.field(factory=dict, init=False)
+
+    def take(self, name: str) -> int:
+        """The next unused number of sequence ``name``. Never call it inside a unit of work."""
+        number = self._next.get(name, 0)
+        if number >= self._end.get(name, 0):
+            with self.store.unit_of_work() as uow:
+                block = uow.sequences.next(name)
+                uow.commit()
+            number, self._end[name] = (block - 1) * self.size + 1, block * self.size + 1
+        self._next[name] = number + 1
+        return number
 
 
 @attrs.define
@@ -70,6 +96,7 @@ class OrderExecutor:
     telemetry: Telemetry
     run_id: RunId
     prefix: str
+    ids: IdBlocks = attrs.field(default=attrs.Factory(lambda self: IdBlocks(self.store), takes_self=True))
 
     async def submit(
         self,
@@ -87,16 +114,16 @@ class OrderExecutor:
         id); it is stored in the same unit of work as the intent.
         """
         now = self.clock.now()
+        request = build(self._client_order_id(self.ids.take("intent")))
+        plan = None
+        if new_plan is not None:
+            plan = new_plan(PlanId(f"P{self.ids.take('plan')}"), request.client_order_id)
+            plan_id = plan.plan_id
+        tracked = TrackedOrder(
+            run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
+            created_at=now, updated_at=now, plan_id=plan_id, exit_reason=exit_reason, reason=reason,
+        )
         with self.store.unit_of_work() as uow:
-            request = build(self._client_order_id(uow.sequences.next("intent")))
-            plan = None
-            if new_plan is not None:
-                plan = new_plan(PlanId(f"P{uow.sequences.next('plan')}"), request.client_order_id)
-                plan_id = plan.plan_id
-            tracked = TrackedOrder(
-                run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
-                created_at=now, updated_at=now, plan_id=plan_id, exit_reason=exit_reason, reason=reason,
-            )
             if plan is not None:
                 uow.plans.add(plan)
             uow.orders.add(tracked)
@@ -116,27 +143,31 @@ class OrderExecutor:
         return self.adopt(tracked, order)
 
     async def submit_bracket(
-        self, plan: Plan, build: Callable[[ClientOrderId, ClientOrderId], ExitBracket]
+        self, plan: Plan, build: Callable[[ClientOrderId, ClientOrderId], ExitBracket], *, plan_changed: bool = False
     ) -> tuple[TrackedOrder, TrackedOrder]:
-        """Store both legs of a protective bracket, then ask the venue to hold them."""
+        """Store both legs of a protective bracket (and ``plan`` when ``plan_changed``), then ask the
+        venue to hold them."""
         now = self.clock.now()
+        bracket = build(
+            self._client_order_id(self.ids.take("intent")), self._client_order_id(self.ids.take("intent"))
+        )
+        stop_request, target_request = bracket.legs()
+        legs = tuple(
+            TrackedOrder(
+                run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
+                created_at=now, updated_at=now, plan_id=plan.plan_id,
+            )
+            for request, role in ((stop_request, OrderRole.STOP), (target_request, OrderRole.TARGET))
+        )
         with self.store.unit_of_work() as uow:
-            bracket = build(
-                self._client_order_id(uow.sequences.next("intent")),
-                self._client_order_id(uow.sequences.next("intent")),
-            )
-            stop_request, target_request = bracket.legs()
-            legs = tuple(
-                TrackedOrder(
-                    run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
-                    created_at=now, updated_at=now, plan_id=plan.plan_id,
-                )
-                for request, role in ((stop_request, OrderRole.STOP), (target_request, OrderRole.TARGET))
-            )
             for leg in legs:
                 uow.orders.add(leg)
+            if plan_changed:
+                uow.plans.update(plan)
             uow.commit()
         stop, target = legs
+        if plan_changed:
+            self.book.put_plan(plan)
         for leg in legs:
             self.book.put_order(leg)
             self._emit_submitted(leg)
@@ -149,7 +180,8 @@ class OrderExecutor:
         except ExchangeUnavailableError as exc:
             status, detail = IntentStatus.FAILED, str(exc)
         else:
-            return self.adopt(stop, stop_order), self.adopt(target, target_order)
+            adopted_stop, adopted_target = self.adopt_all(((stop, stop_order), (target, target_order)))
+            return adopted_stop, adopted_target
         return self._conclude(stop, status, detail), self._conclude(target, status, detail)
 
     async def cancel(self, tracked: TrackedOrder) -> TrackedOrder:
@@ -158,11 +190,22 @@ class OrderExecutor:
         A venue that no longer knows the order as open may already have filled or cancelled it
         (or a lost response hid our own cancel): the order is then looked up, never assumed.
         """
-        try:
-            order = await self.trading.cancel_order(tracked.request.symbol, tracked.client_order_id)
-        except OrderNotFoundError:
-            return await self.resolve(tracked)
-        return self.adopt(tracked, order)
+        return (await self.cancel_all((tracked,)))[0]
+
+    async def cancel_all(self, orders: Iterable[TrackedOrder]) -> tuple[TrackedOrder, ...]:
+        """Cancel several orders (one venue call each) and store the outcomes in one unit of work."""
+        answered: list[tuple[TrackedOrder, Order]] = []
+        for tracked in orders:
+            try:
+                order = await self.trading.cancel_order(tracked.request.symbol, tracked.client_order_id)
+            except OrderNotFoundError:
+                try:
+                    order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)
+                except OrderNotFoundError:
+                    await self.resolve(tracked)
+                    continue
+            answered.append((tracked, order))
+        return self.adopt_all(answered)
 
     async def resolve(self, tracked: TrackedOrder) -> TrackedOrder:
         """Look an order up by client order id and adopt what the venue says.
@@ -180,27 +223,37 @@ class OrderExecutor:
 
     def adopt(self, tracked: TrackedOrder, order: Order) -> TrackedOrder:
         """Record the venue's view of an order (status, venue id). Fills are booked separately."""
-        status = intent_status(order)
-        # Filled quantity moves only with booked fills; an order reported FILLED before its fills
-        # are booked stays PARTIALLY_FILLED/OPEN here until the fill sync catches up.
-        if status is IntentStatus.FILLED and tracked.filled_quantity.value < order.quantity.value:
-            status = IntentStatus.PARTIALLY_FILLED if tracked.filled_quantity else IntentStatus.OPEN
-        updated = attrs.evolve(
-            tracked, status=status, venue_order_id=order.venue_order_id, updated_at=self.clock.now()
-        )
-        if updated == tracked:
-            return tracked
-        self.save(orders=(updated,))
-        if tracked.venue_order_id is None:
-            self.telemetry.emit(
-                OrderAcknowledged(
-                    at=self.clock.now(), client_order_id=tracked.client_order_id.value,
-                    venue_order_id=order.venue_order_id.value, status=status.value,
+        return self.adopt_all(((tracked, order),))[0]
+
+    def adopt_all(self, answers: Iterable[tuple[TrackedOrder, Order]]) -> tuple[TrackedOrder, ...]:
+        """``adopt`` for several orders, stored in one unit of work."""
+        now = self.clock.now()
+        results: list[TrackedOrder] = []
+        changed: list[tuple[TrackedOrder, TrackedOrder]] = []
+        for tracked, order in answers:
+            status = intent_status(order)
+            # Filled quantity moves only with booked fills; an order reported FILLED before its fills
+            # are booked stays PARTIALLY_FILLED/OPEN here until the fill sync catches up.
+            if status is IntentStatus.FILLED and tracked.filled_quantity.value < order.quantity.value:
+                status = IntentStatus.PARTIALLY_FILLED if tracked.filled_quantity else IntentStatus.OPEN
+            updated = tracked
+            if status is not tracked.status or tracked.venue_order_id != order.venue_order_id:
+                updated = attrs.evolve(tracked, status=status, venue_order_id=order.venue_order_id, updated_at=now)
+                changed.append((tracked, updated))
+            results.append(updated)
+        if changed:
+            self.save(orders=[updated for _, updated in changed])
+        for tracked, updated in changed:
+            if tracked.venue_order_id is None and updated.venue_order_id is not None:
+                self.telemetry.emit(
+                    OrderAcknowledged(
+                        at=now, client_order_id=tracked.client_order_id.value,
+                        venue_order_id=updated.venue_order_id.value, status=updated.status.value,
+                    )
                 )
-            )
-        if not status.is_active:
-            self.announce_closed(updated)
-        return updated
+            if not updated.status.is_active:
+                self.announce_closed(updated)
+        return tuple(results)
 
     def save(self, *, orders: Iterable[TrackedOrder] = (), plans: Iterable[Plan] = ()) -> None:
         """Store new versions of orders and plans in one unit of work, then update the book."""

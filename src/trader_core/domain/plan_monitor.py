@@ -18,6 +18,7 @@ from trader_core.model import (
     OrderType,
     Plan,
     PlanStatus,
+    Price,
     Symbol,
 )
 
@@ -52,31 +53,49 @@ class PlanMonitor:
             stop, target = protective_prices(plan, rules)
             if stop is None and target is None:
                 continue
-            if (stop, target) != (plan.stop_price, plan.target_price):
+            changed = (stop, target) != (plan.stop_price, plan.target_price)
+            if changed:
                 plan = plan.evolve(stop_price=stop, target_price=target)
+            if self.executor.trading.holds_protective_exits and stop is not None and target is not None:
+                await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
+                continue
+            if changed:
                 self.executor.save(plans=(plan,))
             if self.executor.trading.holds_protective_exits:
                 await self._place(plan, rules)
             else:
                 await self._watch(plan, rules, last_prices.get(plan.symbol))
 
-    async def _place(self, plan: Plan, rules: InstrumentRules) -> None:
+    def _may_try(self, plan: Plan) -> bool:
         attempts = self._attempts.get(plan.plan_id.value, 0)
         if attempts >= _MAX_PROTECTION_ATTEMPTS:
-            return  # refused repeatedly: an event per try was emitted; do not hammer the venue
+            return False  # refused repeatedly: an event per try was emitted; do not hammer the venue
         self._attempts[plan.plan_id.value] = attempts + 1
+        return True
+
+    async def _place_bracket(
+        self, plan: Plan, rules: InstrumentRules, stop: Price, target: Price, *, plan_changed: bool
+    ) -> None:
+        if not self._may_try(plan):
+            return
+        quantity = rules.round_quantity(plan.quantity.value)
+        side = exit_side(plan)
+        await self.executor.submit_bracket(
+            plan,
+            lambda stop_id, target_id: ExitBracket(
+                symbol=plan.symbol, side=side, quantity=quantity, stop_price=stop, target_price=target,
+                stop_client_order_id=stop_id, target_client_order_id=target_id,
+            ),
+            plan_changed=plan_changed,
+        )
+
+    async def _place(self, plan: Plan, rules: InstrumentRules) -> None:
+        if not self._may_try(plan):
+            return
         quantity = rules.round_quantity(plan.quantity.value)
         side = exit_side(plan)
         stop, target = plan.stop_price, plan.target_price
-        if stop is not None and target is not None:
-            await self.executor.submit_bracket(
-                plan,
-                lambda stop_id, target_id: ExitBracket(
-                    symbol=plan.symbol, side=side, quantity=quantity, stop_price=stop, target_price=target,
-                    stop_client_order_id=stop_id, target_client_order_id=target_id,
-                ),
-            )
-        elif stop is not None:
+        if stop is not None:
             await self.executor.submit(
                 lambda cid: OrderRequest(client_order_id=cid, symbol=plan.symbol, side=side,
                                          order_type=OrderType.STOP_LOSS, quantity=quantity, stop_price=stop),

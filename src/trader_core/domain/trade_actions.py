@@ -120,8 +120,7 @@ class TradeActionHandler:
             return ActionOutcome("close_position_none", "the bot holds nothing in this symbol")
         statuses = []
         for plan in plans:
-            for order in book.orders_of_plan(plan.plan_id):
-                await self.executor.cancel(order)
+            await self.executor.cancel_all(book.orders_of_plan(plan.plan_id))
             if book.orders_of_plan(plan.plan_id, OrderRole.EXIT, OrderRole.STOP, OrderRole.TARGET):
                 statuses.append("exit_pending")
                 continue
