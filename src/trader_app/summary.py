@@ -35,7 +35,7 @@ class EquityCurve:
 def equity(balance: Decimal, tracker: PortfolioTracker, prices: Mapping[Symbol, Decimal]) -> Decimal:
     """Starting balance plus the ledger's cash flow plus open holdings at ``prices``."""
     held = sum((h.quantity * prices.get(h.symbol, ZERO) for h in tracker.holdings()), ZERO)
-    return balance + tracker.stats.cash + held
+    return balance + tracker.cash + held
 
 
 @attrs.frozen(kw_only=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -38,9 +38,13 @@ class MarketDataService:
     clock: Clock
     symbols: tuple[Symbol, ...]
     timeframe: Timeframe
+    _step: timedelta = attrs.field(init=False)
     _next_open: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)
     _last_price: dict[Symbol, Decimal] = attrs.field(factory=dict, init=False)
     _first_open: dict[Symbol, Decimal] = attrs.field(factory=dict, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._step = self.timeframe.duration
 
     async def load_rules(self) -> dict[Symbol, InstrumentRules]:
         """The venue's rules for every symbol (raises ``UnknownSymbolError`` for a missing one)."""
@@ -48,7 +52,7 @@ class MarketDataService:
 
     async def refresh(self) -> MarketView:
         """Candles closed since the previous refresh, per symbol."""
-        step = self.timeframe.duration
+        step = self._step
         fresh: list[tuple[Symbol, tuple[Candle, ...]]] = []
         for symbol in self.symbols:
             candles = await self.market.fetch_candles(symbol, self.timeframe, since=self._next_open.get(symbol))

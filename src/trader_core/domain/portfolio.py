@@ -125,6 +125,11 @@ class PortfolioTracker:
         return self._plans.get(plan_id) or PlanResult()
 
     @property
+    def cash(self) -> Decimal:
+        """The quote cash flow of every booked fill (cheap: read every tick for the equity mark)."""
+        return self._stats.cash
+
+    @property
     def stats(self) -> PortfolioStats:
         """Totals over every booked fill."""
         return attrs.evolve(self._stats, fees_by_asset=tuple(sorted(self._fees_by_asset.items())))
