@@ -54,6 +54,17 @@ class Symbol:
     @classmethod
     def parse(cls, text: str) -> Symbol:
         """Parse ``"BTC/USDT"`` (case-insensitive); anything else is an :class:`InvalidValueError`."""
+        # Symbols are few and immutable; rows and venue payloads name them millions of times.
+        cached = _PARSED.get(text) if isinstance(text, str) else None
+        if cached is not None:
+            return cached
+        symbol = cls._parse(text)
+        if len(_PARSED) < 10_000:
+            _PARSED[text] = symbol
+        return symbol
+
+    @classmethod
+    def _parse(cls, text: str) -> Symbol:
         if not isinstance(text, str) or text.count("/") != 1:
             raise InvalidValueError(f"invalid symbol {text!r}: expected BASE/QUOTE, e.g. BTC/USDT")
         base, quote = text.strip().upper().split("/")
@@ -64,6 +75,9 @@ class Symbol:
 
     def __str__(self) -> str:
         return f"{self.base}/{self.quote}"
+
+
+_PARSED: dict[str, Symbol] = {}
 
 
 @attrs.frozen(order=True)

@@ -7,7 +7,7 @@ once per bar on the replay hot path, and one validator is much cheaper than five
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,8 @@ _TIMEFRAME = re.compile(r"^([1-9][0-9]*)([smhdwMy])$")
 
 def require_utc(value: datetime, name: str = "time") -> datetime:
     """Return ``value`` if it is an aware UTC datetime; raise otherwise."""
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # the common case, without the cost of utcoffset()
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() != timedelta(0):
         raise InvalidDataError(f"{name} must be an aware UTC datetime, got {value!r}")
     return value
