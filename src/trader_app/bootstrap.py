@@ -5,7 +5,7 @@ from __future__ import annotations
 import decimal
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 import attrs
@@ -97,15 +97,15 @@ def build_services(
 
 @attrs.define
 class Replay:
-    """A replay run, fully wired: call ``run`` once, then ``close``."""
+    """A run, fully wired: run the orchestrator once, then ``await close()``."""
 
     orchestrator: StrategyOrchestrator
-    closers: list[Callable[[], object]]
+    closers: list[Callable[[], Awaitable[None]]] = attrs.Factory(list)
 
-    def close(self) -> None:
-        """Release the store and the telemetry sinks."""
+    async def close(self) -> None:
+        """Release the venue connections."""
         for closer in reversed(self.closers):
-            closer()
+            await closer()
 
 
 async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], store: Store, *,
@@ -140,5 +140,51 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
         interval=market.timeframe.duration, balance=settings.balance, until=market.end_time, on_tick=on_tick,
     )
-    return Replay(orchestrator, [])
+    return Replay(orchestrator)
+
+
+async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory: Callable[[RunRecord], Telemetry],
+                          strategy: SignalSource) -> Replay:
+    """Wire a run against a real venue through ccxt: live, its sandbox (or our emulator), or paper
+    (the venue's public data, the paper venue's fills). System clock; the loop polls every ``interval``."""
+    from trader_adapters.ccxt import CcxtExchange
+    from trader_adapters.clock import SystemClock
+    from trader_adapters.paper.live import LivePaperMarket
+    from trader_adapters.paper.replay import ReplayMarket
+    from trader_adapters.paper.venue import PaperExchange
+    from trader_adapters.sleep import SystemSleeper
+
+    assert settings.exchange is not None
+    clock = SystemClock()
+    paper = settings.mode == "paper"
+    exchange = CcxtExchange.create(
+        settings.exchange, clock=clock,
+        api_key=None if paper or settings.api_key is None else settings.api_key.reveal(),
+        secret=None if paper or settings.secret is None else settings.secret.reveal(),
+        sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,
+    )
+    timeframe = settings.timeframe or Timeframe("1m")
+    run = new_run(settings.mode, settings.public(), clock)
+    telemetry = telemetry_factory(run)
+    rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
+    market: MarketData = exchange
+    trading: Trading = exchange
+    if paper:
+        replay = ReplayMarket(dict.fromkeys(settings.symbols, ()), clock, timeframe=timeframe)
+        market = LivePaperMarket(exchange, replay)
+        # The paper venue of a run lives in this process only: its name is per run, like a replay's.
+        trading = PaperExchange(market=replay, clock=clock, balances={Asset(settings.quote): settings.balance},
+                                fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
+                                rules=rules.__getitem__, venue=f"paper-{run.run_id}")
+    services = build_services(
+        store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
+        run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
+        policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
+        prefix=client_order_prefix(settings.bot.value),
+    )
+    orchestrator = StrategyOrchestrator(
+        services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
+        interval=timedelta(seconds=float(settings.interval)), balance=settings.balance, cancel_on_stop=True,
+    )
+    return Replay(orchestrator, [exchange.close])
 

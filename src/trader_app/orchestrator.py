@@ -17,7 +17,7 @@ from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.domain.resync import ResyncService
 from trader_core.domain.trade_actions import TradeActionHandler
-from trader_core.model import RunRecord, RunStatus
+from trader_core.model import OrderRole, RunRecord, RunStatus
 from trader_core.model.events import RunFinished, RunStarted
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 
@@ -66,6 +66,7 @@ class StrategyOrchestrator:
     balance: Decimal
     until: datetime | None = None
     on_tick: Callable[[int], None] | None = None
+    cancel_on_stop: bool = False
     ticks: int = attrs.field(default=0, init=False)
     candles: int = attrs.field(default=0, init=False)
     curve: EquityCurve = attrs.field(factory=EquityCurve, init=False)
@@ -87,7 +88,10 @@ class StrategyOrchestrator:
                     self.request_stop("end of data")
                     break
                 await self.tick()
-                await self.sleeper.sleep(self.interval)
+                if self.stop_reason is None:
+                    await self.sleeper.sleep(self.interval)
+            if self.cancel_on_stop:
+                await self.cancel_working_orders()
             status = RunStatus.FINISHED
         finally:
             summary = self.finish(status, elapsed())
@@ -125,6 +129,16 @@ class StrategyOrchestrator:
         self.ticks += 1
         if self.on_tick is not None:
             self.on_tick(self.ticks)
+
+    async def cancel_working_orders(self) -> None:
+        """The default exit policy: cancel the bot's entries and exits still working at the venue.
+
+        Protective stops and targets held by the venue stay: they guard positions while the bot is down.
+        """
+        book = self.services.book
+        working = [o for o in book.orders() if o.role in (OrderRole.ENTRY, OrderRole.EXIT)]
+        if working:
+            await self.services.resync.executor.cancel_all(working)
 
     def finish(self, status: RunStatus, elapsed_s: Decimal) -> RunSummary:
         """Write the summary into the run record and emit the final event."""

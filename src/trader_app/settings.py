@@ -59,10 +59,17 @@ DEFAULTS: dict[str, Any] = {
     "log_dir": "logs",
     "max_plans_per_symbol": 1,
     "verbose": False,
+    "exchange": None,
+    "live": False,
+    "sandbox": False,
+    "sandbox_url": None,
+    "paper": False,
+    "interval": "10",
 }
 
 _INT_KEYS = ("days", "seed", "fast", "slow", "max_plans_per_symbol")
-_DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "balance")
+_DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "balance", "interval")
+_FLAGS = ("verbose", "live", "sandbox", "paper")
 
 
 @attrs.frozen(kw_only=True)
@@ -90,6 +97,21 @@ class Settings:
     log_dir: Path
     max_plans_per_symbol: int
     verbose: bool
+    exchange: str | None = None
+    live: bool = False
+    sandbox: bool = False
+    sandbox_url: str | None = None
+    paper: bool = False
+    interval: Decimal = Decimal(10)
+    api_key: Secret | None = None
+    secret: Secret | None = None
+
+    @property
+    def mode(self) -> str:
+        """``replay``, ``paper``, ``sandbox`` or ``live``."""
+        if self.exchange is None:
+            return "replay"
+        return "live" if self.live else "sandbox" if self.sandbox else "paper"
 
     @property
     def quote(self) -> str:
@@ -97,8 +119,9 @@ class Settings:
         return str(self.symbols[0].quote)
 
     def public(self) -> dict[str, str]:
-        """The settings as strings, safe to store and log (no secrets live here)."""
-        return {f.name: _text(getattr(self, f.name)) for f in attrs.fields(Settings)}
+        """The settings as strings, safe to store and log: credentials are left out."""
+        return {f.name: _text(getattr(self, f.name)) for f in attrs.fields(Settings)
+                if f.name not in ("api_key", "secret")}
 
 
 def _text(value: object) -> str:
@@ -118,6 +141,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         raw.update(_read_toml(Path(config_path), problems))
     raw.update(_read_env(environ))
     raw.update({k: v for k, v in flags.items() if v is not None and k != "config"})
+    raw.update(_read_credentials(config_path, environ, problems))
     settings = _validate(raw, problems)
     if problems or settings is None:
         raise ConfigError("invalid settings: " + "; ".join(problems))
@@ -134,9 +158,27 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         problems.append(f"config file {path}: {exc}")
         return {}
-    unknown = sorted(set(document) - set(DEFAULTS) - {"exchange"})
+    unknown = sorted(set(document) - set(DEFAULTS))
     problems.extend(f"config file {path}: unknown key {key!r}" for key in unknown)
-    return {k: v for k, v in document.items() if k in DEFAULTS}
+    # [exchange] holds credentials (read by _read_credentials); `exchange = "binance"` names the venue.
+    return {k: v for k, v in document.items() if k in DEFAULTS and not isinstance(v, dict)}
+
+
+def _read_credentials(config_path: object, environ: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """API credentials: ``[exchange]`` in the TOML file, overridden by ``TRADER_EXCHANGE__API_KEY`` and
+    ``TRADER_EXCHANGE__SECRET``. Never from flags: a command line is visible to every user of the machine."""
+    section: dict[str, Any] = {}
+    if config_path:
+        try:
+            with Path(str(config_path)).open("rb") as handle:
+                section = dict(tomllib.load(handle).get("exchange", {}))
+        except (OSError, tomllib.TOMLDecodeError):
+            section = {}  # already reported by _read_toml
+    unknown = sorted(set(section) - {"api_key", "secret"})
+    problems.extend(f"config file {config_path}: unknown key 'exchange.{key}'" for key in unknown)
+    key = environ.get("TRADER_EXCHANGE__API_KEY", section.get("api_key"))
+    secret = environ.get("TRADER_EXCHANGE__SECRET", section.get("secret"))
+    return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None}
 
 
 def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -203,7 +245,33 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # n
     values["log_dir"] = Path(str(raw["log_dir"]))
     values["db"] = str(raw["db"])
     values["strategy"] = str(raw["strategy"])
-    values["verbose"] = str(raw["verbose"]).lower() in ("1", "true", "yes")
+    for key in _FLAGS:
+        values[key] = str(raw[key]).lower() in ("1", "true", "yes")
+    values["exchange"] = None if raw["exchange"] in (None, "") else str(raw["exchange"]).lower()
+    values["sandbox_url"] = None if raw["sandbox_url"] in (None, "") else str(raw["sandbox_url"])
+    if values["sandbox_url"] is not None and not values["paper"]:
+        values["sandbox"] = True
+    values["api_key"], values["secret"] = raw["api_key"], raw["secret"]
+    _check_venue(values, problems)
     if problems:
         return None
     return Settings(**values)
+
+
+def _check_venue(values: dict[str, Any], problems: list[str]) -> None:
+    """One venue mode with --exchange; real money only with --live and keys."""
+    modes = [name for name in ("live", "sandbox", "paper") if values[name]]
+    if values["exchange"] is None:
+        if modes:
+            problems.append(f"--{modes[0]} needs --exchange (e.g. --exchange binance)")
+        return
+    if len(modes) != 1:
+        problems.append("with --exchange, choose exactly one of --live (real money), --sandbox "
+                        "(the venue's test network, or --sandbox-url URL) and --paper")
+    if values.get("data") is not None:
+        problems.append("--data replays a file; it cannot be combined with --exchange")
+    if (values["live"] or values["sandbox"]) and not (values["api_key"] and values["secret"]):
+        problems.append("--live and --sandbox need API keys: set TRADER_EXCHANGE__API_KEY and "
+                        "TRADER_EXCHANGE__SECRET (or [exchange] api_key/secret in the config file)")
+    if "interval" in values and values["interval"] <= 0:
+        problems.append("interval must be positive")

@@ -105,7 +105,9 @@ class SmaCross:
         for symbol, candles in context.candles:
             signal = None
             for candle in candles:
-                signal = self._on_candle(symbol, candle, context) or signal
+                # Older candles in a batch (history on start-up, a catch-up after a pause) only warm the
+                # averages: a cross that happened minutes ago is not a reason to trade now.
+                signal = self._on_candle(symbol, candle, context)
             if signal is not None:
                 signals.append(signal)
         return tuple(signals)

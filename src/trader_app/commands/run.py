@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
-from trader_app.settings import load_settings
+from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
+from trader_app.summary import RunSummary
 from trader_core.model import RunRecord
+from trader_core.ports import SignalSource, Store, Telemetry
 
 __all__ = ["register", "run_command"]
 
@@ -41,6 +46,12 @@ def register(sub: Any) -> None:
     add("--summary-json", dest="summary_json", help="also write the summary as JSON to this file")
     add("--log-dir", dest="log_dir", help="where telemetry JSON lines go (default ./logs)")
     add("--verbose", action="store_const", const=True, help="show every event on stderr")
+    add("--exchange", help="trade against a ccxt venue (e.g. binance) instead of replaying")
+    add("--live", action="store_const", const=True, help="with --exchange: real money (needs API keys)")
+    add("--sandbox", action="store_const", const=True, help="with --exchange: the venue's test network")
+    add("--sandbox-url", dest="sandbox_url", help="with --exchange: a compatible emulator at this URL")
+    add("--paper", action="store_const", const=True, help="with --exchange: public data, simulated fills")
+    add("--interval", help="seconds between loop ticks against a venue (default 10)")
     run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 
@@ -50,7 +61,7 @@ def run_command(flags: dict[str, Any]) -> int:
     enable_decimal_traps()
     settings = load_settings({k: v for k, v in flags.items() if k not in ("command", "handler")})
     # Everything that can be wrong with the input is checked before the database is touched.
-    series = load_series(settings)
+    series = load_series(settings) if settings.mode == "replay" else {}
     from trader_adapters.strategies.loader import load_strategy
 
     strategy = load_strategy(settings.strategy, {
@@ -67,24 +78,46 @@ def run_command(flags: dict[str, Any]) -> int:
         sinks.append(sink)
         return sink
 
-    total = max(len(c) for c in series.values())
-    progress = _Progress(total)
     store = open_store(settings.db, settings.bot)
+    elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
     try:
-        replay = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
-                                                strategy=strategy, on_tick=progress))
-        summary = asyncio.run(replay.orchestrator.run_until_stopped(
-            lambda: Decimal(str(round(time.perf_counter() - started, 3)))
-        ))
+        if settings.mode == "replay":
+            progress = _Progress(max(len(c) for c in series.values()))
+            wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
+                                             strategy=strategy, on_tick=progress))
+            summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
+        else:
+            summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed))
     finally:
         store.close()
         for sink in sinks:
             sink.close()
-    progress.done()
     print(summary.render())
     if settings.summary_json is not None:
         settings.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callable[[RunRecord], Telemetry],
+                        strategy: SignalSource, elapsed: Callable[[], Decimal]) -> RunSummary:
+    """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
+    from trader_app.bootstrap import build_venue_run
+
+    wired = await build_venue_run(settings, store, telemetry_factory=telemetry_for, strategy=strategy)
+    loop = asyncio.get_running_loop()
+
+    def on_signal(name: str) -> None:
+        if wired.orchestrator.stop_reason is not None:
+            os._exit(130)  # second signal: the operator insists
+        print(f"trader-app: {name} received, stopping after this tick", file=sys.stderr)
+        wired.orchestrator.request_stop(f"signal {name}")
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, on_signal, number.name)
+    try:
+        return await wired.orchestrator.run_until_stopped(elapsed)
+    finally:
+        await wired.close()
 
 
 class _Progress:
@@ -99,5 +132,3 @@ class _Progress:
             print(f"replay {self.next_step * 10:3d}%  {ticks:,}/{self.total:,} candles", file=sys.stderr)
             self.next_step += 1
 
-    def done(self) -> None:
-        sys.stderr.flush()

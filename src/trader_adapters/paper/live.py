@@ -1,0 +1,50 @@
+"""Paper trading on live public data: a real venue's candles also drive the paper venue's fills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from trader_adapters.paper.replay import ReplayMarket
+from trader_core.model import Candle, ConfigError, InstrumentRules, Quote, Symbol, Timeframe
+from trader_core.ports import MarketData
+
+__all__ = ["LivePaperMarket"]
+
+
+@attrs.define
+class LivePaperMarket:
+    """``MarketData`` from ``source`` (e.g. ccxt public data); every new closed candle is appended to
+    ``replay``, whose subscribers (the paper venue) fill orders against it, exactly as in a replay."""
+
+    source: MarketData
+    replay: ReplayMarket
+
+    async def fetch_quote(self, symbol: Symbol) -> Quote:
+        """The source's quote."""
+        return await self.source.fetch_quote(symbol)
+
+    async def fetch_candles(
+        self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
+    ) -> tuple[Candle, ...]:
+        """The source's closed candles; the new ones are handed to the paper venue first."""
+        candles = await self.source.fetch_candles(symbol, timeframe, since=since, limit=limit)
+        last = self.replay.last_candle(symbol) if self.replay.is_listed(symbol) else None
+        for candle in candles:
+            if last is None or candle.open_time > last.open_time:
+                try:
+                    self.replay.append(candle)
+                except ConfigError:
+                    continue  # a symbol that lags behind another cannot rewrite revealed history
+                last = candle
+        self.replay.sync()
+        return candles
+
+    async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
+        """The source's rules: paper orders obey the real venue's filters."""
+        return await self.source.fetch_instrument(symbol)
+
+    async def close(self) -> None:
+        """Close the source."""
+        await self.source.close()

@@ -1,0 +1,39 @@
+"""``trader-app sandbox``: run the Binance-spot emulator on loopback until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from trader_core.model import ConfigError
+
+__all__ = ["register", "sandbox_command"]
+
+
+def register(sub: Any) -> None:
+    """Add ``sandbox``."""
+    sandbox = sub.add_parser(
+        "sandbox", help="run a Binance-spot-compatible emulator on 127.0.0.1 (prints url, api_key, secret)"
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    sandbox.add_argument("--data", help="candle CSV: timestamp_ms,open,high,low,close,volume")
+    sandbox.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
+    sandbox.add_argument("--step-interval", type=float, default=0.0,
+                         help="reveal one candle every N seconds (default 0: only on /sandbox/step)")
+    sandbox.add_argument("--step-volume", help="maker volume filled per price step (default: unlimited)")
+    sandbox.set_defaults(handler=sandbox_command)
+
+
+def sandbox_command(args: argparse.Namespace) -> int:
+    """Serve until a signal; exit code 0."""
+    from trader_sandbox.__main__ import main as sandbox_main
+
+    argv = ["--port", str(args.port), "--data-symbol", args.data_symbol, "--step-interval", str(args.step_interval)]
+    if args.data:
+        argv += ["--data", args.data]
+    if args.step_volume:
+        argv += ["--step-volume", args.step_volume]
+    try:
+        return sandbox_main(argv)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"sandbox: {exc}") from exc

@@ -1,0 +1,73 @@
+"""``python -m trader_sandbox``: run the emulator until SIGINT/SIGTERM, after printing url, api_key, secret."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from trader_sandbox.fixtures import DEFAULT_SYMBOLS
+from trader_sandbox.sandbox import start_sandbox
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The command-line options (shared with ``trader-app sandbox``)."""
+    p = parser or argparse.ArgumentParser(prog="python -m trader_sandbox", description=__doc__)
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--data", type=Path, help="candle CSV: timestamp_ms,open,high,low,close,volume")
+    p.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
+    p.add_argument("--symbols", default=",".join(DEFAULT_SYMBOLS), help="comma-separated symbols to list")
+    p.add_argument("--step-interval", type=float, default=0.0, help="step one candle every N seconds (0: off)")
+    p.add_argument("--step-volume", help="maker volume filled per step (default: unlimited)")
+    p.add_argument("--commission-rate", default="0.001", help="commission rate (default 0.001)")
+    p.add_argument("--api-key", help="API key to accept (default: random)")
+    p.add_argument("--secret", help="API secret (default: random)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with parsed ``args`` until SIGINT or SIGTERM; exit code 0."""
+    settings: dict[str, Any] = {"data_symbol": args.data_symbol, "commission_rate": Decimal(args.commission_rate)}
+    if args.step_volume:
+        settings["step_volume"] = Decimal(args.step_volume)
+    if args.api_key:
+        settings["api_key"] = args.api_key
+    if args.secret:
+        settings["secret"] = args.secret
+    symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
+    sandbox = start_sandbox(port=args.port, data=args.data, symbols=symbols, **settings)
+    done = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if args.step_interval > 0:
+            sandbox.start_timer(args.step_interval)
+        sys.stdout.write(f"url={sandbox.url}\napi_key={sandbox.api_key}\nsecret={sandbox.secret}\n")
+        sys.stdout.flush()
+        while not done.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and serve."""
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

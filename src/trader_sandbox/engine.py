@@ -1,0 +1,245 @@
+"""The matching engine: order placement checks (filters, balance, duplicates), taker fills at the last price,
+maker fills and stop triggers as the price walks, partial fills capped by a per-step traded volume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from trader_sandbox import errors
+from trader_sandbox.book import EIGHT_DP, ZERO, Accounts, Lock, Order, OrderList, Trade, floor_to
+from trader_sandbox.fixtures import SymbolRules
+from trader_sandbox.market import SymbolMarket
+
+__all__ = ["STOP_TYPES", "Engine"]
+
+STOP_TYPES = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
+LIMIT_TYPES = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"})
+
+
+def triggers_down(o: Order) -> bool:
+    """Whether ``o`` triggers when the price falls to its stop (sell stop-loss, buy take-profit)."""
+    return (o.side == "SELL") == o.type.startswith("STOP_LOSS")
+
+
+def _reach(a: Decimal, b: Decimal, level: Decimal, down: bool) -> tuple[Decimal, Decimal] | None:
+    """Where a walk from ``a`` to ``b`` first has price <= level (``down``) or >= level: (distance, price)."""
+    if down:
+        if a <= level:
+            return ZERO, a
+        return (a - level, level) if b <= level else None
+    if a >= level:
+        return ZERO, a
+    return (level - a, level) if b >= level else None
+
+
+class Engine:
+    """Orders, trades and balances of the sandbox account, and the price-driven matching."""
+
+    def __init__(self, rules: dict[str, SymbolRules], markets: dict[str, SymbolMarket], accounts: Accounts,
+                 clock: Callable[[], int], *, commission_rate: Decimal = Decimal("0.001"),
+                 step_volume: Decimal | None = None) -> None:
+        self.rules = rules
+        self.markets = markets
+        self.accounts = accounts
+        self.clock = clock
+        self.commission_rate = commission_rate
+        self.step_volume = step_volume  # maker volume per price step and symbol; None: unlimited
+        self.orders: dict[int, Order] = {}
+        self.lists: dict[int, OrderList] = {}
+        self.trades: list[Trade] = []
+        self._next_order = 1000
+        self._next_trade = 5000
+        self._next_list = 100
+
+    # -- ids and lookups -------------------------------------------------------------------------
+
+    def new_order_id(self) -> int:
+        """The next order id (ints, as Binance sends them)."""
+        self._next_order += 1
+        return self._next_order
+
+    def new_list_id(self) -> int:
+        """The next order-list id."""
+        self._next_list += 1
+        return self._next_list
+
+    def open_orders(self, symbol: str | None) -> list[Order]:
+        """Open orders, oldest first, optionally of one symbol."""
+        return [o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+
+    def find(self, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
+        """The order by id, or the newest with that client id."""
+        if order_id is not None:
+            o = self.orders.get(order_id)
+            return o if o is not None and o.symbol == symbol else None
+        found = [o for o in self.orders.values() if o.symbol == symbol and o.client_id == client_id]
+        return found[-1] if found else None
+
+    # -- checks ------------------------------------------------------------------------------------
+
+    def check_price(self, r: SymbolRules, price: Decimal) -> None:
+        """PRICE_FILTER: within [minPrice, maxPrice] and on the tick grid."""
+        if price < r.min_price or price > r.max_price or (price - r.min_price) % r.tick != 0:
+            raise errors.filter_failure("PRICE_FILTER")
+
+    def check_qty(self, r: SymbolRules, qty: Decimal, market: bool) -> None:
+        """LOT_SIZE (and MARKET_LOT_SIZE for market orders)."""
+        if qty < r.min_qty or qty > r.max_qty or (qty - r.min_qty) % r.step != 0:
+            raise errors.filter_failure("LOT_SIZE")
+        if market and qty > r.market_max_qty:
+            raise errors.filter_failure("MARKET_LOT_SIZE")
+
+    def check_notional(self, r: SymbolRules, notional: Decimal, market: bool) -> None:
+        """NOTIONAL: the minimum always applies, the maximum not to market orders (applyMaxToMarket false)."""
+        if notional < r.min_notional or (not market and notional > r.max_notional):
+            raise errors.filter_failure("NOTIONAL")
+
+    def check_counts(self, r: SymbolRules, new: list[Order]) -> None:
+        """MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS (stop orders count as algo orders) with ``new`` added."""
+        mine = self.open_orders(r.symbol)
+        if len(mine) + len(new) > r.max_num_orders:
+            raise errors.filter_failure("MAX_NUM_ORDERS")
+        new_algo = sum(1 for o in new if o.type in STOP_TYPES)
+        if new_algo and sum(1 for o in mine if o.type in STOP_TYPES) + new_algo > r.max_num_algo_orders:
+            raise errors.filter_failure("MAX_NUM_ALGO_ORDERS")
+
+    def check_duplicate(self, client_id: str) -> None:
+        """-2010 when an open order already uses ``client_id`` (closed ones may be reused)."""
+        if any(o.client_id == client_id and o.is_open for o in self.orders.values()):
+            raise errors.ApiError(400, -2010, errors.DUPLICATE_ORDER)
+
+    def marketable(self, o: Order, price: Decimal) -> bool:
+        """Whether a limit order would take liquidity at ``price``."""
+        return o.price >= price if o.side == "BUY" else o.price <= price
+
+    # -- funds and fills -----------------------------------------------------------------------------
+
+    def reserve(self, orders: list[Order], asset: str, qty: Decimal, per_unit: Decimal) -> Lock:
+        """Lock ``qty * per_unit`` of ``asset`` for ``orders`` (-2010 when short)."""
+        amount = qty * per_unit
+        self.accounts.lock(asset, amount)
+        lock = Lock(asset, amount, per_unit, list(orders))
+        for o in orders:
+            o.lock = lock
+        return lock
+
+    def release(self, o: Order) -> None:
+        """Unlock what is left of ``o``'s lock once no order sharing it is open."""
+        lock = o.lock
+        if lock is not None and lock.amount > 0 and not any(x.is_open for x in lock.orders):
+            self.accounts.unlock(lock.asset, lock.amount)
+            lock.amount = ZERO
+
+    def _pay(self, o: Order, asset: str, qty: Decimal, amount: Decimal) -> None:
+        lock = o.lock
+        if lock is None:
+            self.accounts.debit(asset, amount)
+            return
+        reserved = min(qty * lock.per_unit, lock.amount)
+        if amount > reserved and self.accounts.free.get(asset, ZERO) < amount - reserved:
+            raise errors.ApiError(400, -2010, errors.INSUFFICIENT_BALANCE)
+        lock.amount -= reserved
+        self.accounts.spend_locked(asset, reserved)
+        if reserved > amount:
+            self.accounts.credit(asset, reserved - amount)
+        elif amount > reserved:
+            self.accounts.debit(asset, amount - reserved)
+
+    def fill(self, o: Order, qty: Decimal, price: Decimal, maker: bool) -> None:
+        """Execute ``qty`` of ``o`` at ``price``: move funds, charge commission in the received asset,
+        record the trade, update status; the OCO sibling expires and leftover locks are released."""
+        r = self.rules[o.symbol]
+        now = self.clock()
+        quote_amt = qty * price
+        if o.side == "BUY":
+            self._pay(o, r.quote, qty, quote_amt)
+            fee, fee_asset = floor_to(qty * self.commission_rate, EIGHT_DP), r.base
+            self.accounts.credit(r.base, qty - fee)
+        else:
+            self._pay(o, r.base, qty, qty)
+            fee, fee_asset = floor_to(quote_amt * self.commission_rate, EIGHT_DP), r.quote
+            self.accounts.credit(r.quote, quote_amt - fee)
+        self._next_trade += 1
+        trade = Trade(o.symbol, self._next_trade, o.order_id, o.list_id, price, qty, quote_amt, fee, fee_asset, now,
+                      o.side == "BUY", maker)
+        self.trades.append(trade)
+        o.fills.append(trade.fill())
+        o.executed_qty += qty
+        o.cum_quote += quote_amt
+        o.status = "FILLED" if o.remaining <= 0 else "PARTIALLY_FILLED"
+        o.update_time = now
+        self.expire_sibling(o)
+        self.release(o)
+
+    def finish(self, o: Order, status: str) -> None:
+        """Close ``o`` as CANCELED or EXPIRED and release its funds."""
+        o.status = status
+        o.update_time = self.clock()
+        self.release(o)
+        if o.list_id >= 0:
+            self.lists[o.list_id].refresh()
+
+    def expire_sibling(self, o: Order) -> None:
+        """OCO: once one leg triggers or fills, the other expires."""
+        if o.list_id < 0:
+            return
+        olist = self.lists[o.list_id]
+        for leg in olist.legs:
+            if leg is not o and leg.is_open:
+                self.finish(leg, "EXPIRED")
+        olist.refresh()
+
+    def take(self, o: Order, price: Decimal) -> None:
+        """Fill the rest of ``o`` as taker at ``price`` (taker liquidity is unlimited); a market buy the free
+        balance cannot pay expires instead."""
+        try:
+            self.fill(o, o.remaining, price, maker=False)
+        except errors.ApiError:
+            self.finish(o, "EXPIRED")
+
+    # -- price moves -------------------------------------------------------------------------------
+
+    def advance(self, symbol: str, path: list[Decimal]) -> None:
+        """Walk the price of ``symbol`` through ``path``: triggers fire and resting limits fill on the way."""
+        market = self.markets[symbol]
+        budget = self.step_volume
+        prev = market.last
+        for point in path:
+            budget = self._segment(symbol, prev, point, budget)
+            market.set_last(point)
+            prev = point
+
+    def _segment(self, symbol: str, a: Decimal, b: Decimal, budget: Decimal | None) -> Decimal | None:
+        while True:
+            best: tuple[Decimal, int, Order, Decimal, bool] | None = None
+            for o in self.open_orders(symbol):
+                if o.is_working and o.type in LIMIT_TYPES:
+                    if budget is not None and budget <= 0:
+                        continue
+                    hit = _reach(a, b, o.price, down=o.side == "BUY")
+                    is_trigger = False
+                elif not o.is_working and o.type in STOP_TYPES:
+                    hit = _reach(a, b, o.stop_price, down=triggers_down(o))
+                    is_trigger = True
+                else:
+                    continue
+                if hit is not None and (best is None or (hit[0], o.order_id) < (best[0], best[1])):
+                    best = (hit[0], o.order_id, o, hit[1], is_trigger)
+            if best is None:
+                return budget
+            _, _, o, price, is_trigger = best
+            if is_trigger:
+                self._trigger(o, price)
+            else:
+                qty = o.remaining if budget is None else min(o.remaining, budget)
+                self.fill(o, qty, o.price, maker=True)
+                if budget is not None:
+                    budget -= qty
+
+    def _trigger(self, o: Order, price: Decimal) -> None:
+        o.working_time = self.clock()
+        o.update_time = o.working_time
+        self.expire_sibling(o)
+        if o.type in ("STOP_LOSS", "TAKE_PROFIT") or self.marketable(o, price):
+            self.take(o, price)

@@ -1,0 +1,166 @@
+"""The in-process Python API: :func:`start_sandbox` runs the emulator on a loopback port in a background
+thread and returns a :class:`Sandbox` handle to drive prices, faults and state."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import fields
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from trader_sandbox.faults import Fault
+from trader_sandbox.server import SandboxHTTPServer
+from trader_sandbox.state import Exchange, Settings
+
+__all__ = ["Sandbox", "start_sandbox"]
+
+
+class Sandbox:
+    """A running emulator: ``url`` (``http://127.0.0.1:PORT``), ``api_key``/``secret`` for ccxt, and controls."""
+
+    def __init__(self, server: SandboxHTTPServer) -> None:
+        self._server = server
+        self.exchange: Exchange = server.exchange
+        host, port = server.server_address[:2]
+        self.host = str(host)
+        self.port = int(port)
+        self.url = f"http://{self.host}:{self.port}"
+        self.api_key = self.exchange.settings.api_key
+        self.secret = self.exchange.settings.secret
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        self._stopped = False
+
+    # -- market ----------------------------------------------------------------------------------------
+
+    def set_price(self, symbol: str, price: Decimal | str | int) -> None:
+        """Move ``symbol``'s last price; resting orders and stops it crosses fill or trigger."""
+        self.exchange.set_price(symbol, price)
+
+    def step(self, n: int = 1, symbol: str | None = None) -> dict[str, str]:
+        """Reveal the next ``n`` candles (all symbols, or one); returns the last prices."""
+        return self.exchange.step(n, symbol)
+
+    def prices(self) -> dict[str, str]:
+        """Last price per symbol."""
+        return self.exchange.prices()
+
+    def start_timer(self, interval_s: float) -> None:
+        """Step one candle every ``interval_s`` seconds."""
+        self.exchange.start_timer(interval_s)
+
+    def stop_timer(self) -> None:
+        """Stop the stepping timer."""
+        self.exchange.stop_timer()
+
+    # -- account ---------------------------------------------------------------------------------------
+
+    def balances(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """(free, locked) per asset."""
+        with self.exchange.lock:
+            acc = self.exchange.accounts
+            return {a: (acc.free.get(a, Decimal(0)), acc.locked.get(a, Decimal(0)))
+                    for a in sorted(set(acc.free) | set(acc.locked))}
+
+    def set_balances(self, balances: dict[str, Decimal | str | int], replace: bool = False) -> None:
+        """Set free balances (``replace`` drops assets not named)."""
+        self.exchange.set_balances(balances, replace)
+
+    def configure(self, *, commission_rate: Decimal | str | None = None,
+                  step_volume: Decimal | str | None = None, unlimited_volume: bool = False) -> None:
+        """Change the commission rate, or the maker volume filled per symbol and price step."""
+        self.exchange.configure(commission_rate, step_volume, clear_step_volume=unlimited_volume)
+
+    def orders(self) -> list[dict[str, Any]]:
+        """Every order, in the ``GET /api/v3/order`` shape."""
+        with self.exchange.lock:
+            return [o.query() for o in self.exchange.engine.orders.values()]
+
+    def state(self) -> dict[str, Any]:
+        """Prices, balances, open orders, faults and clock skew."""
+        return self.exchange.state()
+
+    # -- faults, limits, clock ---------------------------------------------------------------------------
+
+    def inject(self, path: str = "*", method: str = "*", **spec: Any) -> Fault:
+        """Arm a fault: ``status``/``code``/``msg``/``body``/``headers``, ``delay`` (s), ``apply`` (run the
+        request, then fail), ``drop`` (close unanswered), ``times`` (None: until cleared). See ``Fault``."""
+        return self.exchange.faults.add(path=path, method=method, **spec)
+
+    def clear_faults(self) -> None:
+        """Disarm every fault."""
+        self.exchange.faults.clear()
+
+    def rate_limit(self, limit: int | None, window_s: float = 60.0, ban_after: int | None = None,
+                   ban_seconds: float = 120.0) -> None:
+        """Request-weight budget per window (None: unlimited); past it 429, and 418 after ``ban_after`` 429s."""
+        self.exchange.limiter.configure(limit, window_s, ban_after, ban_seconds)
+
+    def ban(self, seconds: float) -> None:
+        """Answer 418 to every exchange request for ``seconds``."""
+        self.exchange.limiter.ban(seconds, time.time())
+
+    def set_clock_skew(self, ms: int) -> None:
+        """Shift the server clock by ``ms`` (negative: the server is behind the client)."""
+        self.exchange.clock_skew_ms = int(ms)
+
+    # -- log and lifecycle ---------------------------------------------------------------------------------
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """Logged exchange requests (method, path, params without signature, status, seq, time, note)."""
+        return self.exchange.requests(since)
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        with self.exchange.lock:
+            self.exchange.log.clear()
+
+    def reset(self) -> None:
+        """Back to the initial state (the URL and keys stay)."""
+        self.exchange.reset()
+
+    def stop(self) -> None:
+        """Stop serving and close every connection (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.exchange.stop_timer()
+        self._server.shutdown()
+        self._server.close_all()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def start_sandbox(*, port: int = 0, data: Path | str | None = None, symbols: tuple[str, ...] | None = None,
+                  host: str = "127.0.0.1", **settings: Any) -> Sandbox:
+    """Start the emulator on ``host:port`` (0: a free port) and return its handle.
+
+    ``data`` is a candle CSV (``timestamp_ms,open,high,low,close,volume``) for ``data_symbol`` (BTCUSDT);
+    further keywords are :class:`~trader_sandbox.state.Settings` fields (``balances``, ``commission_rate``,
+    ``step_volume``, ``history``, ``seed``, ``api_key``, ``secret``, ...)."""
+    known = {f.name for f in fields(Settings)}
+    unknown = set(settings) - known
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    if symbols is not None:
+        settings["symbols"] = tuple(symbols)
+    if data is not None:
+        settings["data"] = Path(data)
+    for key in ("commission_rate", "step_volume"):
+        if settings.get(key) is not None:
+            settings[key] = Decimal(str(settings[key]))
+    if "balances" in settings:
+        settings["balances"] = {k: Decimal(str(v)) for k, v in settings["balances"].items()}
+    exchange = Exchange(Settings(**settings))
+    return Sandbox(SandboxHTTPServer((host, port), exchange))
