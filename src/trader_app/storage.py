@@ -234,6 +234,14 @@ def schema_state(url: str, *, must_exist: bool = True) -> SchemaState:
         return SchemaState(current, head, ahead)
 
 
+def _refuse_ahead(url: str, state: SchemaState) -> None:
+    if state.status == "ahead":
+        raise ConfigError(
+            f"database {describe(url)} is at schema revision {state.current!r}, which this program does not "
+            f"know (its newest is {state.head!r}); upgrade the program instead"
+        )
+
+
 def upgrade_database(url: str) -> UpgradeResult:
     """Create or upgrade the schema at ``url`` to head; a SQLite file is backed up first.
 
@@ -242,11 +250,7 @@ def upgrade_database(url: str) -> UpgradeResult:
     from trader_adapters.sql.migrate import upgrade_to_head
 
     state = schema_state(url, must_exist=False)
-    if state.status == "ahead":
-        raise ConfigError(
-            f"database {describe(url)} is at schema revision {state.current!r}, which this program does not "
-            f"know (its newest is {state.head!r}); upgrade the program instead"
-        )
+    _refuse_ahead(url, state)
     if state.status == "head":
         return UpgradeResult(state.current, state.head, None)
     backup = None
@@ -271,6 +275,7 @@ def open_store(url: str, bot: BotId, *, migrate: bool = True) -> SqlStore:
         upgrade_database(url)
     else:
         state = schema_state(url, must_exist=False)
+        _refuse_ahead(url, state)
         if state.status != "head":
             raise ConfigError(
                 f"database schema is at {state.current or 'nothing'}, not {state.head}: run trader-app db upgrade"
@@ -363,7 +368,10 @@ def backup_database(url: str, out: Path | None = None, *, pg_dump: Path | None =
     command = [str(program), "--format=custom", "--no-password", f"--file={partial}",
                f"--dbname={_conninfo(parsed)}"]
     try:
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=3600)
+        # No shell, a fixed program: the only input is the URL, passed as one argument.
+        result = subprocess.run(  # noqa: S603
+            command, env=env, capture_output=True, text=True, check=False, timeout=3600,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         with suppress(OSError):
             partial.unlink()
@@ -386,8 +394,7 @@ def _conninfo(parsed: URL) -> str:
     for key, value in parsed.query.items():
         if key.lower() not in _SECRET_KEYS:
             params[key] = value if isinstance(value, str) else value[-1]
-    for key, value in (("host", parsed.host), ("port", parsed.port), ("user", parsed.username),
-                       ("dbname", parsed.database)):
-        if value is not None:
-            params[key] = str(value)
+    parts: dict[str, object] = {"host": parsed.host, "port": parsed.port, "user": parsed.username,
+                                "dbname": parsed.database}
+    params.update({key: str(part) for key, part in parts.items() if part is not None})
     return make_conninfo("", **params)

@@ -37,6 +37,7 @@ class Settings:
     commission_rate: Decimal = Decimal("0.001")
     step_volume: Decimal | None = None
     seed: int = 7
+    candle_ms: int = 60_000  # synthetic candle length; 1000 with a 1 s timer keeps candles on wall time
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
 
@@ -62,15 +63,16 @@ class Exchange:
     def _build(self) -> None:
         s = self.settings
         self.rules = {name: DEFAULT_SYMBOLS[name] for name in s.symbols}
-        now_min = int(time.time() * 1000) // 60_000 * 60_000
-        start = now_min - (s.history - 1) * 60_000
+        now = int(time.time() * 1000) // s.candle_ms * s.candle_ms
+        start = now - (s.history - 1) * s.candle_ms
         self.markets: dict[str, SymbolMarket] = {}
         for i, (name, r) in enumerate(self.rules.items()):
             candles: Iterable[Candle]
             if s.data is not None and name == s.data_symbol:
                 candles = load_candles(s.data)
             else:
-                candles = synthetic_candles(r.seed_price, r.tick, start_ms=start, seed=s.seed + i)
+                candles = synthetic_candles(r.seed_price, r.tick, start_ms=start, interval_ms=s.candle_ms,
+                                            seed=s.seed + i)
             self.markets[name] = SymbolMarket(r, candles, s.history)
         self.accounts = Accounts(dict(s.balances))
         self.engine = Engine(self.rules, self.markets, self.accounts, self.server_time,

@@ -1,0 +1,1 @@
+"""Store operations across processes and databases: multi-bot safety, upgrades, backups, bad URLs."""
