@@ -7,6 +7,7 @@ defaults. Validation lists every problem at once.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ import attrs
 
 from trader_core.model import BotId, ConfigError, InvalidValueError, Symbol, Timeframe
 
-__all__ = ["DEFAULTS", "Secret", "Settings", "load_settings"]
+__all__ = ["DEFAULTS", "Secret", "Settings", "load_settings", "redact_url"]
 
 
 @attrs.frozen(repr=False)
@@ -120,8 +121,19 @@ class Settings:
 
     def public(self) -> dict[str, str]:
         """The settings as strings, safe to store and log: credentials are left out."""
-        return {f.name: _text(getattr(self, f.name)) for f in attrs.fields(Settings)
-                if f.name not in ("api_key", "secret")}
+        public = {f.name: _text(getattr(self, f.name)) for f in attrs.fields(Settings)
+                  if f.name not in ("api_key", "secret")}
+        public["db"] = redact_url(self.db)
+        return public
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (user info or a ``password=`` query parameter)."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
 
 
 def _text(value: object) -> str:

@@ -55,3 +55,11 @@ def test_a_secret_never_shows_its_value() -> None:
     assert "hunter2" not in str(secret)
     assert "hunter2" not in f"{secret}"
     assert secret.reveal() == "hunter2"
+
+
+@pytest.mark.parametrize("url", ["postgresql://bot:s3cret@db.local:5432/trading",
+                                 "postgresql://bot@db.local/trading?password=s3cret&sslmode=require"])
+def test_settings_stored_with_a_run_never_hold_the_database_password(url: str) -> None:
+    public = load_settings({"db": url}, environ={}).public()
+    assert "s3cret" not in str(public)
+    assert "***" in public["db"]

@@ -60,6 +60,9 @@ def upgrade_to_head(url: str) -> None:
     Refuses a database stamped by newer code rather than guessing what its schema is.
     """
     with _connection(url, "migrate") as connection:
+        if connection.dialect.name == "postgresql":
+            # Two bots starting at once on a fresh database: the second waits, then finds it at head.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727172)")
         current = MigrationContext.configure(connection).get_current_revision()
         if current is not None and current not in _known_revisions():
             raise StoreError(

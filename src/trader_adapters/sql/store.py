@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trader_adapters.sql.repositories import (
     SqlFillRepository,
+    SqlLedgerRepository,
     SqlOrderRepository,
     SqlPlanRepository,
     SqlRunRepository,
@@ -24,7 +25,14 @@ from trader_adapters.sql.repositories import (
 )
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.ids import BotId
-from trader_core.ports.store import FillRepository, OrderRepository, PlanRepository, RunRepository, SequenceRepository
+from trader_core.ports.store import (
+    FillRepository,
+    LedgerRepository,
+    OrderRepository,
+    PlanRepository,
+    RunRepository,
+    SequenceRepository,
+)
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_store_engine", "describe_url"]
 
@@ -38,6 +46,8 @@ def describe_url(url: URL | str) -> str:
         parsed = make_url(url) if isinstance(url, str) else url
     except SQLAlchemyError:
         return "<unparsable database URL>"
+    if any(key.lower() == "password" for key in parsed.query):
+        parsed = parsed.update_query_dict({k: "***" for k in parsed.query if k.lower() == "password"})
     return parsed.render_as_string(hide_password=True)
 
 
@@ -52,7 +62,10 @@ def create_store_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
         parsed = make_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = 10  # an unreachable host fails in seconds, not minutes
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite", connect_args=connect_args)
     except (SQLAlchemyError, ImportError) as exc:
         raise StoreError(f"cannot open database {describe_url(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
@@ -149,6 +162,7 @@ class SqlUnitOfWork:
         self.fills: FillRepository = SqlFillRepository(self)
         self.plans: PlanRepository = SqlPlanRepository(self)
         self.sequences: SequenceRepository = SqlSequenceRepository(self)
+        self.ledger: LedgerRepository = SqlLedgerRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
