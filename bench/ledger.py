@@ -42,6 +42,7 @@ from trader_core.model import (
     TradeId,
     VenueOrderId,
 )
+from trader_core.model.stats import StatsScope
 
 SYMBOL = Symbol.parse("BTC/USDT")
 USDT = Asset("USDT")
@@ -111,14 +112,15 @@ def bench_rebuild(n: int, url: str) -> None:
     tracker = PortfolioTracker(store, SystemClock(), RecordingTelemetry())
     started = time.perf_counter()
     with store.unit_of_work() as uow:
-        records = uow.fills.list_all()
-    loaded = time.perf_counter()
-    tracker.load(records)
+        read = sum(1 for _ in uow.fills.iter_all())
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    fills = tracker.rebuild(StatsScope())  # stream, replay and rewrite the cache: what start-up does
     elapsed = time.perf_counter() - started
     store.close()
-    replay_s = elapsed - (loaded - started)
-    print(f"rebuild  N={n:>9,}  {elapsed:7.2f} s  (read {loaded - started:.2f} s + replay {replay_s:.2f} s;"
-          f" bulk seed {seed_s:.1f} s)  holdings={tracker.holding(SYMBOL).quantity}")
+    assert fills == read == n
+    print(f"rebuild  N={n:>9,}  {elapsed:7.2f} s  (streamed read+map alone {read_s:.2f} s, so replay+cache write"
+          f" ~{elapsed - read_s:.2f} s; bulk seed {seed_s:.1f} s)  holdings={tracker.holding(SYMBOL).quantity}")
 
 
 def main() -> None:
