@@ -1,0 +1,130 @@
+"""Building the ccxt client: options per venue, sandbox mode, a base URL override and a log filter.
+
+Kept apart from the adapter so that ``reconnect()`` can build an identical fresh client (a new
+aiohttp session) from the same :class:`ClientSpec`, and so the recipe for pointing ccxt at a loopback
+emulator lives in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+import ccxt.async_support as ccxt
+
+from trader_adapters.ccxt.errors import Redactor
+from trader_core.model.errors import ConfigError
+
+__all__ = ["CONFIG_KEYS", "WIRE_LOGGER", "ClientSpec", "build_client", "default_options"]
+
+# Keys of ``options`` that are ccxt *constructor* settings rather than entries of ccxt's ``options``.
+CONFIG_KEYS = frozenset({"enableRateLimit", "rateLimit", "timeout"})
+
+# Binance spot: load only spot markets, skip the sapi calls that need keys outside the testnet, and let
+# fetch_open_orders work without a symbol (reference §3).
+_BINANCE_OPTIONS: dict[str, Any] = {
+    "defaultType": "spot",
+    "fetchMarkets": {"types": ["spot"]},
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+    "warnOnFetchOpenOrdersWithoutSymbol": False,
+}
+
+
+def default_options(exchange_id: str) -> dict[str, Any]:
+    """The ccxt options this adapter sets for ``exchange_id`` before the caller's own."""
+    return dict(_BINANCE_OPTIONS) if exchange_id == "binance" else {}
+
+
+@attrs.frozen(repr=False)
+class ClientSpec:
+    """Everything needed to build (and rebuild) the ccxt client. Its repr never shows credentials."""
+
+    exchange_id: str
+    api_key: str | None
+    secret: str | None
+    sandbox: bool
+    base_url: str | None
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def has_credentials(self) -> bool:
+        """True when both a key and a secret were given."""
+        return bool(self.api_key and self.secret)
+
+    def redactor(self) -> Redactor:
+        """A redactor for this spec's credentials."""
+        return Redactor([self.api_key or "", self.secret or ""])
+
+    def __repr__(self) -> str:
+        where = self.base_url or ("sandbox" if self.sandbox else "production")
+        keys = "with credentials" if self.has_credentials else "public only"
+        return f"ClientSpec({self.exchange_id}, {where}, {keys})"
+
+
+class _RedactingFilter(logging.Filter):
+    """ccxt logs request headers (the API key among them) at DEBUG: scrub records before any handler.
+
+    One filter on the shared wire logger; every client adds its credentials to it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._redactors: list[Redactor] = []
+
+    def add(self, redact: Redactor) -> None:
+        """Also scrub what ``redact`` scrubs."""
+        self._redactors.append(redact)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        for redact in self._redactors:
+            text = redact(text)
+        record.msg, record.args = text, ()
+        return True
+
+
+WIRE_LOGGER = logging.getLogger("trader_adapters.ccxt.wire")
+_FILTER = _RedactingFilter()
+WIRE_LOGGER.addFilter(_FILTER)
+
+
+def _rebase(url: str, base_url: str) -> str:
+    # Keep the path (/api/v3, /fapi/v1, ...) and swap scheme and host: "https://h/api/v3" -> base + "/api/v3".
+    parts = url.split("/", 3)
+    return base_url.rstrip("/") + ("/" + parts[3] if len(parts) > 3 else "")
+
+
+def build_client(spec: ClientSpec) -> Any:
+    """A ccxt async client for ``spec``: options pinned, sandbox mode set first, then the base URL
+    override (the order matters: ``set_sandbox_mode`` discards earlier URL changes)."""
+    exchange_class = getattr(ccxt, spec.exchange_id, None)
+    if spec.exchange_id not in ccxt.exchanges or not isinstance(exchange_class, type):
+        raise ConfigError(f"ccxt has no exchange {spec.exchange_id!r}")
+    user = dict(spec.options)
+    config: dict[str, Any] = {"enableRateLimit": True}
+    config.update({key: user.pop(key) for key in list(user) if key in CONFIG_KEYS})
+    config["options"] = {**default_options(spec.exchange_id), **user}
+    # ccxt logs through the shared wire logger, whose filter scrubs these credentials.
+    _FILTER.add(spec.redactor())
+    config["logger"] = WIRE_LOGGER
+    if spec.api_key:
+        config["apiKey"] = spec.api_key
+    if spec.secret:
+        config["secret"] = spec.secret
+    client = exchange_class(config)
+    if spec.sandbox or spec.base_url:
+        try:
+            client.set_sandbox_mode(True)
+        except ccxt.NotSupported as exc:
+            if spec.base_url is None:
+                raise ConfigError(f"{spec.exchange_id} has no sandbox in ccxt") from exc
+    if spec.base_url:
+        api = client.urls.get("api")
+        if isinstance(api, dict):
+            client.urls["api"] = {key: _rebase(value, spec.base_url) if isinstance(value, str) else value
+                                  for key, value in api.items()}
+        elif isinstance(api, str):
+            client.urls["api"] = _rebase(api, spec.base_url)
+    return client
