@@ -14,6 +14,7 @@ from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
 from trader_core.domain.book import TradingBook
 from trader_core.domain.execution import OrderExecutor
+from trader_core.domain.fees import QuoteFeeRates
 from trader_core.domain.market_data import MarketDataService
 from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.portfolio import PortfolioTracker
@@ -82,7 +83,8 @@ def build_services(
 ) -> Services:
     """Wire the domain services for one bot run. Tests call this with fakes."""
     book = TradingBook()
-    tracker = PortfolioTracker(store, clock, telemetry)
+    # Third-asset fees (e.g. BNB) are valued at the market's last BNB/quote price when booked.
+    tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market))
     executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix)
     return Services(
         market=MarketDataService(market, clock, symbols, timeframe),

@@ -19,6 +19,7 @@ from trader_core.domain.resync import ResyncService
 from trader_core.domain.trade_actions import TradeActionHandler
 from trader_core.model import OrderRole, RunRecord, RunStatus
 from trader_core.model.events import RunFinished, RunStarted
+from trader_core.model.stats import StatsScope
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 
 __all__ = ["Services", "Sleeper", "StrategyOrchestrator"]
@@ -104,8 +105,10 @@ class StrategyOrchestrator:
             uow.runs.add(self.run)
             # Each run sees only its own orders and plans: a replay never inherits an earlier run's.
             services.book.load(uow.orders.list_active(self.run.run_id), uow.plans.list_active(self.run.run_id))
-            services.tracker.load(uow.fills.list_for_run(self.run.run_id))
             uow.commit()
+        # The ledger: a replay is its own scope, a live/paper bot's is bot-wide; the cached ledger is used
+        # when it covers every stored fill, else it is rebuilt from the fills (its own unit of work).
+        services.tracker.start(StatsScope.for_mode(self.run.mode, self.run.run_id))
         self.telemetry.emit(
             RunStarted(at=self.clock.now(), run_id=self.run.run_id.value, mode=self.run.mode,
                        symbols=tuple(str(s) for s in services.market.symbols))

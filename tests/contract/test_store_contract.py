@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import count, product
 
@@ -22,6 +22,7 @@ from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
 from trader_core.model.plans import ExitReason, Plan, PlanStatus
 from trader_core.model.records import FillRecord, IntentStatus, OrderRole, RunRecord, RunStatus, TrackedOrder
+from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 from trader_core.ports.store import Store
 
 MakeStore = Callable[[str], Store]
@@ -588,3 +589,120 @@ def test_a_closed_store_refuses_new_units_of_work_and_closes_twice(store: Store)
     store.close()
     with pytest.raises(StoreError, match="closed"), store.unit_of_work():
         pass
+
+
+# --- fills: streaming, counting, lookup (0002) --------------------------------------------------------
+
+
+def test_fills_stream_in_booking_order_in_batches_and_by_run(store: Store) -> None:
+    fills = tuple(a_fill(f"t-{i}", run_id=R1 if i % 3 else R2, time=at(10 - i)) for i in range(7))
+    seed(store, fills=fills)
+    with store.unit_of_work() as uow:
+        assert tuple(uow.fills.iter_all(batch=2)) == fills
+        assert tuple(uow.fills.iter_all(R2, batch=1)) == tuple(f for f in fills if f.run_id == R2)
+        assert (uow.fills.count(), uow.fills.count(R1), uow.fills.count(RunId("nope"))) == (7, 4, 0)
+
+
+def test_a_stored_fills_identity_is_found_and_an_unknown_one_is_not(store: Store) -> None:
+    seed(store, fills=(a_fill("t-1"),))
+    with store.unit_of_work() as uow:
+        assert uow.fills.contains("binance", BTC_USDT, "t-1")
+        assert not uow.fills.contains("paper", BTC_USDT, "t-1")
+        assert not uow.fills.contains("binance", Symbol.parse("ETH/USDT"), "t-1")
+
+
+def test_a_fee_rate_and_its_source_round_trip_with_the_fill_and_default_to_none(store: Store) -> None:
+    rated = attrs.evolve(a_fill("t-1"), fee_rate=Decimal("612.345678901234567890"), fee_rate_source="quote:BNB/USDT")
+    seed(store, fills=(rated, a_fill("t-2")))
+    with store.unit_of_work() as uow:
+        loaded, plain = uow.fills.list_all()
+        streamed = tuple(uow.fills.iter_all())
+    assert loaded == rated == streamed[0]
+    assert str(loaded.fee_rate) == "612.345678901234567890"
+    assert (plain.fee_rate, plain.fee_rate_source) == (None, None)
+
+
+def test_an_orders_estimated_fee_round_trips(store: Store) -> None:
+    order = an_order("c-1", estimated_fee=Decimal("0.123456789"))
+    seed(store, orders=(order, an_order("c-2")))
+    with store.unit_of_work() as uow:
+        assert uow.orders.find(ClientOrderId("c-1")) == order
+        assert uow.orders.find(ClientOrderId("c-2")).estimated_fee is None  # type: ignore[union-attr]
+
+
+# --- the cached ledger (0002) -------------------------------------------------------------------------
+
+RUN_SCOPE, BOT_SCOPE = StatsScope(R1), StatsScope()
+
+
+def a_snapshot(scope: StatsScope = RUN_SCOPE, *, fills: int = 3) -> LedgerSnapshot:
+    return LedgerSnapshot(
+        scope=scope, day_timezone="Europe/Zurich",
+        totals=LedgerTotals(fills=fills, realized_pnl=Decimal("12.000000000000000001"), fees=Decimal("0.30"),
+                            cash=Decimal("-1000.5")),
+        holdings=(Holding(BTC_USDT, Decimal("0.00123000"), Decimal("82.5")), Holding(Symbol.parse("ETH/USDT"))),
+        fees_by_asset=(Money(Decimal("0.0003"), Asset("BNB")), Money(Decimal("0.29"), Asset("USDT"))),
+        days=(DayStats(day=date(2025, 5, 19), fills=1, cash=Decimal(-1000)),
+              DayStats(day=date(2025, 5, 20), fills=2, realized_pnl=Decimal(12), fees=Decimal("0.3"))),
+    )
+
+
+def test_a_ledger_snapshot_round_trips_exactly_per_scope(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.ledger.find(RUN_SCOPE) is None
+        uow.ledger.replace(a_snapshot())
+        uow.ledger.replace(a_snapshot(BOT_SCOPE, fills=9))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.ledger.find(RUN_SCOPE) == a_snapshot()
+        assert uow.ledger.find(BOT_SCOPE) == a_snapshot(BOT_SCOPE, fills=9)
+        assert uow.ledger.scopes() == (BOT_SCOPE, RUN_SCOPE)
+        loaded = uow.ledger.find(RUN_SCOPE)
+    assert loaded is not None
+    assert str(loaded.totals.realized_pnl) == "12.000000000000000001"
+    assert str(loaded.holdings[0].quantity) == "0.00123000"
+
+
+def test_saving_one_bookings_rows_creates_or_replaces_only_those_rows(store: Store) -> None:
+    seed_snapshot = a_snapshot()
+    with store.unit_of_work() as uow:
+        uow.ledger.replace(seed_snapshot)
+        uow.commit()
+    moved = Holding(BTC_USDT, Decimal(1), Decimal(100))
+    day = DayStats(day=date(2025, 5, 21), fills=1, cash=Decimal(-100))
+    totals = LedgerTotals(fills=4, realized_pnl=Decimal(12), fees=Decimal("0.4"), cash=Decimal("-1100.5"))
+    with store.unit_of_work() as uow:
+        uow.ledger.save_totals(RUN_SCOPE, "Europe/Zurich", totals)
+        uow.ledger.save_holding(RUN_SCOPE, moved)
+        uow.ledger.save_fee(RUN_SCOPE, Money(Decimal("0.39"), Asset("USDT")))
+        uow.ledger.save_day(RUN_SCOPE, day)
+        uow.ledger.save_fee(BOT_SCOPE, Money(Decimal(1), Asset("BTC")))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        loaded = uow.ledger.find(RUN_SCOPE)
+        assert uow.ledger.find(BOT_SCOPE) is None  # fee rows alone are no cached ledger
+    assert loaded == attrs.evolve(
+        seed_snapshot, totals=totals, holdings=(moved, seed_snapshot.holdings[1]),
+        fees_by_asset=(seed_snapshot.fees_by_asset[0], Money(Decimal("0.39"), Asset("USDT"))),
+        days=(*seed_snapshot.days, day),
+    )
+
+
+def test_ledger_writes_roll_back_with_their_unit_of_work(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.ledger.replace(a_snapshot())
+        uow.fills.add(a_fill("t-1"))
+    with store.unit_of_work() as uow:
+        assert uow.ledger.find(RUN_SCOPE) is None
+        assert uow.fills.count() == 0
+
+
+def test_two_bots_never_see_each_others_ledger(make_store: MakeStore) -> None:
+    alice, bob = make_store("alice"), make_store("bob")
+    with alice.unit_of_work() as uow:
+        uow.ledger.replace(a_snapshot())
+        uow.commit()
+    with bob.unit_of_work() as uow:
+        assert uow.ledger.find(RUN_SCOPE) is None
+        assert uow.ledger.scopes() == ()
+        assert uow.fills.count() == 0

@@ -26,7 +26,7 @@ def test_the_documented_example_strategy_runs_and_trades(tmp_path: Path) -> None
         [str(Path(sys.executable).parent / "trader-app"), "run", "--days", "1",
          "--strategy", "my_strategies.breakout:Breakout"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))},
     )
     assert result.returncode == 0, result.stderr
     summary = dict(line.split(None, 1) for line in result.stdout.strip().splitlines())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,3 +101,17 @@ def test_a_base_asset_fee_reduces_what_is_held_and_counts_as_a_fee(buys: Fills) 
     holding, _, fees, _ = _book(buys)
     assert holding.quantity == sum((f.quantity.value - f.fee.amount for f in buys), ZERO)
     assert fees == sum((f.fee.amount * f.price.value for f in buys), ZERO)
+
+
+@given(fills(side=Side.BUY), st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1000), places=4),
+       st.decimals(min_value=Decimal("0.00001"), max_value=Decimal(1), places=5))
+def test_a_third_asset_fee_is_valued_at_its_rate_and_needs_one(buy: Fill, rate: Decimal, amount: Decimal) -> None:
+    from trader_core.model import Asset, InvalidValueError
+
+    fill = attrs_evolve(buy, fee=Money(amount, Asset("BNB")))
+    holding, booking = apply_fill(Holding(BTC_USDT), fill, rate)
+    assert booking.fee_quote == amount * rate
+    assert holding.quantity == fill.quantity.value  # a BNB fee takes nothing from what was bought
+    assert booking.cash_delta == -(fill.notional) - amount * rate
+    with pytest.raises(InvalidValueError, match="rate"):  # refused, never valued at 0
+        apply_fill(Holding(BTC_USDT), fill)

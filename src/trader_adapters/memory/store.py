@@ -9,17 +9,26 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
 from trader_core.model.errors import StoreError
-from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.money import Money
 from trader_core.model.plans import Plan
 from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
-from trader_core.ports.store import FillRepository, OrderRepository, PlanRepository, RunRepository, SequenceRepository
+from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
+from trader_core.ports.store import (
+    FillRepository,
+    LedgerRepository,
+    OrderRepository,
+    PlanRepository,
+    RunRepository,
+    SequenceRepository,
+)
 
 __all__ = ["InMemoryDatabase", "InMemoryStore", "InMemoryUnitOfWork"]
 
@@ -46,6 +55,10 @@ class _BotState:
     plans: dict[PlanId, _Entry[Plan]] = attrs.Factory(dict)
     sequences: dict[str, int] = attrs.Factory(dict)
     next_seq: int = 1
+    ledger_totals: dict[StatsScope, tuple[str, LedgerTotals]] = attrs.Factory(dict)
+    ledger_holdings: dict[tuple[StatsScope, Symbol], Holding] = attrs.Factory(dict)
+    ledger_fees: dict[tuple[StatsScope, Asset], Money] = attrs.Factory(dict)
+    ledger_days: dict[tuple[StatsScope, date], DayStats] = attrs.Factory(dict)
 
     def copy(self) -> _BotState:
         return _BotState(
@@ -56,6 +69,10 @@ class _BotState:
             plans=dict(self.plans),
             sequences=dict(self.sequences),
             next_seq=self.next_seq,
+            ledger_totals=dict(self.ledger_totals),
+            ledger_holdings=dict(self.ledger_holdings),
+            ledger_fees=dict(self.ledger_fees),
+            ledger_days=dict(self.ledger_days),
         )
 
     def entry(self, value: _T) -> _Entry[_T]:
@@ -139,6 +156,7 @@ class InMemoryUnitOfWork:
         self.fills: FillRepository = InMemoryFillRepository(self)
         self.plans: PlanRepository = InMemoryPlanRepository(self)
         self.sequences: SequenceRepository = InMemorySequenceRepository(self)
+        self.ledger: LedgerRepository = InMemoryLedgerRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""
@@ -184,6 +202,9 @@ def _check_values(value: object, action: str) -> None:
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise StoreError(f"{action} failed: refusing non-finite Decimal {value!r}")
+    elif isinstance(value, tuple):
+        for item in value:
+            _check_values(item, action)
     elif attrs.has(type(value)):
         for field in attrs.fields(cast(Any, type(value))):
             _check_values(getattr(value, field.name), action)
@@ -305,6 +326,26 @@ class InMemoryFillRepository(_Repository):
         with self._uow.guard("list fills"):
             return tuple(self._state.fills)
 
+    def iter_all(self, run_id: RunId | None = None, *, batch: int = 10_000) -> Iterator[FillRecord]:
+        """Every fill (of ``run_id`` when given), in booking order; consume it inside the unit of work."""
+        if batch < 1:
+            raise StoreError(f"list fills: batch must be positive, got {batch}")
+        with self._uow.guard("list fills"):
+            chosen = [r for r in self._state.fills if run_id is None or r.run_id == run_id]
+        yield from chosen
+
+    def count(self, run_id: RunId | None = None) -> int:
+        """How many fills are stored (for ``run_id`` when given)."""
+        with self._uow.guard("count fills"):
+            if run_id is None:
+                return len(self._state.fills)
+            return sum(1 for record in self._state.fills if record.run_id == run_id)
+
+    def contains(self, venue: str, symbol: Symbol, trade_id: str) -> bool:
+        """True when the fill with this identity is stored."""
+        with self._uow.guard(f"find fill {venue}:{symbol}:{trade_id}"):
+            return (venue, symbol, trade_id) in self._state.fill_keys
+
 
 class InMemoryPlanRepository(_Repository):
     """Trade plans of the bot, with optimistic versioning."""
@@ -365,3 +406,72 @@ class InMemorySequenceRepository(_Repository):
             value = self._state.sequences.get(name, 0) + 1
             self._state.sequences[name] = value
             return value
+
+
+def _of_scope(table: dict[tuple[StatsScope, Any], _V], scope: StatsScope) -> tuple[_V, ...]:
+    """The values of ``scope`` in a table keyed by (scope, key), sorted by key."""
+    return tuple(value for _, value in sorted(
+        ((key, value) for key, value in table.items() if key[0] == scope), key=lambda item: item[0][1]
+    ))
+
+
+class InMemoryLedgerRepository(_Repository):
+    """The cached ledger of each scope of the bot."""
+
+    def find(self, scope: StatsScope) -> LedgerSnapshot | None:
+        """The cached ledger of ``scope``, or None."""
+        with self._uow.guard(f"find ledger {scope}"):
+            state = self._state
+            stored = state.ledger_totals.get(scope)
+            if stored is None:
+                return None
+            zone, totals = stored
+            return LedgerSnapshot(
+                scope=scope, day_timezone=zone, totals=totals,
+                holdings=_of_scope(state.ledger_holdings, scope),
+                fees_by_asset=_of_scope(state.ledger_fees, scope),
+                days=_of_scope(state.ledger_days, scope),
+            )
+
+    def save_totals(self, scope: StatsScope, day_timezone: str, totals: LedgerTotals) -> None:
+        """Create or replace the totals of ``scope``."""
+        with self._uow.guard(f"save ledger totals {scope}"):
+            _check_values(totals, f"save ledger totals {scope}")
+            self._state.ledger_totals[scope] = (day_timezone, totals)
+
+    def save_holding(self, scope: StatsScope, holding: Holding) -> None:
+        """Create or replace the holding of ``holding.symbol`` in ``scope``."""
+        with self._uow.guard(f"save ledger holding {scope} {holding.symbol}"):
+            _check_values(holding, f"save ledger holding {scope}")
+            self._state.ledger_holdings[(scope, holding.symbol)] = holding
+
+    def save_fee(self, scope: StatsScope, total: Money) -> None:
+        """Create or replace the total fee paid in ``total.asset`` in ``scope``."""
+        with self._uow.guard(f"save ledger fee {scope} {total.asset}"):
+            _check_values(total, f"save ledger fee {scope}")
+            self._state.ledger_fees[(scope, total.asset)] = total
+
+    def save_day(self, scope: StatsScope, day: DayStats) -> None:
+        """Create or replace the row of ``day.day`` in ``scope``."""
+        with self._uow.guard(f"save ledger day {scope} {day.day}"):
+            _check_values(day, f"save ledger day {scope}")
+            self._state.ledger_days[(scope, day.day)] = day
+
+    def replace(self, snapshot: LedgerSnapshot) -> None:
+        """Replace everything cached for ``snapshot.scope``."""
+        scope = snapshot.scope
+        with self._uow.guard(f"replace ledger {scope}"):
+            _check_values(snapshot, f"replace ledger {scope}")
+            state = self._state
+            for table in (state.ledger_holdings, state.ledger_fees, state.ledger_days):
+                for key in [k for k in table if k[0] == scope]:
+                    del table[key]
+            state.ledger_totals[scope] = (snapshot.day_timezone, snapshot.totals)
+            state.ledger_holdings.update({(scope, h.symbol): h for h in snapshot.holdings})
+            state.ledger_fees.update({(scope, f.asset): f for f in snapshot.fees_by_asset})
+            state.ledger_days.update({(scope, d.day): d for d in snapshot.days})
+
+    def scopes(self) -> tuple[StatsScope, ...]:
+        """Every scope with a cached ledger, sorted."""
+        with self._uow.guard("list ledger scopes"):
+            return tuple(sorted(self._state.ledger_totals, key=lambda scope: scope.key))

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
 from trader_adapters.sql.models import FillRow, OrderRow, PlanRow, RunRow
+from trader_core.model.errors import InvalidValueError
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
 from trader_core.model.plans import ExitReason, Plan, PlanStatus
 from trader_core.model.records import FillRecord, IntentStatus, OrderRole, RunRecord, RunStatus, TrackedOrder
+from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 
 __all__ = [
+    "FILL_READ_COLUMNS",
+    "day_columns",
+    "fee_columns",
     "fill_columns",
     "fill_from_row",
+    "fill_reader",
+    "holding_columns",
+    "ledger_from_rows",
     "order_columns",
     "order_from_row",
     "plan_columns",
     "plan_from_row",
     "run_columns",
     "run_from_row",
+    "totals_columns",
 ]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def _text(value: object | None) -> str | None:
@@ -85,6 +100,7 @@ def order_columns(order: TrackedOrder) -> dict[str, Any]:
         "filled_quantity": order.filled_quantity.value,
         "exit_reason": None if order.exit_reason is None else order.exit_reason.value,
         "reason": order.reason,
+        "estimated_fee": order.estimated_fee,
     }
 
 
@@ -112,6 +128,7 @@ def order_from_row(row: OrderRow) -> TrackedOrder:
         filled_quantity=Quantity(row.filled_quantity),
         exit_reason=None if row.exit_reason is None else ExitReason(row.exit_reason),
         reason=row.reason,
+        estimated_fee=row.estimated_fee,
     )
 
 
@@ -139,6 +156,8 @@ def fill_columns(record: FillRecord) -> dict[str, Any]:
         "role": record.role.value,
         "realized_pnl": record.realized_pnl,
         "fee_quote": record.fee_quote,
+        "fee_rate": record.fee_rate,
+        "fee_rate_source": record.fee_rate_source,
     }
 
 
@@ -164,6 +183,145 @@ def fill_from_row(row: FillRow) -> FillRecord:
         role=OrderRole(row.role),
         realized_pnl=row.realized_pnl,
         fee_quote=row.fee_quote,
+        fee_rate=row.fee_rate,
+        fee_rate_source=row.fee_rate_source,
+    )
+
+
+_SIDES = {side.value: side for side in Side}
+_LIQUIDITIES = {liquidity.value: liquidity for liquidity in Liquidity}
+_ROLES = {role.value: role for role in OrderRole}
+_CACHE_LIMIT = 4096
+
+
+def _cached(make: Callable[[_K], _V]) -> Callable[[_K], _V]:
+    """``make`` memoised over a bounded dict: ids and assets repeat across the rows of one read."""
+    memo: dict[_K, _V] = {}
+
+    def get(key: _K) -> _V:
+        value = memo.get(key)
+        if value is None:
+            if len(memo) >= _CACHE_LIMIT:
+                memo.clear()
+            value = memo[key] = make(key)
+        return value
+
+    return get
+
+
+def _enum(values: dict[str, _V], kind: str) -> Callable[[str], _V]:
+    def get(text: str) -> _V:
+        try:
+            return values[text]
+        except KeyError:
+            raise InvalidValueError(f"stored {kind} {text!r} is not one of {sorted(values)}") from None
+
+    return get
+
+
+FILL_READ_COLUMNS = (
+    "run_id", "venue", "symbol", "trade_id", "venue_order_id", "client_order_id", "side", "price", "quantity",
+    "fee_amount", "fee_asset", "time", "liquidity", "plan_id", "role", "realized_pnl", "fee_quote", "fee_rate",
+    "fee_rate_source",
+)
+
+
+def _decimal(text: Any) -> Decimal:
+    """A stored decimal's text as the exact ``Decimal`` (what ``DecimalText`` reads)."""
+    if type(text) is not str:
+        raise InvalidValueError(f"stored value {text!r} is not decimal text")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidValueError(f"stored value {text!r} is not a decimal number") from None
+
+
+def _utc(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime (what ``UtcDateTime`` reads): ISO text, or a native value."""
+    if type(value) is str:
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidValueError(f"stored time {value!r} is not an aware datetime")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def fill_reader() -> Callable[[Any], FillRecord]:
+    """A ``fill_from_row`` for many rows selected as ``FILL_READ_COLUMNS`` without type processing
+    (``fill_read_columns``): the same validated records, with repeated values (assets, symbols, runs,
+    plans, order ids, enums) built once per read instead of once per row."""
+    asset, run, plan = _cached(Asset), _cached(RunId), _cached(PlanId)
+    client, venue_order = _cached(ClientOrderId), _cached(VenueOrderId)
+    side, liquidity, role = _enum(_SIDES, "side"), _enum(_LIQUIDITIES, "liquidity"), _enum(_ROLES, "role")
+    symbol = Symbol.parse
+
+    def read(row: Any) -> FillRecord:
+        # Unpacked by position (FILL_READ_COLUMNS): attribute access by name costs more than the record.
+        # Columns arrive as the database's text (no per-column type processing); each value is parsed
+        # and validated here exactly as DecimalText and UtcDateTime would: a corrupt row still raises.
+        (run_id, venue, symbol_text, trade_id, venue_order_id, client_order_id, side_text, price, quantity,
+         fee_amount, fee_asset, time, liquidity_text, plan_id, role_text, realized_pnl, fee_quote, fee_rate,
+         fee_rate_source) = row
+        fill = Fill(
+            trade_id=TradeId(trade_id),
+            venue_order_id=venue_order(venue_order_id),
+            client_order_id=None if client_order_id is None else client(client_order_id),
+            symbol=symbol(symbol_text),
+            side=side(side_text),
+            price=Price(_decimal(price)),
+            quantity=Quantity(_decimal(quantity)),
+            fee=Money(_decimal(fee_amount), asset(fee_asset)),
+            time=_utc(time),
+            liquidity=liquidity(liquidity_text),
+        )
+        return FillRecord(
+            run_id=run(run_id), venue=venue, fill=fill, plan_id=None if plan_id is None else plan(plan_id),
+            role=role(role_text), realized_pnl=_decimal(realized_pnl), fee_quote=_decimal(fee_quote),
+            fee_rate=None if fee_rate is None else _decimal(fee_rate), fee_rate_source=fee_rate_source,
+        )
+
+    return read
+
+
+# --- the cached ledger ------------------------------------------------------------------------------
+
+
+def totals_columns(day_timezone: str, totals: LedgerTotals) -> dict[str, Any]:
+    """Column values of a scope's totals (without ``bot_id`` and ``scope``)."""
+    return {"day_timezone": day_timezone, "fills": totals.fills, "realized_pnl": totals.realized_pnl,
+            "fees": totals.fees, "cash": totals.cash}
+
+
+def holding_columns(holding: Holding) -> dict[str, Any]:
+    """Column values of one cached holding (without ``bot_id`` and ``scope``)."""
+    return {"symbol": str(holding.symbol), "quantity": holding.quantity, "cost": holding.cost}
+
+
+def fee_columns(total: Money) -> dict[str, Any]:
+    """Column values of one asset's fee total (without ``bot_id`` and ``scope``)."""
+    return {"asset": total.asset.code, "amount": total.amount}
+
+
+def day_columns(day: DayStats) -> dict[str, Any]:
+    """Column values of one day row (without ``bot_id`` and ``scope``); the day as ISO text."""
+    return {"day": day.day.isoformat(), "fills": day.fills, "realized_pnl": day.realized_pnl, "fees": day.fees,
+            "cash": day.cash}
+
+
+def ledger_from_rows(
+    scope: StatsScope, totals: Any, holdings: list[Any], fees: list[Any], days: list[Any]
+) -> LedgerSnapshot:
+    """The cached ledger the rows of one scope hold."""
+    return LedgerSnapshot(
+        scope=scope,
+        day_timezone=totals.day_timezone,
+        totals=LedgerTotals(fills=totals.fills, realized_pnl=totals.realized_pnl, fees=totals.fees, cash=totals.cash),
+        holdings=tuple(Holding(Symbol.parse(r.symbol), r.quantity, r.cost) for r in holdings),
+        fees_by_asset=tuple(Money(r.amount, Asset(r.asset)) for r in fees),
+        days=tuple(
+            DayStats(day=date.fromisoformat(r.day), fills=r.fills, realized_pnl=r.realized_pnl, fees=r.fees,
+                     cash=r.cash)
+            for r in days
+        ),
     )
 
 

@@ -13,7 +13,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from trader_adapters.sql.types import DecimalText, UtcDateTime
 
-__all__ = ["Base", "FillRow", "OrderRow", "PlanRow", "RunRow", "SequenceRow", "metadata"]
+__all__ = [
+    "Base",
+    "FillRow",
+    "LedgerDayRow",
+    "LedgerFeeRow",
+    "LedgerHoldingRow",
+    "LedgerTotalsRow",
+    "OrderRow",
+    "PlanRow",
+    "RunRow",
+    "SequenceRow",
+    "metadata",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -32,6 +44,8 @@ _CLIENT_ORDER_ID = 36
 _SYMBOL = 41  # two 20-character asset codes and the slash
 _ASSET = 20
 _ENUM = 32
+_SCOPE = 64  # "bot" or "run:<run id>"
+_DAY = 10  # ISO date, YYYY-MM-DD: text order is date order
 
 
 class Base(DeclarativeBase):
@@ -90,6 +104,7 @@ class OrderRow(Base):
     filled_quantity: Mapped[Decimal] = mapped_column(DecimalText)
     exit_reason: Mapped[str | None] = mapped_column(String(_ENUM))
     reason: Mapped[str] = mapped_column(Text)
+    estimated_fee: Mapped[Decimal | None] = mapped_column(DecimalText)
 
 
 class FillRow(Base):
@@ -122,6 +137,8 @@ class FillRow(Base):
     role: Mapped[str] = mapped_column(String(_ENUM))
     realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
     fee_quote: Mapped[Decimal] = mapped_column(DecimalText)
+    fee_rate: Mapped[Decimal | None] = mapped_column(DecimalText)
+    fee_rate_source: Mapped[str | None] = mapped_column(String)
 
 
 class PlanRow(Base):
@@ -169,3 +186,65 @@ class SequenceRow(Base):
     bot_id: Mapped[str] = mapped_column(String(_BOT))
     name: Mapped[str] = mapped_column(String)
     value: Mapped[int] = mapped_column(Integer)
+
+
+# --- the cached ledger (0002): one set of rows per bot and scope ("bot", or "run:<id>" for a replay) ---
+
+
+class LedgerTotalsRow(Base):
+    """Running totals of one scope and the time zone its per-day rows are counted in."""
+
+    __tablename__ = "ledger_totals"
+    __table_args__ = (UniqueConstraint("bot_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    scope: Mapped[str] = mapped_column(String(_SCOPE))
+    day_timezone: Mapped[str] = mapped_column(String)
+    fills: Mapped[int] = mapped_column(Integer)
+    realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
+    fees: Mapped[Decimal] = mapped_column(DecimalText)
+    cash: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+class LedgerHoldingRow(Base):
+    """The holding of one symbol in one scope (quantity held and the quote paid for it)."""
+
+    __tablename__ = "ledger_holdings"
+    __table_args__ = (UniqueConstraint("bot_id", "scope", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    scope: Mapped[str] = mapped_column(String(_SCOPE))
+    symbol: Mapped[str] = mapped_column(String(_SYMBOL))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    cost: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+class LedgerFeeRow(Base):
+    """The total fee paid in one asset in one scope."""
+
+    __tablename__ = "ledger_fees"
+    __table_args__ = (UniqueConstraint("bot_id", "scope", "asset"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    scope: Mapped[str] = mapped_column(String(_SCOPE))
+    asset: Mapped[str] = mapped_column(String(_ASSET))
+    amount: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+class LedgerDayRow(Base):
+    """Totals of one calendar day (in the scope's day time zone) in one scope."""
+
+    __tablename__ = "ledger_days"
+    __table_args__ = (UniqueConstraint("bot_id", "scope", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    scope: Mapped[str] = mapped_column(String(_SCOPE))
+    day: Mapped[str] = mapped_column(String(_DAY))
+    fills: Mapped[int] = mapped_column(Integer)
+    realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
+    fees: Mapped[Decimal] = mapped_column(DecimalText)
+    cash: Mapped[Decimal] = mapped_column(DecimalText)

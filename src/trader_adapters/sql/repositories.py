@@ -2,33 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import String, Table, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trader_adapters.sql.mapping import (
+    FILL_READ_COLUMNS,
+    day_columns,
+    fee_columns,
     fill_columns,
     fill_from_row,
+    fill_reader,
+    holding_columns,
+    ledger_from_rows,
     order_columns,
     order_from_row,
     plan_columns,
     plan_from_row,
     run_columns,
     run_from_row,
+    totals_columns,
 )
-from trader_adapters.sql.models import FillRow, OrderRow, PlanRow, RunRow, SequenceRow
+from trader_adapters.sql.models import (
+    FillRow,
+    LedgerDayRow,
+    LedgerFeeRow,
+    LedgerHoldingRow,
+    LedgerTotalsRow,
+    OrderRow,
+    PlanRow,
+    RunRow,
+    SequenceRow,
+)
 from trader_core.model.errors import StoreError
-from trader_core.model.ids import ClientOrderId, PlanId, RunId
+from trader_core.model.ids import ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.money import Money
 from trader_core.model.plans import Plan, PlanStatus
 from trader_core.model.records import FillRecord, IntentStatus, RunRecord, TrackedOrder
+from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 
 if TYPE_CHECKING:
     from trader_adapters.sql.store import SqlUnitOfWork
 
 __all__ = [
     "SqlFillRepository",
+    "SqlLedgerRepository",
     "SqlOrderRepository",
     "SqlPlanRepository",
     "SqlRunRepository",
@@ -41,7 +62,15 @@ _FILLS = cast(Table, FillRow.__table__)
 _PLANS = cast(Table, PlanRow.__table__)
 _SEQUENCES = cast(Table, SequenceRow.__table__)
 
-_TABLES = {table.name: table for table in (_RUNS, _ORDERS, _FILLS, _PLANS, _SEQUENCES)}
+_TOTALS = cast(Table, LedgerTotalsRow.__table__)
+_HOLDINGS = cast(Table, LedgerHoldingRow.__table__)
+_FEES = cast(Table, LedgerFeeRow.__table__)
+_DAYS = cast(Table, LedgerDayRow.__table__)
+
+_TABLES = {
+    table.name: table
+    for table in (_RUNS, _ORDERS, _FILLS, _PLANS, _SEQUENCES, _TOTALS, _HOLDINGS, _FEES, _DAYS)
+}
 _FILL_KEY = ["bot_id", "venue", "symbol", "trade_id"]
 
 _ACTIVE_INTENTS = [status.value for status in IntentStatus if status.is_active]
@@ -222,6 +251,39 @@ class SqlFillRepository(_Repository):
             rows = self._rows(select(FillRow).where(FillRow.bot_id == self._bot).order_by(FillRow.booking_seq))
             return tuple(fill_from_row(row) for row in rows)
 
+    def iter_all(self, run_id: RunId | None = None, *, batch: int = 10_000) -> Iterator[FillRecord]:
+        """Every fill (of ``run_id`` when given) in booking order, fetched ``batch`` rows at a time (a
+        server-side cursor on PostgreSQL). Consume it inside the unit of work."""
+        if batch < 1:
+            raise StoreError(f"list fills: batch must be positive, got {batch}")
+        # The columns as plain text: the reader parses and checks each value itself, once (see mapping).
+        columns = (type_coerce(_FILLS.c[name], String()).label(name) for name in FILL_READ_COLUMNS)
+        statement = select(*columns).where(_FILLS.c.bot_id == self._bot)
+        if run_id is not None:
+            statement = statement.where(_FILLS.c.run_id == run_id.value)
+        statement = statement.order_by(_FILLS.c.booking_seq)
+        with self._uow.guard("list fills"):
+            connection = self._uow.connection.execution_options(stream_results=True, max_row_buffer=batch)
+            result = connection.execute(statement)
+            read = fill_reader()
+            for rows in result.partitions(batch):
+                yield from map(read, rows)
+
+    def count(self, run_id: RunId | None = None) -> int:
+        """How many fills are stored (for ``run_id`` when given)."""
+        statement = select(func.count()).select_from(_FILLS).where(_FILLS.c.bot_id == self._bot)
+        if run_id is not None:
+            statement = statement.where(_FILLS.c.run_id == run_id.value)
+        with self._uow.guard("count fills"):
+            return int(self._execute(statement).scalar_one())
+
+    def contains(self, venue: str, symbol: Symbol, trade_id: str) -> bool:
+        """True when the fill with this identity is stored."""
+        key = {"bot_id": self._bot, "venue": venue, "symbol": str(symbol), "trade_id": trade_id}
+        with self._uow.guard(f"find fill {venue}:{symbol}:{trade_id}"):
+            statement = select(_FILLS.c.booking_seq).where(*(_FILLS.c[name] == key[name] for name in _FILL_KEY))
+            return self._execute(statement).first() is not None
+
 
 class SqlPlanRepository(_Repository):
     """Trade plans of the bot, with optimistic versioning."""
@@ -296,3 +358,88 @@ class SqlSequenceRepository(_Repository):
             if result.rowcount == 0:
                 self._execute(insert(_SEQUENCES).values(bot_id=self._bot, name=name, value=1))
             return int(self._execute(select(_SEQUENCES.c.value).where(*where)).scalar_one())
+
+
+@cache
+def _upsert(dialect: str, table_name: str, keys: tuple[str, ...], names: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET names: one atomic statement, built once."""
+    table = _TABLES[table_name]
+    insert_ = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = insert_(table)
+    return statement.on_conflict_do_update(index_elements=list(keys), set_={n: statement.excluded[n] for n in names})
+
+
+class SqlLedgerRepository(_Repository):
+    """The cached ledger of each scope of the bot (totals, holdings, fees per asset, days)."""
+
+    def find(self, scope: StatsScope) -> LedgerSnapshot | None:
+        """The cached ledger of ``scope``, or None."""
+        where = {"bot_id": self._bot, "scope": scope.key}
+        with self._uow.guard(f"find ledger {scope}"):
+            totals = self._select(_TOTALS, where, "id")
+            if not totals:
+                return None
+            return ledger_from_rows(
+                scope, totals[0], self._select(_HOLDINGS, where, "symbol"), self._select(_FEES, where, "asset"),
+                self._select(_DAYS, where, "day"),
+            )
+
+    def save_totals(self, scope: StatsScope, day_timezone: str, totals: LedgerTotals) -> None:
+        """Create or replace the totals of ``scope``."""
+        with self._uow.guard(f"save ledger totals {scope}"):
+            self._save(_TOTALS, ("bot_id", "scope"), scope, totals_columns(day_timezone, totals))
+
+    def save_holding(self, scope: StatsScope, holding: Holding) -> None:
+        """Create or replace the holding of ``holding.symbol`` in ``scope``."""
+        with self._uow.guard(f"save ledger holding {scope} {holding.symbol}"):
+            self._save(_HOLDINGS, ("bot_id", "scope", "symbol"), scope, holding_columns(holding))
+
+    def save_fee(self, scope: StatsScope, total: Money) -> None:
+        """Create or replace the total fee paid in ``total.asset`` in ``scope``."""
+        with self._uow.guard(f"save ledger fee {scope} {total.asset}"):
+            self._save(_FEES, ("bot_id", "scope", "asset"), scope, fee_columns(total))
+
+    def save_day(self, scope: StatsScope, day: DayStats) -> None:
+        """Create or replace the row of ``day.day`` in ``scope``."""
+        with self._uow.guard(f"save ledger day {scope} {day.day}"):
+            self._save(_DAYS, ("bot_id", "scope", "day"), scope, day_columns(day))
+
+    def replace(self, snapshot: LedgerSnapshot) -> None:
+        """Replace everything cached for ``snapshot.scope``."""
+        scope = snapshot.scope
+        base = {"bot_id": self._bot, "scope": scope.key}
+        with self._uow.guard(f"replace ledger {scope}"):
+            for table in (_TOTALS, _HOLDINGS, _FEES, _DAYS):
+                self._execute(delete(table).where(table.c.bot_id == self._bot, table.c.scope == scope.key))
+            self._execute(insert(_TOTALS), {**base, **totals_columns(snapshot.day_timezone, snapshot.totals)})
+            for table, rows in (
+                (_HOLDINGS, [holding_columns(h) for h in snapshot.holdings]),
+                (_FEES, [fee_columns(f) for f in snapshot.fees_by_asset]),
+                (_DAYS, [day_columns(d) for d in snapshot.days]),
+            ):
+                if rows:
+                    self._execute(insert(table), [{**base, **row} for row in rows])
+
+    def scopes(self) -> tuple[StatsScope, ...]:
+        """Every scope with a cached ledger, sorted."""
+        with self._uow.guard("list ledger scopes"):
+            keys = self._execute(
+                select(_TOTALS.c.scope).where(_TOTALS.c.bot_id == self._bot).order_by(_TOTALS.c.scope)
+            ).scalars()
+            return tuple(StatsScope.parse(key) for key in keys)
+
+    def _select(self, table: Table, where: dict[str, Any], order: str) -> list[Any]:
+        return self._rows(
+            select(table).where(*(table.c[name] == value for name, value in where.items())).order_by(table.c[order])
+        )
+
+    def _save(self, table: Table, keys: tuple[str, ...], scope: StatsScope, values: dict[str, Any]) -> None:
+        row = {"bot_id": self._bot, "scope": scope.key, **values}
+        dialect = self._uow.dialect
+        if dialect in ("sqlite", "postgresql"):
+            names = tuple(name for name in values if name not in keys)
+            self._execute(_upsert(dialect, table.name, keys, names), row)
+            return
+        where = [table.c[name] == row[name] for name in keys]
+        if self._execute(update(table).where(*where).values(values)).rowcount == 0:
+            self._execute(insert(table), row)

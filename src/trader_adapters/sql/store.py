@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trader_adapters.sql.repositories import (
     SqlFillRepository,
+    SqlLedgerRepository,
     SqlOrderRepository,
     SqlPlanRepository,
     SqlRunRepository,
@@ -24,7 +25,14 @@ from trader_adapters.sql.repositories import (
 )
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.ids import BotId
-from trader_core.ports.store import FillRepository, OrderRepository, PlanRepository, RunRepository, SequenceRepository
+from trader_core.ports.store import (
+    FillRepository,
+    LedgerRepository,
+    OrderRepository,
+    PlanRepository,
+    RunRepository,
+    SequenceRepository,
+)
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_store_engine", "describe_url"]
 
@@ -154,6 +162,7 @@ class SqlUnitOfWork:
         self.fills: FillRepository = SqlFillRepository(self)
         self.plans: PlanRepository = SqlPlanRepository(self)
         self.sequences: SequenceRepository = SqlSequenceRepository(self)
+        self.ledger: LedgerRepository = SqlLedgerRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 import attrs
 
 from trader_core.domain.book import TradingBook
+from trader_core.domain.fees import estimate_fee
 from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
@@ -97,6 +99,7 @@ class OrderExecutor:
     run_id: RunId
     prefix: str
     ids: IdBlocks = attrs.field(default=attrs.Factory(lambda self: IdBlocks(self.store), takes_self=True))
+    fee_rate: Decimal | None = None  # the fee policy's share of notional, for ``TrackedOrder.estimated_fee``
 
     async def submit(
         self,
@@ -107,11 +110,13 @@ class OrderExecutor:
         new_plan: Callable[[PlanId, ClientOrderId], Plan] | None = None,
         exit_reason: ExitReason | None = None,
         reason: str = "",
+        reference_price: Decimal | None = None,
     ) -> TrackedOrder:
         """Store the intent, then send it.
 
         ``new_plan`` builds a plan for an entry (from its new plan id and the entry's client order
-        id); it is stored in the same unit of work as the intent.
+        id); it is stored in the same unit of work as the intent. The fee is estimated from
+        ``fee_rate`` at the order's price (``reference_price`` for a market order).
         """
         now = self.clock.now()
         request = build(self._client_order_id(self.ids.take("intent")))
@@ -122,6 +127,7 @@ class OrderExecutor:
         tracked = TrackedOrder(
             run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
             created_at=now, updated_at=now, plan_id=plan_id, exit_reason=exit_reason, reason=reason,
+            estimated_fee=estimate_fee(request, self.fee_rate, reference_price),
         )
         with self.store.unit_of_work() as uow:
             if plan is not None:
@@ -156,6 +162,7 @@ class OrderExecutor:
             TrackedOrder(
                 run_id=self.run_id, request=request, role=role, status=IntentStatus.PENDING_SUBMIT,
                 created_at=now, updated_at=now, plan_id=plan.plan_id,
+                estimated_fee=estimate_fee(request, self.fee_rate),
             )
             for request, role in ((stop_request, OrderRole.STOP), (target_request, OrderRole.TARGET))
         )

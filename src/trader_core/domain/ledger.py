@@ -15,30 +15,13 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, FloatOper
 
 import attrs
 
-from trader_core.model import ZERO, Fill, InvalidValueError, Side, Symbol
+from trader_core.model import ZERO, Fill, InvalidValueError, Side
+from trader_core.model.stats import Holding
 
-__all__ = ["Booking", "Holding", "apply_fill", "fee_in_quote"]
+__all__ = ["EXACT", "Booking", "Holding", "apply_fill", "apply_fill_exact", "fee_in_quote"]
 
-_EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, FloatOperation])
+EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, FloatOperation])
 _COST_QUANTUM = Decimal("1e-18")
-
-
-@attrs.frozen
-class Holding:
-    """The bot's position in one symbol: ``quantity`` held and ``cost`` (quote paid for those units)."""
-
-    symbol: Symbol
-    quantity: Decimal = ZERO
-    cost: Decimal = ZERO
-
-    @property
-    def average_cost(self) -> Decimal | None:
-        """Cost per unit held; None when flat."""
-        return None if self.quantity == ZERO else self.cost / self.quantity
-
-    def market_value(self, price: Decimal) -> Decimal:
-        """What the holding is worth at ``price``."""
-        return self.quantity * price
 
 
 @attrs.frozen
@@ -71,15 +54,23 @@ def fee_in_quote(fill: Fill, rate: Decimal | None = None) -> Decimal:
 
 def apply_fill(holding: Holding, fill: Fill, fee_rate: Decimal | None = None) -> tuple[Holding, Booking]:
     """Book ``fill`` against ``holding``: the new holding and what the booking produced. Pure."""
-    with localcontext(_EXACT):
-        return _apply(holding, fill, fee_rate)
+    with localcontext(EXACT):
+        return apply_fill_exact(holding, fill, fee_rate)
 
 
-def _apply(holding: Holding, fill: Fill, fee_rate: Decimal | None) -> tuple[Holding, Booking]:
-    fee_quote = fee_in_quote(fill, fee_rate)
-    base_fee = fill.fee.amount if fill.fee.asset == fill.symbol.base else ZERO
-    quote_cash_fee = fee_quote if fill.fee.asset != fill.symbol.base else ZERO
+def apply_fill_exact(holding: Holding, fill: Fill, fee_rate: Decimal | None) -> tuple[Holding, Booking]:
+    """``apply_fill`` for a caller already inside ``localcontext(EXACT)`` (a replay of many fills)."""
     price, quantity = fill.price.value, fill.quantity.value
+    fee, symbol = fill.fee, fill.symbol
+    code = fee.asset.code  # codes compare faster than the attrs values, on the path that replays millions
+    if code == symbol.quote.code:
+        fee_quote = quote_cash_fee = fee.amount
+        base_fee = ZERO
+    elif code == symbol.base.code:
+        fee_quote, base_fee, quote_cash_fee = fee.amount * price, fee.amount, ZERO
+    else:
+        fee_quote = quote_cash_fee = fee_in_quote(fill, fee_rate)
+        base_fee = ZERO
     if fill.side is Side.BUY:
         acquired = quantity - base_fee
         new = Holding(holding.symbol, holding.quantity + acquired, holding.cost + acquired * price)

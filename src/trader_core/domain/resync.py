@@ -15,6 +15,7 @@ from trader_core.model import (
     Fill,
     InstrumentRules,
     IntentStatus,
+    Plan,
     PlanStatus,
     Quantity,
     Symbol,
@@ -55,9 +56,14 @@ class ResyncService:
     async def _sync_symbol(self, symbol: Symbol) -> None:
         fills = await self.trading.fetch_fills(symbol, since=self._cursor.get(symbol))
         for fill in fills:
-            self._book(fill)
-        if fills:
-            self._cursor[symbol] = fills[-1].time
+            if not await self._book(fill):
+                # Not bookable yet (no rate for its fee): it and every later fill wait for the next tick,
+                # in order; the inclusive cursor brings them back.
+                self._cursor[symbol] = fill.time
+                break
+        else:
+            if fills:
+                self._cursor[symbol] = fills[-1].time
         active = self.book.orders(symbol)
         if not active:
             return
@@ -74,15 +80,18 @@ class ResyncService:
         changed = None if plan is None else after_order_closed(plan, updated, self.executor.clock.now())
         if changed is not None:
             self.executor.save(plans=(changed,))
+        if not updated.status.is_active and updated.status is not IntentStatus.FILLED:
+            self.tracker.order_completed(updated)  # ended with part filled: compare its fees too
 
-    def _book(self, fill: Fill) -> None:
+    async def _book(self, fill: Fill) -> bool:
+        """Book one fill of the bot's orders; False when it cannot be booked yet (retry next tick)."""
         venue = self.trading.venue
         if self.tracker.is_booked(venue, fill):
-            return  # the cursor is inclusive: the last page's newest fills come back once more
+            return True  # the cursor is inclusive: the last page's newest fills come back once more
         tracked = None if fill.client_order_id is None else self.book.order(fill.client_order_id)
         if tracked is None:
             self._ignore_foreign(fill)
-            return
+            return True
         filled = Quantity(tracked.filled_quantity.value + fill.quantity.value)
         if filled.value > tracked.request.quantity.value:
             self.telemetry.emit(
@@ -91,7 +100,11 @@ class ResyncService:
                     detail=f"overfill: fill {fill.trade_id} takes {tracked.client_order_id} past its quantity",
                 )
             )
-            return
+            return True
+        # A third-asset fee is valued now, before the booking's unit of work opens.
+        valued = await self.tracker.fee_rate_for(fill)
+        if valued is None:
+            return False
         order = attrs.evolve(tracked, filled_quantity=filled, status=status_from_fills(tracked, filled))
         plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)
         new_plan = None if plan is None else after_fill(plan, tracked, fill, self.rules.get(fill.symbol))
@@ -102,13 +115,21 @@ class ResyncService:
                 uow.plans.update(new_plan)
 
         record = self.tracker.book(
-            fill, run_id=tracked.run_id, venue=venue, plan_id=tracked.plan_id, role=tracked.role, also=write
+            fill, run_id=tracked.run_id, venue=venue, plan_id=tracked.plan_id, role=tracked.role, also=write,
+            fee_rate=valued[0], fee_rate_source=valued[1],
         )
         if record is None:
-            return
+            return True
         self.book.put_order(order)
-        if new_plan is None or plan is None:
-            return
+        if order.status is IntentStatus.FILLED:
+            self.tracker.order_completed(order)
+        if new_plan is not None and plan is not None:
+            self._announce_plan(plan, new_plan, fill)
+            if order.status is IntentStatus.FILLED:
+                self.executor.announce_closed(order)
+        return True
+
+    def _announce_plan(self, plan: Plan, new_plan: Plan, fill: Fill) -> None:
         self.book.put_plan(new_plan)
         if plan.status is PlanStatus.PENDING and new_plan.status is PlanStatus.OPEN:
             self.telemetry.emit(
@@ -123,8 +144,6 @@ class ResyncService:
                 PlanClosed(at=fill.time, plan_id=new_plan.plan_id.value, symbol=str(new_plan.symbol),
                            exit_reason=new_plan.exit_reason.value)
             )
-        if order.status is IntentStatus.FILLED:
-            self.executor.announce_closed(order)
 
     def _ignore_foreign(self, fill: Fill) -> None:
         if fill.trade_id.value in self._foreign:

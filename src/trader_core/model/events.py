@@ -155,6 +155,78 @@ class LedgerAnomalyDetected(Event):
     detail: str
 
 
+@attrs.frozen(kw_only=True)
+class FeeRateUnavailable(Event):
+    """A fill's fee is in a third asset and no rate to value it was available: the fill was not booked
+    now and will be tried again on the next sync (its trade is not skipped)."""
+
+    trade_id: str
+    symbol: str
+    fee_asset: str
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class FeeAboveSanityBound(Event):
+    """A booked fill's fee exceeds the sanity bound (a share of its notional): likely a parsing error
+    at the venue edge. The fill is booked as reported; this flags it for a person to check."""
+
+    trade_id: str
+    symbol: str
+    fee_quote: str
+    notional: str
+    bound_pct: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderFeesReconciled(Event):
+    """An order completed: the fee estimated at submission against the fees its fills actually cost
+    (both in quote; ``difference`` = actual - estimated; ``estimated`` None when no estimate was made)."""
+
+    client_order_id: str
+    symbol: str
+    estimated: str | None
+    actual: str
+    difference: str | None
+
+
+@attrs.frozen(kw_only=True)
+class LedgerRebuilt(Event):
+    """Holdings and stats of a ledger scope were replayed from the stored fills and the cache rewritten."""
+
+    scope: str
+    fills: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class LedgerCacheLoaded(Event):
+    """A ledger scope started from its cached holdings and stats (no replay was needed)."""
+
+    scope: str
+    fills: int
+
+
+@attrs.frozen(kw_only=True)
+class BalancesReconciled(Event):
+    """The sanity report against the venue's balances found every residue within tolerance."""
+
+    assets: int
+
+
+@attrs.frozen(kw_only=True)
+class BalanceMismatchDetected(Event):
+    """Health: the venue's balance of ``asset`` differs from what the bot's fills explain by more than the
+    tolerance (``residue`` is what neither the bot's fills, its fees nor the known outside activity explain)."""
+
+    asset: str
+    expected: str
+    venue: str
+    outside: str
+    residue: str
+    tolerance: str
+
+
 # --- plans and signals -----------------------------------------------------------------------------
 
 
@@ -206,3 +278,116 @@ class SignalHandled(Event):
     symbol: str
     status: str
     detail: str = ""
+
+
+# --- health: circuits, trading state, pauses, venue suspensions, market data --------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CircuitDegraded(Event):
+    """A circuit (``exchange`` or ``tool``) met a failure and is now degraded; ``site`` is the call."""
+
+    circuit: str
+    site: str
+    error: str
+    streak: int
+
+
+@attrs.frozen(kw_only=True)
+class CircuitTripped(Event):
+    """A circuit's failure streak reached its threshold: entries pause until ``paused_until``."""
+
+    circuit: str
+    site: str
+    error: str
+    threshold: int
+    paused_until: datetime
+
+
+@attrs.frozen(kw_only=True)
+class CircuitRecovered(Event):
+    """A tick completed with no failure on a degraded or tripped circuit: it is ok again."""
+
+    circuit: str
+    previous: str
+
+
+@attrs.frozen(kw_only=True)
+class PauseRequested(Event):
+    """Someone asked for a pause of entries; ``until`` is the pause in force afterwards (the maximum of
+    the request and any pause already in force; None: indefinite), ``extended`` whether it grew."""
+
+    source: str
+    reason: str
+    requested_until: datetime
+    until: datetime | None
+    extended: bool
+
+
+@attrs.frozen(kw_only=True)
+class TradingStateChanged(Event):
+    """The trading state changed (``active``, ``reducing``, ``halted``)."""
+
+    previous: str
+    state: str
+    reason: str
+    source: str
+    until: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class TradingStateRestored(Event):
+    """At start-up, the trading state stored by an earlier run was found still in force."""
+
+    state: str
+    reason: str
+    source: str
+    until: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class VenueCallsSuspended(Event):
+    """The venue rate-limited or banned us: non-essential calls wait until ``until``."""
+
+    site: str
+    until: datetime
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class VenueCallsResumed(Event):
+    """A venue suspension ended."""
+
+
+@attrs.frozen(kw_only=True)
+class ExchangeReconnected(Event):
+    """The venue connection was rebuilt after failures."""
+
+    after_failures: int
+
+
+@attrs.frozen(kw_only=True)
+class ExchangeReconnectFailed(Event):
+    """Rebuilding the venue connection failed; it is tried again after the cooldown."""
+
+    error: str
+
+
+@attrs.frozen(kw_only=True)
+class MarketDataStale(Event):
+    """A symbol's market data became stale: entries in it stop (exits and protection go on)."""
+
+    symbol: str
+    reason: str
+    age_s: str | None
+    latency_ms: str
+    basis: str
+
+
+@attrs.frozen(kw_only=True)
+class MarketDataFresh(Event):
+    """A symbol's market data is fresh again (or for the first time)."""
+
+    symbol: str
+    age_s: str | None
+    latency_ms: str

@@ -11,7 +11,7 @@ import attrs
 from trader_core.model.ids import ClientOrderId, PlanId, RunId, VenueOrderId
 from trader_core.model.market import utc
 from trader_core.model.money import Quantity
-from trader_core.model.numbers import to_decimal
+from trader_core.model.numbers import to_decimal, to_decimal_or_none
 from trader_core.model.orders import Fill, OrderRequest
 from trader_core.model.plans import ExitReason
 
@@ -73,7 +73,11 @@ _ACTIVE = frozenset(
 
 @attrs.frozen(kw_only=True)
 class TrackedOrder:
-    """An order intent and what the venue said about it."""
+    """An order intent and what the venue said about it.
+
+    ``estimated_fee`` (quote) is what the fee policy expected at submission; the actual fees come from
+    the order's fills and are compared with it when the order completes.
+    """
 
     run_id: RunId
     request: OrderRequest
@@ -86,6 +90,7 @@ class TrackedOrder:
     filled_quantity: Quantity = Quantity.zero()
     exit_reason: ExitReason | None = None
     reason: str = ""
+    estimated_fee: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
 
     @property
     def client_order_id(self) -> ClientOrderId:
@@ -97,7 +102,9 @@ class TrackedOrder:
 class FillRecord:
     """A fill as booked by the bot: the venue's fill plus what booking it produced.
 
-    ``fee_quote`` is the fee valued in the quote asset; ``realized_pnl`` excludes fees.
+    ``fee_quote`` is the fee valued in the quote asset; ``realized_pnl`` excludes fees. A fee in a third
+    asset (e.g. BNB) was valued at ``fee_rate`` (quote per unit of the fee asset, taken at fill time)
+    obtained from ``fee_rate_source``; both are None for fees in the base or quote asset.
     """
 
     run_id: RunId
@@ -107,3 +114,5 @@ class FillRecord:
     role: OrderRole
     realized_pnl: Decimal = attrs.field(converter=to_decimal)
     fee_quote: Decimal = attrs.field(converter=to_decimal)
+    fee_rate: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
+    fee_rate_source: str | None = None

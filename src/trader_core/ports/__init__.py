@@ -1,9 +1,11 @@
 """Ports: the Protocols the core depends on. Each method's docstring is its contract."""
 
 from trader_core.ports.clock import Clock
-from trader_core.ports.exchange import MarketData, Trading
+from trader_core.ports.exchange import MarketData, Reconnectable, Trading
+from trader_core.ports.fees import FeeRates
 from trader_core.ports.store import (
     FillRepository,
+    LedgerRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -17,10 +19,13 @@ from trader_core.ports.telemetry import Telemetry
 __all__ = [
     "Clock",
     "DecisionContext",
+    "FeeRates",
     "FillRepository",
+    "LedgerRepository",
     "MarketData",
     "OrderRepository",
     "PlanRepository",
+    "Reconnectable",
     "RunRepository",
     "SequenceRepository",
     "SignalSource",

@@ -11,14 +11,14 @@ raises; it never returns empty data to mean an error.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from trader_core.model.ids import ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
 
-__all__ = ["MarketData", "Trading"]
+__all__ = ["MarketData", "Reconnectable", "Trading"]
 
 
 class MarketData(Protocol):
@@ -103,4 +103,17 @@ class Trading(Protocol):
 
     async def close(self) -> None:
         """Release connections. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class Reconnectable(Protocol):
+    """An optional capability of a venue adapter: rebuild its connection (a new session) after failures.
+
+    ``CcxtExchange`` has it; the ExchangeHealthManager calls it at most once per cooldown.
+    """
+
+    async def reconnect(self) -> None:
+        """Drop the connection and open a new one. Raises an ``ExchangeError`` when the venue cannot be
+        reached."""
         ...

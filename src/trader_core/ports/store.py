@@ -14,15 +14,19 @@ may raise ``StoreError``; the unit of work is then unusable and rolled back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId
+from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.money import Money
 from trader_core.model.plans import Plan
 from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
+from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 
 __all__ = [
     "FillRepository",
+    "LedgerRepository",
     "OrderRepository",
     "PlanRepository",
     "RunRepository",
@@ -92,6 +96,56 @@ class FillRepository(Protocol):
         """Every fill of the bot, in booking order."""
         ...
 
+    def iter_all(self, run_id: RunId | None = None, *, batch: int = 10_000) -> Iterator[FillRecord]:
+        """Every fill of the bot (only those of ``run_id`` when given), in booking order, read ``batch``
+        rows at a time. Consume it inside the unit of work. A stored row that is not a valid record
+        raises ``StoreError``."""
+        ...
+
+    def count(self, run_id: RunId | None = None) -> int:
+        """How many fills are stored for the bot (for ``run_id`` when given)."""
+        ...
+
+    def contains(self, venue: str, symbol: Symbol, trade_id: str) -> bool:
+        """True when the fill with this identity is stored."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    """The cached ledger of each scope (holdings, totals, fees per asset, per-day rows) of this bot.
+
+    A cache, never the truth: the fills are. Each booking writes its changes in the unit of work that
+    stores its fill, so the cache is never ahead of or behind the fills it was written with.
+    """
+
+    def find(self, scope: StatsScope) -> LedgerSnapshot | None:
+        """The cached ledger of ``scope``, or None when there is none."""
+        ...
+
+    def save_totals(self, scope: StatsScope, day_timezone: str, totals: LedgerTotals) -> None:
+        """Create or replace the totals of ``scope`` (and the time zone its days are counted in)."""
+        ...
+
+    def save_holding(self, scope: StatsScope, holding: Holding) -> None:
+        """Create or replace the holding of ``holding.symbol`` in ``scope``."""
+        ...
+
+    def save_fee(self, scope: StatsScope, total: Money) -> None:
+        """Create or replace the total fee paid in ``total.asset`` in ``scope``."""
+        ...
+
+    def save_day(self, scope: StatsScope, day: DayStats) -> None:
+        """Create or replace the row of ``day.day`` in ``scope``."""
+        ...
+
+    def replace(self, snapshot: LedgerSnapshot) -> None:
+        """Replace everything cached for ``snapshot.scope`` by ``snapshot`` (after a rebuild)."""
+        ...
+
+    def scopes(self) -> tuple[StatsScope, ...]:
+        """Every scope with a cached ledger, sorted."""
+        ...
+
 
 class PlanRepository(Protocol):
     """Trade plans of this bot."""
@@ -134,6 +188,7 @@ class UnitOfWork(Protocol):
     fills: FillRepository
     plans: PlanRepository
     sequences: SequenceRepository
+    ledger: LedgerRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -159,3 +214,4 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
         ...
+

@@ -1,0 +1,121 @@
+"""The balance sanity report: the bot's ledger against the venue's balances, asset by asset.
+
+For each asset: what the bot holds by its own fills, what the venue shows, and the change since the
+baseline explained as the bot's fills, its fees, known activity outside the bot, and a residue nothing
+explains. Nothing in the account the bot did not buy is ever counted as the bot's: the bot's holding
+comes from its fills alone; the rest of the balance is reported as ``others``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import attrs
+
+from trader_core.domain.ledger_state import AssetFlow
+from trader_core.model import ZERO, Asset, Balance
+from trader_core.model.events import BalanceMismatchDetected, BalancesReconciled
+from trader_core.model.stats import Holding
+from trader_core.ports import Clock, Telemetry, Trading
+
+__all__ = ["BalanceCheck", "BalanceLine", "balance_lines"]
+
+
+@attrs.frozen(kw_only=True)
+class BalanceLine:
+    """One asset of the report. ``residue`` is None without a baseline; ``shortfall`` > 0 means the venue
+    holds less than the bot's own fills say it owns."""
+
+    asset: Asset
+    bot_holding: Decimal
+    venue: Decimal
+    start: Decimal | None
+    bot_fills: Decimal
+    fees: Decimal
+    outside: Decimal
+    residue: Decimal | None
+    tolerance: Decimal
+
+    @property
+    def others(self) -> Decimal:
+        """What the venue holds beyond the bot's holding: never the bot's."""
+        return max(ZERO, self.venue - self.bot_holding)
+
+    @property
+    def shortfall(self) -> Decimal:
+        """How much less the venue holds than the bot's holding."""
+        return max(ZERO, self.bot_holding - self.venue)
+
+    @property
+    def flagged(self) -> bool:
+        """True when the residue or the shortfall exceeds the tolerance."""
+        return self.shortfall > self.tolerance or (self.residue is not None and abs(self.residue) > self.tolerance)
+
+
+def balance_lines(
+    *,
+    holdings: Iterable[Holding],
+    flows: Mapping[Asset, AssetFlow],
+    start: Iterable[Balance] | None,
+    now: Iterable[Balance],
+    tolerance: Decimal,
+    outside: Mapping[Asset, Decimal] | None = None,
+) -> tuple[BalanceLine, ...]:
+    """The report, sorted by asset. Pure. ``flows`` are what the bot's fills since ``start`` moved;
+    ``outside`` is activity outside the bot the caller knows of (e.g. foreign fills, transfers)."""
+    held: dict[Asset, Decimal] = {}
+    for holding in holdings:
+        held[holding.symbol.base] = held.get(holding.symbol.base, ZERO) + holding.quantity
+    venue = {balance.asset: balance.total for balance in now}
+    before = None if start is None else {balance.asset: balance.total for balance in start}
+    known = outside or {}
+    assets = set(held) | set(venue) | set(flows) | set(known) | set(before or ())
+    lines = []
+    for asset in sorted(assets):
+        flow = flows.get(asset) or AssetFlow()
+        extra = known.get(asset, ZERO)
+        now_total = venue.get(asset, ZERO)
+        first = None if before is None else before.get(asset, ZERO)
+        residue = None if first is None else now_total - first - flow.fills - flow.fees - extra
+        lines.append(BalanceLine(
+            asset=asset, bot_holding=held.get(asset, ZERO), venue=now_total, start=first, bot_fills=flow.fills,
+            fees=flow.fees, outside=extra, residue=residue, tolerance=tolerance,
+        ))
+    return tuple(lines)
+
+
+@attrs.define
+class BalanceCheck:
+    """Takes the venue's balances as a baseline when a run starts, and reports against them when it ends
+    (``StrategyOrchestrator``: ``baseline`` after start-up, ``report`` before the summary)."""
+
+    trading: Trading
+    telemetry: Telemetry
+    clock: Clock
+    tolerance: Decimal = Decimal("0.00000001")
+    _start: tuple[Balance, ...] | None = attrs.field(default=None, init=False)
+
+    async def baseline(self) -> None:
+        """Remember the venue's balances now."""
+        self._start = await self.trading.fetch_balances()
+
+    async def report(
+        self, holdings: Iterable[Holding], flows: Mapping[Asset, AssetFlow],
+        outside: Mapping[Asset, Decimal] | None = None,
+    ) -> tuple[BalanceLine, ...]:
+        """Compare the venue's balances now with the bot's ledger; emit a health event per flagged asset."""
+        now = await self.trading.fetch_balances()
+        lines = balance_lines(holdings=holdings, flows=flows, start=self._start, now=now,
+                              tolerance=self.tolerance, outside=outside)
+        at = self.clock.now()
+        flagged = [line for line in lines if line.flagged]
+        for line in flagged:
+            self.telemetry.emit(BalanceMismatchDetected(
+                at=at, asset=line.asset.code, expected=str(line.bot_holding), venue=str(line.venue),
+                outside=str(line.outside), residue=str(line.residue if line.residue is not None else -line.shortfall),
+                tolerance=str(line.tolerance),
+            ))
+        if not flagged:
+            self.telemetry.emit(BalancesReconciled(at=at, assets=len(lines)))
+        return lines
