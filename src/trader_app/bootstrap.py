@@ -15,15 +15,25 @@ from trader_app.settings import Settings
 from trader_core.domain.book import TradingBook
 from trader_core.domain.execution import OrderExecutor
 from trader_core.domain.fees import QuoteFeeRates
+from trader_core.domain.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
 from trader_core.domain.market_data import MarketDataService
 from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.domain.resync import ResyncService
 from trader_core.domain.trade_actions import ActionPolicy, TradeActionHandler
 from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
-from trader_core.ports import Clock, MarketData, SignalSource, Store, Telemetry, Trading
+from trader_core.model.health import CircuitPolicy, HealthPolicy
+from trader_core.ports import Clock, MarketData, Reconnectable, SignalSource, Store, Telemetry, Trading
 
-__all__ = ["Replay", "build_services", "client_order_prefix", "enable_decimal_traps", "load_series", "new_run"]
+__all__ = [
+    "Replay",
+    "build_services",
+    "client_order_prefix",
+    "enable_decimal_traps",
+    "health_policy",
+    "load_series",
+    "new_run",
+]
 
 
 def enable_decimal_traps() -> None:
@@ -80,8 +90,21 @@ def build_services(
     rules: Mapping[Symbol, InstrumentRules],
     policy: ActionPolicy,
     prefix: str,
+    health: HealthPolicy | None = None,
+    reconnector: Reconnectable | None = None,
 ) -> Services:
-    """Wire the domain services for one bot run. Tests call this with fakes."""
+    """Wire the domain services for one bot run. Tests call this with fakes.
+
+    Every service sees the venue through ports that report each failure to the health manager.
+    ``reconnector`` rebuilds the venue connection after failures (default: the trading or market port
+    itself, when it can). A replay's trading state is not persisted (its runs are independent).
+    """
+    if reconnector is None:
+        reconnector = next((p for p in (trading, market) if isinstance(p, Reconnectable)), None)
+    manager = ExchangeHealthManager(store, clock, telemetry, health or HealthPolicy(), reconnector,
+                                    durable=run.mode != "replay")
+    market = MonitoredMarketData(manager, market)
+    trading = MonitoredTrading(manager, trading)
     book = TradingBook()
     # Third-asset fees (e.g. BNB) are valued at the market's last BNB/quote price when booked.
     tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market))
@@ -90,10 +113,26 @@ def build_services(
         market=MarketDataService(market, clock, symbols, timeframe),
         resync=ResyncService(trading, tracker, executor, telemetry, rules),
         monitor=PlanMonitor(executor, rules),
-        actions=TradeActionHandler(executor, rules, policy),
+        actions=TradeActionHandler(executor, rules, policy, manager),
         tracker=tracker,
         book=book,
         strategy=strategy,
+        health=manager,
+    )
+
+
+def health_policy(settings: Settings) -> HealthPolicy:
+    """The health manager's thresholds and windows from the settings."""
+    return HealthPolicy(
+        exchange=CircuitPolicy(threshold=settings.exchange_error_threshold,
+                               pause=timedelta(seconds=float(settings.exchange_pause_seconds))),
+        tool=CircuitPolicy(threshold=settings.tool_error_threshold,
+                           pause=timedelta(seconds=float(settings.tool_pause_seconds))),
+        reconnect_cooldown=timedelta(seconds=float(settings.reconnect_cooldown_seconds)),
+        max_data_age_timeframes=settings.max_data_age_timeframes,
+        data_age_offset=timedelta(seconds=float(settings.data_age_offset_seconds)),
+        max_latency=timedelta(milliseconds=float(settings.max_latency_ms)),
+        rate_limit_wait=timedelta(seconds=float(settings.rate_limit_wait_seconds)),
     )
 
 
@@ -135,7 +174,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=tuple(series), timeframe=market.timeframe, rules=rules,
         policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
-        prefix=client_order_prefix(settings.bot.value),
+        prefix=client_order_prefix(settings.bot.value), health=health_policy(settings),
     )
     sleeper: Sleeper = SimulatedSleeper(clock)
     orchestrator = StrategyOrchestrator(
@@ -182,7 +221,7 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
         policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
-        prefix=client_order_prefix(settings.bot.value),
+        prefix=client_order_prefix(settings.bot.value), health=health_policy(settings), reconnector=exchange,
     )
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,

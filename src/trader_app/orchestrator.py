@@ -12,13 +12,14 @@ import attrs
 
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
 from trader_core.domain.book import TradingBook
-from trader_core.domain.market_data import MarketDataService
+from trader_core.domain.health import ExchangeHealthManager
+from trader_core.domain.market_data import MarketDataService, MarketView
 from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.domain.resync import ResyncService
 from trader_core.domain.trade_actions import TradeActionHandler
-from trader_core.model import OrderRole, RunRecord, RunStatus
-from trader_core.model.events import RunFinished, RunStarted
+from trader_core.model import InvariantViolationError, OrderRole, RunRecord, RunStatus, Signal, Symbol, TraderError
+from trader_core.model.events import RunFinished, RunStarted, TickFailed
 from trader_core.model.stats import StatsScope
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 
@@ -48,12 +49,20 @@ class Services:
     tracker: PortfolioTracker
     book: TradingBook
     strategy: SignalSource
+    health: ExchangeHealthManager
+
+
+_MAX_BACKOFF = timedelta(minutes=5)
 
 
 @attrs.define
 class StrategyOrchestrator:
     """Start, loop, clean up. One tick: market view, sync, protection, strategy, actions, equity mark.
 
+    The health manager is asked before each step: while the venue is rate-limited only protection goes
+    out; while HALTED no orders do; entries need ACTIVE trading and fresh data. Every venue failure
+    reaches it through the monitored ports; a tick that raises is reported (it is not clean), emits
+    ``TickFailed``, and the loop backs off (the interval doubled per failed tick in a row, up to 5 min).
     ``until`` ends a replay at the last candle; a live loop ends on a stop request.
     """
 
@@ -72,6 +81,7 @@ class StrategyOrchestrator:
     candles: int = attrs.field(default=0, init=False)
     curve: EquityCurve = attrs.field(factory=EquityCurve, init=False)
     stop_reason: str | None = attrs.field(default=None, init=False)
+    failed_in_row: int = attrs.field(default=0, init=False)
 
     def request_stop(self, reason: str) -> None:
         """Ask the loop to end after the current tick; the first reason wins."""
@@ -90,7 +100,7 @@ class StrategyOrchestrator:
                     break
                 await self.tick()
                 if self.stop_reason is None:
-                    await self.sleeper.sleep(self.interval)
+                    await self.sleeper.sleep(self.next_sleep())
             if self.cancel_on_stop:
                 await self.cancel_working_orders()
             status = RunStatus.FINISHED
@@ -106,6 +116,8 @@ class StrategyOrchestrator:
             # Each run sees only its own orders and plans: a replay never inherits an earlier run's.
             services.book.load(uow.orders.list_active(self.run.run_id), uow.plans.list_active(self.run.run_id))
             uow.commit()
+        # A pause or halt stored by an earlier run and still in force applies from the first tick.
+        services.health.load()
         # The ledger: a replay is its own scope, a live/paper bot's is bot-wide; the cached ledger is used
         # when it covers every stored fill, else it is rebuilt from the fills (its own unit of work).
         services.tracker.start(StatsScope.for_mode(self.run.mode, self.run.run_id))
@@ -114,24 +126,69 @@ class StrategyOrchestrator:
                        symbols=tuple(str(s) for s in services.market.symbols))
         )
 
+    def next_sleep(self) -> timedelta:
+        """The interval, doubled for each failed tick in a row (at most 5 minutes, or the interval)."""
+        if not self.failed_in_row:
+            return self.interval
+        return min(self.interval * 2 ** (self.failed_in_row - 1), max(self.interval, _MAX_BACKOFF))
+
     async def tick(self) -> None:
-        """One pass of the loop."""
-        s = self.services
-        view = await s.market.refresh()
-        self.candles += sum(len(candles) for _, candles in view.candles)
-        await s.resync.sync()
-        await s.monitor.protect(view.last_prices)
-        context = DecisionContext(
-            now=view.now, candles=view.candles,
-            positions=tuple((h.symbol, h.quantity) for h in s.tracker.holdings()),
-            plans=s.book.plans(), may_enter=frozenset(view.last_prices),
-        )
-        for signal in await s.strategy.decide(context):
-            await s.actions.handle(signal, view)
-        self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
+        """One pass of the loop; its health is reported to the manager whatever happens."""
+        health = self.services.health
+        health.begin_tick()
+        completed = False
+        try:
+            await self._tick()
+            completed = True
+        except TraderError as exc:
+            # The one top-level handler: a venue failure has reached its circuit through the monitored
+            # ports already; an invariant breach halts trading; the loop backs off and carries on.
+            if isinstance(exc, InvariantViolationError):
+                health.halt(f"invariant breach: {exc}"[:500], "invariant")
+            self.failed_in_row += 1
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"{type(exc).__name__}: {exc}"[:500]))
+        else:
+            self.failed_in_row = 0
+        await health.end_tick(completed=completed)
         self.ticks += 1
         if self.on_tick is not None:
             self.on_tick(self.ticks)
+
+    async def _tick(self) -> None:
+        s = self.services
+        health = s.health
+        if health.venue_suspended():
+            # Rate-limited or banned: only what protects positions goes to the venue.
+            if health.may_send_orders():
+                await s.monitor.protect(s.market.last_prices())
+            self.curve.mark(equity(self.balance, s.tracker, s.market.last_prices()))
+            return
+        started = self.clock.monotonic()
+        view = await s.market.refresh()
+        fresh = health.assess_market(view.candles, s.market.timeframe, self.clock.monotonic() - started)
+        self.candles += sum(len(candles) for _, candles in view.candles)
+        if not health.venue_suspended():
+            await s.resync.sync()
+        if health.may_send_orders():
+            await s.monitor.protect(view.last_prices)
+        if health.may_send_orders() and not health.venue_suspended():
+            for signal in await self._decide(view, fresh):
+                await s.actions.handle(signal, view)
+        self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
+
+    async def _decide(self, view: MarketView, fresh: frozenset[Symbol]) -> tuple[Signal, ...]:
+        """The strategy's signals; a failure counts against the tool circuit and yields none."""
+        s = self.services
+        context = DecisionContext(
+            now=view.now, candles=view.candles,
+            positions=tuple((h.symbol, h.quantity) for h in s.tracker.holdings()),
+            plans=s.book.plans(), may_enter=s.health.entry_symbols(fresh.intersection(view.last_prices)),
+        )
+        try:
+            return await s.strategy.decide(context)
+        except TraderError as exc:
+            s.health.report_tool_failure("strategy.decide", exc)
+            return ()
 
     async def cancel_working_orders(self) -> None:
         """The default exit policy: cancel the bot's entries and exits still working at the venue.
@@ -153,7 +210,7 @@ class StrategyOrchestrator:
             run_id=self.run.run_id.value, candles=self.candles, tracker=s.tracker, plans=plans,
             balance=self.balance, prices=s.market.last_prices(),
             first_opens={sym: p for sym in s.market.symbols if (p := s.market.first_open(sym)) is not None},
-            curve=self.curve, stop_reason=reason, elapsed_s=elapsed_s,
+            curve=self.curve, stop_reason=reason, elapsed_s=elapsed_s, health=s.health.snapshot(),
         )
         finished = attrs.evolve(self.run, status=status, finished_at=self.clock.now(),
                                 summary_json=json.dumps(summary.as_dict(), sort_keys=True))

@@ -66,10 +66,22 @@ DEFAULTS: dict[str, Any] = {
     "sandbox_url": None,
     "paper": False,
     "interval": "10",
+    "exchange_error_threshold": 3,
+    "exchange_pause_seconds": "60",
+    "tool_error_threshold": 3,
+    "tool_pause_seconds": "60",
+    "reconnect_cooldown_seconds": "30",
+    "max_data_age_timeframes": 2,
+    "data_age_offset_seconds": "10",
+    "max_latency_ms": "5000",
+    "rate_limit_wait_seconds": "60",
 }
 
-_INT_KEYS = ("days", "seed", "fast", "slow", "max_plans_per_symbol")
-_DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "balance", "interval")
+_HEALTH_INT_KEYS = ("exchange_error_threshold", "tool_error_threshold", "max_data_age_timeframes")
+_INT_KEYS = ("days", "seed", "fast", "slow", "max_plans_per_symbol", *_HEALTH_INT_KEYS)
+_DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "balance", "interval",
+                 "exchange_pause_seconds", "tool_pause_seconds", "reconnect_cooldown_seconds",
+                 "data_age_offset_seconds", "max_latency_ms", "rate_limit_wait_seconds")
 _FLAGS = ("verbose", "live", "sandbox", "paper")
 
 
@@ -106,6 +118,16 @@ class Settings:
     interval: Decimal = Decimal(10)
     api_key: Secret | None = None
     secret: Secret | None = None
+    # ExchangeHealthManager (docs/health.md)
+    exchange_error_threshold: int = 3
+    exchange_pause_seconds: Decimal = Decimal(60)
+    tool_error_threshold: int = 3
+    tool_pause_seconds: Decimal = Decimal(60)
+    reconnect_cooldown_seconds: Decimal = Decimal(30)
+    max_data_age_timeframes: int = 2
+    data_age_offset_seconds: Decimal = Decimal(10)
+    max_latency_ms: Decimal = Decimal(5000)
+    rate_limit_wait_seconds: Decimal = Decimal(60)
 
     @property
     def mode(self) -> str:
@@ -226,6 +248,8 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # n
         problems.append(f"need 0 < fast < slow, got fast={values['fast']} slow={values['slow']}")
     if values.get("days", 1) <= 0:
         problems.append("days must be at least 1")
+    problems.extend(f"{key} must be at least 1, got {values[key]}" for key in _HEALTH_INT_KEYS
+                    if key in values and values[key] < 1)
     symbols_raw = raw["symbols"] if isinstance(raw["symbols"], list | tuple) else str(raw["symbols"]).split(",")
     try:
         values["symbols"] = tuple(dict.fromkeys(Symbol.parse(str(s)) for s in symbols_raw))

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import attrs
 
+from trader_core.domain.health import HealthSnapshot
 from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.model import ZERO, FillRecord, OrderRole, Plan, PlanStatus, Symbol
 
@@ -55,6 +56,9 @@ class RunSummary:
     open_positions: int
     stop_reason: str
     elapsed_s: Decimal
+    trading_state: str = "active"
+    exchange_circuit: str = "ok"
+    tool_circuit: str = "ok"
 
     def as_dict(self) -> dict[str, str | int]:
         """JSON-ready: counts as numbers, Decimals as strings."""
@@ -73,7 +77,7 @@ class RunSummary:
 def summarize(
     *, run_id: str, candles: int, tracker: PortfolioTracker, plans: Iterable[Plan], balance: Decimal,
     prices: Mapping[Symbol, Decimal], first_opens: Mapping[Symbol, Decimal], curve: EquityCurve,
-    stop_reason: str, elapsed_s: Decimal,
+    stop_reason: str, elapsed_s: Decimal, health: HealthSnapshot | None = None,
 ) -> RunSummary:
     """Build the summary of a finished run."""
     closed = [p for p in plans if p.status is PlanStatus.CLOSED]
@@ -95,7 +99,17 @@ def summarize(
         open_positions=len(tracker.holdings()),
         stop_reason=stop_reason,
         elapsed_s=_q(elapsed_s, Decimal("0.001")),
+        **({} if health is None else _health_fields(health)),
     )
+
+
+def _health_fields(health: HealthSnapshot) -> dict[str, str]:
+    """The trading state (with its reason and expiry when not active) and each circuit's health."""
+    state = health.trading_state
+    if state != "active":
+        until = "" if health.until is None else f" until {health.until.isoformat()}"
+        state = f"{state}{until} ({health.reason})"
+    return {"trading_state": state, "exchange_circuit": health.exchange_circuit, "tool_circuit": health.tool_circuit}
 
 
 def _q(value: Decimal, step: Decimal) -> Decimal:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
+from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
@@ -706,3 +707,58 @@ def test_two_bots_never_see_each_others_ledger(make_store: MakeStore) -> None:
         assert uow.ledger.find(RUN_SCOPE) is None
         assert uow.ledger.scopes() == ()
         assert uow.fills.count() == 0
+
+
+# --- the trading state (ExchangeHealthManager) ---------------------------------------------------------
+
+
+def a_status(state: str = "reducing", **changes: object) -> TradingStatus:
+    fields: dict[str, object] = {
+        "state": TradingState(state), "since": T0, "reason": "exchange circuit tripped at fetch_candles BTC/USDT",
+        "source": "circuit:exchange", "until": at(1) if state == "reducing" else None,
+    }
+    fields.update(changes)
+    return TradingStatus(**fields)  # type: ignore[arg-type]
+
+
+def test_no_trading_state_is_stored_until_one_is_put(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.trading_state.find() is None
+
+
+@pytest.mark.parametrize("state", ["active", "reducing", "halted"])
+def test_a_trading_state_put_reloads_identically(store: Store, state: str) -> None:
+    status = a_status(state)
+    with store.unit_of_work() as uow:
+        uow.trading_state.put(status)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.trading_state.find() == status
+
+
+def test_putting_a_trading_state_replaces_the_previous_one(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.trading_state.put(a_status("reducing"))
+        uow.commit()
+    halted = a_status("halted", since=at(2), reason="authentication failed", source="exchange:authentication")
+    with store.unit_of_work() as uow:
+        uow.trading_state.put(halted)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.trading_state.find() == halted
+
+
+def test_a_trading_state_not_committed_is_not_stored(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.trading_state.put(a_status("halted"))
+    with store.unit_of_work() as uow:
+        assert uow.trading_state.find() is None
+
+
+def test_two_bots_never_see_each_others_trading_state(make_store: MakeStore) -> None:
+    alice, bob = make_store("alice"), make_store("bob")
+    with alice.unit_of_work() as uow:
+        uow.trading_state.put(a_status("halted"))
+        uow.commit()
+    with bob.unit_of_work() as uow:
+        assert uow.trading_state.find() is None

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar, cast
 import attrs
 
 from trader_core.model.errors import StoreError
+from trader_core.model.health import TradingStatus
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -28,6 +29,7 @@ from trader_core.ports.store import (
     PlanRepository,
     RunRepository,
     SequenceRepository,
+    TradingStateRepository,
 )
 
 __all__ = ["InMemoryDatabase", "InMemoryStore", "InMemoryUnitOfWork"]
@@ -59,6 +61,7 @@ class _BotState:
     ledger_holdings: dict[tuple[StatsScope, Symbol], Holding] = attrs.Factory(dict)
     ledger_fees: dict[tuple[StatsScope, Asset], Money] = attrs.Factory(dict)
     ledger_days: dict[tuple[StatsScope, date], DayStats] = attrs.Factory(dict)
+    trading_state: TradingStatus | None = None
 
     def copy(self) -> _BotState:
         return _BotState(
@@ -73,6 +76,7 @@ class _BotState:
             ledger_holdings=dict(self.ledger_holdings),
             ledger_fees=dict(self.ledger_fees),
             ledger_days=dict(self.ledger_days),
+            trading_state=self.trading_state,
         )
 
     def entry(self, value: _T) -> _Entry[_T]:
@@ -157,6 +161,7 @@ class InMemoryUnitOfWork:
         self.plans: PlanRepository = InMemoryPlanRepository(self)
         self.sequences: SequenceRepository = InMemorySequenceRepository(self)
         self.ledger: LedgerRepository = InMemoryLedgerRepository(self)
+        self.trading_state: TradingStateRepository = InMemoryTradingStateRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""
@@ -475,3 +480,18 @@ class InMemoryLedgerRepository(_Repository):
         """Every scope with a cached ledger, sorted."""
         with self._uow.guard("list ledger scopes"):
             return tuple(sorted(self._state.ledger_totals, key=lambda scope: scope.key))
+
+
+class InMemoryTradingStateRepository(_Repository):
+    """The bot's trading state (one per bot)."""
+
+    def find(self) -> TradingStatus | None:
+        """The stored trading state, or None."""
+        with self._uow.guard("find trading state"):
+            return self._state.trading_state
+
+    def put(self, status: TradingStatus) -> None:
+        """Create or replace the stored trading state."""
+        with self._uow.guard(f"put trading state {status.state.value}"):
+            _check_values(status, "put trading state")
+            self._state.trading_state = status

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from trader_adapters.sql.models import FillRow, OrderRow, PlanRow, RunRow
 from trader_core.model.errors import InvalidValueError
+from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
@@ -32,6 +33,8 @@ __all__ = [
     "run_columns",
     "run_from_row",
     "totals_columns",
+    "trading_state_columns",
+    "trading_state_from_row",
 ]
 
 _K = TypeVar("_K")
@@ -372,3 +375,24 @@ def plan_from_row(row: PlanRow) -> Plan:
         exit_reason=None if row.exit_reason is None else ExitReason(row.exit_reason),
         reason=row.reason,
     )
+
+
+# --- the trading state ------------------------------------------------------------------------------
+
+
+_TRADING_STATES = {state.value: state for state in TradingState}
+
+
+def trading_state_columns(status: TradingStatus) -> dict[str, Any]:
+    """Column values of the bot's trading state (without ``bot_id``)."""
+    return {"state": status.state.value, "reason": status.reason, "source": status.source, "since": status.since,
+            "until": status.until}
+
+
+def trading_state_from_row(row: Any) -> TradingStatus:
+    """The trading state a row holds."""
+    state = _TRADING_STATES.get(row.state)
+    if state is None:
+        raise InvalidValueError(f"stored trading state {row.state!r} is not one of {sorted(_TRADING_STATES)}")
+    return TradingStatus(state=state, reason=row.reason, source=row.source, since=row.since,
+                         until=row.until)

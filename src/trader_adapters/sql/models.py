@@ -24,6 +24,7 @@ __all__ = [
     "PlanRow",
     "RunRow",
     "SequenceRow",
+    "TradingStateRow",
     "metadata",
 ]
 
@@ -248,3 +249,21 @@ class LedgerDayRow(Base):
     realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
     fees: Mapped[Decimal] = mapped_column(DecimalText)
     cash: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+# --- the trading state (0003): one row per bot ------------------------------------------------------
+
+
+class TradingStateRow(Base):
+    """The bot's trading state (active, reducing, halted), why, who asked, since and until when."""
+
+    __tablename__ = "trading_state"
+    __table_args__ = (UniqueConstraint("bot_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    state: Mapped[str] = mapped_column(String(_ENUM))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String)
+    since: Mapped[datetime] = mapped_column(UtcDateTime)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -25,6 +25,8 @@ from trader_adapters.sql.mapping import (
     run_columns,
     run_from_row,
     totals_columns,
+    trading_state_columns,
+    trading_state_from_row,
 )
 from trader_adapters.sql.models import (
     FillRow,
@@ -36,8 +38,10 @@ from trader_adapters.sql.models import (
     PlanRow,
     RunRow,
     SequenceRow,
+    TradingStateRow,
 )
 from trader_core.model.errors import StoreError
+from trader_core.model.health import TradingStatus
 from trader_core.model.ids import ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan, PlanStatus
@@ -54,6 +58,7 @@ __all__ = [
     "SqlPlanRepository",
     "SqlRunRepository",
     "SqlSequenceRepository",
+    "SqlTradingStateRepository",
 ]
 
 _RUNS = cast(Table, RunRow.__table__)
@@ -66,6 +71,7 @@ _TOTALS = cast(Table, LedgerTotalsRow.__table__)
 _HOLDINGS = cast(Table, LedgerHoldingRow.__table__)
 _FEES = cast(Table, LedgerFeeRow.__table__)
 _DAYS = cast(Table, LedgerDayRow.__table__)
+_TRADING_STATE = cast(Table, TradingStateRow.__table__)
 
 _TABLES = {
     table.name: table
@@ -443,3 +449,29 @@ class SqlLedgerRepository(_Repository):
         where = [table.c[name] == row[name] for name in keys]
         if self._execute(update(table).where(*where).values(values)).rowcount == 0:
             self._execute(insert(table), row)
+
+
+class SqlTradingStateRepository(_Repository):
+    """The bot's trading state: one row per bot."""
+
+    def find(self) -> TradingStatus | None:
+        """The stored trading state, or None."""
+        with self._uow.guard("find trading state"):
+            row = self._execute(select(_TRADING_STATE).where(_TRADING_STATE.c.bot_id == self._bot)).first()
+            return None if row is None else trading_state_from_row(row)
+
+    def put(self, status: TradingStatus) -> None:
+        """Create or replace the stored trading state."""
+        values = trading_state_columns(status)
+        with self._uow.guard(f"put trading state {status.state.value}"):
+            dialect = self._uow.dialect
+            if dialect in ("sqlite", "postgresql"):
+                insert_ = sqlite.insert if dialect == "sqlite" else postgresql.insert
+                statement = insert_(_TRADING_STATE).values(bot_id=self._bot, **values)
+                self._execute(statement.on_conflict_do_update(
+                    index_elements=["bot_id"], set_={name: statement.excluded[name] for name in values}
+                ))
+                return
+            where = _TRADING_STATE.c.bot_id == self._bot
+            if self._execute(update(_TRADING_STATE).where(where).values(values)).rowcount == 0:
+                self._execute(insert(_TRADING_STATE).values(bot_id=self._bot, **values))

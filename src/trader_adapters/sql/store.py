@@ -22,6 +22,7 @@ from trader_adapters.sql.repositories import (
     SqlPlanRepository,
     SqlRunRepository,
     SqlSequenceRepository,
+    SqlTradingStateRepository,
 )
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.ids import BotId
@@ -32,6 +33,7 @@ from trader_core.ports.store import (
     PlanRepository,
     RunRepository,
     SequenceRepository,
+    TradingStateRepository,
 )
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_store_engine", "describe_url"]
@@ -163,6 +165,7 @@ class SqlUnitOfWork:
         self.plans: PlanRepository = SqlPlanRepository(self)
         self.sequences: SequenceRepository = SqlSequenceRepository(self)
         self.ledger: LedgerRepository = SqlLedgerRepository(self)
+        self.trading_state: TradingStateRepository = SqlTradingStateRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

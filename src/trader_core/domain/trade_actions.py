@@ -8,6 +8,7 @@ from decimal import Decimal
 import attrs
 
 from trader_core.domain.execution import OrderExecutor
+from trader_core.domain.health import ExchangeHealthManager
 from trader_core.domain.market_data import MarketView
 from trader_core.domain.plan_rules import exit_side
 from trader_core.model import (
@@ -50,15 +51,18 @@ class ActionOutcome:
 
 @attrs.define
 class TradeActionHandler:
-    """Handles BUY, SELL, CLOSE_POSITION, CANCEL and HOLD. Spot, long-only.
+    """Handles BUY, SELL, CLOSE_POSITION, CANCEL, HOLD and PAUSE_TRADING. Spot, long-only.
 
     Every entry is a plan (its stop and target are optional); a SELL exits the bot's own plans in the
-    symbol, never more than the bot holds.
+    symbol, never more than the bot holds. The health manager decides whether an entry may go (trading
+    ACTIVE, venue not suspended, the symbol's data not stale) and whether any order may (not HALTED);
+    PAUSE_TRADING asks it for a pause (merged by maximum with any pause in force).
     """
 
     executor: OrderExecutor
     rules: Mapping[Symbol, InstrumentRules]
     policy: ActionPolicy
+    health: ExchangeHealthManager
 
     async def handle(self, signal: Signal, view: MarketView) -> ActionOutcome:
         """Act on ``signal`` and emit a ``SignalHandled`` event with the outcome."""
@@ -70,10 +74,9 @@ class TradeActionHandler:
         return outcome
 
     async def _dispatch(self, signal: Signal, view: MarketView) -> ActionOutcome:
-        if signal.symbol not in self.rules:
-            return ActionOutcome("unknown_symbol", f"{signal.symbol} is not traded by this bot")
-        if signal.action is Action.HOLD:
-            return ActionOutcome("hold", signal.reason)
+        answer = self._answer_without_orders(signal)
+        if answer is not None:
+            return answer
         if signal.action is Action.BUY:
             return await self._enter(signal, view)
         if signal.action in (Action.SELL, Action.CLOSE_POSITION):
@@ -82,6 +85,30 @@ class TradeActionHandler:
         if signal.action is Action.CANCEL:
             return await self._cancel(signal)
         return ActionOutcome("unsupported", f"{signal.action.value} is not handled yet")
+
+    def _answer_without_orders(self, signal: Signal) -> ActionOutcome | None:
+        """The outcome of a signal that sends no order: an unknown symbol, HOLD, PAUSE_TRADING, or what the
+        health manager forbids (any order while HALTED, an entry unless it may go now)."""
+        if signal.symbol not in self.rules:
+            return ActionOutcome("unknown_symbol", f"{signal.symbol} is not traded by this bot")
+        if signal.action is Action.HOLD:
+            return ActionOutcome("hold", signal.reason)
+        if signal.action is Action.PAUSE_TRADING:
+            return self._pause(signal)
+        if not self.health.may_send_orders():
+            return ActionOutcome("trading_halted", f"no new orders while halted: {self.health.status.reason}")
+        if signal.action is Action.BUY:
+            refusal = self.health.entry_refusal(signal.symbol)
+            if refusal is not None:
+                return ActionOutcome("entries_blocked", refusal)
+        return None
+
+    def _pause(self, signal: Signal) -> ActionOutcome:
+        duration = signal.pause if signal.pause is not None else self.health.policy.signal_pause
+        status = self.health.request_pause(duration, signal.reason or "PAUSE_TRADING signal", "signal")
+        if status.until is None:
+            return ActionOutcome("paused", f"trading {status.state.value}: {status.reason}")
+        return ActionOutcome("paused", f"no new entries until {status.until.isoformat()}")
 
     async def _enter(self, signal: Signal, view: MarketView) -> ActionOutcome:
         book = self.executor.book

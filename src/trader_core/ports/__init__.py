@@ -11,6 +11,7 @@ from trader_core.ports.store import (
     RunRepository,
     SequenceRepository,
     Store,
+    TradingStateRepository,
     UnitOfWork,
 )
 from trader_core.ports.strategy import DecisionContext, SignalSource
@@ -32,5 +33,6 @@ __all__ = [
     "Store",
     "Telemetry",
     "Trading",
+    "TradingStateRepository",
     "UnitOfWork",
 ]

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from trader_core.model.health import TradingStatus
 from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -32,6 +33,7 @@ __all__ = [
     "RunRepository",
     "SequenceRepository",
     "Store",
+    "TradingStateRepository",
     "UnitOfWork",
 ]
 
@@ -189,6 +191,7 @@ class UnitOfWork(Protocol):
     plans: PlanRepository
     sequences: SequenceRepository
     ledger: LedgerRepository
+    trading_state: TradingStateRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -215,3 +218,15 @@ class Store(Protocol):
         """Release connections. Idempotent."""
         ...
 
+
+class TradingStateRepository(Protocol):
+    """The bot's trading state (active, reducing, halted) with its reason, source and expiry: one per bot,
+    so a pause or halt in force survives a restart."""
+
+    def find(self) -> TradingStatus | None:
+        """The stored trading state, or None when none was ever stored."""
+        ...
+
+    def put(self, status: TradingStatus) -> None:
+        """Create or replace the stored trading state."""
+        ...

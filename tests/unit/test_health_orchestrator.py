@@ -1,0 +1,234 @@
+"""The loop with the health manager, on a failing fake venue and the simulated clock: entries stop while a
+pause is in force, plan protection goes on, trading resumes after the window; all of it visible as events."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from trader_adapters.clock import SimulatedClock
+from trader_adapters.memory import InMemoryStore
+from trader_adapters.memory.exchange import FakeExchange
+from trader_adapters.paper.instruments import default_rules
+from trader_adapters.sleep import SimulatedSleeper
+from trader_adapters.telemetry import RecordingTelemetry
+from trader_app.bootstrap import build_services
+from trader_app.orchestrator import StrategyOrchestrator
+from trader_core.domain.trade_actions import ActionPolicy
+from trader_core.model import (
+    Action,
+    Asset,
+    AuthenticationError,
+    BotId,
+    Candle,
+    ExchangeUnavailableError,
+    RateLimitedError,
+    RunId,
+    RunRecord,
+    Signal,
+    Symbol,
+    Timeframe,
+)
+from trader_core.model.events import (
+    CircuitTripped,
+    Event,
+    OrderSubmitted,
+    PauseRequested,
+    SignalHandled,
+    TickFailed,
+    TradingStateChanged,
+)
+from trader_core.model.health import CircuitName, CircuitPolicy, HealthPolicy, TradingState
+from trader_core.ports import DecisionContext
+
+BTC = Symbol.parse("BTC/USDT")
+USDT = Asset("USDT")
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+TF = Timeframe("1m")
+_RUNS = itertools.count(1)
+
+
+@attrs.define
+class Buyer:
+    """Buys BTC every tick, whatever ``may_enter`` says (the action path must still refuse), or raises."""
+
+    seen: list[frozenset[Symbol]] = attrs.Factory(list)
+    fail_with: list[Exception] = attrs.Factory(list)
+    extra: list[Signal] = attrs.Factory(list)
+
+    async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        self.seen.append(context.may_enter)
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        extra, self.extra = tuple(self.extra), []
+        return (*extra, Signal(action=Action.BUY, symbol=BTC, notional=Decimal(100), stop_pct=Decimal(2),
+                               target_pct=Decimal(3)))
+
+
+@attrs.define
+class Loop:
+    orchestrator: StrategyOrchestrator
+    venue: FakeExchange
+    clock: SimulatedClock
+    telemetry: RecordingTelemetry
+    strategy: Buyer
+    store: InMemoryStore
+
+    def tick(self) -> list[Event]:
+        """Advance a minute, publish the candle that just closed, run one tick; the events it emitted."""
+        self.clock.advance(MINUTE)
+        self.venue.add_candles([_candle(self.clock.now() - MINUTE)])
+        before = len(self.telemetry.events)
+        asyncio.run(self.orchestrator.tick())
+        return self.telemetry.events[before:]
+
+    def outcomes(self, events: list[Event]) -> list[str]:
+        """Each signal's outcome; ``sent`` for an order that went to the venue."""
+        statuses = [e.status for e in events if isinstance(e, SignalHandled)]  # type: ignore[attr-defined]
+        return ["sent" if s in ("order_open", "sent") else s for s in statuses]
+
+
+def protected(events: list[Event]) -> bool:
+    """True when a stop or target was sent to the venue."""
+    return any(isinstance(e, OrderSubmitted) and e.role in ("stop", "target") for e in events)
+
+
+def _candle(open_time: datetime) -> Candle:
+    p = Decimal(50000)
+    return Candle(symbol=BTC, timeframe=TF, open_time=open_time, open=p, high=p, low=p, close=p, volume=Decimal(1))
+
+
+def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None) -> Loop:
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
+    venue.set_price(BTC, Decimal(50000))
+    venue.add_candles([_candle(T0 - MINUTE)])
+    store = store or InMemoryStore(BotId("health"))
+    telemetry = RecordingTelemetry()
+    strategy = Buyer()
+    run = RunRecord(run_id=RunId(f"r{next(_RUNS)}"), mode="paper", started_at=T0)
+    services = build_services(
+        store=store, market=venue, trading=venue, clock=clock, telemetry=telemetry, strategy=strategy, run=run,
+        symbols=(BTC,), timeframe=TF, rules={BTC: default_rules(BTC)},
+        policy=ActionPolicy(stake=Decimal(100), max_plans_per_symbol=10), prefix="tc-health", health=policy,
+    )
+    orchestrator = StrategyOrchestrator(
+        services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SimulatedSleeper(clock), run=run,
+        interval=MINUTE, balance=Decimal(100000),
+    )
+    asyncio.run(orchestrator.start())
+    return Loop(orchestrator, venue, clock, telemetry, strategy, store)
+
+
+POLICY = HealthPolicy(exchange=CircuitPolicy(threshold=3, pause=timedelta(minutes=3)))
+
+
+def test_a_tripped_exchange_circuit_stops_entries_keeps_protecting_plans_and_trading_resumes_after_the_window() -> None:
+    loop = a_loop(POLICY)
+    assert loop.outcomes(loop.tick()) == ["sent"]
+    for _ in range(3):
+        loop.venue.fail_next("fetch_candles", ExchangeUnavailableError("connection reset"))
+    failed = loop.tick() + loop.tick() + loop.tick()
+    assert [e.name for e in failed if isinstance(e, TickFailed)] == ["TickFailed"] * 3
+    (trip,) = [e for e in failed if isinstance(e, CircuitTripped)]
+    assert trip.paused_until == T0 + 4 * MINUTE + timedelta(minutes=3)  # type: ignore[attr-defined]
+    assert [(e.previous, e.state) for e in failed if isinstance(e, TradingStateChanged)] == [  # type: ignore[attr-defined]
+        ("active", "reducing")]
+
+    paused = loop.tick()
+    assert loop.outcomes(paused) == ["entries_blocked"], "the action path refuses the entry"
+    assert loop.strategy.seen[-1] == frozenset(), "the strategy is offered no symbol to enter"
+    assert protected(paused), "the filled entry still gets its stop and target"
+    assert "CircuitRecovered" in [e.name for e in paused], "a clean tick recovers the circuit, not the window"
+    assert loop.outcomes(loop.tick()) == ["entries_blocked"]
+
+    resumed = loop.tick()
+    assert [(e.previous, e.state) for e in resumed if isinstance(e, TradingStateChanged)] == [  # type: ignore[attr-defined]
+        ("reducing", "active")]
+    assert loop.outcomes(resumed) == ["sent"]
+    assert loop.strategy.seen[-1] == {BTC}
+
+
+def test_failures_of_the_strategy_count_against_the_tool_circuit() -> None:
+    loop = a_loop(HealthPolicy(tool=CircuitPolicy(threshold=2, pause=timedelta(minutes=5))))
+    loop.strategy.fail_with = [ExchangeUnavailableError("llm timeout"), ExchangeUnavailableError("llm timeout")]
+    events = loop.tick() + loop.tick()
+    assert [e.circuit for e in events if isinstance(e, CircuitTripped)] == ["tool"]  # type: ignore[attr-defined]
+    assert not [e for e in events if isinstance(e, TickFailed)], "a strategy failure does not fail the tick"
+    assert loop.outcomes(loop.tick()) == ["entries_blocked"]
+    health = loop.orchestrator.services.health
+    assert health.circuit(CircuitName.TOOL).health.value == "ok"
+    assert health.circuit(CircuitName.EXCHANGE).health.value == "ok"
+
+
+def test_a_pause_trading_signal_pauses_entries_through_the_manager() -> None:
+    loop = a_loop(POLICY)
+    loop.strategy.extra = [Signal(action=Action.PAUSE_TRADING, symbol=BTC, pause=timedelta(minutes=2),
+                                  reason="news")]
+    events = loop.tick()
+    assert loop.outcomes(events) == ["paused", "entries_blocked"]
+    (asked,) = [e for e in events if isinstance(e, PauseRequested)]
+    assert (asked.source, asked.until) == ("signal", T0 + 3 * MINUTE)  # type: ignore[attr-defined]
+    assert loop.outcomes(loop.tick()) == ["entries_blocked"]
+    assert loop.outcomes(loop.tick()) == ["sent"]
+
+
+def test_an_authentication_failure_halts_every_order_until_an_operator_resumes() -> None:
+    loop = a_loop(POLICY)
+    loop.tick()
+    loop.venue.fail_next("fetch_fills", AuthenticationError("API key revoked"))
+    loop.tick()
+    health = loop.orchestrator.services.health
+    assert health.status.state is TradingState.HALTED
+    calls = len(loop.venue.calls)
+    halted = loop.tick()
+    placed = [c for c in loop.venue.calls[calls:] if c[0] in ("place_order", "place_exit_bracket")]
+    assert placed == [], "no new orders of any kind, protection included"
+    assert not any(isinstance(e, SignalHandled) for e in halted), "the strategy is not asked while halted"
+    health.resume("alice")
+    assert protected(loop.tick())
+
+
+def test_a_rate_limit_suspends_fetching_until_retry_after_while_protection_goes_on() -> None:
+    loop = a_loop(POLICY)
+    loop.tick()
+    # The entry's fill is booked; the venue rate-limits the bracket: the plan is still unprotected.
+    loop.venue.fail_next("place_exit_bracket", RateLimitedError("429", retry_after=timedelta(seconds=90)))
+    assert "VenueCallsSuspended" in [e.name for e in loop.tick()]
+    calls = len(loop.venue.calls)
+    loop.tick()
+    assert [c[0] for c in loop.venue.calls[calls:]] == ["place_exit_bracket"], "only protection reaches the venue"
+    health = loop.orchestrator.services.health
+    assert health.circuit(CircuitName.EXCHANGE).health.value == "ok", "a rate limit is no circuit failure"
+    calls = len(loop.venue.calls)
+    assert loop.outcomes(loop.tick()) == ["sent"]
+    assert "fetch_candles" in [c[0] for c in loop.venue.calls[calls:]]
+
+
+def test_a_halt_in_force_survives_a_restart_and_shows_in_the_summary() -> None:
+    store = InMemoryStore(BotId("health"))
+    first = a_loop(POLICY, store=store)
+    first.orchestrator.services.health.halt("operator halt", "operator")
+    second = a_loop(POLICY, store=store)
+    assert second.orchestrator.services.health.status.state is TradingState.HALTED
+    summary = second.orchestrator.finish(second.orchestrator.run.status, Decimal(0))
+    assert summary.trading_state == "halted (operator halt)"
+    assert (summary.exchange_circuit, summary.tool_circuit) == ("ok", "ok")
+    assert summary.as_dict()["trading_state"] == "halted (operator halt)"
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+def test_failed_ticks_back_off(failures: int) -> None:
+    loop = a_loop(HealthPolicy(exchange=CircuitPolicy(threshold=10)))
+    for _ in range(failures):
+        loop.venue.fail_next("fetch_candles", ExchangeUnavailableError("down"))
+        loop.tick()
+    assert loop.orchestrator.next_sleep() == MINUTE * 2 ** (failures - 1)
+    loop.tick()
+    assert loop.orchestrator.next_sleep() == MINUTE
