@@ -20,7 +20,9 @@ __all__ = ["LoguruTelemetry", "RecordingTelemetry", "event_fields"]
 # Events a person watching stderr should see without asking for more detail.
 _WARNING_EVENTS = frozenset({
     "OrderRejected", "OrderFailed", "OrderOutcomeUnknown", "LedgerAnomalyDetected", "TickFailed",
-    "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled",
+    "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
+    "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
+    "FeeAboveSanityBound", "BalanceMismatchDetected",
 })
 
 

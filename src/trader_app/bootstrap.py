@@ -7,18 +7,20 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
+from decimal import Decimal
 
 import attrs
 
 from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
+from trader_core.domain.balances import BalanceCheck
 from trader_core.domain.book import TradingBook
 from trader_core.domain.execution import OrderExecutor
 from trader_core.domain.fees import QuoteFeeRates
 from trader_core.domain.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
 from trader_core.domain.market_data import MarketDataService
 from trader_core.domain.plan_monitor import PlanMonitor
-from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.domain.portfolio import LedgerPolicy, PortfolioTracker
 from trader_core.domain.resync import ResyncService
 from trader_core.domain.trade_actions import ActionPolicy, TradeActionHandler
 from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
@@ -92,6 +94,8 @@ def build_services(
     prefix: str,
     health: HealthPolicy | None = None,
     reconnector: Reconnectable | None = None,
+    ledger: LedgerPolicy | None = None,
+    fee_rate: Decimal | None = None,
 ) -> Services:
     """Wire the domain services for one bot run. Tests call this with fakes.
 
@@ -107,8 +111,9 @@ def build_services(
     trading = MonitoredTrading(manager, trading)
     book = TradingBook()
     # Third-asset fees (e.g. BNB) are valued at the market's last BNB/quote price when booked.
-    tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market))
-    executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix)
+    tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market), policy=ledger or LedgerPolicy())
+    # ``fee_rate`` (the expected share of notional) gives each order an estimated fee to reconcile with.
+    executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix, fee_rate=fee_rate)
     return Services(
         market=MarketDataService(market, clock, symbols, timeframe),
         resync=ResyncService(trading, tracker, executor, telemetry, rules),
@@ -175,11 +180,13 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         run=run, symbols=tuple(series), timeframe=market.timeframe, rules=rules,
         policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
         prefix=client_order_prefix(settings.bot.value), health=health_policy(settings),
+        ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
     )
     sleeper: Sleeper = SimulatedSleeper(clock)
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
         interval=market.timeframe.duration, balance=settings.balance, until=market.end_time, on_tick=on_tick,
+        balances=BalanceCheck(trading, telemetry, clock),
     )
     return Replay(orchestrator)
 
@@ -222,10 +229,12 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
         policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
         prefix=client_order_prefix(settings.bot.value), health=health_policy(settings), reconnector=exchange,
+        ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
     )
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
         interval=timedelta(seconds=float(settings.interval)), balance=settings.balance, cancel_on_stop=True,
+        balances=BalanceCheck(trading, telemetry, clock),
     )
     return Replay(orchestrator, [exchange.close])
 

@@ -11,6 +11,7 @@ from typing import Protocol
 import attrs
 
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
+from trader_core.domain.balances import BalanceCheck
 from trader_core.domain.book import TradingBook
 from trader_core.domain.health import ExchangeHealthManager
 from trader_core.domain.market_data import MarketDataService, MarketView
@@ -18,7 +19,16 @@ from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.domain.resync import ResyncService
 from trader_core.domain.trade_actions import TradeActionHandler
-from trader_core.model import InvariantViolationError, OrderRole, RunRecord, RunStatus, Signal, Symbol, TraderError
+from trader_core.model import (
+    ExchangeError,
+    InvariantViolationError,
+    OrderRole,
+    RunRecord,
+    RunStatus,
+    Signal,
+    Symbol,
+    TraderError,
+)
 from trader_core.model.events import RunFinished, RunStarted, TickFailed
 from trader_core.model.stats import StatsScope
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
@@ -77,6 +87,7 @@ class StrategyOrchestrator:
     until: datetime | None = None
     on_tick: Callable[[int], None] | None = None
     cancel_on_stop: bool = False
+    balances: BalanceCheck | None = None
     ticks: int = attrs.field(default=0, init=False)
     candles: int = attrs.field(default=0, init=False)
     curve: EquityCurve = attrs.field(factory=EquityCurve, init=False)
@@ -92,6 +103,7 @@ class StrategyOrchestrator:
     async def run_until_stopped(self, elapsed: Callable[[], Decimal]) -> RunSummary:
         """The whole lifecycle; cleanup runs whatever ended the loop."""
         await self.start()
+        await self._balances("baseline")
         status = RunStatus.FAILED
         try:
             while self.stop_reason is None:
@@ -103,10 +115,26 @@ class StrategyOrchestrator:
                     await self.sleeper.sleep(self.next_sleep())
             if self.cancel_on_stop:
                 await self.cancel_working_orders()
+            await self._balances("report")
             status = RunStatus.FINISHED
         finally:
             summary = self.finish(status, elapsed())
         return summary
+
+    async def _balances(self, step: str) -> None:
+        """The balance report: a baseline of the venue's balances at start, the comparison at the end.
+
+        A venue that cannot answer does not stop the run or its clean-up: the failure is reported."""
+        if self.balances is None:
+            return
+        try:
+            if step == "baseline":
+                await self.balances.baseline()
+            else:
+                tracker = self.services.tracker
+                await self.balances.report(tracker.holdings(), tracker.flows())
+        except ExchangeError as exc:
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"balance {step}: {exc}"))
 
     async def start(self) -> None:
         """Record the run and load the bot's state."""

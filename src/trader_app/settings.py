@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -66,6 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "sandbox_url": None,
     "paper": False,
     "interval": "10",
+    "day_timezone": "UTC",
     "exchange_error_threshold": 3,
     "exchange_pause_seconds": "60",
     "tool_error_threshold": 3,
@@ -116,6 +118,7 @@ class Settings:
     sandbox_url: str | None = None
     paper: bool = False
     interval: Decimal = Decimal(10)
+    day_timezone: str = "UTC"
     api_key: Secret | None = None
     secret: Secret | None = None
     # ExchangeHealthManager (docs/health.md)
@@ -283,6 +286,11 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # n
     values["strategy"] = str(raw["strategy"])
     for key in _FLAGS:
         values[key] = str(raw[key]).lower() in ("1", "true", "yes")
+    values["day_timezone"] = str(raw["day_timezone"])
+    try:
+        zoneinfo.ZoneInfo(values["day_timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(f"day_timezone {values['day_timezone']!r} is not a known time zone (e.g. UTC, Europe/Zurich)")
     values["exchange"] = None if raw["exchange"] in (None, "") else str(raw["exchange"]).lower()
     values["sandbox_url"] = None if raw["sandbox_url"] in (None, "") else str(raw["sandbox_url"])
     if values["sandbox_url"] is not None and not values["paper"]:

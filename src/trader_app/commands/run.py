@@ -52,6 +52,7 @@ def register(sub: Any) -> None:
     add("--sandbox-url", dest="sandbox_url", help="with --exchange: a compatible emulator at this URL")
     add("--paper", action="store_const", const=True, help="with --exchange: public data, simulated fills")
     add("--interval", help="seconds between loop ticks against a venue (default 10)")
+    add("--day-timezone", dest="day_timezone", help="time zone of the per-day ledger rows (default UTC)")
     run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 

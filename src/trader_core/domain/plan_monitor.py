@@ -120,6 +120,7 @@ class PlanMonitor:
         await self.executor.submit(
             lambda cid: OrderRequest(client_order_id=cid, symbol=plan.symbol, side=exit_side(plan),
                                      order_type=OrderType.MARKET, quantity=quantity),
+            reference_price=price,
             role=OrderRole.EXIT, plan_id=plan.plan_id, exit_reason=reason, reason=f"{reason.value} at {price}",
         )
 

@@ -81,7 +81,7 @@ class TradeActionHandler:
             return await self._enter(signal, view)
         if signal.action in (Action.SELL, Action.CLOSE_POSITION):
             reason = ExitReason.SIGNAL if signal.action is Action.SELL else ExitReason.MANUAL
-            return await self._exit_all(signal.symbol, reason, signal.reason)
+            return await self._exit_all(signal.symbol, reason, signal.reason, view.last_prices.get(signal.symbol))
         if signal.action is Action.CANCEL:
             return await self._cancel(signal)
         return ActionOutcome("unsupported", f"{signal.action.value} is not handled yet")
@@ -136,11 +136,13 @@ class TradeActionHandler:
 
         tracked = await self.executor.submit(
             _market_order(signal.symbol, Side.BUY, quantity),
-            role=OrderRole.ENTRY, new_plan=new_plan, reason=signal.reason,
+            role=OrderRole.ENTRY, new_plan=new_plan, reason=signal.reason, reference_price=price,
         )
         return _order_outcome(tracked.status)
 
-    async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str) -> ActionOutcome:
+    async def _exit_all(
+        self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None
+    ) -> ActionOutcome:
         book = self.executor.book
         plans = [p for p in book.plans(symbol) if p.status is PlanStatus.OPEN and p.quantity]
         if not plans:
@@ -161,6 +163,7 @@ class TradeActionHandler:
             tracked = await self.executor.submit(
                 _market_order(symbol, exit_side(current), quantity),
                 role=OrderRole.EXIT, plan_id=plan.plan_id, exit_reason=reason, reason=why,
+                reference_price=price,
             )
             statuses.append(_order_outcome(tracked.status).status)
         return ActionOutcome("close_position_executed" if statuses else "close_position_none", ",".join(statuses))
