@@ -762,3 +762,34 @@ def test_two_bots_never_see_each_others_trading_state(make_store: MakeStore) -> 
         uow.commit()
     with bob.unit_of_work() as uow:
         assert uow.trading_state.find() is None
+
+
+# --- small named values -------------------------------------------------------------------------------
+
+
+def test_named_values_round_trip_replace_and_roll_back(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert uow.values.find("cursor") is None
+        uow.values.put("cursor", '{"BTC/USDT": "2025-01-01T00:00:00+00:00"}')
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.values.put("cursor", "second")
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.values.put("cursor", "never committed")
+    with store.unit_of_work() as uow:
+        assert uow.values.find("cursor") == "second"
+
+
+def test_named_values_belong_to_their_bot(make_store: MakeStore) -> None:
+    alpha, beta = make_store("alpha"), make_store("beta")
+    with alpha.unit_of_work() as uow:
+        uow.values.put("k", "alpha's")
+        uow.commit()
+    with beta.unit_of_work() as uow:
+        assert uow.values.find("k") is None
+
+
+def test_a_value_key_must_be_short_and_non_empty(store: Store) -> None:
+    with pytest.raises(StoreError), store.unit_of_work() as uow:
+        uow.values.put("", "x")

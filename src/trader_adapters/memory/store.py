@@ -30,6 +30,7 @@ from trader_core.ports.store import (
     RunRepository,
     SequenceRepository,
     TradingStateRepository,
+    ValueRepository,
 )
 
 __all__ = ["InMemoryDatabase", "InMemoryStore", "InMemoryUnitOfWork"]
@@ -62,6 +63,7 @@ class _BotState:
     ledger_fees: dict[tuple[StatsScope, Asset], Money] = attrs.Factory(dict)
     ledger_days: dict[tuple[StatsScope, date], DayStats] = attrs.Factory(dict)
     trading_state: TradingStatus | None = None
+    values: dict[str, str] = attrs.Factory(dict)
 
     def copy(self) -> _BotState:
         return _BotState(
@@ -77,6 +79,7 @@ class _BotState:
             ledger_fees=dict(self.ledger_fees),
             ledger_days=dict(self.ledger_days),
             trading_state=self.trading_state,
+            values=dict(self.values),
         )
 
     def entry(self, value: _T) -> _Entry[_T]:
@@ -162,6 +165,7 @@ class InMemoryUnitOfWork:
         self.sequences: SequenceRepository = InMemorySequenceRepository(self)
         self.ledger: LedgerRepository = InMemoryLedgerRepository(self)
         self.trading_state: TradingStateRepository = InMemoryTradingStateRepository(self)
+        self.values: ValueRepository = InMemoryValueRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""
@@ -495,3 +499,23 @@ class InMemoryTradingStateRepository(_Repository):
         with self._uow.guard(f"put trading state {status.state.value}"):
             _check_values(status, "put trading state")
             self._state.trading_state = status
+
+
+class InMemoryValueRepository(_Repository):
+    """Small named values of the bot."""
+
+    def find(self, key: str) -> str | None:
+        """The value under ``key``, or None."""
+        with self._uow.guard(f"find value {key!r}"):
+            return self._state.values.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        """Create or replace the value under ``key``."""
+        with self._uow.guard(f"put value {key!r}"):
+            _check_key(key)
+            self._state.values[key] = value
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not 1 <= len(key) <= 100:
+        raise StoreError(f"a value key must be 1-100 characters, got {key!r}")

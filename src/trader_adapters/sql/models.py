@@ -25,6 +25,7 @@ __all__ = [
     "RunRow",
     "SequenceRow",
     "TradingStateRow",
+    "ValueRow",
     "metadata",
 ]
 
@@ -267,3 +268,18 @@ class TradingStateRow(Base):
     source: Mapped[str] = mapped_column(String)
     since: Mapped[datetime] = mapped_column(UtcDateTime)
     until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- small named values (0004): one row per bot and key -------------------------------------------
+
+
+class ValueRow(Base):
+    """A named value of the bot, as text its owner encodes."""
+
+    __tablename__ = "bot_values"
+    __table_args__ = (UniqueConstraint("bot_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(Text)

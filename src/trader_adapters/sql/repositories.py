@@ -39,6 +39,7 @@ from trader_adapters.sql.models import (
     RunRow,
     SequenceRow,
     TradingStateRow,
+    ValueRow,
 )
 from trader_core.model.errors import StoreError
 from trader_core.model.health import TradingStatus
@@ -59,6 +60,7 @@ __all__ = [
     "SqlRunRepository",
     "SqlSequenceRepository",
     "SqlTradingStateRepository",
+    "SqlValueRepository",
 ]
 
 _RUNS = cast(Table, RunRow.__table__)
@@ -475,3 +477,27 @@ class SqlTradingStateRepository(_Repository):
             where = _TRADING_STATE.c.bot_id == self._bot
             if self._execute(update(_TRADING_STATE).where(where).values(values)).rowcount == 0:
                 self._execute(insert(_TRADING_STATE).values(bot_id=self._bot, **values))
+
+
+_VALUES = cast(Table, ValueRow.__table__)
+
+
+class SqlValueRepository(_Repository):
+    """Small named values of the bot: one row per (bot, key)."""
+
+    def find(self, key: str) -> str | None:
+        """The value under ``key``, or None."""
+        with self._uow.guard(f"find value {key!r}"):
+            row = self._execute(
+                select(_VALUES.c.value).where(_VALUES.c.bot_id == self._bot, _VALUES.c.key == key)
+            ).first()
+            return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        """Create or replace the value under ``key``."""
+        if not isinstance(key, str) or not 1 <= len(key) <= 100:
+            raise StoreError(f"a value key must be 1-100 characters, got {key!r}")
+        with self._uow.guard(f"put value {key!r}"):
+            where = (_VALUES.c.bot_id == self._bot, _VALUES.c.key == key)
+            if self._execute(update(_VALUES).where(*where).values(value=value)).rowcount == 0:
+                self._execute(insert(_VALUES).values(bot_id=self._bot, key=key, value=value))

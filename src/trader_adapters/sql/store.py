@@ -23,6 +23,7 @@ from trader_adapters.sql.repositories import (
     SqlRunRepository,
     SqlSequenceRepository,
     SqlTradingStateRepository,
+    SqlValueRepository,
 )
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.ids import BotId
@@ -34,6 +35,7 @@ from trader_core.ports.store import (
     RunRepository,
     SequenceRepository,
     TradingStateRepository,
+    ValueRepository,
 )
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_store_engine", "describe_url"]
@@ -166,6 +168,7 @@ class SqlUnitOfWork:
         self.sequences: SequenceRepository = SqlSequenceRepository(self)
         self.ledger: LedgerRepository = SqlLedgerRepository(self)
         self.trading_state: TradingStateRepository = SqlTradingStateRepository(self)
+        self.values: ValueRepository = SqlValueRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

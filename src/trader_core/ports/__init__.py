@@ -13,6 +13,7 @@ from trader_core.ports.store import (
     Store,
     TradingStateRepository,
     UnitOfWork,
+    ValueRepository,
 )
 from trader_core.ports.strategy import DecisionContext, SignalSource
 from trader_core.ports.telemetry import Telemetry
@@ -35,4 +36,5 @@ __all__ = [
     "Trading",
     "TradingStateRepository",
     "UnitOfWork",
+    "ValueRepository",
 ]

@@ -35,6 +35,7 @@ __all__ = [
     "Store",
     "TradingStateRepository",
     "UnitOfWork",
+    "ValueRepository",
 ]
 
 
@@ -192,6 +193,7 @@ class UnitOfWork(Protocol):
     sequences: SequenceRepository
     ledger: LedgerRepository
     trading_state: TradingStateRepository
+    values: ValueRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -229,4 +231,16 @@ class TradingStateRepository(Protocol):
 
     def put(self, status: TradingStatus) -> None:
         """Create or replace the stored trading state."""
+        ...
+
+
+class ValueRepository(Protocol):
+    """Small named values of this bot (a sync cursor, a loss-limit baseline...), as text the owner encodes."""
+
+    def find(self, key: str) -> str | None:
+        """The value stored under ``key``, or None."""
+        ...
+
+    def put(self, key: str, value: str) -> None:
+        """Create or replace the value under ``key`` (1-100 characters)."""
         ...
