@@ -22,7 +22,8 @@ _WARNING_EVENTS = frozenset({
     "OrderRejected", "OrderFailed", "OrderOutcomeUnknown", "LedgerAnomalyDetected", "TickFailed",
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
-    "FeeAboveSanityBound", "BalanceMismatchDetected",
+    "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "ReconciliationReported",
+    "MarketDataRejected", "CandleCaptureFailed",
 })
 
 

@@ -18,10 +18,16 @@ from trader_core.domain.book import TradingBook
 from trader_core.domain.execution import OrderExecutor
 from trader_core.domain.fees import QuoteFeeRates
 from trader_core.domain.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
-from trader_core.domain.market_data import MarketDataService
+from trader_core.domain.market_data import MarketDataPolicy, MarketDataService
+from trader_core.domain.ohlcv import CapturePolicy, OhlcvCapture
 from trader_core.domain.plan_monitor import PlanMonitor
+from trader_core.domain.plan_policy import PlanPolicy
 from trader_core.domain.portfolio import LedgerPolicy, PortfolioTracker
+from trader_core.domain.reconcile import StartupReconciler
 from trader_core.domain.resync import ResyncService
+from trader_core.domain.risk import LossLimitPolicy, RiskPolicy
+from trader_core.domain.risk_manager import RiskManager
+from trader_core.domain.sizing import SizingPolicy
 from trader_core.domain.trade_actions import ActionPolicy, TradeActionHandler
 from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
 from trader_core.model.health import CircuitPolicy, HealthPolicy
@@ -29,7 +35,10 @@ from trader_core.ports import Clock, MarketData, Reconnectable, SignalSource, St
 
 __all__ = [
     "Replay",
+    "RiskLimits",
+    "action_policy",
     "build_services",
+    "capture_policy",
     "client_order_prefix",
     "enable_decimal_traps",
     "health_policy",
@@ -96,12 +105,18 @@ def build_services(
     reconnector: Reconnectable | None = None,
     ledger: LedgerPolicy | None = None,
     fee_rate: Decimal | None = None,
+    market_data: MarketDataPolicy | None = None,
+    capture: CapturePolicy | None = None,
+    risk: RiskLimits | None = None,
+    plans: PlanPolicy | None = None,
 ) -> Services:
     """Wire the domain services for one bot run. Tests call this with fakes.
 
     Every service sees the venue through ports that report each failure to the health manager.
     ``reconnector`` rebuilds the venue connection after failures (default: the trading or market port
     itself, when it can). A replay's trading state is not persisted (its runs are independent).
+    ``risk`` None leaves the entry and loss limits off; ``plans`` None leaves the plan rules (trail, age,
+    day-end, widening) off: tests of the plain order path pass neither.
     """
     if reconnector is None:
         reconnector = next((p for p in (trading, market) if isinstance(p, Reconnectable)), None)
@@ -114,16 +129,109 @@ def build_services(
     tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market), policy=ledger or LedgerPolicy())
     # ``fee_rate`` (the expected share of notional) gives each order an estimated fee to reconcile with.
     executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix, fee_rate=fee_rate)
+    monitor = PlanMonitor(executor, rules, plans) if plans is not None else PlanMonitor(executor, rules)
+    risk_manager = None if risk is None else RiskManager(
+        store, clock, tracker, book, manager, risk.entries, risk.losses, allocation=risk.allocation,
+        loss_policy=risk.loss_policy, durable=run.mode != "replay")
+    # Fill cursors are persisted for venues that outlive a run (not a replay's or paper run's own venue).
+    resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"))
     return Services(
-        market=MarketDataService(market, clock, symbols, timeframe),
-        resync=ResyncService(trading, tracker, executor, telemetry, rules),
-        monitor=PlanMonitor(executor, rules),
-        actions=TradeActionHandler(executor, rules, policy, manager),
+        # Active symbols: the configured ones, then the bot's own plans, orders and holdings (never the
+        # account's other assets). ``capture`` None or without timeframes: no OHLCV capture (a replay's).
+        market=MarketDataService(
+            market, clock, symbols, timeframe, telemetry, market_data or MarketDataPolicy(),
+            # A replay's venue lists the replayed symbols only: the bot can hold nothing else there.
+            held=None if run.mode == "replay" else (lambda: _held_symbols(book, tracker)),
+            capturer=None if capture is None or not capture.timeframes
+            else OhlcvCapture(market, store, clock, telemetry, capture),
+        ),
+        resync=resync,
+        monitor=monitor,
+        actions=TradeActionHandler(executor, rules, policy, manager, risk=risk_manager, monitor=monitor,
+                                   market=market if policy.sizing is not None else None),
+        risk=risk_manager,
         tracker=tracker,
         book=book,
         strategy=strategy,
         health=manager,
+        reconciler=StartupReconciler(resync, manager, telemetry, symbols, prefix),
     )
+
+
+@attrs.frozen(kw_only=True)
+class RiskLimits:
+    """What the RiskManager is built with: entry limits, loss limits on ``allocation`` (the bot's capital;
+    None: loss limits off) and what a breach does (``reduce`` or ``flatten``)."""
+
+    entries: RiskPolicy = attrs.Factory(RiskPolicy)
+    losses: LossLimitPolicy = attrs.Factory(LossLimitPolicy)
+    allocation: Decimal | None = None
+    loss_policy: str = "reduce"
+
+
+def action_policy(settings: Settings) -> ActionPolicy:
+    """The action handler's settings: stake, plan cap, sizing guards."""
+    return ActionPolicy(
+        stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol, plans=plan_policy(settings),
+        sizing=SizingPolicy(
+            max_order_value=settings.max_order_value, order_value_buffer=settings.order_value_buffer,
+            min_rr=settings.min_rr, max_slippage_pct=settings.max_slippage_pct,
+            max_spread_pct=settings.max_spread_pct, min_top_of_book_notional=settings.min_top_of_book_notional,
+            high_vol_size_factor=settings.high_vol_size_factor,
+            medium_vol_size_factor=settings.medium_vol_size_factor,
+        ),
+    )
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    """Entry and loss limits from the settings; the bot's allocation is its ``balance``."""
+    return RiskLimits(
+        entries=RiskPolicy(
+            max_order_value=settings.max_order_value, min_trade_size=settings.min_trade_size,
+            max_total_exposure=settings.max_total_exposure, max_positions=settings.max_positions,
+            max_pending_buys_per_symbol=settings.max_pending_buys_per_symbol,
+            correlation_buckets=settings.correlation_buckets, bucket_max_positions=settings.bucket_max_positions,
+        ),
+        losses=LossLimitPolicy(max_daily_loss=settings.max_daily_loss, max_daily_loss_pct=settings.max_daily_loss_pct,
+                               max_drawdown_pct=settings.max_drawdown_pct, day_timezone=settings.day_timezone),
+        allocation=settings.balance, loss_policy=settings.loss_policy,
+    )
+
+
+def plan_policy(settings: Settings) -> PlanPolicy:
+    """The plan monitor's rules from the settings (0 turns the trail and the age rule off)."""
+    return PlanPolicy(
+        trail_to_breakeven=settings.plan_trail_to_breakeven_pct or None,
+        max_age=timedelta(minutes=float(settings.plan_max_age_minutes)) if settings.plan_max_age_minutes else None,
+        day_end_cutoff=settings.day_end_cutoff, day_timezone=settings.day_timezone,
+        overnight_widen=settings.overnight_widen, overnight_widen_pct=settings.overnight_widen_pct,
+        overnight_widen_abs=settings.overnight_widen_abs, overnight_max_widen_pct=settings.overnight_max_widen_pct,
+        max_plans_per_symbol=settings.max_plans_per_symbol, replace_oldest_on_cap=settings.replace_oldest_on_cap,
+    )
+
+
+def market_data_policy(settings: Settings) -> MarketDataPolicy:
+    """The market view's liquidity gate: the spread cap and top-of-book floor of the sizing settings."""
+    return MarketDataPolicy(liquidity=SizingPolicy(max_spread_pct=settings.max_spread_pct,
+                                                   min_top_of_book_notional=settings.min_top_of_book_notional))
+
+
+def capture_policy(settings: Settings, timeframe: Timeframe) -> CapturePolicy:
+    """OHLCV capture for a paper, sandbox or live run: the configured timeframes (default: the run's own)."""
+    timeframes = settings.ohlcv_timeframes if settings.ohlcv_timeframes is not None else (timeframe,)
+    days = settings.ohlcv_max_age_days
+    spacing = timedelta(seconds=float(settings.ohlcv_min_spacing_seconds))
+    max_age = None if days is None else timedelta(days=float(days))
+    return CapturePolicy(timeframes=timeframes, min_spacing=spacing, max_rows=settings.ohlcv_max_rows,
+                         max_age=max_age)
+
+
+def _held_symbols(book: TradingBook, tracker: PortfolioTracker) -> list[Symbol]:
+    """The symbols the bot itself is in: its active plans and orders, its own (non-flat) holdings."""
+    symbols = [plan.symbol for plan in book.plans()]
+    symbols.extend(order.request.symbol for order in book.orders())
+    symbols.extend(holding.symbol for holding in tracker.holdings())
+    return symbols
 
 
 def health_policy(settings: Settings) -> HealthPolicy:
@@ -178,9 +286,10 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=tuple(series), timeframe=market.timeframe, rules=rules,
-        policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
+        policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
         prefix=client_order_prefix(settings.bot.value), health=health_policy(settings),
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
+        market_data=market_data_policy(settings),
     )
     sleeper: Sleeper = SimulatedSleeper(clock)
     orchestrator = StrategyOrchestrator(
@@ -227,13 +336,15 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
-        policy=ActionPolicy(stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol),
+        policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
         prefix=client_order_prefix(settings.bot.value), health=health_policy(settings), reconnector=exchange,
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
+        market_data=market_data_policy(settings), capture=capture_policy(settings, timeframe),
     )
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
         interval=timedelta(seconds=float(settings.interval)), balance=settings.balance, cancel_on_stop=True,
+        accept_reconciliation=settings.accept_reconciliation,
         balances=BalanceCheck(trading, telemetry, clock),
     )
     return Replay(orchestrator, [exchange.close])

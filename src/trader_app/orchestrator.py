@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -17,7 +17,9 @@ from trader_core.domain.health import ExchangeHealthManager
 from trader_core.domain.market_data import MarketDataService, MarketView
 from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.domain.reconcile import ReconciliationReport, StartupReconciler
 from trader_core.domain.resync import ResyncService
+from trader_core.domain.risk_manager import RiskManager
 from trader_core.domain.trade_actions import TradeActionHandler
 from trader_core.model import (
     ExchangeError,
@@ -60,6 +62,8 @@ class Services:
     book: TradingBook
     strategy: SignalSource
     health: ExchangeHealthManager
+    reconciler: StartupReconciler | None = None  # start-up reconciliation (not for replays)
+    risk: RiskManager | None = None  # entry and loss limits (docs/risk.md)
 
 
 _MAX_BACKOFF = timedelta(minutes=5)
@@ -88,6 +92,7 @@ class StrategyOrchestrator:
     on_tick: Callable[[int], None] | None = None
     cancel_on_stop: bool = False
     balances: BalanceCheck | None = None
+    accept_reconciliation: bool = False  # the operator accepts an unclean start-up reconciliation
     ticks: int = attrs.field(default=0, init=False)
     candles: int = attrs.field(default=0, init=False)
     curve: EquityCurve = attrs.field(factory=EquityCurve, init=False)
@@ -141,14 +146,19 @@ class StrategyOrchestrator:
         services = self.services
         with self.store.unit_of_work() as uow:
             uow.runs.add(self.run)
-            # Each run sees only its own orders and plans: a replay never inherits an earlier run's.
-            services.book.load(uow.orders.list_active(self.run.run_id), uow.plans.list_active(self.run.run_id))
+            # A replay or paper run sees only its own orders and plans (its venue lives one run); a live or
+            # sandbox bot resumes every active order and plan of the bot, whichever run made it.
+            scope = self.run.run_id if self.run.mode in ("replay", "paper") else None
+            services.book.load(uow.orders.list_active(scope), uow.plans.list_active(scope))
             uow.commit()
         # A pause or halt stored by an earlier run and still in force applies from the first tick.
         services.health.load()
         # The ledger: a replay is its own scope, a live/paper bot's is bot-wide; the cached ledger is used
         # when it covers every stored fill, else it is rebuilt from the fills (its own unit of work).
         services.tracker.start(StatsScope.for_mode(self.run.mode, self.run.run_id))
+        if services.reconciler is not None and scope is None:
+            # The gate: the venue's view against the stored one before the first tick (replays start clean).
+            await services.reconciler.reconcile(accept=self.accept_reconciliation)
         self.telemetry.emit(
             RunStarted(at=self.clock.now(), run_id=self.run.run_id.value, mode=self.run.mode,
                        symbols=tuple(str(s) for s in services.market.symbols))
@@ -196,21 +206,36 @@ class StrategyOrchestrator:
         fresh = health.assess_market(view.candles, s.market.timeframe, self.clock.monotonic() - started)
         self.candles += sum(len(candles) for _, candles in view.candles)
         if not health.venue_suspended():
+            await s.market.capture()  # OHLCV capture, when configured and due (never in a replay)
+        if not health.venue_suspended():
             await s.resync.sync()
+            if s.reconciler is not None:
+                await s.reconciler.review()
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
             for signal in await self._decide(view, fresh):
                 await s.actions.handle(signal, view)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
+        await self._watch_losses(view.last_prices)
+
+    async def _watch_losses(self, prices: Mapping[Symbol, Decimal]) -> None:
+        """Loss limits on the bot's own equity (a breach: REDUCING); ``loss_policy = flatten`` also exits
+        every plan, once, through the action handler (unless HALTED)."""
+        risk = self.services.risk
+        if risk is None or not prices:
+            return
+        risk.observe(prices)
+        if risk.flatten_due() and self.services.health.may_send_orders():
+            await self.services.actions.flatten_all("loss limit breached", prices)
 
     async def _decide(self, view: MarketView, fresh: frozenset[Symbol]) -> tuple[Signal, ...]:
         """The strategy's signals; a failure counts against the tool circuit and yields none."""
         s = self.services
         context = DecisionContext(
-            now=view.now, candles=view.candles,
+            now=view.now, candles=view.candles, quotes=view.quotes,
             positions=tuple((h.symbol, h.quantity) for h in s.tracker.holdings()),
-            plans=s.book.plans(), may_enter=s.health.entry_symbols(fresh.intersection(view.last_prices)),
+            plans=s.book.plans(), may_enter=s.health.entry_symbols(view.may_enter(fresh)),
         )
         try:
             return await s.strategy.decide(context)
@@ -239,6 +264,7 @@ class StrategyOrchestrator:
             balance=self.balance, prices=s.market.last_prices(),
             first_opens={sym: p for sym in s.market.symbols if (p := s.market.first_open(sym)) is not None},
             curve=self.curve, stop_reason=reason, elapsed_s=elapsed_s, health=s.health.snapshot(),
+            reconciliation=_reconciliation_line(s.reconciler.report if s.reconciler is not None else None),
         )
         finished = attrs.evolve(self.run, status=status, finished_at=self.clock.now(),
                                 summary_json=json.dumps(summary.as_dict(), sort_keys=True))
@@ -247,3 +273,12 @@ class StrategyOrchestrator:
             uow.commit()
         self.telemetry.emit(RunFinished(at=self.clock.now(), run_id=self.run.run_id.value, reason=reason))
         return summary
+
+
+def _reconciliation_line(report: ReconciliationReport | None) -> str | None:
+    """The start-up reconciliation as one summary line (None when the run had none: replay and paper)."""
+    if report is None:
+        return None
+    counts = (f"adopted {len(report.adopted)}, closed while away {len(report.closed_while_away)}, "
+              f"absent {len(report.absent)}, foreign ignored {report.foreign}, fills booked {report.fills_booked}")
+    return f"clean ({counts})" if report.clean else f"not clean: {report.problems()} ({counts})"

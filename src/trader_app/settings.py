@@ -11,7 +11,7 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "log_dir": "logs",
     "max_plans_per_symbol": 1,
     "verbose": False,
+    "accept_reconciliation": False,
     "exchange": None,
     "live": False,
     "sandbox": False,
@@ -77,14 +78,58 @@ DEFAULTS: dict[str, Any] = {
     "data_age_offset_seconds": "10",
     "max_latency_ms": "5000",
     "rate_limit_wait_seconds": "60",
+    # TradeActionHandler, RiskManager, PlanMonitor (docs/configuration.md, "Sizing, risk and plans")
+    "max_order_value": "5000",
+    "order_value_buffer": "5",
+    "min_trade_size": "10",
+    "max_total_exposure": "10000",
+    "max_positions": 3,
+    "max_pending_buys_per_symbol": 2,
+    "correlation_buckets": "",
+    "bucket_max_positions": 2,
+    "min_rr": "1.2",
+    "max_slippage_pct": "0.5",
+    "max_spread_pct": "0.20",
+    "min_top_of_book_notional": "100",
+    "high_vol_size_factor": "0.6",
+    "medium_vol_size_factor": "0.8",
+    "max_daily_loss": "1000",
+    "max_daily_loss_pct": "3",
+    "max_drawdown_pct": "",
+    "loss_policy": "reduce",
+    "plan_max_age_minutes": "0",
+    "plan_trail_to_breakeven_pct": "0.01",
+    "day_end_cutoff": "",
+    "overnight_widen": True,
+    "overnight_widen_pct": "0.01",
+    "overnight_widen_abs": "0",
+    "overnight_max_widen_pct": "0.05",
+    "replace_oldest_on_cap": False,
+    "maker_preference": False,
+    "maker_overrides": "",
+    "signals": None,
+    # MarketDataService: OHLCV capture (docs/market-data.md). Timeframes: empty = the run's timeframe,
+    # "off" = none; a replay never captures.
+    "ohlcv_timeframes": "",
+    "ohlcv_min_spacing_seconds": "60",
+    "ohlcv_max_rows": 1000,
+    "ohlcv_max_age_days": "30",
 }
 
 _HEALTH_INT_KEYS = ("exchange_error_threshold", "tool_error_threshold", "max_data_age_timeframes")
-_INT_KEYS = ("days", "seed", "fast", "slow", "max_plans_per_symbol", *_HEALTH_INT_KEYS)
+_RISK_INT_KEYS = ("max_positions", "max_pending_buys_per_symbol", "bucket_max_positions")
+_INT_KEYS = ("days", "seed", "fast", "slow", "max_plans_per_symbol", *_HEALTH_INT_KEYS, *_RISK_INT_KEYS)
 _DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "balance", "interval",
                  "exchange_pause_seconds", "tool_pause_seconds", "reconnect_cooldown_seconds",
-                 "data_age_offset_seconds", "max_latency_ms", "rate_limit_wait_seconds")
-_FLAGS = ("verbose", "live", "sandbox", "paper")
+                 "data_age_offset_seconds", "max_latency_ms", "rate_limit_wait_seconds",
+                 "max_order_value", "order_value_buffer", "min_trade_size", "max_total_exposure", "min_rr",
+                 "max_slippage_pct", "max_spread_pct", "min_top_of_book_notional", "high_vol_size_factor",
+                 "medium_vol_size_factor", "plan_max_age_minutes", "plan_trail_to_breakeven_pct",
+                 "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct")
+# Limits that are off when empty.
+_OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
+_FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper",
+          "overnight_widen", "replace_oldest_on_cap", "maker_preference")
 
 
 @attrs.frozen(kw_only=True)
@@ -117,6 +162,7 @@ class Settings:
     sandbox: bool = False
     sandbox_url: str | None = None
     paper: bool = False
+    accept_reconciliation: bool = False  # start trading even if start-up reconciliation is not clean
     interval: Decimal = Decimal(10)
     day_timezone: str = "UTC"
     api_key: Secret | None = None
@@ -131,6 +177,41 @@ class Settings:
     data_age_offset_seconds: Decimal = Decimal(10)
     max_latency_ms: Decimal = Decimal(5000)
     rate_limit_wait_seconds: Decimal = Decimal(60)
+    # TradeActionHandler, RiskManager, PlanMonitor (docs/configuration.md)
+    max_order_value: Decimal = Decimal(5000)
+    order_value_buffer: Decimal = Decimal(5)
+    min_trade_size: Decimal = Decimal(10)
+    max_total_exposure: Decimal = Decimal(10000)
+    max_positions: int = 3
+    max_pending_buys_per_symbol: int = 2
+    correlation_buckets: tuple[tuple[Symbol, ...], ...] = ()
+    bucket_max_positions: int = 2
+    min_rr: Decimal = Decimal("1.2")
+    max_slippage_pct: Decimal = Decimal("0.5")
+    max_spread_pct: Decimal = Decimal("0.20")
+    min_top_of_book_notional: Decimal = Decimal(100)
+    high_vol_size_factor: Decimal = Decimal("0.6")
+    medium_vol_size_factor: Decimal = Decimal("0.8")
+    max_daily_loss: Decimal | None = Decimal(1000)
+    max_daily_loss_pct: Decimal | None = Decimal(3)
+    max_drawdown_pct: Decimal | None = None
+    loss_policy: str = "reduce"
+    plan_max_age_minutes: Decimal = Decimal(0)
+    plan_trail_to_breakeven_pct: Decimal = Decimal("0.01")
+    day_end_cutoff: time | None = None
+    overnight_widen: bool = True
+    overnight_widen_pct: Decimal = Decimal("0.01")
+    overnight_widen_abs: Decimal = Decimal(0)
+    overnight_max_widen_pct: Decimal = Decimal("0.05")
+    replace_oldest_on_cap: bool = False
+    maker_preference: bool = False
+    maker_overrides: str = ""
+    signals: Path | None = None
+    # OHLCV capture (docs/market-data.md): None = the run's timeframe; () = off
+    ohlcv_timeframes: tuple[Timeframe, ...] | None = None
+    ohlcv_min_spacing_seconds: Decimal = Decimal(60)
+    ohlcv_max_rows: int = 1000
+    ohlcv_max_age_days: Decimal | None = Decimal(30)
 
     @property
     def mode(self) -> str:
@@ -163,7 +244,8 @@ def redact_url(url: str) -> str:
 
 def _text(value: object) -> str:
     if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
+        return ";".join(_text(v) for v in value) if value and isinstance(value[0], tuple) else ",".join(
+            str(v) for v in value)
     return "" if value is None else str(value)
 
 
@@ -296,10 +378,94 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # n
     if values["sandbox_url"] is not None and not values["paper"]:
         values["sandbox"] = True
     values["api_key"], values["secret"] = raw["api_key"], raw["secret"]
+    _validate_trading(raw, values, problems)
+    _validate_capture(raw, values, problems)
     _check_venue(values, problems)
     if problems:
         return None
     return Settings(**values)
+
+
+def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """Sizing, risk and plan keys that are not plain numbers or flags."""
+    for key in _OPTIONAL_DECIMAL_KEYS:
+        text = "" if raw[key] is None else str(raw[key]).strip()
+        try:
+            number = None if text in ("", "off", "none") else Decimal(text)
+            if number is not None and (not number.is_finite() or number < 0):
+                raise InvalidOperation
+            values[key] = number
+        except (InvalidOperation, ValueError):
+            problems.append(f"{key} must be a non-negative number or empty (off), got {raw[key]!r}")
+    problems.extend(f"{key} must be at least 1, got {values[key]}" for key in _RISK_INT_KEYS
+                    if key in values and values[key] < 1)
+    policy = str(raw["loss_policy"]).strip().lower()
+    if policy not in ("reduce", "flatten"):
+        problems.append(f"loss_policy must be reduce or flatten, got {raw['loss_policy']!r}")
+    values["loss_policy"] = policy
+    buckets_raw = raw["correlation_buckets"]
+    groups = buckets_raw if isinstance(buckets_raw, list | tuple) else [
+        g.split(",") for g in str(buckets_raw or "").split(";")]
+    try:
+        values["correlation_buckets"] = tuple(
+            tuple(Symbol.parse(str(m).strip()) for m in group if str(m).strip())
+            for group in (g if isinstance(g, list | tuple) else str(g).split(",") for g in groups)
+            if any(str(m).strip() for m in group))
+    except InvalidValueError as exc:
+        problems.append(f"correlation_buckets: {exc}")
+    cutoff = "" if raw["day_end_cutoff"] is None else str(raw["day_end_cutoff"]).strip()
+    try:
+        values["day_end_cutoff"] = None if cutoff == "" else time.fromisoformat(cutoff)
+    except ValueError:
+        problems.append(f"day_end_cutoff must be a local time HH:MM, got {raw['day_end_cutoff']!r}")
+    values["maker_overrides"] = str(raw["maker_overrides"] or "")
+    signals = raw["signals"]
+    values["signals"] = None if signals in (None, "") else Path(str(signals))
+    if values["signals"] is not None and not values["signals"].is_file():
+        problems.append(f"signals file {values['signals']} not found")
+    for key in ("overnight_widen_pct", "overnight_max_widen_pct", "plan_trail_to_breakeven_pct"):
+        if key in values and values[key] >= 1:
+            problems.append(f"{key} is a fraction (0.01 = 1 %), got {values[key]}")
+
+
+def _validate_capture(raw: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """OHLCV capture keys: timeframes parse like ccxt's (an unknown one is an error now, not at capture)."""
+    text = raw["ohlcv_timeframes"]
+    items = text if isinstance(text, list | tuple) else [t.strip() for t in str(text or "").split(",")]
+    items = [str(t).strip() for t in items if str(t).strip()]
+    if [t.lower() for t in items] == ["off"]:
+        values["ohlcv_timeframes"] = ()
+    else:
+        timeframes = []
+        for item in items:
+            try:
+                timeframes.append(Timeframe(item))
+            except ConfigError as exc:
+                problems.append(f"ohlcv_timeframes: {exc}")
+        values["ohlcv_timeframes"] = tuple(dict.fromkeys(timeframes)) or None
+    try:
+        spacing = Decimal(str(raw["ohlcv_min_spacing_seconds"]))
+        if not spacing.is_finite() or spacing < 0:
+            raise InvalidOperation
+        values["ohlcv_min_spacing_seconds"] = spacing
+    except (InvalidOperation, ValueError):
+        problems.append(f"ohlcv_min_spacing_seconds must be a non-negative number, got "
+                        f"{raw['ohlcv_min_spacing_seconds']!r}")
+    try:
+        values["ohlcv_max_rows"] = int(raw["ohlcv_max_rows"])
+        if values["ohlcv_max_rows"] < 1:
+            problems.append(f"ohlcv_max_rows must be at least 1, got {values['ohlcv_max_rows']}")
+    except (TypeError, ValueError):
+        problems.append(f"ohlcv_max_rows must be a whole number, got {raw['ohlcv_max_rows']!r}")
+    age = "" if raw["ohlcv_max_age_days"] is None else str(raw["ohlcv_max_age_days"]).strip()
+    try:
+        days = None if age.lower() in ("", "off", "none") else Decimal(age)
+        if days is not None and (not days.is_finite() or days <= 0):
+            raise InvalidOperation
+        values["ohlcv_max_age_days"] = days
+    except (InvalidOperation, ValueError):
+        problems.append(f"ohlcv_max_age_days must be a positive number or empty (off), got "
+                        f"{raw['ohlcv_max_age_days']!r}")
 
 
 def _check_venue(values: dict[str, Any], problems: list[str]) -> None:

@@ -59,6 +59,7 @@ class RunSummary:
     trading_state: str = "active"
     exchange_circuit: str = "ok"
     tool_circuit: str = "ok"
+    reconciliation: str = "not needed"
 
     def as_dict(self) -> dict[str, str | int]:
         """JSON-ready: counts as numbers, Decimals as strings."""
@@ -77,7 +78,7 @@ class RunSummary:
 def summarize(
     *, run_id: str, candles: int, tracker: PortfolioTracker, plans: Iterable[Plan], balance: Decimal,
     prices: Mapping[Symbol, Decimal], first_opens: Mapping[Symbol, Decimal], curve: EquityCurve,
-    stop_reason: str, elapsed_s: Decimal, health: HealthSnapshot | None = None,
+    stop_reason: str, elapsed_s: Decimal, reconciliation: str | None = None, health: HealthSnapshot | None = None,
 ) -> RunSummary:
     """Build the summary of a finished run."""
     closed = [p for p in plans if p.status is PlanStatus.CLOSED]
@@ -100,6 +101,7 @@ def summarize(
         stop_reason=stop_reason,
         elapsed_s=_q(elapsed_s, Decimal("0.001")),
         **({} if health is None else _health_fields(health)),
+        **({} if reconciliation is None else {"reconciliation": reconciliation}),
     )
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
+from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
 from trader_core.model.plans import ExitReason, Plan, PlanStatus
@@ -793,3 +794,95 @@ def test_named_values_belong_to_their_bot(make_store: MakeStore) -> None:
 def test_a_value_key_must_be_short_and_non_empty(store: Store) -> None:
     with pytest.raises(StoreError), store.unit_of_work() as uow:
         uow.values.put("", "x")
+
+
+# --- captured candles -----------------------------------------------------------------------------------
+
+
+def a_candle(minute: int, *, close: str = "100.5", symbol: Symbol = BTC_USDT, timeframe: str = "1m") -> Candle:
+    return Candle(symbol=symbol, timeframe=Timeframe(timeframe),
+                  open_time=datetime(2025, 5, 20, tzinfo=UTC) + timedelta(minutes=minute),
+                  open=Decimal("100.1"), high=Decimal("101.25"), low=Decimal("99.000001"), close=Decimal(close),
+                  volume=Decimal("12.50000000"))
+
+
+def test_captured_candles_round_trip_exactly_oldest_first(store: Store) -> None:
+    candles = [a_candle(m) for m in (3, 1, 2)]
+    with store.unit_of_work() as uow:
+        assert uow.candles.upsert(candles) == 3
+        uow.commit()
+    with store.unit_of_work() as uow:
+        stored = uow.candles.list_for(BTC_USDT, Timeframe("1m"))
+        assert stored == tuple(sorted(candles, key=lambda c: c.open_time))
+        assert [str(c.volume) for c in stored] == ["12.50000000"] * 3
+        assert uow.candles.list_for(BTC_USDT, Timeframe("1m"), limit=2) == stored[1:]
+        assert uow.candles.count(BTC_USDT, Timeframe("1m")) == 3
+        assert uow.candles.stored_keys() == ((BTC_USDT, Timeframe("1m")),)
+
+
+def test_capturing_a_candle_again_replaces_it_never_duplicates_it(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(1), a_candle(2)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        # The same key twice in one batch too: the last one wins.
+        uow.candles.upsert([a_candle(2, close="100.9"), a_candle(2, close="101"), a_candle(3)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        stored = uow.candles.list_for(BTC_USDT, Timeframe("1m"))
+        assert [c.open_time.minute for c in stored] == [1, 2, 3]
+        assert stored[1].close == Decimal(101)
+
+
+def test_candle_keys_are_symbol_and_timeframe(store: Store) -> None:
+    eth = Symbol.parse("ETH/USDT")
+    with store.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(0), a_candle(0, timeframe="5m"), a_candle(0, symbol=eth)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        m1, m5 = Timeframe("1m"), Timeframe("5m")
+        assert uow.candles.stored_keys() == ((BTC_USDT, m1), (BTC_USDT, m5), (eth, m1))
+        assert all(uow.candles.count(s, t) == 1 for s, t in uow.candles.stored_keys())
+
+
+def test_pruning_keeps_the_newest_rows_of_one_key_and_drops_those_too_old(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(m) for m in range(10)] + [a_candle(m, timeframe="5m") for m in range(3)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.candles.prune(BTC_USDT, Timeframe("1m"), keep=4) == 6
+        assert [c.open_time.minute for c in uow.candles.list_for(BTC_USDT, Timeframe("1m"))] == [6, 7, 8, 9]
+        cutoff = datetime(2025, 5, 20, 0, 8, tzinfo=UTC)
+        assert uow.candles.prune(BTC_USDT, Timeframe("1m"), keep=100, older_than=cutoff) == 2
+        assert [c.open_time.minute for c in uow.candles.list_for(BTC_USDT, Timeframe("1m"))] == [8, 9]
+        assert uow.candles.count(BTC_USDT, Timeframe("5m")) == 3  # another key is untouched
+        assert uow.candles.prune(BTC_USDT, Timeframe("5m"), keep=0) == 3
+        assert uow.candles.prune(BTC_USDT, Timeframe("4h"), keep=1) == 0
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.candles.stored_keys() == ((BTC_USDT, Timeframe("1m")),)
+
+
+def test_uncommitted_candles_are_rolled_back(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(1)])
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(2)])
+        uow.candles.prune(BTC_USDT, Timeframe("1m"), keep=0)
+    with store.unit_of_work() as uow:
+        assert [c.open_time.minute for c in uow.candles.list_for(BTC_USDT, Timeframe("1m"))] == [1]
+
+
+def test_captured_candles_belong_to_their_bot(make_store: MakeStore) -> None:
+    alpha, beta = make_store("alpha"), make_store("beta")
+    with alpha.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(1)])
+        uow.commit()
+    with beta.unit_of_work() as uow:
+        uow.candles.upsert([a_candle(1, close="101")])  # the same key, another bot: no conflict
+        uow.commit()
+        assert uow.candles.list_for(BTC_USDT, Timeframe("1m"))[0].close == Decimal(101)
+    with alpha.unit_of_work() as uow:
+        assert uow.candles.list_for(BTC_USDT, Timeframe("1m"))[0].close == Decimal("100.5")
+        assert uow.candles.stored_keys() == ((BTC_USDT, Timeframe("1m")),)

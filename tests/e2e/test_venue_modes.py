@@ -74,6 +74,7 @@ def test_the_sandbox_mode_trades_through_ccxt_and_stops_on_sigterm(tmp_path: Pat
     code, summary, stderr = _stop(bot)
     assert code == 0, stderr
     assert summary["stop_reason"] == "signal SIGTERM"
+    assert summary["reconciliation"].startswith("clean"), "a fresh bot agrees with the venue at start-up"
     assert int(summary["fills"]) >= 1
     posted = [r for r in moving_sandbox.requests() if r["method"] == "POST" and r["path"] == "/api/v3/order"]
     client_ids = [r["params"]["newClientOrderId"] for r in posted]

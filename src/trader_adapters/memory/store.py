@@ -7,7 +7,7 @@ store, one unit of work at a time holds the database; others wait (up to a timeo
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,11 +18,13 @@ import attrs
 from trader_core.model.errors import StoreError
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
 from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
 from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 from trader_core.ports.store import (
+    CandleRepository,
     FillRepository,
     LedgerRepository,
     OrderRepository,
@@ -64,6 +66,8 @@ class _BotState:
     ledger_days: dict[tuple[StatsScope, date], DayStats] = attrs.Factory(dict)
     trading_state: TradingStatus | None = None
     values: dict[str, str] = attrs.Factory(dict)
+    # (symbol, timeframe) -> open time -> candle; the inner dicts are copied when written (copy on write).
+    candles: dict[tuple[Symbol, Timeframe], dict[datetime, Candle]] = attrs.Factory(dict)
 
     def copy(self) -> _BotState:
         return _BotState(
@@ -80,6 +84,7 @@ class _BotState:
             ledger_days=dict(self.ledger_days),
             trading_state=self.trading_state,
             values=dict(self.values),
+            candles=dict(self.candles),
         )
 
     def entry(self, value: _T) -> _Entry[_T]:
@@ -166,6 +171,7 @@ class InMemoryUnitOfWork:
         self.ledger: LedgerRepository = InMemoryLedgerRepository(self)
         self.trading_state: TradingStateRepository = InMemoryTradingStateRepository(self)
         self.values: ValueRepository = InMemoryValueRepository(self)
+        self.candles: CandleRepository = InMemoryCandleRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""
@@ -519,3 +525,63 @@ class InMemoryValueRepository(_Repository):
 def _check_key(key: str) -> None:
     if not isinstance(key, str) or not 1 <= len(key) <= 100:
         raise StoreError(f"a value key must be 1-100 characters, got {key!r}")
+
+
+class InMemoryCandleRepository(_Repository):
+    """Captured candles of the bot, one per (symbol, timeframe, open time)."""
+
+    def upsert(self, candles: Sequence[Candle]) -> int:
+        """Store ``candles``, replacing any with the same key."""
+        with self._uow.guard(f"upsert {len(candles)} candles"):
+            written: dict[tuple[Symbol, Timeframe], dict[datetime, Candle]] = {}
+            for candle in candles:
+                if not isinstance(candle, Candle):
+                    raise StoreError(f"upsert candles failed: {candle!r} is not a Candle")
+                _check_values(candle.open_time, "upsert candles")
+                key = (candle.symbol, candle.timeframe)
+                rows = written.get(key)
+                if rows is None:
+                    rows = written[key] = dict(self._state.candles.get(key, {}))
+                rows[candle.open_time] = candle
+            self._state.candles.update(written)
+            return len(candles)
+
+    def list_for(self, symbol: Symbol, timeframe: Timeframe, *, limit: int | None = None) -> tuple[Candle, ...]:
+        """Stored candles of the key, oldest first (the newest ``limit`` when given)."""
+        with self._uow.guard(f"list candles {symbol} {timeframe}"):
+            rows = self._state.candles.get((symbol, timeframe), {})
+            ordered = [rows[time] for time in sorted(rows)]
+            if limit is not None:
+                ordered = ordered[max(0, len(ordered) - limit):] if limit > 0 else []
+            return tuple(ordered)
+
+    def count(self, symbol: Symbol, timeframe: Timeframe) -> int:
+        """How many candles of the key are stored."""
+        with self._uow.guard(f"count candles {symbol} {timeframe}"):
+            return len(self._state.candles.get((symbol, timeframe), {}))
+
+    def prune(self, symbol: Symbol, timeframe: Timeframe, *, keep: int, older_than: datetime | None = None) -> int:
+        """Keep the newest ``keep`` candles of the key, none opened before ``older_than``."""
+        with self._uow.guard(f"prune candles {symbol} {timeframe}"):
+            if keep < 0:
+                raise StoreError(f"prune candles failed: keep must be at least 0, got {keep}")
+            if older_than is not None:
+                _check_values(older_than, "prune candles")
+            key = (symbol, timeframe)
+            rows = self._state.candles.get(key)
+            if not rows:
+                return 0
+            times = sorted(rows, reverse=True)
+            kept = [t for t in times[:keep] if older_than is None or t >= older_than]
+            deleted = len(rows) - len(kept)
+            if deleted:
+                if kept:
+                    self._state.candles[key] = {t: rows[t] for t in reversed(kept)}
+                else:
+                    del self._state.candles[key]
+            return deleted
+
+    def stored_keys(self) -> tuple[tuple[Symbol, Timeframe], ...]:
+        """Every key with stored candles, sorted."""
+        with self._uow.guard("list candle keys"):
+            return tuple(sorted(key for key, rows in self._state.candles.items() if rows))

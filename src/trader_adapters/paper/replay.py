@@ -66,6 +66,9 @@ class ReplayMarket:
     _cursor: int
     _listeners: list[CandleListener] = attrs.field(repr=False)
     _syncing: bool
+    # The last quote per symbol, with the revealed count and time it was made at: asked again in the same
+    # tick (the service's snapshot, then an order's slippage check), it is not built twice.
+    _quotes: dict[Symbol, tuple[int, datetime, Quote]] = attrs.field(repr=False)
 
     def __init__(
         self,
@@ -89,7 +92,7 @@ class ReplayMarket:
         self._clock, self._timeframe, self._spread_bps = clock, timeframe, spread_bps
         self._rules, self._rules_cache = rules, {}
         self._tracks, self._cursor, self._listeners, self._syncing = {}, 0, [], False
-        self._schedule, self._schedule_tracks = [], []
+        self._schedule, self._schedule_tracks, self._quotes = [], [], {}
         for symbol, candles in series.items():
             self._add_symbol(symbol, candles)
         tracks = sorted(self._tracks.values(), key=lambda track: str(track.symbol))
@@ -246,16 +249,22 @@ class ReplayMarket:
         track = self._track(symbol)
         if not track.revealed:
             raise ExchangeUnavailableError(f"no {symbol} candle has closed yet at {self._clock.now().isoformat()}")
+        now = self._clock.now()
+        cached = self._quotes.get(symbol)
+        if cached is not None and cached[0] == track.revealed and cached[1] == now:
+            return cached[2]
         candle = track.candles[track.revealed - 1]
         tick = self.rules_for(symbol).tick_size
         half = candle.close * self._spread_bps / _BPS / 2
-        return Quote(
+        quote = Quote(
             symbol=symbol,
             bid=to_tick(candle.close - half, tick, up=False),
             ask=to_tick(candle.close + half, tick, up=True),
             last=candle.close, bid_size=candle.volume, ask_size=candle.volume,
-            observed_at=self._clock.now(), venue_time=candle.close_time,
+            observed_at=now, venue_time=candle.close_time,
         )
+        self._quotes[symbol] = (track.revealed, now, quote)
+        return quote
 
     async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
         """The rules for ``symbol``. Raises ``UnknownSymbolError`` when it has no series."""

@@ -11,6 +11,7 @@ from trader_adapters.sql.models import FillRow, OrderRow, PlanRow, RunRow
 from trader_core.model.errors import InvalidValueError
 from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
+from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
 from trader_core.model.plans import ExitReason, Plan, PlanStatus
@@ -19,6 +20,8 @@ from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTot
 
 __all__ = [
     "FILL_READ_COLUMNS",
+    "candle_columns",
+    "candle_reader",
     "day_columns",
     "fee_columns",
     "fill_columns",
@@ -396,3 +399,24 @@ def trading_state_from_row(row: Any) -> TradingStatus:
         raise InvalidValueError(f"stored trading state {row.state!r} is not one of {sorted(_TRADING_STATES)}")
     return TradingStatus(state=state, reason=row.reason, source=row.source, since=row.since,
                          until=row.until)
+
+
+# --- captured candles ----------------------------------------------------------------------------------
+
+
+def candle_columns(candle: Candle) -> dict[str, Any]:
+    """Column values of a captured candle (without ``bot_id``)."""
+    return {"symbol": str(candle.symbol), "timeframe": candle.timeframe.text, "open_time": candle.open_time,
+            "open": candle.open, "high": candle.high, "low": candle.low, "close": candle.close,
+            "volume": candle.volume}
+
+
+def candle_reader(symbol: Symbol, timeframe: Timeframe) -> Callable[[Any], Candle]:
+    """Rows of one (symbol, timeframe), selected as (open_time, open, high, low, close, volume), as candles
+    (validated again: a stored row that is not a valid candle raises)."""
+
+    def read(row: Any) -> Candle:
+        return Candle(symbol=symbol, timeframe=timeframe, open_time=row.open_time, open=row.open, high=row.high,
+                      low=row.low, close=row.close, volume=row.volume)
+
+    return read

@@ -15,6 +15,7 @@ from trader_adapters.sql.types import DecimalText, UtcDateTime
 
 __all__ = [
     "Base",
+    "CandleRow",
     "FillRow",
     "LedgerDayRow",
     "LedgerFeeRow",
@@ -283,3 +284,26 @@ class ValueRow(Base):
     bot_id: Mapped[str] = mapped_column(String(_BOT))
     key: Mapped[str] = mapped_column(String(100))
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- captured OHLCV candles (0005): one row per bot, symbol, timeframe and candle open time ---------------
+
+_TIMEFRAME = 16
+
+
+class CandleRow(Base):
+    """A captured closed candle. The unique key makes a repeated capture an update, never a duplicate."""
+
+    __tablename__ = "candles"
+    __table_args__ = (UniqueConstraint("bot_id", "symbol", "timeframe", "open_time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    symbol: Mapped[str] = mapped_column(String(_SYMBOL))
+    timeframe: Mapped[str] = mapped_column(String(_TIMEFRAME))
+    open_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    open: Mapped[Decimal] = mapped_column(DecimalText)
+    high: Mapped[Decimal] = mapped_column(DecimalText)
+    low: Mapped[Decimal] = mapped_column(DecimalText)
+    close: Mapped[Decimal] = mapped_column(DecimalText)
+    volume: Mapped[Decimal] = mapped_column(DecimalText)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from trader_adapters.sql.repositories import (
+    SqlCandleRepository,
     SqlFillRepository,
     SqlLedgerRepository,
     SqlOrderRepository,
@@ -28,6 +29,7 @@ from trader_adapters.sql.repositories import (
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.ids import BotId
 from trader_core.ports.store import (
+    CandleRepository,
     FillRepository,
     LedgerRepository,
     OrderRepository,
@@ -169,6 +171,7 @@ class SqlUnitOfWork:
         self.ledger: LedgerRepository = SqlLedgerRepository(self)
         self.trading_state: TradingStateRepository = SqlTradingStateRepository(self)
         self.values: ValueRepository = SqlValueRepository(self)
+        self.candles: CandleRepository = SqlCandleRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

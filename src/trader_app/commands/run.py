@@ -52,7 +52,10 @@ def register(sub: Any) -> None:
     add("--sandbox-url", dest="sandbox_url", help="with --exchange: a compatible emulator at this URL")
     add("--paper", action="store_const", const=True, help="with --exchange: public data, simulated fills")
     add("--interval", help="seconds between loop ticks against a venue (default 10)")
+    add("--accept-reconciliation", dest="accept_reconciliation", action="store_const", const=True,
+        help="with --exchange: trade even when start-up reconciliation is not clean (after reading its report)")
     add("--day-timezone", dest="day_timezone", help="time zone of the per-day ledger rows (default UTC)")
+    add("--signals", help="JSON-lines file of timed signals to act on instead of a strategy (docs/signals.md)")
     run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 
@@ -64,11 +67,12 @@ def run_command(flags: dict[str, Any]) -> int:
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings) if settings.mode == "replay" else {}
     from trader_adapters.strategies.loader import load_strategy
+    from trader_adapters.strategies.scripted import load_signals
 
     strategy = load_strategy(settings.strategy, {
         "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
         "target_pct": settings.target_pct,
-    })
+    }) if settings.signals is None else load_signals(settings.signals)
     from trader_adapters.telemetry import LoguruTelemetry
 
     sinks: list[LoguruTelemetry] = []

@@ -32,6 +32,7 @@ from trader_core.model.events import (
     OrderAcknowledged,
     OrderClosed,
     OrderFailed,
+    OrderLost,
     OrderOutcomeUnknown,
     OrderRejected,
     OrderSubmitted,
@@ -39,7 +40,17 @@ from trader_core.model.events import (
 )
 from trader_core.ports import Clock, Store, Telemetry, Trading
 
-__all__ = ["IdBlocks", "OrderExecutor", "intent_status"]
+__all__ = ["RETRYABLE_ROLES", "IdBlocks", "OrderExecutor", "attempt_of", "intent_status"]
+
+# Intents that are sent again (attempt + 1, a new client order id) once proven absent: protective orders
+# only. An entry or an exit is a decision taken on a market that has moved since; the strategy decides again.
+RETRYABLE_ROLES = frozenset({OrderRole.STOP, OrderRole.TARGET})
+
+
+def attempt_of(client_order_id: ClientOrderId) -> tuple[str, int]:
+    """``({prefix}-{intent number}, attempt)`` of a client order id built by the executor."""
+    stem, _, attempt = client_order_id.value.rpartition("-")
+    return stem, int(attempt) if attempt.isdigit() else 1
 
 _VENUE_STATUS = {
     OrderStatus.OPEN: IntentStatus.OPEN,
@@ -100,6 +111,9 @@ class OrderExecutor:
     prefix: str
     ids: IdBlocks = attrs.field(default=attrs.Factory(lambda self: IdBlocks(self.store), takes_self=True))
     fee_rate: Decimal | None = None  # the fee policy's share of notional, for ``TrackedOrder.estimated_fee``
+    lookup_attempts: int = 3  # not-found answers before an intent is proven absent (or an order is lost)
+    max_attempts: int = 3  # attempts of one retryable intent (its client ids end in -1, -2, -3)
+    _not_found: dict[ClientOrderId, int] = attrs.field(factory=dict, init=False)
 
     async def submit(
         self,
@@ -137,9 +151,13 @@ class OrderExecutor:
         self.book.put_order(tracked)
         if plan is not None:
             self.book.put_plan(plan)
+        return await self._send(tracked)
+
+    async def _send(self, tracked: TrackedOrder) -> TrackedOrder:
+        """Send a stored intent once and classify the outcome."""
         self._emit_submitted(tracked)
         try:
-            order = await self.trading.place_order(request)
+            order = await self.trading.place_order(tracked.request)
         except OrderRejectedError as exc:
             return self._conclude(tracked, IntentStatus.REJECTED, str(exc))
         except OutcomeUnknownError as exc:
@@ -200,33 +218,85 @@ class OrderExecutor:
         return (await self.cancel_all((tracked,)))[0]
 
     async def cancel_all(self, orders: Iterable[TrackedOrder]) -> tuple[TrackedOrder, ...]:
-        """Cancel several orders (one venue call each) and store the outcomes in one unit of work."""
+        """Cancel several orders (one venue call each) and store the outcomes in one unit of work.
+
+        Returns each order's state afterwards, in order (unchanged when the cancel's outcome is unknown)."""
         answered: list[tuple[TrackedOrder, Order]] = []
+        settled: dict[ClientOrderId, TrackedOrder] = {}
+        orders = tuple(orders)
         for tracked in orders:
             try:
                 order = await self.trading.cancel_order(tracked.request.symbol, tracked.client_order_id)
+            except (OutcomeUnknownError, ExchangeUnavailableError):
+                # The cancel may or may not have happened: nothing is assumed; the next sync looks it up
+                # (a cancel sent again is answered "unknown order" and then looked up).
+                continue
             except OrderNotFoundError:
                 try:
                     order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)
                 except OrderNotFoundError:
-                    await self.resolve(tracked)
+                    settled[tracked.client_order_id] = await self.resolve(tracked)
                     continue
             answered.append((tracked, order))
-        return self.adopt_all(answered)
+        for adopted in self.adopt_all(answered):
+            settled[adopted.client_order_id] = adopted
+        return tuple(settled.get(tracked.client_order_id, tracked) for tracked in orders)
 
     async def resolve(self, tracked: TrackedOrder) -> TrackedOrder:
         """Look an order up by client order id and adopt what the venue says.
 
-        An order the venue does not know, and which was never acknowledged, is marked failed: only
-        then may a new attempt, with a new client order id, be made.
+        A not-found answer is counted: only after ``lookup_attempts`` of them in a row is an order that
+        was never acknowledged (and has no booked fill) marked FAILED (proven absent: only then may a
+        new attempt, with a new client order id, be made); an acknowledged one is marked LOST
+        (``OrderLost``). Until then the intent keeps its state and is looked up again on a later sync.
         """
         try:
             order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)
         except OrderNotFoundError:
-            if tracked.venue_order_id is None:
-                return self._conclude(tracked, IntentStatus.FAILED, "not found at the venue")
-            return tracked
+            return self._not_found_at_venue(tracked)
+        self._not_found.pop(tracked.client_order_id, None)
         return self.adopt(tracked, order)
+
+    def _not_found_at_venue(self, tracked: TrackedOrder) -> TrackedOrder:
+        cid = tracked.client_order_id
+        count = self._not_found.get(cid, 0) + 1
+        if count < self.lookup_attempts:
+            self._not_found[cid] = count
+            return tracked
+        self._not_found.pop(cid, None)
+        detail = f"not found at the venue after {count} lookups"
+        if tracked.venue_order_id is None and not tracked.filled_quantity:
+            return self._conclude(tracked, IntentStatus.FAILED, detail)
+        now = self.clock.now()
+        lost = attrs.evolve(tracked, status=IntentStatus.LOST, updated_at=now)
+        self.save(orders=(lost,))
+        self.telemetry.emit(OrderLost(at=now, client_order_id=cid.value, symbol=str(tracked.request.symbol),
+                                      detail=detail))
+        return lost
+
+    def retryable(self, tracked: TrackedOrder) -> bool:
+        """True when ``tracked`` failed (proven absent) and may be sent again as attempt + 1."""
+        return (
+            tracked.status is IntentStatus.FAILED
+            and tracked.role in RETRYABLE_ROLES
+            and attempt_of(tracked.client_order_id)[1] < self.max_attempts
+        )
+
+    async def retry(self, tracked: TrackedOrder) -> TrackedOrder | None:
+        """Send a failed retryable intent again with the next attempt's client order id; None when it may
+        not be (not failed, not a retryable role, or out of attempts)."""
+        if not self.retryable(tracked):
+            return None
+        stem, attempt = attempt_of(tracked.client_order_id)
+        request = attrs.evolve(tracked.request, client_order_id=ClientOrderId(f"{stem}-{attempt + 1}"))
+        now = self.clock.now()
+        again = attrs.evolve(tracked, request=request, status=IntentStatus.PENDING_SUBMIT, venue_order_id=None,
+                             created_at=now, updated_at=now)
+        with self.store.unit_of_work() as uow:
+            uow.orders.add(again)
+            uow.commit()
+        self.book.put_order(again)
+        return await self._send(again)
 
     def adopt(self, tracked: TrackedOrder, order: Order) -> TrackedOrder:
         """Record the venue's view of an order (status, venue id). Fills are booked separately."""
@@ -242,6 +312,10 @@ class OrderExecutor:
             # Filled quantity moves only with booked fills; an order reported FILLED before its fills
             # are booked stays PARTIALLY_FILLED/OPEN here until the fill sync catches up.
             if status is IntentStatus.FILLED and tracked.filled_quantity.value < order.quantity.value:
+                status = IntentStatus.PARTIALLY_FILLED if tracked.filled_quantity else IntentStatus.OPEN
+            elif not status.is_active and tracked.filled_quantity.value < order.filled_quantity.value:
+                # Cancelled (or expired) after fills not booked yet: it stays in the book until they are,
+                # so its fills are never taken for foreign ones.
                 status = IntentStatus.PARTIALLY_FILLED if tracked.filled_quantity else IntentStatus.OPEN
             updated = tracked
             if status is not tracked.status or tracked.venue_order_id != order.venue_order_id:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 
 import attrs
 
 from trader_core.domain.execution import OrderExecutor
+from trader_core.domain.plan_policy import (
+    PlanPolicy,
+    age_exceeded,
+    day_end_due,
+    overnight_widening,
+    trail_to_breakeven,
+)
 from trader_core.domain.plan_rules import exit_side, protective_prices
+from trader_core.domain.sizing import exit_quantity
 from trader_core.model import (
     ExitBracket,
     ExitReason,
@@ -17,9 +26,11 @@ from trader_core.model import (
     OrderRole,
     OrderType,
     Plan,
+    PlanId,
     PlanStatus,
     Price,
     Symbol,
+    TrackedOrder,
 )
 
 __all__ = ["PlanMonitor"]
@@ -27,44 +38,158 @@ __all__ = ["PlanMonitor"]
 _MAX_PROTECTION_ATTEMPTS = 3
 
 
+_OFF = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=False)
+
+
 @attrs.define
 class PlanMonitor:
-    """Places a plan's stop and target once its entry has finished filling.
+    """Keeps every open plan protected and applies the plan rules (``plan_policy.py``) each tick.
 
-    On a venue that holds protective exits they go there as a one-cancels-other bracket, so they
-    survive the bot being down; elsewhere the monitor compares each new price with them and sends
-    the exit itself. It runs every tick, also while entries are paused.
+    Protection: once a plan's entry has finished filling, its stop and target go to the venue as a
+    one-cancels-other bracket (they survive the bot being down); on a venue that cannot hold them the
+    monitor compares each new price with them and sends the exit itself. Rules, in order: maximum age
+    and the day-end flatten exit the plan (``ExitReason.AGE`` / ``FLATTEN``, a market exit through the
+    executor after the bracket is cancelled); trail to breakeven and overnight widening move the levels,
+    and any change of stop or target re-places the bracket (cancel, then place). A bracket whose
+    quantity no longer matches the plan's (an entry fill booked after it was placed) is re-placed too.
+    It runs every tick, also while entries are paused, the data is stale or trading is REDUCING.
+
+    The volatility flag that scales the trail is the entry signal's ``regime``; it is kept here in
+    memory by plan id (``remember_volatility``), so after a restart a plan trails at the base distance.
+    The day of a plan's last overnight widening is kept the same way.
     """
 
     executor: OrderExecutor
     rules: Mapping[Symbol, InstrumentRules]
+    policy: PlanPolicy = _OFF
     _attempts: dict[str, int] = attrs.field(factory=dict, init=False)
+    _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
+    _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
+
+    def remember_volatility(self, plan_id: PlanId, flag: str | None) -> None:
+        """The entry signal's volatility flag for ``plan_id`` (scales its breakeven trail)."""
+        if flag:
+            self._volatility[plan_id.value] = flag
 
     async def protect(self, last_prices: Mapping[Symbol, Decimal]) -> None:
-        """Protect every open plan that has a stop or target and no protection or exit in flight."""
+        """Apply the plan rules to every open plan, then protect those with no protection in flight."""
         book = self.executor.book
-        for current in book.plans():
-            plan = current
+        for plan in book.plans():
             if plan.status is not PlanStatus.OPEN or not plan.quantity:
                 continue
-            if book.orders_of_plan(plan.plan_id):
-                continue  # entry still working, protection resting, or an exit in flight
-            rules = self.rules[plan.symbol]
-            stop, target = protective_prices(plan, rules)
-            if stop is None and target is None:
-                continue
-            changed = (stop, target) != (plan.stop_price, plan.target_price)
-            if changed:
-                plan = plan.evolve(stop_price=stop, target_price=target)
-            if self.executor.trading.holds_protective_exits and stop is not None and target is not None:
-                await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
-                continue
-            if changed:
-                self.executor.save(plans=(plan,))
-            if self.executor.trading.holds_protective_exits:
-                await self._place(plan, rules)
-            else:
-                await self._watch(plan, rules, last_prices.get(plan.symbol))
+            orders = book.orders_of_plan(plan.plan_id)
+            if any(o.role in (OrderRole.ENTRY, OrderRole.EXIT) for o in orders):
+                continue  # entry still working, or an exit in flight
+            legs = tuple(o for o in orders if o.role in (OrderRole.STOP, OrderRole.TARGET))
+            await self._evaluate(plan, legs, last_prices.get(plan.symbol))
+
+    async def _evaluate(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> None:
+        rules = self.rules[plan.symbol]
+        now = self.executor.clock.now()
+        reason = ExitReason.AGE if age_exceeded(plan, now, self.policy) else (
+            ExitReason.FLATTEN if day_end_due(plan, now, self.policy) else None)
+        if reason is not None:
+            await self.exit_plan(plan, reason, price, f"{reason.value}: plan opened {plan.opened_at.isoformat()}")
+            return
+        stop, target = protective_prices(plan, rules)
+        if stop is None and target is None:
+            return
+        levels = plan.evolve(stop_price=stop, target_price=target) if (stop, target) != (
+            plan.stop_price, plan.target_price) else plan
+        moved = False
+        if price is not None:
+            trailed = trail_to_breakeven(levels, price, self.policy, self._volatility.get(plan.plan_id.value))
+            if trailed is not None:
+                stop, moved = rules.round_price(trailed.value), True
+        widening = overnight_widening(attrs.evolve(levels, stop_price=stop), now, self.policy,
+                                      self._widened_on.get(plan.plan_id.value))
+        if widening is not None:
+            self._widened_on[plan.plan_id.value] = widening.day
+            stop = rules.round_price(widening.stop.value) if widening.stop is not None else stop
+            target = rules.round_price(widening.target.value) if widening.target is not None else target
+            moved = True
+        changed = (stop, target) != (plan.stop_price, plan.target_price)
+        updated = plan.evolve(stop_price=stop, target_price=target) if changed else plan
+        if legs and not (moved or self._resize_due(updated, legs, rules)):
+            return  # protection resting as it should
+        if legs:
+            self._attempts.pop(plan.plan_id.value, None)
+            if not await self._cancel_legs(plan):
+                return
+            current = self.executor.book.plan(plan.plan_id)
+            if current is None or current.version != plan.version or not current.quantity:
+                return  # a leg filled meanwhile: the plan moved on
+        await self._protect(updated, rules, stop, target, changed=changed, price=price)
+
+    async def _protect(self, plan: Plan, rules: InstrumentRules, stop: Price | None, target: Price | None, *,
+                       changed: bool, price: Decimal | None) -> None:
+        if self.executor.trading.holds_protective_exits and stop is not None and target is not None:
+            await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
+            return
+        if changed:
+            self.executor.save(plans=(plan,))
+        if self.executor.trading.holds_protective_exits:
+            await self._place(plan, rules)
+        else:
+            await self._watch(plan, rules, price)
+
+    def _resize_due(self, plan: Plan, legs: tuple[TrackedOrder, ...], rules: InstrumentRules) -> bool:
+        """The bracket no longer covers what the plan holds (and no leg has started filling)."""
+        wanted = rules.round_quantity(plan.quantity.value)
+        return bool(wanted) and all(not leg.filled_quantity and leg.request.quantity != wanted for leg in legs)
+
+    async def _cancel_legs(self, plan: Plan) -> bool:
+        """Cancel the plan's protective legs; True when none is left working."""
+        book = self.executor.book
+        legs = book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET)
+        if legs:
+            await self.executor.cancel_all(legs)
+        return not book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET)
+
+    async def reprotect(self, plan: Plan, last_price: Decimal | None = None) -> None:
+        """Re-place ``plan``'s protection now (its levels or size changed): cancel, then place."""
+        self._attempts.pop(plan.plan_id.value, None)
+        if not await self._cancel_legs(plan):
+            return
+        current = self.executor.book.plan(plan.plan_id)
+        if current is None or current.status is not PlanStatus.OPEN or not current.quantity:
+            return
+        if self.executor.book.orders_of_plan(plan.plan_id, OrderRole.ENTRY, OrderRole.EXIT):
+            return  # the next tick protects it once the entry or exit is done
+        rules = self.rules[current.symbol]
+        stop, target = protective_prices(current, rules)
+        if stop is None and target is None:
+            return
+        changed = (stop, target) != (current.stop_price, current.target_price)
+        updated = current.evolve(stop_price=stop, target_price=target) if changed else current
+        await self._protect(updated, rules, stop, target, changed=changed, price=last_price)
+
+    async def exit_plan(self, plan: Plan, reason: ExitReason, price: Decimal | None, why: str) -> TrackedOrder | None:
+        """Exit the whole plan through the order path: cancel its protection, then a market exit of what
+        it holds (dust policy of ``exit_quantity``). None when nothing was sent."""
+        key = f"{plan.plan_id.value}:exit"
+        attempts = self._attempts.get(key, 0)
+        if attempts >= _MAX_PROTECTION_ATTEMPTS:
+            return None
+        if not await self._cancel_legs(plan):
+            return None
+        current = self.executor.book.plan(plan.plan_id)
+        if current is None or not current.quantity:
+            return None
+        rules = self.rules[current.symbol]
+        mark = price if price is not None else (current.entry_price.value if current.entry_price else None)
+        if mark is None:
+            return None
+        sized = exit_quantity(current.quantity.value, current.quantity, Price(mark), rules)
+        if not sized.sendable:
+            return None
+        self._attempts[key] = attempts + 1
+        quantity = sized.quantity
+        return await self.executor.submit(
+            lambda cid: OrderRequest(client_order_id=cid, symbol=current.symbol, side=exit_side(current),
+                                     order_type=OrderType.MARKET, quantity=quantity),
+            role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
+        )
 
     def _may_try(self, plan: Plan) -> bool:
         attempts = self._attempts.get(plan.plan_id.value, 0)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -24,7 +24,23 @@ from trader_core.model import (
 from trader_core.model.events import ForeignFillIgnored, LedgerAnomalyDetected, PlanClosed, PlanOpened
 from trader_core.ports import Telemetry, Trading, UnitOfWork
 
-__all__ = ["ResyncService"]
+__all__ = ["ResyncService", "SyncPolicy"]
+
+
+@attrs.frozen(kw_only=True)
+class SyncPolicy:
+    """Bounds of one sync: fill pages per symbol, order lookups per sync (the rate limit's share), and
+    how far before the oldest active order the first fill query of a symbol reaches without a cursor."""
+
+    page_size: int = 500
+    max_pages: int = 20
+    max_lookups: int = 10
+    lookback: timedelta = timedelta(minutes=5)
+
+
+def cursor_key(venue: str, symbol: Symbol) -> str:
+    """The ``values`` key of the fill cursor of ``symbol`` at ``venue``."""
+    return f"fills:{venue}:{symbol}"[:100]
 
 
 @attrs.define
@@ -40,37 +56,91 @@ class ResyncService:
     executor: OrderExecutor
     telemetry: Telemetry
     rules: Mapping[Symbol, InstrumentRules]
+    policy: SyncPolicy = SyncPolicy()
+    durable: bool = True  # persist fill cursors (False for a replay: its venue lives one run)
     _cursor: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)
+    _loaded: set[Symbol] = attrs.field(factory=set, init=False)
     _foreign: set[str] = attrs.field(factory=set, init=False)
+    _lookups: int = attrs.field(default=0, init=False)
+    booked: int = attrs.field(default=0, init=False)
 
     @property
     def book(self) -> TradingBook:
         """The executor's view of active orders and plans."""
         return self.executor.book
 
-    async def sync(self) -> None:
-        """Book new fills, then settle orders that are no longer open at the venue."""
-        for symbol in sorted(self.book.symbols_with_orders()):
+    async def sync(self, symbols: Iterable[Symbol] = (), *, max_lookups: int | None = None) -> None:
+        """Book new fills, then settle orders that are no longer open at the venue.
+
+        Covers the symbols with active orders (and ``symbols``); at most ``max_lookups`` (default: the
+        policy's) single-order lookups are made; orders not looked up this time are next time.
+        """
+        self._lookups = self.policy.max_lookups if max_lookups is None else max_lookups
+        for symbol in sorted(self.book.symbols_with_orders() | frozenset(symbols)):
             await self._sync_symbol(symbol)
 
     async def _sync_symbol(self, symbol: Symbol) -> None:
-        fills = await self.trading.fetch_fills(symbol, since=self._cursor.get(symbol))
-        for fill in fills:
-            if not await self._book(fill):
-                # Not bookable yet (no rate for its fee): it and every later fill wait for the next tick,
-                # in order; the inclusive cursor brings them back.
-                self._cursor[symbol] = fill.time
-                break
-        else:
-            if fills:
-                self._cursor[symbol] = fills[-1].time
+        await self._sync_fills(symbol)
         active = self.book.orders(symbol)
         if not active:
             return
-        open_ids = {order.client_order_id for order in await self.trading.fetch_open_orders(symbol)}
-        for tracked in active:
-            if tracked.client_order_id not in open_ids:
-                await self._settle(tracked)
+        open_orders = {order.client_order_id: order for order in await self.trading.fetch_open_orders(symbol)}
+        # Open at the venue: adopt what it says (an unknown outcome found open is resolved here, free).
+        self.executor.adopt_all(
+            (tracked, open_orders[tracked.client_order_id])
+            for tracked in active if tracked.client_order_id in open_orders
+        )
+        # Not open at the venue: looked up by client order id, intents in flight (pending, unknown) first.
+        missing = [t for t in self.book.orders(symbol) if t.client_order_id not in open_orders]
+        missing.sort(key=lambda t: t.status not in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN))
+        for tracked in missing:
+            if self._lookups <= 0:
+                return  # the budget of this sync is spent: the rest are looked up next time
+            self._lookups -= 1
+            await self._settle(tracked)
+
+    async def _sync_fills(self, symbol: Symbol) -> None:
+        """Every new fill of ``symbol`` since the cursor, page by page, de-duplicated by trade id."""
+        since = self._since(symbol)
+        for _ in range(self.policy.max_pages):
+            fills = await self.trading.fetch_fills(symbol, since=since, limit=self.policy.page_size)
+            for fill in fills:
+                if not await self._book(fill):
+                    # Not bookable yet (no rate for its fee): it and every later fill wait for the next tick,
+                    # in order; the inclusive cursor brings them back.
+                    self._advance(symbol, fill.time)
+                    return
+            if not fills:
+                return
+            self._advance(symbol, fills[-1].time)
+            if len(fills) < self.policy.page_size or fills[-1].time == since:
+                return  # exhausted (or a full page in one instant: the next sync goes on from it)
+            since = fills[-1].time
+
+    def _since(self, symbol: Symbol) -> datetime | None:
+        if symbol not in self._loaded:
+            self._loaded.add(symbol)
+            if self.durable:
+                with self.executor.store.unit_of_work() as uow:
+                    stored = uow.values.find(cursor_key(self.trading.venue, symbol))
+                if stored is not None:
+                    self._cursor[symbol] = datetime.fromisoformat(stored)
+        cursor = self._cursor.get(symbol)
+        if cursor is not None:
+            return cursor
+        # No cursor yet: from a little before the oldest active order (venue and bot clocks differ).
+        times = [o.created_at for o in self.book.orders(symbol)]
+        return min(times) - self.policy.lookback if times else None
+
+    def _advance(self, symbol: Symbol, time: datetime) -> None:
+        """Move the (inclusive) cursor to ``time``, persisted once every fill before it is booked."""
+        if self._cursor.get(symbol) == time:
+            return
+        self._cursor[symbol] = time
+        if self.durable:
+            with self.executor.store.unit_of_work() as uow:
+                uow.values.put(cursor_key(self.trading.venue, symbol), time.isoformat())
+                uow.commit()
 
     async def _settle(self, tracked: TrackedOrder) -> None:
         updated = await self.executor.resolve(tracked)
@@ -120,6 +190,7 @@ class ResyncService:
         )
         if record is None:
             return True
+        self.booked += 1
         self.book.put_order(order)
         if order.status is IntentStatus.FILLED:
             self.tracker.order_completed(order)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
@@ -10,10 +11,25 @@ import attrs
 from trader_core.domain.execution import OrderExecutor
 from trader_core.domain.health import ExchangeHealthManager
 from trader_core.domain.market_data import MarketView
+from trader_core.domain.plan_monitor import PlanMonitor
+from trader_core.domain.plan_policy import PlanPolicy, plan_cap
 from trader_core.domain.plan_rules import exit_side
+from trader_core.domain.risk_manager import RiskManager
+from trader_core.domain.sizing import (
+    SizingPolicy,
+    exit_quantity,
+    liquidity_problems,
+    passes_reward_risk,
+    size_entry,
+    slippage_verdict,
+    stacking_blocked,
+)
 from trader_core.model import (
+    ONE,
+    ZERO,
     Action,
     ClientOrderId,
+    ExchangeError,
     ExitReason,
     InstrumentRules,
     IntentStatus,
@@ -23,159 +39,429 @@ from trader_core.model import (
     Plan,
     PlanId,
     PlanStatus,
+    Price,
     Quantity,
+    Quote,
     Side,
     Signal,
     Symbol,
 )
 from trader_core.model.events import SignalHandled
+from trader_core.ports import MarketData
 
-__all__ = ["ActionOutcome", "ActionPolicy", "TradeActionHandler"]
+__all__ = ["ActionOutcome", "ActionPolicy", "ActionStatus", "TradeActionHandler"]
+
+
+class ActionStatus(enum.StrEnum):
+    """Every outcome of a signal; values are the original's status vocabulary (plus the new guards)."""
+
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    UNSUPPORTED = "unsupported"
+    HOLD = "hold"
+    PAUSED = "paused"
+    TRADING_HALTED = "trading_halted"
+    ENTRIES_BLOCKED = "entries_blocked"
+    MISSING_PRICE = "missing_price"
+    PLAN_CAP = "plan_cap"
+    STACKING_BLOCKED = "stacking_blocked"
+    REJECTED_RULES = "rejected_rules"
+    RR_BLOCKED = "rr_blocked"
+    RISK_BLOCKED = "risk_blocked"
+    SLIPPAGE_BLOCKED = "slippage_blocked"
+    LIQUIDITY_BLOCKED = "liquidity_blocked"
+    QUOTE_UNAVAILABLE = "quote_unavailable"
+    ORDER_PENDING_SUBMIT = "order_pending_submit"
+    ORDER_OPEN = "order_open"
+    ORDER_PARTIALLY_FILLED = "order_partially_filled"
+    ORDER_FILLED = "order_filled"
+    ORDER_CANCELED = "order_canceled"
+    ORDER_REJECTED = "order_rejected"
+    ORDER_FAILED = "order_failed"
+    ORDER_UNKNOWN = "order_unknown"
+    CLOSE_POSITION_EXECUTED = "close_position_executed"
+    CLOSE_POSITION_NONE = "close_position_none"
+    CLOSE_POSITION_BLOCKED = "close_position_blocked"
+    CANCEL_MISSING_ID = "cancel_missing_id"
+    CANCEL_NOT_OURS = "cancel_not_ours"
+    CANCELLED = "cancelled"
+    CANCEL_FAILED = "cancel_failed"
+    UPDATE_PLAN_MISSING_ID = "update_plan_missing_id"
+    UPDATE_PLAN_NOT_FOUND = "update_plan_not_found"
+    UPDATE_PLAN_INVALID = "update_plan_invalid"
+    PLAN_UPDATED = "plan_updated"
+    PARTIAL_CLOSE_INVALID = "partial_close_invalid"
+    PARTIAL_CLOSE_MISSING_PLAN = "partial_close_missing_plan"
+    PARTIAL_CLOSE_ZERO_QTY = "partial_close_zero_qty"
+    PARTIAL_CLOSE_BLOCKED = "partial_close_blocked"
+    PARTIAL_CLOSE_PENDING = "partial_close_pending"
+    PARTIAL_CLOSE_EXECUTED = "partial_close_executed"
+    PARTIAL_CLOSE_ERROR = "partial_close_error"
+
+
+_ORDER_STATUS = {
+    IntentStatus.PENDING_SUBMIT: ActionStatus.ORDER_PENDING_SUBMIT,
+    IntentStatus.OPEN: ActionStatus.ORDER_OPEN,
+    IntentStatus.PARTIALLY_FILLED: ActionStatus.ORDER_PARTIALLY_FILLED,
+    IntentStatus.FILLED: ActionStatus.ORDER_FILLED,
+    IntentStatus.CANCELED: ActionStatus.ORDER_CANCELED,
+    IntentStatus.REJECTED: ActionStatus.ORDER_REJECTED,
+    IntentStatus.FAILED: ActionStatus.ORDER_FAILED,
+    IntentStatus.UNKNOWN: ActionStatus.ORDER_UNKNOWN,
+}
 
 
 @attrs.frozen(kw_only=True)
 class ActionPolicy:
-    """Settings of the action handler. ``stake`` is the quote notional of an entry without a size."""
+    """Settings of the action handler. ``stake`` is the quote notional of an entry without a size.
+
+    ``sizing`` None turns the sizing guards off (volatility, order-value buffer, reward/risk, stacking,
+    slippage, liquidity): only the venue's step and minimums apply. ``plans`` carries the per-symbol plan cap and
+    replace-oldest; without it the cap is ``max_plans_per_symbol``.
+    """
 
     stake: Decimal
     max_plans_per_symbol: int = 1
+    sizing: SizingPolicy | None = None
+    plans: PlanPolicy | None = None
+
+    @property
+    def plan_policy(self) -> PlanPolicy:
+        """The plan cap rules (``max_plans_per_symbol`` wins over the plan policy's own)."""
+        return attrs.evolve(self.plans or PlanPolicy(replace_oldest_on_cap=False),
+                            max_plans_per_symbol=self.max_plans_per_symbol)
 
 
 @attrs.frozen
 class ActionOutcome:
     """What became of a signal: a status from the original's vocabulary and a detail."""
 
-    status: str
+    status: ActionStatus
     detail: str = ""
 
 
 @attrs.define
 class TradeActionHandler:
-    """Handles BUY, SELL, CLOSE_POSITION, CANCEL, HOLD and PAUSE_TRADING. Spot, long-only.
+    """Handles every action. Spot, long-only.
 
-    Every entry is a plan (its stop and target are optional); a SELL exits the bot's own plans in the
-    symbol, never more than the bot holds. The health manager decides whether an entry may go (trading
-    ACTIVE, venue not suspended, the symbol's data not stale) and whether any order may (not HALTED);
-    PAUSE_TRADING asks it for a pause (merged by maximum with any pause in force).
+    Every entry is a plan (its stop and target are optional); SELL, PARTIAL_CLOSE and CLOSE_POSITION
+    exit the bot's own plans in the symbol, never more than the bot holds, and no entry limit ever
+    blocks them. The health manager decides whether an entry may go (trading ACTIVE, venue not
+    suspended, the symbol's data not stale) and whether any order may (not HALTED); PAUSE_TRADING asks
+    it for a pause (merged by maximum with any pause in force). ``risk`` (the bot's entry limits and loss
+    limits), ``monitor`` (re-placing protection at once after UPDATE_PLAN) and ``market`` (a fresh quote
+    for the slippage and liquidity guards) are optional, so the plain order path can be driven alone.
     """
 
     executor: OrderExecutor
     rules: Mapping[Symbol, InstrumentRules]
     policy: ActionPolicy
     health: ExchangeHealthManager
+    risk: RiskManager | None = None
+    monitor: PlanMonitor | None = None
+    market: MarketData | None = None
 
     async def handle(self, signal: Signal, view: MarketView) -> ActionOutcome:
         """Act on ``signal`` and emit a ``SignalHandled`` event with the outcome."""
         outcome = await self._dispatch(signal, view)
         self.executor.telemetry.emit(
             SignalHandled(at=view.now, action=signal.action.value, symbol=str(signal.symbol),
-                          status=outcome.status, detail=outcome.detail)
+                          status=outcome.status.value, detail=outcome.detail[:500])
         )
         return outcome
 
-    async def _dispatch(self, signal: Signal, view: MarketView) -> ActionOutcome:
+    async def _dispatch(self, signal: Signal, view: MarketView) -> ActionOutcome:  # noqa: PLR0911 - one per action
         answer = self._answer_without_orders(signal)
         if answer is not None:
             return answer
+        price = view.last_prices.get(signal.symbol)
         if signal.action is Action.BUY:
             return await self._enter(signal, view)
-        if signal.action in (Action.SELL, Action.CLOSE_POSITION):
-            reason = ExitReason.SIGNAL if signal.action is Action.SELL else ExitReason.MANUAL
-            return await self._exit_all(signal.symbol, reason, signal.reason, view.last_prices.get(signal.symbol))
+        if signal.action is Action.SELL:
+            return await self._sell(signal, price)
+        if signal.action is Action.CLOSE_POSITION:
+            return await self._exit_all(signal.symbol, ExitReason.MANUAL, signal.reason, price)
         if signal.action is Action.CANCEL:
             return await self._cancel(signal)
-        return ActionOutcome("unsupported", f"{signal.action.value} is not handled yet")
+        if signal.action is Action.UPDATE_PLAN:
+            return await self._update_plan(signal, price)
+        if signal.action is Action.PARTIAL_CLOSE:
+            return await self._partial_close(signal, price)
+        return ActionOutcome(ActionStatus.UNSUPPORTED, f"{signal.action.value} is not handled")
 
     def _answer_without_orders(self, signal: Signal) -> ActionOutcome | None:
         """The outcome of a signal that sends no order: an unknown symbol, HOLD, PAUSE_TRADING, or what the
         health manager forbids (any order while HALTED, an entry unless it may go now)."""
         if signal.symbol not in self.rules:
-            return ActionOutcome("unknown_symbol", f"{signal.symbol} is not traded by this bot")
+            return ActionOutcome(ActionStatus.UNKNOWN_SYMBOL, f"{signal.symbol} is not traded by this bot")
         if signal.action is Action.HOLD:
-            return ActionOutcome("hold", signal.reason)
+            return ActionOutcome(ActionStatus.HOLD, signal.reason)
         if signal.action is Action.PAUSE_TRADING:
             return self._pause(signal)
         if not self.health.may_send_orders():
-            return ActionOutcome("trading_halted", f"no new orders while halted: {self.health.status.reason}")
+            return ActionOutcome(ActionStatus.TRADING_HALTED,
+                                 f"no new orders while halted: {self.health.status.reason}")
         if signal.action is Action.BUY:
             refusal = self.health.entry_refusal(signal.symbol)
             if refusal is not None:
-                return ActionOutcome("entries_blocked", refusal)
+                return ActionOutcome(ActionStatus.ENTRIES_BLOCKED, refusal)
         return None
 
     def _pause(self, signal: Signal) -> ActionOutcome:
         duration = signal.pause if signal.pause is not None else self.health.policy.signal_pause
         status = self.health.request_pause(duration, signal.reason or "PAUSE_TRADING signal", "signal")
         if status.until is None:
-            return ActionOutcome("paused", f"trading {status.state.value}: {status.reason}")
-        return ActionOutcome("paused", f"no new entries until {status.until.isoformat()}")
+            return ActionOutcome(ActionStatus.PAUSED, f"trading {status.state.value}: {status.reason}")
+        return ActionOutcome(ActionStatus.PAUSED, f"no new entries until {status.until.isoformat()}")
 
-    async def _enter(self, signal: Signal, view: MarketView) -> ActionOutcome:
+    # -- BUY ---------------------------------------------------------------------------------------------
+
+    async def _enter(self, signal: Signal, view: MarketView) -> ActionOutcome:  # noqa: PLR0911, PLR0912 - one per guard
         book = self.executor.book
-        price = view.last_prices.get(signal.symbol)
+        symbol = signal.symbol
+        price = view.last_prices.get(symbol)
         if price is None:
-            return ActionOutcome("missing_price", "no price seen yet")
-        open_plans = book.plans(signal.symbol)
-        if len(open_plans) >= self.policy.max_plans_per_symbol:
-            return ActionOutcome("plan_cap", f"{len(open_plans)}/{self.policy.max_plans_per_symbol} plans open")
-        rules = self.rules[signal.symbol]
+            return ActionOutcome(ActionStatus.MISSING_PRICE, "no price seen yet")
+        cap = plan_cap(book.plans(symbol), symbol, self.policy.plan_policy)
+        if not cap.allowed:
+            return ActionOutcome(ActionStatus.PLAN_CAP, cap.reason)
+        replaced = {p.plan_id for p in cap.replace}
+        staying = [p for p in book.plans(symbol) if p.plan_id not in replaced]
+        position = self._held(symbol) - sum((p.quantity.value for p in cap.replace), ZERO)
+        pending_buys = sum(1 for o in book.orders(symbol) if o.role is OrderRole.ENTRY and o.plan_id not in replaced)
+        if self.policy.sizing is not None and stacking_blocked(Side.BUY, position, pending_buys, len(staying)):
+            return ActionOutcome(ActionStatus.STACKING_BLOCKED,
+                                 f"holds {position} {symbol.base} with {len(staying)} plan(s) open")
+        rules = self.rules[symbol]
+        mark = rules.round_price(price)
         wanted = signal.quantity.value if signal.quantity else (signal.notional or self.policy.stake) / price
-        quantity = rules.round_quantity(wanted * (signal.size_factor or 1))
-        refusal = rules.violations(quantity, rules.round_price(price)) if quantity else ("quantity rounds to 0",)
-        if refusal:
-            return ActionOutcome("rejected_rules", "; ".join(refusal))
+        wanted *= signal.size_factor or ONE
+        sizing = self.policy.sizing
+        if sizing is None:
+            quantity = rules.round_quantity(wanted)
+            problems = rules.violations(quantity, mark) if quantity else ("quantity rounds to 0",)
+        else:
+            sized = size_entry(wanted, mark, signal, rules, sizing)
+            quantity, problems = sized.quantity, sized.problems
+        if problems:
+            return ActionOutcome(ActionStatus.REJECTED_RULES, "; ".join(problems))
+        if sizing is not None:
+            stop = signal.stop or (mark.value * (1 - signal.stop_pct / 100) if signal.stop_pct else None)
+            target = signal.target or (mark.value * (1 + signal.target_pct / 100) if signal.target_pct else None)
+            if not passes_reward_risk(Side.BUY, price, stop, target, sizing.min_rr):
+                return ActionOutcome(ActionStatus.RR_BLOCKED,
+                                     f"reward/risk below {sizing.min_rr} (price {price}, stop {stop}, target {target})")
+        if self.risk is not None:
+            verdict = self.risk.check_entry(symbol, quantity, mark, view.last_prices)
+            if not verdict.allowed:
+                return ActionOutcome(ActionStatus.RISK_BLOCKED, "; ".join(getattr(verdict, "reasons", ())))
+        if sizing is not None and self.market is not None:
+            refusal = await self._market_guard(symbol, price, sizing)
+            if refusal is not None:
+                return refusal
+        details = [f"{quantity} {symbol.base}"]
+        for old in cap.replace:
+            replaced_outcome = await self._exit_plan(old, ExitReason.MANUAL, f"replaced on cap by a new {symbol} entry",
+                                                     price)
+            details.append(f"replaced {old.plan_id}: {replaced_outcome}")
         now = self.executor.clock.now()
 
         def new_plan(plan_id: PlanId, entry_id: ClientOrderId) -> Plan:
             return Plan(
-                plan_id=plan_id, run_id=self.executor.run_id, symbol=signal.symbol, side=Side.BUY,
+                plan_id=plan_id, run_id=self.executor.run_id, symbol=symbol, side=Side.BUY,
                 status=PlanStatus.PENDING, entry_client_order_id=entry_id, opened_at=now,
                 stop_price=signal.stop, target_price=signal.target, stop_pct=signal.stop_pct,
                 target_pct=signal.target_pct, reason=signal.reason,
             )
 
         tracked = await self.executor.submit(
-            _market_order(signal.symbol, Side.BUY, quantity),
+            _market_order(symbol, Side.BUY, quantity),
             role=OrderRole.ENTRY, new_plan=new_plan, reason=signal.reason, reference_price=price,
         )
-        return _order_outcome(tracked.status)
+        if self.monitor is not None and tracked.plan_id is not None:
+            self.monitor.remember_volatility(tracked.plan_id, signal.regime_flag("volatility"))
+        return ActionOutcome(_ORDER_STATUS[tracked.status], "; ".join(details))
 
-    async def _exit_all(
-        self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None
-    ) -> ActionOutcome:
+    async def _market_guard(self, symbol: Symbol, price: Decimal, sizing: SizingPolicy) -> ActionOutcome | None:
+        """The slippage guard and the liquidity verdict on a fresh quote."""
+        assert self.market is not None
+        try:
+            quote: Quote = await self.market.fetch_quote(symbol)
+        except ExchangeError as exc:
+            return ActionOutcome(ActionStatus.QUOTE_UNAVAILABLE, f"no fresh quote for the slippage guard: {exc}")
+        verdict = slippage_verdict(price, quote.last, quote, sizing)
+        if not verdict.allowed:
+            return ActionOutcome(ActionStatus.SLIPPAGE_BLOCKED,
+                                 f"moved {verdict.move_pct:.4f}% > cap {verdict.cap_pct:.4f}%")
+        problems = liquidity_problems(quote, sizing)
+        if problems:
+            return ActionOutcome(ActionStatus.LIQUIDITY_BLOCKED, "; ".join(problems))
+        return None
+
+    # -- exits -------------------------------------------------------------------------------------------
+
+    def _held(self, symbol: Symbol) -> Decimal:
+        """What the bot's own plans in ``symbol`` hold."""
+        return sum((p.quantity.value for p in self.executor.book.plans(symbol) if p.status is PlanStatus.OPEN), ZERO)
+
+    async def _exit_plan(self, plan: Plan, reason: ExitReason, why: str, price: Decimal | None,
+                         wanted: Decimal | None = None) -> str:
+        """Exit ``wanted`` (default: all) of one plan: its pending entry and protection are cancelled first,
+        then a market exit of what it holds. Returns a short status for the detail."""
         book = self.executor.book
-        plans = [p for p in book.plans(symbol) if p.status is PlanStatus.OPEN and p.quantity]
+        await self.executor.cancel_all(
+            book.orders_of_plan(plan.plan_id, OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET))
+        if book.orders_of_plan(plan.plan_id):
+            return "exit_pending"
+        current = book.plan(plan.plan_id)
+        if current is None or current.status is not PlanStatus.OPEN or not current.quantity:
+            return "nothing_held"  # never filled (its plan ends with the cancelled entry), or already exited
+        mark = price if price is not None else (current.entry_price.value if current.entry_price else None)
+        if mark is None:
+            return "missing_price"
+        sized = exit_quantity(current.quantity.value if wanted is None else wanted, current.quantity,
+                              Price(mark), self.rules[current.symbol])
+        if not sized.sendable:
+            return "dust: " + "; ".join(sized.problems)
+        tracked = await self.executor.submit(
+            _market_order(current.symbol, exit_side(current), sized.quantity),
+            role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
+        )
+        return _ORDER_STATUS[tracked.status].value
+
+    async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None) -> ActionOutcome:
+        """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance."""
+        plans = [p for p in self.executor.book.plans(symbol) if p.status is PlanStatus.OPEN and p.quantity]
         if not plans:
-            return ActionOutcome("close_position_none", "the bot holds nothing in this symbol")
+            return ActionOutcome(ActionStatus.CLOSE_POSITION_NONE, "the bot holds nothing in this symbol")
+        statuses = [await self._exit_plan(plan, reason, why, price) for plan in plans]
+        sent = any(s.startswith("order_") and s not in ("order_rejected", "order_failed", "order_unknown")
+                   for s in statuses)
+        status = ActionStatus.CLOSE_POSITION_EXECUTED if sent or "exit_pending" in statuses else (
+            ActionStatus.CLOSE_POSITION_NONE if all(s == "nothing_held" for s in statuses)
+            else ActionStatus.CLOSE_POSITION_BLOCKED)
+        return ActionOutcome(status, ",".join(statuses))
+
+    async def flatten_all(self, why: str, prices: Mapping[Symbol, Decimal]) -> tuple[ActionOutcome, ...]:
+        """Exit every plan of the bot (``ExitReason.FLATTEN``), e.g. after a loss limit under
+        ``loss_policy = flatten``."""
+        symbols = dict.fromkeys(p.symbol for p in self.executor.book.plans())
+        return tuple([await self._exit_all(symbol, ExitReason.FLATTEN, why, prices.get(symbol)) for symbol in symbols])
+
+    async def _sell(self, signal: Signal, price: Decimal | None) -> ActionOutcome:
+        """SELL: the whole of the bot's position, or ``quantity`` of it taken from its oldest plans."""
+        if signal.quantity is None:
+            return await self._exit_all(signal.symbol, ExitReason.SIGNAL, signal.reason, price)
+        held = self._held(signal.symbol)
+        if self.risk is not None:
+            marks = {} if price is None else {signal.symbol: price}
+            verdict = self.risk.check_exit(signal.symbol, signal.quantity, marks)
+            if not verdict.allowed:
+                return ActionOutcome(ActionStatus.CLOSE_POSITION_BLOCKED, "; ".join(getattr(verdict, "reasons", ())))
+        if signal.quantity.value > held:
+            return ActionOutcome(ActionStatus.CLOSE_POSITION_BLOCKED,
+                                 f"sells {signal.quantity} but the bot's plans hold {held}")
+        left = signal.quantity.value
         statuses = []
-        for plan in plans:
-            await self.executor.cancel_all(book.orders_of_plan(plan.plan_id))
-            if book.orders_of_plan(plan.plan_id, OrderRole.EXIT, OrderRole.STOP, OrderRole.TARGET):
-                statuses.append("exit_pending")
+        for plan in self.executor.book.plans(signal.symbol):
+            if left <= ZERO:
+                break
+            if plan.status is not PlanStatus.OPEN or not plan.quantity:
                 continue
-            current = book.plan(plan.plan_id)
-            if current is None or not current.quantity:
-                continue  # a protective exit filled meanwhile
-            quantity = self.rules[symbol].round_quantity(current.quantity.value)
-            if not quantity:
-                statuses.append("dust")
-                continue
-            tracked = await self.executor.submit(
-                _market_order(symbol, exit_side(current), quantity),
-                role=OrderRole.EXIT, plan_id=plan.plan_id, exit_reason=reason, reason=why,
-                reference_price=price,
-            )
-            statuses.append(_order_outcome(tracked.status).status)
-        return ActionOutcome("close_position_executed" if statuses else "close_position_none", ",".join(statuses))
+            part = min(left, plan.quantity.value)
+            statuses.append(await self._exit_plan(plan, ExitReason.SIGNAL, signal.reason, price, part))
+            left -= part
+        if not statuses:
+            return ActionOutcome(ActionStatus.CLOSE_POSITION_NONE, "the bot holds nothing in this symbol")
+        return ActionOutcome(ActionStatus.CLOSE_POSITION_EXECUTED, ",".join(statuses))
+
+    async def _partial_close(self, signal: Signal, price: Decimal | None) -> ActionOutcome:  # noqa: PLR0911 - one per check
+        """A fraction of the plan's actual filled quantity; the plan closes only when exits fill."""
+        fraction = signal.close_fraction
+        if signal.plan_id is None or fraction is None:
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_INVALID, "invalid plan_id or fraction")
+        plan = self.executor.book.plan(signal.plan_id)
+        if plan is None or plan.symbol != signal.symbol or plan.status is not PlanStatus.OPEN:
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_MISSING_PLAN,
+                                 f"no open plan {signal.plan_id} in {signal.symbol}")
+        if not plan.quantity:
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_ZERO_QTY, "the plan holds nothing")
+        if self.executor.book.orders_of_plan(plan.plan_id, OrderRole.EXIT):
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_PENDING, "an exit of this plan is already working")
+        mark = price if price is not None else (plan.entry_price.value if plan.entry_price else None)
+        if mark is None:
+            return ActionOutcome(ActionStatus.MISSING_PRICE, "no price seen yet")
+        rules = self.rules[plan.symbol]
+        sized = exit_quantity(plan.quantity.value * fraction, plan.quantity, Price(mark), rules)
+        if not sized.sendable:
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_ZERO_QTY, "; ".join(sized.problems))
+        if self.risk is not None:
+            verdict = self.risk.check_exit(plan.symbol, sized.quantity, {plan.symbol: mark})
+            if not verdict.allowed:
+                return ActionOutcome(ActionStatus.PARTIAL_CLOSE_BLOCKED, "; ".join(getattr(verdict, "reasons", ())))
+        why = signal.reason or f"partial close {fraction * 100:g}% of plan {plan.plan_id}"
+        status = await self._exit_plan(plan, ExitReason.SIGNAL, why, price, sized.quantity.value)
+        if status.startswith("order_") and status not in ("order_rejected", "order_failed", "order_unknown"):
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_EXECUTED, f"{status}: {sized.quantity} {plan.symbol.base}")
+        if status == "exit_pending":
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_PENDING, "protection could not be cancelled yet")
+        return ActionOutcome(ActionStatus.PARTIAL_CLOSE_ERROR, status)
+
+    # -- CANCEL, UPDATE_PLAN -----------------------------------------------------------------------------
 
     async def _cancel(self, signal: Signal) -> ActionOutcome:
         if signal.client_order_id is None:
-            return ActionOutcome("cancel_missing_id")
+            return ActionOutcome(ActionStatus.CANCEL_MISSING_ID)
         order = self.executor.book.order(signal.client_order_id)
         if order is None or order.request.symbol != signal.symbol:
-            return ActionOutcome("cancel_not_ours", "only the bot's own active orders can be cancelled")
+            return ActionOutcome(ActionStatus.CANCEL_NOT_OURS, "only the bot's own active orders can be cancelled")
         result = await self.executor.cancel(order)
-        return ActionOutcome("cancelled" if result.status is IntentStatus.CANCELED else "cancel_failed")
+        return ActionOutcome(ActionStatus.CANCELLED if result.status is IntentStatus.CANCELED
+                             else ActionStatus.CANCEL_FAILED, result.status.value)
+
+    async def _update_plan(self, signal: Signal, price: Decimal | None) -> ActionOutcome:  # noqa: PLR0912 - one per check
+        """New stop/target for an open (or pending) plan of the symbol; ``size_factor`` below 1 sells that
+        share of the plan's position away. Bumps the version and re-places the venue bracket."""
+        if signal.plan_id is None:
+            return ActionOutcome(ActionStatus.UPDATE_PLAN_MISSING_ID)
+        plan = self.executor.book.plan(signal.plan_id)
+        if plan is None or plan.symbol != signal.symbol:
+            return ActionOutcome(ActionStatus.UPDATE_PLAN_NOT_FOUND,
+                                 f"no active plan {signal.plan_id} in {signal.symbol}")
+        if signal.size_factor is not None and signal.size_factor > ONE:
+            return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID,
+                                 "size_factor above 1 would add to the plan: send a BUY instead")
+        rules = self.rules[plan.symbol]
+        reference = price if price is not None else (plan.entry_price.value if plan.entry_price else None)
+        stop = rules.round_price(signal.stop.value) if signal.stop is not None else plan.stop_price
+        target = rules.round_price(signal.target.value) if signal.target is not None else plan.target_price
+        if reference is not None:
+            sign = plan.side.sign
+            if stop is not None and (reference - stop.value) * sign <= 0:
+                return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID, f"stop {stop} not below the price {reference}")
+            if target is not None and (target.value - reference) * sign <= 0:
+                return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID,
+                                     f"target {target} not above the price {reference}")
+        details = []
+        changes: dict[str, object] = {}
+        if signal.stop is not None:
+            changes.update(stop_price=stop, stop_pct=None)
+        if signal.target is not None:
+            changes.update(target_price=target, target_pct=None)
+        if signal.reason:
+            changes["reason"] = signal.reason[:200]
+        if changes:
+            self.executor.save(plans=(plan.evolve(**changes),))
+            details.append(f"version {plan.version + 1}")
+        if signal.size_factor is not None and signal.size_factor < ONE and plan.status is PlanStatus.OPEN:
+            current = self.executor.book.plan(plan.plan_id) or plan
+            part = current.quantity.value * (ONE - signal.size_factor)
+            details.append(f"reduced: {await self._exit_plan(current, ExitReason.SIGNAL, 'size_factor', price, part)}")
+        elif changes and plan.status is PlanStatus.OPEN and self.monitor is not None:
+            latest = self.executor.book.plan(plan.plan_id)
+            if latest is not None:
+                await self.monitor.reprotect(latest, price)
+                details.append("protection re-placed")
+        return ActionOutcome(ActionStatus.PLAN_UPDATED, "; ".join(details))
 
 
 def _market_order(symbol: Symbol, side: Side, quantity: Quantity) -> Callable[[ClientOrderId], OrderRequest]:
@@ -185,14 +471,3 @@ def _market_order(symbol: Symbol, side: Side, quantity: Quantity) -> Callable[[C
         )
 
     return build
-
-
-def _order_outcome(status: IntentStatus) -> ActionOutcome:
-    if status is IntentStatus.REJECTED:
-        return ActionOutcome("order_rejected")
-    if status is IntentStatus.FAILED:
-        return ActionOutcome("order_failed")
-    if status is IntentStatus.UNKNOWN:
-        return ActionOutcome("order_unknown")
-    return ActionOutcome(f"order_{status.value}")
-

@@ -391,3 +391,69 @@ class MarketDataFresh(Event):
     symbol: str
     age_s: str | None
     latency_ms: str
+
+
+# --- recovery (OrderExecutor, ResyncService, StartupReconciler) ------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class OrderLost(Event):
+    """An acknowledged order was answered "not found" at every lookup: its fate is unknown; a person looks."""
+
+    client_order_id: str
+    symbol: str
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class ReconciliationReported(Event):
+    """Start-up reconciliation: the bot's stored view against the venue.
+
+    ``adopted``: stored intents found at the venue; ``closed_while_away``: orders that ended while the bot
+    was down; ``absent``: intents proven never to have reached the venue (failed); ``missing``: intents
+    still unresolved; ``lost``: acknowledged orders the venue no longer knows; ``unexpected``: open orders
+    with the bot's prefix and no stored intent; ``foreign``: other open orders (ignored, never touched);
+    ``balance_issues``: assets the venue holds less of than the bot's own fills say. ``gate``: ``clean``,
+    ``accepted`` (by the operator) or ``reducing`` (no new entries until clean or accepted)."""
+
+    adopted: tuple[str, ...]
+    closed_while_away: tuple[str, ...]
+    absent: tuple[str, ...]
+    missing: tuple[str, ...]
+    lost: tuple[str, ...]
+    unexpected: tuple[str, ...]
+    foreign: int
+    fills_booked: int
+    balance_issues: tuple[str, ...]
+    gate: str
+
+
+# --- market data (MarketDataService) ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MarketDataRejected(Event):
+    """The venue sent market data the bot will neither store nor trade on (``kind``: candles or quote;
+    ``reason``: invalid, future or out_of_order); the symbol's other data and the other symbols go on."""
+
+    symbol: str
+    kind: str
+    reason: str
+    detail: str
+
+
+@attrs.frozen(kw_only=True)
+class LiquidityChanged(Event):
+    """A symbol's liquidity verdict changed: ``liquid`` False stops new entries in it (``problems`` say why)."""
+
+    symbol: str
+    liquid: bool
+    problems: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class CandleCaptureFailed(Event):
+    """Storing captured candles failed; capture is retried at the next due time (trading goes on)."""
+
+    symbols: tuple[str, ...]
+    error: str

@@ -66,10 +66,8 @@ class Timeframe:
 
     @property
     def duration(self) -> timedelta:
-        """The period as a ``timedelta``."""
-        match = _TIMEFRAME.match(self.text)
-        assert match is not None
-        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        """The period as a ``timedelta`` (parsed once, at construction)."""
+        return self._duration
 
     def __str__(self) -> str:
         return self.text

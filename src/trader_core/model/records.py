@@ -59,6 +59,7 @@ class IntentStatus(enum.Enum):
     REJECTED = "rejected"  # definitive refusal by the venue
     FAILED = "failed"  # never reached the venue, or proven absent after an unknown outcome
     UNKNOWN = "unknown"  # sent, outcome unknown: look it up by client order id before anything else
+    LOST = "lost"  # acknowledged once, then "not found" at every lookup: surfaced (OrderLost), no longer queried
 
     @property
     def is_active(self) -> bool:

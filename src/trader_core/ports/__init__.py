@@ -4,6 +4,7 @@ from trader_core.ports.clock import Clock
 from trader_core.ports.exchange import MarketData, Reconnectable, Trading
 from trader_core.ports.fees import FeeRates
 from trader_core.ports.store import (
+    CandleRepository,
     FillRepository,
     LedgerRepository,
     OrderRepository,
@@ -19,6 +20,7 @@ from trader_core.ports.strategy import DecisionContext, SignalSource
 from trader_core.ports.telemetry import Telemetry
 
 __all__ = [
+    "CandleRepository",
     "Clock",
     "DecisionContext",
     "FeeRates",

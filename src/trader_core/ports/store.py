@@ -14,18 +14,21 @@ may raise ``StoreError``; the unit of work is then unusable and rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Protocol
 
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
 from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
 from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 
 __all__ = [
+    "CandleRepository",
     "FillRepository",
     "LedgerRepository",
     "OrderRepository",
@@ -194,6 +197,7 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     trading_state: TradingStateRepository
     values: ValueRepository
+    candles: CandleRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -243,4 +247,32 @@ class ValueRepository(Protocol):
 
     def put(self, key: str, value: str) -> None:
         """Create or replace the value under ``key`` (1-100 characters)."""
+        ...
+
+
+class CandleRepository(Protocol):
+    """Captured OHLCV candles of this bot: one row per (symbol, timeframe, candle open time), so capturing
+    a candle again replaces it and never duplicates it. Times are aware UTC; the capturer stores closed
+    candles only."""
+
+    def upsert(self, candles: Sequence[Candle]) -> int:
+        """Store ``candles`` (any keys, in one batch); a stored candle with the same key is replaced.
+        Returns how many candles were written."""
+        ...
+
+    def list_for(self, symbol: Symbol, timeframe: Timeframe, *, limit: int | None = None) -> tuple[Candle, ...]:
+        """The stored candles of (``symbol``, ``timeframe``), oldest first; only the newest ``limit`` when given."""
+        ...
+
+    def count(self, symbol: Symbol, timeframe: Timeframe) -> int:
+        """How many candles of (``symbol``, ``timeframe``) are stored."""
+        ...
+
+    def prune(self, symbol: Symbol, timeframe: Timeframe, *, keep: int, older_than: datetime | None = None) -> int:
+        """Delete all but the newest ``keep`` candles of (``symbol``, ``timeframe``), and those opened before
+        ``older_than`` when given; return how many were deleted. ``keep`` must be at least 0."""
+        ...
+
+    def stored_keys(self) -> tuple[tuple[Symbol, Timeframe], ...]:
+        """Every (symbol, timeframe) with stored candles, sorted."""
         ...

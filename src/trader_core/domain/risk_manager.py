@@ -1,0 +1,161 @@
+"""RiskManager: the pure risk rules (``risk.py``) applied to what the bot itself holds and has working.
+
+The ``RiskBook`` is built from the bot's own holdings (``PortfolioTracker``, never the account balance)
+and its own active orders (``TradingBook``): each working order counts once, for what is left of it.
+Loss limits watch the bot's own equity, ``allocation + net PnL`` (realized net of fees, plus open
+holdings marked at the last prices); their baselines are stored in the store's ``values`` repository
+(key ``risk.loss_limits``, the JSON of ``LossLimitState.as_record()``) so a restart keeps them. A breach
+moves trading to REDUCING through the health manager (an indefinite pause: only an operator's resume
+ends it); entries are refused while it holds, exits never are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+
+import attrs
+
+from trader_core.domain.book import TradingBook
+from trader_core.domain.health import ExchangeHealthManager
+from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.domain.risk import (
+    LossBreach,
+    LossLimitPolicy,
+    LossLimitState,
+    PendingOrder,
+    Position,
+    RiskBook,
+    RiskPolicy,
+    RiskVerdict,
+    bot_equity,
+    check_entry,
+    check_exit,
+    observe_equity,
+)
+from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
+from trader_core.model.health import TradingState
+from trader_core.ports import Clock, Store
+
+__all__ = ["LOSS_LIMITS_KEY", "RiskManager"]
+
+LOSS_LIMITS_KEY = "risk.loss_limits"
+
+_RISK_ROLES = (OrderRole.ENTRY, OrderRole.EXIT)  # protective legs reduce a position the book already counts
+
+
+@attrs.define
+class RiskManager:
+    """Entry and exit checks on the bot's own book, and loss limits with persisted baselines.
+
+    ``durable`` False (a replay) keeps the baselines in memory only: replays are independent runs.
+    ``loss_policy`` is ``reduce`` (REDUCING: no new entries) or ``flatten`` (REDUCING, and the caller
+    exits every plan: see ``flatten_due``).
+    """
+
+    store: Store
+    clock: Clock
+    tracker: PortfolioTracker
+    book: TradingBook
+    health: ExchangeHealthManager
+    policy: RiskPolicy = attrs.Factory(RiskPolicy)
+    limits: LossLimitPolicy = attrs.Factory(LossLimitPolicy)
+    allocation: Decimal | None = None
+    loss_policy: str = "reduce"
+    durable: bool = True
+    _state: LossLimitState | None = attrs.field(default=None, init=False)
+    _breach: LossBreach | None = attrs.field(default=None, init=False)
+    _flatten_pending: bool = attrs.field(default=False, init=False)
+
+    @property
+    def state(self) -> LossLimitState:
+        """The loss-limit baselines (loaded from the store on first use)."""
+        if self._state is None:
+            self._state = self._load()
+        return self._state
+
+    @property
+    def breach(self) -> LossBreach | None:
+        """The loss limit breached at the last observation, if any."""
+        return self._breach
+
+    def _load(self) -> LossLimitState:
+        if not self.durable:
+            return LossLimitState(day_timezone=self.limits.day_timezone)
+        with self.store.unit_of_work() as uow:
+            text = uow.values.find(LOSS_LIMITS_KEY)
+        if text is None:
+            return LossLimitState(day_timezone=self.limits.day_timezone)
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            raise InvalidValueError(f"corrupt {LOSS_LIMITS_KEY} value {text!r}: {exc}") from exc
+        return LossLimitState.from_record(record)
+
+    def risk_book(self, marks: Mapping[Symbol, Decimal]) -> RiskBook:
+        """The bot's holdings (marked at ``marks``) and working entries/exits, each counted once."""
+        positions = tuple(
+            Position(h.symbol, Quantity(h.quantity), Price(marks[h.symbol]) if marks.get(h.symbol) else None)
+            for h in self.tracker.holdings() if h.quantity > ZERO
+        )
+        pending = []
+        for order in self.book.orders():
+            if order.role not in _RISK_ROLES:
+                continue
+            request = order.request
+            left = request.quantity.value - order.filled_quantity.value
+            price = request.price.value if request.price is not None else marks.get(request.symbol)
+            if left > ZERO and price:
+                pending.append(PendingOrder(request.symbol, request.side, left * price))
+        return RiskBook(positions=positions, pending=tuple(pending))
+
+    def check_entry(self, symbol: Symbol, quantity: Quantity, price: Price,
+                    marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
+        """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach."""
+        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=self._breach)
+
+    def check_exit(self, symbol: Symbol, quantity: Quantity, marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
+        """May the bot sell ``quantity``? Yes whenever it reduces what it holds (no entry limit applies)."""
+        return check_exit(self.risk_book(marks), symbol, quantity)
+
+    def equity(self, marks: Mapping[Symbol, Decimal]) -> Decimal | None:
+        """``allocation + net PnL``: realized net of fees plus open holdings at ``marks`` (at cost
+        without a mark). None without an allocation (loss limits off)."""
+        if self.allocation is None:
+            return None
+        unrealized = sum(
+            ((h.quantity * marks[h.symbol] - h.cost) if marks.get(h.symbol) else ZERO
+             for h in self.tracker.holdings()), ZERO)
+        return bot_equity(self.allocation, self.tracker.stats.net_realized + unrealized)
+
+    def observe(self, marks: Mapping[Symbol, Decimal]) -> LossBreach | None:
+        """Observe the bot's equity now: roll or keep the baselines (persisted when they change), and on
+        a breach move trading to REDUCING (indefinitely) through the health manager."""
+        equity = self.equity(marks)
+        if equity is None:
+            return None
+        before = self.state
+        after, breach = observe_equity(before, equity, self.clock.now(), self.limits)
+        if after != before:
+            self._state = after
+            self._save(after)
+        self._breach = breach
+        status = self.health.status
+        if breach is not None and (status.state is TradingState.ACTIVE or (
+                status.state is TradingState.REDUCING and status.until is not None)):
+            self.health.request_pause(None, f"loss limit: {breach.detail}"[:500], "risk")
+            self._flatten_pending = self.loss_policy == "flatten"
+        return breach
+
+    def flatten_due(self) -> bool:
+        """True once after a breach under ``loss_policy = flatten``: the caller exits every plan."""
+        due, self._flatten_pending = self._flatten_pending, False
+        return due
+
+    def _save(self, state: LossLimitState) -> None:
+        if not self.durable:
+            return
+        with self.store.unit_of_work() as uow:
+            uow.values.put(LOSS_LIMITS_KEY, json.dumps(state.as_record(), sort_keys=True))
+            uow.commit()

@@ -1,0 +1,113 @@
+"""PlanMonitor rules on fakes: trail to breakeven (volatility-aware), maximum age, day-end flatten after
+the cutoff only, overnight widening, bracket re-placed on every level change, resize after late fills."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from decimal import Decimal
+
+from tests.unit.trading_bot import BTC, Bot, make_bot, run
+from trader_core.domain.plan_policy import PlanPolicy
+from trader_core.model import ExitReason, OrderRole, PlanStatus, Price, Quantity, RunId
+
+TRAIL = PlanPolicy(trail_to_breakeven=Decimal("0.01"), max_age=None, overnight_widen=False)
+
+
+def legs(bot: Bot) -> dict[str, Decimal]:
+    plan = bot.plan()
+    return {o.role.value: (o.request.stop_price or o.request.price).value  # type: ignore[union-attr]
+            for o in bot.services.book.orders_of_plan(plan.plan_id)}
+
+
+def closed_reason(bot: Bot) -> ExitReason | None:
+    with bot.store.unit_of_work() as uow:
+        (plan,) = uow.plans.list_for_run(RunId("r1"))
+    assert plan.status is PlanStatus.CLOSED
+    return plan.exit_reason
+
+
+def test_the_stop_trails_to_breakeven_and_the_bracket_is_re_placed() -> None:
+    bot = make_bot(plans=TRAIL)
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert legs(bot) == {"stop": Decimal(49000), "target": Decimal(51500)}
+    bot.venue.set_price(BTC, Decimal(50400))  # +0.8 %: not yet
+    bot.tick()
+    assert legs(bot)["stop"] == Decimal(49000)
+    bot.venue.set_price(BTC, Decimal(50500))  # +1 %
+    bot.tick()
+    assert legs(bot) == {"stop": Decimal(50000), "target": Decimal(51500)}
+    assert bot.plan().stop_price == Price(50000)
+    calls = [c[0] for c in bot.venue.calls if c[0] in ("cancel_order", "place_exit_bracket")]
+    assert calls == ["place_exit_bracket", "cancel_order", "cancel_order", "place_exit_bracket"]
+    bot.tick()
+    assert len([c for c in bot.venue.calls if c[0] == "place_exit_bracket"]) == 2, "a trailed stop stays put"
+
+
+def test_high_volatility_trails_earlier() -> None:
+    bot = make_bot(plans=TRAIL)
+    assert bot.buy(regime=(("volatility", "high"),)) == "order_open"
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(50400))  # +0.8 % >= 0.7 %
+    bot.tick()
+    assert legs(bot)["stop"] == Decimal(50000)
+
+
+def test_a_plan_older_than_the_maximum_age_is_exited_through_the_order_path() -> None:
+    bot = make_bot(plans=PlanPolicy(trail_to_breakeven=None, max_age=timedelta(minutes=60), overnight_widen=False))
+    assert bot.buy() == "order_open"
+    bot.tick()
+    bot.tick(minutes=30)
+    assert bot.plan().status is PlanStatus.OPEN
+    bot.tick(minutes=30)
+    exits = [o for o in bot.services.book.orders(BTC) if o.role is OrderRole.EXIT]
+    assert bot.services.book.plans() == () or exits
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.AGE
+    assert bot.services.tracker.holding(BTC).quantity == 0
+
+
+def test_the_day_end_flatten_fires_only_after_the_cutoff() -> None:
+    bot = make_bot(plans=PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=False,
+                                    day_end_cutoff=time(1, 0)))
+    assert bot.buy() == "order_open"
+    bot.tick(minutes=30)
+    bot.tick(minutes=29)
+    assert bot.plan().status is PlanStatus.OPEN, "before the cutoff nothing happens"
+    bot.tick(minutes=1)
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.FLATTEN
+
+
+def test_overnight_widening_moves_the_levels_out_once_per_day() -> None:
+    bot = make_bot(plans=PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=True))
+    assert bot.buy() == "order_open"
+    bot.tick()
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}
+    bot.tick()
+    assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}, "once per day"
+
+
+def test_protection_is_resized_when_the_plan_holds_more_than_the_bracket() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    bot.tick()
+    plan = bot.plan()
+    # An entry fill booked after the bracket was placed (the venue reported it late).
+    bot.venue.deposit(BTC.base, Decimal("0.01"))
+    bot.services.resync.executor.save(plans=(plan.evolve(quantity=Quantity(plan.quantity.value + Decimal("0.01"))),))
+    bot.tick()
+    quantities = {o.request.quantity.value for o in bot.services.book.orders_of_plan(plan.plan_id)}
+    assert quantities == {Decimal("0.03")}
+
+
+def test_the_monitor_exits_itself_on_a_venue_that_cannot_hold_brackets() -> None:
+    bot = make_bot(holds_exits=False)
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert bot.services.book.orders_of_plan(bot.plan().plan_id) == ()
+    bot.venue.set_price(BTC, Decimal(48900))
+    run(bot.services.monitor.protect({BTC: Decimal(48900)}))
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.STOP
