@@ -251,6 +251,7 @@ class ExchangeHealthManager:
     durable: bool = True
     _circuits: dict[CircuitName, CircuitState] = attrs.field(init=False)
     _status: TradingStatus | None = attrs.field(default=None, init=False)
+    _status_at: datetime | None = attrs.field(default=None, init=False)
     _suspended_until: datetime | None = attrs.field(default=None, init=False)
     _last_reconnect: datetime | None = attrs.field(default=None, init=False)
     _freshness: dict[Symbol, Freshness] = attrs.field(factory=dict, init=False)
@@ -282,7 +283,11 @@ class ExchangeHealthManager:
     @property
     def status(self) -> TradingStatus:
         """The trading state in force now (an expired pause has ended)."""
-        self._apply(expire(self._current(), self.clock.now()))
+        now = self.clock.now()
+        if self._status_at == now and self._status is not None:
+            return self._status  # asked several times per tick: nothing can expire within one instant
+        self._apply(expire(self._current(), now))
+        self._status_at = now
         return self._current()
 
     def circuit(self, name: CircuitName) -> CircuitState:
@@ -447,6 +452,7 @@ class ExchangeHealthManager:
 
     def _apply(self, step: tuple[TradingStatus, tuple[Event, ...]]) -> TradingStatus:
         status, events = step
+        self._status_at = None
         if status != self._status:
             self._status = status
             if self.durable:

@@ -303,6 +303,11 @@ class PortfolioTracker:
         return self._state.cash
 
     @property
+    def net_realized(self) -> Decimal:
+        """Realized PnL net of fees (cheap: read every tick for the loss limits)."""
+        return self._state.realized_pnl - self._state.fees
+
+    @property
     def totals(self) -> LedgerTotals:
         """The running totals of the scope (what the cache holds)."""
         return self._state.totals

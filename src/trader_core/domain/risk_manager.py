@@ -127,7 +127,7 @@ class RiskManager:
         unrealized = sum(
             ((h.quantity * marks[h.symbol] - h.cost) if marks.get(h.symbol) else ZERO
              for h in self.tracker.holdings()), ZERO)
-        return bot_equity(self.allocation, self.tracker.stats.net_realized + unrealized)
+        return bot_equity(self.allocation, self.tracker.net_realized + unrealized)
 
     def observe(self, marks: Mapping[Symbol, Decimal]) -> LossBreach | None:
         """Observe the bot's equity now: roll or keep the baselines (persisted when they change), and on
