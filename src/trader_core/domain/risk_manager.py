@@ -132,6 +132,9 @@ class RiskManager:
     def observe(self, marks: Mapping[Symbol, Decimal]) -> LossBreach | None:
         """Observe the bot's equity now: roll or keep the baselines (persisted when they change), and on
         a breach move trading to REDUCING (indefinitely) through the health manager."""
+        limits = self.limits
+        if limits.max_daily_loss is None and limits.max_daily_loss_pct is None and limits.max_drawdown_pct is None:
+            return None  # no loss limit configured: nothing to watch (this runs every tick)
         equity = self.equity(marks)
         if equity is None:
             return None
