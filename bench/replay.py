@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--candles", type=int, default=130_000, help="synthetic candles when no --data")
     parser.add_argument("--symbol", default="BTC/USDT")
     parser.add_argument("--store", choices=("sqlite", "memory"), default="sqlite")
+    parser.add_argument("--fast", type=int, default=10, help="fast SMA length")
+    parser.add_argument("--slow", type=int, default=30, help="slow SMA length")
     args = parser.parse_args()
     enable_decimal_traps()
     symbol = Symbol.parse(args.symbol)
@@ -52,7 +54,7 @@ def main() -> None:
         telemetry = RecordingTelemetry()
         replay = asyncio.run(build_replay(
             settings, {symbol: candles}, store, telemetry_factory=lambda _run: telemetry,
-            strategy=SmaCross(fast=settings.fast, slow=settings.slow, stop_pct=settings.stop_pct,
+            strategy=SmaCross(fast=args.fast, slow=args.slow, stop_pct=settings.stop_pct,
                               target_pct=settings.target_pct),
         ))
         looped = time.perf_counter()

@@ -211,9 +211,13 @@ def plan_policy(settings: Settings) -> PlanPolicy:
 
 
 def market_data_policy(settings: Settings) -> MarketDataPolicy:
-    """The market view's liquidity gate: the spread cap and top-of-book floor of the sizing settings."""
+    """The market view's liquidity gate: the spread cap and top-of-book floor of the sizing settings.
+
+    A replay's quote is made from the candle itself (a fixed spread), so a per-tick snapshot would only
+    cost time: replays fetch no quotes in the loop (an entry still checks one in the action path)."""
     return MarketDataPolicy(liquidity=SizingPolicy(max_spread_pct=settings.max_spread_pct,
-                                                   min_top_of_book_notional=settings.min_top_of_book_notional))
+                                                   min_top_of_book_notional=settings.min_top_of_book_notional),
+                            quotes=settings.mode != "replay")
 
 
 def capture_policy(settings: Settings, timeframe: Timeframe) -> CapturePolicy:

@@ -13,6 +13,7 @@ from trader_core.domain.plan_policy import (
     PlanPolicy,
     age_exceeded,
     day_end_due,
+    local_day,
     overnight_widening,
     trail_to_breakeven,
 )
@@ -101,8 +102,12 @@ class PlanMonitor:
             trailed = trail_to_breakeven(levels, price, self.policy, self._volatility.get(plan.plan_id.value))
             if trailed is not None:
                 stop, moved = rules.round_price(trailed.value), True
-        widening = overnight_widening(attrs.evolve(levels, stop_price=stop), now, self.policy,
-                                      self._widened_on.get(plan.plan_id.value))
+        widening = None
+        widened_on = self._widened_on.get(plan.plan_id.value)
+        if self.policy.overnight_widen and widened_on != (today := local_day(now, self.policy)) and (
+                local_day(plan.opened_at, self.policy) < today):
+            # Checked here first: widening can apply once per local day, and the loop asks every tick.
+            widening = overnight_widening(attrs.evolve(levels, stop_price=stop), now, self.policy, widened_on)
         if widening is not None:
             self._widened_on[plan.plan_id.value] = widening.day
             stop = rules.round_price(widening.stop.value) if widening.stop is not None else stop
