@@ -27,7 +27,7 @@ from trader_core.domain.reconcile import StartupReconciler
 from trader_core.domain.resync import ResyncService
 from trader_core.domain.risk import LossLimitPolicy, RiskPolicy
 from trader_core.domain.risk_manager import RiskManager
-from trader_core.domain.sizing import SizingPolicy
+from trader_core.domain.sizing import MakerPreference, SizingPolicy, parse_maker_overrides
 from trader_core.domain.trade_actions import ActionPolicy, TradeActionHandler
 from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
 from trader_core.model.health import CircuitPolicy, HealthPolicy
@@ -148,7 +148,7 @@ def build_services(
         resync=resync,
         monitor=monitor,
         actions=TradeActionHandler(executor, rules, policy, manager, risk=risk_manager, monitor=monitor,
-                                   market=market if policy.sizing is not None else None),
+                                   market=market if policy.sizing is not None or policy.maker is not None else None),
         risk=risk_manager,
         tracker=tracker,
         book=book,
@@ -170,7 +170,8 @@ class RiskLimits:
 
 
 def action_policy(settings: Settings) -> ActionPolicy:
-    """The action handler's settings: stake, plan cap, sizing guards."""
+    """The action handler's settings: stake, plan cap, sizing guards, maker preference (off unless
+    ``maker_preference``; then on for every symbol except those ``maker_overrides`` turns off)."""
     return ActionPolicy(
         stake=settings.stake, max_plans_per_symbol=settings.max_plans_per_symbol, plans=plan_policy(settings),
         sizing=SizingPolicy(
@@ -180,6 +181,9 @@ def action_policy(settings: Settings) -> ActionPolicy:
             high_vol_size_factor=settings.high_vol_size_factor,
             medium_vol_size_factor=settings.medium_vol_size_factor,
         ),
+        maker=MakerPreference(default=True, overrides=parse_maker_overrides(settings.maker_overrides))
+        if settings.maker_preference else None,
+        maker_timeout=timedelta(seconds=float(settings.maker_timeout_seconds)),
     )
 
 

@@ -211,6 +211,8 @@ class StrategyOrchestrator:
             await s.resync.sync()
             if s.reconciler is not None:
                 await s.reconciler.review()
+        if health.may_send_orders() and not health.venue_suspended():
+            await s.actions.chase_makers(view.last_prices)  # maker orders past their timeout: marketable
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():

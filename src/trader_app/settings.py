@@ -107,6 +107,7 @@ DEFAULTS: dict[str, Any] = {
     "replace_oldest_on_cap": False,
     "maker_preference": False,
     "maker_overrides": "",
+    "maker_timeout_seconds": "60",
     "signals": None,
     # MarketDataService: OHLCV capture (docs/market-data.md). Timeframes: empty = the run's timeframe,
     # "off" = none; a replay never captures.
@@ -125,7 +126,7 @@ _DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "
                  "max_order_value", "order_value_buffer", "min_trade_size", "max_total_exposure", "min_rr",
                  "max_slippage_pct", "max_spread_pct", "min_top_of_book_notional", "high_vol_size_factor",
                  "medium_vol_size_factor", "plan_max_age_minutes", "plan_trail_to_breakeven_pct",
-                 "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct")
+                 "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct", "maker_timeout_seconds")
 # Limits that are off when empty.
 _OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
 _FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper",
@@ -206,6 +207,7 @@ class Settings:
     replace_oldest_on_cap: bool = False
     maker_preference: bool = False
     maker_overrides: str = ""
+    maker_timeout_seconds: Decimal = Decimal(60)
     signals: Path | None = None
     # OHLCV capture (docs/market-data.md): None = the run's timeframe; () = off
     ohlcv_timeframes: tuple[Timeframe, ...] | None = None

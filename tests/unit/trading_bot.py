@@ -21,7 +21,7 @@ from trader_app.orchestrator import Services
 from trader_core.domain.market_data import MarketView
 from trader_core.domain.plan_policy import PlanPolicy
 from trader_core.domain.risk import LossLimitPolicy, RiskPolicy
-from trader_core.domain.sizing import SizingPolicy
+from trader_core.domain.sizing import MakerPreference, SizingPolicy
 from trader_core.domain.trade_actions import ActionOutcome, ActionPolicy
 from trader_core.model import Action, Asset, BotId, Plan, RunId, RunRecord, Signal, Symbol, Timeframe
 
@@ -64,10 +64,12 @@ class Bot:
         return self.act(Action.BUY, symbol, **fields).status.value
 
     def tick(self, minutes: int = 1) -> None:
-        """What the loop does: sync, protection and plan rules, then the loss-limit watch."""
+        """What the loop does: sync, maker orders past their timeout, protection and plan rules, then the
+        loss-limit watch."""
         self.clock.advance(timedelta(minutes=minutes))
         run(self.services.resync.sync())
         prices = self.view().last_prices
+        run(self.services.actions.chase_makers(prices))
         run(self.services.monitor.protect(prices))
         if self.services.risk is not None:
             self.services.risk.observe(prices)
@@ -84,7 +86,7 @@ def make_bot(
     *, store: InMemoryStore | None = None, clock: SimulatedClock | None = None, venue: FakeExchange | None = None,
     plans: PlanPolicy = OFF, risk: RiskPolicy | None = None, losses: LossLimitPolicy | None = None,
     max_plans_per_symbol: int = 1, sizing: SizingPolicy | None = None, run_id: str = "r1",
-    holds_exits: bool = True,
+    holds_exits: bool = True, maker: MakerPreference | None = None, maker_timeout: timedelta = timedelta(seconds=60),
 ) -> Bot:
     clock = clock or SimulatedClock(T0)
     if venue is None:
@@ -102,7 +104,7 @@ def make_bot(
         run=record, symbols=(BTC, ETH), timeframe=Timeframe("1m"),
         rules={BTC: default_rules(BTC), ETH: default_rules(ETH)},
         policy=ActionPolicy(stake=Decimal(1000), max_plans_per_symbol=max_plans_per_symbol,
-                            sizing=sizing or SizingPolicy(), plans=plans),
+                            sizing=sizing or SizingPolicy(), plans=plans, maker=maker, maker_timeout=maker_timeout),
         prefix=f"tc-{run_id}", plans=plans,
         risk=RiskLimits(entries=risk or RiskPolicy(), losses=losses or LossLimitPolicy(),
                         allocation=Decimal(10000)),

@@ -125,12 +125,15 @@ class OrderExecutor:
         exit_reason: ExitReason | None = None,
         reason: str = "",
         reference_price: Decimal | None = None,
+        fallback_follows: bool = False,
     ) -> TrackedOrder:
         """Store the intent, then send it.
 
         ``new_plan`` builds a plan for an entry (from its new plan id and the entry's client order
         id); it is stored in the same unit of work as the intent. The fee is estimated from
         ``fee_rate`` at the order's price (``reference_price`` for a market order).
+        ``fallback_follows``: the caller sends another entry of the same plan if this one is rejected or
+        fails (a maker order's marketable fallback), so such an outcome does not cancel the plan.
         """
         now = self.clock.now()
         request = build(self._client_order_id(self.ids.take("intent")))
@@ -151,19 +154,19 @@ class OrderExecutor:
         self.book.put_order(tracked)
         if plan is not None:
             self.book.put_plan(plan)
-        return await self._send(tracked)
+        return await self._send(tracked, keep_plan=fallback_follows)
 
-    async def _send(self, tracked: TrackedOrder) -> TrackedOrder:
+    async def _send(self, tracked: TrackedOrder, *, keep_plan: bool = False) -> TrackedOrder:
         """Send a stored intent once and classify the outcome."""
         self._emit_submitted(tracked)
         try:
             order = await self.trading.place_order(tracked.request)
         except OrderRejectedError as exc:
-            return self._conclude(tracked, IntentStatus.REJECTED, str(exc))
+            return self._conclude(tracked, IntentStatus.REJECTED, str(exc), keep_plan=keep_plan)
         except OutcomeUnknownError as exc:
             return self._conclude(tracked, IntentStatus.UNKNOWN, str(exc))
         except ExchangeUnavailableError as exc:
-            return self._conclude(tracked, IntentStatus.FAILED, str(exc))
+            return self._conclude(tracked, IntentStatus.FAILED, str(exc), keep_plan=keep_plan)
         return self.adopt(tracked, order)
 
     async def submit_bracket(
@@ -350,16 +353,21 @@ class OrderExecutor:
         for plan in plans:
             self.book.put_plan(plan)
 
-    def _conclude(self, tracked: TrackedOrder, status: IntentStatus, detail: str) -> TrackedOrder:
+    def _conclude(self, tracked: TrackedOrder, status: IntentStatus, detail: str, *,
+                  keep_plan: bool = False) -> TrackedOrder:
         now = self.clock.now()
         updated = attrs.evolve(tracked, status=status, updated_at=now)
         plans: tuple[Plan, ...] = ()
         plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)
+        other_entries = tracked.plan_id is not None and any(
+            o.client_order_id != tracked.client_order_id
+            for o in self.book.orders_of_plan(tracked.plan_id, OrderRole.ENTRY))
         if tracked.role is OrderRole.ENTRY and plan is not None and status in (
             IntentStatus.REJECTED, IntentStatus.FAILED
-        ):
+        ) and not keep_plan and not other_entries and plan.status is PlanStatus.PENDING:
             # A failed entry creates no position, so its plan ends here (the original kept it and
-            # later sold what the bot never bought).
+            # later sold what the bot never bought). Not while another entry of the plan is active or
+            # about to be sent (``keep_plan``: a maker entry's marketable fallback follows).
             plans = (plan.evolve(status=PlanStatus.CANCELLED, closed_at=now, reason=detail[:200]),)
         self.save(orders=(updated,), plans=plans)
         cid = tracked.client_order_id.value

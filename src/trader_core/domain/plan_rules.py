@@ -54,12 +54,16 @@ def after_fill(plan: Plan, order: TrackedOrder, fill: Fill, rules: InstrumentRul
     return plan.evolve(quantity=Quantity(left))
 
 
-def after_order_closed(plan: Plan, order: TrackedOrder, now: datetime) -> Plan | None:
+def after_order_closed(plan: Plan, order: TrackedOrder, now: datetime, *, entry_pending: bool = False) -> Plan | None:
     """The plan after one of its orders became final without more fills; None when unchanged.
 
     A pending plan whose entry ended with nothing filled is cancelled: it never held a position, so
     there is nothing to exit (the original sent an exit order here and sold what it did not own).
+    ``entry_pending``: another entry order of the plan is still active or about to be sent (the
+    marketable fallback of a maker entry), so the plan stays pending.
     """
+    if entry_pending:
+        return None
     if order.role is OrderRole.ENTRY and plan.status is PlanStatus.PENDING and not order.filled_quantity:
         return plan.evolve(status=PlanStatus.CANCELLED, closed_at=now, reason=f"entry {order.status.value}")
     return None

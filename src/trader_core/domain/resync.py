@@ -15,6 +15,7 @@ from trader_core.model import (
     Fill,
     InstrumentRules,
     IntentStatus,
+    OrderRole,
     Plan,
     PlanStatus,
     Quantity,
@@ -147,7 +148,10 @@ class ResyncService:
         if updated.status.is_active or updated.plan_id is None:
             return
         plan = self.book.plan(updated.plan_id)
-        changed = None if plan is None else after_order_closed(plan, updated, self.executor.clock.now())
+        others = any(o.client_order_id != updated.client_order_id
+                     for o in self.book.orders_of_plan(updated.plan_id, OrderRole.ENTRY))
+        changed = None if plan is None else after_order_closed(plan, updated, self.executor.clock.now(),
+                                                               entry_pending=others)
         if changed is not None:
             self.executor.save(plans=(changed,))
         if not updated.status.is_active and updated.status is not IntentStatus.FILLED:

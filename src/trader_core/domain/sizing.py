@@ -25,6 +25,7 @@ __all__ = [
     "buffer_order_value",
     "exit_quantity",
     "liquidity_problems",
+    "maker_price",
     "parse_maker_overrides",
     "passes_reward_risk",
     "round_entry",
@@ -228,6 +229,18 @@ class MakerPreference:
             if name == key:
                 return flag
         return self.default
+
+
+MAKER_BUY_FACTOR = Decimal("0.9995")
+MAKER_SELL_FACTOR = Decimal("1.0005")
+
+
+def maker_price(side: Side, quote: Quote, rules: InstrumentRules) -> Price:
+    """Where a post-only order rests (catalog §4.3): bid x 0.9995 for a buy, ask x 1.0005 for a sell,
+    rounded to the venue's tick."""
+    if side is Side.BUY:
+        return rules.round_price(quote.bid * MAKER_BUY_FACTOR)
+    return rules.round_price(quote.ask * MAKER_SELL_FACTOR)
 
 
 def volatility_factor(volatility: str | None, policy: SizingPolicy) -> Decimal:

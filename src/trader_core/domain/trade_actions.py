@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 
 import attrs
@@ -13,12 +14,14 @@ from trader_core.domain.health import ExchangeHealthManager
 from trader_core.domain.market_data import MarketView
 from trader_core.domain.plan_monitor import PlanMonitor
 from trader_core.domain.plan_policy import PlanPolicy, plan_cap
-from trader_core.domain.plan_rules import exit_side
+from trader_core.domain.plan_rules import after_order_closed, exit_side
 from trader_core.domain.risk_manager import RiskManager
 from trader_core.domain.sizing import (
+    MakerPreference,
     SizingPolicy,
     exit_quantity,
     liquidity_problems,
+    maker_price,
     passes_reward_risk,
     size_entry,
     slippage_verdict,
@@ -45,6 +48,7 @@ from trader_core.model import (
     Side,
     Signal,
     Symbol,
+    TrackedOrder,
 )
 from trader_core.model.events import SignalHandled
 from trader_core.ports import MarketData
@@ -117,12 +121,19 @@ class ActionPolicy:
     ``sizing`` None turns the sizing guards off (volatility, order-value buffer, reward/risk, stacking,
     slippage, liquidity): only the venue's step and minimums apply. ``plans`` carries the per-symbol plan cap and
     replace-oldest; without it the cap is ``max_plans_per_symbol``.
+
+    ``maker`` None (the default) sends every entry and exit as a market order. Otherwise, where it is on
+    for the symbol, an entry and a signal exit first rest as a post-only limit at the maker price; a
+    rejection (it would take liquidity) or failure, or no fill within ``maker_timeout``, sends the rest
+    as a market order under a new client order id.
     """
 
     stake: Decimal
     max_plans_per_symbol: int = 1
     sizing: SizingPolicy | None = None
     plans: PlanPolicy | None = None
+    maker: MakerPreference | None = None
+    maker_timeout: timedelta = timedelta(seconds=60)
 
     @property
     def plan_policy(self) -> PlanPolicy:
@@ -273,10 +284,14 @@ class TradeActionHandler:
                 target_pct=signal.target_pct, reason=signal.reason,
             )
 
+        maker = await self._maker_request(symbol, Side.BUY, quantity)
         tracked = await self.executor.submit(
-            _market_order(symbol, Side.BUY, quantity),
+            maker or _market_order(symbol, Side.BUY, quantity),
             role=OrderRole.ENTRY, new_plan=new_plan, reason=signal.reason, reference_price=price,
+            fallback_follows=maker is not None,
         )
+        if maker is not None:
+            tracked = await self._after_maker(tracked, price)
         if self.monitor is not None and tracked.plan_id is not None:
             self.monitor.remember_volatility(tracked.plan_id, signal.regime_flag("volatility"))
         return ActionOutcome(_ORDER_STATUS[tracked.status], "; ".join(details))
@@ -322,11 +337,102 @@ class TradeActionHandler:
                               Price(mark), self.rules[current.symbol])
         if not sized.sendable:
             return "dust: " + "; ".join(sized.problems)
+        side = exit_side(current)
+        # Only a signal exit may rest as a maker order; risk-driven exits (stop, age, flatten, loss limit)
+        # and manual closes stay marketable.
+        maker = await self._maker_request(current.symbol, side, sized.quantity) if reason is ExitReason.SIGNAL else None
         tracked = await self.executor.submit(
-            _market_order(current.symbol, exit_side(current), sized.quantity),
+            maker or _market_order(current.symbol, side, sized.quantity),
             role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
         )
+        if maker is not None:
+            tracked = await self._after_maker(tracked, price)
         return _ORDER_STATUS[tracked.status].value
+
+    # -- maker preference --------------------------------------------------------------------------------
+
+    def prefers_maker(self, symbol: Symbol) -> bool:
+        """Whether entries and signal exits in ``symbol`` first rest as post-only limits."""
+        return self.policy.maker is not None and self.policy.maker.for_symbol(symbol)
+
+    async def _maker_request(self, symbol: Symbol, side: Side, quantity: Quantity,
+                             ) -> Callable[[ClientOrderId], OrderRequest] | None:
+        """A post-only limit at the maker price when maker preference is on for ``symbol`` and a fresh
+        quote is at hand; None (a market order) otherwise."""
+        if not self.prefers_maker(symbol) or self.market is None:
+            return None
+        try:
+            quote = await self.market.fetch_quote(symbol)
+        except ExchangeError:
+            return None  # no quote to price the maker order from: marketable, as without the preference
+        price = maker_price(side, quote, self.rules[symbol])
+        if self.rules[symbol].violations(quantity, price):
+            return None
+        return _limit_order(symbol, side, quantity, price)
+
+    async def _after_maker(self, maker: TrackedOrder, price: Decimal | None) -> TrackedOrder:
+        """A maker order the venue rejected (it would take liquidity) or that failed is followed at once by
+        a market order of the same plan and role under a new client order id."""
+        if maker.status not in (IntentStatus.REJECTED, IntentStatus.FAILED):
+            return maker
+        return await self._fallback(maker, maker.request.quantity, price)
+
+    async def _fallback(self, maker: TrackedOrder, quantity: Quantity, price: Decimal | None) -> TrackedOrder:
+        request = maker.request
+        return await self.executor.submit(
+            _market_order(request.symbol, request.side, quantity),
+            role=maker.role, plan_id=maker.plan_id, exit_reason=maker.exit_reason,
+            reason=f"marketable fallback of {maker.client_order_id}: {maker.reason}"[:500], reference_price=price,
+        )
+
+    async def chase_makers(self, prices: Mapping[Symbol, Decimal]) -> tuple[TrackedOrder, ...]:
+        """Cancel each resting maker order (entry or exit) older than ``maker_timeout`` and send what is left
+        of it as a market order under a new client order id. Called by the loop after the fill sync.
+
+        An order the cancel does not end (filled meanwhile, fills not booked yet, outcome unknown) is
+        looked at again next tick. An entry whose rest may not go (entries blocked now, or below the venue's
+        minimums) is not replaced: its plan keeps what filled, or ends when nothing did. Returns the
+        fallback orders sent."""
+        now = self.executor.clock.now()
+        book = self.executor.book
+        due = [o for o in book.orders() if o.request.post_only and o.role in (OrderRole.ENTRY, OrderRole.EXIT)
+               and now - o.created_at >= self.policy.maker_timeout]
+        sent: list[TrackedOrder] = []
+        for order in due:
+            if not self.health.may_send_orders():
+                break
+            (after,) = await self.executor.cancel_all((order,))
+            if after.status.is_active:
+                continue
+            symbol = order.request.symbol
+            rest = order.request.quantity.value - after.filled_quantity.value
+            mark = prices.get(symbol) or (order.request.price.value if order.request.price else None)
+            quantity = self._fallback_quantity(after, rest, mark)
+            if quantity is None:
+                plan = None if order.plan_id is None else book.plan(order.plan_id)
+                changed = None if plan is None else after_order_closed(plan, after, now)
+                if changed is not None:
+                    self.executor.save(plans=(changed,))
+                continue
+            sent.append(await self._fallback(after, quantity, prices.get(symbol)))
+        return tuple(sent)
+
+    def _fallback_quantity(self, order: TrackedOrder, rest: Decimal, mark: Decimal | None) -> Quantity | None:
+        """What the marketable fallback of a timed-out maker order sends; None when nothing may go."""
+        symbol = order.request.symbol
+        rules = self.rules[symbol]
+        if rest <= ZERO or mark is None:
+            return None
+        if order.role is OrderRole.ENTRY:
+            if self.health.entry_refusal(symbol) is not None:
+                return None
+            quantity = rules.round_quantity(rest)
+            return quantity if quantity and not rules.violations(quantity, Price(mark)) else None
+        plan = None if order.plan_id is None else self.executor.book.plan(order.plan_id)
+        if plan is None or plan.status is not PlanStatus.OPEN or not plan.quantity:
+            return None
+        sized = exit_quantity(min(rest, plan.quantity.value), plan.quantity, Price(mark), rules)
+        return sized.quantity if sized.sendable else None
 
     async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None) -> ActionOutcome:
         """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance."""
@@ -462,6 +568,15 @@ class TradeActionHandler:
                 await self.monitor.reprotect(latest, price)
                 details.append("protection re-placed")
         return ActionOutcome(ActionStatus.PLAN_UPDATED, "; ".join(details))
+
+
+def _limit_order(symbol: Symbol, side: Side, quantity: Quantity, price: Price,
+                 ) -> Callable[[ClientOrderId], OrderRequest]:
+    def build(client_order_id: ClientOrderId) -> OrderRequest:
+        return OrderRequest(client_order_id=client_order_id, symbol=symbol, side=side, order_type=OrderType.LIMIT,
+                            quantity=quantity, price=price, post_only=True)
+
+    return build
 
 
 def _market_order(symbol: Symbol, side: Side, quantity: Quantity) -> Callable[[ClientOrderId], OrderRequest]:
