@@ -4,7 +4,7 @@ orders.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25
+Create Date: 2026-11-24
 
 New columns are nullable (rows written before this revision have none). Columns are added in batch
 mode, so SQLite (which cannot alter tables in place) gets a copy-and-move that keeps every row.

@@ -3,7 +3,7 @@ pause or halt in force survives a restart.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-25
+Create Date: 2026-11-24
 
 A new table only; created in batch mode like the other revisions' changes (SQLite cannot alter tables in
 place). Types are spelled out here rather than imported from the models.
