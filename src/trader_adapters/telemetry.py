@@ -23,7 +23,7 @@ _WARNING_EVENTS = frozenset({
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
     "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "ReconciliationReported",
-    "MarketDataRejected", "CandleCaptureFailed",
+    "MarketDataRejected", "CandleCaptureFailed", "LoopLagged",
 })
 
 
@@ -66,12 +66,16 @@ class LoguruTelemetry:
     """Writes each event as one JSON line (appended, never truncated) and warnings as human lines.
 
     ``bot_id`` and ``run_id`` are added to every line. Events carry no secrets by construction.
+    ``rotation`` (e.g. "100 MB", "1 day") and ``retention`` (e.g. "14 days", or "10" files) are passed
+    to loguru; None: one file, never rotated.
     """
 
     path: Path
     bot_id: str
     run_id: str
     verbose: bool = False
+    rotation: str | None = None
+    retention: str | None = None
     _handlers: list[int] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -79,7 +83,9 @@ class LoguruTelemetry:
         logger.remove()
         self._handlers.append(
             logger.add(str(self.path), format="{message}", level="DEBUG", mode="a", encoding="utf-8",
-                       filter=lambda record: "telemetry" in record["extra"], catch=True)
+                       filter=lambda record: "telemetry" in record["extra"], catch=True, rotation=self.rotation,
+                       retention=int(self.retention) if self.retention and self.retention.isdigit()
+                       else self.retention)
         )
         self._handlers.append(
             logger.add(sys.stderr, format="{time:HH:mm:ss} {level: <7} {message}",

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import attrs
 
+from trader_app.operator import CommandProcessor
 from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
 from trader_core.domain.balances import BalanceCheck
@@ -290,6 +291,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
                             fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
                             venue=f"paper-{run.run_id}")
     telemetry = telemetry_factory(run)
+    trading = dry_run(settings, trading, telemetry, clock)
     rules = {symbol: await market.fetch_instrument(symbol) for symbol in series}
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
@@ -341,6 +343,7 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         trading = PaperExchange(market=replay, clock=clock, balances={Asset(settings.quote): settings.balance},
                                 fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
                                 rules=rules.__getitem__, venue=f"paper-{run.run_id}")
+    trading = dry_run(settings, trading, telemetry, clock)
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
@@ -351,9 +354,19 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
     )
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
-        interval=timedelta(seconds=float(settings.interval)), balance=settings.balance, cancel_on_stop=True,
-        accept_reconciliation=settings.accept_reconciliation,
+        interval=timedelta(seconds=float(settings.interval)), balance=settings.balance,
+        exit_policy=settings.exit_policy, accept_reconciliation=settings.accept_reconciliation,
         balances=BalanceCheck(trading, telemetry, clock),
+        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy),
     )
     return Replay(orchestrator, [exchange.close])
+
+
+def dry_run(settings: Settings, trading: Trading, telemetry: Telemetry, clock: Clock) -> Trading:
+    """``--dry-run``: the venue behind a wrapper that records every order and refuses to send it."""
+    if not settings.dry_run:
+        return trading
+    from trader_adapters.dry_run import DryRunTrading
+
+    return DryRunTrading(trading, telemetry, clock)
 

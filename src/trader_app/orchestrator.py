@@ -10,6 +10,7 @@ from typing import Protocol
 
 import attrs
 
+from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, seconds
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
 from trader_core.domain.balances import BalanceCheck
 from trader_core.domain.book import TradingBook
@@ -31,11 +32,13 @@ from trader_core.model import (
     Symbol,
     TraderError,
 )
-from trader_core.model.events import RunFinished, RunStarted, TickFailed
+from trader_core.model.events import LoopLagged, RunFinished, RunStarted, TickFailed
 from trader_core.model.stats import StatsScope
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 
-__all__ = ["Services", "Sleeper", "StrategyOrchestrator"]
+__all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
+
+EXIT_POLICIES = ("leave", "cancel", "flatten")  # what a stop does with the bot's orders and positions
 
 
 class Sleeper(Protocol):
@@ -47,6 +50,18 @@ class Sleeper(Protocol):
 
     def wake(self) -> None:
         """End the current sleep now."""
+        ...
+
+
+class CommandQueue(Protocol):
+    """The operator's commands (``trader_app.operator.CommandProcessor``)."""
+
+    def pending(self) -> bool:
+        """True when a command waits (cheap: asked while the loop sleeps)."""
+        ...
+
+    async def process(self, started_at: datetime, stop: Callable[[str], None]) -> tuple[object, ...]:
+        """Handle every pending command; a command queued before ``started_at`` is stale, not executed."""
         ...
 
 
@@ -90,7 +105,9 @@ class StrategyOrchestrator:
     balance: Decimal
     until: datetime | None = None
     on_tick: Callable[[int], None] | None = None
-    cancel_on_stop: bool = False
+    exit_policy: str = "leave"  # on stop: leave | cancel (the bot's working orders) | flatten (its positions)
+    commands: CommandQueue | None = None  # the operator's queue (none in a replay)
+    command_poll: timedelta = timedelta(seconds=2)  # while sleeping, the queue is asked this often
     balances: BalanceCheck | None = None
     accept_reconciliation: bool = False  # the operator accepts an unclean start-up reconciliation
     ticks: int = attrs.field(default=0, init=False)
@@ -98,6 +115,11 @@ class StrategyOrchestrator:
     curve: EquityCurve = attrs.field(factory=EquityCurve, init=False)
     stop_reason: str | None = attrs.field(default=None, init=False)
     failed_in_row: int = attrs.field(default=0, init=False)
+    # Loop status (trader-app status, metrics): stored at most every ``status_every`` (not in replays).
+    status_every: timedelta = timedelta(seconds=5)
+    on_status: Callable[[LoopStatus], None] | None = None
+    last_lag: timedelta = attrs.field(default=timedelta(0), init=False)
+    _status_written: timedelta | None = attrs.field(default=None, init=False)
 
     def request_stop(self, reason: str) -> None:
         """Ask the loop to end after the current tick; the first reason wins."""
@@ -117,14 +139,51 @@ class StrategyOrchestrator:
                     break
                 await self.tick()
                 if self.stop_reason is None:
-                    await self.sleeper.sleep(self.next_sleep())
-            if self.cancel_on_stop:
-                await self.cancel_working_orders()
+                    await self.sleep(self.next_sleep())
+            await self._exit()
             await self._balances("report")
             status = RunStatus.FINISHED
         finally:
             summary = self.finish(status, elapsed())
         return summary
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Sleep until the next tick; with a command queue, in slices of ``command_poll``, asking the queue
+        after each: a command (or a stop request) ends the sleep early."""
+        if self.commands is None:
+            await self.sleeper.sleep(duration)
+            return
+        end = self.clock.monotonic() + duration
+        while self.stop_reason is None:
+            left = end - self.clock.monotonic()
+            if left <= timedelta(0):
+                return
+            if not await self.sleeper.sleep(min(left, self.command_poll)) or self.commands.pending():
+                return
+
+    async def _exit(self) -> None:
+        """The exit policy: ``leave`` everything, ``cancel`` the bot's working orders, or ``flatten`` its
+        positions (working orders cancelled, every plan exited, the exits' fills synced). A venue failure is
+        reported; the run still ends cleanly."""
+        if self.exit_policy == "leave":
+            return
+        try:
+            await self.cancel_working_orders()
+            if self.exit_policy == "flatten":
+                s = self.services
+                await s.actions.flatten_all("exit policy: flatten", s.market.last_prices())
+                await s.resync.sync()
+        except TraderError as exc:
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"exit policy {self.exit_policy}: {exc}"[:500]))
+
+    async def process_commands(self) -> None:
+        """The operator's pending commands (at the start of each tick); a store failure is reported."""
+        if self.commands is None:
+            return
+        try:
+            await self.commands.process(self.run.started_at, self.request_stop)
+        except TraderError as exc:
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"operator commands: {exc}"[:500]))
 
     async def _balances(self, step: str) -> None:
         """The balance report: a baseline of the venue's balances at start, the comparison at the end.
@@ -172,8 +231,12 @@ class StrategyOrchestrator:
 
     async def tick(self) -> None:
         """One pass of the loop; its health is reported to the manager whatever happens."""
+        await self.process_commands()
+        if self.stop_reason is not None:
+            return  # a stop command: no more trading, the loop ends
         health = self.services.health
         health.begin_tick()
+        began = self.clock.monotonic()
         completed = False
         try:
             await self._tick()
@@ -189,8 +252,36 @@ class StrategyOrchestrator:
             self.failed_in_row = 0
         await health.end_tick(completed=completed)
         self.ticks += 1
+        self._observe_loop(self.clock.monotonic() - began)
         if self.on_tick is not None:
             self.on_tick(self.ticks)
+
+    def _observe_loop(self, duration: timedelta) -> None:
+        """Report a tick that overran the interval (``LoopLagged``); store the loop status (not in replays)."""
+        lag = max(duration - self.interval, timedelta(0))
+        self.last_lag = lag
+        now = self.clock.now()
+        if lag:
+            self.telemetry.emit(LoopLagged(at=now, lag_s=str(seconds(lag)), duration_s=str(seconds(duration)),
+                                           interval_s=str(seconds(self.interval))))
+        if self.run.mode == "replay":
+            return
+        mono = self.clock.monotonic()
+        if not lag and self._status_written is not None and mono - self._status_written < self.status_every:
+            return
+        self._status_written = mono
+        s = self.services
+        status = capture_loop_status(at=now, ticks=self.ticks, duration=duration, lag=lag, interval=self.interval,
+                                     health=s.health, tracker=s.tracker, prices=s.market.last_prices(),
+                                     symbols=s.market.active_symbols())
+        try:
+            with self.store.unit_of_work() as uow:
+                uow.values.put(STATUS_KEY, status.to_json())
+                uow.commit()
+        except TraderError as exc:
+            self.telemetry.emit(TickFailed(at=now, error=f"status write: {exc}"[:500]))
+        if self.on_status is not None:
+            self.on_status(status)
 
     async def _tick(self) -> None:
         s = self.services

@@ -97,6 +97,8 @@ DEFAULTS: dict[str, Any] = {
     "max_daily_loss_pct": "3",
     "max_drawdown_pct": "",
     "loss_policy": "reduce",
+    "exit_policy": "cancel",  # on stop: leave | cancel | flatten (docs/operations.md)
+    "dry_run": False,  # everything but order placement (docs/operations.md)
     "plan_max_age_minutes": "0",
     "plan_trail_to_breakeven_pct": "0.01",
     "day_end_cutoff": "",
@@ -115,6 +117,11 @@ DEFAULTS: dict[str, Any] = {
     "ohlcv_min_spacing_seconds": "60",
     "ohlcv_max_rows": 1000,
     "ohlcv_max_age_days": "30",
+    # Operations (docs/operations.md): telemetry file rotation/retention (empty: never), metrics endpoint (off)
+    "log_rotation": "",
+    "log_retention": "",
+    "metrics_port": None,
+    "metrics_host": "127.0.0.1",
 }
 
 _HEALTH_INT_KEYS = ("exchange_error_threshold", "tool_error_threshold", "max_data_age_timeframes")
@@ -129,7 +136,7 @@ _DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "
                  "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct", "maker_timeout_seconds")
 # Limits that are off when empty.
 _OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
-_FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper",
+_FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run",
           "overnight_widen", "replace_oldest_on_cap", "maker_preference")
 
 
@@ -142,7 +149,7 @@ class Settings:
     timeframe: Timeframe | None
     days: int
     start: datetime
-    db: str
+    db: str = attrs.field(repr=lambda url: redact_url(url))  # noqa: PLW0108 - defined below; no password in a repr
     seed: int
     strategy: str
     fast: int
@@ -197,6 +204,8 @@ class Settings:
     max_daily_loss_pct: Decimal | None = Decimal(3)
     max_drawdown_pct: Decimal | None = None
     loss_policy: str = "reduce"
+    exit_policy: str = "cancel"  # on stop: leave | cancel | flatten
+    dry_run: bool = False  # no order is sent: each is recorded and refused
     plan_max_age_minutes: Decimal = Decimal(0)
     plan_trail_to_breakeven_pct: Decimal = Decimal("0.01")
     day_end_cutoff: time | None = None
@@ -214,6 +223,11 @@ class Settings:
     ohlcv_min_spacing_seconds: Decimal = Decimal(60)
     ohlcv_max_rows: int = 1000
     ohlcv_max_age_days: Decimal | None = Decimal(30)
+    # Operations (docs/operations.md)
+    log_rotation: str | None = None  # e.g. "100 MB", "1 day"; None: one file, never rotated
+    log_retention: str | None = None  # e.g. "14 days", "10" (files); None: rotated files are kept
+    metrics_port: int | None = None  # Prometheus endpoint; None: off
+    metrics_host: str = "127.0.0.1"
 
     @property
     def mode(self) -> str:
@@ -382,6 +396,7 @@ def _validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # n
     values["api_key"], values["secret"] = raw["api_key"], raw["secret"]
     _validate_trading(raw, values, problems)
     _validate_capture(raw, values, problems)
+    _validate_operations(raw, values, problems)
     _check_venue(values, problems)
     if problems:
         return None
@@ -405,6 +420,10 @@ def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: lis
     if policy not in ("reduce", "flatten"):
         problems.append(f"loss_policy must be reduce or flatten, got {raw['loss_policy']!r}")
     values["loss_policy"] = policy
+    exit_policy = str(raw["exit_policy"]).strip().lower()
+    if exit_policy not in ("leave", "cancel", "flatten"):
+        problems.append(f"exit_policy must be leave, cancel or flatten, got {raw['exit_policy']!r}")
+    values["exit_policy"] = exit_policy
     buckets_raw = raw["correlation_buckets"]
     groups = buckets_raw if isinstance(buckets_raw, list | tuple) else [
         g.split(",") for g in str(buckets_raw or "").split(";")]
@@ -468,6 +487,30 @@ def _validate_capture(raw: dict[str, Any], values: dict[str, Any], problems: lis
     except (InvalidOperation, ValueError):
         problems.append(f"ohlcv_max_age_days must be a positive number or empty (off), got "
                         f"{raw['ohlcv_max_age_days']!r}")
+
+
+_SIZE = r"\d+(\.\d+)?\s*(b|kb|mb|gb|kib|mib|gib)"
+_DURATION = r"\d+(\.\d+)?\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
+_ROTATION = re.compile(rf"^({_SIZE}|{_DURATION})$", re.IGNORECASE)
+_RETENTION = re.compile(rf"^(\d+|{_DURATION})$", re.IGNORECASE)
+
+
+def _validate_operations(raw: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """Log rotation and retention (as loguru reads them) and the metrics endpoint."""
+    for key, pattern, example in (("log_rotation", _ROTATION, "100 MB or 1 day"),
+                                  ("log_retention", _RETENTION, "14 days or 10 (files)")):
+        text = "" if raw[key] is None else str(raw[key]).strip()
+        values[key] = None if text.lower() in ("", "off", "none") else text
+        if values[key] is not None and not pattern.match(text):
+            problems.append(f"{key} must be like {example}, got {raw[key]!r}")
+    port = "" if raw["metrics_port"] is None else str(raw["metrics_port"]).strip()
+    try:
+        values["metrics_port"] = None if port.lower() in ("", "off", "none") else int(port)
+        if values["metrics_port"] is not None and not 0 <= values["metrics_port"] <= 65535:
+            raise ValueError
+    except ValueError:
+        problems.append(f"metrics_port must be a port number (0-65535) or empty (off), got {raw['metrics_port']!r}")
+    values["metrics_host"] = str(raw["metrics_host"] or "127.0.0.1")
 
 
 def _check_venue(values: dict[str, Any], problems: list[str]) -> None:

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
@@ -886,3 +887,72 @@ def test_captured_candles_belong_to_their_bot(make_store: MakeStore) -> None:
     with alpha.unit_of_work() as uow:
         assert uow.candles.list_for(BTC_USDT, Timeframe("1m"))[0].close == Decimal("100.5")
         assert uow.candles.stored_keys() == ((BTC_USDT, Timeframe("1m")),)
+
+
+# --- operator commands ----------------------------------------------------------------------------------
+
+
+def a_command(command_id: str, minute: float, name: str = "pause", **changes: object) -> OperatorCommand:
+    return attrs.evolve(OperatorCommand(command_id=command_id, name=CommandName(name), created_at=at(minute)),
+                        **changes)
+
+
+def test_commands_queue_in_order_and_are_kept_once_handled(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        assert not uow.commands.has_pending()
+        uow.commands.add(a_command("c2", 2, "stop"))
+        uow.commands.add(a_command("c1", 1, "pause", minutes=15))
+        uow.commands.add(a_command("c3", 3, "close-all"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.commands.has_pending()
+        assert [c.command_id for c in uow.commands.list_pending()] == ["c1", "c2", "c3"]
+        first = uow.commands.list_pending()[0]
+        assert first.minutes == 15
+        assert first.name is CommandName.PAUSE
+        assert first.created_at == at(1)
+        uow.commands.update(first.handled(CommandStatus.EXECUTED, "paused for 15 min", at(4)))
+        uow.commands.update(a_command("c2", 2, "stop").handled(CommandStatus.STALE, "before the run", at(4)))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [c.command_id for c in uow.commands.list_pending()] == ["c3"]
+        done = uow.commands.find("c1")
+        assert done is not None
+        assert done.status is CommandStatus.EXECUTED
+        assert done.result == "paused for 15 min"
+        assert done.handled_at == at(4)
+        assert [c.command_id for c in uow.commands.list_recent(2)] == ["c3", "c2"]
+        assert uow.commands.find("nope") is None
+        uow.commands.update(uow.commands.list_pending()[0].handled(CommandStatus.REJECTED, "no", at(5)))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert not uow.commands.has_pending()
+        assert uow.commands.list_pending() == ()
+        assert len(uow.commands.list_recent()) == 3
+
+
+def test_a_duplicate_or_unknown_command_raises(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.commands.add(a_command("c1", 1))
+        uow.commit()
+    with store.unit_of_work() as uow, pytest.raises(StoreError):
+        uow.commands.add(a_command("c1", 2))
+    with store.unit_of_work() as uow, pytest.raises(StoreError):
+        uow.commands.update(a_command("c9", 2))
+    with store.unit_of_work() as uow:
+        assert [c.created_at for c in uow.commands.list_pending()] == [at(1)]
+
+
+def test_uncommitted_commands_are_rolled_back_and_commands_belong_to_their_bot(make_store: MakeStore) -> None:
+    alpha, beta = make_store("alpha"), make_store("beta")
+    with alpha.unit_of_work() as uow:
+        uow.commands.add(a_command("c1", 1))
+        uow.commit()
+    with alpha.unit_of_work() as uow:
+        uow.commands.add(a_command("c2", 2))
+    with beta.unit_of_work() as uow:
+        assert not uow.commands.has_pending()
+        uow.commands.add(a_command("c1", 3, "halt"))  # the same id, another bot: no conflict
+        uow.commit()
+    with alpha.unit_of_work() as uow:
+        assert [(c.command_id, c.name) for c in uow.commands.list_pending()] == [("c1", CommandName.PAUSE)]

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import attrs
 
+from trader_core.model.commands import CommandStatus, OperatorCommand
 from trader_core.model.errors import StoreError
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol
@@ -25,6 +26,7 @@ from trader_core.model.records import FillRecord, RunRecord, TrackedOrder
 from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTotals, StatsScope
 from trader_core.ports.store import (
     CandleRepository,
+    CommandRepository,
     FillRepository,
     LedgerRepository,
     OrderRepository,
@@ -68,6 +70,7 @@ class _BotState:
     values: dict[str, str] = attrs.Factory(dict)
     # (symbol, timeframe) -> open time -> candle; the inner dicts are copied when written (copy on write).
     candles: dict[tuple[Symbol, Timeframe], dict[datetime, Candle]] = attrs.Factory(dict)
+    commands: dict[str, _Entry[OperatorCommand]] = attrs.Factory(dict)
 
     def copy(self) -> _BotState:
         return _BotState(
@@ -85,6 +88,7 @@ class _BotState:
             trading_state=self.trading_state,
             values=dict(self.values),
             candles=dict(self.candles),
+            commands=dict(self.commands),
         )
 
     def entry(self, value: _T) -> _Entry[_T]:
@@ -172,6 +176,7 @@ class InMemoryUnitOfWork:
         self.trading_state: TradingStateRepository = InMemoryTradingStateRepository(self)
         self.values: ValueRepository = InMemoryValueRepository(self)
         self.candles: CandleRepository = InMemoryCandleRepository(self)
+        self.commands: CommandRepository = InMemoryCommandRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""
@@ -585,3 +590,49 @@ class InMemoryCandleRepository(_Repository):
         """Every key with stored candles, sorted."""
         with self._uow.guard("list candle keys"):
             return tuple(sorted(key for key, rows in self._state.candles.items() if rows))
+
+
+class InMemoryCommandRepository(_Repository):
+    """Operator commands of the bot, kept after handling."""
+
+    def add(self, command: OperatorCommand) -> None:
+        """Queue a new command. Raises ``StoreError`` if its id is already stored."""
+        action = f"add command {command.command_id}"
+        with self._uow.guard(action):
+            _check_values(command, action)
+            if command.command_id in self._state.commands:
+                raise StoreError(f"{action} failed: already stored")
+            self._state.commands[command.command_id] = self._state.entry(command)
+
+    def update(self, command: OperatorCommand) -> None:
+        """Replace a stored command. Raises ``StoreError`` if it is unknown."""
+        action = f"update command {command.command_id}"
+        with self._uow.guard(action):
+            _check_values(command, action)
+            entry = self._state.commands.get(command.command_id)
+            if entry is None:
+                raise StoreError(f"{action}: no such command")
+            self._state.commands[command.command_id] = _Entry(entry.seq, command)
+
+    def find(self, command_id: str) -> OperatorCommand | None:
+        """The command, or None."""
+        with self._uow.guard(f"find command {command_id}"):
+            entry = self._state.commands.get(command_id)
+            return None if entry is None else entry.value
+
+    def list_pending(self) -> tuple[OperatorCommand, ...]:
+        """Commands still pending, oldest first."""
+        with self._uow.guard("list pending commands"):
+            return _sorted(self._state.commands.values(), lambda c: c.created_at,
+                           lambda c: c.status is CommandStatus.PENDING)
+
+    def has_pending(self) -> bool:
+        """True when a command is pending."""
+        with self._uow.guard("any pending command"):
+            return any(e.value.status is CommandStatus.PENDING for e in self._state.commands.values())
+
+    def list_recent(self, limit: int = 50) -> tuple[OperatorCommand, ...]:
+        """The newest ``limit`` commands, newest first."""
+        with self._uow.guard("list recent commands"):
+            ordered = _sorted(self._state.commands.values(), lambda c: c.created_at, lambda _c: True)
+            return tuple(reversed(ordered))[:max(limit, 0)]

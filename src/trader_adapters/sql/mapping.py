@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from trader_adapters.sql.models import FillRow, OrderRow, PlanRow, RunRow
+from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
 from trader_core.model.errors import InvalidValueError
 from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
@@ -22,6 +23,8 @@ __all__ = [
     "FILL_READ_COLUMNS",
     "candle_columns",
     "candle_reader",
+    "command_columns",
+    "command_from_row",
     "day_columns",
     "fee_columns",
     "fill_columns",
@@ -420,3 +423,21 @@ def candle_reader(symbol: Symbol, timeframe: Timeframe) -> Callable[[Any], Candl
                       low=row.low, close=row.close, volume=row.volume)
 
     return read
+
+
+def command_columns(command: OperatorCommand) -> dict[str, Any]:
+    """Column values of ``command`` (without ``bot_id``)."""
+    return {
+        "command_id": command.command_id, "name": command.name.value, "minutes": command.minutes,
+        "status": command.status.value, "result": command.result, "created_at": command.created_at,
+        "handled_at": command.handled_at,
+    }
+
+
+def command_from_row(row: Any) -> OperatorCommand:
+    """The command a commands row holds."""
+    return OperatorCommand(
+        command_id=row.command_id, name=CommandName(row.name), minutes=row.minutes,
+        status=CommandStatus(row.status), result=row.result, created_at=row.created_at,
+        handled_at=row.handled_at,
+    )

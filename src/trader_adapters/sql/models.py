@@ -16,6 +16,7 @@ from trader_adapters.sql.types import DecimalText, UtcDateTime
 __all__ = [
     "Base",
     "CandleRow",
+    "CommandRow",
     "FillRow",
     "LedgerDayRow",
     "LedgerFeeRow",
@@ -307,3 +308,23 @@ class CandleRow(Base):
     low: Mapped[Decimal] = mapped_column(DecimalText)
     close: Mapped[Decimal] = mapped_column(DecimalText)
     volume: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+# --- operator commands (0006): a queue and audit log per bot ------------------------------------------------
+
+
+class CommandRow(Base):
+    """An operator command to the bot, pending until the loop handles it; kept afterwards."""
+
+    __tablename__ = "commands"
+    __table_args__ = (UniqueConstraint("bot_id", "command_id"), Index(None, "bot_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    command_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(_ENUM))
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(_ENUM))
+    result: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -14,6 +14,8 @@ from trader_adapters.sql.mapping import (
     FILL_READ_COLUMNS,
     candle_columns,
     candle_reader,
+    command_columns,
+    command_from_row,
     day_columns,
     fee_columns,
     fill_columns,
@@ -33,6 +35,7 @@ from trader_adapters.sql.mapping import (
 )
 from trader_adapters.sql.models import (
     CandleRow,
+    CommandRow,
     FillRow,
     LedgerDayRow,
     LedgerFeeRow,
@@ -45,6 +48,7 @@ from trader_adapters.sql.models import (
     TradingStateRow,
     ValueRow,
 )
+from trader_core.model.commands import CommandStatus, OperatorCommand
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import ClientOrderId, PlanId, RunId, Symbol
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SqlCandleRepository",
+    "SqlCommandRepository",
     "SqlFillRepository",
     "SqlLedgerRepository",
     "SqlOrderRepository",
@@ -600,3 +605,52 @@ class SqlCandleRepository(_Repository):
             rows = self._rows(select(_CANDLES.c.symbol, _CANDLES.c.timeframe).where(_CANDLES.c.bot_id == self._bot)
                               .distinct())
             return tuple(sorted((Symbol.parse(row.symbol), Timeframe(row.timeframe)) for row in rows))
+
+
+_COMMANDS = cast(Table, CommandRow.__table__)
+_PENDING = CommandStatus.PENDING.value
+
+
+class SqlCommandRepository(_Repository):
+    """Operator commands of the bot: one row per (bot, command id), kept after handling."""
+
+    def add(self, command: OperatorCommand) -> None:
+        """Queue a new command. Raises ``StoreError`` if its id is already stored."""
+        with self._uow.guard(f"add command {command.command_id}"):
+            self._execute(insert(_COMMANDS).values(bot_id=self._bot, **command_columns(command)))
+
+    def update(self, command: OperatorCommand) -> None:
+        """Replace a stored command. Raises ``StoreError`` if it is unknown."""
+        with self._uow.guard(f"update command {command.command_id}"):
+            values = command_columns(command)
+            result = self._execute(update(_COMMANDS).where(
+                _COMMANDS.c.bot_id == self._bot, _COMMANDS.c.command_id == command.command_id).values(values))
+            if result.rowcount != 1:
+                raise StoreError(f"update command {command.command_id}: no such command for bot {self._bot}")
+
+    def find(self, command_id: str) -> OperatorCommand | None:
+        """The command, or None."""
+        with self._uow.guard(f"find command {command_id}"):
+            row = self._execute(select(_COMMANDS).where(
+                _COMMANDS.c.bot_id == self._bot, _COMMANDS.c.command_id == command_id)).first()
+            return None if row is None else command_from_row(row)
+
+    def list_pending(self) -> tuple[OperatorCommand, ...]:
+        """Commands still pending, oldest first."""
+        with self._uow.guard("list pending commands"):
+            rows = self._rows(select(_COMMANDS).where(_COMMANDS.c.bot_id == self._bot, _COMMANDS.c.status == _PENDING)
+                              .order_by(_COMMANDS.c.created_at, _COMMANDS.c.id))
+            return tuple(command_from_row(row) for row in rows)
+
+    def has_pending(self) -> bool:
+        """True when a command is pending."""
+        with self._uow.guard("any pending command"):
+            return self._execute(select(_COMMANDS.c.id).where(
+                _COMMANDS.c.bot_id == self._bot, _COMMANDS.c.status == _PENDING).limit(1)).first() is not None
+
+    def list_recent(self, limit: int = 50) -> tuple[OperatorCommand, ...]:
+        """The newest ``limit`` commands, newest first."""
+        with self._uow.guard("list recent commands"):
+            rows = self._rows(select(_COMMANDS).where(_COMMANDS.c.bot_id == self._bot)
+                              .order_by(_COMMANDS.c.created_at.desc(), _COMMANDS.c.id.desc()).limit(max(limit, 0)))
+            return tuple(command_from_row(row) for row in rows)

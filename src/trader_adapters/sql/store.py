@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trader_adapters.sql.repositories import (
     SqlCandleRepository,
+    SqlCommandRepository,
     SqlFillRepository,
     SqlLedgerRepository,
     SqlOrderRepository,
@@ -30,6 +31,7 @@ from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreE
 from trader_core.model.ids import BotId
 from trader_core.ports.store import (
     CandleRepository,
+    CommandRepository,
     FillRepository,
     LedgerRepository,
     OrderRepository,
@@ -174,6 +176,7 @@ class SqlUnitOfWork:
         self.trading_state: TradingStateRepository = SqlTradingStateRepository(self)
         self.values: ValueRepository = SqlValueRepository(self)
         self.candles: CandleRepository = SqlCandleRepository(self)
+        self.commands: CommandRepository = SqlCommandRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

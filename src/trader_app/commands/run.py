@@ -10,14 +10,18 @@ import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
-from trader_core.model import RunRecord
+from trader_core.model import ConfigError, RunRecord
 from trader_core.ports import SignalSource, Store, Telemetry
+
+if TYPE_CHECKING:
+    from trader_app.loop_status import LoopStatus
+    from trader_app.operations import Metrics
 
 __all__ = ["register", "run_command"]
 
@@ -55,7 +59,13 @@ def register(sub: Any) -> None:
     add("--accept-reconciliation", dest="accept_reconciliation", action="store_const", const=True,
         help="with --exchange: trade even when start-up reconciliation is not clean (after reading its report)")
     add("--day-timezone", dest="day_timezone", help="time zone of the per-day ledger rows (default UTC)")
+    add("--metrics-port", dest="metrics_port", type=int,
+        help="serve Prometheus metrics on this port (127.0.0.1 unless metrics_host is set; default off)")
     add("--signals", help="JSON-lines file of timed signals to act on instead of a strategy (docs/signals.md)")
+    add("--exit-policy", dest="exit_policy", choices=("leave", "cancel", "flatten"),
+        help="on stop: leave orders, cancel the bot's working orders (default), or flatten its positions")
+    add("--dry-run", dest="dry_run", action="store_const", const=True,
+        help="everything but order placement: each order is recorded (OrderWithheld) and refused")
     run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 
@@ -76,14 +86,21 @@ def run_command(flags: dict[str, Any]) -> int:
     from trader_adapters.telemetry import LoguruTelemetry
 
     sinks: list[LoguruTelemetry] = []
+    metrics = _start_metrics(settings)
 
-    def telemetry_for(run: RunRecord) -> LoguruTelemetry:
+    def telemetry_for(run: RunRecord) -> Telemetry:
         sink = LoguruTelemetry(settings.log_dir / "telemetry.jsonl", settings.bot.value, run.run_id.value,
-                               verbose=settings.verbose)
+                               verbose=settings.verbose, rotation=settings.log_rotation,
+                               retention=settings.log_retention)
         sinks.append(sink)
-        return sink
+        return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
-    store = open_store(settings.db, settings.bot)
+    try:
+        store = open_store(settings.db, settings.bot)
+    except BaseException:
+        if metrics is not None:
+            metrics.close()
+        raise
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
     try:
         if settings.mode == "replay":
@@ -92,9 +109,12 @@ def run_command(flags: dict[str, Any]) -> int:
                                              strategy=strategy, on_tick=progress))
             summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
         else:
-            summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed))
+            summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed,
+                                                on_status=None if metrics is None else metrics.observe))
     finally:
         store.close()
+        if metrics is not None:
+            metrics.close()
         for sink in sinks:
             sink.close()
     print(summary.render())
@@ -104,11 +124,13 @@ def run_command(flags: dict[str, Any]) -> int:
 
 
 async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callable[[RunRecord], Telemetry],
-                        strategy: SignalSource, elapsed: Callable[[], Decimal]) -> RunSummary:
+                        strategy: SignalSource, elapsed: Callable[[], Decimal], *,
+                        on_status: Callable[[LoopStatus], None] | None = None) -> RunSummary:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
     from trader_app.bootstrap import build_venue_run
 
     wired = await build_venue_run(settings, store, telemetry_factory=telemetry_for, strategy=strategy)
+    wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
@@ -123,6 +145,18 @@ async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callabl
         return await wired.orchestrator.run_until_stopped(elapsed)
     finally:
         await wired.close()
+
+
+def _start_metrics(settings: Settings) -> Metrics | None:
+    """The Prometheus endpoint when ``metrics_port`` is set; a port that cannot be bound is a config error."""
+    if settings.metrics_port is None:
+        return None
+    from trader_app.operations import Metrics
+
+    try:
+        return Metrics(settings.metrics_host, settings.metrics_port)
+    except OSError as exc:
+        raise ConfigError(f"metrics endpoint {settings.metrics_host}:{settings.metrics_port}: {exc}") from exc
 
 
 class _Progress:

@@ -111,6 +111,14 @@ class StartupReconciler:
         if not unresolved and not (self.report.lost or self.report.unexpected or self.report.balance_issues):
             self._lift()
 
+    def accept(self) -> bool:
+        """The operator accepts the report read so far (``trader-app command accept-reconciliation``): the gate
+        lifts now. False when no gate was in force."""
+        if not self.pending:
+            return False
+        self._lift()
+        return True
+
     def _lift(self) -> None:
         self.pending = False
         status = self.health.status

@@ -457,3 +457,39 @@ class CandleCaptureFailed(Event):
 
     symbols: tuple[str, ...]
     error: str
+
+
+# --- the loop (StrategyOrchestrator) ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class LoopLagged(Event):
+    """A tick took longer than the loop's interval: the next one starts ``lag_s`` seconds late."""
+
+    lag_s: str
+    duration_s: str
+    interval_s: str
+
+
+# --- operator commands ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CommandHandled(Event):
+    """The loop handled an operator command: ``status`` executed, rejected or stale (queued before the run)."""
+
+    command_id: str
+    command: str
+    status: str
+    result: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderWithheld(Event):
+    """A dry run: the order was recorded and refused, never sent to the venue."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    order_type: str
+    quantity: str

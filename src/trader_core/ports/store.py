@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
+from trader_core.model.commands import OperatorCommand
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.market import Candle, Timeframe
@@ -29,6 +30,7 @@ from trader_core.model.stats import DayStats, Holding, LedgerSnapshot, LedgerTot
 
 __all__ = [
     "CandleRepository",
+    "CommandRepository",
     "FillRepository",
     "LedgerRepository",
     "OrderRepository",
@@ -198,6 +200,7 @@ class UnitOfWork(Protocol):
     trading_state: TradingStateRepository
     values: ValueRepository
     candles: CandleRepository
+    commands: CommandRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -275,4 +278,34 @@ class CandleRepository(Protocol):
 
     def stored_keys(self) -> tuple[tuple[Symbol, Timeframe], ...]:
         """Every (symbol, timeframe) with stored candles, sorted."""
+        ...
+
+
+class CommandRepository(Protocol):
+    """Operator commands to this bot: a queue the loop works through and, once handled, an audit log
+    (nothing is deleted). Times are aware UTC."""
+
+    def add(self, command: OperatorCommand) -> None:
+        """Queue a new command. Raises ``StoreError`` if its id is already stored."""
+        ...
+
+    def update(self, command: OperatorCommand) -> None:
+        """Replace a stored command (its status, result and handling time). Raises ``StoreError`` if it is
+        unknown."""
+        ...
+
+    def find(self, command_id: str) -> OperatorCommand | None:
+        """The command, or None."""
+        ...
+
+    def list_pending(self) -> tuple[OperatorCommand, ...]:
+        """Commands still pending, oldest first."""
+        ...
+
+    def has_pending(self) -> bool:
+        """True when a command is pending (a cheap query: the loop asks it while sleeping)."""
+        ...
+
+    def list_recent(self, limit: int = 50) -> tuple[OperatorCommand, ...]:
+        """The newest ``limit`` commands, whatever their status, newest first."""
         ...

@@ -1,0 +1,225 @@
+"""``trader-app status``: what a bot is doing now, read from its database (never from the venue).
+
+Trading state and reason (the ``trading_state`` repository); the last tick's time, duration and lag, the
+circuits and the last prices (the ``status.loop`` value the loop stores); positions with unrealized PnL
+at those prices (the cached ledger); open plans with their protective orders; open orders; today's and
+total realized PnL and fees (the ledger's totals and day rows). A table for people, or ``--json``
+(Decimals as strings, times ISO-8601).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zoneinfo
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from trader_app.loop_status import STATUS_KEY, LoopStatus
+from trader_core.model import (
+    ZERO,
+    BotId,
+    ConfigError,
+    InvalidValueError,
+    OrderRole,
+    Plan,
+    StoreError,
+    TrackedOrder,
+)
+from trader_core.model.stats import DayStats, LedgerSnapshot, StatsScope
+from trader_core.ports import Store
+
+__all__ = ["collect_status", "register", "render_status", "status_command"]
+
+_PROTECTIVE = (OrderRole.STOP, OrderRole.TARGET)
+
+
+def register(sub: Any) -> None:
+    """Add ``status``."""
+    status = sub.add_parser("status", help="show a bot's state, positions, plans, orders and PnL")
+    status.add_argument("--db", default="sqlite:///trader.db", help="database URL")
+    status.add_argument("--bot", default="default", help="bot id")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=lambda args: status_command(args.db, args.bot, args.json))
+
+
+def status_command(db: str, bot: str, as_json: bool) -> int:
+    """Print the status of ``bot`` in ``db``."""
+    from trader_app.storage import open_store
+
+    try:
+        bot_id = BotId(bot)
+    except InvalidValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    store = open_store(db, bot_id, migrate=False)
+    try:
+        status = collect_status(store, datetime.now(UTC))
+    finally:
+        store.close()
+    sys.stdout.write(json.dumps(status, indent=2) + "\n" if as_json else render_status(status))
+    return 0
+
+
+def collect_status(store: Store, now: datetime) -> dict[str, Any]:
+    """The bot's status as JSON-ready values (Decimals as strings). Read in one unit of work."""
+    with store.unit_of_work() as uow:
+        latest = uow.runs.find_latest()
+        # As the loop loads them: a replay or paper run's book and ledger are its own; otherwise bot-wide.
+        own_run = latest is not None and latest.mode in ("replay", "paper")
+        run_scope = latest.run_id if own_run and latest is not None else None
+        scope = StatsScope(run_scope)
+        trading = uow.trading_state.find()
+        loop_text = uow.values.find(STATUS_KEY)
+        ledger = uow.ledger.find(scope)
+        plans = uow.plans.list_active(run_scope)
+        orders = uow.orders.list_active(run_scope)
+    loop = _loop(loop_text)
+    prices = {} if loop is None else dict(loop.prices)
+    return {
+        "bot": store.bot_id.value,
+        "run": None if latest is None else {"run_id": latest.run_id.value, "mode": latest.mode,
+                                            "status": latest.status.value,
+                                            "started_at": latest.started_at.isoformat()},
+        "trading_state": {
+            "state": "active" if trading is None else trading.state.value,
+            "reason": "" if trading is None else trading.reason,
+            "source": "" if trading is None else trading.source,
+            "since": None if trading is None else trading.since.isoformat(),
+            "until": None if trading is None or trading.until is None else trading.until.isoformat(),
+        },
+        "loop": None if loop is None else {
+            "at": loop.at.isoformat(), "age_s": str(_age(now, loop.at)), "ticks": loop.ticks,
+            "duration_s": str(loop.duration_s), "lag_s": str(loop.lag_s), "interval_s": str(loop.interval_s),
+            "data_age_s": {k: None if v is None else str(v) for k, v in loop.data_age_s.items()},
+        },
+        "circuits": {} if loop is None else {k: dict(v) for k, v in loop.circuits.items()},
+        "positions": _positions(ledger, prices),
+        "plans": [_plan(plan, orders) for plan in plans],
+        "orders": [_order(order) for order in orders],
+        "pnl": _pnl(ledger, now),
+    }
+
+
+def _loop(text: str | None) -> LoopStatus | None:
+    if text is None:
+        return None
+    try:
+        return LoopStatus.from_json(text)
+    except InvalidValueError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+def _age(now: datetime, at: datetime) -> Decimal:
+    return Decimal(str(round((now - at).total_seconds(), 3)))
+
+
+def _positions(ledger: LedgerSnapshot | None, prices: dict[str, Decimal]) -> list[dict[str, Any]]:
+    rows = []
+    for holding in () if ledger is None else ledger.holdings:
+        if holding.quantity == ZERO:
+            continue
+        price = prices.get(str(holding.symbol))
+        average = holding.average_cost
+        rows.append({
+            "symbol": str(holding.symbol), "quantity": str(holding.quantity), "cost": str(holding.cost),
+            "average_cost": None if average is None else str(_fine(average)),
+            "last_price": None if price is None else str(price),
+            "market_value": None if price is None else str(holding.market_value(price)),
+            "unrealized_pnl": None if price is None else str(holding.market_value(price) - holding.cost),
+        })
+    return rows
+
+
+def _fine(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.00000001")).normalize()
+
+
+def _plan(plan: Plan, orders: Sequence[TrackedOrder]) -> dict[str, Any]:
+    protection = [_order(o) for o in orders if o.plan_id == plan.plan_id and o.role in _PROTECTIVE]
+    return {
+        "plan_id": plan.plan_id.value, "symbol": str(plan.symbol), "side": plan.side.value,
+        "status": plan.status.value, "quantity": str(plan.quantity.value), "entry_filled": str(plan.entry_filled.value),
+        "entry_price": _text(plan.entry_price), "stop_price": _text(plan.stop_price),
+        "target_price": _text(plan.target_price), "opened_at": plan.opened_at.isoformat(),
+        "protected": bool(protection), "protection": protection,
+    }
+
+
+def _order(order: TrackedOrder) -> dict[str, Any]:
+    request = order.request
+    return {
+        "client_order_id": order.client_order_id.value, "symbol": str(request.symbol), "side": request.side.value,
+        "type": request.order_type.value, "role": order.role.value, "status": order.status.value,
+        "quantity": str(request.quantity.value), "filled": str(order.filled_quantity.value),
+        "price": _text(request.price), "stop_price": _text(request.stop_price),
+        "plan_id": None if order.plan_id is None else order.plan_id.value,
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value.value)
+
+
+def _pnl(ledger: LedgerSnapshot | None, now: datetime) -> dict[str, Any]:
+    if ledger is None:
+        zero = {"fills": 0, "realized_pnl": "0", "fees": "0", "net": "0"}
+        return {"day": now.date().isoformat(), "day_timezone": "UTC", "today": dict(zero), "total": zero}
+    today = now.astimezone(zoneinfo.ZoneInfo(ledger.day_timezone)).date()
+    day = next((d for d in ledger.days if d.day == today), None) or DayStats(day=today)
+    totals = ledger.totals
+    return {
+        "day": today.isoformat(), "day_timezone": ledger.day_timezone,
+        "today": {"fills": day.fills, "realized_pnl": str(day.realized_pnl), "fees": str(day.fees),
+                  "net": str(day.net)},
+        "total": {"fills": totals.fills, "realized_pnl": str(totals.realized_pnl), "fees": str(totals.fees),
+                  "net": str(totals.net)},
+    }
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """The status as aligned tables for people."""
+    out: list[str] = []
+    state = status["trading_state"]
+    run = status["run"]
+    out.append(f"bot            {status['bot']}" + ("  (no runs)" if run is None else
+                                                     f"  (run {run['run_id']}, {run['mode']}, {run['status']})"))
+    reason = f"  ({state['reason']})" if state["reason"] else ""
+    until = f" until {state['until']}" if state["until"] else ""
+    out.append(f"trading state  {state['state']}{until}{reason}")
+    loop = status["loop"]
+    if loop is None:
+        out.append("last tick      none recorded (a replay stores none; last prices unknown)")
+    else:
+        out.append(f"last tick      {loop['at']} ({loop['age_s']} s ago), took {loop['duration_s']} s, "
+                   f"lag {loop['lag_s']} s, interval {loop['interval_s']} s, ticks {loop['ticks']}")
+        circuits = ", ".join(f"{name} {c.get('health')}" for name, c in status["circuits"].items())
+        out.append(f"circuits       {circuits}")
+    pnl = status["pnl"]
+    out.append(f"today          {pnl['day']} ({pnl['day_timezone']}): realized {pnl['today']['realized_pnl']}, "
+               f"fees {pnl['today']['fees']}, net {pnl['today']['net']}, fills {pnl['today']['fills']}")
+    out.append(f"total          realized {pnl['total']['realized_pnl']}, fees {pnl['total']['fees']}, "
+               f"net {pnl['total']['net']}, fills {pnl['total']['fills']}")
+    out += ["", "positions"]
+    out += _table(status["positions"], ("symbol", "quantity", "average_cost", "last_price", "market_value",
+                                        "unrealized_pnl"))
+    out += ["", "open plans"]
+    plan_rows = [{**p, "protection": ", ".join(f"{o['role']} {o['price'] or o['stop_price']} {o['status']}"
+                                               for o in p["protection"]) or "none"} for p in status["plans"]]
+    out += _table(plan_rows, ("plan_id", "symbol", "status", "quantity", "entry_price", "stop_price", "target_price",
+                              "protection"))
+    out += ["", "open orders"]
+    out += _table(status["orders"], ("client_order_id", "symbol", "side", "type", "role", "status", "quantity",
+                                     "filled", "price", "stop_price"))
+    return "\n".join(out) + "\n"
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[str]:
+    if not rows:
+        return ["  (none)"]
+    cells = [[("-" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return lines

@@ -1,0 +1,63 @@
+"""Operator commands: queued in the store by ``trader-app command``, executed by the bot's loop, kept as an
+audit log (docs/operations.md)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from trader_core.model.errors import InvalidValueError
+from trader_core.model.market import utc
+
+__all__ = ["CommandName", "CommandStatus", "OperatorCommand"]
+
+
+class CommandName(enum.Enum):
+    """What the operator asks of the bot."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    HALT = "halt"
+    STOP = "stop"
+    CLOSE_ALL = "close-all"
+    CANCEL_ALL = "cancel-all"
+    ACCEPT_RECONCILIATION = "accept-reconciliation"
+
+
+class CommandStatus(enum.Enum):
+    """PENDING until the loop handles it: EXECUTED, REJECTED (could not be done) or STALE (queued before the
+    bot's run started: reported, never executed)."""
+
+    PENDING = "pending"
+    EXECUTED = "executed"
+    REJECTED = "rejected"
+    STALE = "stale"
+
+
+def _minutes(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InvalidValueError(f"minutes must be a positive whole number, got {value!r}")
+
+
+def _command_id(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise InvalidValueError(f"a command id must be 1-64 characters, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class OperatorCommand:
+    """One command to one bot. ``minutes`` is the length of a pause (None: until resumed)."""
+
+    command_id: str = attrs.field(validator=_command_id)
+    name: CommandName
+    created_at: datetime = attrs.field(validator=utc)
+    minutes: int | None = attrs.field(default=None, validator=_minutes)
+    status: CommandStatus = CommandStatus.PENDING
+    result: str | None = None
+    handled_at: datetime | None = attrs.field(default=None, validator=utc)
+
+    def handled(self, status: CommandStatus, result: str, at: datetime) -> OperatorCommand:
+        """This command acknowledged with ``status`` and ``result`` at ``at``."""
+        return attrs.evolve(self, status=status, result=result[:1000], handled_at=at)

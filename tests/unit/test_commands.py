@@ -1,0 +1,456 @@
+"""Operator commands through the loop, on a fake venue, the in-memory store and the simulated clock: stop,
+pause/resume/halt, close-all and cancel-all (the bot's own plans and orders only), stale commands, and a
+command that arrives while the loop sleeps (it ends the sleep: no wall time involved)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from trader_adapters.clock import SimulatedClock
+from trader_adapters.memory import InMemoryStore
+from trader_adapters.memory.exchange import FakeExchange
+from trader_adapters.paper.instruments import default_rules
+from trader_adapters.telemetry import RecordingTelemetry
+from trader_app.bootstrap import build_services
+from trader_app.operator import CommandProcessor
+from trader_app.orchestrator import StrategyOrchestrator
+from trader_core.domain.trade_actions import ActionPolicy
+from trader_core.model import (
+    Action,
+    Asset,
+    BotId,
+    Candle,
+    ClientOrderId,
+    ExchangeUnavailableError,
+    OrderRequest,
+    OrderType,
+    PlanStatus,
+    Price,
+    Quantity,
+    RunId,
+    RunRecord,
+    RunStatus,
+    Side,
+    Signal,
+    Symbol,
+    Timeframe,
+)
+from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
+from trader_core.model.events import CommandHandled, RunFinished
+from trader_core.model.health import HealthPolicy, TradingState
+from trader_core.ports import DecisionContext
+
+BTC = Symbol.parse("BTC/USDT")
+USDT, BTC_ASSET = Asset("USDT"), Asset("BTC")
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+TF = Timeframe("1m")
+PRICE = Decimal(50000)
+_IDS = itertools.count(1)
+
+
+@attrs.define
+class BuyOnce:
+    """One BUY on the first decision that may enter, then nothing."""
+
+    done: bool = False
+
+    async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        if self.done or BTC not in context.may_enter:
+            return ()
+        self.done = True
+        return (Signal(action=Action.BUY, symbol=BTC, notional=Decimal(1000), stop_pct=Decimal(2),
+                       target_pct=Decimal(3)),)
+
+
+def _candle(open_time: datetime) -> Candle:
+    return Candle(symbol=BTC, timeframe=TF, open_time=open_time, open=PRICE, high=PRICE, low=PRICE, close=PRICE,
+                  volume=Decimal(1))
+
+
+def queue(store: InMemoryStore, name: CommandName, at: datetime, minutes: int | None = None) -> str:
+    command_id = f"cmd-{next(_IDS)}"
+    with store.unit_of_work() as uow:
+        uow.commands.add(OperatorCommand(command_id=command_id, name=name, created_at=at, minutes=minutes))
+        uow.commit()
+    return command_id
+
+
+def stored(store: InMemoryStore, command_id: str) -> OperatorCommand:
+    with store.unit_of_work() as uow:
+        command = uow.commands.find(command_id)
+    assert command is not None
+    return command
+
+
+@attrs.define
+class FeedingSleeper:
+    """The simulated sleeper, which also publishes each candle as it closes and queues the scripted commands
+    once the clock reaches their time (as ``trader-app command`` would, from another process)."""
+
+    clock: SimulatedClock
+    venue: FakeExchange
+    store: InMemoryStore
+    script: list[tuple[datetime, CommandName]] = attrs.Factory(list)
+    next_open: datetime = T0
+    slept: list[timedelta] = attrs.Factory(list)
+
+    async def sleep(self, duration: timedelta) -> bool:
+        self.slept.append(duration)
+        self.clock.advance(duration)
+        while self.next_open + MINUTE <= self.clock.now():
+            self.venue.add_candles([_candle(self.next_open)])
+            self.next_open += MINUTE
+        for at, name in [s for s in self.script if s[0] <= self.clock.now()]:
+            self.script.remove((at, name))
+            queue(self.store, name, self.clock.now())
+        return True
+
+    def wake(self) -> None:
+        """Nothing blocks."""
+
+
+@attrs.define
+class Bot:
+    orchestrator: StrategyOrchestrator
+    venue: FakeExchange
+    clock: SimulatedClock
+    telemetry: RecordingTelemetry
+    store: InMemoryStore
+    sleeper: FeedingSleeper
+
+    def tick(self) -> None:
+        """A minute on, the candle that closed published, one tick (commands first)."""
+        self.clock.advance(MINUTE)
+        self.venue.add_candles([_candle(self.clock.now() - MINUTE)])
+        asyncio.run(self.orchestrator.tick())
+
+    def command(self, name: CommandName, minutes: int | None = None) -> OperatorCommand:
+        """Queue ``name`` now and run the next tick; the stored command afterwards."""
+        command_id = queue(self.store, name, self.clock.now(), minutes)
+        self.tick()
+        return stored(self.store, command_id)
+
+    @property
+    def health(self):  # type: ignore[no-untyped-def]
+        return self.orchestrator.services.health
+
+    def handled(self) -> list[CommandHandled]:
+        return [e for e in self.telemetry.events if isinstance(e, CommandHandled)]
+
+
+def a_bot(*, mode: str = "paper", exit_policy: str = "cancel", interval: timedelta = MINUTE,
+          start: bool = True, store: InMemoryStore | None = None) -> Bot:
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
+    venue.set_price(BTC, PRICE)
+    venue.add_candles([_candle(T0 - MINUTE)])
+    store = store or InMemoryStore(BotId("ops"))
+    telemetry = RecordingTelemetry()
+    run = RunRecord(run_id=RunId(f"ops{next(_IDS)}"), mode=mode, started_at=T0)
+    services = build_services(
+        store=store, market=venue, trading=venue, clock=clock, telemetry=telemetry, strategy=BuyOnce(), run=run,
+        symbols=(BTC,), timeframe=TF, rules={BTC: default_rules(BTC)},
+        policy=ActionPolicy(stake=Decimal(1000), max_plans_per_symbol=10), prefix="tc-ops", health=HealthPolicy(),
+    )
+    sleeper = FeedingSleeper(clock, venue, store)
+    orchestrator = StrategyOrchestrator(
+        services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
+        interval=interval, balance=Decimal(100000), exit_policy=exit_policy,
+        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=exit_policy),
+    )
+    if start:
+        asyncio.run(orchestrator.start())
+    return Bot(orchestrator, venue, clock, telemetry, store, sleeper)
+
+
+def a_bot_in_a_position(**kwargs: object) -> Bot:
+    """A bot whose entry filled and whose bracket (stop and target) rests at the venue, next to a foreign
+    order and a foreign holding of the same symbol."""
+    bot = a_bot(**kwargs)  # type: ignore[arg-type]
+    _foreign(bot)
+    for _ in range(3):
+        bot.tick()
+    book = bot.orchestrator.services.book
+    assert [p.status for p in book.plans()] == [PlanStatus.OPEN]
+    assert sorted(o.role.value for o in book.orders()) == ["stop", "target"]
+    return bot
+
+
+def _foreign(bot: Bot) -> None:
+    """Someone else's holding and resting order in the bot's symbol, at the same venue."""
+    bot.venue.deposit(BTC_ASSET, Decimal(5))
+    foreign = OrderRequest(client_order_id=ClientOrderId("manual-1"), symbol=BTC, side=Side.BUY,
+                           order_type=OrderType.LIMIT, quantity=Quantity(Decimal("0.1")), price=Price(Decimal(40000)))
+    asyncio.run(bot.venue.place_order(foreign))
+
+
+def open_at_venue(bot: Bot) -> set[str]:
+    return {o.client_order_id.value for o in asyncio.run(bot.venue.fetch_open_orders(BTC))}
+
+
+def venue_btc(bot: Bot) -> Decimal:
+    balances = {b.asset: b.total for b in asyncio.run(bot.venue.fetch_balances())}
+    return balances.get(BTC_ASSET, Decimal(0))
+
+
+# --- stop ------------------------------------------------------------------------------------------------
+
+
+def a_stopped_bot(policy: str) -> Bot:
+    """A bot run by ``run_until_stopped``: it enters at T0, protects the position, and is stopped by an
+    operator at T0 + 3 min (a foreign order and a foreign holding of the same symbol sit at the venue)."""
+    bot = a_bot(exit_policy=policy, start=False)
+    _foreign(bot)
+    bot.sleeper.script.append((T0 + 3 * MINUTE + timedelta(seconds=1), CommandName.STOP))
+    asyncio.run(bot.orchestrator.run_until_stopped(lambda: Decimal(0)))
+    return bot
+
+
+def test_a_stop_command_ends_the_loop_with_manual_stop_and_a_complete_cleanup() -> None:
+    bot = a_stopped_bot("flatten")
+    (finished,) = [e for e in bot.telemetry.events if isinstance(e, RunFinished)]
+    assert finished.reason == "manual stop"
+    (stop,) = [e for e in bot.handled() if e.command == "stop"]
+    assert stop.status == "executed"
+    assert stop.result == "stopping (exit policy: flatten)"
+    # flatten: the bracket cancelled, the plan exited, its fill booked; foreign order and holding untouched.
+    assert open_at_venue(bot) == {"manual-1"}
+    assert venue_btc(bot) == Decimal(5)
+    with bot.store.unit_of_work() as uow:
+        run = uow.runs.find(bot.orchestrator.run.run_id)
+        plans = uow.plans.list_for_run(bot.orchestrator.run.run_id)
+    assert [p.status for p in plans] == [PlanStatus.CLOSED]
+    assert run is not None
+    assert run.status is RunStatus.FINISHED
+    assert run.summary_json is not None
+    assert '"stop_reason": "manual stop"' in run.summary_json
+
+
+@pytest.mark.parametrize("policy", ["cancel", "leave"])
+def test_a_stop_under_cancel_or_leave_keeps_the_venue_held_bracket(policy: str) -> None:
+    bot = a_stopped_bot(policy)
+    assert bot.orchestrator.stop_reason == "manual stop"
+    roles = sorted(o.role.value for o in bot.orchestrator.services.book.orders())
+    assert roles == ["stop", "target"]  # they guard the position while the bot is down
+    assert len(open_at_venue(bot) - {"manual-1"}) == 2
+    assert [p.status for p in bot.orchestrator.services.book.plans()] == [PlanStatus.OPEN]
+
+
+# --- the health manager ---------------------------------------------------------------------------------
+
+
+def test_pause_resume_and_halt_go_through_the_health_manager() -> None:
+    bot = a_bot()
+    paused = bot.command(CommandName.PAUSE, minutes=15)
+    assert paused.status is CommandStatus.EXECUTED
+    status = bot.health.status
+    assert status.state is TradingState.REDUCING
+    assert status.source == "operator"
+    assert paused.handled_at is not None
+    assert status.until == paused.handled_at + timedelta(minutes=15)
+    assert paused.result is not None
+    assert "reducing" in paused.result
+    assert bot.orchestrator.services.book.plans() == ()  # no entry while paused
+    resumed = bot.command(CommandName.RESUME)
+    assert resumed.status is CommandStatus.EXECUTED
+    assert bot.health.status.state is TradingState.ACTIVE
+    assert len(bot.orchestrator.services.book.plans()) == 1  # the same tick entered
+    halted = bot.command(CommandName.HALT)
+    assert halted.status is CommandStatus.EXECUTED
+    assert bot.health.status.state is TradingState.HALTED
+    with bot.store.unit_of_work() as uow:
+        persisted = uow.trading_state.find()
+    assert persisted is not None
+    assert persisted.state is TradingState.HALTED  # survives a restart
+    indefinite = bot.command(CommandName.PAUSE)
+    assert bot.health.status.state is TradingState.HALTED  # a halted bot stays halted
+    assert indefinite.status is CommandStatus.EXECUTED
+    assert [e.command for e in bot.handled()] == ["pause", "resume", "halt", "pause"]
+
+
+# --- close-all, cancel-all: the bot's own plans and orders ---------------------------------------------
+
+
+def test_cancel_all_cancels_only_the_bots_own_orders() -> None:
+    bot = a_bot_in_a_position()
+    bot.health.halt("hold still", "test")  # no new bracket while we look (and cancel-all works while halted)
+    command = bot.command(CommandName.CANCEL_ALL)
+    assert command.status is CommandStatus.EXECUTED
+    assert command.result == "cancelled 2 of 2 open orders of the bot"
+    assert open_at_venue(bot) == {"manual-1"}
+    cancels = {str(c[2]) for c in bot.venue.calls if c[0] == "cancel_order"}
+    assert all(cid.startswith("tc-ops") for cid in cancels)
+    assert bot.orchestrator.services.book.orders() == ()
+
+
+def test_close_all_exits_only_the_bots_own_plans() -> None:
+    bot = a_bot_in_a_position()
+    held = venue_btc(bot) - Decimal(5)
+    assert held > 0
+    before = len(bot.venue.calls)
+    command = bot.command(CommandName.CLOSE_ALL)
+    assert command.status is CommandStatus.EXECUTED
+    assert command.result is not None
+    assert command.result.startswith("close_position_executed")
+    bot.tick()  # the exit's fill is booked
+    assert venue_btc(bot) == Decimal(5)  # the foreign holding stays
+    assert open_at_venue(bot) == {"manual-1"}  # the foreign order stays
+    assert [p.status for p in bot.orchestrator.services.book.plans()] == []
+    sells = [c for c in bot.venue.calls[before:] if c[0] == "place_order"]
+    assert sells
+    assert all(str(c[2]).startswith("tc-ops") for c in sells)
+
+
+def test_close_all_and_cancel_all_with_nothing_to_do_say_so() -> None:
+    bot = a_bot()
+    bot.health.halt("hold still", "test")
+    assert bot.command(CommandName.CLOSE_ALL).result == "nothing to close: the bot has no open plan"
+    assert bot.command(CommandName.CANCEL_ALL).result == "cancelled 0 of 0 open orders of the bot"
+
+
+def test_accept_reconciliation_lifts_the_start_up_gate() -> None:
+    bot = a_bot(mode="sandbox")
+    reconciler = bot.orchestrator.services.reconciler
+    assert reconciler is not None
+    bot.venue.fail_next("fetch_open_orders", ExchangeUnavailableError("down"))
+    asyncio.run(reconciler.reconcile())
+    assert bot.health.status.state is TradingState.REDUCING
+    queue(bot.store, CommandName.ACCEPT_RECONCILIATION, bot.clock.now())
+    asyncio.run(bot.orchestrator.process_commands())
+    assert bot.health.status.state is TradingState.ACTIVE
+    (accepted,) = bot.handled()
+    assert accepted.status == "executed"
+    assert accepted.result.startswith("reconciliation accepted")
+    again = bot.command(CommandName.ACCEPT_RECONCILIATION)
+    assert again.result == "nothing to accept: no reconciliation gate in force"
+
+
+# --- stale commands --------------------------------------------------------------------------------------
+
+
+def test_a_command_queued_before_the_run_started_is_reported_stale_not_executed() -> None:
+    store = InMemoryStore(BotId("ops"))
+    old = queue(store, CommandName.HALT, T0 - timedelta(hours=3))
+    bot = a_bot(store=store)
+    bot.tick()
+    command = stored(store, old)
+    assert command.status is CommandStatus.STALE
+    assert command.handled_at == T0 + MINUTE
+    assert command.result is not None
+    assert "before this run started" in command.result
+    assert bot.health.status.state is TradingState.ACTIVE  # not executed
+    (event,) = bot.handled()
+    assert (event.command, event.status) == ("halt", "stale")
+    with store.unit_of_work() as uow:
+        assert not uow.commands.has_pending()
+
+
+# --- the sleep is interruptible --------------------------------------------------------------------------
+
+
+def test_a_command_arriving_while_the_loop_sleeps_ends_the_sleep() -> None:
+    interval = timedelta(minutes=10)
+    bot = a_bot(interval=interval, start=False)
+    bot.sleeper.script.append((T0 + timedelta(seconds=31), CommandName.STOP))
+    summary = asyncio.run(bot.orchestrator.run_until_stopped(lambda: Decimal(0)))
+    assert summary.stop_reason == "manual stop"
+    assert bot.orchestrator.ticks == 1  # the first tick, then the command: no ten-minute wait
+    (finished,) = [e for e in bot.telemetry.events if isinstance(e, RunFinished)]
+    assert finished.at - T0 < timedelta(seconds=31) + bot.orchestrator.command_poll
+    assert all(d <= bot.orchestrator.command_poll for d in bot.sleeper.slept)
+    (stop,) = bot.handled()
+    assert stop.at - T0 < interval
+
+
+def test_without_a_command_the_loop_sleeps_the_whole_interval_in_slices() -> None:
+    interval = timedelta(minutes=10)
+    bot = a_bot(interval=interval, start=False)
+    bot.sleeper.script.append((T0 + interval + timedelta(seconds=1), CommandName.STOP))
+    asyncio.run(bot.orchestrator.run_until_stopped(lambda: Decimal(0)))
+    assert bot.orchestrator.ticks == 2  # T0 and T0 + 10 min; the stop came during the second sleep
+    assert sum(bot.sleeper.slept, timedelta(0)) < 2 * interval
+
+
+# --- dry run ---------------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_records_every_order_and_sends_none() -> None:
+    from trader_adapters.dry_run import DRY_RUN_REASON, DryRunTrading
+    from trader_core.model.events import OrderRejected, OrderWithheld, SignalHandled
+
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
+    venue.set_price(BTC, PRICE)
+    venue.add_candles([_candle(T0 - MINUTE)])
+    store, telemetry = InMemoryStore(BotId("dry")), RecordingTelemetry()
+    dry = DryRunTrading(venue, telemetry, clock)
+    run = RunRecord(run_id=RunId("dry1"), mode="paper", started_at=T0)
+    services = build_services(
+        store=store, market=venue, trading=dry, clock=clock, telemetry=telemetry, strategy=BuyOnce(), run=run,
+        symbols=(BTC,), timeframe=TF, rules={BTC: default_rules(BTC)},
+        policy=ActionPolicy(stake=Decimal(1000), max_plans_per_symbol=10), prefix="tc-dry", health=HealthPolicy(),
+    )
+    orchestrator = StrategyOrchestrator(services=services, store=store, clock=clock, telemetry=telemetry,
+                                        sleeper=FeedingSleeper(clock, venue, store), run=run, interval=MINUTE,
+                                        balance=Decimal(100000))
+    asyncio.run(orchestrator.start())
+    asyncio.run(orchestrator.tick())
+    assert not [c for c in venue.calls if c[0] in ("place_order", "place_exit_bracket")]  # nothing was sent
+    (withheld,) = [e for e in telemetry.events if isinstance(e, OrderWithheld)]
+    assert withheld.symbol == "BTC/USDT"
+    assert withheld.side == "buy"
+    assert [r.client_order_id for r in dry.withheld] == [ClientOrderId(withheld.client_order_id)]
+    (handled,) = [e for e in telemetry.events if isinstance(e, SignalHandled)]
+    assert handled.status == "order_rejected"  # type: ignore[attr-defined]
+    with store.unit_of_work() as uow:
+        (order,) = uow.orders.list_for_run(RunId("dry1"))
+        (plan,) = uow.plans.list_for_run(RunId("dry1"))
+    assert order.status.value == "rejected"
+    assert plan.status is PlanStatus.CANCELLED
+    (rejected,) = [e for e in telemetry.events if isinstance(e, OrderRejected)]
+    assert DRY_RUN_REASON in rejected.reason  # the log says why: a dry run, not the venue
+
+
+def test_exit_policy_and_dry_run_are_settings() -> None:
+    from trader_app.settings import load_settings
+    from trader_core.model import ConfigError
+
+    assert load_settings({}).exit_policy == "cancel"
+    assert load_settings({}).dry_run is False
+    chosen = load_settings({"exit_policy": "Flatten", "dry_run": True})
+    assert (chosen.exit_policy, chosen.dry_run) == ("flatten", True)
+    with pytest.raises(ConfigError, match="exit_policy must be leave, cancel or flatten"):
+        load_settings({"exit_policy": "panic"})
+
+
+# --- trader-app command ------------------------------------------------------------------------------------
+
+
+def test_the_command_cli_queues_and_times_out_when_no_bot_answers(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from trader_app.commands.command import command_command
+    from trader_app.storage import open_store
+    from trader_core.model import ConfigError
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    open_store(url, BotId("ops")).close()  # the schema, as the bot's first run creates it
+    assert command_command("pause", url, "ops", minutes=5) == 0
+    assert command_command("stop", url, "ops", wait=True, timeout=0.3) == 1
+    out = capsys.readouterr().out
+    assert "queued pause" in out
+    assert "timed out after 0.3s" in out
+    store = open_store(url, BotId("ops"), migrate=False)
+    try:
+        with store.unit_of_work() as uow:
+            pending = uow.commands.list_pending()
+    finally:
+        store.close()
+    assert [(c.name, c.minutes) for c in pending] == [(CommandName.PAUSE, 5), (CommandName.STOP, None)]
+    with pytest.raises(ConfigError, match="--minutes goes with pause only"):
+        command_command("stop", url, "ops", minutes=5)
