@@ -3,36 +3,20 @@ command up while it sleeps, stops with "manual stop", cleans up and exits 0 with
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.telemetry_log import events
 from trader_sandbox.sandbox import Sandbox
-from trader_sandbox.testing import running_sandbox
 
 pytestmark = pytest.mark.slow
 
 APP = str(Path(sys.executable).parent / "trader-app")
-
-
-@pytest.fixture
-def moving_sandbox() -> Iterator[Sandbox]:
-    with running_sandbox(candle_ms=1000, history=60) as sandbox:
-        sandbox.start_timer(1.0)
-        yield sandbox
-
-
-def _events(folder: Path) -> list[dict[str, str]]:
-    path = folder / "logs" / "telemetry.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_a_stop_command_ends_a_venue_run_cleanly(tmp_path: Path, moving_sandbox: Sandbox) -> None:
@@ -47,7 +31,7 @@ def test_a_stop_command_ends_a_venue_run_cleanly(tmp_path: Path, moving_sandbox:
     )
     try:
         deadline = time.monotonic() + 60
-        while not any(e["event"] == "RunStarted" for e in _events(tmp_path)):
+        while not any(e["event"] == "RunStarted" for e in events(tmp_path)):
             if bot.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the bot did not start: {bot.stderr.read() if bot.stderr else ''}")
             time.sleep(0.2)
@@ -67,7 +51,7 @@ def test_a_stop_command_ends_a_venue_run_cleanly(tmp_path: Path, moving_sandbox:
     assert summary["stop_reason"] == "manual stop"
     for key in ("run_id", "fills", "trading_state", "reconciliation"):
         assert key in summary, f"summary line {key} missing: {stdout}"
-    finished = [e for e in _events(tmp_path) if e["event"] == "RunFinished"]
+    finished = [e for e in events(tmp_path) if e["event"] == "RunFinished"]
     assert [e["reason"] for e in finished] == ["manual stop"]
-    handled = [e for e in _events(tmp_path) if e["event"] == "CommandHandled"]
+    handled = [e for e in events(tmp_path) if e["event"] == "CommandHandled"]
     assert [(e["command"], e["status"]) for e in handled] == [("stop", "executed")]

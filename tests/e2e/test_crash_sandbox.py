@@ -3,38 +3,23 @@ restart it: no client order id reaches the venue twice, and every fill of the bo
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.telemetry_log import events
 from trader_core.model import BotId
 from trader_sandbox.sandbox import Sandbox
-from trader_sandbox.testing import ccxt_client, running_sandbox
+from trader_sandbox.testing import ccxt_client
 
 pytestmark = pytest.mark.slow
 
 APP = str(Path(sys.executable).parent / "trader-app")
-
-
-@pytest.fixture
-def moving_sandbox() -> Iterator[Sandbox]:
-    with running_sandbox(candle_ms=1000, history=60) as sandbox:
-        sandbox.start_timer(1.0)
-        yield sandbox
-
-
-def _events(folder: Path) -> list[dict[str, str]]:
-    path = folder / "logs" / "telemetry.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _start(folder: Path, sandbox: Sandbox, *extra: str) -> subprocess.Popen[str]:
@@ -64,7 +49,7 @@ def test_a_bot_killed_after_sending_an_order_recovers_without_duplicates(tmp_pat
 
     again = _start(tmp_path, moving_sandbox, "--accept-reconciliation")
     deadline = time.monotonic() + 60
-    while not [e for e in _events(tmp_path) if e["event"] == "ReconciliationReported"]:
+    while not [e for e in events(tmp_path) if e["event"] == "ReconciliationReported"]:
         assert again.poll() is None, again.stderr.read() if again.stderr else ""
         assert time.monotonic() < deadline, "no reconciliation report within 60 s"
         time.sleep(0.2)

@@ -13,14 +13,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.telemetry_log import events
 from trader_app.settings import load_settings
 from trader_sandbox.sandbox import Sandbox
-from trader_sandbox.testing import running_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -28,24 +27,10 @@ APP = str(Path(sys.executable).parent / "trader-app")
 DB_PASSWORD = "pg-Pa55word-9f3c1e"  # the secret the test hunts for
 
 
-@pytest.fixture
-def moving_sandbox() -> Iterator[Sandbox]:
-    with running_sandbox(candle_ms=1000, history=60) as sandbox:
-        sandbox.start_timer(1.0)
-        yield sandbox
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _events(folder: Path) -> list[dict[str, str]]:
-    path = folder / "logs" / "telemetry.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _everything_written(folder: Path) -> bytes:
@@ -72,7 +57,7 @@ def test_api_keys_and_database_passwords_never_reach_any_sink(tmp_path: Path, mo
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 40
-    while not any(e["event"] == "FillRecorded" for e in _events(tmp_path)):
+    while not any(e["event"] == "FillRecorded" for e in events(tmp_path)):
         if bot.poll() is not None or time.monotonic() > deadline:
             bot.kill()
             pytest.fail(f"no fill: {bot.communicate()[1]}")

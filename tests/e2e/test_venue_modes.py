@@ -3,39 +3,21 @@ and fill orders, record fills, and stop cleanly on SIGTERM; real money needs ``-
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.telemetry_log import events
 from trader_sandbox.sandbox import Sandbox
-from trader_sandbox.testing import running_sandbox
 
 pytestmark = pytest.mark.slow
 
 APP = str(Path(sys.executable).parent / "trader-app")
-
-
-@pytest.fixture
-def moving_sandbox() -> Iterator[Sandbox]:
-    # One-second candles stepped in real time: the bot (on --timeframe 1s) sees a closed candle every
-    # second, so its SMA crosses within seconds and candle times agree with its clock.
-    with running_sandbox(candle_ms=1000, history=60) as sandbox:
-        sandbox.start_timer(1.0)
-        yield sandbox
-
-
-def _events(folder: Path) -> list[dict[str, str]]:
-    path = folder / "logs" / "telemetry.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _start(folder: Path, sandbox: Sandbox, *mode: str, keys: bool = True) -> subprocess.Popen[str]:
@@ -52,7 +34,7 @@ def _start(folder: Path, sandbox: Sandbox, *mode: str, keys: bool = True) -> sub
 def _wait_for(folder: Path, name: str, process: subprocess.Popen[str], seconds: float = 40) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if any(e["event"] == name for e in _events(folder)):
+        if any(e["event"] == name for e in events(folder)):
             return
         if process.poll() is not None:
             pytest.fail(f"the bot exited early: {process.stderr.read() if process.stderr else ''}")
