@@ -23,8 +23,6 @@ from trader_adapters.sql.migrate import upgrade_to_head
 from trader_adapters.sql.models import FillRow
 from trader_adapters.sql.store import SqlStore, create_store_engine
 from trader_adapters.telemetry import RecordingTelemetry
-from trader_core.domain.ledger import Holding, apply_fill
-from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.model import (
     Asset,
     BotId,
@@ -43,6 +41,7 @@ from trader_core.model import (
     VenueOrderId,
 )
 from trader_core.model.stats import StatsScope
+from trader_core.portfolio import Holding, PortfolioTracker, apply_fill
 
 SYMBOL = Symbol.parse("BTC/USDT")
 USDT = Asset("USDT")

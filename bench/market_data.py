@@ -29,8 +29,8 @@ from trader_adapters.memory import InMemoryStore
 from trader_adapters.memory.exchange import FakeExchange
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.storage import open_store
-from trader_core.domain.health import ExchangeHealthManager, MonitoredMarketData
-from trader_core.domain.market_data import MarketDataService
+from trader_core.health import ExchangeHealthManager, MonitoredMarketData
+from trader_core.market_data import MarketDataService
 from trader_core.model import BotId, Candle, Symbol, Timeframe
 from trader_core.model.health import HealthPolicy
 

@@ -38,7 +38,6 @@ from trader_adapters.sql.models import FillRow
 from trader_adapters.sql.store import SqlStore, describe_url
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import enable_decimal_traps
-from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.model import (
     Asset,
     BotId,
@@ -64,6 +63,7 @@ from trader_core.model import (
     TradeId,
     VenueOrderId,
 )
+from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import UnitOfWork
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -14,25 +14,17 @@ import attrs
 from trader_app.operator import CommandProcessor
 from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
-from trader_core.domain.balances import BalanceCheck
-from trader_core.domain.book import TradingBook
-from trader_core.domain.execution import OrderExecutor
-from trader_core.domain.fees import QuoteFeeRates
-from trader_core.domain.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
-from trader_core.domain.market_data import MarketDataPolicy, MarketDataService
-from trader_core.domain.ohlcv import CapturePolicy, OhlcvCapture
-from trader_core.domain.plan_monitor import PlanMonitor
-from trader_core.domain.plan_policy import PlanPolicy
-from trader_core.domain.portfolio import LedgerPolicy, PortfolioTracker
-from trader_core.domain.reconcile import StartupReconciler
-from trader_core.domain.resync import ResyncService
-from trader_core.domain.risk import LossLimitPolicy, RiskPolicy
-from trader_core.domain.risk_manager import RiskManager
-from trader_core.domain.sizing import MakerPreference, SizingPolicy, parse_maker_overrides
-from trader_core.domain.trade_actions import ActionPolicy, TradeActionHandler
+from trader_core.execution import MakerPreference, OrderExecutor, SizingPolicy, TradingBook, parse_maker_overrides
+from trader_core.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
+from trader_core.market_data import CapturePolicy, MarketDataPolicy, MarketDataService, OhlcvCapture
 from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
 from trader_core.model.health import CircuitPolicy, HealthPolicy
+from trader_core.plans import PlanMonitor, PlanPolicy
+from trader_core.portfolio import BalanceCheck, LedgerPolicy, PortfolioTracker, QuoteFeeRates
 from trader_core.ports import Clock, MarketData, Reconnectable, SignalSource, Store, Telemetry, Trading
+from trader_core.resync import ResyncService, StartupReconciler
+from trader_core.risk import LossLimitPolicy, RiskManager, RiskPolicy
+from trader_core.trading import ActionPolicy, TradeActionHandler
 
 __all__ = [
     "Replay",
@@ -287,11 +279,11 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
     run = new_run("replay", settings.public(), clock)
     # Each replay trades on a venue of its own: its name is part of every fill's identity, so fills of
     # an earlier run in the same database can never be mistaken for this run's.
-    trading = PaperExchange(market=market, clock=clock, balances={quote: settings.balance},
-                            fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
-                            venue=f"paper-{run.run_id}")
+    venue = PaperExchange(market=market, clock=clock, balances={quote: settings.balance},
+                          fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
+                          venue=f"paper-{run.run_id}")
     telemetry = telemetry_factory(run)
-    trading = dry_run(settings, trading, telemetry, clock)
+    trading = dry_run(settings, venue, telemetry, clock)
     rules = {symbol: await market.fetch_instrument(symbol) for symbol in series}
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,

@@ -18,8 +18,8 @@ from trader_core.model import ZERO, InvalidValueError, Symbol
 from trader_core.model.health import CircuitName
 
 if TYPE_CHECKING:
-    from trader_core.domain.health import ExchangeHealthManager
-    from trader_core.domain.portfolio import PortfolioTracker
+    from trader_core.health import ExchangeHealthManager
+    from trader_core.portfolio import PortfolioTracker
 
 __all__ = ["STATUS_KEY", "LoopStatus", "capture_loop_status", "seconds"]
 

@@ -12,16 +12,9 @@ import attrs
 
 from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, seconds
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
-from trader_core.domain.balances import BalanceCheck
-from trader_core.domain.book import TradingBook
-from trader_core.domain.health import ExchangeHealthManager
-from trader_core.domain.market_data import MarketDataService, MarketView
-from trader_core.domain.plan_monitor import PlanMonitor
-from trader_core.domain.portfolio import PortfolioTracker
-from trader_core.domain.reconcile import ReconciliationReport, StartupReconciler
-from trader_core.domain.resync import ResyncService
-from trader_core.domain.risk_manager import RiskManager
-from trader_core.domain.trade_actions import TradeActionHandler
+from trader_core.execution import TradingBook
+from trader_core.health import ExchangeHealthManager
+from trader_core.market_data import MarketDataService, MarketView
 from trader_core.model import (
     ExchangeError,
     InvariantViolationError,
@@ -34,7 +27,12 @@ from trader_core.model import (
 )
 from trader_core.model.events import LoopLagged, RunFinished, RunStarted, TickFailed
 from trader_core.model.stats import StatsScope
+from trader_core.plans import PlanMonitor
+from trader_core.portfolio import BalanceCheck, PortfolioTracker
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
+from trader_core.resync import ReconciliationReport, ResyncService, StartupReconciler
+from trader_core.risk import RiskManager
+from trader_core.trading import TradeActionHandler
 
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
 
@@ -227,7 +225,8 @@ class StrategyOrchestrator:
         """The interval, doubled for each failed tick in a row (at most 5 minutes, or the interval)."""
         if not self.failed_in_row:
             return self.interval
-        return min(self.interval * 2 ** (self.failed_in_row - 1), max(self.interval, _MAX_BACKOFF))
+        backoff: timedelta = self.interval * 2 ** (self.failed_in_row - 1)
+        return min(backoff, max(self.interval, _MAX_BACKOFF))
 
     async def tick(self) -> None:
         """One pass of the loop; its health is reported to the manager whatever happens."""

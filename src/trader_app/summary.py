@@ -7,9 +7,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import attrs
 
-from trader_core.domain.health import HealthSnapshot
-from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.health import HealthSnapshot
 from trader_core.model import ZERO, FillRecord, OrderRole, Plan, PlanStatus, Symbol
+from trader_core.portfolio import PortfolioTracker
 
 __all__ = ["EquityCurve", "RunSummary", "round_trips"]
 

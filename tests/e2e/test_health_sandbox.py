@@ -17,11 +17,11 @@ from trader_adapters.sleep import SystemSleeper
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
 from trader_app.orchestrator import StrategyOrchestrator
-from trader_core.domain.trade_actions import ActionPolicy
 from trader_core.model import BotId, RunId, RunRecord, Signal, Symbol, Timeframe
 from trader_core.model.events import ExchangeReconnected, VenueCallsResumed, VenueCallsSuspended
 from trader_core.model.health import CircuitName, HealthPolicy
 from trader_core.ports import DecisionContext
+from trader_core.trading import ActionPolicy
 from trader_sandbox import Sandbox
 from trader_sandbox.testing import running_sandbox
 

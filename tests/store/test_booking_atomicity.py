@@ -12,9 +12,9 @@ from tests.store.records import T0, a_fill, a_plan, an_order, run_of, seed_bot
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.sql.store import SqlStore
 from trader_adapters.telemetry import RecordingTelemetry
-from trader_core.domain.portfolio import PortfolioTracker
 from trader_core.model import BotId, OrderRole, Quantity
 from trader_core.model.stats import StatsScope
+from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import UnitOfWork
 
 BOT = "bot-a"

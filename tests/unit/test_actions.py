@@ -11,10 +11,7 @@ from typing import Any
 from tests.unit.trading_bot import BTC, ETH, OFF, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
-from trader_core.domain.market_data import MarketView
-from trader_core.domain.plan_policy import PlanPolicy
-from trader_core.domain.risk import RiskPolicy
-from trader_core.domain.trade_actions import ActionStatus
+from trader_core.market_data import MarketView
 from trader_core.model import (
     Action,
     ClientOrderId,
@@ -31,6 +28,9 @@ from trader_core.model import (
     Signal,
 )
 from trader_core.model.events import PlanCancelled, SignalHandled
+from trader_core.plans import PlanPolicy
+from trader_core.risk import RiskPolicy
+from trader_core.trading import ActionStatus
 
 
 def opened(bot: Bot, **fields: Any) -> PlanId:

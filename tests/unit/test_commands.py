@@ -20,7 +20,6 @@ from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
 from trader_app.operator import CommandProcessor
 from trader_app.orchestrator import StrategyOrchestrator
-from trader_core.domain.trade_actions import ActionPolicy
 from trader_core.model import (
     Action,
     Asset,
@@ -45,6 +44,7 @@ from trader_core.model.commands import CommandName, CommandStatus, OperatorComma
 from trader_core.model.events import CommandHandled, RunFinished
 from trader_core.model.health import HealthPolicy, TradingState
 from trader_core.ports import DecisionContext
+from trader_core.trading import ActionPolicy
 
 BTC = Symbol.parse("BTC/USDT")
 USDT, BTC_ASSET = Asset("USDT"), Asset("BTC")

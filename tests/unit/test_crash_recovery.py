@@ -26,7 +26,6 @@ from trader_adapters.paper.instruments import default_rules
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
 from trader_app.orchestrator import StrategyOrchestrator
-from trader_core.domain.trade_actions import ActionPolicy
 from trader_core.model import (
     Asset,
     BotId,
@@ -53,6 +52,7 @@ from trader_core.model import (
 from trader_core.model.events import OrderLost, ReconciliationReported
 from trader_core.model.health import TradingState
 from trader_core.ports import Store
+from trader_core.trading import ActionPolicy
 
 BTC = Symbol.parse("BTC/USDT")
 USDT = Asset("USDT")

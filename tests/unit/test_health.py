@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
 from trader_adapters.telemetry import RecordingTelemetry
-from trader_core.domain.health import (
+from trader_core.health import (
     CANDLE_BASIS,
     ExchangeHealthManager,
     assess_freshness,
@@ -334,7 +334,7 @@ def test_a_slow_fetch_makes_its_symbols_stale() -> None:
 
 def test_a_rejection_is_the_venue_answering_not_failing() -> None:
     # The monitored ports only report health errors; a rejection never reaches the circuit.
-    from trader_core.domain.health import _HEALTH_ERRORS
+    from trader_core.health.monitored import _HEALTH_ERRORS
 
     assert not isinstance(OrderRejectedError("filter"), _HEALTH_ERRORS)
 

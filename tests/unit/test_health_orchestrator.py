@@ -19,7 +19,6 @@ from trader_adapters.sleep import SimulatedSleeper
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
 from trader_app.orchestrator import StrategyOrchestrator
-from trader_core.domain.trade_actions import ActionPolicy
 from trader_core.model import (
     Action,
     Asset,
@@ -45,6 +44,7 @@ from trader_core.model.events import (
 )
 from trader_core.model.health import CircuitName, CircuitPolicy, HealthPolicy, TradingState
 from trader_core.ports import DecisionContext
+from trader_core.trading import ActionPolicy
 
 BTC = Symbol.parse("BTC/USDT")
 USDT = Asset("USDT")

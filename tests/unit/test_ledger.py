@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.strategies import BTC_USDT, fills
-from trader_core.domain.ledger import Holding, apply_fill
 from trader_core.model import ZERO, Fill, Money, Quantity, Side, TradeId
+from trader_core.portfolio import Holding, apply_fill
 
 Fills = list[Fill]
 _PLACES = Decimal("1e-12")

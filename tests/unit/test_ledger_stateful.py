@@ -14,7 +14,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
 from trader_adapters.telemetry import RecordingTelemetry
-from trader_core.domain.portfolio import LedgerPolicy, PortfolioTracker
 from trader_core.model import (
     ZERO,
     Asset,
@@ -33,6 +32,7 @@ from trader_core.model import (
     VenueOrderId,
 )
 from trader_core.model.stats import StatsScope
+from trader_core.portfolio import LedgerPolicy, PortfolioTracker
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SYMBOLS = (Symbol.parse("BTC/USDT"), Symbol.parse("ETH/USDT"))

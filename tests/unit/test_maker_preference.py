@@ -13,9 +13,7 @@ import attrs
 from tests.unit.trading_bot import BTC, ETH, Bot, make_bot
 from trader_app.bootstrap import action_policy
 from trader_app.settings import load_settings
-from trader_core.domain.plan_rules import after_order_closed
-from trader_core.domain.sizing import MakerPreference
-from trader_core.domain.trade_actions import ActionStatus
+from trader_core.execution import MakerPreference
 from trader_core.model import (
     Action,
     ClientOrderId,
@@ -28,6 +26,8 @@ from trader_core.model import (
     TrackedOrder,
 )
 from trader_core.model.events import PlanCancelled
+from trader_core.plans import after_order_closed
+from trader_core.trading import ActionStatus
 
 ON = MakerPreference(default=True)
 BID, ASK = Decimal(50000), Decimal(50010)

@@ -22,11 +22,18 @@ from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
 from trader_app.orchestrator import StrategyOrchestrator
 from trader_app.settings import load_settings
-from trader_core.domain.health import ExchangeHealthManager, MonitoredMarketData
-from trader_core.domain.market_data import MarketDataPolicy, MarketDataService, screen_candles
-from trader_core.domain.ohlcv import CapturePolicy, CaptureSchedule, OhlcvCapture, capture_spacing, closed_candles
-from trader_core.domain.sizing import SizingPolicy
-from trader_core.domain.trade_actions import ActionPolicy
+from trader_core.execution import SizingPolicy
+from trader_core.health import ExchangeHealthManager, MonitoredMarketData
+from trader_core.market_data import (
+    CapturePolicy,
+    CaptureSchedule,
+    MarketDataPolicy,
+    MarketDataService,
+    OhlcvCapture,
+    capture_spacing,
+    closed_candles,
+    screen_candles,
+)
 from trader_core.model import (
     Asset,
     BotId,
@@ -42,6 +49,7 @@ from trader_core.model import (
 from trader_core.model.events import LiquidityChanged, MarketDataRejected
 from trader_core.model.health import CircuitHealth, CircuitName, HealthPolicy
 from trader_core.ports import DecisionContext
+from trader_core.trading import ActionPolicy
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 BTC, ETH = Symbol.parse("BTC/USDT"), Symbol.parse("ETH/USDT")

@@ -7,8 +7,8 @@ from datetime import time, timedelta
 from decimal import Decimal
 
 from tests.unit.trading_bot import BTC, Bot, make_bot, run
-from trader_core.domain.plan_policy import PlanPolicy
 from trader_core.model import ExitReason, OrderRole, PlanStatus, Price, Quantity, RunId
+from trader_core.plans import PlanPolicy
 
 TRAIL = PlanPolicy(trail_to_breakeven=Decimal("0.01"), max_age=None, overnight_widen=False)
 

@@ -10,15 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import BTC_USDT, T0, decimals
-from trader_core.domain.plan_policy import (
-    PlanPolicy,
-    age_exceeded,
-    day_end_due,
-    overnight_widening,
-    plan_cap,
-    trail_fraction,
-    trail_to_breakeven,
-)
 from trader_core.model import (
     ClientOrderId,
     InvalidDataError,
@@ -31,6 +22,15 @@ from trader_core.model import (
     RunId,
     Side,
     Symbol,
+)
+from trader_core.plans import (
+    PlanPolicy,
+    age_exceeded,
+    day_end_due,
+    overnight_widening,
+    plan_cap,
+    trail_fraction,
+    trail_to_breakeven,
 )
 
 D = Decimal

@@ -12,7 +12,6 @@ import pytest
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
 from trader_adapters.telemetry import RecordingTelemetry
-from trader_core.domain.portfolio import LedgerPolicy, PortfolioTracker
 from trader_core.model import (
     Asset,
     Balance,
@@ -46,6 +45,7 @@ from trader_core.model.events import (
     OrderFeesReconciled,
 )
 from trader_core.model.stats import StatsScope
+from trader_core.portfolio import LedgerPolicy, PortfolioTracker
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 ETH_USDT = Symbol.parse("ETH/USDT")

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import T0, decimals
-from trader_core.domain.risk import (
+from trader_core.model import InvalidDataError, InvalidValueError, Price, Quantity, Side, Symbol
+from trader_core.risk import (
     Allowed,
     Denied,
     LossLimitKind,
@@ -25,7 +26,6 @@ from trader_core.domain.risk import (
     check_exit,
     observe_equity,
 )
-from trader_core.model import InvalidDataError, InvalidValueError, Price, Quantity, Side, Symbol
 
 D = Decimal
 BTC, ETH, SOL, ADA, XRP = (Symbol.parse(f"{base}/USDT") for base in ("BTC", "ETH", "SOL", "ADA", "XRP"))

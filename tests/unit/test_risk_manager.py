@@ -8,12 +8,11 @@ from decimal import Decimal
 from tests.unit.trading_bot import BTC, ETH, T0, make_bot
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
-from trader_core.domain.risk import LossLimitKind, LossLimitPolicy, RiskPolicy
-from trader_core.domain.risk_manager import LOSS_LIMITS_KEY
-from trader_core.domain.trade_actions import ActionStatus
 from trader_core.model import Action, BotId
 from trader_core.model.health import TradingState
 from trader_core.model.stats import StatsScope
+from trader_core.risk import LOSS_LIMITS_KEY, LossLimitKind, LossLimitPolicy, RiskPolicy
+from trader_core.trading import ActionStatus
 
 
 def test_the_risk_book_holds_the_bots_position_and_counts_each_working_order_once() -> None:

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import BTC_USDT, T0, decimals, instrument_rules, prices, quantities
-from trader_core.domain.sizing import (
+from trader_core.execution import (
     MakerPreference,
     SizingPolicy,
     buffer_order_value,

@@ -22,8 +22,7 @@ from trader_adapters.paper.instruments import default_rules
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
 from trader_app.orchestrator import Services
-from trader_core.domain.market_data import MarketView
-from trader_core.domain.trade_actions import ActionPolicy
+from trader_core.market_data import MarketView
 from trader_core.model import (
     Action,
     Asset,
@@ -46,6 +45,7 @@ from trader_core.model import (
     Timeframe,
 )
 from trader_core.model.events import ForeignFillIgnored, PlanCancelled, PlanClosed, PlanOpened
+from trader_core.trading import ActionPolicy
 
 BTC = Symbol.parse("BTC/USDT")
 USDT = Asset("USDT")

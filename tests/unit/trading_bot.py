@@ -18,12 +18,12 @@ from trader_adapters.paper.instruments import default_rules
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import RiskLimits, build_services
 from trader_app.orchestrator import Services
-from trader_core.domain.market_data import MarketView
-from trader_core.domain.plan_policy import PlanPolicy
-from trader_core.domain.risk import LossLimitPolicy, RiskPolicy
-from trader_core.domain.sizing import MakerPreference, SizingPolicy
-from trader_core.domain.trade_actions import ActionOutcome, ActionPolicy
+from trader_core.execution import MakerPreference, SizingPolicy
+from trader_core.market_data import MarketView
 from trader_core.model import Action, Asset, BotId, Plan, RunId, RunRecord, Signal, Symbol, Timeframe
+from trader_core.plans import PlanPolicy
+from trader_core.risk import LossLimitPolicy, RiskPolicy
+from trader_core.trading import ActionOutcome, ActionPolicy
 
 BTC = Symbol.parse("BTC/USDT")
 ETH = Symbol.parse("ETH/USDT")

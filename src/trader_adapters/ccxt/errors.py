@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 import attrs
@@ -113,11 +113,15 @@ def core_error_class(exc: BaseException, kind: CallKind) -> type[TraderError] | 
     return None
 
 
+def _non_empty(secrets: Iterable[str]) -> tuple[str, ...]:
+    return tuple(x for x in secrets if x)
+
+
 @attrs.frozen(repr=False)
 class Redactor:
     """Removes credentials (and request signatures) from any text that may leave the adapter."""
 
-    _secrets: tuple[str, ...] = attrs.field(alias="secrets", converter=lambda s: tuple(x for x in s if x))
+    _secrets: tuple[str, ...] = attrs.field(alias="secrets", converter=_non_empty)
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret and ``signature=...`` value replaced by ``***``."""

@@ -41,6 +41,7 @@ __all__ = ["InMemoryDatabase", "InMemoryStore", "InMemoryUnitOfWork"]
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
+_K = TypeVar("_K")
 
 
 @attrs.define
@@ -483,9 +484,9 @@ class InMemoryLedgerRepository(_Repository):
         with self._uow.guard(f"replace ledger {scope}"):
             _check_values(snapshot, f"replace ledger {scope}")
             state = self._state
-            for table in (state.ledger_holdings, state.ledger_fees, state.ledger_days):
-                for key in [k for k in table if k[0] == scope]:
-                    del table[key]
+            _drop_scope(state.ledger_holdings, scope)
+            _drop_scope(state.ledger_fees, scope)
+            _drop_scope(state.ledger_days, scope)
             state.ledger_totals[scope] = (snapshot.day_timezone, snapshot.totals)
             state.ledger_holdings.update({(scope, h.symbol): h for h in snapshot.holdings})
             state.ledger_fees.update({(scope, f.asset): f for f in snapshot.fees_by_asset})
@@ -636,3 +637,8 @@ class InMemoryCommandRepository(_Repository):
         with self._uow.guard("list recent commands"):
             ordered = _sorted(self._state.commands.values(), lambda c: c.created_at, lambda _c: True)
             return tuple(reversed(ordered))[:max(limit, 0)]
+
+
+def _drop_scope(table: dict[tuple[StatsScope, _K], Any], scope: StatsScope) -> None:
+    for key in [k for k in table if k[0] == scope]:
+        del table[key]

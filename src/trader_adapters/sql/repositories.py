@@ -139,7 +139,7 @@ class _Repository:
     def _bot(self) -> str:
         return self._uow.bot
 
-    def _execute(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
+    def _execute(self, statement: Any, params: dict[str, Any] | list[dict[str, Any]] | None = None) -> Any:
         return self._uow.connection.execute(statement, params)
 
     def _rows(self, statement: Any) -> list[Any]:

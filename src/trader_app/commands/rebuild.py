@@ -33,8 +33,8 @@ def rebuild_command(db: str, bot: str, run: str | None, day_timezone: str) -> in
     """Rebuild the ledger of ``run`` (or of the scope of the bot's latest run) and print what was done."""
     from trader_adapters.clock import SystemClock
     from trader_adapters.telemetry import RecordingTelemetry
-    from trader_core.domain.portfolio import LedgerPolicy, PortfolioTracker
     from trader_core.model.stats import StatsScope
+    from trader_core.portfolio import LedgerPolicy, PortfolioTracker
 
     try:
         bot_id = BotId(bot)

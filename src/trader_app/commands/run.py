@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +69,7 @@ def register(sub: Any) -> None:
     run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 
-def run_command(flags: dict[str, Any]) -> int:
+def run_command(flags: Mapping[str, Any]) -> int:
     """Run a bot as the flags say; 0 on a clean stop. Raises ConfigError on bad input before writing."""
     started = time.perf_counter()
     enable_decimal_traps()

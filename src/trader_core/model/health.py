@@ -1,6 +1,6 @@
 """Health values: circuits, the trading state (with reason, source and expiry), data freshness, policy.
 
-All frozen; the decisions over them are pure functions in ``trader_core.domain.health``.
+All frozen; the decisions over them are pure functions in ``trader_core.health``.
 """
 
 from __future__ import annotations

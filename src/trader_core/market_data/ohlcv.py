@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from trader_core.domain.market_data import FETCH_ERRORS, screen_candles
+from trader_core.market_data.service import FETCH_ERRORS, screen_candles
 from trader_core.model import Candle, InvalidValueError, StoreError, Symbol, Timeframe
 from trader_core.model.events import CandleCaptureFailed, MarketDataRejected
 from trader_core.ports import Clock, MarketData, Store, Telemetry

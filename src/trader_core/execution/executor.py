@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.book import TradingBook
-from trader_core.domain.fees import estimate_fee
+from trader_core.execution.book import TradingBook
 from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
@@ -38,6 +37,7 @@ from trader_core.model.events import (
     OrderSubmitted,
     PlanCancelled,
 )
+from trader_core.portfolio import estimate_fee
 from trader_core.ports import Clock, Store, Telemetry, Trading
 
 __all__ = ["RETRYABLE_ROLES", "IdBlocks", "OrderExecutor", "attempt_of", "intent_status"]

@@ -27,7 +27,7 @@ from typing import Protocol
 
 import attrs
 
-from trader_core.domain.sizing import SizingPolicy, liquidity_problems
+from trader_core.execution import SizingPolicy, liquidity_problems
 from trader_core.model import Candle, ExchangeError, InstrumentRules, InvalidDataError, Quote, Symbol, Timeframe
 from trader_core.model.events import LiquidityChanged, MarketDataRejected
 from trader_core.ports import Clock, MarketData, Telemetry

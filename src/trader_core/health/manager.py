@@ -1,227 +1,63 @@
-"""ExchangeHealthManager: circuits, the trading state, pause windows, venue suspensions, stale data.
+"""ExchangeHealthManager: holds the circuits, the trading state and the market-data verdicts.
 
-The rules are pure functions ``(state, input, now) -> (new state, events)``:
-
-* :func:`record_failure` / :func:`record_clean_tick`: one circuit. ok -> degraded on a failure;
-  degraded -> tripped when the streak reaches the threshold (a pause window starts, the streak resets);
-  tripped -> degraded on a further failure; degraded or tripped -> ok after a tick with no failure on it.
-* :func:`request_pause`, :func:`halt`, :func:`resume`, :func:`expire`: the trading state. Pause windows
-  merge by maximum: no request shortens a pause in force, whoever asks; only an operator's
-  :func:`resume` ends one early (the original's 5d3a5bf overwrote it: a defect).
-* :func:`assess_freshness`: one symbol's market data at ``now``.
-
-:class:`ExchangeHealthManager` holds the state, persists the trading state through the store (a pause
-or halt in force survives a restart), emits the events, and reconnects through the optional
-``Reconnectable`` port at most once per cooldown. :class:`MonitoredMarketData` and
-:class:`MonitoredTrading` wrap the exchange ports so that every venue failure reaches the circuit,
-whichever service made the call and whether or not it turned the error into a value.
+It persists the trading state through the store (a pause or halt in force survives a restart), emits the
+events, and reconnects through the optional ``Reconnectable`` port at most once per cooldown. The decisions
+are the pure rules of :mod:`trader_core.health.rules`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 import attrs
 
+from trader_core.health.rules import (
+    assess_freshness,
+    candle_max_age,
+    expire,
+    format_ms,
+    halt,
+    record_clean_tick,
+    record_failure,
+    request_pause,
+    resume,
+)
 from trader_core.model import (
     AuthenticationError,
     Candle,
-    ClientOrderId,
     ExchangeError,
     ExchangeUnavailableError,
-    InstrumentRules,
-    InvalidDataError,
     OutcomeUnknownError,
     RateLimitedError,
     Symbol,
     Timeframe,
 )
 from trader_core.model.events import (
-    CircuitDegraded,
-    CircuitRecovered,
-    CircuitTripped,
     Event,
     ExchangeReconnected,
     ExchangeReconnectFailed,
     MarketDataFresh,
     MarketDataStale,
-    PauseRequested,
-    TradingStateChanged,
     TradingStateRestored,
     VenueCallsResumed,
     VenueCallsSuspended,
 )
 from trader_core.model.health import (
-    CircuitHealth,
     CircuitName,
-    CircuitPolicy,
     CircuitState,
     Freshness,
     HealthPolicy,
     TradingState,
     TradingStatus,
 )
-from trader_core.model.market import Quote
-from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
-from trader_core.ports import Clock, MarketData, Reconnectable, Store, Telemetry, Trading
+from trader_core.ports import Clock, Reconnectable, Store, Telemetry
 
-__all__ = [
-    "CANDLE_BASIS",
-    "CircuitStep",
-    "ExchangeHealthManager",
-    "HealthSnapshot",
-    "MonitoredMarketData",
-    "MonitoredTrading",
-    "assess_freshness",
-    "candle_max_age",
-    "expire",
-    "halt",
-    "record_clean_tick",
-    "record_failure",
-    "request_pause",
-    "resume",
-]
+__all__ = ["ExchangeHealthManager", "HealthSnapshot"]
 
-_T = TypeVar("_T")
-
-# Venue errors that say something about the venue's health. A rejection, an unknown order or an unknown
-# symbol is the venue answering, not failing.
-_HEALTH_ERRORS = (ExchangeUnavailableError, OutcomeUnknownError, AuthenticationError, InvalidDataError)
 # Failures after which a new connection may help.
 _CONNECTION_ERRORS = (ExchangeUnavailableError, OutcomeUnknownError)
 
-CANDLE_BASIS = "last closed candle's close time (the venue gives no quote time) and fetch latency"
-
-
-# --- circuits --------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class CircuitStep:
-    """A circuit after one failure: its new state, the pause a trip asks for (or None), the events."""
-
-    circuit: CircuitState
-    pause_until: datetime | None
-    events: tuple[Event, ...]
-
-
-def record_failure(circuit: CircuitState, policy: CircuitPolicy, now: datetime, site: str, error: str) -> CircuitStep:
-    """One failure at ``site``. The streak grows; reaching ``policy.threshold`` trips the circuit, asks for
-    a pause of ``policy.pause`` and resets the streak."""
-    streak = circuit.streak + 1
-    events: list[Event] = []
-    if circuit.health is not CircuitHealth.DEGRADED:
-        events.append(CircuitDegraded(at=now, circuit=circuit.name.value, site=site, error=error, streak=streak))
-    if streak >= policy.threshold:
-        until = now + policy.pause
-        events.append(CircuitTripped(at=now, circuit=circuit.name.value, site=site, error=error,
-                                     threshold=policy.threshold, paused_until=until))
-        tripped = attrs.evolve(circuit, health=CircuitHealth.TRIPPED, streak=0, last_site=site, last_error=error)
-        return CircuitStep(tripped, until, tuple(events))
-    degraded = attrs.evolve(circuit, health=CircuitHealth.DEGRADED, streak=streak, last_site=site, last_error=error)
-    return CircuitStep(degraded, None, tuple(events))
-
-
-def record_clean_tick(circuit: CircuitState, now: datetime) -> tuple[CircuitState, tuple[Event, ...]]:
-    """A tick completed with no failure on this circuit: back to ok (nothing to do when already ok)."""
-    if circuit.health is CircuitHealth.OK and circuit.streak == 0:
-        return circuit, ()
-    recovered = attrs.evolve(circuit, health=CircuitHealth.OK, streak=0)
-    return recovered, (CircuitRecovered(at=now, circuit=circuit.name.value, previous=circuit.health.value),)
-
-
-# --- the trading state -----------------------------------------------------------------------------
-
-
-def _changed(previous: TradingStatus, status: TradingStatus, now: datetime) -> TradingStateChanged:
-    return TradingStateChanged(at=now, previous=previous.state.value, state=status.state.value, reason=status.reason,
-                               source=status.source, until=status.until)
-
-
-def expire(status: TradingStatus, now: datetime) -> tuple[TradingStatus, tuple[Event, ...]]:
-    """A REDUCING pause whose window has passed becomes ACTIVE."""
-    if status.state is TradingState.REDUCING and status.until is not None and now >= status.until:
-        active = TradingStatus.active(now, reason=f"pause ended ({status.reason})", source=status.source)
-        return active, (_changed(status, active, now),)
-    return status, ()
-
-
-def request_pause(
-    status: TradingStatus, now: datetime, until: datetime | None, reason: str, source: str
-) -> tuple[TradingStatus, tuple[Event, ...]]:
-    """Ask for no new entries until ``until`` (None: until an operator resumes).
-
-    The pause in force afterwards ends at the later of the two (indefinite beats any time): a request
-    never shortens a pause, whoever asks. A HALTED bot stays halted.
-    """
-    status, events = expire(status, now)
-    requested = now if until is None else until
-
-    def asked(after: TradingStatus, extended: bool) -> PauseRequested:
-        return PauseRequested(at=now, source=source, reason=reason, requested_until=requested,
-                              until=after.until if after.state is TradingState.REDUCING else None, extended=extended)
-
-    if status.state is TradingState.HALTED or (until is not None and until <= now):
-        return status, (*events, asked(status, False))
-    if status.state is TradingState.ACTIVE:
-        paused = TradingStatus(state=TradingState.REDUCING, since=now, reason=reason, source=source, until=until)
-        return paused, (*events, asked(paused, True), _changed(status, paused, now))
-    current = status.until
-    if current is None or (until is not None and until <= current):
-        return status, (*events, asked(status, False))
-    longer = attrs.evolve(status, until=until, reason=reason, source=source)
-    return longer, (*events, asked(longer, True))
-
-
-def halt(status: TradingStatus, now: datetime, reason: str, source: str) -> tuple[TradingStatus, tuple[Event, ...]]:
-    """No new orders of any kind until an operator resumes (the first halt's reason is kept)."""
-    if status.state is TradingState.HALTED:
-        return status, ()
-    halted = TradingStatus(state=TradingState.HALTED, since=now, reason=reason, source=source)
-    return halted, (_changed(status, halted, now),)
-
-
-def resume(status: TradingStatus, now: datetime, operator: str) -> tuple[TradingStatus, tuple[Event, ...]]:
-    """An operator's resume: ACTIVE now, whatever was in force (the only way to end a pause early)."""
-    if status.state is TradingState.ACTIVE:
-        return status, ()
-    active = TradingStatus.active(now, reason="resumed by an operator", source=f"operator:{operator}")
-    return active, (_changed(status, active, now),)
-
-
-# --- market data freshness -------------------------------------------------------------------------
-
-
-def candle_max_age(timeframe: Timeframe, policy: HealthPolicy) -> timedelta:
-    """The oldest a symbol's last closed candle may be: ``max_data_age_timeframes`` timeframes plus the
-    offset (one missed candle, and the venue's delay in publishing one, are tolerated)."""
-    return timeframe.duration * policy.max_data_age_timeframes + policy.data_age_offset
-
-
-def assess_freshness(
-    symbol: Symbol, now: datetime, venue_time: datetime | None, latency: timedelta, *,
-    max_age: timedelta, max_latency: timedelta, basis: str = CANDLE_BASIS,
-) -> Freshness:
-    """Stale when the fetch took longer than ``max_latency`` (checked first), when nothing was ever
-    seen, or when ``now - venue_time`` (the freshest venue time known) exceeds ``max_age``."""
-    age = None if venue_time is None else max(now - venue_time, timedelta(0))
-    reason = ""
-    if latency > max_latency:
-        reason = f"latency {_ms(latency)} ms above {_ms(max_latency)} ms"
-    elif age is None:
-        reason = "no market data seen yet"
-    elif age > max_age:
-        reason = f"age {age.total_seconds()} s above {max_age.total_seconds()} s"
-    return Freshness(symbol=symbol, at=now, stale=bool(reason), reason=reason, age=age, latency=latency, basis=basis)
-
-
-def _ms(duration: timedelta) -> str:
-    return str(duration // timedelta(milliseconds=1))
-
-
-# --- the manager -----------------------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
@@ -498,95 +334,7 @@ def _verdict_event(verdict: Freshness) -> Event:
     age = None if verdict.age is None else str(verdict.age.total_seconds())
     if verdict.stale:
         return MarketDataStale(at=verdict.at, symbol=str(verdict.symbol), reason=verdict.reason, age_s=age,
-                               latency_ms=_ms(verdict.latency), basis=verdict.basis)
-    return MarketDataFresh(at=verdict.at, symbol=str(verdict.symbol), age_s=age, latency_ms=_ms(verdict.latency))
-
-
-# --- the exchange ports, reporting every failure ---------------------------------------------------
-
-
-@attrs.define
-class _Reporting:
-    health: ExchangeHealthManager
-
-    async def _call(self, site: str, call: Awaitable[_T]) -> _T:
-        try:
-            return await call
-        except _HEALTH_ERRORS as exc:
-            self.health.report_exchange_failure(site, exc)
-            raise
-
-
-@attrs.define
-class MonitoredMarketData(_Reporting):
-    """``MarketData`` that reports every venue failure to the health manager, then raises it as before."""
-
-    inner: MarketData
-
-    async def fetch_quote(self, symbol: Symbol) -> Quote:
-        """As the inner port."""
-        return await self._call(f"fetch_quote {symbol}", self.inner.fetch_quote(symbol))
-
-    async def fetch_candles(
-        self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
-    ) -> tuple[Candle, ...]:
-        """As the inner port."""
-        return await self._call(f"fetch_candles {symbol}",
-                                self.inner.fetch_candles(symbol, timeframe, since=since, limit=limit))
-
-    async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
-        """As the inner port."""
-        return await self._call(f"fetch_instrument {symbol}", self.inner.fetch_instrument(symbol))
-
-    async def close(self) -> None:
-        """As the inner port."""
-        await self.inner.close()
-
-
-@attrs.define
-class MonitoredTrading(_Reporting):
-    """``Trading`` that reports every venue failure to the health manager, then raises it as before."""
-
-    inner: Trading
-
-    @property
-    def venue(self) -> str:
-        """The inner venue's name."""
-        return self.inner.venue
-
-    @property
-    def holds_protective_exits(self) -> bool:
-        """As the inner venue."""
-        return self.inner.holds_protective_exits
-
-    async def place_order(self, request: OrderRequest) -> Order:
-        """As the inner port."""
-        return await self._call(f"place_order {request.symbol}", self.inner.place_order(request))
-
-    async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
-        """As the inner port."""
-        return await self._call(f"place_exit_bracket {bracket.symbol}", self.inner.place_exit_bracket(bracket))
-
-    async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
-        """As the inner port."""
-        return await self._call(f"cancel_order {symbol}", self.inner.cancel_order(symbol, client_order_id))
-
-    async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
-        """As the inner port."""
-        return await self._call(f"fetch_order {symbol}", self.inner.fetch_order(symbol, client_order_id))
-
-    async def fetch_open_orders(self, symbol: Symbol) -> tuple[Order, ...]:
-        """As the inner port."""
-        return await self._call(f"fetch_open_orders {symbol}", self.inner.fetch_open_orders(symbol))
-
-    async def fetch_fills(self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500) -> tuple[Fill, ...]:
-        """As the inner port."""
-        return await self._call(f"fetch_fills {symbol}", self.inner.fetch_fills(symbol, since=since, limit=limit))
-
-    async def fetch_balances(self) -> tuple[Balance, ...]:
-        """As the inner port."""
-        return await self._call("fetch_balances", self.inner.fetch_balances())
-
-    async def close(self) -> None:
-        """As the inner port."""
-        await self.inner.close()
+                               latency_ms=format_ms(verdict.latency), basis=verdict.basis)
+    return MarketDataFresh(
+        at=verdict.at, symbol=str(verdict.symbol), age_s=age, latency_ms=format_ms(verdict.latency)
+    )

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.portfolio import day_zone
 from trader_core.model import ONE, ZERO, InvalidValueError, Plan, PlanStatus, Price, Symbol, require_utc
+from trader_core.portfolio import day_zone
 
 __all__ = [
     "PlanCapDecision",

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.ledger_state import AssetFlow
 from trader_core.model import ZERO, Asset, Balance
 from trader_core.model.events import BalanceMismatchDetected, BalancesReconciled
 from trader_core.model.stats import Holding
+from trader_core.portfolio.ledger_state import AssetFlow
 from trader_core.ports import Clock, Telemetry, Trading
 
 __all__ = ["BalanceCheck", "BalanceLine", "balance_lines"]

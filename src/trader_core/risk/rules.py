@@ -23,8 +23,8 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.portfolio import day_zone
 from trader_core.model import ZERO, InvalidValueError, Price, Quantity, Side, Symbol, require_utc
+from trader_core.portfolio import day_zone
 
 __all__ = [
     "Allowed",

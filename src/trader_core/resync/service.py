@@ -7,10 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from trader_core.domain.book import TradingBook
-from trader_core.domain.execution import OrderExecutor
-from trader_core.domain.plan_rules import after_fill, after_order_closed, status_from_fills
-from trader_core.domain.portfolio import PortfolioTracker
+from trader_core.execution import OrderExecutor, TradingBook
 from trader_core.model import (
     Fill,
     InstrumentRules,
@@ -23,6 +20,8 @@ from trader_core.model import (
     TrackedOrder,
 )
 from trader_core.model.events import ForeignFillIgnored, LedgerAnomalyDetected, PlanClosed, PlanOpened
+from trader_core.plans import after_fill, after_order_closed, status_from_fills
+from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import Telemetry, Trading, UnitOfWork
 
 __all__ = ["ResyncService", "SyncPolicy"]

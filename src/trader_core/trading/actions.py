@@ -9,15 +9,9 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.execution import OrderExecutor
-from trader_core.domain.health import ExchangeHealthManager
-from trader_core.domain.market_data import MarketView
-from trader_core.domain.plan_monitor import PlanMonitor
-from trader_core.domain.plan_policy import PlanPolicy, plan_cap
-from trader_core.domain.plan_rules import after_order_closed, exit_side
-from trader_core.domain.risk_manager import RiskManager
-from trader_core.domain.sizing import (
+from trader_core.execution import (
     MakerPreference,
+    OrderExecutor,
     SizingPolicy,
     exit_quantity,
     liquidity_problems,
@@ -27,6 +21,8 @@ from trader_core.domain.sizing import (
     slippage_verdict,
     stacking_blocked,
 )
+from trader_core.health import ExchangeHealthManager
+from trader_core.market_data import MarketView
 from trader_core.model import (
     ONE,
     ZERO,
@@ -51,7 +47,9 @@ from trader_core.model import (
     TrackedOrder,
 )
 from trader_core.model.events import SignalHandled
+from trader_core.plans import PlanMonitor, PlanPolicy, after_order_closed, exit_side, plan_cap
 from trader_core.ports import MarketData
+from trader_core.risk import RiskManager
 
 __all__ = ["ActionOutcome", "ActionPolicy", "ActionStatus", "TradeActionHandler"]
 

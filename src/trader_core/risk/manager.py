@@ -17,10 +17,13 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.book import TradingBook
-from trader_core.domain.health import ExchangeHealthManager
-from trader_core.domain.portfolio import PortfolioTracker
-from trader_core.domain.risk import (
+from trader_core.execution import TradingBook
+from trader_core.health import ExchangeHealthManager
+from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
+from trader_core.model.health import TradingState
+from trader_core.portfolio import PortfolioTracker
+from trader_core.ports import Clock, Store
+from trader_core.risk.rules import (
     LossBreach,
     LossLimitPolicy,
     LossLimitState,
@@ -34,9 +37,6 @@ from trader_core.domain.risk import (
     check_exit,
     observe_equity,
 )
-from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
-from trader_core.model.health import TradingState
-from trader_core.ports import Clock, Store
 
 __all__ = ["LOSS_LIMITS_KEY", "RiskManager"]
 

@@ -17,10 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from trader_core.domain.balances import BalanceLine, balance_lines
-from trader_core.domain.fees import FeePolicy, exceeds_sanity_bound, needs_rate
-from trader_core.domain.ledger import Booking, Holding, apply_fill
-from trader_core.domain.ledger_state import AssetFlow, LedgerState, PlanResult
 from trader_core.model import (
     ZERO,
     Asset,
@@ -46,6 +42,10 @@ from trader_core.model.events import (
     OrderFeesReconciled,
 )
 from trader_core.model.stats import DayStats, LedgerSnapshot, LedgerTotals, StatsScope
+from trader_core.portfolio.balances import BalanceLine, balance_lines
+from trader_core.portfolio.fees import FeePolicy, exceeds_sanity_bound, needs_rate
+from trader_core.portfolio.ledger import Booking, Holding, apply_fill
+from trader_core.portfolio.ledger_state import AssetFlow, LedgerState, PlanResult
 from trader_core.ports import Clock, FeeRates, Store, Telemetry, UnitOfWork
 
 __all__ = ["LedgerPolicy", "PlanResult", "PortfolioStats", "PortfolioTracker", "day_zone"]

@@ -13,9 +13,9 @@ from decimal import Decimal, localcontext
 
 import attrs
 
-from trader_core.domain.ledger import EXACT, Booking, Holding, apply_fill_exact
 from trader_core.model import ZERO, Asset, FillRecord, Money, PlanId, Side, Symbol
 from trader_core.model.stats import DayStats, LedgerSnapshot, LedgerTotals, StatsScope
+from trader_core.portfolio.ledger import EXACT, Booking, Holding, apply_fill_exact
 
 __all__ = ["AssetFlow", "FillKey", "LedgerChange", "LedgerState", "PlanResult", "stored_rate"]
 

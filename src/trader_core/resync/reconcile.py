@@ -7,13 +7,13 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.health import ExchangeHealthManager
-from trader_core.domain.ledger import Holding
-from trader_core.domain.resync import ResyncService
+from trader_core.health import ExchangeHealthManager
 from trader_core.model import ZERO, Asset, ExchangeError, IntentStatus, Symbol
 from trader_core.model.events import ReconciliationReported
 from trader_core.model.health import TradingState
+from trader_core.portfolio import Holding
 from trader_core.ports import Telemetry
+from trader_core.resync.service import ResyncService
 
 __all__ = ["ReconciliationReport", "StartupReconciler"]
 

@@ -8,17 +8,7 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.domain.execution import OrderExecutor
-from trader_core.domain.plan_policy import (
-    PlanPolicy,
-    age_exceeded,
-    day_end_due,
-    local_day,
-    overnight_widening,
-    trail_to_breakeven,
-)
-from trader_core.domain.plan_rules import exit_side, protective_prices
-from trader_core.domain.sizing import exit_quantity
+from trader_core.execution import OrderExecutor, exit_quantity
 from trader_core.model import (
     ExitBracket,
     ExitReason,
@@ -33,6 +23,15 @@ from trader_core.model import (
     Symbol,
     TrackedOrder,
 )
+from trader_core.plans.policy import (
+    PlanPolicy,
+    age_exceeded,
+    day_end_due,
+    local_day,
+    overnight_widening,
+    trail_to_breakeven,
+)
+from trader_core.plans.rules import exit_side, protective_prices
 
 __all__ = ["PlanMonitor"]
 

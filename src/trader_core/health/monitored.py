@@ -1,0 +1,123 @@
+"""The exchange ports wrapped so that every venue failure reaches the health manager.
+
+Whichever service made the call, and whether or not it turned the error into a value, the circuit sees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import TypeVar
+
+import attrs
+
+from trader_core.health.manager import ExchangeHealthManager
+from trader_core.model import (
+    AuthenticationError,
+    Candle,
+    ClientOrderId,
+    ExchangeUnavailableError,
+    InstrumentRules,
+    InvalidDataError,
+    OutcomeUnknownError,
+    Symbol,
+    Timeframe,
+)
+from trader_core.model.market import Quote
+from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
+from trader_core.ports import MarketData, Trading
+
+__all__ = ["MonitoredMarketData", "MonitoredTrading"]
+
+_T = TypeVar("_T")
+
+# Venue errors that say something about the venue's health. A rejection, an unknown order or an unknown
+# symbol is the venue answering, not failing.
+_HEALTH_ERRORS = (ExchangeUnavailableError, OutcomeUnknownError, AuthenticationError, InvalidDataError)
+
+
+@attrs.define
+class _Reporting:
+    health: ExchangeHealthManager
+
+    async def _call(self, site: str, call: Awaitable[_T]) -> _T:
+        try:
+            return await call
+        except _HEALTH_ERRORS as exc:
+            self.health.report_exchange_failure(site, exc)
+            raise
+
+
+@attrs.define
+class MonitoredMarketData(_Reporting):
+    """``MarketData`` that reports every venue failure to the health manager, then raises it as before."""
+
+    inner: MarketData
+
+    async def fetch_quote(self, symbol: Symbol) -> Quote:
+        """As the inner port."""
+        return await self._call(f"fetch_quote {symbol}", self.inner.fetch_quote(symbol))
+
+    async def fetch_candles(
+        self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
+    ) -> tuple[Candle, ...]:
+        """As the inner port."""
+        return await self._call(f"fetch_candles {symbol}",
+                                self.inner.fetch_candles(symbol, timeframe, since=since, limit=limit))
+
+    async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
+        """As the inner port."""
+        return await self._call(f"fetch_instrument {symbol}", self.inner.fetch_instrument(symbol))
+
+    async def close(self) -> None:
+        """As the inner port."""
+        await self.inner.close()
+
+
+@attrs.define
+class MonitoredTrading(_Reporting):
+    """``Trading`` that reports every venue failure to the health manager, then raises it as before."""
+
+    inner: Trading
+
+    @property
+    def venue(self) -> str:
+        """The inner venue's name."""
+        return self.inner.venue
+
+    @property
+    def holds_protective_exits(self) -> bool:
+        """As the inner venue."""
+        return self.inner.holds_protective_exits
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        """As the inner port."""
+        return await self._call(f"place_order {request.symbol}", self.inner.place_order(request))
+
+    async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
+        """As the inner port."""
+        return await self._call(f"place_exit_bracket {bracket.symbol}", self.inner.place_exit_bracket(bracket))
+
+    async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        """As the inner port."""
+        return await self._call(f"cancel_order {symbol}", self.inner.cancel_order(symbol, client_order_id))
+
+    async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        """As the inner port."""
+        return await self._call(f"fetch_order {symbol}", self.inner.fetch_order(symbol, client_order_id))
+
+    async def fetch_open_orders(self, symbol: Symbol) -> tuple[Order, ...]:
+        """As the inner port."""
+        return await self._call(f"fetch_open_orders {symbol}", self.inner.fetch_open_orders(symbol))
+
+    async def fetch_fills(self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500) -> tuple[Fill, ...]:
+        """As the inner port."""
+        return await self._call(f"fetch_fills {symbol}", self.inner.fetch_fills(symbol, since=since, limit=limit))
+
+    async def fetch_balances(self) -> tuple[Balance, ...]:
+        """As the inner port."""
+        return await self._call("fetch_balances", self.inner.fetch_balances())
+
+    async def close(self) -> None:
+        """As the inner port."""
+        await self.inner.close()
