@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from trader_core.trading.actions import (
+    TradeActionHandler,
+)
+from trader_core.trading.maker import (
+    MakerOrders,
+    limit_order,
+    market_order,
+)
+from trader_core.trading.outcomes import (
+    ORDER_STATUS,
     ActionOutcome,
     ActionPolicy,
     ActionStatus,
-    TradeActionHandler,
 )
 
 __all__ = [
+    "ORDER_STATUS",
     "ActionOutcome",
     "ActionPolicy",
     "ActionStatus",
+    "MakerOrders",
     "TradeActionHandler",
+    "limit_order",
+    "market_order",
 ]

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Mapping
-from datetime import timedelta
+from collections.abc import Mapping
 from decimal import Decimal
 
 import attrs
 
 from trader_core.execution import (
-    MakerPreference,
     OrderExecutor,
     SizingPolicy,
     exit_quantity,
     liquidity_problems,
-    maker_price,
     passes_reward_risk,
     size_entry,
     slippage_verdict,
@@ -32,14 +28,11 @@ from trader_core.model import (
     ExitReason,
     InstrumentRules,
     IntentStatus,
-    OrderRequest,
     OrderRole,
-    OrderType,
     Plan,
     PlanId,
     PlanStatus,
     Price,
-    Quantity,
     Quote,
     Side,
     Signal,
@@ -47,105 +40,13 @@ from trader_core.model import (
     TrackedOrder,
 )
 from trader_core.model.events import SignalHandled
-from trader_core.plans import PlanMonitor, PlanPolicy, after_order_closed, exit_side, plan_cap
+from trader_core.plans import PlanMonitor, exit_side, plan_cap
 from trader_core.ports import MarketData
 from trader_core.risk import RiskManager
+from trader_core.trading.maker import MakerOrders, market_order
+from trader_core.trading.outcomes import ORDER_STATUS, ActionOutcome, ActionPolicy, ActionStatus
 
-__all__ = ["ActionOutcome", "ActionPolicy", "ActionStatus", "TradeActionHandler"]
-
-
-class ActionStatus(enum.StrEnum):
-    """Every outcome of a signal; values are the original's status vocabulary (plus the new guards)."""
-
-    UNKNOWN_SYMBOL = "unknown_symbol"
-    UNSUPPORTED = "unsupported"
-    HOLD = "hold"
-    PAUSED = "paused"
-    TRADING_HALTED = "trading_halted"
-    ENTRIES_BLOCKED = "entries_blocked"
-    MISSING_PRICE = "missing_price"
-    PLAN_CAP = "plan_cap"
-    STACKING_BLOCKED = "stacking_blocked"
-    REJECTED_RULES = "rejected_rules"
-    RR_BLOCKED = "rr_blocked"
-    RISK_BLOCKED = "risk_blocked"
-    SLIPPAGE_BLOCKED = "slippage_blocked"
-    LIQUIDITY_BLOCKED = "liquidity_blocked"
-    QUOTE_UNAVAILABLE = "quote_unavailable"
-    ORDER_PENDING_SUBMIT = "order_pending_submit"
-    ORDER_OPEN = "order_open"
-    ORDER_PARTIALLY_FILLED = "order_partially_filled"
-    ORDER_FILLED = "order_filled"
-    ORDER_CANCELED = "order_canceled"
-    ORDER_REJECTED = "order_rejected"
-    ORDER_FAILED = "order_failed"
-    ORDER_UNKNOWN = "order_unknown"
-    CLOSE_POSITION_EXECUTED = "close_position_executed"
-    CLOSE_POSITION_NONE = "close_position_none"
-    CLOSE_POSITION_BLOCKED = "close_position_blocked"
-    CANCEL_MISSING_ID = "cancel_missing_id"
-    CANCEL_NOT_OURS = "cancel_not_ours"
-    CANCELLED = "cancelled"
-    CANCEL_FAILED = "cancel_failed"
-    UPDATE_PLAN_MISSING_ID = "update_plan_missing_id"
-    UPDATE_PLAN_NOT_FOUND = "update_plan_not_found"
-    UPDATE_PLAN_INVALID = "update_plan_invalid"
-    PLAN_UPDATED = "plan_updated"
-    PARTIAL_CLOSE_INVALID = "partial_close_invalid"
-    PARTIAL_CLOSE_MISSING_PLAN = "partial_close_missing_plan"
-    PARTIAL_CLOSE_ZERO_QTY = "partial_close_zero_qty"
-    PARTIAL_CLOSE_BLOCKED = "partial_close_blocked"
-    PARTIAL_CLOSE_PENDING = "partial_close_pending"
-    PARTIAL_CLOSE_EXECUTED = "partial_close_executed"
-    PARTIAL_CLOSE_ERROR = "partial_close_error"
-
-
-_ORDER_STATUS = {
-    IntentStatus.PENDING_SUBMIT: ActionStatus.ORDER_PENDING_SUBMIT,
-    IntentStatus.OPEN: ActionStatus.ORDER_OPEN,
-    IntentStatus.PARTIALLY_FILLED: ActionStatus.ORDER_PARTIALLY_FILLED,
-    IntentStatus.FILLED: ActionStatus.ORDER_FILLED,
-    IntentStatus.CANCELED: ActionStatus.ORDER_CANCELED,
-    IntentStatus.REJECTED: ActionStatus.ORDER_REJECTED,
-    IntentStatus.FAILED: ActionStatus.ORDER_FAILED,
-    IntentStatus.UNKNOWN: ActionStatus.ORDER_UNKNOWN,
-}
-
-
-@attrs.frozen(kw_only=True)
-class ActionPolicy:
-    """Settings of the action handler. ``stake`` is the quote notional of an entry without a size.
-
-    ``sizing`` None turns the sizing guards off (volatility, order-value buffer, reward/risk, stacking,
-    slippage, liquidity): only the venue's step and minimums apply. ``plans`` carries the per-symbol plan cap and
-    replace-oldest; without it the cap is ``max_plans_per_symbol``.
-
-    ``maker`` None (the default) sends every entry and exit as a market order. Otherwise, where it is on
-    for the symbol, an entry and a signal exit first rest as a post-only limit at the maker price; a
-    rejection (it would take liquidity) or failure, or no fill within ``maker_timeout``, sends the rest
-    as a market order under a new client order id.
-    """
-
-    stake: Decimal
-    max_plans_per_symbol: int = 1
-    sizing: SizingPolicy | None = None
-    plans: PlanPolicy | None = None
-    maker: MakerPreference | None = None
-    maker_timeout: timedelta = timedelta(seconds=60)
-
-    @property
-    def plan_policy(self) -> PlanPolicy:
-        """The plan cap rules (``max_plans_per_symbol`` wins over the plan policy's own)."""
-        return attrs.evolve(self.plans or PlanPolicy(replace_oldest_on_cap=False),
-                            max_plans_per_symbol=self.max_plans_per_symbol)
-
-
-@attrs.frozen
-class ActionOutcome:
-    """What became of a signal: a status from the original's vocabulary and a detail."""
-
-    status: ActionStatus
-    detail: str = ""
+__all__ = ["TradeActionHandler"]
 
 
 @attrs.define
@@ -168,6 +69,19 @@ class TradeActionHandler:
     risk: RiskManager | None = None
     monitor: PlanMonitor | None = None
     market: MarketData | None = None
+    # The maker path works on this handler's own collaborators; kept apart only to keep each module short.
+    _maker: MakerOrders = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._maker = MakerOrders(self.executor, self.rules, self.policy, self.health, self.market)
+
+    def prefers_maker(self, symbol: Symbol) -> bool:
+        """Whether entries and signal exits in ``symbol`` first rest as post-only limits."""
+        return self._maker.prefers_maker(symbol)
+
+    async def chase_makers(self, prices: Mapping[Symbol, Decimal]) -> tuple[TrackedOrder, ...]:
+        """Maker orders past their timeout: cancelled, the rest sent marketable (:meth:`MakerOrders.chase`)."""
+        return await self._maker.chase(prices)
 
     async def handle(self, signal: Signal, view: MarketView) -> ActionOutcome:
         """Act on ``signal`` and emit a ``SignalHandled`` event with the outcome."""
@@ -282,17 +196,17 @@ class TradeActionHandler:
                 target_pct=signal.target_pct, reason=signal.reason,
             )
 
-        maker = await self._maker_request(symbol, Side.BUY, quantity)
+        maker = await self._maker.request(symbol, Side.BUY, quantity)
         tracked = await self.executor.submit(
-            maker or _market_order(symbol, Side.BUY, quantity),
+            maker or market_order(symbol, Side.BUY, quantity),
             role=OrderRole.ENTRY, new_plan=new_plan, reason=signal.reason, reference_price=price,
             fallback_follows=maker is not None,
         )
         if maker is not None:
-            tracked = await self._after_maker(tracked, price)
+            tracked = await self._maker.after(tracked, price)
         if self.monitor is not None and tracked.plan_id is not None:
             self.monitor.remember_volatility(tracked.plan_id, signal.regime_flag("volatility"))
-        return ActionOutcome(_ORDER_STATUS[tracked.status], "; ".join(details))
+        return ActionOutcome(ORDER_STATUS[tracked.status], "; ".join(details))
 
     async def _market_guard(self, symbol: Symbol, price: Decimal, sizing: SizingPolicy) -> ActionOutcome | None:
         """The slippage guard and the liquidity verdict on a fresh quote."""
@@ -338,99 +252,14 @@ class TradeActionHandler:
         side = exit_side(current)
         # Only a signal exit may rest as a maker order; risk-driven exits (stop, age, flatten, loss limit)
         # and manual closes stay marketable.
-        maker = await self._maker_request(current.symbol, side, sized.quantity) if reason is ExitReason.SIGNAL else None
+        maker = await self._maker.request(current.symbol, side, sized.quantity) if reason is ExitReason.SIGNAL else None
         tracked = await self.executor.submit(
-            maker or _market_order(current.symbol, side, sized.quantity),
+            maker or market_order(current.symbol, side, sized.quantity),
             role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
         )
         if maker is not None:
-            tracked = await self._after_maker(tracked, price)
-        return _ORDER_STATUS[tracked.status].value
-
-    # -- maker preference --------------------------------------------------------------------------------
-
-    def prefers_maker(self, symbol: Symbol) -> bool:
-        """Whether entries and signal exits in ``symbol`` first rest as post-only limits."""
-        return self.policy.maker is not None and self.policy.maker.for_symbol(symbol)
-
-    async def _maker_request(self, symbol: Symbol, side: Side, quantity: Quantity,
-                             ) -> Callable[[ClientOrderId], OrderRequest] | None:
-        """A post-only limit at the maker price when maker preference is on for ``symbol`` and a fresh
-        quote is at hand; None (a market order) otherwise."""
-        if not self.prefers_maker(symbol) or self.market is None:
-            return None
-        try:
-            quote = await self.market.fetch_quote(symbol)
-        except ExchangeError:
-            return None  # no quote to price the maker order from: marketable, as without the preference
-        price = maker_price(side, quote, self.rules[symbol])
-        if self.rules[symbol].violations(quantity, price):
-            return None
-        return _limit_order(symbol, side, quantity, price)
-
-    async def _after_maker(self, maker: TrackedOrder, price: Decimal | None) -> TrackedOrder:
-        """A maker order the venue rejected (it would take liquidity) or that failed is followed at once by
-        a market order of the same plan and role under a new client order id."""
-        if maker.status not in (IntentStatus.REJECTED, IntentStatus.FAILED):
-            return maker
-        return await self._fallback(maker, maker.request.quantity, price)
-
-    async def _fallback(self, maker: TrackedOrder, quantity: Quantity, price: Decimal | None) -> TrackedOrder:
-        request = maker.request
-        return await self.executor.submit(
-            _market_order(request.symbol, request.side, quantity),
-            role=maker.role, plan_id=maker.plan_id, exit_reason=maker.exit_reason,
-            reason=f"marketable fallback of {maker.client_order_id}: {maker.reason}"[:500], reference_price=price,
-        )
-
-    async def chase_makers(self, prices: Mapping[Symbol, Decimal]) -> tuple[TrackedOrder, ...]:
-        """Cancel each resting maker order (entry or exit) older than ``maker_timeout`` and send what is left
-        of it as a market order under a new client order id. Called by the loop after the fill sync.
-
-        An order the cancel does not end (filled meanwhile, fills not booked yet, outcome unknown) is
-        looked at again next tick. An entry whose rest may not go (entries blocked now, or below the venue's
-        minimums) is not replaced: its plan keeps what filled, or ends when nothing did. Returns the
-        fallback orders sent."""
-        now = self.executor.clock.now()
-        book = self.executor.book
-        due = [o for o in book.orders() if o.request.post_only and o.role in (OrderRole.ENTRY, OrderRole.EXIT)
-               and now - o.created_at >= self.policy.maker_timeout]
-        sent: list[TrackedOrder] = []
-        for order in due:
-            if not self.health.may_send_orders():
-                break
-            (after,) = await self.executor.cancel_all((order,))
-            if after.status.is_active:
-                continue
-            symbol = order.request.symbol
-            rest = order.request.quantity.value - after.filled_quantity.value
-            mark = prices.get(symbol) or (order.request.price.value if order.request.price else None)
-            quantity = self._fallback_quantity(after, rest, mark)
-            if quantity is None:
-                plan = None if order.plan_id is None else book.plan(order.plan_id)
-                changed = None if plan is None else after_order_closed(plan, after, now)
-                if changed is not None:
-                    self.executor.save(plans=(changed,))
-                continue
-            sent.append(await self._fallback(after, quantity, prices.get(symbol)))
-        return tuple(sent)
-
-    def _fallback_quantity(self, order: TrackedOrder, rest: Decimal, mark: Decimal | None) -> Quantity | None:
-        """What the marketable fallback of a timed-out maker order sends; None when nothing may go."""
-        symbol = order.request.symbol
-        rules = self.rules[symbol]
-        if rest <= ZERO or mark is None:
-            return None
-        if order.role is OrderRole.ENTRY:
-            if self.health.entry_refusal(symbol) is not None:
-                return None
-            quantity = rules.round_quantity(rest)
-            return quantity if quantity and not rules.violations(quantity, Price(mark)) else None
-        plan = None if order.plan_id is None else self.executor.book.plan(order.plan_id)
-        if plan is None or plan.status is not PlanStatus.OPEN or not plan.quantity:
-            return None
-        sized = exit_quantity(min(rest, plan.quantity.value), plan.quantity, Price(mark), rules)
-        return sized.quantity if sized.sendable else None
+            tracked = await self._maker.after(tracked, price)
+        return ORDER_STATUS[tracked.status].value
 
     async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None) -> ActionOutcome:
         """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance."""
@@ -566,21 +395,3 @@ class TradeActionHandler:
                 await self.monitor.reprotect(latest, price)
                 details.append("protection re-placed")
         return ActionOutcome(ActionStatus.PLAN_UPDATED, "; ".join(details))
-
-
-def _limit_order(symbol: Symbol, side: Side, quantity: Quantity, price: Price,
-                 ) -> Callable[[ClientOrderId], OrderRequest]:
-    def build(client_order_id: ClientOrderId) -> OrderRequest:
-        return OrderRequest(client_order_id=client_order_id, symbol=symbol, side=side, order_type=OrderType.LIMIT,
-                            quantity=quantity, price=price, post_only=True)
-
-    return build
-
-
-def _market_order(symbol: Symbol, side: Side, quantity: Quantity) -> Callable[[ClientOrderId], OrderRequest]:
-    def build(client_order_id: ClientOrderId) -> OrderRequest:
-        return OrderRequest(
-            client_order_id=client_order_id, symbol=symbol, side=side, order_type=OrderType.MARKET, quantity=quantity
-        )
-
-    return build

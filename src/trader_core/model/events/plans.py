@@ -1,0 +1,62 @@
+"""Events of plans and signals (PlanMonitor, TradeActionHandler)."""
+
+from __future__ import annotations
+
+import attrs
+
+from trader_core.model.events.base import Event
+
+__all__ = ["PlanCancelled", "PlanClosed", "PlanOpened", "ProtectionPlaced", "SignalHandled"]
+
+
+# --- plans and signals -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PlanOpened(Event):
+    """A plan's entry filled: it now holds a position."""
+
+    plan_id: str
+    symbol: str
+    quantity: str
+    entry_price: str
+    stop_price: str | None
+    target_price: str | None
+
+
+@attrs.frozen(kw_only=True)
+class PlanClosed(Event):
+    """A plan's position was exited."""
+
+    plan_id: str
+    symbol: str
+    exit_reason: str
+
+
+@attrs.frozen(kw_only=True)
+class PlanCancelled(Event):
+    """A plan ended without a position (its entry never filled)."""
+
+    plan_id: str
+    symbol: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ProtectionPlaced(Event):
+    """The venue now holds a plan's stop and target."""
+
+    plan_id: str
+    quantity: str
+    stop_price: str
+    target_price: str
+
+
+@attrs.frozen(kw_only=True)
+class SignalHandled(Event):
+    """A signal was processed; ``status`` is the outcome (the original's status vocabulary)."""
+
+    action: str
+    symbol: str
+    status: str
+    detail: str = ""
