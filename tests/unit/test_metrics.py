@@ -3,12 +3,14 @@ sets gauges, and a stdlib HTTP server serves them over loopback in the text expo
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,7 @@ from trader_core.model.events import (
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "trader-core-dashboard.json"
 
 
 Served = tuple[MetricsTelemetry, RecordingTelemetry, MetricsServer]
@@ -131,10 +134,35 @@ def test_a_failing_inner_sink_stops_nothing_and_counting_never_raises() -> None:
     sink = MetricsTelemetry(Broken())
     sink.emit(LoopLagged(at=T0, lag_s="not a number", duration_s="x", interval_s="y"))
     assert sink.registry.value("trader_loop_lagged_total") == 1
-    assert sink.registry.value("trader_loop_lag_seconds") is None
+    assert sink.registry.value("trader_loop_lag_seconds") == 0, "a lag that is not a number is not recorded"
 
 
 def test_label_values_are_escaped() -> None:
     sink = MetricsTelemetry(None, bot_id='a"b', run_id="r\\1")
     text = sink.registry.render()
-    assert 'trader_info{bot_id="a\\"b",run_id="r\\\\1"} 1' in text
+    assert samples(text)['trader_info{bot_id="a\\"b",run_id="r\\\\1"}'] == 1
+
+
+def test_every_metric_the_grafana_dashboard_reads_is_served(served: Served) -> None:
+    # The dashboard shipped in docs/ is only useful if each series it queries exists on a bot's endpoint.
+    sink, _, server = served
+    sink.emit(LoopLagged(at=T0, lag_s="1", duration_s="2", interval_s="1"))
+    sink.emit(OrderRejected(at=T0, client_order_id="c1", reason="filter"))
+    sink.observe_loop(ticks=1, lag_s=Decimal(0), exposure=Decimal(0), realized_pnl=Decimal(0),
+                      trading_state="active", circuits={"exchange": "ok"}, data_age_s={"BTC/USDT": Decimal(1)})
+    served_names = {key.split("{", 1)[0] for key in samples(scrape(server)[1])}
+    dashboard = json.loads(DASHBOARD.read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b((?:trader|process)_[a-z_]+)\b", target["expr"])
+    }
+    assert queried, "the dashboard queries something"
+    assert queried <= served_names, f"queried but not served: {sorted(queried - served_names)}"
+
+
+def test_the_process_collectors_are_served_beside_the_bots_metrics(served: Served) -> None:
+    _, _, server = served
+    names = {key.split("{", 1)[0] for key in samples(scrape(server)[1])}
+    assert {"process_resident_memory_bytes", "process_cpu_seconds_total", "python_info"} <= names

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from trader_app.terminal import JobProgress
 from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, Timeframe
 
 __all__ = ["download", "register"]
@@ -87,6 +87,7 @@ async def download(exchange_id: str, symbol: Symbol, timeframe: Timeframe, *, si
     written = 0
     total = max(1, int((end - start) / timeframe.duration))
     new_file = not out.exists() or out.stat().st_size == 0
+    progress = JobProgress("download", total, "candles")
     try:
         with out.open("a", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
@@ -102,20 +103,13 @@ async def download(exchange_id: str, symbol: Symbol, timeframe: Timeframe, *, si
                 handle.flush()  # a crash loses at most the page in flight; a rerun continues after the last row
                 written += len(page)
                 cursor = page[-1].open_time + timeframe.duration
-                _progress(written, total)
+                progress(written)
     finally:
+        progress.close(written)
         await venue.close()
-    if written:
-        print(file=sys.stderr)
     return written
 
 
 def _row(candle: Candle) -> tuple[str, ...]:
     millis = int((candle.open_time - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(milliseconds=1))
     return (str(millis), str(candle.open), str(candle.high), str(candle.low), str(candle.close), str(candle.volume))
-
-
-def _progress(done: int, total: int) -> None:
-    share = min(done / total, 1.0)
-    bar = "#" * int(share * 30)
-    print(f"\rdownload [{bar:<30}] {share:6.1%} {done:,} candles", end="", file=sys.stderr, flush=True)

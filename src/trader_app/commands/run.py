@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,8 @@ from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
-from trader_core.model import ConfigError, RunRecord
+from trader_app.terminal import JobProgress, key_value_table, show
+from trader_core.model import Candle, ConfigError, RunRecord, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
 if TYPE_CHECKING:
@@ -104,10 +105,14 @@ def run_command(flags: Mapping[str, Any]) -> int:
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
     try:
         if settings.mode == "replay":
-            progress = _Progress(max(len(c) for c in series.values()))
+            progress = _replay_progress(series)
             wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
                                              strategy=strategy, on_tick=progress))
-            summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
+            try:
+                summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
+                progress.finished(summary.candles)
+            finally:
+                progress.close()
         else:
             summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed,
                                                 on_status=None if metrics is None else metrics.observe))
@@ -117,7 +122,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
             metrics.close()
         for sink in sinks:
             sink.close()
-    print(summary.render())
+    show([key_value_table(summary.as_dict(), title="run summary")], summary.render())
     if settings.summary_json is not None:
         settings.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
     return 0
@@ -159,15 +164,23 @@ def _start_metrics(settings: Settings) -> Metrics | None:
         raise ConfigError(f"metrics endpoint {settings.metrics_host}:{settings.metrics_port}: {exc}") from exc
 
 
-class _Progress:
-    """Prints a progress line on stderr every tenth of the run."""
+class _ReplayProgress:
+    """Replay progress in candles, the unit the summary counts: a tick moves every symbol by one candle."""
 
-    def __init__(self, total: int) -> None:
-        self.total = max(total, 1)
-        self.next_step = 1
+    def __init__(self, symbols: int, total: int) -> None:
+        self.symbols = symbols
+        self.job = JobProgress("replay", total, "candles")
 
     def __call__(self, ticks: int) -> None:
-        if ticks * 10 >= self.next_step * self.total:
-            print(f"replay {self.next_step * 10:3d}%  {ticks:,}/{self.total:,} candles", file=sys.stderr)
-            self.next_step += 1
+        self.job(ticks * self.symbols)
 
+    def finished(self, candles: int) -> None:
+        """The run ended having replayed ``candles``."""
+        self.job.close(candles)
+
+    def close(self) -> None:
+        self.job.close()
+
+
+def _replay_progress(series: Mapping[Symbol, Sequence[Candle]]) -> _ReplayProgress:
+    return _ReplayProgress(len(series), sum(len(c) for c in series.values()))

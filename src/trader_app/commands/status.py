@@ -17,7 +17,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from rich.table import Table
+
 from trader_app.loop_status import STATUS_KEY, LoopStatus
+from trader_app.terminal import key_value_table, rows_table, show
 from trader_core.model import (
     ZERO,
     BotId,
@@ -58,7 +61,10 @@ def status_command(db: str, bot: str, as_json: bool) -> int:
         status = collect_status(store, datetime.now(UTC))
     finally:
         store.close()
-    sys.stdout.write(json.dumps(status, indent=2) + "\n" if as_json else render_status(status))
+    if as_json:
+        sys.stdout.write(json.dumps(status, indent=2) + "\n")
+    else:
+        show(status_tables(status), render_status(status))
     return 0
 
 
@@ -178,8 +184,46 @@ def _pnl(ledger: LedgerSnapshot | None, now: datetime) -> dict[str, Any]:
     }
 
 
+_POSITION_COLUMNS = ("symbol", "quantity", "average_cost", "last_price", "market_value", "unrealized_pnl")
+_PLAN_COLUMNS = ("plan_id", "symbol", "status", "quantity", "entry_price", "stop_price", "target_price", "protection")
+_ORDER_COLUMNS = ("client_order_id", "symbol", "side", "type", "role", "status", "quantity", "filled", "price",
+                  "stop_price")
+
+
+def status_tables(status: dict[str, Any]) -> list[Table | str]:
+    """The status as rich tables, for a terminal: the same content as :func:`render_status`."""
+    header = dict(_split(line) for line in _header_lines(status))
+    return [
+        key_value_table(header, title=None),
+        rows_table(status["positions"], _POSITION_COLUMNS, title="positions"),
+        rows_table(_plan_rows(status), _PLAN_COLUMNS, title="open plans"),
+        rows_table(status["orders"], _ORDER_COLUMNS, title="open orders"),
+    ]
+
+
+def _split(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(" ")
+    return name, value.strip()
+
+
+def _plan_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**p, "protection": ", ".join(f"{o['role']} {o['price'] or o['stop_price']} {o['status']}"
+                                          for o in p["protection"]) or "none"} for p in status["plans"]]
+
+
 def render_status(status: dict[str, Any]) -> str:
     """The status as aligned tables for people."""
+    out = _header_lines(status)
+    out += ["", "positions"]
+    out += _table(status["positions"], _POSITION_COLUMNS)
+    out += ["", "open plans"]
+    out += _table(_plan_rows(status), _PLAN_COLUMNS)
+    out += ["", "open orders"]
+    out += _table(status["orders"], _ORDER_COLUMNS)
+    return "\n".join(out) + "\n"
+
+
+def _header_lines(status: dict[str, Any]) -> list[str]:
     out: list[str] = []
     state = status["trading_state"]
     run = status["run"]
@@ -201,18 +245,7 @@ def render_status(status: dict[str, Any]) -> str:
                f"fees {pnl['today']['fees']}, net {pnl['today']['net']}, fills {pnl['today']['fills']}")
     out.append(f"total          realized {pnl['total']['realized_pnl']}, fees {pnl['total']['fees']}, "
                f"net {pnl['total']['net']}, fills {pnl['total']['fills']}")
-    out += ["", "positions"]
-    out += _table(status["positions"], ("symbol", "quantity", "average_cost", "last_price", "market_value",
-                                        "unrealized_pnl"))
-    out += ["", "open plans"]
-    plan_rows = [{**p, "protection": ", ".join(f"{o['role']} {o['price'] or o['stop_price']} {o['status']}"
-                                               for o in p["protection"]) or "none"} for p in status["plans"]]
-    out += _table(plan_rows, ("plan_id", "symbol", "status", "quantity", "entry_price", "stop_price", "target_price",
-                              "protection"))
-    out += ["", "open orders"]
-    out += _table(status["orders"], ("client_order_id", "symbol", "side", "type", "role", "status", "quantity",
-                                     "filled", "price", "stop_price"))
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[str]:
