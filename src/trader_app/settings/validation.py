@@ -1,0 +1,228 @@
+"""Validating raw settings: every problem is listed at once, one line each."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import UTC, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from trader_app.settings.values import (
+    DECIMAL_KEYS,
+    FLAGS,
+    HEALTH_INT_KEYS,
+    INT_KEYS,
+    OPTIONAL_DECIMAL_KEYS,
+    RISK_INT_KEYS,
+    Settings,
+)
+from trader_core.model import BotId, ConfigError, InvalidValueError, Symbol, Timeframe
+
+__all__ = ["validate"]
+
+
+def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # noqa: PLR0912, PLR0915 - one check per key
+    values: dict[str, Any] = {}
+    for key in INT_KEYS:
+        try:
+            values[key] = int(raw[key])
+        except (TypeError, ValueError):
+            problems.append(f"{key} must be a whole number, got {raw[key]!r}")
+    for key in DECIMAL_KEYS:
+        try:
+            number = Decimal(str(raw[key]))
+            if not number.is_finite() or number < 0:
+                raise InvalidOperation
+            values[key] = number
+        except (InvalidOperation, ValueError):
+            problems.append(f"{key} must be a non-negative number, got {raw[key]!r}")
+    for key in ("stake", "balance"):
+        if key in values and values[key] <= 0:
+            problems.append(f"{key} must be positive, got {values[key]}")
+    if "fast" in values and "slow" in values and not 0 < values["fast"] < values["slow"]:
+        problems.append(f"need 0 < fast < slow, got fast={values['fast']} slow={values['slow']}")
+    if values.get("days", 1) <= 0:
+        problems.append("days must be at least 1")
+    problems.extend(f"{key} must be at least 1, got {values[key]}" for key in HEALTH_INT_KEYS
+                    if key in values and values[key] < 1)
+    symbols_raw = raw["symbols"] if isinstance(raw["symbols"], list | tuple) else str(raw["symbols"]).split(",")
+    try:
+        values["symbols"] = tuple(dict.fromkeys(Symbol.parse(str(s)) for s in symbols_raw))
+        if len({s.quote for s in values["symbols"]}) > 1:
+            problems.append("all symbols must share one quote asset (the balance's currency)")
+        if not values["symbols"]:
+            problems.append("at least one symbol is needed")
+    except InvalidValueError as exc:
+        problems.append(str(exc))
+    try:
+        values["timeframe"] = None if raw["timeframe"] in (None, "") else Timeframe(str(raw["timeframe"]))
+    except ConfigError as exc:
+        problems.append(str(exc))
+    try:
+        values["bot"] = BotId(str(raw["bot"]))
+    except InvalidValueError as exc:
+        problems.append(str(exc))
+    try:
+        start = datetime.fromisoformat(str(raw["start"]).replace("Z", "+00:00"))
+        values["start"] = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(UTC)
+    except ValueError:
+        problems.append(f"start must be an ISO-8601 time, got {raw['start']!r}")
+    data = raw["data"]
+    values["data"] = None if data in (None, "") else Path(str(data))
+    if values["data"] is not None and not values["data"].is_file():
+        problems.append(f"data file {values['data']} not found")
+    summary = raw["summary_json"]
+    values["summary_json"] = None if summary in (None, "") else Path(str(summary))
+    values["log_dir"] = Path(str(raw["log_dir"]))
+    values["db"] = str(raw["db"])
+    values["strategy"] = str(raw["strategy"])
+    for key in FLAGS:
+        values[key] = str(raw[key]).lower() in ("1", "true", "yes")
+    values["day_timezone"] = str(raw["day_timezone"])
+    try:
+        zoneinfo.ZoneInfo(values["day_timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(f"day_timezone {values['day_timezone']!r} is not a known time zone (e.g. UTC, Europe/Zurich)")
+    values["exchange"] = None if raw["exchange"] in (None, "") else str(raw["exchange"]).lower()
+    values["sandbox_url"] = None if raw["sandbox_url"] in (None, "") else str(raw["sandbox_url"])
+    if values["sandbox_url"] is not None and not values["paper"]:
+        values["sandbox"] = True
+    values["api_key"], values["secret"] = raw["api_key"], raw["secret"]
+    _validate_trading(raw, values, problems)
+    _validate_capture(raw, values, problems)
+    _validate_operations(raw, values, problems)
+    _check_venue(values, problems)
+    if problems:
+        return None
+    return Settings(**values)
+
+
+def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """Sizing, risk and plan keys that are not plain numbers or flags."""
+    for key in OPTIONAL_DECIMAL_KEYS:
+        text = "" if raw[key] is None else str(raw[key]).strip()
+        try:
+            number = None if text in ("", "off", "none") else Decimal(text)
+            if number is not None and (not number.is_finite() or number < 0):
+                raise InvalidOperation
+            values[key] = number
+        except (InvalidOperation, ValueError):
+            problems.append(f"{key} must be a non-negative number or empty (off), got {raw[key]!r}")
+    problems.extend(f"{key} must be at least 1, got {values[key]}" for key in RISK_INT_KEYS
+                    if key in values and values[key] < 1)
+    policy = str(raw["loss_policy"]).strip().lower()
+    if policy not in ("reduce", "flatten"):
+        problems.append(f"loss_policy must be reduce or flatten, got {raw['loss_policy']!r}")
+    values["loss_policy"] = policy
+    exit_policy = str(raw["exit_policy"]).strip().lower()
+    if exit_policy not in ("leave", "cancel", "flatten"):
+        problems.append(f"exit_policy must be leave, cancel or flatten, got {raw['exit_policy']!r}")
+    values["exit_policy"] = exit_policy
+    buckets_raw = raw["correlation_buckets"]
+    groups = buckets_raw if isinstance(buckets_raw, list | tuple) else [
+        g.split(",") for g in str(buckets_raw or "").split(";")]
+    try:
+        values["correlation_buckets"] = tuple(
+            tuple(Symbol.parse(str(m).strip()) for m in group if str(m).strip())
+            for group in (g if isinstance(g, list | tuple) else str(g).split(",") for g in groups)
+            if any(str(m).strip() for m in group))
+    except InvalidValueError as exc:
+        problems.append(f"correlation_buckets: {exc}")
+    cutoff = "" if raw["day_end_cutoff"] is None else str(raw["day_end_cutoff"]).strip()
+    try:
+        values["day_end_cutoff"] = None if cutoff == "" else time.fromisoformat(cutoff)
+    except ValueError:
+        problems.append(f"day_end_cutoff must be a local time HH:MM, got {raw['day_end_cutoff']!r}")
+    values["maker_overrides"] = str(raw["maker_overrides"] or "")
+    signals = raw["signals"]
+    values["signals"] = None if signals in (None, "") else Path(str(signals))
+    if values["signals"] is not None and not values["signals"].is_file():
+        problems.append(f"signals file {values['signals']} not found")
+    for key in ("overnight_widen_pct", "overnight_max_widen_pct", "plan_trail_to_breakeven_pct"):
+        if key in values and values[key] >= 1:
+            problems.append(f"{key} is a fraction (0.01 = 1 %), got {values[key]}")
+
+
+def _validate_capture(raw: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """OHLCV capture keys: timeframes parse like ccxt's (an unknown one is an error now, not at capture)."""
+    text = raw["ohlcv_timeframes"]
+    items = text if isinstance(text, list | tuple) else [t.strip() for t in str(text or "").split(",")]
+    items = [str(t).strip() for t in items if str(t).strip()]
+    if [t.lower() for t in items] == ["off"]:
+        values["ohlcv_timeframes"] = ()
+    else:
+        timeframes = []
+        for item in items:
+            try:
+                timeframes.append(Timeframe(item))
+            except ConfigError as exc:
+                problems.append(f"ohlcv_timeframes: {exc}")
+        values["ohlcv_timeframes"] = tuple(dict.fromkeys(timeframes)) or None
+    try:
+        spacing = Decimal(str(raw["ohlcv_min_spacing_seconds"]))
+        if not spacing.is_finite() or spacing < 0:
+            raise InvalidOperation
+        values["ohlcv_min_spacing_seconds"] = spacing
+    except (InvalidOperation, ValueError):
+        problems.append(f"ohlcv_min_spacing_seconds must be a non-negative number, got "
+                        f"{raw['ohlcv_min_spacing_seconds']!r}")
+    try:
+        values["ohlcv_max_rows"] = int(raw["ohlcv_max_rows"])
+        if values["ohlcv_max_rows"] < 1:
+            problems.append(f"ohlcv_max_rows must be at least 1, got {values['ohlcv_max_rows']}")
+    except (TypeError, ValueError):
+        problems.append(f"ohlcv_max_rows must be a whole number, got {raw['ohlcv_max_rows']!r}")
+    age = "" if raw["ohlcv_max_age_days"] is None else str(raw["ohlcv_max_age_days"]).strip()
+    try:
+        days = None if age.lower() in ("", "off", "none") else Decimal(age)
+        if days is not None and (not days.is_finite() or days <= 0):
+            raise InvalidOperation
+        values["ohlcv_max_age_days"] = days
+    except (InvalidOperation, ValueError):
+        problems.append(f"ohlcv_max_age_days must be a positive number or empty (off), got "
+                        f"{raw['ohlcv_max_age_days']!r}")
+
+
+_SIZE = r"\d+(\.\d+)?\s*(b|kb|mb|gb|kib|mib|gib)"
+_DURATION = r"\d+(\.\d+)?\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
+_ROTATION = re.compile(rf"^({_SIZE}|{_DURATION})$", re.IGNORECASE)
+_RETENTION = re.compile(rf"^(\d+|{_DURATION})$", re.IGNORECASE)
+
+
+def _validate_operations(raw: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """Log rotation and retention (as loguru reads them) and the metrics endpoint."""
+    for key, pattern, example in (("log_rotation", _ROTATION, "100 MB or 1 day"),
+                                  ("log_retention", _RETENTION, "14 days or 10 (files)")):
+        text = "" if raw[key] is None else str(raw[key]).strip()
+        values[key] = None if text.lower() in ("", "off", "none") else text
+        if values[key] is not None and not pattern.match(text):
+            problems.append(f"{key} must be like {example}, got {raw[key]!r}")
+    port = "" if raw["metrics_port"] is None else str(raw["metrics_port"]).strip()
+    try:
+        values["metrics_port"] = None if port.lower() in ("", "off", "none") else int(port)
+        if values["metrics_port"] is not None and not 0 <= values["metrics_port"] <= 65535:
+            raise ValueError
+    except ValueError:
+        problems.append(f"metrics_port must be a port number (0-65535) or empty (off), got {raw['metrics_port']!r}")
+    values["metrics_host"] = str(raw["metrics_host"] or "127.0.0.1")
+
+
+def _check_venue(values: dict[str, Any], problems: list[str]) -> None:
+    """One venue mode with --exchange; real money only with --live and keys."""
+    modes = [name for name in ("live", "sandbox", "paper") if values[name]]
+    if values["exchange"] is None:
+        if modes:
+            problems.append(f"--{modes[0]} needs --exchange (e.g. --exchange binance)")
+        return
+    if len(modes) != 1:
+        problems.append("with --exchange, choose exactly one of --live (real money), --sandbox "
+                        "(the venue's test network, or --sandbox-url URL) and --paper")
+    if values.get("data") is not None:
+        problems.append("--data replays a file; it cannot be combined with --exchange")
+    if (values["live"] or values["sandbox"]) and not (values["api_key"] and values["secret"]):
+        problems.append("--live and --sandbox need API keys: set TRADER_EXCHANGE__API_KEY and "
+                        "TRADER_EXCHANGE__SECRET (or [exchange] api_key/secret in the config file)")
+    if "interval" in values and values["interval"] <= 0:
+        problems.append("interval must be positive")
