@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import json
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -17,7 +20,17 @@ from trader_app.settings import Settings
 from trader_core.execution import MakerPreference, OrderExecutor, SizingPolicy, TradingBook, parse_maker_overrides
 from trader_core.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
 from trader_core.market_data import CapturePolicy, MarketDataPolicy, MarketDataService, OhlcvCapture
-from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
+from trader_core.model import (
+    Asset,
+    Candle,
+    ConfigError,
+    ExchangeUnavailableError,
+    InstrumentRules,
+    RunId,
+    RunRecord,
+    Symbol,
+    Timeframe,
+)
 from trader_core.model.health import CircuitPolicy, HealthPolicy
 from trader_core.plans import PlanMonitor, PlanPolicy
 from trader_core.portfolio import BalanceCheck, LedgerPolicy, PortfolioTracker, QuoteFeeRates
@@ -25,6 +38,9 @@ from trader_core.ports import Clock, MarketData, Reconnectable, SignalSource, St
 from trader_core.resync import ResyncService, StartupReconciler
 from trader_core.risk import LossLimitPolicy, RiskManager, RiskPolicy
 from trader_core.trading import ActionPolicy, TradeActionHandler
+
+if TYPE_CHECKING:
+    from trader_adapters.ccxt import CcxtExchange
 
 __all__ = [
     "Replay",
@@ -302,6 +318,31 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
     return Replay(orchestrator)
 
 
+_START_ATTEMPTS = 4
+
+
+async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe) -> None:
+    """Load the venue's markets and check the run's timeframe before anything is written. A venue that does not
+    answer is retried with a doubling delay (1, 2, 4 s), saying so; then it is a start-up error (exit 2), as is a
+    timeframe the venue does not have."""
+    delay = 1.0
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        try:
+            await exchange.check_timeframe(timeframe)
+            return
+        except ExchangeUnavailableError as exc:
+            if attempt == _START_ATTEMPTS:
+                await exchange.close()
+                raise ConfigError(f"{venue} cannot be reached at start-up ({_START_ATTEMPTS} attempts): {exc}") from exc
+            print(f"trader-app: {venue} does not answer at start-up ({exc}); trying again in {delay:.0f} s",
+                  file=sys.stderr)
+            await asyncio.sleep(delay)
+            delay *= 2
+        except ConfigError:
+            await exchange.close()
+            raise
+
+
 async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory: Callable[[RunRecord], Telemetry],
                           strategy: SignalSource) -> Replay:
     """Wire a run against a real venue through ccxt: live, its sandbox (or our emulator), or paper
@@ -323,6 +364,7 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,
     )
     timeframe = settings.timeframe or Timeframe("1m")
+    await _reach_venue(exchange, settings.exchange, timeframe)
     run = new_run(settings.mode, settings.public(), clock)
     telemetry = telemetry_factory(run)
     rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}

@@ -19,6 +19,7 @@ from trader_adapters.sql.repositories import (
     SqlCandleRepository,
     SqlCommandRepository,
     SqlFillRepository,
+    SqlLeaseRepository,
     SqlLedgerRepository,
     SqlOrderRepository,
     SqlPlanRepository,
@@ -33,6 +34,7 @@ from trader_core.ports.store import (
     CandleRepository,
     CommandRepository,
     FillRepository,
+    LeaseRepository,
     LedgerRepository,
     OrderRepository,
     PlanRepository,
@@ -177,6 +179,7 @@ class SqlUnitOfWork:
         self.values: ValueRepository = SqlValueRepository(self)
         self.candles: CandleRepository = SqlCandleRepository(self)
         self.commands: CommandRepository = SqlCommandRepository(self)
+        self.leases: LeaseRepository = SqlLeaseRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

@@ -56,6 +56,8 @@ def load_signals(path: Path) -> ScriptedSignals:
     """Read ``path``; blank lines and lines starting with ``#`` are skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"signals file {path} is not UTF-8 text (byte {exc.start} cannot be decoded)") from exc
     except OSError as exc:
         raise ConfigError(f"signals file {path}: {exc}") from exc
     timed = []

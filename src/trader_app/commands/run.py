@@ -9,10 +9,13 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
+from trader_app.lease import BotLease
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
@@ -97,7 +100,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
         return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
     try:
-        store = open_store(settings.db, settings.bot)
+        store, lease = _open_held_store(settings)
     except BaseException:
         if metrics is not None:
             metrics.close()
@@ -108,6 +111,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
             progress = _replay_progress(series)
             wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
                                              strategy=strategy, on_tick=progress))
+            wired.orchestrator.guard = lease.guard
             try:
                 summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
                 progress.finished(summary.candles)
@@ -115,8 +119,10 @@ def run_command(flags: Mapping[str, Any]) -> int:
                 progress.close()
         else:
             summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed,
-                                                on_status=None if metrics is None else metrics.observe))
+                                                on_status=None if metrics is None else metrics.observe,
+                                                guard=lease.guard))
     finally:
+        lease.release()
         store.close()
         if metrics is not None:
             metrics.close()
@@ -130,12 +136,14 @@ def run_command(flags: Mapping[str, Any]) -> int:
 
 async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callable[[RunRecord], Telemetry],
                         strategy: SignalSource, elapsed: Callable[[], Decimal], *,
-                        on_status: Callable[[LoopStatus], None] | None = None) -> RunSummary:
+                        on_status: Callable[[LoopStatus], None] | None = None,
+                        guard: Callable[[], str | None] | None = None) -> RunSummary:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
     from trader_app.bootstrap import build_venue_run
 
     wired = await build_venue_run(settings, store, telemetry_factory=telemetry_for, strategy=strategy)
     wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
+    wired.orchestrator.guard = guard  # the bot's lease: lost to another process -> stop
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
@@ -150,6 +158,18 @@ async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callabl
         return await wired.orchestrator.run_until_stopped(elapsed)
     finally:
         await wired.close()
+
+
+def _open_held_store(settings: Settings) -> tuple[Store, BotLease]:
+    """The bot's store, with its lease held by this process (``BotTakenError``, exit 2, when another holds it)."""
+    store = open_store(settings.db, settings.bot)
+    lease = BotLease(store, SystemClock(), ttl=timedelta(seconds=float(settings.lease_seconds)))
+    try:
+        lease.acquire()
+    except BaseException:
+        store.close()
+        raise
+    return store, lease
 
 
 def _start_metrics(settings: Settings) -> Metrics | None:

@@ -19,6 +19,7 @@ from trader_core.model.errors import (
 from trader_core.model.events import Event
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
 from trader_core.model.instrument import InstrumentRules
+from trader_core.model.lease import Lease
 from trader_core.model.market import Candle, Quote, Timeframe, require_utc
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.numbers import ONE, ZERO, to_decimal, to_decimal_or_none
@@ -60,6 +61,7 @@ __all__ = [
     "InvalidDataError",
     "InvalidValueError",
     "InvariantViolationError",
+    "Lease",
     "Liquidity",
     "Money",
     "Order",
