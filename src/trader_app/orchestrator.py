@@ -333,6 +333,7 @@ class StrategyOrchestrator:
             now=view.now, candles=view.candles, quotes=view.quotes,
             positions=tuple((h.symbol, h.quantity) for h in s.tracker.holdings()),
             plans=s.book.plans(), may_enter=s.health.entry_symbols(view.may_enter(fresh)),
+            rules=tuple(s.actions.rules.items()),
         )
         try:
             return await s.strategy.decide(context)
