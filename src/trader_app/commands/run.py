@@ -66,6 +66,8 @@ def register(sub: Any) -> None:
     add("--metrics-port", dest="metrics_port", type=int,
         help="serve Prometheus metrics on this port (127.0.0.1 unless metrics_host is set; default off)")
     add("--signals", help="JSON-lines file of timed signals to act on instead of a strategy (docs/signals.md)")
+    add("--signals-catch-up", dest="signals_catch_up", action="store_const", const=True,
+        help="against a venue: act on signals that fell due while the bot was not running (default: skip them)")
     add("--exit-policy", dest="exit_policy", choices=("leave", "cancel", "flatten"),
         help="on stop: leave orders, cancel the bot's working orders (default), or flatten its positions")
     add("--dry-run", dest="dry_run", action="store_const", const=True,
@@ -81,7 +83,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings) if settings.mode == "replay" else {}
     from trader_adapters.strategies.loader import load_strategy
-    from trader_adapters.strategies.scripted import load_signals
+    from trader_adapters.strategies.scripted import ScriptedSignals, load_signals, report_missed
 
     strategy = load_strategy(settings.strategy, {
         "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
@@ -105,6 +107,9 @@ def run_command(flags: Mapping[str, Any]) -> int:
         if metrics is not None:
             metrics.close()
         raise
+    if isinstance(strategy, ScriptedSignals) and settings.mode != "replay" and settings.signals is not None:
+        report_missed(strategy.resume(store, SystemClock().now(), catch_up=settings.signals_catch_up),
+                      settings.signals)
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
     try:
         if settings.mode == "replay":

@@ -105,6 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "maker_overrides": "",
     "maker_timeout_seconds": "60",
     "signals": None,
+    "signals_catch_up": False,  # act on signals that fell due while the bot was not running (docs/signals.md)
     # MarketDataService: OHLCV capture (docs/market-data.md). Timeframes: empty = the run's timeframe,
     # "off" = none; a replay never captures.
     "ohlcv_timeframes": "",
@@ -133,7 +134,7 @@ DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "b
                  "lease_seconds")
 # Limits that are off when empty.
 OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
-FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run",
+FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run", "signals_catch_up",
           "overnight_widen", "replace_oldest_on_cap", "maker_preference")
 
 
@@ -215,6 +216,7 @@ class Settings:
     maker_overrides: str = ""
     maker_timeout_seconds: Decimal = Decimal(60)
     signals: Path | None = None
+    signals_catch_up: bool = False
     # OHLCV capture (docs/market-data.md): None = the run's timeframe; () = off
     ohlcv_timeframes: tuple[Timeframe, ...] | None = None
     ohlcv_min_spacing_seconds: Decimal = Decimal(60)
