@@ -138,7 +138,8 @@ def build_services(
     tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market), policy=ledger or LedgerPolicy())
     # ``fee_rate`` (the expected share of notional) gives each order an estimated fee to reconcile with.
     executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix, fee_rate=fee_rate)
-    monitor = PlanMonitor(executor, rules, plans) if plans is not None else PlanMonitor(executor, rules)
+    monitor = PlanMonitor(executor, rules, plans or PlanPolicy(trail_to_breakeven=None, max_age=None,
+                                                               overnight_widen=False), health=manager)
     risk_manager = None if risk is None else RiskManager(
         store, clock, tracker, book, manager, risk.entries, risk.losses, allocation=risk.allocation,
         loss_policy=risk.loss_policy, durable=run.mode != "replay")

@@ -29,6 +29,7 @@ from trader_core.model.errors import (
     RateLimitedError,
     TraderError,
     UnknownSymbolError,
+    WouldTriggerError,
 )
 
 __all__ = [
@@ -195,6 +196,8 @@ def translate_error(
     if target is OrderRejectedError:
         reason = rejection_reason(str(exc), funding_asset=funding_asset)
         message = f"{what}: rejected: {reason}; venue said {detail}" if reason else f"{what}: rejected: {detail}"
+        if "would trigger immediately" in str(exc).lower():
+            return WouldTriggerError(message)
         return OrderRejectedError(message)
     if target is RateLimitedError:
         wait = "" if retry_after is None else f" (retry after {int(retry_after.total_seconds())} s)"

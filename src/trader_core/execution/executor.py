@@ -26,6 +26,7 @@ from trader_core.model import (
     PlanStatus,
     RunId,
     TrackedOrder,
+    WouldTriggerError,
 )
 from trader_core.model.events import (
     OrderAcknowledged,
@@ -173,7 +174,8 @@ class OrderExecutor:
         self, plan: Plan, build: Callable[[ClientOrderId, ClientOrderId], ExitBracket], *, plan_changed: bool = False
     ) -> tuple[TrackedOrder, TrackedOrder]:
         """Store both legs of a protective bracket (and ``plan`` when ``plan_changed``), then ask the
-        venue to hold them."""
+        venue to hold them. Raises ``WouldTriggerError``, once both legs are stored as rejected, when the venue
+        says the market is already past a level: the caller must exit, not retry."""
         now = self.clock.now()
         bracket = build(
             self._client_order_id(self.ids.take("intent")), self._client_order_id(self.ids.take("intent"))
@@ -201,6 +203,10 @@ class OrderExecutor:
             self._emit_submitted(leg)
         try:
             stop_order, target_order = await self.trading.place_exit_bracket(bracket)
+        except WouldTriggerError as exc:
+            self._conclude(stop, IntentStatus.REJECTED, str(exc))
+            self._conclude(target, IntentStatus.REJECTED, str(exc))
+            raise
         except OrderRejectedError as exc:
             status, detail = IntentStatus.REJECTED, str(exc)
         except OutcomeUnknownError as exc:

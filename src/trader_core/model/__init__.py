@@ -15,6 +15,7 @@ from trader_core.model.errors import (
     StoreError,
     TraderError,
     UnknownSymbolError,
+    WouldTriggerError,
 )
 from trader_core.model.events import Event
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
@@ -92,6 +93,7 @@ __all__ = [
     "TraderError",
     "UnknownSymbolError",
     "VenueOrderId",
+    "WouldTriggerError",
     "require_utc",
     "to_decimal",
     "to_decimal_or_none",
