@@ -17,7 +17,15 @@ import attrs
 from trader_app.operator import CommandProcessor
 from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
-from trader_core.execution import MakerPreference, OrderExecutor, SizingPolicy, TradingBook, parse_maker_overrides
+from trader_core.execution import (
+    INCARNATION_KEY,
+    MakerPreference,
+    OrderExecutor,
+    SizingPolicy,
+    TradingBook,
+    new_incarnation,
+    parse_maker_overrides,
+)
 from trader_core.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
 from trader_core.market_data import CapturePolicy, MarketDataPolicy, MarketDataService, OhlcvCapture
 from trader_core.model import (
@@ -61,9 +69,22 @@ def enable_decimal_traps() -> None:
     decimal.getcontext().traps[decimal.FloatOperation] = True
 
 
-def client_order_prefix(bot: str) -> str:
-    """The prefix of the bot's client order ids: short and within Binance's character set."""
-    return "tc-" + bot.replace("_", ".")[:16]
+# A replay trades on a paper venue of its own (``paper-<run id>``), so its ids need no incarnation; a fixed prefix
+# keeps the same inputs replaying to the same events, ids included.
+REPLAY_PREFIX = "tcreplay"
+
+
+def client_order_prefix(store: Store) -> str:
+    """The prefix of the bot's client order ids (``trader_core.execution.client_ids``): ``tc`` and the bot's
+    incarnation tag, drawn once per bot and database and stored with it. A bot that already ran in this database
+    before tags existed keeps its legacy prefix ``tc-{bot}``, so its stored orders stay recognisably its own."""
+    with store.unit_of_work() as uow:
+        tag = uow.values.find(INCARNATION_KEY)
+        if tag is None:
+            tag = "" if uow.runs.find_latest() is not None else new_incarnation()
+            uow.values.put(INCARNATION_KEY, tag)
+            uow.commit()
+    return f"tc{tag}" if tag else "tc-" + store.bot_id.value.replace("_", ".")[:16]
 
 
 def new_run(mode: str, config: Mapping[str, str], clock: Clock) -> RunRecord:
@@ -306,7 +327,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=tuple(series), timeframe=market.timeframe, rules=rules,
         policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(settings.bot.value), health=health_policy(settings),
+        prefix=REPLAY_PREFIX, health=health_policy(settings),
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
         market_data=market_data_policy(settings),
     )
@@ -383,7 +404,7 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
         policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(settings.bot.value), health=health_policy(settings), reconnector=exchange,
+        prefix=client_order_prefix(store), health=health_policy(settings), reconnector=exchange,
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
         market_data=market_data_policy(settings), capture=capture_policy(settings, timeframe),
     )
