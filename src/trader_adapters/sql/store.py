@@ -79,11 +79,14 @@ def create_store_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     except (SQLAlchemyError, ImportError) as exc:
         raise StoreError(f"cannot open database {describe_url(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
-        _prepare_sqlite(engine, busy_timeout_ms)
+        _prepare_sqlite(engine, busy_timeout_ms, read_only=parsed.query.get("mode") == "ro")
     return engine
 
 
-def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _prepare_sqlite(engine: Engine, busy_timeout_ms: int, *, read_only: bool = False) -> None:
+    # A read-only connection (``?mode=ro``) must not try to change the journal or take the write lock.
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the sqlite3 module (it skips it before SELECTs); see _on_begin.
@@ -91,8 +94,9 @@ def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -101,7 +105,7 @@ def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Any) -> None:
         # Straight to the driver: every unit of work begins here, and SQLAlchemy's statement machinery
         # (compilation cache, events, result set) costs more than the BEGIN itself.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        connection.connection.driver_connection.execute(begin)
 
 
 class SqlStore:

@@ -56,7 +56,7 @@ def status_command(db: str, bot: str, as_json: bool) -> int:
         bot_id = BotId(bot)
     except InvalidValueError as exc:
         raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id, migrate=False)
+    store = open_store(db, bot_id, read_only=True)
     try:
         status = collect_status(store, datetime.now(UTC))
     finally:

@@ -36,7 +36,7 @@ def trades_command(db: str, bot: str, run: str | None, output: str, include_open
         bot_id = BotId(bot)
     except InvalidValueError as exc:
         raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id, migrate=False)
+    store = open_store(db, bot_id, read_only=True)
     try:
         with store.unit_of_work() as uow:
             record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
