@@ -8,6 +8,7 @@ holds a credential of the URL. ``trader-app run`` and ``trader-app db`` share th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -89,7 +90,7 @@ def _secrets(url: str) -> list[str]:
 def redact(text: str, url: str) -> str:
     """``text`` with every credential of ``url`` replaced by ``***``."""
     for secret in _secrets(url):
-        text = text.replace(secret, "***")
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
     return text
 
 

@@ -659,3 +659,9 @@ def test_malformed_candles_are_invalid_data_naming_symbol_and_time(row: list[Any
     with pytest.raises(InvalidDataError, match=match):
         parse_candles([row], BTC, M1, now=NOW)
 
+
+
+def test_secrets_are_redacted_where_they_stand_as_values_not_inside_words() -> None:
+    redact = Redactor(["s3cr3tKEY", "ab"])
+    text = "GET /api?apiKey=s3cr3tKEY&x=1 failed: about tabs; key ab; signature=deadbeef"
+    assert redact(text) == "GET /api?apiKey=***&x=1 failed: about tabs; key ***; signature=***"

@@ -6,6 +6,7 @@ Core statements only (no ORM session): a unit of work is a handful of statements
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from decimal import InvalidOperation
@@ -247,5 +248,5 @@ class SqlUnitOfWork:
         text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
         password = self._url.password
         if password:
-            text = text.replace(str(password), "***")
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", text)
         return f"{type(inner).__name__}: {text}"

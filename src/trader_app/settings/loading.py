@@ -74,6 +74,11 @@ def _read_credentials(config_path: object, environ: Mapping[str, str], problems:
     problems.extend(f"config file {config_path}: unknown key 'exchange.{key}'" for key in unknown)
     key = environ.get("TRADER_EXCHANGE__API_KEY", section.get("api_key"))
     secret = environ.get("TRADER_EXCHANGE__SECRET", section.get("secret"))
+    for name, value in (("TRADER_EXCHANGE__API_KEY", key), ("TRADER_EXCHANGE__SECRET", secret)):
+        if value and len(str(value)) < _MIN_CREDENTIAL:
+            # Never a real venue credential (Binance's are 64 characters); redacting it would mangle every log.
+            problems.append(f"{name} is {len(str(value))} characters long, too short to be a real credential "
+                            f"(at least {_MIN_CREDENTIAL})")
     return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None}
 
 
@@ -83,6 +88,9 @@ def _truthy(value: object) -> bool:
 
 # Variables of sections read elsewhere, and of the project's own test harness: not settings, not misspelt.
 _OTHER_VARIABLES = ("TRADER_CONFIG", "TRADER_EXCHANGE__", "TRADER_LLM__", "TRADER_API__", "TRADER_TEST")
+
+
+_MIN_CREDENTIAL = 8
 
 
 def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
