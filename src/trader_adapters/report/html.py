@@ -48,7 +48,7 @@ class TradeMark:
 
 
 def downsample(points: Sequence[PricePoint], keep: Sequence[datetime], *, target: int = 4000,
-               near: int = 30) -> list[PricePoint]:
+               near: int = 5) -> list[PricePoint]:
     """At most about ``target`` points: every point within ``near`` points of a time in ``keep`` (so the price
     around each trade is exact), and elsewhere the lowest and highest point of each bucket (so spikes stay)."""
     if len(points) <= target:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from trader_app.commands.target import add_target, target
 from trader_core.model import BotId, Candle, ConfigError, InvalidValueError, RunId, Symbol
 
-__all__ = ["register", "report_command", "write_outputs"]
+__all__ = ["check_writable", "register", "report_command", "report_run", "write_outputs"]
 
 
 def register(sub: Any) -> None:
@@ -40,6 +41,12 @@ def _time(text: str | None, flag: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def check_writable(name: str) -> None:
+    """Raise ``ConfigError`` when ``name`` cannot be written (its folder is missing)."""
+    if not Path(name).parent.is_dir():
+        raise ConfigError(f"cannot write {name}: no folder {Path(name).parent}")
+
+
 def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None) -> None:
     """Print the report to stdout and write the HTML and JSON files (each whole, via a temporary name)."""
     from trader_adapters.report import print_report, render_html, report_document
@@ -52,9 +59,7 @@ def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | 
     if json_out:
         files.append((json_out, json.dumps(report_document(inputs.report, run_id=run_id, bot=bot), indent=2)))
     for name, _ in files:
-        path = Path(name)
-        if not path.parent.is_dir():
-            raise ConfigError(f"cannot write {name}: no folder {path.parent}")
+        check_writable(name)
     for name, text in files:
         path = Path(name)
         partial = path.with_name(path.name + ".partial")
@@ -68,7 +73,14 @@ def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | 
 
 def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_out: str | None,
                    candles: str | None, since: datetime | None, until: datetime | None) -> int:
-    """Report ``run`` (default: the bot's latest run)."""
+    """Report ``run`` (default: the bot's latest run); ``candles`` is the CSV the run replayed, if any."""
+    return report_run(db, bot, run, candles or (), out=out, json_out=json_out, since=since, until=until)
+
+
+def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | str, *, out: str | None,
+               json_out: str | None, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Report ``run`` of ``bot`` in ``db``, marking equity at ``candles`` (a CSV file of the run's first symbol,
+    or the candles themselves; at the run's fills when there are none)."""
     from trader_adapters.feeds.csv_feed import load_candles_csv
     from trader_app.reporting import gather
     from trader_app.storage import open_store
@@ -87,11 +99,10 @@ def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_
             fills = uow.fills.list_for_run(record.run_id)
     finally:
         store.close()
-    series: tuple[Candle, ...] = ()
-    if candles:
-        symbols = json.loads(record.config_json).get("symbols", "BTC/USDT").split(",")
-        series = load_candles_csv(candles, Symbol.parse(symbols[0]))
-    inputs = gather(record, plans, fills, series, since=since, until=until)
+    if isinstance(candles, str):
+        symbols = str(json.loads(record.config_json).get("symbols") or "BTC/USDT").split(",")
+        candles = load_candles_csv(candles, Symbol.parse(symbols[0]))
+    inputs = gather(record, plans, fills, candles, since=since, until=until)
     write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
                   run_id=record.run_id.value, bot=bot, out=out, json_out=json_out)
     return 0
