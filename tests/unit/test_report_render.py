@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trader_adapters.report.html import PricePoint, downsample
+from trader_adapters.report.html import PricePoint, downsample, monthly_returns
+from trader_core.analytics import EquityPoint
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -35,3 +36,11 @@ def test_the_extremes_first_and_last_points_survive(prices: list[int], target: i
     assert max(p.price for p in shown) == max(p.price for p in points)
     assert min(p.price for p in shown) == min(p.price for p in points)
     assert [p.at for p in shown] == sorted({p.at for p in shown})
+
+
+def test_monthly_returns_chain_month_end_equities() -> None:
+    equity = [EquityPoint(datetime(2025, 1, 1, tzinfo=UTC), Decimal(1000)),
+              EquityPoint(datetime(2025, 1, 31, tzinfo=UTC), Decimal(1100)),
+              EquityPoint(datetime(2025, 2, 15, tzinfo=UTC), Decimal(990)),
+              EquityPoint(datetime(2025, 2, 28, tzinfo=UTC), Decimal(1045))]
+    assert monthly_returns(equity) == [("2025-01", 10.0), ("2025-02", -5.0)]

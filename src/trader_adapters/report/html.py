@@ -14,7 +14,7 @@ import attrs
 from trader_adapters.report.charts import bars, line_chart
 from trader_core.analytics import EquityPoint, GroupRow, Report, RoundTrip
 
-__all__ = ["PricePoint", "TradeMark", "downsample", "render_html"]
+__all__ = ["PricePoint", "TradeMark", "downsample", "monthly_returns", "render_html"]
 
 _ZOOM = """
 for (const svg of document.querySelectorAll('#price svg')) {
@@ -114,6 +114,20 @@ def _histogram(trades: Sequence[RoundTrip], buckets: int = 30) -> list[tuple[str
     return [(f"{lo + i * width:,.2f} .. {lo + (i + 1) * width:,.2f}", float(c)) for i, c in enumerate(counts)]
 
 
+def monthly_returns(equity: Sequence[EquityPoint]) -> list[tuple[str, float]]:
+    """Return of each calendar month (UTC) in percent: its last equity against the previous month's last (the
+    first equity for the first month)."""
+    closes: dict[str, Decimal] = {}
+    for point in equity:
+        closes[point.at.strftime("%Y-%m")] = point.equity
+    previous = equity[0].equity if equity else Decimal(0)
+    out = []
+    for month, close in closes.items():
+        out.append((month, float((close / previous - 1) * 100) if previous > 0 else 0.0))
+        previous = close
+    return out
+
+
 def render_html(report: Report, *, title: str, trades: Sequence[RoundTrip], equity: Sequence[EquityPoint],
                 prices: Sequence[PricePoint], marks: Sequence[TradeMark]) -> str:
     """The whole report as one HTML document."""
@@ -132,7 +146,7 @@ def render_html(report: Report, *, title: str, trades: Sequence[RoundTrip], equi
         line_chart("equity", "Equity (marked to market)", [("#1565c0", [(_x(p.at), float(p.price)) for p in eq])]),
         line_chart("drawdown", "Drawdown %", [("#c62828", under)]),
         bars("pnl", "PnL distribution (trades per net PnL bucket)", _histogram(trades)),
-        bars("monthly", "Monthly net PnL", [(r.key, float(r.net_pnl)) for r in report.by_month]),
+        bars("monthly", "Monthly returns % (marked equity)", monthly_returns(equity)),
     ]
     tables = (_table("By symbol", report.by_symbol) + _table("By exit reason", report.by_exit_reason)
               + _table("By month", report.by_month))
