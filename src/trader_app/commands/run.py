@@ -52,6 +52,7 @@ def register(sub: Any) -> None:
     add("--balance", help="starting quote balance (default 10000)")
     add("--bot", help="bot id (default 'default')")
     add("--summary-json", dest="summary_json", help="also write the summary as JSON to this file")
+    add("--report", help="at the end, print the run's report and write it as one offline HTML file")
     add("--log-dir", dest="log_dir", help="where telemetry JSON lines go (default ./logs)")
     add("--verbose", action="store_const", const=True, help="show every event on stderr")
     add("--exchange", help="trade against a ccxt venue (e.g. binance) instead of replaying")
@@ -79,7 +80,8 @@ def run_command(flags: Mapping[str, Any]) -> int:
     """Run a bot as the flags say; 0 on a clean stop. Raises ConfigError on bad input before writing."""
     started = time.perf_counter()
     enable_decimal_traps()
-    settings = load_settings({k: v for k, v in flags.items() if k not in ("command", "handler")})
+    report_out = _report_target(flags)
+    settings = load_settings({k: v for k, v in flags.items() if k not in ("command", "handler", "report")})
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings) if settings.mode == "replay" else {}
     from trader_adapters.strategies.loader import load_strategy
@@ -136,7 +138,27 @@ def run_command(flags: Mapping[str, Any]) -> int:
     show([key_value_table(summary.as_dict(), title="run summary")], summary.render())
     if settings.summary_json is not None:
         settings.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+    if report_out:
+        _report_at_end(settings, summary.run_id, series, report_out)
     return 0
+
+
+def _report_at_end(settings: Settings, run_id: str, series: Mapping[Symbol, Sequence[Candle]], out: str) -> None:
+    """``--report``: the run's report, its equity marked at the replayed candles (at its fills on a venue)."""
+    from trader_app.commands.report import report_run
+
+    candles = sorted((c for symbol_candles in series.values() for c in symbol_candles), key=lambda c: c.close_time)
+    report_run(settings.db, settings.bot.value, run_id, candles, out=out, json_out=None)
+
+
+def _report_target(flags: Mapping[str, Any]) -> str | None:
+    """``--report FILE``, checked writable before anything runs."""
+    out: str | None = flags.get("report")
+    if out:
+        from trader_app.commands.report import check_writable
+
+        check_writable(out)
+    return out
 
 
 async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callable[[RunRecord], Telemetry],

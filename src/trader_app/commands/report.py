@@ -1,0 +1,108 @@
+"""``trader-app report``: a run's metrics and tables in the terminal, and optionally one offline HTML file and a
+JSON document. Nothing is written unless the whole report was built."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trader_app.commands.target import add_target, target
+from trader_core.model import BotId, Candle, ConfigError, InvalidValueError, RunId, Symbol
+
+__all__ = ["check_writable", "register", "report_command", "report_run", "write_outputs"]
+
+
+def register(sub: Any) -> None:
+    """Add ``report``."""
+    parser = sub.add_parser("report", help="metrics, tables and charts of a run (terminal, HTML, JSON)")
+    add_target(parser)
+    parser.add_argument("--run", help="run id (default: the bot's latest run)")
+    parser.add_argument("--out", help="write the report as one offline HTML file")
+    parser.add_argument("--json", help="write the report's figures as JSON")
+    parser.add_argument("--candles", help="candle CSV the run replayed: marks equity at every candle and draws it")
+    parser.add_argument("--since", help="only trades and fills at or after this ISO time (UTC)")
+    parser.add_argument("--until", help="only trades and fills at or before this ISO time (UTC)")
+    parser.set_defaults(handler=lambda args: report_command(
+        *target(args), args.run, out=args.out, json_out=args.json, candles=args.candles,
+        since=_time(args.since, "--since"), until=_time(args.until, "--until")))
+
+
+def _time(text: str | None, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: not an ISO time: {text!r}") from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def check_writable(name: str) -> None:
+    """Raise ``ConfigError`` when ``name`` cannot be written (its folder is missing)."""
+    if not Path(name).parent.is_dir():
+        raise ConfigError(f"cannot write {name}: no folder {Path(name).parent}")
+
+
+def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None) -> None:
+    """Print the report to stdout and write the HTML and JSON files (each whole, via a temporary name)."""
+    from trader_adapters.report import print_report, render_html, report_document
+
+    print_report(inputs.report, sys.stdout)
+    files: list[tuple[str, str]] = []
+    if out:
+        files.append((out, render_html(inputs.report, title=title, trades=inputs.trades, equity=inputs.equity,
+                                       prices=inputs.prices, marks=inputs.marks)))
+    if json_out:
+        files.append((json_out, json.dumps(report_document(inputs.report, run_id=run_id, bot=bot), indent=2)))
+    for name, _ in files:
+        check_writable(name)
+    for name, text in files:
+        path = Path(name)
+        partial = path.with_name(path.name + ".partial")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise ConfigError(f"cannot write {name}: {exc.strerror}") from exc
+
+
+def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_out: str | None,
+                   candles: str | None, since: datetime | None, until: datetime | None) -> int:
+    """Report ``run`` (default: the bot's latest run); ``candles`` is the CSV the run replayed, if any."""
+    return report_run(db, bot, run, candles or (), out=out, json_out=json_out, since=since, until=until)
+
+
+def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | str, *, out: str | None,
+               json_out: str | None, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Report ``run`` of ``bot`` in ``db``, marking equity at ``candles`` (a CSV file of the run's first symbol,
+    or the candles themselves; at the run's fills when there are none)."""
+    from trader_adapters.feeds.csv_feed import load_candles_csv
+    from trader_app.reporting import gather
+    from trader_app.storage import open_store
+
+    try:
+        bot_id = BotId(bot)
+    except InvalidValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    store = open_store(db, bot_id, read_only=True)
+    try:
+        with store.unit_of_work() as uow:
+            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
+            if record is None:
+                raise ConfigError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs in {db}")
+            plans = uow.plans.list_for_run(record.run_id)
+            fills = uow.fills.list_for_run(record.run_id)
+    finally:
+        store.close()
+    if isinstance(candles, str):
+        symbols = str(json.loads(record.config_json).get("symbols") or "BTC/USDT").split(",")
+        candles = load_candles_csv(candles, Symbol.parse(symbols[0]))
+    inputs = gather(record, plans, fills, candles, since=since, until=until)
+    write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
+                  run_id=record.run_id.value, bot=bot, out=out, json_out=json_out)
+    return 0

@@ -1,0 +1,83 @@
+"""A run's report from the store: its round trips, its fills and the prices it saw, handed to
+``trader_core.analytics`` and rendered by ``trader_adapters.report``.
+
+Prices over time (for equity marked to market and the price chart) come from the candle file when one is given
+(``--candles``, or the run's own candles with ``run --report``); otherwise from the fills themselves, which every
+run stores, live or replayed (docs/decisions.md, 2026-12-03)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from trader_adapters.report import PricePoint, TradeMark
+from trader_app.summary import round_trips
+from trader_core.analytics import EquityPoint, Report, RoundTrip, build_report, equity_curve
+from trader_core.model import Candle, ConfigError, FillRecord, Plan, RunRecord, Symbol
+
+__all__ = ["ReportInputs", "gather"]
+
+_DEFAULT_BALANCE = Decimal(10000)
+
+
+@attrs.frozen(kw_only=True)
+class ReportInputs:
+    """Everything one report is computed and drawn from."""
+
+    report: Report
+    trades: tuple[RoundTrip, ...]
+    equity: tuple[EquityPoint, ...]
+    prices: tuple[PricePoint, ...]
+    marks: tuple[TradeMark, ...]
+
+
+def _trips(plans: Sequence[Plan], fills: Sequence[FillRecord]) -> list[RoundTrip]:
+    return [RoundTrip(symbol=row["symbol"], entry_time=datetime.fromisoformat(row["entry_time"]),
+                      exit_time=datetime.fromisoformat(row["exit_time"]), entry_price=Decimal(row["entry_price"]),
+                      exit_price=Decimal(row["exit_price"]), quantity=Decimal(row["quantity"]),
+                      fees=Decimal(row["fees"]), net_pnl=Decimal(row["realized_pnl"]), exit_reason=row["exit_reason"])
+            for row in round_trips(plans, fills, include_open=False)]
+
+
+def _balance(run: RunRecord) -> Decimal:
+    try:
+        return Decimal(json.loads(run.config_json).get("balance") or _DEFAULT_BALANCE)
+    except (ValueError, ArithmeticError, AttributeError):
+        return _DEFAULT_BALANCE
+
+
+def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], candles: Sequence[Candle],
+           *, since: datetime | None = None, until: datetime | None = None) -> ReportInputs:
+    """The report of ``run`` (trades exiting in ``[since, until]`` when given). Raises ``ConfigError`` when there
+    is nothing to report."""
+    def within(at: datetime) -> bool:
+        return (since is None or at >= since) and (until is None or at <= until)
+
+    fills = [f for f in fills if within(f.fill.time)]
+    trades = [t for t in _trips(plans, fills) if within(t.exit_time)]
+    if candles:
+        series = [(c.close_time, c.symbol, c.close) for c in candles if within(c.close_time)]
+    else:
+        series = [(f.fill.time, f.fill.symbol, f.fill.price.value) for f in sorted(fills, key=lambda f: f.fill.time)]
+    if not series:
+        raise ConfigError(f"run {run.run_id.value} has nothing to report (no fills or prices in the range)")
+    balance = _balance(run)
+    marks_in = [(at, {symbol: price}) for at, symbol, price in series]
+    equity = equity_curve(balance, fills, marks_in)
+    first: dict[Symbol, Decimal] = {}
+    last: dict[Symbol, Decimal] = {}
+    for _, symbol, price in series:
+        first.setdefault(symbol, price)
+        last[symbol] = price
+    start = min(series[0][0], *(t.entry_time for t in trades)) if trades else series[0][0]
+    end = max(series[-1][0], *(t.exit_time for t in trades)) if trades else series[-1][0]
+    report = build_report(trades=trades, equity=equity, balance=balance, first_prices=first, last_prices=last,
+                          start=start, end=end)
+    marks = [TradeMark(f.fill.time, f.fill.price.value, f.role.value == "entry", f"{f.role.value} {f.fill.side.value} "
+                       f"{f.fill.quantity.value} @ {f.fill.price.value}") for f in fills]
+    return ReportInputs(report=report, trades=tuple(trades), equity=tuple(equity),
+                        prices=tuple(PricePoint(at, price) for at, _, price in series), marks=tuple(marks))
