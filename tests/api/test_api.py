@@ -59,7 +59,7 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     wrong = client.post("/api/v1/bots/beta/commands/pause", headers={"X-Trader-Token": TOKEN[:-1] + "y"})
     assert wrong.status_code == 401
     queued = client.post("/api/v1/bots/beta/commands/pause", headers=AUTH, json={"minutes": 5}).json()
-    assert queued["name"] == "pause" and queued["status"] == "pending" and queued["minutes"] == 5
+    assert (queued["name"], queued["status"], queued["minutes"]) == ("pause", "pending", 5)
     log = client.get("/api/v1/bots/beta/commands").json()["commands"]
     assert log[0]["command_id"] == queued["command_id"]
     one = client.get(f"/api/v1/bots/beta/commands/{queued['command_id']}").json()
@@ -69,7 +69,7 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     assert waited["status"] == "pending", "no bot is running, so nothing handles it"
 
 
-@pytest.mark.parametrize(("method", "path", "body", "code", "text"), [
+@pytest.mark.parametrize(("case"), [
     ("GET", "/api/v1/bots/nobody/status", None, 404, "no bot 'nobody'"),
     ("GET", "/api/v1/bots/alpha/trades?limit=0", None, 400, "outside 1..1000"),
     ("GET", "/api/v1/bots/alpha/trades?limit=x", None, 400, "not an integer"),
@@ -87,8 +87,8 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     ("GET", "/api/v1/nothing", None, 404, "not found"),
     ("DELETE", "/api/v1/bots", None, 405, "not allowed"),
 ])
-def test_bad_input_is_a_4xx_with_a_json_error(client: httpx.Client, method: str, path: str, body: object,
-                                              code: int, text: str) -> None:
+def test_bad_input_is_a_4xx_with_a_json_error(client: httpx.Client, case: tuple[str, str, object, int, str]) -> None:
+    method, path, body, code, text = case
     content = body if isinstance(body, str) else None if body is None else json.dumps(body)
     answer = client.request(method, path, headers=AUTH, content=content)
     assert answer.status_code == code
@@ -102,12 +102,14 @@ def test_llm_calls_are_empty_until_the_llm_source_is_wired(client: httpx.Client)
 
 def test_the_dashboard_and_its_assets_are_served_without_any_outside_link(client: httpx.Client) -> None:
     page = client.get("/")
-    assert page.status_code == 200 and "trader-core" in page.text
+    assert page.status_code == 200
+    assert "trader-core" in page.text
     for asset in ("/static/app.js", "/static/style.css"):
         text = client.get(asset).text
         assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in text
-    assert "https://" not in page.text and "http://" not in page.text
+    assert "https://" not in page.text
+    assert "http://" not in page.text
 
 
 def test_the_checked_in_openapi_schema_is_current(client: httpx.Client) -> None:

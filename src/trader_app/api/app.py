@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -28,9 +29,9 @@ from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, Unav
 from trader_core.model import InvalidValueError, StoreError, TraderError
 from trader_core.model.commands import CommandName
 
-__all__ = ["TOKEN_HEADER", "create_app"]
+__all__ = ["TOKEN_HEADER", "Endpoints", "create_app"]
 
-TOKEN_HEADER = "X-Trader-Token"
+TOKEN_HEADER = "X-Trader-Token"  # noqa: S105 - a header name, not a secret
 _STATIC = Path(__file__).parent / "static"
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -39,11 +40,109 @@ class BadRequestError(ValueError):
     """Bad input (a 400)."""
 
 
+@attrs.frozen
+class Endpoints:
+    """The handlers: each takes the request and returns JSON-ready data (run in a worker thread)."""
+
+    fleet: Fleet
+    reports: ReportSource
+    llms: LlmSource
+
+    def bots(self, _: Request) -> Any:
+        """Bot ids."""
+        return {"bots": self.fleet.bots()}
+
+    def status(self, request: Request) -> Any:
+        """As ``trader-app status --json``, with ``llm_budget``."""
+        bot = request.path_params["bot"]
+        result = self.fleet.status(bot)
+        result["llm_budget"] = self.llms.budget(bot)
+        return result
+
+    def section(self, name: str) -> Callable[[Request], Any]:
+        """One list of the status (positions, plans, orders)."""
+        return lambda request: {name: self.fleet.status(request.path_params["bot"])[name]}
+
+    def trades(self, request: Request) -> Any:
+        """Round trips, filtered by symbol and entry time, paged."""
+        q = request.query_params
+        rows = self.fleet.trades(request.path_params["bot"], q.get("run"))
+        start, end, symbol = _time(q.get("start")), _time(q.get("end")), q.get("symbol")
+        rows = [r for r in rows if (symbol is None or r["symbol"] == symbol)
+                and (start is None or datetime.fromisoformat(r["entry_time"]) >= start)
+                and (end is None or datetime.fromisoformat(r["entry_time"]) < end)]
+        offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
+        return {"total": len(rows), "offset": offset, "limit": limit, "trades": rows[offset:offset + limit]}
+
+    def equity_curve(self, request: Request) -> Any:
+        """Realized equity and drawdown points."""
+        return {"points": equity(self.fleet.trades(request.path_params["bot"], request.query_params.get("run")))}
+
+    def metrics(self, request: Request) -> Any:
+        """The report's metrics (404 while not available)."""
+        q = request.query_params
+        bot = request.path_params["bot"]
+        self.fleet.store(bot)
+        found = self.reports.metrics(bot, q.get("run"), _time(q.get("start")), _time(q.get("end")))
+        if found is None:
+            raise NotFoundError("report metrics are not available")
+        return found
+
+    def llm_calls(self, request: Request) -> Any:
+        """The latest LLM calls."""
+        bot = request.path_params["bot"]
+        self.fleet.store(bot)
+        return {"calls": self.llms.calls(bot, _int(request.query_params.get("limit"), 50, 1, 500))}
+
+    def llm_trace(self, request: Request) -> Any:
+        """One LLM call's trace."""
+        found = self.llms.trace(request.path_params["bot"], request.path_params["call_id"])
+        if found is None:
+            raise NotFoundError("no such LLM trace")
+        return found
+
+    def commands(self, request: Request) -> Any:
+        """The command queue and audit log."""
+        limit = _int(request.query_params.get("limit"), 50, 1, 500)
+        return {"commands": self.fleet.commands(request.path_params["bot"], limit)}
+
+    def one_command(self, request: Request) -> Any:
+        """One command."""
+        return self.fleet.command(request.path_params["bot"], request.path_params["command_id"])
+
+    def send(self, request: Request) -> Any:
+        """Queue a command; with ``?wait=N``, wait up to N seconds for the bot's result."""
+        body: dict[str, Any] = request.state.body
+        bot = request.path_params["bot"]
+        try:
+            name = CommandName(request.path_params["name"])
+        except ValueError:
+            raise NotFoundError(f"no command {request.path_params['name']!r}; one of "
+                                + ", ".join(n.value for n in CommandName)) from None
+        minutes = body.get("minutes")
+        if minutes is not None and (name is not CommandName.PAUSE or not isinstance(minutes, int)
+                                    or isinstance(minutes, bool) or minutes <= 0):
+            raise BadRequestError("minutes: a positive integer, with pause only")
+        wait = request.query_params.get("wait")
+        seconds = None if wait is None else _int(wait, 10, 1, 60)
+        queued = self.fleet.queue(bot, name, minutes)
+        if seconds is None:
+            return queued
+        deadline = time.monotonic() + seconds
+        while queued["status"] == "pending" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            queued = self.fleet.command(bot, queued["command_id"])
+        return queued
+
+    def schema(self, _: Request) -> Any:
+        """The OpenAPI schema."""
+        return openapi_schema()
+
+
 def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool = False,
                report: ReportSource | None = None, llm: LlmSource | None = None) -> Starlette:
     """The app over ``fleet``; ``token`` guards commands (and every request with ``require_token_for_reads``)."""
-    reports = report or UnavailableReport()
-    llms = llm or UnavailableLlm()
+    api = Endpoints(fleet, report or UnavailableReport(), llm or UnavailableLlm())
 
     def authorised(request: Request) -> bool:
         given = request.headers.get(TOKEN_HEADER, "")
@@ -52,7 +151,7 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
     def endpoint(func: Callable[[Request], Any], *, write: bool = False) -> Handler:
         async def handle(request: Request) -> Response:
             if (write or require_token_for_reads) and not authorised(request):
-                why = "no token is configured (TRADER_API__TOKEN)" if token is None else f"missing or wrong {TOKEN_HEADER}"
+                why = f"missing or wrong {TOKEN_HEADER}" if token else "no token is configured (TRADER_API__TOKEN)"
                 return _error(401, f"unauthorised: {why}")
             try:
                 body = await request.json() if write and await request.body() else {}
@@ -70,117 +169,46 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
                 return _error(400, str(exc))
         return handle
 
-    def bots(_: Request) -> Any:
-        return {"bots": fleet.bots()}
-
-    def status(request: Request) -> Any:
-        result = fleet.status(request.path_params["bot"])
-        result["llm_budget"] = llms.budget(request.path_params["bot"])
-        return result
-
-    def section(name: str) -> Callable[[Request], Any]:
-        return lambda request: {name: fleet.status(request.path_params["bot"])[name]}
-
-    def trades(request: Request) -> Any:
-        q = request.query_params
-        rows = fleet.trades(request.path_params["bot"], q.get("run"))
-        start, end, symbol = _time(q.get("start")), _time(q.get("end")), q.get("symbol")
-        rows = [r for r in rows if (symbol is None or r["symbol"] == symbol)
-                and (start is None or datetime.fromisoformat(r["entry_time"]) >= start)
-                and (end is None or datetime.fromisoformat(r["entry_time"]) < end)]
-        offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
-        return {"total": len(rows), "offset": offset, "limit": limit, "trades": rows[offset:offset + limit]}
-
-    def equity_curve(request: Request) -> Any:
-        return {"points": equity(fleet.trades(request.path_params["bot"], request.query_params.get("run")))}
-
-    def metrics(request: Request) -> Any:
-        q = request.query_params
-        bot = request.path_params["bot"]
-        fleet.store(bot)
-        found = reports.metrics(bot, q.get("run"), _time(q.get("start")), _time(q.get("end")))
-        if found is None:
-            raise NotFoundError("report metrics are not available")
-        return found
-
-    def llm_calls(request: Request) -> Any:
-        bot = request.path_params["bot"]
-        fleet.store(bot)
-        return {"calls": llms.calls(bot, _int(request.query_params.get("limit"), 50, 1, 500))}
-
-    def llm_trace(request: Request) -> Any:
-        found = llms.trace(request.path_params["bot"], request.path_params["call_id"])
-        if found is None:
-            raise NotFoundError("no such LLM trace")
-        return found
-
-    def commands(request: Request) -> Any:
-        limit = _int(request.query_params.get("limit"), 50, 1, 500)
-        return {"commands": fleet.commands(request.path_params["bot"], limit)}
-
-    def one_command(request: Request) -> Any:
-        return fleet.command(request.path_params["bot"], request.path_params["command_id"])
-
-    def send(request: Request) -> Any:
-        body: dict[str, Any] = request.state.body
-        try:
-            name = CommandName(request.path_params["name"])
-        except ValueError:
-            raise NotFoundError(f"no command {request.path_params['name']!r}; one of "
-                                + ", ".join(n.value for n in CommandName)) from None
-        minutes = body.get("minutes")
-        if minutes is not None and (name is not CommandName.PAUSE or not isinstance(minutes, int)
-                                    or isinstance(minutes, bool) or minutes <= 0):
-            raise BadRequestError("minutes: a positive integer, with pause only")
-        queued = fleet.queue(request.path_params["bot"], name, minutes)
-        wait = request.query_params.get("wait")
-        if wait is None:
-            return queued
-        deadline = time.monotonic() + _int(wait, 10, 1, 60)
-        while queued["status"] == "pending" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            queued = fleet.command(request.path_params["bot"], queued["command_id"])
-        return queued
-
-    def schema(_: Request) -> Any:
-        return openapi_schema()
-
-    async def index(_: Request) -> Response:
-        return FileResponse(_STATIC / "index.html")
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        code = exc.status_code if isinstance(exc, HTTPException) else 500
-        return _error(code, "not found" if code == 404 else "method not allowed" if code == 405 else "failed")
-
-    async def failed(request: Request, exc: Exception) -> Response:
-        return _error(500, f"internal error: {type(exc).__name__}")
-
     b = "/api/v1/bots/{bot}"
     routes = [
-        Route("/", index),
-        Route("/openapi.json", endpoint(schema)),
-        Route("/api/v1/bots", endpoint(bots)),
-        Route(b + "/status", endpoint(status)),
-        Route(b + "/positions", endpoint(section("positions"))),
-        Route(b + "/plans", endpoint(section("plans"))),
-        Route(b + "/orders", endpoint(section("orders"))),
-        Route(b + "/trades", endpoint(trades)),
-        Route(b + "/equity", endpoint(equity_curve)),
-        Route(b + "/metrics", endpoint(metrics)),
-        Route(b + "/llm/calls", endpoint(llm_calls)),
-        Route(b + "/llm/calls/{call_id}", endpoint(llm_trace)),
-        Route(b + "/commands", endpoint(commands)),
-        Route(b + "/commands/{command_id}", endpoint(one_command)),
-        Route(b + "/commands/{name}", endpoint(send, write=True), methods=["POST"]),
+        Route("/", _index),
+        Route("/openapi.json", endpoint(api.schema)),
+        Route("/api/v1/bots", endpoint(api.bots)),
+        Route(b + "/status", endpoint(api.status)),
+        Route(b + "/positions", endpoint(api.section("positions"))),
+        Route(b + "/plans", endpoint(api.section("plans"))),
+        Route(b + "/orders", endpoint(api.section("orders"))),
+        Route(b + "/trades", endpoint(api.trades)),
+        Route(b + "/equity", endpoint(api.equity_curve)),
+        Route(b + "/metrics", endpoint(api.metrics)),
+        Route(b + "/llm/calls", endpoint(api.llm_calls)),
+        Route(b + "/llm/calls/{call_id}", endpoint(api.llm_trace)),
+        Route(b + "/commands", endpoint(api.commands)),
+        Route(b + "/commands/{command_id}", endpoint(api.one_command)),
+        Route(b + "/commands/{name}", endpoint(api.send, write=True), methods=["POST"]),
         Mount("/static", StaticFiles(directory=_STATIC), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         fleet.close()
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: not_found, Exception: failed},
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _failed},
                      lifespan=lifespan)
+
+
+async def _index(_: Request) -> Response:
+    return FileResponse(_STATIC / "index.html")
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    return _error(code, "not found" if code == 404 else "method not allowed" if code == 405 else "failed")
+
+
+async def _failed(_: Request, exc: Exception) -> Response:
+    return _error(500, f"internal error: {type(exc).__name__}")
 
 
 def _error(status: int, message: str) -> JSONResponse:

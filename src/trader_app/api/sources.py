@@ -39,8 +39,8 @@ class LlmSource(Protocol):
 class UnavailableReport:
     """No report feature in this build."""
 
-    def metrics(self, bot: str, run: str | None, start: datetime | None,
-                end: datetime | None) -> dict[str, Any] | None:
+    def metrics(self, bot: str, run: str | None, start: datetime | None,  # noqa: ARG002 - the port's signature
+                end: datetime | None) -> dict[str, Any] | None:  # noqa: ARG002
         """Nothing to report."""
         return None
 
@@ -49,14 +49,14 @@ class UnavailableReport:
 class UnavailableLlm:
     """No LLM strategy in this build."""
 
-    def calls(self, bot: str, limit: int) -> list[dict[str, Any]]:
+    def calls(self, bot: str, limit: int) -> list[dict[str, Any]]:  # noqa: ARG002 - the port's signature
         """No calls."""
         return []
 
-    def trace(self, bot: str, call_id: str) -> dict[str, Any] | None:
+    def trace(self, bot: str, call_id: str) -> dict[str, Any] | None:  # noqa: ARG002 - the port's signature
         """No traces."""
         return None
 
-    def budget(self, bot: str) -> dict[str, Any] | None:
+    def budget(self, bot: str) -> dict[str, Any] | None:  # noqa: ARG002 - the port's signature
         """No budget."""
         return None

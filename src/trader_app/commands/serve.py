@@ -14,7 +14,7 @@ from trader_core.model import ConfigError
 
 __all__ = ["TOKEN_ENV", "check_bind", "register", "serve_command"]
 
-TOKEN_ENV = "TRADER_API__TOKEN"
+TOKEN_ENV = "TRADER_API__TOKEN"  # noqa: S105 - a variable name, not a secret
 _MIN_TOKEN = 16
 
 
