@@ -36,9 +36,10 @@ function chart(points) {
   const svg = document.getElementById("chart");
   svg.replaceChildren();
   if (points.length < 1) return;
+  if (points.length === 1) points = [points[0], points[0]];  // one round trip: a flat line
   const eq = points.map(p => Number(p.realized_pnl)), dd = points.map(p => Number(p.drawdown));
   const lo = Math.min(0, ...eq, ...dd), hi = Math.max(0, ...eq), span = hi - lo || 1;
-  const x = i => points.length === 1 ? 300 : 10 + i * 580 / (points.length - 1);
+  const x = i => 10 + i * 580 / (points.length - 1);
   const y = v => 190 - (v - lo) * 180 / span;
   const line = (values, colour, id) => {
     const p = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
