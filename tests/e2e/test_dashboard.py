@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -27,9 +28,9 @@ STATE = "document.getElementById('state').textContent"
 REASON = "document.getElementById('reason').textContent"
 
 
-def _wait(check: object, what: str, timeout_s: float = 60) -> None:
+def _wait(check: Callable[[], object], what: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
-    while not check():  # type: ignore[operator]
+    while not check():
         assert time.monotonic() < deadline, f"timed out: {what}"
         time.sleep(0.3)
 
@@ -45,7 +46,7 @@ def test_the_dashboard_shows_a_trading_bot_and_its_pause_and_resume_buttons_reac
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     server = None
     try:
-        _wait(lambda: (tmp_path / "trader.db").exists(), "the bot's database")
+        _wait((tmp_path / "trader.db").exists, "the bot's database")
         server = Server(create_app(Fleet(db), TOKEN))
         api = httpx.Client(base_url=server.url, timeout=10)
         _wait(lambda: "default" in api.get("/api/v1/bots").json().get("bots", []), "the bot's run")
