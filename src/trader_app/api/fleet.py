@@ -39,6 +39,7 @@ class Fleet:
     _engine: Engine | None = None
     _stores: dict[str, SqlStore] = attrs.field(factory=dict)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    _trades: dict[tuple[str, str], tuple[tuple[int, int], list[dict[str, str]]]] = attrs.field(factory=dict)
 
     def bots(self) -> list[str]:
         """Bot ids with at least one run, sorted."""
@@ -67,14 +68,24 @@ class Fleet:
         return collect_status(self.store(bot), datetime.now(UTC))
 
     def trades(self, bot: str, run: str | None) -> list[dict[str, str]]:
-        """Round trips of ``run`` (default: the latest), open plans included."""
+        """Round trips of ``run`` (default: the latest), open plans included.
+
+        Kept per run and rebuilt when its fill count or its number of active plans changed (two cheap
+        queries), so a page of a long run does not reload every plan and fill."""
         with self.store(bot).unit_of_work() as uow:
             record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
             if record is None:
                 raise NotFoundError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs")
+            key = (bot, record.run_id.value)
+            version = (uow.fills.count(record.run_id), len(uow.plans.list_active(record.run_id)))
+            cached = self._trades.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
             plans = uow.plans.list_for_run(record.run_id)
             fills = uow.fills.list_for_run(record.run_id)
-        return round_trips(plans, fills, True)
+        rows = round_trips(plans, fills, True)
+        self._trades[key] = (version, rows)
+        return rows
 
     def commands(self, bot: str, limit: int) -> list[dict[str, Any]]:
         """The command queue and its audit log, newest first."""
