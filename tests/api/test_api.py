@@ -143,3 +143,16 @@ def test_serve_refuses_beyond_loopback_without_a_token_and_a_short_token() -> No
         check_bind("127.0.0.1", 8080, "short")
     with pytest.raises(ConfigError, match="--port"):
         check_bind("127.0.0.1", 0, None)
+
+
+def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("TRADER_API__TOKEN", raising=False)
+    url = tmp_sqlite(tmp_path)
+    capsys.readouterr()
+    assert main(["serve", "--db", url, "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["trader-app: error: refusing to bind 0.0.0.0 beyond loopback without "
+                                        "TRADER_API__TOKEN"]
+    assert main(["serve", "--db", f"sqlite:///{tmp_path / 'missing.db'}"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
