@@ -5,7 +5,7 @@
 Seeds the database through the store (one run per bot, each round trip a closed plan with its entry and
 exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status` and
 `GET .../trades?limit=100` (random bots, sequential requests, wall time per request through HTTP) and
-prints p50/p99 and the server's peak resident memory (VmHWM).
+prints p50/p99 (the first trades page of each bot, which builds its round trips, apart) and the server's peak resident memory (VmHWM).
 """
 
 from __future__ import annotations
@@ -124,6 +124,8 @@ def main() -> None:
                 bots = [f"bot{rng.randrange(args.bots)}" for _ in range(args.requests)]
                 _time(http, [f"/api/v1/bots/bot{b}/status" for b in range(args.bots)])  # open every store
                 _report("GET status", _time(http, [f"/api/v1/bots/{b}/status" for b in bots]))
+                cold = [f"/api/v1/bots/bot{b}/trades?limit=100" for b in range(args.bots)]
+                _report("GET trades, first per bot", _time(http, cold))
                 _report("GET trades?limit=100", _time(http, [f"/api/v1/bots/{b}/trades?limit=100" for b in bots]))
                 _report("GET bots", _time(http, ["/api/v1/bots"] * args.requests))
             status = Path(f"/proc/{server.pid}/status").read_text()
