@@ -5,7 +5,8 @@
 Seeds the database through the store (one run per bot, each round trip a closed plan with its entry and
 exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status` and
 `GET .../trades?limit=100` (random bots, sequential requests, wall time per request through HTTP) and
-prints p50/p99 (the first trades page of each bot, which builds its round trips, apart) and the server's peak resident memory (VmHWM).
+prints p50/p99 (the first trades page of each bot, which builds its round trips, apart) and the
+server's peak resident memory (VmHWM).
 """
 
 from __future__ import annotations
