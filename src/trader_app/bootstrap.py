@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 import json
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from trader_app.operator import CommandProcessor
 from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
-from trader_core.execution import MakerPreference, OrderExecutor, SizingPolicy, TradingBook, parse_maker_overrides
+from trader_core.execution import (
+    INCARNATION_KEY,
+    MakerPreference,
+    OrderExecutor,
+    SizingPolicy,
+    TradingBook,
+    new_incarnation,
+    parse_maker_overrides,
+)
 from trader_core.health import ExchangeHealthManager, MonitoredMarketData, MonitoredTrading
 from trader_core.market_data import CapturePolicy, MarketDataPolicy, MarketDataService, OhlcvCapture
-from trader_core.model import Asset, Candle, ConfigError, InstrumentRules, RunId, RunRecord, Symbol, Timeframe
+from trader_core.model import (
+    Asset,
+    Candle,
+    ConfigError,
+    ExchangeUnavailableError,
+    InstrumentRules,
+    RunId,
+    RunRecord,
+    Symbol,
+    Timeframe,
+)
 from trader_core.model.health import CircuitPolicy, HealthPolicy
 from trader_core.plans import PlanMonitor, PlanPolicy
 from trader_core.portfolio import BalanceCheck, LedgerPolicy, PortfolioTracker, QuoteFeeRates
@@ -25,6 +46,9 @@ from trader_core.ports import Clock, MarketData, Reconnectable, SignalSource, St
 from trader_core.resync import ResyncService, StartupReconciler
 from trader_core.risk import LossLimitPolicy, RiskManager, RiskPolicy
 from trader_core.trading import ActionPolicy, TradeActionHandler
+
+if TYPE_CHECKING:
+    from trader_adapters.ccxt import CcxtExchange
 
 __all__ = [
     "Replay",
@@ -45,9 +69,22 @@ def enable_decimal_traps() -> None:
     decimal.getcontext().traps[decimal.FloatOperation] = True
 
 
-def client_order_prefix(bot: str) -> str:
-    """The prefix of the bot's client order ids: short and within Binance's character set."""
-    return "tc-" + bot.replace("_", ".")[:16]
+# A replay trades on a paper venue of its own (``paper-<run id>``), so its ids need no incarnation; a fixed prefix
+# keeps the same inputs replaying to the same events, ids included.
+REPLAY_PREFIX = "tcreplay"
+
+
+def client_order_prefix(store: Store) -> str:
+    """The prefix of the bot's client order ids (``trader_core.execution.client_ids``): ``tc`` and the bot's
+    incarnation tag, drawn once per bot and database and stored with it. A bot that already ran in this database
+    before tags existed keeps its legacy prefix ``tc-{bot}``, so its stored orders stay recognisably its own."""
+    with store.unit_of_work() as uow:
+        tag = uow.values.find(INCARNATION_KEY)
+        if tag is None:
+            tag = "" if uow.runs.find_latest() is not None else new_incarnation()
+            uow.values.put(INCARNATION_KEY, tag)
+            uow.commit()
+    return f"tc{tag}" if tag else "tc-" + store.bot_id.value.replace("_", ".")[:16]
 
 
 def new_run(mode: str, config: Mapping[str, str], clock: Clock) -> RunRecord:
@@ -122,7 +159,8 @@ def build_services(
     tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market), policy=ledger or LedgerPolicy())
     # ``fee_rate`` (the expected share of notional) gives each order an estimated fee to reconcile with.
     executor = OrderExecutor(store, trading, book, clock, telemetry, run.run_id, prefix, fee_rate=fee_rate)
-    monitor = PlanMonitor(executor, rules, plans) if plans is not None else PlanMonitor(executor, rules)
+    monitor = PlanMonitor(executor, rules, plans or PlanPolicy(trail_to_breakeven=None, max_age=None,
+                                                               overnight_widen=False), health=manager)
     risk_manager = None if risk is None else RiskManager(
         store, clock, tracker, book, manager, risk.entries, risk.losses, allocation=risk.allocation,
         loss_policy=risk.loss_policy, durable=run.mode != "replay")
@@ -289,7 +327,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=tuple(series), timeframe=market.timeframe, rules=rules,
         policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(settings.bot.value), health=health_policy(settings),
+        prefix=REPLAY_PREFIX, health=health_policy(settings),
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
         market_data=market_data_policy(settings),
     )
@@ -300,6 +338,31 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         balances=BalanceCheck(trading, telemetry, clock),
     )
     return Replay(orchestrator)
+
+
+_START_ATTEMPTS = 4
+
+
+async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe) -> None:
+    """Load the venue's markets and check the run's timeframe before anything is written. A venue that does not
+    answer is retried with a doubling delay (1, 2, 4 s), saying so; then it is a start-up error (exit 2), as is a
+    timeframe the venue does not have."""
+    delay = 1.0
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        try:
+            await exchange.check_timeframe(timeframe)
+            return
+        except ExchangeUnavailableError as exc:
+            if attempt == _START_ATTEMPTS:
+                await exchange.close()
+                raise ConfigError(f"{venue} cannot be reached at start-up ({_START_ATTEMPTS} attempts): {exc}") from exc
+            print(f"trader-app: {venue} does not answer at start-up ({exc}); trying again in {delay:.0f} s",
+                  file=sys.stderr)
+            await asyncio.sleep(delay)
+            delay *= 2
+        except ConfigError:
+            await exchange.close()
+            raise
 
 
 async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory: Callable[[RunRecord], Telemetry],
@@ -323,6 +386,7 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,
     )
     timeframe = settings.timeframe or Timeframe("1m")
+    await _reach_venue(exchange, settings.exchange, timeframe)
     run = new_run(settings.mode, settings.public(), clock)
     telemetry = telemetry_factory(run)
     rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
@@ -340,7 +404,7 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
         policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(settings.bot.value), health=health_policy(settings), reconnector=exchange,
+        prefix=client_order_prefix(store), health=health_policy(settings), reconnector=exchange,
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
         market_data=market_data_policy(settings), capture=capture_policy(settings, timeframe),
     )

@@ -116,6 +116,8 @@ class StrategyOrchestrator:
     # Loop status (trader-app status, metrics): stored at most every ``status_every`` (not in replays).
     status_every: timedelta = timedelta(seconds=5)
     on_status: Callable[[LoopStatus], None] | None = None
+    # Asked before each tick: a reason to stop at once (the bot's lease lost to another process), or None.
+    guard: Callable[[], str | None] | None = None
     last_lag: timedelta = attrs.field(default=timedelta(0), init=False)
     _status_written: timedelta | None = attrs.field(default=None, init=False)
 
@@ -230,6 +232,9 @@ class StrategyOrchestrator:
 
     async def tick(self) -> None:
         """One pass of the loop; its health is reported to the manager whatever happens."""
+        if self.guard is not None and (reason := self.guard()) is not None:
+            self.request_stop(reason)
+            return
         await self.process_commands()
         if self.stop_reason is not None:
             return  # a stop command: no more trading, the loop ends
@@ -328,6 +333,7 @@ class StrategyOrchestrator:
             now=view.now, candles=view.candles, quotes=view.quotes,
             positions=tuple((h.symbol, h.quantity) for h in s.tracker.holdings()),
             plans=s.book.plans(), may_enter=s.health.entry_symbols(view.may_enter(fresh)),
+            rules=tuple(s.actions.rules.items()),
         )
         try:
             return await s.strategy.decide(context)

@@ -8,6 +8,7 @@ holds a credential of the URL. ``trader-app run`` and ``trader-app db`` share th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -89,7 +90,7 @@ def _secrets(url: str) -> list[str]:
 def redact(text: str, url: str) -> str:
     """``text`` with every credential of ``url`` replaced by ``***``."""
     for secret in _secrets(url):
-        text = text.replace(secret, "***")
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
     return text
 
 
@@ -227,10 +228,12 @@ def schema_state(url: str, *, must_exist: bool = True) -> SchemaState:
     check_url(url)
     if must_exist:
         _require_existing_sqlite(url)
+    path = sqlite_path(url)
+    probe = read_only_url(url) if path is not None and path.exists() else url  # reading needs no write access
     with config_errors(url):
-        current = current_revision(url)
+        current = current_revision(probe)
         head = head_revision()
-        ahead = current is not None and current != head and is_ahead(url)
+        ahead = current is not None and current != head and is_ahead(probe)
         return SchemaState(current, head, ahead)
 
 
@@ -263,14 +266,43 @@ def upgrade_database(url: str) -> UpgradeResult:
     return UpgradeResult(state.current, state.head, backup)
 
 
-def open_store(url: str, bot: BotId, *, migrate: bool = True) -> SqlStore:
+def read_only_url(url: str) -> str:
+    """``url`` opened for reading only: a SQLite file read with ``mode=ro`` (nothing created, nothing written),
+    and ``immutable=1`` when its folder cannot be written (a WAL database needs its ``-shm`` file otherwise).
+    Other databases are returned as they are."""
+    path = sqlite_path(url)
+    if path is None:
+        return url
+    flags = "mode=ro" if os.access(path.resolve().parent, os.W_OK) else "mode=ro&immutable=1"
+    return f"sqlite:///file:{path.resolve()}?{flags}&uri=true"
+
+
+def _refuse_read_only(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        raise ConfigError(f"database {path} is read-only (this command writes to it): use a copy you can write, "
+                          "or a command that only reads (status, trades)")
+
+
+def open_store(url: str, bot: BotId, *, migrate: bool = True, read_only: bool = False) -> SqlStore:
     """A ``SqlStore`` for ``bot`` at ``url``, its schema at head.
 
     With ``migrate``, an older schema is upgraded (a SQLite file is backed up first); a schema
-    newer than this code is refused. Every failure is a ``ConfigError`` whose text hides credentials.
+    newer than this code is refused. With ``read_only`` the database must exist and is opened for reading only
+    (a read-only file works). Every failure is a ``ConfigError`` whose text hides credentials.
     """
     from trader_adapters.sql.store import SqlStore
 
+    if read_only:
+        state = schema_state(url, must_exist=True)  # never creates a missing file
+        _refuse_ahead(url, state)
+        if state.status != "head":
+            raise ConfigError(
+                f"database schema is at {state.current or 'nothing'}, not {state.head}: run trader-app db upgrade"
+            )
+        with config_errors(url):
+            return SqlStore.open(read_only_url(url), bot)
+    _refuse_read_only(url)
     if migrate:
         upgrade_database(url)
     else:

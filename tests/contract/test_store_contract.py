@@ -20,6 +20,7 @@ from trader_core.model.commands import CommandName, CommandStatus, OperatorComma
 from trader_core.model.errors import InvalidDataError, InvalidValueError, StoreError
 from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
+from trader_core.model.lease import Lease
 from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.orders import Fill, Liquidity, OrderRequest, OrderType, Side
@@ -956,3 +957,65 @@ def test_uncommitted_commands_are_rolled_back_and_commands_belong_to_their_bot(m
         uow.commit()
     with alpha.unit_of_work() as uow:
         assert [(c.command_id, c.name) for c in uow.commands.list_pending()] == [("c1", CommandName.PAUSE)]
+
+
+# --- the bot's lease (one process at a time) -------------------------------------------------------------------
+
+
+def a_lease(token: str, *, since: datetime = T0, seconds: int = 30, host: str = "h1", pid: int = 100) -> Lease:
+    return Lease(token=token, host=host, pid=pid, since=since, expires_at=since + timedelta(seconds=seconds))
+
+
+def take(store: Store, lease: Lease, now: datetime, replacing: str | None = None) -> Lease:
+    with store.unit_of_work() as uow:
+        held = uow.leases.take(lease, now, replacing=replacing)
+        uow.commit()
+    return held
+
+
+def test_a_lease_in_force_keeps_a_second_holder_out_until_it_expires(store: Store) -> None:
+    first, second = a_lease("first"), a_lease("second", since=at(0.1), pid=200)
+    assert take(store, first, T0) == first
+    assert take(store, second, at(0.1)) == first, "the first holder's lease is in force"
+    renewed = a_lease("first", seconds=90)
+    assert take(store, renewed, at(0.2)) == renewed, "the holder renews its own lease"
+    assert take(store, second, at(1.4)) == renewed, "still in force after the first lease's original expiry"
+    late = a_lease("second", since=at(1.6), pid=200)
+    assert take(store, late, at(1.6)) == late, "taken over once expired"
+
+
+def test_a_dead_holder_can_be_replaced_at_once_and_release_frees_the_bot(store: Store) -> None:
+    dead, heir = a_lease("dead"), a_lease("heir", since=at(0.1))
+    take(store, dead, T0)
+    assert take(store, heir, at(0.1), replacing="someone-else") == dead
+    assert take(store, heir, at(0.1), replacing="dead") == heir
+    with store.unit_of_work() as uow:
+        assert not uow.leases.release("dead"), "only the holder releases"
+        assert uow.leases.release("heir")
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.leases.find() is None
+
+
+def test_leases_belong_to_their_bot(make_store: MakeStore) -> None:
+    alpha, beta = make_store("alpha"), make_store("beta")
+    assert take(alpha, a_lease("a"), T0).token == "a"
+    assert take(beta, a_lease("b"), T0).token == "b", "another bot is not held by alpha's lease"
+
+
+def test_of_many_concurrent_takers_exactly_one_holds_the_bot(make_store: MakeStore) -> None:
+    stores = [make_store("racer") for _ in range(6)]
+    results: list[str] = []
+    barrier = threading.Barrier(len(stores))
+
+    def race(index: int) -> None:
+        barrier.wait()
+        results.append(take(stores[index], a_lease(f"t{index}", pid=index), T0).token)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(results) == len(stores)
+    assert len(set(results)) == 1, f"every taker sees the same holder: {results}"

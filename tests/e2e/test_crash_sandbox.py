@@ -58,7 +58,7 @@ def test_a_bot_killed_after_sending_an_order_recovers_without_duplicates(tmp_pat
     _, stderr = again.communicate(timeout=30)
     assert again.returncode == 0, stderr
 
-    sent = [cid for cid in _orders_sent(moving_sandbox) if cid.startswith("tc-")]
+    sent = [cid for cid in _orders_sent(moving_sandbox) if cid.startswith("tc")]
     assert sent, "orders reached the venue"
     assert len(sent) == len(set(sent)), f"a client order id was sent twice: {sent}"
 
@@ -74,7 +74,7 @@ def test_a_bot_killed_after_sending_an_order_recovers_without_duplicates(tmp_pat
     client = ccxt_client(moving_sandbox)
     trades = client.fetch_my_trades("BTC/USDT")
     own_orders = {str(o["id"]) for o in client.fetch_orders("BTC/USDT")
-                  if str(o.get("clientOrderId") or "").startswith("tc-")}
+                  if str(o.get("clientOrderId") or "").startswith("tc")}
     ours = {str(t["id"]) for t in trades if str(t["order"]) in own_orders}
     assert ours, "the bot's orders filled at the venue"
     assert ours <= set(booked), "every fill of the bot's orders is booked"

@@ -4,6 +4,7 @@ and fill orders, record fills, and stop cleanly on SIGTERM; real money needs ``-
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,7 +62,9 @@ def test_the_sandbox_mode_trades_through_ccxt_and_stops_on_sigterm(tmp_path: Pat
     posted = [r for r in moving_sandbox.requests() if r["method"] == "POST" and r["path"] == "/api/v3/order"]
     client_ids = [r["params"]["newClientOrderId"] for r in posted]
     assert client_ids, "orders reached the venue"
-    assert all(cid.startswith("tc-default-") for cid in client_ids)
+    # tc, the bot's 8-character tag for this database, the intent, "a", the attempt: letters and digits only.
+    assert all(re.fullmatch(r"tc[a-z0-9]{8}\d+a\d+", cid) for cid in client_ids), client_ids
+    assert len({cid[:10] for cid in client_ids}) == 1, "one tag per bot and database"
     assert len(client_ids) == len(set(client_ids)), "no client order id was sent twice"
     assert moving_sandbox.api_key not in (tmp_path / "logs" / "telemetry.jsonl").read_text()
 

@@ -60,6 +60,7 @@ from trader_core.model import (
     Timeframe,
     TraderError,
     UnknownSymbolError,
+    WouldTriggerError,
 )
 
 BTC = Symbol.parse("BTC/USDT")
@@ -236,6 +237,16 @@ def test_rejections_say_why_in_the_core_vocabulary(msg: str, reason: str) -> Non
     assert isinstance(error, OrderRejectedError)
     assert reason in str(error)
     assert msg in str(error)  # the venue's own words stay
+
+
+def test_a_stop_that_would_trigger_immediately_is_its_own_kind_of_rejection() -> None:
+    # The plan monitor exits at once on it instead of retrying a bracket the venue will never hold.
+    exc = ccxt_exception(400, _err(-2010, "Stop price would trigger immediately."))
+    error = translate_error(exc, C, what="place BTC/USDT OCO", redact=Redactor([]), funding_asset="BTC")
+    assert type(error) is WouldTriggerError
+    other = translate_error(ccxt_exception(400, _err(-2010, "Filter failure: NOTIONAL")), C, what="p",
+                            redact=Redactor([]))
+    assert type(other) is OrderRejectedError
 
 
 def test_rate_limit_carries_the_venues_retry_after() -> None:
@@ -648,3 +659,9 @@ def test_malformed_candles_are_invalid_data_naming_symbol_and_time(row: list[Any
     with pytest.raises(InvalidDataError, match=match):
         parse_candles([row], BTC, M1, now=NOW)
 
+
+
+def test_secrets_are_redacted_where_they_stand_as_values_not_inside_words() -> None:
+    redact = Redactor(["s3cr3tKEY", "ab"])
+    text = "GET /api?apiKey=s3cr3tKEY&x=1 failed: about tabs; key ab; signature=deadbeef"
+    assert redact(text) == "GET /api?apiKey=***&x=1 failed: about tabs; key ***; signature=***"

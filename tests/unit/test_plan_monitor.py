@@ -7,7 +7,17 @@ from datetime import time, timedelta
 from decimal import Decimal
 
 from tests.unit.trading_bot import BTC, Bot, make_bot, run
-from trader_core.model import ExitReason, OrderRole, PlanStatus, Price, Quantity, RunId
+from trader_core.model import (
+    ExchangeUnavailableError,
+    ExitReason,
+    OrderRejectedError,
+    OrderRole,
+    PlanStatus,
+    Price,
+    Quantity,
+    RunId,
+    WouldTriggerError,
+)
 from trader_core.plans import PlanPolicy
 
 TRAIL = PlanPolicy(trail_to_breakeven=Decimal("0.01"), max_age=None, overnight_widen=False)
@@ -111,3 +121,76 @@ def test_the_monitor_exits_itself_on_a_venue_that_cannot_hold_brackets() -> None
     run(bot.services.monitor.protect({BTC: Decimal(48900)}))
     bot.tick()
     assert closed_reason(bot) is ExitReason.STOP
+
+
+# --- a filled plan is never left unprotected and silent (the soak: 21 of 193 plans never got protection) -------
+
+
+def events_named(bot: Bot, name: str) -> list[object]:
+    return [e for e in bot.telemetry.events if type(e).__name__ == name]
+
+
+def test_a_stop_already_passed_when_protection_goes_out_means_exit_now() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    bot.venue.fail_next("place_exit_bracket", ExchangeUnavailableError("venue down"))  # an outage, say
+    bot.tick()  # the entry fills at 50000; the bracket fails to go out
+    assert bot.plan().status is PlanStatus.OPEN
+    bot.venue.set_price(BTC, Decimal(48000))  # 2 % below the stop (49000) while unprotected
+    bot.tick()
+    exits = [o for o in bot.services.book.orders(BTC) if o.role is OrderRole.EXIT]
+    assert exits or not bot.services.book.plans(), "an exit went out at once"
+    assert len([c for c in bot.venue.calls if c[0] == "place_exit_bracket"]) == 1, "no doomed bracket sent"
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.STOP
+    assert bot.services.tracker.holding(BTC).quantity == 0
+
+
+def test_a_target_already_reached_is_taken() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    bot.venue.fail_next("place_exit_bracket", ExchangeUnavailableError("venue down"))
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(52000))  # past the target (51500)
+    bot.tick()
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.TARGET
+
+
+def test_a_bracket_the_venue_says_would_trigger_at_once_is_followed_by_an_exit() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    bot.venue.fail_next("place_exit_bracket", WouldTriggerError("Stop price would trigger immediately."))
+    bot.tick()  # the monitor's price (50000) looked fine; the venue's had moved past the stop
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.STOP
+    (failed,) = events_named(bot, "ProtectionFailed")
+    assert failed.action == "exit"  # type: ignore[attr-defined]
+
+
+def test_protection_refused_again_and_again_exits_the_plan_with_a_reason() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    for _ in range(3):
+        bot.venue.fail_next("place_exit_bracket", OrderRejectedError("OCO not allowed for this symbol"))
+    for _ in range(5):
+        bot.tick()
+    assert closed_reason(bot) is ExitReason.UNPROTECTED
+    assert [e.action for e in events_named(bot, "ProtectionFailed")] == ["exit"]  # type: ignore[attr-defined]
+    assert bot.services.health.status.state.value == "active"
+
+
+def test_an_unprotected_plan_that_cannot_be_exited_halts_trading_with_the_reason() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    for _ in range(3):
+        bot.venue.fail_next("place_exit_bracket", OrderRejectedError("OCO not allowed for this symbol"))
+    bot.tick()
+    bot.tick()
+    bot.tick()
+    bot.venue.fail_next("place_order", OrderRejectedError("market closed"))
+    bot.tick()
+    status = bot.services.health.status
+    assert status.state.value == "halted"
+    assert "unprotected" in status.reason
+    assert [e.action for e in events_named(bot, "ProtectionFailed")] == ["halt"]  # type: ignore[attr-defined]

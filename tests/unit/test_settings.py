@@ -63,3 +63,8 @@ def test_settings_stored_with_a_run_never_hold_the_database_password(url: str) -
     public = load_settings({"db": url}, environ={}).public()
     assert "s3cret" not in str(public)
     assert "***" in public["db"]
+
+
+def test_a_credential_too_short_to_be_real_is_refused_not_redacted_all_over_the_log() -> None:
+    with pytest.raises(ConfigError, match="TRADER_EXCHANGE__SECRET is 1 characters long, too short"):
+        load_settings({}, environ={"TRADER_EXCHANGE__API_KEY": "a" * 64, "TRADER_EXCHANGE__SECRET": "e"})

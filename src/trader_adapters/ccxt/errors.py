@@ -29,6 +29,7 @@ from trader_core.model.errors import (
     RateLimitedError,
     TraderError,
     UnknownSymbolError,
+    WouldTriggerError,
 )
 
 __all__ = [
@@ -117,6 +118,11 @@ def _non_empty(secrets: Iterable[str]) -> tuple[str, ...]:
     return tuple(x for x in secrets if x)
 
 
+def as_value(secret: str) -> re.Pattern[str]:
+    """A pattern for ``secret`` standing as a value: not preceded or followed by a letter or digit."""
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])")
+
+
 @attrs.frozen(repr=False)
 class Redactor:
     """Removes credentials (and request signatures) from any text that may leave the adapter."""
@@ -124,9 +130,10 @@ class Redactor:
     _secrets: tuple[str, ...] = attrs.field(alias="secrets", converter=_non_empty)
 
     def __call__(self, text: str) -> str:
-        """``text`` with every secret and ``signature=...`` value replaced by ``***``."""
+        """``text`` with every secret and ``signature=...`` value replaced by ``***``. A secret is replaced where
+        it stands as a value (not inside a longer word), so the rest of the text stays readable."""
         for secret in self._secrets:
-            text = text.replace(secret, "***")
+            text = as_value(secret).sub("***", text)
         return _SIGNATURE.sub(r"\1***", text)
 
     def __repr__(self) -> str:
@@ -195,6 +202,8 @@ def translate_error(
     if target is OrderRejectedError:
         reason = rejection_reason(str(exc), funding_asset=funding_asset)
         message = f"{what}: rejected: {reason}; venue said {detail}" if reason else f"{what}: rejected: {detail}"
+        if "would trigger immediately" in str(exc).lower():
+            return WouldTriggerError(message)
         return OrderRejectedError(message)
     if target is RateLimitedError:
         wait = "" if retry_after is None else f" (retry after {int(retry_after.total_seconds())} s)"

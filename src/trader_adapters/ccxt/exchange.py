@@ -242,14 +242,22 @@ class CcxtExchange:
         latency = self._clock.monotonic() - started
         return parse_quote(symbol, book, ticker, observed_at=self._clock.now(), latency=latency)
 
+    async def check_timeframe(self, timeframe: Timeframe) -> None:
+        """Raise ``ConfigError`` when the venue has no ``timeframe`` candles: a bot is refused at start, not left
+        failing every tick."""
+        self._require_timeframe(await self._ready(), timeframe)
+
+    def _require_timeframe(self, client: Any, timeframe: Timeframe) -> None:
+        if client.timeframes and timeframe.text not in client.timeframes:
+            raise ConfigError(f"{self._venue} has no {timeframe} candles; it has {', '.join(client.timeframes)}")
+
     async def fetch_candles(
         self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
     ) -> tuple[Candle, ...]:
         """Closed candles from ``fetch_ohlcv``; the bar still forming by the clock is dropped."""
         client = await self._ready()
         self._rules_for(symbol)
-        if client.timeframes and timeframe.text not in client.timeframes:
-            raise ConfigError(f"{self._venue} has no {timeframe} candles; it has {', '.join(client.timeframes)}")
+        self._require_timeframe(client, timeframe)
         if limit <= 0:
             return ()
         since_ms = None if since is None else to_millis(since)

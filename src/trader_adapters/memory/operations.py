@@ -10,9 +10,10 @@ from trader_adapters.memory.base import Entry, Repository, check_values, sorted_
 from trader_core.model.commands import CommandStatus, OperatorCommand
 from trader_core.model.errors import StoreError
 from trader_core.model.ids import Symbol
+from trader_core.model.lease import Lease
 from trader_core.model.market import Candle, Timeframe
 
-__all__ = ["InMemoryCandleRepository", "InMemoryCommandRepository"]
+__all__ = ["InMemoryCandleRepository", "InMemoryCommandRepository", "InMemoryLeaseRepository"]
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -123,3 +124,30 @@ class InMemoryCommandRepository(Repository):
         with self._uow.guard("list recent commands"):
             ordered = sorted_values(self._state.commands.values(), lambda c: c.created_at, lambda _c: True)
             return tuple(reversed(ordered))[:max(limit, 0)]
+
+
+class InMemoryLeaseRepository(Repository):
+    """The bot's lease; the unit of work's lock makes taking it atomic, as a conditional upsert does in SQL."""
+
+    def take(self, lease: Lease, now: datetime, *, replacing: str | None = None) -> Lease:
+        """As the port says."""
+        with self._uow.guard("take lease"):
+            check_values(lease, "take lease")
+            current = self._state.lease
+            if current is None or not current.in_force(now) or current.token in (lease.token, replacing):
+                self._state.lease = lease
+                return lease
+            return current
+
+    def find(self) -> Lease | None:
+        """The bot's lease, or None."""
+        with self._uow.guard("find lease"):
+            return self._state.lease
+
+    def release(self, token: str) -> bool:
+        """Give the lease up if ``token`` holds it."""
+        with self._uow.guard("release lease"):
+            if self._state.lease is None or self._state.lease.token != token:
+                return False
+            self._state.lease = None
+            return True

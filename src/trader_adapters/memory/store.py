@@ -17,7 +17,11 @@ from trader_adapters.memory.ledger import (
     InMemoryTradingStateRepository,
     InMemoryValueRepository,
 )
-from trader_adapters.memory.operations import InMemoryCandleRepository, InMemoryCommandRepository
+from trader_adapters.memory.operations import (
+    InMemoryCandleRepository,
+    InMemoryCommandRepository,
+    InMemoryLeaseRepository,
+)
 from trader_adapters.memory.repositories import (
     InMemoryFillRepository,
     InMemoryOrderRepository,
@@ -31,6 +35,7 @@ from trader_core.ports.store import (
     CandleRepository,
     CommandRepository,
     FillRepository,
+    LeaseRepository,
     LedgerRepository,
     OrderRepository,
     PlanRepository,
@@ -128,6 +133,7 @@ class InMemoryUnitOfWork:
         self.values: ValueRepository = InMemoryValueRepository(self)
         self.candles: CandleRepository = InMemoryCandleRepository(self)
         self.commands: CommandRepository = InMemoryCommandRepository(self)
+        self.leases: LeaseRepository = InMemoryLeaseRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.model.errors import OrderNotFoundError, OrderRejectedError
+from trader_core.model.errors import OrderNotFoundError, OrderRejectedError, WouldTriggerError
 from trader_core.model.ids import Asset, ClientOrderId, Symbol, TradeId, VenueOrderId
 from trader_core.model.instrument import InstrumentRules
 from trader_core.model.money import Money, Price, Quantity
@@ -210,7 +210,8 @@ class SimBook:
         lower = min(stop, target)  # the smaller notional is the one the minimum must hold for
         self._check_rules(what, self.rules(bracket.symbol), bracket.quantity, lower, stop, target)
         if last is not None and not (stop - last) * bracket.side.sign > ZERO > (target - last) * bracket.side.sign:
-            raise OrderRejectedError(f"{what}: stop {stop} and target {target} must straddle the last price {last}")
+            raise WouldTriggerError(f"{what}: stop {stop} and target {target} must straddle the last price {last}: "
+                                    "it would trigger immediately")
         quantity = bracket.quantity.value
         if bracket.side is Side.SELL:
             hold = self._lock(bracket.symbol.base, quantity, what)

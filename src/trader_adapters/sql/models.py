@@ -18,6 +18,7 @@ __all__ = [
     "CandleRow",
     "CommandRow",
     "FillRow",
+    "LeaseRow",
     "LedgerDayRow",
     "LedgerFeeRow",
     "LedgerHoldingRow",
@@ -328,3 +329,19 @@ class CommandRow(Base):
     result: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- the bot's lease (0007): one process at a time runs a bot -------------------------------------------------
+
+
+class LeaseRow(Base):
+    """Who runs the bot: the holder's token, host and pid, since when, and until when unless renewed."""
+
+    __tablename__ = "bot_leases"
+
+    bot_id: Mapped[str] = mapped_column(String(_BOT), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

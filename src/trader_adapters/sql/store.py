@@ -6,6 +6,7 @@ Core statements only (no ORM session): a unit of work is a handful of statements
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from decimal import InvalidOperation
@@ -19,6 +20,7 @@ from trader_adapters.sql.repositories import (
     SqlCandleRepository,
     SqlCommandRepository,
     SqlFillRepository,
+    SqlLeaseRepository,
     SqlLedgerRepository,
     SqlOrderRepository,
     SqlPlanRepository,
@@ -33,6 +35,7 @@ from trader_core.ports.store import (
     CandleRepository,
     CommandRepository,
     FillRepository,
+    LeaseRepository,
     LedgerRepository,
     OrderRepository,
     PlanRepository,
@@ -77,11 +80,14 @@ def create_store_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     except (SQLAlchemyError, ImportError) as exc:
         raise StoreError(f"cannot open database {describe_url(url)}: {exc}") from exc
     if engine.dialect.name == "sqlite":
-        _prepare_sqlite(engine, busy_timeout_ms)
+        _prepare_sqlite(engine, busy_timeout_ms, read_only=parsed.query.get("mode") == "ro")
     return engine
 
 
-def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+def _prepare_sqlite(engine: Engine, busy_timeout_ms: int, *, read_only: bool = False) -> None:
+    # A read-only connection (``?mode=ro``) must not try to change the journal or take the write lock.
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the sqlite3 module (it skips it before SELECTs); see _on_begin.
@@ -89,8 +95,9 @@ def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -99,7 +106,7 @@ def _prepare_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(connection: Any) -> None:
         # Straight to the driver: every unit of work begins here, and SQLAlchemy's statement machinery
         # (compilation cache, events, result set) costs more than the BEGIN itself.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        connection.connection.driver_connection.execute(begin)
 
 
 class SqlStore:
@@ -177,6 +184,7 @@ class SqlUnitOfWork:
         self.values: ValueRepository = SqlValueRepository(self)
         self.candles: CandleRepository = SqlCandleRepository(self)
         self.commands: CommandRepository = SqlCommandRepository(self)
+        self.leases: LeaseRepository = SqlLeaseRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -240,5 +248,5 @@ class SqlUnitOfWork:
         text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
         password = self._url.password
         if password:
-            text = text.replace(str(password), "***")
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", text)
         return f"{type(inner).__name__}: {text}"

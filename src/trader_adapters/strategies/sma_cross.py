@@ -124,7 +124,7 @@ class SmaCross:
         if not (crossed_up or crossed_down):
             return None
         regime = (("volatility", averages.volatility()),)
-        held = context.position(symbol) > _ZERO or any(p.symbol == symbol for p in context.plans)
+        held = context.holds(symbol)
         if crossed_up and not held and symbol in context.may_enter:
             return Signal(action=Action.BUY, symbol=symbol, stop_pct=self.stop_pct, target_pct=self.target_pct,
                           reason=f"SMA{self.fast} crossed above SMA{self.slow}", regime=regime)

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from trader_app.commands.target import add_target, target
 from trader_app.storage import open_store
 from trader_core.model import BotId, ConfigError, InvalidValueError, StoreError
 from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
@@ -26,13 +27,12 @@ def register(sub: Any) -> None:
     command.add_argument("name", choices=[n.value for n in CommandName],
                          help="pause, resume, halt, stop, close-all (the bot's positions), cancel-all (its open "
                               "orders), accept-reconciliation")
-    command.add_argument("--db", default="sqlite:///trader.db", help="the bot's database URL")
-    command.add_argument("--bot", default="default", help="bot id")
+    add_target(command)
     command.add_argument("--minutes", type=int, help="with pause: its length (default: until resumed)")
     command.add_argument("--wait", action="store_true", help="wait for the bot's result and print it")
     command.add_argument("--timeout", type=float, default=60.0, help="with --wait: seconds to wait (default 60)")
     command.set_defaults(handler=lambda args: command_command(
-        args.name, args.db, args.bot, minutes=args.minutes, wait=args.wait, timeout=args.timeout))
+        args.name, *target(args), minutes=args.minutes, wait=args.wait, timeout=args.timeout))
 
 
 def command_command(name: str, db: str, bot: str, *, minutes: int | None = None, wait: bool = False,

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from trader_app.commands.target import add_target, target
 from trader_app.storage import open_store
 from trader_core.model import BotId, ConfigError, InvalidValueError, RunId
 
@@ -22,11 +23,10 @@ __all__ = ["rebuild_command", "register"]
 def register(sub: Any) -> None:
     """Add ``rebuild``."""
     rebuild = sub.add_parser("rebuild", help="replay stored fills and rewrite the cached holdings and stats")
-    rebuild.add_argument("--db", default="sqlite:///trader.db", help="database URL")
-    rebuild.add_argument("--bot", default="default", help="bot id")
+    add_target(rebuild)
     rebuild.add_argument("--run", help="run id (default: the scope of the bot's latest run)")
     rebuild.add_argument("--day-timezone", default="UTC", help="IANA time zone of the per-day rows (default UTC)")
-    rebuild.set_defaults(handler=lambda args: rebuild_command(args.db, args.bot, args.run, args.day_timezone))
+    rebuild.set_defaults(handler=lambda args: rebuild_command(*target(args), args.run, args.day_timezone))
 
 
 def rebuild_command(db: str, bot: str, run: str | None, day_timezone: str) -> int:

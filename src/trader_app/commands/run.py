@@ -9,10 +9,13 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
+from trader_app.lease import BotLease
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
@@ -63,6 +66,8 @@ def register(sub: Any) -> None:
     add("--metrics-port", dest="metrics_port", type=int,
         help="serve Prometheus metrics on this port (127.0.0.1 unless metrics_host is set; default off)")
     add("--signals", help="JSON-lines file of timed signals to act on instead of a strategy (docs/signals.md)")
+    add("--signals-catch-up", dest="signals_catch_up", action="store_const", const=True,
+        help="against a venue: act on signals that fell due while the bot was not running (default: skip them)")
     add("--exit-policy", dest="exit_policy", choices=("leave", "cancel", "flatten"),
         help="on stop: leave orders, cancel the bot's working orders (default), or flatten its positions")
     add("--dry-run", dest="dry_run", action="store_const", const=True,
@@ -78,7 +83,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings) if settings.mode == "replay" else {}
     from trader_adapters.strategies.loader import load_strategy
-    from trader_adapters.strategies.scripted import load_signals
+    from trader_adapters.strategies.scripted import ScriptedSignals, load_signals, report_missed
 
     strategy = load_strategy(settings.strategy, {
         "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
@@ -97,17 +102,21 @@ def run_command(flags: Mapping[str, Any]) -> int:
         return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
     try:
-        store = open_store(settings.db, settings.bot)
+        store, lease = _open_held_store(settings)
     except BaseException:
         if metrics is not None:
             metrics.close()
         raise
+    if isinstance(strategy, ScriptedSignals) and settings.mode != "replay" and settings.signals is not None:
+        report_missed(strategy.resume(store, SystemClock().now(), catch_up=settings.signals_catch_up),
+                      settings.signals)
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
     try:
         if settings.mode == "replay":
             progress = _replay_progress(series)
             wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
                                              strategy=strategy, on_tick=progress))
+            wired.orchestrator.guard = lease.guard
             try:
                 summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
                 progress.finished(summary.candles)
@@ -115,8 +124,10 @@ def run_command(flags: Mapping[str, Any]) -> int:
                 progress.close()
         else:
             summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed,
-                                                on_status=None if metrics is None else metrics.observe))
+                                                on_status=None if metrics is None else metrics.observe,
+                                                guard=lease.guard))
     finally:
+        lease.release()
         store.close()
         if metrics is not None:
             metrics.close()
@@ -130,12 +141,14 @@ def run_command(flags: Mapping[str, Any]) -> int:
 
 async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callable[[RunRecord], Telemetry],
                         strategy: SignalSource, elapsed: Callable[[], Decimal], *,
-                        on_status: Callable[[LoopStatus], None] | None = None) -> RunSummary:
+                        on_status: Callable[[LoopStatus], None] | None = None,
+                        guard: Callable[[], str | None] | None = None) -> RunSummary:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
     from trader_app.bootstrap import build_venue_run
 
     wired = await build_venue_run(settings, store, telemetry_factory=telemetry_for, strategy=strategy)
     wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
+    wired.orchestrator.guard = guard  # the bot's lease: lost to another process -> stop
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
@@ -150,6 +163,18 @@ async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callabl
         return await wired.orchestrator.run_until_stopped(elapsed)
     finally:
         await wired.close()
+
+
+def _open_held_store(settings: Settings) -> tuple[Store, BotLease]:
+    """The bot's store, with its lease held by this process (``BotTakenError``, exit 2, when another holds it)."""
+    store = open_store(settings.db, settings.bot)
+    lease = BotLease(store, SystemClock(), ttl=timedelta(seconds=float(settings.lease_seconds)))
+    try:
+        lease.acquire()
+    except BaseException:
+        store.close()
+        raise
+    return store, lease
 
 
 def _start_metrics(settings: Settings) -> Metrics | None:

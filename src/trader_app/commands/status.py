@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
+from trader_app.commands.target import add_target, target
 from trader_app.loop_status import STATUS_KEY, LoopStatus
 from trader_app.terminal import key_value_table, rows_table, show
 from trader_core.model import (
@@ -42,10 +43,9 @@ _PROTECTIVE = (OrderRole.STOP, OrderRole.TARGET)
 def register(sub: Any) -> None:
     """Add ``status``."""
     status = sub.add_parser("status", help="show a bot's state, positions, plans, orders and PnL")
-    status.add_argument("--db", default="sqlite:///trader.db", help="database URL")
-    status.add_argument("--bot", default="default", help="bot id")
+    add_target(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.set_defaults(handler=lambda args: status_command(args.db, args.bot, args.json))
+    status.set_defaults(handler=lambda args: status_command(*target(args), args.json))
 
 
 def status_command(db: str, bot: str, as_json: bool) -> int:
@@ -56,7 +56,7 @@ def status_command(db: str, bot: str, as_json: bool) -> int:
         bot_id = BotId(bot)
     except InvalidValueError as exc:
         raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id, migrate=False)
+    store = open_store(db, bot_id, read_only=True)
     try:
         status = collect_status(store, datetime.now(UTC))
     finally:

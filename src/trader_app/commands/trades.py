@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from trader_app.commands.target import add_target, target
 from trader_app.storage import open_store
 from trader_app.summary import round_trips
 from trader_core.model import BotId, ConfigError, InvalidValueError, RunId
@@ -20,13 +21,12 @@ COLUMNS = ("plan_id", "symbol", "side", "entry_time", "exit_time", "entry_price"
 def register(sub: Any) -> None:
     """Add ``trades``."""
     trades = sub.add_parser("trades", help="list round trips (closed plans) of a run")
-    trades.add_argument("--db", default="sqlite:///trader.db", help="database URL")
-    trades.add_argument("--bot", default="default", help="bot id")
+    add_target(trades)
     trades.add_argument("--run", help="run id (default: the latest run)")
     trades.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     trades.add_argument("--include-open", action="store_true", help="also list plans still open")
     trades.set_defaults(
-        handler=lambda args: trades_command(args.db, args.bot, args.run, args.format, args.include_open)
+        handler=lambda args: trades_command(*target(args), args.run, args.format, args.include_open)
     )
 
 
@@ -36,7 +36,7 @@ def trades_command(db: str, bot: str, run: str | None, output: str, include_open
         bot_id = BotId(bot)
     except InvalidValueError as exc:
         raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id, migrate=False)
+    store = open_store(db, bot_id, read_only=True)
     try:
         with store.unit_of_work() as uow:
             record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +27,10 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     if config_path:
         raw.update(_read_toml(Path(config_path), problems))
     raw.update(_read_env(environ))
+    if _truthy(raw.get("live")) and not _truthy(flags.get("live")):
+        # Real money is a decision made on the command line, each time: never by a file or an inherited variable.
+        problems.append("live trading is turned on only by --live on the command line, not by TRADER_LIVE or the "
+                        "config file")
     raw.update({k: v for k, v in flags.items() if v is not None and k != "config"})
     raw.update(_read_credentials(config_path, environ, problems))
     settings = validate(raw, problems)
@@ -39,6 +45,9 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
             document = tomllib.load(handle)
     except FileNotFoundError:
         problems.append(f"config file {path} not found")
+        return {}
+    except UnicodeDecodeError:
+        problems.append(f"config file {path} is not UTF-8 text (TOML files are UTF-8)")
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         problems.append(f"config file {path}: {exc}")
@@ -56,22 +65,50 @@ def _read_credentials(config_path: object, environ: Mapping[str, str], problems:
     if config_path:
         try:
             with Path(str(config_path)).open("rb") as handle:
-                section = dict(tomllib.load(handle).get("exchange", {}))
-        except (OSError, tomllib.TOMLDecodeError):
-            section = {}  # already reported by _read_toml
+                table = tomllib.load(handle).get("exchange", {})
+            # `exchange = "binance"` names the venue (read by _read_toml); only a table holds credentials.
+            section = dict(table) if isinstance(table, dict) else {}
+        except (OSError, ValueError):
+            section = {}  # already reported by _read_toml (a TOMLDecodeError and a UnicodeDecodeError are ValueErrors)
     unknown = sorted(set(section) - {"api_key", "secret"})
     problems.extend(f"config file {config_path}: unknown key 'exchange.{key}'" for key in unknown)
     key = environ.get("TRADER_EXCHANGE__API_KEY", section.get("api_key"))
     secret = environ.get("TRADER_EXCHANGE__SECRET", section.get("secret"))
+    for name, value in (("TRADER_EXCHANGE__API_KEY", key), ("TRADER_EXCHANGE__SECRET", secret)):
+        if value and len(str(value)) < _MIN_CREDENTIAL:
+            # Never a real venue credential (Binance's are 64 characters); redacting it would mangle every log.
+            problems.append(f"{name} is {len(str(value))} characters long, too short to be a real credential "
+                            f"(at least {_MIN_CREDENTIAL})")
     return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None}
+
+
+def _truthy(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
+# Variables of sections read elsewhere, and of the project's own test harness: not settings, not misspelt.
+_OTHER_VARIABLES = ("TRADER_CONFIG", "TRADER_EXCHANGE__", "TRADER_LLM__", "TRADER_API__", "TRADER_TEST")
+
+
+_MIN_CREDENTIAL = 8
 
 
 def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith("TRADER_") or name == "TRADER_CONFIG" or "__" in name[7:]:
-            continue  # nested names (TRADER_EXCHANGE__API_KEY) belong to sections that read them
+        if not name.startswith("TRADER_") or name.startswith(_OTHER_VARIABLES):
+            continue
         key = name[7:].lower()
         if key in DEFAULTS:
             values[key] = value.split(",") if key == "symbols" else value
+        else:
+            _warn_unknown(name)
     return values
+
+
+def _warn_unknown(name: str) -> None:
+    """A misspelt variable (TRADER_STKAE) silently leaves its default in force: say so, naming the closest one."""
+    known = [f"TRADER_{key.upper()}" for key in DEFAULTS]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    print(f"trader-app: warning: unknown environment variable {name} is ignored{hint}", file=sys.stderr)

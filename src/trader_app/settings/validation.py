@@ -38,9 +38,12 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
             values[key] = number
         except (InvalidOperation, ValueError):
             problems.append(f"{key} must be a non-negative number, got {raw[key]!r}")
-    for key in ("stake", "balance"):
+    for key in ("stake", "balance", "target_pct", "lease_seconds"):
         if key in values and values[key] <= 0:
             problems.append(f"{key} must be positive, got {values[key]}")
+    # A stop at or beyond 100 % below the entry is no stop: every bracket would be refused, every entry unprotected.
+    if "stop_pct" in values and not 0 < values["stop_pct"] < 100:
+        problems.append(f"stop_pct must be above 0 and below 100 (percent below the entry), got {values['stop_pct']}")
     if "fast" in values and "slow" in values and not 0 < values["fast"] < values["slow"]:
         problems.append(f"need 0 < fast < slow, got fast={values['fast']} slow={values['slow']}")
     if values.get("days", 1) <= 0:

@@ -105,6 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "maker_overrides": "",
     "maker_timeout_seconds": "60",
     "signals": None,
+    "signals_catch_up": False,  # act on signals that fell due while the bot was not running (docs/signals.md)
     # MarketDataService: OHLCV capture (docs/market-data.md). Timeframes: empty = the run's timeframe,
     # "off" = none; a replay never captures.
     "ohlcv_timeframes": "",
@@ -116,6 +117,8 @@ DEFAULTS: dict[str, Any] = {
     "log_retention": "",
     "metrics_port": None,
     "metrics_host": "127.0.0.1",
+    # One process per bot (docs/operations.md): the lease's time to live, renewed every third of it.
+    "lease_seconds": "30",
 }
 
 HEALTH_INT_KEYS = ("exchange_error_threshold", "tool_error_threshold", "max_data_age_timeframes")
@@ -127,10 +130,11 @@ DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "b
                  "max_order_value", "order_value_buffer", "min_trade_size", "max_total_exposure", "min_rr",
                  "max_slippage_pct", "max_spread_pct", "min_top_of_book_notional", "high_vol_size_factor",
                  "medium_vol_size_factor", "plan_max_age_minutes", "plan_trail_to_breakeven_pct",
-                 "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct", "maker_timeout_seconds")
+                 "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct", "maker_timeout_seconds",
+                 "lease_seconds")
 # Limits that are off when empty.
 OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
-FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run",
+FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run", "signals_catch_up",
           "overnight_widen", "replace_oldest_on_cap", "maker_preference")
 
 
@@ -212,6 +216,7 @@ class Settings:
     maker_overrides: str = ""
     maker_timeout_seconds: Decimal = Decimal(60)
     signals: Path | None = None
+    signals_catch_up: bool = False
     # OHLCV capture (docs/market-data.md): None = the run's timeframe; () = off
     ohlcv_timeframes: tuple[Timeframe, ...] | None = None
     ohlcv_min_spacing_seconds: Decimal = Decimal(60)
@@ -222,6 +227,7 @@ class Settings:
     log_retention: str | None = None  # e.g. "14 days", "10" (files); None: rotated files are kept
     metrics_port: int | None = None  # Prometheus endpoint; None: off
     metrics_host: str = "127.0.0.1"
+    lease_seconds: Decimal = Decimal(30)  # one process per bot: the lease's time to live
 
     @property
     def mode(self) -> str:

@@ -6,11 +6,18 @@ from __future__ import annotations
 from trader_core.execution.book import (
     TradingBook,
 )
+from trader_core.execution.client_ids import (
+    INCARNATION_KEY,
+    attempt_of,
+    client_order_id,
+    is_own,
+    new_incarnation,
+    next_attempt,
+)
 from trader_core.execution.executor import (
     RETRYABLE_ROLES,
     IdBlocks,
     OrderExecutor,
-    attempt_of,
     intent_status,
 )
 from trader_core.execution.sizing import (
@@ -36,6 +43,7 @@ from trader_core.execution.sizing import (
 )
 
 __all__ = [
+    "INCARNATION_KEY",
     "RETRYABLE_ROLES",
     "IdBlocks",
     "MakerPreference",
@@ -47,10 +55,14 @@ __all__ = [
     "Trim",
     "attempt_of",
     "buffer_order_value",
+    "client_order_id",
     "exit_quantity",
     "intent_status",
+    "is_own",
     "liquidity_problems",
     "maker_price",
+    "new_incarnation",
+    "next_attempt",
     "parse_maker_overrides",
     "passes_reward_risk",
     "round_entry",

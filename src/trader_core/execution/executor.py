@@ -8,6 +8,7 @@ from decimal import Decimal
 import attrs
 
 from trader_core.execution.book import TradingBook
+from trader_core.execution.client_ids import attempt_of, client_order_id, next_attempt
 from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
@@ -26,6 +27,7 @@ from trader_core.model import (
     PlanStatus,
     RunId,
     TrackedOrder,
+    WouldTriggerError,
 )
 from trader_core.model.events import (
     OrderAcknowledged,
@@ -40,17 +42,13 @@ from trader_core.model.events import (
 from trader_core.portfolio import estimate_fee
 from trader_core.ports import Clock, Store, Telemetry, Trading
 
-__all__ = ["RETRYABLE_ROLES", "IdBlocks", "OrderExecutor", "attempt_of", "intent_status"]
+__all__ = ["RETRYABLE_ROLES", "IdBlocks", "OrderExecutor", "intent_status"]
 
 # Intents that are sent again (attempt + 1, a new client order id) once proven absent: protective orders
 # only. An entry or an exit is a decision taken on a market that has moved since; the strategy decides again.
 RETRYABLE_ROLES = frozenset({OrderRole.STOP, OrderRole.TARGET})
 
 
-def attempt_of(client_order_id: ClientOrderId) -> tuple[str, int]:
-    """``({prefix}-{intent number}, attempt)`` of a client order id built by the executor."""
-    stem, _, attempt = client_order_id.value.rpartition("-")
-    return stem, int(attempt) if attempt.isdigit() else 1
 
 _VENUE_STATUS = {
     OrderStatus.OPEN: IntentStatus.OPEN,
@@ -173,7 +171,8 @@ class OrderExecutor:
         self, plan: Plan, build: Callable[[ClientOrderId, ClientOrderId], ExitBracket], *, plan_changed: bool = False
     ) -> tuple[TrackedOrder, TrackedOrder]:
         """Store both legs of a protective bracket (and ``plan`` when ``plan_changed``), then ask the
-        venue to hold them."""
+        venue to hold them. Raises ``WouldTriggerError``, once both legs are stored as rejected, when the venue
+        says the market is already past a level: the caller must exit, not retry."""
         now = self.clock.now()
         bracket = build(
             self._client_order_id(self.ids.take("intent")), self._client_order_id(self.ids.take("intent"))
@@ -201,6 +200,10 @@ class OrderExecutor:
             self._emit_submitted(leg)
         try:
             stop_order, target_order = await self.trading.place_exit_bracket(bracket)
+        except WouldTriggerError as exc:
+            self._conclude(stop, IntentStatus.REJECTED, str(exc))
+            self._conclude(target, IntentStatus.REJECTED, str(exc))
+            raise
         except OrderRejectedError as exc:
             status, detail = IntentStatus.REJECTED, str(exc)
         except OutcomeUnknownError as exc:
@@ -290,8 +293,7 @@ class OrderExecutor:
         not be (not failed, not a retryable role, or out of attempts)."""
         if not self.retryable(tracked):
             return None
-        stem, attempt = attempt_of(tracked.client_order_id)
-        request = attrs.evolve(tracked.request, client_order_id=ClientOrderId(f"{stem}-{attempt + 1}"))
+        request = attrs.evolve(tracked.request, client_order_id=next_attempt(tracked.client_order_id))
         now = self.clock.now()
         again = attrs.evolve(tracked, request=request, status=IntentStatus.PENDING_SUBMIT, venue_order_id=None,
                              created_at=now, updated_at=now)
@@ -383,7 +385,7 @@ class OrderExecutor:
         return updated
 
     def _client_order_id(self, number: int, attempt: int = 1) -> ClientOrderId:
-        return ClientOrderId(f"{self.prefix}-{number}-{attempt}")
+        return client_order_id(self.prefix, number, attempt)
 
     def _emit_submitted(self, tracked: TrackedOrder) -> None:
         request = tracked.request

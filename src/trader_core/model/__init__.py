@@ -15,10 +15,12 @@ from trader_core.model.errors import (
     StoreError,
     TraderError,
     UnknownSymbolError,
+    WouldTriggerError,
 )
 from trader_core.model.events import Event
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
 from trader_core.model.instrument import InstrumentRules
+from trader_core.model.lease import Lease
 from trader_core.model.market import Candle, Quote, Timeframe, require_utc
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.numbers import ONE, ZERO, to_decimal, to_decimal_or_none
@@ -60,6 +62,7 @@ __all__ = [
     "InvalidDataError",
     "InvalidValueError",
     "InvariantViolationError",
+    "Lease",
     "Liquidity",
     "Money",
     "Order",
@@ -90,6 +93,7 @@ __all__ = [
     "TraderError",
     "UnknownSymbolError",
     "VenueOrderId",
+    "WouldTriggerError",
     "require_utc",
     "to_decimal",
     "to_decimal_or_none",

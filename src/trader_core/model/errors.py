@@ -19,6 +19,7 @@ __all__ = [
     "StoreError",
     "TraderError",
     "UnknownSymbolError",
+    "WouldTriggerError",
 ]
 
 
@@ -68,6 +69,11 @@ class AuthenticationError(ExchangeError):
 
 class OrderRejectedError(ExchangeError):
     """The venue definitively refused the order (filters, funds, duplicate id). Nothing to reconcile."""
+
+
+class WouldTriggerError(OrderRejectedError):
+    """The venue refused a protective order because the market is already past its price (Binance: "Stop price
+    would trigger immediately"). The level has been reached: the position is exposed until it is exited."""
 
 
 class OrderNotFoundError(ExchangeError):

@@ -41,6 +41,7 @@ class ExitReason(enum.Enum):
     AGE = "age"
     MANUAL = "manual"
     FLATTEN = "flatten"
+    UNPROTECTED = "unprotected"  # the venue would not hold the plan's protection, so the bot left the position
 
 
 @attrs.frozen(kw_only=True)

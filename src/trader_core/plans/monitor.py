@@ -9,10 +9,12 @@ from decimal import Decimal
 import attrs
 
 from trader_core.execution import OrderExecutor, exit_quantity
+from trader_core.health import ExchangeHealthManager
 from trader_core.model import (
     ExitBracket,
     ExitReason,
     InstrumentRules,
+    IntentStatus,
     OrderRequest,
     OrderRole,
     OrderType,
@@ -22,7 +24,9 @@ from trader_core.model import (
     Price,
     Symbol,
     TrackedOrder,
+    WouldTriggerError,
 )
+from trader_core.model.events import ProtectionFailed
 from trader_core.plans.policy import (
     PlanPolicy,
     age_exceeded,
@@ -62,6 +66,7 @@ class PlanMonitor:
     executor: OrderExecutor
     rules: Mapping[Symbol, InstrumentRules]
     policy: PlanPolicy = _OFF
+    health: ExchangeHealthManager | None = None  # halted when an unprotected plan cannot even be exited
     _attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
@@ -123,12 +128,23 @@ class PlanMonitor:
             current = self.executor.book.plan(plan.plan_id)
             if current is None or current.version != plan.version or not current.quantity:
                 return  # a leg filled meanwhile: the plan moved on
+        elif price is not None and (passed := triggered_exit(updated, price)) is not None:
+            # Unprotected and already past its stop (or target): after a crash, a pause or an outage the venue
+            # would refuse the bracket anyway. Exiting now is what the stop (or target) was for.
+            await self._exit_unprotected(plan, passed, price, f"{passed.value} passed before protection was placed "
+                                                              f"(last price {price})")
+            return
         await self._protect(updated, rules, stop, target, changed=changed, price=price)
 
     async def _protect(self, plan: Plan, rules: InstrumentRules, stop: Price | None, target: Price | None, *,
                        changed: bool, price: Decimal | None) -> None:
         if self.executor.trading.holds_protective_exits and stop is not None and target is not None:
-            await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
+            try:
+                await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
+            except WouldTriggerError as exc:
+                passed = (triggered_exit(plan.evolve(stop_price=stop, target_price=target), price)
+                          if price is not None else None) or ExitReason.STOP
+                await self._exit_unprotected(plan, passed, price, f"the venue refused protection: {exc}"[:300])
             return
         if changed:
             self.executor.save(plans=(plan,))
@@ -195,17 +211,40 @@ class PlanMonitor:
             role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
         )
 
-    def _may_try(self, plan: Plan) -> bool:
+    async def _may_try(self, plan: Plan) -> bool:
+        """Whether to ask the venue for protection once more. After the attempts are spent (each refusal was an
+        event), the plan is not left silent and unprotected: it is exited."""
         attempts = self._attempts.get(plan.plan_id.value, 0)
         if attempts >= _MAX_PROTECTION_ATTEMPTS:
-            return False  # refused repeatedly: an event per try was emitted; do not hammer the venue
+            await self._exit_unprotected(plan, ExitReason.UNPROTECTED, None,
+                                         f"protection refused {attempts} times")
+            return False
         self._attempts[plan.plan_id.value] = attempts + 1
         return True
+
+    async def _exit_unprotected(self, plan: Plan, reason: ExitReason, price: Decimal | None, why: str) -> None:
+        """Exit a plan the venue does not protect; when not even the exit can go, halt trading, saying why. A plan
+        holding less than the venue's minimums (dust) can be neither protected nor sold: it is reported only."""
+        mark = price if price is not None else (plan.entry_price.value if plan.entry_price else None)
+        if mark is not None and not exit_quantity(plan.quantity.value, plan.quantity, Price(mark),
+                                                  self.rules[plan.symbol]).sendable:
+            self.executor.telemetry.emit(ProtectionFailed(
+                at=self.executor.clock.now(), plan_id=plan.plan_id.value, symbol=str(plan.symbol),
+                reason=f"{why}; what it holds is below the venue's minimums", action="none"))
+            return
+        sent = await self.exit_plan(plan, reason, price, why)
+        exited = sent is not None and sent.status not in (IntentStatus.REJECTED, IntentStatus.FAILED)
+        action = "exit" if exited else "halt"
+        self.executor.telemetry.emit(ProtectionFailed(at=self.executor.clock.now(), plan_id=plan.plan_id.value,
+                                                      symbol=str(plan.symbol), reason=why, action=action))
+        if not exited and self.health is not None:
+            self.health.halt(f"plan {plan.plan_id.value} in {plan.symbol} is unprotected and could not be exited: "
+                             f"{why}"[:500], "plan_monitor")
 
     async def _place_bracket(
         self, plan: Plan, rules: InstrumentRules, stop: Price, target: Price, *, plan_changed: bool
     ) -> None:
-        if not self._may_try(plan):
+        if not await self._may_try(plan):
             return
         quantity = rules.round_quantity(plan.quantity.value)
         side = exit_side(plan)
@@ -219,7 +258,7 @@ class PlanMonitor:
         )
 
     async def _place(self, plan: Plan, rules: InstrumentRules) -> None:
-        if not self._may_try(plan):
+        if not await self._may_try(plan):
             return
         quantity = rules.round_quantity(plan.quantity.value)
         side = exit_side(plan)

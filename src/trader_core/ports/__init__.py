@@ -6,6 +6,7 @@ from trader_core.ports.fees import FeeRates
 from trader_core.ports.store import (
     CandleRepository,
     FillRepository,
+    LeaseRepository,
     LedgerRepository,
     OrderRepository,
     PlanRepository,
@@ -25,6 +26,7 @@ __all__ = [
     "DecisionContext",
     "FeeRates",
     "FillRepository",
+    "LeaseRepository",
     "LedgerRepository",
     "MarketData",
     "OrderRepository",

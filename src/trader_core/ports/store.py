@@ -22,6 +22,7 @@ from typing import Protocol
 from trader_core.model.commands import OperatorCommand
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.lease import Lease
 from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -32,6 +33,7 @@ __all__ = [
     "CandleRepository",
     "CommandRepository",
     "FillRepository",
+    "LeaseRepository",
     "LedgerRepository",
     "OrderRepository",
     "PlanRepository",
@@ -201,6 +203,7 @@ class UnitOfWork(Protocol):
     values: ValueRepository
     candles: CandleRepository
     commands: CommandRepository
+    leases: LeaseRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -250,6 +253,25 @@ class ValueRepository(Protocol):
 
     def put(self, key: str, value: str) -> None:
         """Create or replace the value under ``key`` (1-100 characters)."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """The bot's lease: which process runs it. At most one lease per bot; taking it is atomic, so of two processes
+    starting at once exactly one holds the bot."""
+
+    def take(self, lease: Lease, now: datetime, *, replacing: str | None = None) -> Lease:
+        """Hold the bot with ``lease`` when nobody does, when the lease in force has expired at ``now``, when it
+        is this same token (a renewal), or when its token is ``replacing`` (a holder known to be dead). Returns
+        the lease in force afterwards: ``lease`` itself when taken, the other holder's otherwise."""
+        ...
+
+    def find(self) -> Lease | None:
+        """The bot's lease, expired or not, or None."""
+        ...
+
+    def release(self, token: str) -> bool:
+        """Give the lease up if ``token`` holds it; True when it did."""
         ...
 
 

@@ -9,6 +9,7 @@ from typing import Protocol
 import attrs
 
 from trader_core.model.ids import Symbol
+from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote
 from trader_core.model.plans import Plan
 from trader_core.model.signals import Signal
@@ -22,7 +23,9 @@ class DecisionContext:
 
     ``candles`` holds the candles that closed since the previous decision, per symbol, oldest first.
     ``positions`` is the bot's own holding per symbol (base quantity). ``may_enter`` lists the symbols
-    that may take new entries this tick (fresh, liquid, trading active).
+    that may take new entries this tick (fresh, liquid, trading active). ``rules`` are the venue's order rules
+    per symbol. Ask :meth:`holds` whether the bot is in a position: a quantity alone can be dust a base-asset
+    fee left behind, which nobody can sell.
     """
 
     now: datetime
@@ -31,6 +34,7 @@ class DecisionContext:
     positions: tuple[tuple[Symbol, Decimal], ...] = ()
     plans: tuple[Plan, ...] = ()
     may_enter: frozenset[Symbol] = frozenset()
+    rules: tuple[tuple[Symbol, InstrumentRules], ...] = ()
 
     def position(self, symbol: Symbol) -> Decimal:
         """The bot's quantity held in ``symbol`` (zero when flat)."""
@@ -38,6 +42,31 @@ class DecisionContext:
             if held_symbol == symbol:
                 return quantity
         return Decimal(0)
+
+    def holds(self, symbol: Symbol) -> bool:
+        """Whether the bot is in a position in ``symbol``: it has an active plan there (an entry working or
+        filled), or it holds a quantity the venue would let it sell (at least the minimum quantity and, at the
+        latest price, the minimum notional). Dust is not a position."""
+        if any(plan.symbol == symbol and plan.status.is_active for plan in self.plans):
+            return True
+        quantity = self.position(symbol)
+        if quantity <= 0:
+            return False
+        rules = next((r for s, r in self.rules if s == symbol), None)
+        if rules is None:
+            return True  # without the venue's rules any quantity may be tradable
+        price = self.last_price(symbol)
+        return quantity >= rules.min_quantity and (price is None or quantity * price >= rules.min_notional)
+
+    def last_price(self, symbol: Symbol) -> Decimal | None:
+        """The latest known price of ``symbol``: its quote's last price, else the close of its newest candle."""
+        for quote in self.quotes:
+            if quote.symbol == symbol:
+                return quote.last
+        for candle_symbol, candles in self.candles:
+            if candle_symbol == symbol and candles:
+                return candles[-1].close
+        return None
 
 
 class SignalSource(Protocol):

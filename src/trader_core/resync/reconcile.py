@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import attrs
 
+from trader_core.execution import is_own
 from trader_core.health import ExchangeHealthManager
 from trader_core.model import ZERO, Asset, ExchangeError, IntentStatus, Symbol
 from trader_core.model.events import ReconciliationReported
@@ -133,11 +134,10 @@ class StartupReconciler:
         adopted: list[str] = []
         unexpected: list[str] = []
         foreign = 0
-        own = self.prefix + "-"
         for symbol in symbols:
             for order in await trading.fetch_open_orders(symbol):
                 cid = order.client_order_id
-                if not cid.value.startswith(own):
+                if not is_own(self.prefix, cid):
                     foreign += 1
                 elif cid in before:
                     adopted.append(cid.value)

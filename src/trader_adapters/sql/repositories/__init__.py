@@ -6,6 +6,7 @@ from trader_adapters.sql.repositories.base import UnitContext
 from trader_adapters.sql.repositories.commands import (
     SqlCommandRepository,
 )
+from trader_adapters.sql.repositories.leases import SqlLeaseRepository
 from trader_adapters.sql.repositories.ledger import (
     SqlLedgerRepository,
     SqlTradingStateRepository,
@@ -26,6 +27,7 @@ __all__ = [
     "SqlCandleRepository",
     "SqlCommandRepository",
     "SqlFillRepository",
+    "SqlLeaseRepository",
     "SqlLedgerRepository",
     "SqlOrderRepository",
     "SqlPlanRepository",

@@ -56,6 +56,7 @@ from trader_core.model.events.plans import (
     PlanCancelled,
     PlanClosed,
     PlanOpened,
+    ProtectionFailed,
     ProtectionPlaced,
     SignalHandled,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "PlanCancelled",
     "PlanClosed",
     "PlanOpened",
+    "ProtectionFailed",
     "ProtectionPlaced",
     "ReconciliationReported",
     "RunFinished",

@@ -6,7 +6,7 @@ import attrs
 
 from trader_core.model.events.base import Event
 
-__all__ = ["PlanCancelled", "PlanClosed", "PlanOpened", "ProtectionPlaced", "SignalHandled"]
+__all__ = ["PlanCancelled", "PlanClosed", "PlanOpened", "ProtectionFailed", "ProtectionPlaced", "SignalHandled"]
 
 
 # --- plans and signals -----------------------------------------------------------------------------
@@ -60,3 +60,15 @@ class SignalHandled(Event):
     symbol: str
     status: str
     detail: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ProtectionFailed(Event):
+    """A filled plan could not be protected by the venue; ``action`` says what the bot does about it: ``exit``
+    (the market is past a level, or protection was refused again and again) or ``halt`` (not even the exit
+    could be sent)."""
+
+    plan_id: str
+    symbol: str
+    reason: str
+    action: str

@@ -1,0 +1,97 @@
+"""One process at a time runs a bot: the lease in the store is taken at start, renewed while the bot runs, and
+released at exit. A second process exits 2 naming the holder. A lease left by a process that died without
+releasing it (kill -9, a power cut) is taken over once it expires, or at once when its holder ran on this host and
+is gone (the pid file's rule)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from datetime import timedelta
+
+import attrs
+
+from trader_core.model import ConfigError, Lease, StoreError
+from trader_core.ports import Clock, Store
+
+__all__ = ["BotLease", "BotTakenError"]
+
+
+class BotTakenError(ConfigError):
+    """Another live process runs this bot."""
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
+@attrs.define
+class BotLease:
+    """The lease of ``store``'s bot for this process. ``clock`` is the wall clock whatever the run's clock is:
+    other processes compare against it."""
+
+    store: Store
+    clock: Clock
+    ttl: timedelta = timedelta(seconds=30)
+    host: str = attrs.field(factory=socket.gethostname)
+    pid: int = attrs.field(factory=os.getpid)
+    token: str = attrs.field(factory=lambda: secrets.token_hex(16))
+    lost: str | None = attrs.field(default=None, init=False)
+    _stop: threading.Event = attrs.field(factory=threading.Event, init=False)
+    _thread: threading.Thread | None = attrs.field(default=None, init=False)
+
+    def acquire(self) -> None:
+        """Hold the bot, or raise ``BotTakenError`` naming the process that does."""
+        held = self._take()
+        if held.token != self.token and held.host == self.host and _process_gone(held.pid):
+            held = self._take(replacing=held.token)
+        if held.token != self.token:
+            raise BotTakenError(f"bot {self.store.bot_id.value!r} is already running ({held.describe()}); a bot runs "
+                                f"in one process at a time (its lease expires {held.expires_at.isoformat()})")
+        self._thread = threading.Thread(target=self._renew, name="bot-lease", daemon=True)
+        self._thread.start()
+
+    def guard(self) -> str | None:
+        """Why the bot must stop (its lease was lost), or None."""
+        return self.lost
+
+    def release(self) -> None:
+        """Stop renewing and give the lease up."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        try:
+            with self.store.unit_of_work() as uow:
+                uow.leases.release(self.token)
+                uow.commit()
+        except StoreError:
+            return  # the lease expires by itself
+
+    def _take(self, replacing: str | None = None) -> Lease:
+        now = self.clock.now()
+        mine = Lease(token=self.token, host=self.host, pid=self.pid, since=now, expires_at=now + self.ttl)
+        with self.store.unit_of_work() as uow:
+            held = uow.leases.take(mine, now, replacing=replacing)
+            uow.commit()
+        return held
+
+    def _renew(self) -> None:
+        """Renew every third of the time to live; a failed renewal is retried, a lease taken by another process
+        (this one was stalled past its expiry) stops the bot."""
+        period = self.ttl.total_seconds() / 3
+        while not self._stop.wait(period):
+            try:
+                held = self._take()
+            except StoreError:
+                continue  # the database is away: try again; the lease holds for two more periods
+            if held.token != self.token:
+                self.lost = f"lease lost to {held.describe()}"
+                return

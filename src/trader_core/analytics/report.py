@@ -1,0 +1,144 @@
+"""A run's report as one value: returns, drawdowns, ratios, trade statistics and tables, from its round trips, its
+fills and the prices it saw. ``equity_curve`` marks the bot's own holdings to market at every price it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import attrs
+
+from trader_core.analytics.metrics import (
+    ZERO,
+    Drawdown,
+    EquityPoint,
+    GroupRow,
+    RoundTrip,
+    TradeStats,
+    annualised,
+    daily_returns,
+    days_in,
+    drawdown,
+    group,
+    ratios,
+    trade_stats,
+)
+from trader_core.model import FillRecord, Side, Symbol
+
+__all__ = ["Report", "build_report", "closed_trade_equity", "equity_curve"]
+
+Prices = Mapping[Symbol, Decimal]
+
+
+def equity_curve(balance: Decimal, fills: Sequence[FillRecord], marks: Sequence[tuple[datetime, Prices]]
+                 ) -> list[EquityPoint]:
+    """Equity at each mark: the starting ``balance`` (quote), plus the cash the bot's fills moved, plus what it
+    holds at the mark's prices. A fee in the base asset reduces what is held; any other fee is counted at its
+    booked quote value. Fills are applied when their time is at or before the mark's."""
+    ordered = sorted(fills, key=lambda r: r.fill.time)
+    cash, held, last = balance, dict[Symbol, Decimal](), dict[Symbol, Decimal]()
+    points: list[EquityPoint] = []
+    index = 0
+    for at, prices in marks:
+        while index < len(ordered) and ordered[index].fill.time <= at:
+            record = ordered[index]
+            fill = record.fill
+            sign = 1 if fill.side is Side.BUY else -1
+            held[fill.symbol] = held.get(fill.symbol, ZERO) + sign * fill.quantity.value
+            cash -= sign * fill.notional
+            if fill.fee.asset == fill.symbol.base:
+                held[fill.symbol] -= fill.fee.amount
+            else:
+                cash -= record.fee_quote
+            index += 1
+        last.update(prices)
+        value = sum((quantity * last.get(symbol, ZERO) for symbol, quantity in held.items()), ZERO)
+        points.append(EquityPoint(at, cash + value))
+    return points
+
+
+def closed_trade_equity(balance: Decimal, trades: Sequence[RoundTrip]) -> list[EquityPoint]:
+    """Equity counted on closed trades only: the balance, then each trade's net result at its exit."""
+    ordered = sorted(trades, key=lambda t: t.exit_time)
+    if not ordered:
+        return []
+    points, equity = [EquityPoint(min(t.entry_time for t in ordered), balance)], balance
+    for trade in ordered:
+        equity += trade.net_pnl
+        points.append(EquityPoint(trade.exit_time, equity))
+    return points
+
+
+@attrs.frozen(kw_only=True)
+class Report:
+    """Everything a report shows, computed; renderers only format it."""
+
+    start: datetime
+    end: datetime
+    balance: Decimal
+    final_equity: Decimal
+    total_return_pct: Decimal
+    annual_return_pct: Decimal
+    buy_and_hold_pct: Decimal
+    drawdown: Drawdown
+    closed_drawdown: Drawdown
+    sharpe: Decimal
+    sortino: Decimal
+    calmar: Decimal
+    stats: TradeStats
+    exposure_pct: Decimal
+    trades_per_day: Decimal
+    llm_cost: Decimal
+    fees_share_of_gross_pct: Decimal
+    llm_share_of_gross_pct: Decimal
+    by_symbol: tuple[GroupRow, ...]
+    by_exit_reason: tuple[GroupRow, ...]
+    by_month: tuple[GroupRow, ...]
+
+    @property
+    def net_pnl(self) -> Decimal:
+        """Net of fees and of the LLM's cost: gross - fees - LLM cost."""
+        return self.stats.net_profit - self.llm_cost
+
+
+def _exposure(trades: Sequence[RoundTrip], start: datetime, end: datetime) -> Decimal:
+    """Share of the span during which at least one position was open (overlaps counted once)."""
+    span = end - start
+    if span <= timedelta(0):
+        return ZERO
+    covered, reach = timedelta(0), start
+    for trade in sorted(trades, key=lambda t: t.entry_time):
+        begin, finish = max(trade.entry_time, reach), min(trade.exit_time, end)
+        if finish > begin:
+            covered += finish - begin
+            reach = finish
+    return days_in(covered) / days_in(span) * 100
+
+
+def build_report(*, trades: Sequence[RoundTrip], equity: Sequence[EquityPoint], balance: Decimal,
+                 first_prices: Prices, last_prices: Prices, start: datetime, end: datetime,
+                 llm_cost: Decimal = ZERO) -> Report:
+    """The report of one run (or a time range of a bot): ``equity`` is marked to market in time order."""
+    final = equity[-1].equity if equity else balance + sum((t.net_pnl for t in trades), ZERO)
+    total = (final - llm_cost - balance) / balance if balance > ZERO else ZERO
+    yearly = annualised(total, end - start)
+    mtm = drawdown(equity)
+    stats = trade_stats(trades)
+    holds = [last_prices[s] / first_prices[s] - 1 for s in first_prices if s in last_prices and first_prices[s] > 0]
+    gross = sum((t.gross_pnl for t in trades), ZERO)
+    days = days_in(end - start)
+    ratio = ratios(daily_returns(equity), yearly, mtm.pct)
+    return Report(
+        start=start, end=end, balance=balance, final_equity=final - llm_cost, total_return_pct=total * 100,
+        annual_return_pct=yearly * 100, buy_and_hold_pct=sum(holds, ZERO) / len(holds) * 100 if holds else ZERO,
+        drawdown=mtm, closed_drawdown=drawdown(closed_trade_equity(balance, trades)),
+        sharpe=ratio["sharpe"], sortino=ratio["sortino"], calmar=ratio["calmar"], stats=stats,
+        exposure_pct=_exposure(trades, start, end), trades_per_day=Decimal(stats.count) / days if days else ZERO,
+        llm_cost=llm_cost,
+        fees_share_of_gross_pct=stats.fees / abs(gross) * 100 if gross else ZERO,
+        llm_share_of_gross_pct=llm_cost / abs(gross) * 100 if gross else ZERO,
+        by_symbol=tuple(group(trades, lambda t: t.symbol)),
+        by_exit_reason=tuple(group(trades, lambda t: t.exit_reason or "open")),
+        by_month=tuple(group(trades, lambda t: t.exit_time.strftime("%Y-%m"))),
+    )

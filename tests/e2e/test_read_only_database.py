@@ -1,0 +1,61 @@
+"""A database the user may read but not write: ``status`` and ``trades`` read it (read-only, nothing created),
+a command that writes says the file is read-only; a missing database is said to be missing and never created."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+APP = str(Path(sys.executable).parent / "trader-app")
+
+
+def _app(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([APP, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture
+def frozen_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder holding a bot's database, made unwritable for everyone (root included: the immutable flag)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    assert _app(folder, "run", "--days", "1", "--db", "sqlite:///t.db").returncode == 0
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available to make the folder read-only")
+    frozen = subprocess.run(["chattr", "+i", str(folder / "t.db"), str(folder)], capture_output=True, check=False)
+    if frozen.returncode != 0:
+        pytest.skip(f"this file system does not take the immutable flag: {frozen.stderr!r}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["chattr", "-i", str(folder / "t.db"), str(folder)], check=False)
+
+
+def test_status_and_trades_read_a_read_only_database(frozen_folder: Path) -> None:
+    status = _app(frozen_folder, "status", "--db", "sqlite:///t.db")
+    assert status.returncode == 0, status.stderr
+    assert "bot            default" in status.stdout
+    trades = _app(frozen_folder, "trades", "--db", "sqlite:///t.db")
+    assert trades.returncode == 0, trades.stderr
+    assert trades.stdout.count("\n") > 1
+
+
+def test_a_command_that_writes_says_the_database_is_read_only(frozen_folder: Path) -> None:
+    result = _app(frozen_folder, "command", "halt", "--db", "sqlite:///t.db")
+    assert result.returncode == 2
+    assert "is read-only" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_database_is_said_to_be_missing_and_not_created(tmp_path: Path) -> None:
+    for command in ("status", "trades"):
+        result = _app(tmp_path, command, "--db", "sqlite:///missing.db")
+        assert result.returncode == 2, result.stderr
+        assert "no database file at missing.db" in result.stderr
+    assert not (tmp_path / "missing.db").exists()
