@@ -1,0 +1,239 @@
+"""The Starlette application: JSON endpoints, the token check, JSON errors and the static dashboard.
+
+Reads run in a worker thread (the store is synchronous). Every error is a JSON body ``{"error": ...}``
+with a 4xx status; an unexpected failure is a 500 with a one-line message, never a trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from trader_app.api.fleet import Fleet, NotFoundError, equity
+from trader_app.api.openapi import openapi_schema
+from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, UnavailableReport
+from trader_core.model import InvalidValueError, StoreError, TraderError
+from trader_core.model.commands import CommandName
+
+__all__ = ["TOKEN_HEADER", "Endpoints", "create_app"]
+
+TOKEN_HEADER = "X-Trader-Token"  # noqa: S105 - a header name, not a secret
+_STATIC = Path(__file__).parent / "static"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class BadRequestError(ValueError):
+    """Bad input (a 400)."""
+
+
+@attrs.frozen
+class Endpoints:
+    """The handlers: each takes the request and returns JSON-ready data (run in a worker thread)."""
+
+    fleet: Fleet
+    reports: ReportSource
+    llms: LlmSource
+
+    def bots(self, _: Request) -> Any:
+        """Bot ids."""
+        return {"bots": self.fleet.bots()}
+
+    def status(self, request: Request) -> Any:
+        """As ``trader-app status --json``, with ``llm_budget``."""
+        bot = request.path_params["bot"]
+        result = self.fleet.status(bot)
+        result["llm_budget"] = self.llms.budget(bot)
+        return result
+
+    def section(self, name: str) -> Callable[[Request], Any]:
+        """One list of the status (positions, plans, orders)."""
+        return lambda request: {name: self.fleet.status(request.path_params["bot"])[name]}
+
+    def trades(self, request: Request) -> Any:
+        """Round trips, filtered by symbol and entry time, paged."""
+        q = request.query_params
+        rows = self.fleet.trades(request.path_params["bot"], q.get("run"))
+        start, end, symbol = _time(q.get("start")), _time(q.get("end")), q.get("symbol")
+        rows = [r for r in rows if (symbol is None or r["symbol"] == symbol)
+                and (start is None or datetime.fromisoformat(r["entry_time"]) >= start)
+                and (end is None or datetime.fromisoformat(r["entry_time"]) < end)]
+        offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
+        return {"total": len(rows), "offset": offset, "limit": limit, "trades": rows[offset:offset + limit]}
+
+    def equity_curve(self, request: Request) -> Any:
+        """Realized equity and drawdown points."""
+        return {"points": equity(self.fleet.trades(request.path_params["bot"], request.query_params.get("run")))}
+
+    def metrics(self, request: Request) -> Any:
+        """The report's metrics (404 while not available)."""
+        q = request.query_params
+        bot = request.path_params["bot"]
+        self.fleet.store(bot)
+        found = self.reports.metrics(bot, q.get("run"), _time(q.get("start")), _time(q.get("end")))
+        if found is None:
+            raise NotFoundError("report metrics are not available")
+        return found
+
+    def llm_calls(self, request: Request) -> Any:
+        """The latest LLM calls."""
+        bot = request.path_params["bot"]
+        self.fleet.store(bot)
+        return {"calls": self.llms.calls(bot, _int(request.query_params.get("limit"), 50, 1, 500))}
+
+    def llm_trace(self, request: Request) -> Any:
+        """One LLM call's trace."""
+        found = self.llms.trace(request.path_params["bot"], request.path_params["call_id"])
+        if found is None:
+            raise NotFoundError("no such LLM trace")
+        return found
+
+    def commands(self, request: Request) -> Any:
+        """The command queue and audit log."""
+        limit = _int(request.query_params.get("limit"), 50, 1, 500)
+        return {"commands": self.fleet.commands(request.path_params["bot"], limit)}
+
+    def one_command(self, request: Request) -> Any:
+        """One command."""
+        return self.fleet.command(request.path_params["bot"], request.path_params["command_id"])
+
+    def send(self, request: Request) -> Any:
+        """Queue a command; with ``?wait=N``, wait up to N seconds for the bot's result."""
+        body: dict[str, Any] = request.state.body
+        bot = request.path_params["bot"]
+        try:
+            name = CommandName(request.path_params["name"])
+        except ValueError:
+            raise NotFoundError(f"no command {request.path_params['name']!r}; one of "
+                                + ", ".join(n.value for n in CommandName)) from None
+        minutes = body.get("minutes")
+        if minutes is not None and (name is not CommandName.PAUSE or not isinstance(minutes, int)
+                                    or isinstance(minutes, bool) or minutes <= 0):
+            raise BadRequestError("minutes: a positive integer, with pause only")
+        wait = request.query_params.get("wait")
+        seconds = None if wait is None else _int(wait, 10, 1, 60)
+        queued = self.fleet.queue(bot, name, minutes)
+        if seconds is None:
+            return queued
+        deadline = time.monotonic() + seconds
+        while queued["status"] == "pending" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            queued = self.fleet.command(bot, queued["command_id"])
+        return queued
+
+    def schema(self, _: Request) -> Any:
+        """The OpenAPI schema."""
+        return openapi_schema()
+
+
+def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool = False,
+               report: ReportSource | None = None, llm: LlmSource | None = None) -> Starlette:
+    """The app over ``fleet``; ``token`` guards commands (and every request with ``require_token_for_reads``)."""
+    api = Endpoints(fleet, report or UnavailableReport(), llm or UnavailableLlm())
+
+    def authorised(request: Request) -> bool:
+        given = request.headers.get(TOKEN_HEADER, "")
+        return token is not None and hmac.compare_digest(given.encode(), token.encode())
+
+    def endpoint(func: Callable[[Request], Any], *, write: bool = False) -> Handler:
+        async def handle(request: Request) -> Response:
+            if (write or require_token_for_reads) and not authorised(request):
+                why = f"missing or wrong {TOKEN_HEADER}" if token else "no token is configured (TRADER_API__TOKEN)"
+                return _error(401, f"unauthorised: {why}")
+            try:
+                body = await request.json() if write and await request.body() else {}
+                if not isinstance(body, dict):
+                    raise BadRequestError("the body must be a JSON object")
+                request.state.body = body
+                return JSONResponse(await run_in_threadpool(func, request))
+            except NotFoundError as exc:
+                return _error(404, str(exc))
+            except (BadRequestError, InvalidValueError, ValueError) as exc:
+                return _error(400, str(exc))
+            except StoreError as exc:
+                return _error(503, f"the store failed: {exc}")
+            except TraderError as exc:
+                return _error(400, str(exc))
+        return handle
+
+    b = "/api/v1/bots/{bot}"
+    routes = [
+        Route("/", _index),
+        Route("/openapi.json", endpoint(api.schema)),
+        Route("/api/v1/bots", endpoint(api.bots)),
+        Route(b + "/status", endpoint(api.status)),
+        Route(b + "/positions", endpoint(api.section("positions"))),
+        Route(b + "/plans", endpoint(api.section("plans"))),
+        Route(b + "/orders", endpoint(api.section("orders"))),
+        Route(b + "/trades", endpoint(api.trades)),
+        Route(b + "/equity", endpoint(api.equity_curve)),
+        Route(b + "/metrics", endpoint(api.metrics)),
+        Route(b + "/llm/calls", endpoint(api.llm_calls)),
+        Route(b + "/llm/calls/{call_id}", endpoint(api.llm_trace)),
+        Route(b + "/commands", endpoint(api.commands)),
+        Route(b + "/commands/{command_id}", endpoint(api.one_command)),
+        Route(b + "/commands/{name}", endpoint(api.send, write=True), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=_STATIC), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        fleet.close()
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _failed},
+                     lifespan=lifespan)
+
+
+async def _index(_: Request) -> Response:
+    return FileResponse(_STATIC / "index.html")
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    return _error(code, "not found" if code == 404 else "method not allowed" if code == 405 else "failed")
+
+
+async def _failed(_: Request, exc: Exception) -> Response:
+    return _error(500, f"internal error: {type(exc).__name__}")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _int(text: str | None, default: int, low: int, high: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequestError(f"not an integer: {text!r}") from None
+    if not low <= value <= high:
+        raise BadRequestError(f"{value} is outside {low}..{high}")
+    return value
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadRequestError(f"not an ISO-8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise BadRequestError(f"time without a timezone: {text!r}")
+    return value

@@ -1,0 +1,158 @@
+"""The REST API over real SQLite and PostgreSQL databases written by real replay runs, through HTTP."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import TOKEN, Server, tmp_sqlite
+from trader_app.api import create_app
+from trader_app.api.fleet import Fleet
+from trader_app.api.openapi import openapi_schema
+from trader_app.cli import main
+from trader_app.commands.serve import check_bind
+from trader_core.model import ConfigError
+
+AUTH = {"X-Trader-Token": TOKEN}
+
+
+def test_bots_and_status_as_trader_app_status_shows_them(client: httpx.Client) -> None:
+    assert client.get("/api/v1/bots").json() == {"bots": ["alpha", "beta"]}
+    status = client.get("/api/v1/bots/alpha/status").json()
+    assert status["bot"] == "alpha"
+    assert status["run"]["mode"] == "replay"
+    assert status["trading_state"]["state"] == "active"
+    assert status["llm_budget"] is None
+    assert client.get("/api/v1/bots/alpha/positions").json()["positions"] == status["positions"]
+    assert client.get("/api/v1/bots/alpha/plans").json()["plans"] == status["plans"]
+    assert client.get("/api/v1/bots/alpha/orders").json()["orders"] == status["orders"]
+
+
+def test_trades_are_paged_and_filtered_and_the_equity_curve_adds_them_up(client: httpx.Client) -> None:
+    everything = client.get("/api/v1/bots/alpha/trades", params={"limit": 1000}).json()
+    assert everything["total"] > 2, "the replay should have traded"
+    rows = everything["trades"]
+    page = client.get("/api/v1/bots/alpha/trades", params={"offset": 1, "limit": 2}).json()
+    assert page["trades"] == rows[1:3]
+    eth = client.get("/api/v1/bots/alpha/trades", params={"symbol": "ETH/USDT", "limit": 1000}).json()["trades"]
+    assert eth == [r for r in rows if r["symbol"] == "ETH/USDT"]
+    assert client.get("/api/v1/bots/alpha/trades", params={"symbol": "XRP/USDT"}).json()["total"] == 0
+    cut = rows[2]["entry_time"]
+    later = client.get("/api/v1/bots/alpha/trades", params={"start": cut, "limit": 1000}).json()
+    assert later["trades"] == [r for r in rows if r["entry_time"] >= cut]
+    points = client.get("/api/v1/bots/alpha/equity").json()["points"]
+    closed = [r for r in rows if r["exit_time"]]
+    assert len(points) == len(closed)
+    assert Decimal(points[-1]["realized_pnl"]) == sum(Decimal(r["realized_pnl"]) for r in closed)
+    assert all(Decimal(p["drawdown"]) <= 0 for p in points)
+
+
+def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_puts_it(
+        client: httpx.Client) -> None:
+    refused = client.post("/api/v1/bots/beta/commands/pause")
+    assert refused.status_code == 401
+    assert "X-Trader-Token" in refused.json()["error"]
+    wrong = client.post("/api/v1/bots/beta/commands/pause", headers={"X-Trader-Token": TOKEN[:-1] + "y"})
+    assert wrong.status_code == 401
+    queued = client.post("/api/v1/bots/beta/commands/pause", headers=AUTH, json={"minutes": 5}).json()
+    assert (queued["name"], queued["status"], queued["minutes"]) == ("pause", "pending", 5)
+    log = client.get("/api/v1/bots/beta/commands").json()["commands"]
+    assert log[0]["command_id"] == queued["command_id"]
+    one = client.get(f"/api/v1/bots/beta/commands/{queued['command_id']}").json()
+    assert one == log[0]
+    assert client.get("/api/v1/bots/alpha/commands").json()["commands"] == []
+    waited = client.post("/api/v1/bots/beta/commands/resume", headers=AUTH, params={"wait": 1}).json()
+    assert waited["status"] == "pending", "no bot is running, so nothing handles it"
+
+
+@pytest.mark.parametrize(("case"), [
+    ("GET", "/api/v1/bots/nobody/status", None, 404, "no bot 'nobody'"),
+    ("GET", "/api/v1/bots/alpha/trades?limit=0", None, 400, "outside 1..1000"),
+    ("GET", "/api/v1/bots/alpha/trades?limit=x", None, 400, "not an integer"),
+    ("GET", "/api/v1/bots/alpha/trades?start=yesterday", None, 400, "ISO-8601"),
+    ("GET", "/api/v1/bots/alpha/trades?start=2025-01-01T00:00:00", None, 400, "without a timezone"),
+    ("GET", "/api/v1/bots/alpha/trades?run=nope", None, 404, "no run 'nope'"),
+    ("GET", "/api/v1/bots/alpha/metrics", None, 404, "not available"),
+    ("GET", "/api/v1/bots/alpha/llm/calls/c1", None, 404, "no such LLM trace"),
+    ("GET", "/api/v1/bots/alpha/commands/cmd-none", None, 404, "no command"),
+    ("POST", "/api/v1/bots/alpha/commands/explode", {}, 404, "one of pause"),
+    ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": -1}, 400, "positive integer"),
+    ("POST", "/api/v1/bots/alpha/commands/halt", {"minutes": 3}, 400, "with pause only"),
+    ("POST", "/api/v1/bots/alpha/commands/pause", [1], 400, "JSON object"),
+    ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, ""),
+    ("GET", "/api/v1/nothing", None, 404, "not found"),
+    ("DELETE", "/api/v1/bots", None, 405, "not allowed"),
+])
+def test_bad_input_is_a_4xx_with_a_json_error(client: httpx.Client, case: tuple[str, str, object, int, str]) -> None:
+    method, path, body, code, text = case
+    content = body if isinstance(body, str) else None if body is None else json.dumps(body)
+    answer = client.request(method, path, headers=AUTH, content=content)
+    assert answer.status_code == code
+    assert text in answer.json()["error"]
+    assert "Traceback" not in answer.text
+
+
+def test_llm_calls_are_empty_until_the_llm_source_is_wired(client: httpx.Client) -> None:
+    assert client.get("/api/v1/bots/alpha/llm/calls").json() == {"calls": []}
+
+
+def test_the_dashboard_and_its_assets_are_served_without_any_outside_link(client: httpx.Client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "trader-core" in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        text = client.get(asset).text
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in text
+    assert "https://" not in page.text
+    assert "http://" not in page.text
+
+
+def test_the_checked_in_openapi_schema_is_current(client: httpx.Client) -> None:
+    served = client.get("/openapi.json").json()
+    assert served == openapi_schema()
+    checked_in = Path(__file__).parents[2] / "docs" / "openapi.json"
+    assert json.loads(checked_in.read_text()) == served, "regenerate docs/openapi.json (docs/api.md)"
+
+
+def test_beyond_loopback_every_request_needs_the_token_and_no_secret_is_served(tmp_path: Path) -> None:
+    url = tmp_sqlite(tmp_path)
+    assert main(["run", "--days", "1", "--db", url, "--bot", "gamma"]) == 0
+    server = Server(create_app(Fleet(url), TOKEN, require_token_for_reads=True))
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            assert http.get("/api/v1/bots").status_code == 401
+            answer = http.get("/api/v1/bots/gamma/status", headers=AUTH)
+            assert answer.status_code == 200
+            assert TOKEN not in answer.text
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_beyond_loopback_without_a_token_and_a_short_token() -> None:
+    assert check_bind("127.0.0.1", 8080, None) is False
+    assert check_bind("::1", 8080, None) is False
+    assert check_bind("0.0.0.0", 8080, TOKEN) is True
+    with pytest.raises(ConfigError, match="beyond loopback"):
+        check_bind("0.0.0.0", 8080, None)
+    with pytest.raises(ConfigError, match="too short"):
+        check_bind("127.0.0.1", 8080, "short")
+    with pytest.raises(ConfigError, match="--port"):
+        check_bind("127.0.0.1", 0, None)
+
+
+def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("TRADER_API__TOKEN", raising=False)
+    url = tmp_sqlite(tmp_path)
+    capsys.readouterr()
+    assert main(["serve", "--db", url, "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["trader-app: error: refusing to bind 0.0.0.0 beyond loopback without "
+                                        "TRADER_API__TOKEN"]
+    assert main(["serve", "--db", f"sqlite:///{tmp_path / 'missing.db'}"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
