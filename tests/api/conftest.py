@@ -15,6 +15,7 @@ import uvicorn
 from tests.store.databases import fresh_postgres_schema
 from trader_app.api import create_app
 from trader_app.api.fleet import Fleet
+from trader_app.api.sources import StoreReports
 from trader_app.cli import main
 
 TOKEN = "a-test-token-of-32-characters-xx"
@@ -71,7 +72,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def client(database: str) -> Iterator[httpx.Client]:
     """An HTTP client of a server over ``database`` with the token set."""
-    server = Server(create_app(Fleet(database), TOKEN))
+    fleet = Fleet(database)
+    server = Server(create_app(fleet, TOKEN, report=StoreReports(fleet.store)))
     try:
         with httpx.Client(base_url=server.url, timeout=10) as http:
             yield http

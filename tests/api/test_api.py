@@ -76,7 +76,7 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     ("GET", "/api/v1/bots/alpha/trades?start=yesterday", None, 400, "ISO-8601"),
     ("GET", "/api/v1/bots/alpha/trades?start=2025-01-01T00:00:00", None, 400, "without a timezone"),
     ("GET", "/api/v1/bots/alpha/trades?run=nope", None, 404, "no run 'nope'"),
-    ("GET", "/api/v1/bots/alpha/metrics", None, 404, "not available"),
+    ("GET", "/api/v1/bots/alpha/metrics?run=nope", None, 404, "not available"),
     ("GET", "/api/v1/bots/alpha/llm/calls/c1", None, 404, "no such LLM trace"),
     ("GET", "/api/v1/bots/alpha/commands/cmd-none", None, 404, "no command"),
     ("POST", "/api/v1/bots/alpha/commands/explode", {}, 404, "one of pause"),
@@ -94,6 +94,17 @@ def test_bad_input_is_a_4xx_with_a_json_error(client: httpx.Client, case: tuple[
     assert answer.status_code == code
     assert text in answer.json()["error"]
     assert "Traceback" not in answer.text
+
+
+def test_metrics_are_the_report_trader_app_report_writes(client: httpx.Client, database: str,
+                                                         tmp_path: Path) -> None:
+    served = client.get("/api/v1/bots/alpha/metrics").json()
+    out = tmp_path / "report.json"
+    assert main(["report", "--db", database, "--bot", "alpha", "--json", str(out)]) == 0
+    assert served == json.loads(out.read_text())
+    assert Decimal(served["final_equity"]) != Decimal(served["balance"]), "the replay should have traded"
+    late = client.get("/api/v1/bots/alpha/metrics", params={"start": "2100-01-01T00:00:00+00:00"})
+    assert late.status_code == 404, "no trade in the range: nothing to report"
 
 
 def test_llm_calls_are_empty_until_the_llm_source_is_wired(client: httpx.Client) -> None:

@@ -1,17 +1,22 @@
 """The report metrics (issue 16) and the LLM calls, traces and budget (issue 15) behind two small ports.
 
-The server only adapts their answers to JSON. Until those features are wired in, the ``Unavailable``
-implementations answer ``None`` (the endpoint says 404 "not available") or empty lists.
+The server only adapts their answers to JSON. ``StoreReports`` computes a stored run's report; where a
+feature is not wired in, the ``Unavailable`` implementations answer ``None`` (the endpoint says 404 "not
+available") or empty lists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
-__all__ = ["LlmSource", "ReportSource", "UnavailableLlm", "UnavailableReport"]
+from trader_core.model import ConfigError, RunId
+from trader_core.ports import Store
+
+__all__ = ["LlmSource", "ReportSource", "StoreReports", "UnavailableLlm", "UnavailableReport"]
 
 
 class ReportSource(Protocol):
@@ -60,3 +65,30 @@ class UnavailableLlm:
     def budget(self, bot: str) -> dict[str, Any] | None:  # noqa: ARG002 - the port's signature
         """No budget."""
         return None
+
+
+@attrs.frozen
+class StoreReports:
+    """The report of a bot's run computed from its stored plans and fills (as ``trader-app report`` without
+    ``--candles``: equity marked at the fills)."""
+
+    stores: Callable[[str], Store]
+
+    def metrics(self, bot: str, run: str | None, start: datetime | None,
+                end: datetime | None) -> dict[str, Any] | None:
+        """``report_document`` of ``run`` (default: the latest) limited to ``[start, end]``; ``None`` when the bot
+        has no such run or it has no closed trade to report."""
+        from trader_adapters.report import report_document
+        from trader_app.reporting import gather
+
+        with self.stores(bot).unit_of_work() as uow:
+            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
+            if record is None:
+                return None
+            plans = uow.plans.list_for_run(record.run_id)
+            fills = uow.fills.list_for_run(record.run_id)
+        try:
+            inputs = gather(record, plans, fills, (), since=start, until=end)
+        except ConfigError:
+            return None
+        return report_document(inputs.report, run_id=record.run_id.value, bot=bot)

@@ -56,6 +56,7 @@ def serve_command(db: str, host: str, port: int) -> int:
 
     from trader_app.api import create_app
     from trader_app.api.fleet import Fleet
+    from trader_app.api.sources import StoreReports
     from trader_app.storage import check_url, schema_state
 
     token = os.environ.get(TOKEN_ENV) or None
@@ -65,6 +66,7 @@ def serve_command(db: str, host: str, port: int) -> int:
     if state.status != "head":
         raise ConfigError(f"database schema is at {state.current or 'nothing'}, not {state.head}: "
                           "run trader-app db upgrade")
-    app = create_app(Fleet(db), token, require_token_for_reads=strict)
+    fleet = Fleet(db)
+    app = create_app(fleet, token, require_token_for_reads=strict, report=StoreReports(fleet.store))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
     return 0
