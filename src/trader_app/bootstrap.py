@@ -65,7 +65,12 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         if len(settings.symbols) != 1 and settings.symbols != _default_symbols():
             raise ConfigError("a CSV file holds one symbol: give exactly one --symbol with --data")
         symbol = settings.symbols[0] if len(settings.symbols) == 1 else Symbol.parse("BTC/USDT")
-        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe)}
+        from trader_adapters.clock import SystemClock
+
+        # A row dated after the present is bad input (exit 2 naming the line), never a walk through
+        # decades of empty minutes.
+        now = SystemClock().now()
+        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe, now=now)}
     timeframe = settings.timeframe or Timeframe("1m")
     count = int(timedelta(days=settings.days) / timeframe.duration)
     return {
