@@ -42,7 +42,16 @@ from trader_core.model import (
 from trader_core.model.health import CircuitPolicy, HealthPolicy
 from trader_core.plans import PlanMonitor, PlanPolicy
 from trader_core.portfolio import BalanceCheck, LedgerPolicy, PortfolioTracker, QuoteFeeRates
-from trader_core.ports import Clock, MarketData, Reconnectable, SignalSource, Store, Telemetry, Trading
+from trader_core.ports import (
+    Clock,
+    ExecutionReports,
+    MarketData,
+    Reconnectable,
+    SignalSource,
+    Store,
+    Telemetry,
+    Trading,
+)
 from trader_core.resync import ResyncService, StartupReconciler
 from trader_core.risk import LossLimitPolicy, RiskManager, RiskPolicy
 from trader_core.trading import ActionPolicy, TradeActionHandler
@@ -102,7 +111,12 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         if len(settings.symbols) != 1 and settings.symbols != _default_symbols():
             raise ConfigError("a CSV file holds one symbol: give exactly one --symbol with --data")
         symbol = settings.symbols[0] if len(settings.symbols) == 1 else Symbol.parse("BTC/USDT")
-        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe)}
+        from trader_adapters.clock import SystemClock
+
+        # A row dated after the present is bad input (exit 2 naming the line), never a walk through
+        # decades of empty minutes.
+        now = SystemClock().now()
+        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe, now=now)}
     timeframe = settings.timeframe or Timeframe("1m")
     count = int(timedelta(days=settings.days) / timeframe.duration)
     return {
@@ -153,7 +167,7 @@ def build_services(
     manager = ExchangeHealthManager(store, clock, telemetry, health or HealthPolicy(), reconnector,
                                     durable=run.mode != "replay")
     market = MonitoredMarketData(manager, market)
-    trading = MonitoredTrading(manager, trading)
+    venue, trading = trading, MonitoredTrading(manager, trading)
     book = TradingBook()
     # Third-asset fees (e.g. BNB) are valued at the market's last BNB/quote price when booked.
     tracker = PortfolioTracker(store, clock, telemetry, rates=QuoteFeeRates(market), policy=ledger or LedgerPolicy())
@@ -166,6 +180,10 @@ def build_services(
         loss_policy=risk.loss_policy, durable=run.mode != "replay")
     # Fill cursors are persisted for venues that outlive a run (not a replay's or paper run's own venue).
     resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"))
+    if isinstance(venue, ExecutionReports):
+        # The paper/replay venue pushes its executions: the poll visits only what changed (and all at a
+        # cadence); a live venue has no push and is polled every tick as before.
+        venue.subscribe_executions(resync.on_execution)
     return Services(
         # Active symbols: the configured ones, then the bot's own plans, orders and holdings (never the
         # account's other assets). ``capture`` None or without timeframes: no OHLCV capture (a replay's).

@@ -104,6 +104,19 @@ def test_a_csv_file_replays_and_a_bad_row_is_refused_with_its_line_and_nothing_w
     assert not (tmp_path / "bad.db").exists()
 
 
+def test_a_row_dated_after_the_present_is_refused_at_once_with_its_line(tmp_path: Path) -> None:
+    rows = ["timestamp_ms,open,high,low,close,volume"]
+    rows += [f"{1735689600000 + minute * 60000},100,101,99,100.5,10" for minute in range(200)]
+    rows.append("4102444800000,100,101,99,100.5,10")  # 2100-01-01
+    (tmp_path / "future.csv").write_text("\n".join(rows) + "\n")
+    refused = _app(tmp_path, "run", "--data", "future.csv", "--symbol", "SOL/USDT", "--db", "sqlite:///f.db")
+    assert refused.returncode == 2
+    assert "future.csv line 202" in refused.stderr
+    assert "future" in refused.stderr.split("line 202", 1)[1]
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "f.db").exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--fast", "40", "--slow", "30"], "fast < slow"),
     (["--symbol", "BTCUSDT"], "invalid symbol"),

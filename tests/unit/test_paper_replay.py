@@ -391,3 +391,22 @@ def test_synthetic_candles_are_valid_and_continuous(seed: int, timeframe: str) -
         assert candle.low > 0
         assert candle.volume > 0
         assert candle.close == candle.close.quantize(Decimal("0.01"))
+
+
+# -- executions pushed by the venue ---------------------------------------------------------------
+
+
+def test_the_venue_reports_each_candle_that_changed_an_order_and_no_other() -> None:
+    venue = Venue([bar(0, "100 101 99 100"), bar(1, "100 101 99 100"), bar(2, "100 101 99 100"),
+                   bar(3, "100 111 99 105"), bar(4, "105 106 104 105")], sol="1")
+    reported: list[tuple[Symbol, datetime]] = []
+    venue.paper.subscribe_executions(lambda symbol: reported.append((symbol, venue.clock.now())))
+    run(venue.paper.place_exit_bracket(sell_bracket(stop="95", target="110")))
+    venue.to_close_of(2)
+    assert venue.fills() == []  # candles 1-2 revealed; the bracket rests untouched: nothing to report
+    assert reported == []
+    venue.to_close_of(4)
+    assert venue.status("tp") is OrderStatus.FILLED
+    assert venue.status("sl") is OrderStatus.CANCELED
+    # Candle 3 reached the target: that leg filled and its partner was cancelled, reported once.
+    assert [symbol for symbol, _ in reported] == [SOL]

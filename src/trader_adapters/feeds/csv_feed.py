@@ -28,14 +28,16 @@ _MIN_PLAUSIBLE_MS = 10**11  # 1973 in ms; a smaller value is almost surely secon
 
 
 def load_candles_csv(
-    path: str | PathLike[str], symbol: Symbol, timeframe: Timeframe | None = None
+    path: str | PathLike[str], symbol: Symbol, timeframe: Timeframe | None = None, *, now: datetime | None = None
 ) -> tuple[Candle, ...]:
     """Read every candle in ``path`` (one symbol per file), oldest first.
 
     ``timestamp_ms`` is the candle's OPEN time in epoch milliseconds, UTC. Numbers are parsed as
     ``Decimal`` from their text. The timeframe is inferred from the most common spacing of the first
     rows unless given. Rows must be strictly ascending and at least one timeframe apart (gaps are
-    allowed). Raises ``ConfigError`` (``<file> line <n>: <problem>``) on any problem.
+    allowed). With ``now`` (the caller's clock), a candle opening after it is bad input: a replay must
+    never be asked to walk through years that have not happened. Raises ``ConfigError``
+    (``<file> line <n>: <problem>``) on any problem.
     """
     name = str(path)
     try:
@@ -65,7 +67,7 @@ def load_candles_csv(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _parse(name, body, symbol, timeframe)
+        return _parse(name, body, symbol, timeframe, now)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -87,8 +89,11 @@ def _infer_timeframe(name: str, body: Sequence[Sequence[str]]) -> Timeframe:
     return Timeframe.from_seconds(spacing_ms // 1000)
 
 
-def _parse(name: str, body: Sequence[Sequence[str]], symbol: Symbol, tf: Timeframe) -> tuple[Candle, ...]:
+def _parse(name: str, body: Sequence[Sequence[str]], symbol: Symbol, tf: Timeframe,
+           now: datetime | None = None) -> tuple[Candle, ...]:
     step_ms = int(tf.duration.total_seconds() * 1000)
+    # Far beyond any real row when no clock is given (year ~5000 in ms).
+    max_ms = 10**20 if now is None else int((now - _EPOCH).total_seconds() * 1000)
     candles: list[Candle] = []
     append = candles.append
     prev_ms: int | None = None
@@ -110,6 +115,9 @@ def _parse(name: str, body: Sequence[Sequence[str]], symbol: Symbol, tf: Timefra
             raise ConfigError(f"{name} line {lineno}: {_diagnose(row, exc)}") from exc
         if ms < _MIN_PLAUSIBLE_MS:
             raise ConfigError(f"{name} line {lineno}: timestamp_ms {ms} looks like seconds, expected milliseconds")
+        if ms > max_ms:
+            raise ConfigError(f"{name} line {lineno}: timestamp_ms {ms} ({candle.open_time.isoformat()}) is in the "
+                              f"future (now {now.isoformat() if now else '?'})")
         if prev_ms is not None and ms - prev_ms < step_ms:
             if ms == prev_ms:
                 problem = f"duplicate timestamp_ms {ms}"

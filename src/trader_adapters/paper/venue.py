@@ -23,6 +23,7 @@ from trader_core.model.market import Candle
 from trader_core.model.numbers import ONE, ZERO
 from trader_core.model.orders import Balance, ExitBracket, Fill, Liquidity, Order, OrderRequest, OrderType, Side
 from trader_core.ports.clock import Clock
+from trader_core.ports.exchange import ExecutionListener
 
 __all__ = ["PaperExchange"]
 
@@ -56,6 +57,7 @@ class PaperExchange:
     _rules: Callable[[Symbol], InstrumentRules] = attrs.field(repr=False)
     _rules_cache: dict[Symbol, InstrumentRules] = attrs.field(repr=False)
     _venue: str
+    _listeners: list[ExecutionListener] = attrs.field(repr=False)
 
     def __init__(
         self,
@@ -76,7 +78,7 @@ class PaperExchange:
                 f"market_buy_margin {market_buy_margin} non-negative"
             )
         self._market, self._clock, self._rules, self._venue = market, clock, rules, venue
-        self._rules_cache = {}
+        self._rules_cache, self._listeners = {}, []
         self._slippage, self._buy_margin = slippage_rate, market_buy_margin
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=self._rules_for)
         self._book.deposit_all(balances)
@@ -156,12 +158,26 @@ class PaperExchange:
     async def close(self) -> None:
         """Nothing to release."""
 
+    def subscribe_executions(self, listener: ExecutionListener) -> None:
+        """Call ``listener(symbol)`` whenever a candle changes one of ``symbol``'s orders (the push of
+        ``ExecutionReports``: fills, OCO partners cancelled, unaffordable buys expired)."""
+        self._listeners.append(listener)
+
     # -- matching ---------------------------------------------------------------------------------
 
     def _on_candle(self, candle: Candle) -> None:
         orders = self._book.open_orders(candle.symbol)
         if not orders:
             return
+        before = [order.filled for order in orders]
+        self._match(candle, orders)
+        # Every order here was open before the candle: a change is one that closed or (part) filled.
+        changed = any(not order.is_open or order.filled != was for order, was in zip(orders, before, strict=True))
+        if changed:
+            for listener in self._listeners:
+                listener(candle.symbol)
+
+    def _match(self, candle: Candle, orders: list[SimOrder]) -> None:
         # Only orders placed at or before the candle's open may trade on it: no look-ahead.
         eligible = [order for order in orders if order.created_at <= candle.open_time]
         tick = self._rules_for(candle.symbol).tick_size

@@ -22,7 +22,8 @@ def load_strategy(spec: str, options: dict[str, Any]) -> SignalSource:
     """
     if spec in ("sma", "sma_cross"):
         return SmaCross(fast=int(options["fast"]), slow=int(options["slow"]),
-                        stop_pct=_pct(options.get("stop_pct")), target_pct=_pct(options.get("target_pct")))
+                        stop_pct=_pct(options.get("stop_pct")), target_pct=_pct(options.get("target_pct")),
+                        volatility_sizing=bool(options.get("volatility_sizing", False)))
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
         raise ConfigError(f"strategy {spec!r}: use a built-in name (sma) or package.module:Class")

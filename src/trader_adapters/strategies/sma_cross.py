@@ -87,12 +87,15 @@ class _Averages:
 class SmaCross:
     """Enters long on a fast-over-slow cross between two consecutive closed candles, after a warm-up of
     ``slow`` candles, with a stop and a target as percent distances from the entry fill price; exits on
-    the opposite cross. Signals carry a ``volatility`` regime flag (low, medium, high)."""
+    the opposite cross. With ``volatility_sizing`` the signals carry a ``volatility`` regime flag (low,
+    medium, high) that scales the entry size and the breakeven trail; without it (the default) they carry
+    no flag, so an entry is bought at the full stake the user asked for."""
 
     fast: int = 10
     slow: int = 30
     stop_pct: Decimal | None = Decimal(2)
     target_pct: Decimal | None = Decimal(3)
+    volatility_sizing: bool = False
     _state: dict[Symbol, _Averages] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -123,7 +126,7 @@ class SmaCross:
         crossed_up, crossed_down = previous <= _ZERO < diff, previous >= _ZERO > diff
         if not (crossed_up or crossed_down):
             return None
-        regime = (("volatility", averages.volatility()),)
+        regime = (("volatility", averages.volatility()),) if self.volatility_sizing else ()
         held = context.holds(symbol)
         if crossed_up and not held and symbol in context.may_enter:
             return Signal(action=Action.BUY, symbol=symbol, stop_pct=self.stop_pct, target_pct=self.target_pct,

@@ -47,6 +47,8 @@ def register(sub: Any) -> None:
     add("--stop-pct", dest="stop_pct", help="stop distance in percent of the entry price (default 2)")
     add("--target-pct", dest="target_pct", help="target distance in percent of the entry price (default 3)")
     add("--stake", help="quote notional per entry (default 1000)")
+    add("--volatility-sizing", dest="volatility_sizing", action="store_const", const=True,
+        help="sma: tag entries with a volatility flag that scales the size (60-100 %% of the stake)")
     add("--fee-pct", dest="fee_pct", help="fee per side in percent (default 0.1)")
     add("--slippage-pct", dest="slippage_pct", help="slippage per market fill in percent (default 0)")
     add("--balance", help="starting quote balance (default 10000)")
@@ -89,7 +91,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
 
     strategy = load_strategy(settings.strategy, {
         "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
-        "target_pct": settings.target_pct,
+        "target_pct": settings.target_pct, "volatility_sizing": settings.volatility_sizing,
     }) if settings.signals is None else load_signals(settings.signals)
     from trader_adapters.telemetry import LoguruTelemetry
 

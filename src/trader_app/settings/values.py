@@ -102,6 +102,7 @@ DEFAULTS: dict[str, Any] = {
     "overnight_max_widen_pct": "0.05",
     "replace_oldest_on_cap": False,
     "maker_preference": False,
+    "volatility_sizing": False,
     "maker_overrides": "",
     "maker_timeout_seconds": "60",
     "signals": None,
@@ -135,7 +136,7 @@ DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "b
 # Limits that are off when empty.
 OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
 FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run", "signals_catch_up",
-          "overnight_widen", "replace_oldest_on_cap", "maker_preference")
+         "overnight_widen", "replace_oldest_on_cap", "maker_preference", "volatility_sizing")
 
 
 @attrs.frozen(kw_only=True)
@@ -213,6 +214,7 @@ class Settings:
     overnight_max_widen_pct: Decimal = Decimal("0.05")
     replace_oldest_on_cap: bool = False
     maker_preference: bool = False
+    volatility_sizing: bool = False  # the SMA strategy tags entries with volatility flags (sizes 60-100 %)
     maker_overrides: str = ""
     maker_timeout_seconds: Decimal = Decimal(60)
     signals: Path | None = None

@@ -1,7 +1,7 @@
 """Ports: the Protocols the core depends on. Each method's docstring is its contract."""
 
 from trader_core.ports.clock import Clock
-from trader_core.ports.exchange import MarketData, Reconnectable, Trading
+from trader_core.ports.exchange import ExecutionListener, ExecutionReports, MarketData, Reconnectable, Trading
 from trader_core.ports.fees import FeeRates
 from trader_core.ports.store import (
     CandleRepository,
@@ -24,6 +24,8 @@ __all__ = [
     "CandleRepository",
     "Clock",
     "DecisionContext",
+    "ExecutionListener",
+    "ExecutionReports",
     "FeeRates",
     "FillRepository",
     "LeaseRepository",

@@ -10,6 +10,7 @@ raises; it never returns empty data to mean an error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -18,7 +19,7 @@ from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
 
-__all__ = ["MarketData", "Reconnectable", "Trading"]
+__all__ = ["ExecutionListener", "ExecutionReports", "MarketData", "Reconnectable", "Trading"]
 
 
 class MarketData(Protocol):
@@ -116,4 +117,22 @@ class Reconnectable(Protocol):
     async def reconnect(self) -> None:
         """Drop the connection and open a new one. Raises an ``ExchangeError`` when the venue cannot be
         reached."""
+        ...
+
+
+ExecutionListener = Callable[[Symbol], None]
+
+
+@runtime_checkable
+class ExecutionReports(Protocol):
+    """An optional capability of a ``Trading`` venue: it reports executions as they happen.
+
+    The paper and replay venues have it: they call each listener with the symbol whose orders changed at
+    the venue (a fill, an OCO leg cancelled, an order expired) as soon as the change happens. The resync
+    then visits only the symbols it was told about, and every symbol at a cadence (the safety net).
+    Live venues do not have it: their fills arrive by the sync poll alone.
+    """
+
+    def subscribe_executions(self, listener: ExecutionListener) -> None:
+        """Call ``listener(symbol)`` after each change of an order of ``symbol`` made by the venue itself."""
         ...

@@ -36,6 +36,9 @@ class SyncPolicy:
     max_pages: int = 20
     max_lookups: int = 10
     lookback: timedelta = timedelta(minutes=5)
+    # With a venue that pushes executions: every symbol with orders is polled once per this many syncs
+    # anyway (the safety net); in between only the symbols the venue reported, or with intents in flight.
+    full_sync_every: int = 60
 
 
 def cursor_key(venue: str, symbol: Symbol) -> str:
@@ -63,6 +66,14 @@ class ResyncService:
     _foreign: set[str] = attrs.field(factory=set, init=False)
     _lookups: int = attrs.field(default=0, init=False)
     booked: int = attrs.field(default=0, init=False)
+    _pushed: bool = attrs.field(default=False, init=False)  # the venue reports executions (ExecutionReports)
+    _reported: set[Symbol] = attrs.field(factory=set, init=False)
+    _syncs: int = attrs.field(default=0, init=False)
+
+    def on_execution(self, symbol: Symbol) -> None:
+        """The venue's push: an order of ``symbol`` changed there; the next sync visits it."""
+        self._pushed = True
+        self._reported.add(symbol)
 
     @property
     def book(self) -> TradingBook:
@@ -76,8 +87,22 @@ class ResyncService:
         policy's) single-order lookups are made; orders not looked up this time are next time.
         """
         self._lookups = self.policy.max_lookups if max_lookups is None else max_lookups
-        for symbol in sorted(self.book.symbols_with_orders() | frozenset(symbols)):
+        for symbol in sorted(self._due(frozenset(symbols))):
             await self._sync_symbol(symbol)
+
+    def _due(self, asked: frozenset[Symbol]) -> frozenset[Symbol]:
+        """The symbols this sync visits: all with orders, unless the venue pushes its executions; then
+        those it reported, those asked for and those with an intent in flight, and all at the cadence."""
+        with_orders = self.book.symbols_with_orders()
+        self._syncs += 1
+        if not self._pushed or self._syncs % self.policy.full_sync_every == 1:
+            self._reported.clear()
+            return with_orders | asked
+        in_flight = {symbol for symbol in with_orders if any(
+            o.status in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN) for o in self.book.orders(symbol))}
+        due = frozenset(self._reported) | asked | in_flight
+        self._reported.clear()
+        return due
 
     async def _sync_symbol(self, symbol: Symbol) -> None:
         await self._sync_fills(symbol)
