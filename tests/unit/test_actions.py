@@ -262,7 +262,7 @@ def test_an_unknown_symbol_is_refused() -> None:
     assert outcome.status is ActionStatus.UNKNOWN_SYMBOL
 
 
-def test_in_a_replay_entry_sizes_follow_the_sma_volatility_flag() -> None:
+def test_in_a_replay_with_volatility_sizing_entry_sizes_follow_the_sma_flag() -> None:
     from trader_adapters.memory import InMemoryStore
     from trader_adapters.strategies.sma_cross import SmaCross
     from trader_adapters.telemetry import RecordingTelemetry
@@ -273,7 +273,7 @@ def test_in_a_replay_entry_sizes_follow_the_sma_volatility_flag() -> None:
     settings = load_settings({"symbols": ["BTC/USDT"], "days": 1}, environ={})
     store = InMemoryStore(BotId("replay"))
     wired = run(build_replay(settings, load_series(settings), store, telemetry_factory=lambda _: RecordingTelemetry(),
-                             strategy=SmaCross()))
+                             strategy=SmaCross(volatility_sizing=True)))
     summary = run(wired.orchestrator.run_until_stopped(lambda: Decimal(0)))
     with store.unit_of_work() as uow:
         plans = {p.plan_id: p for p in uow.plans.list_for_run(RunId(summary.run_id))}
