@@ -60,10 +60,10 @@ def test_no_usage_costs_nothing() -> None:
 def test_budget_status_ok_near_cap_and_cap_hit_with_burn_rate() -> None:
     one_hour = T0 + timedelta(hours=1)
     ok = budget_status(LlmSpend(cost=Decimal(2)), Decimal(10), T0, one_hour)
-    assert (ok.state, ok.burn_rate_per_hour, ok.hours_to_cap) == (BudgetState.OK, 2, 4)
+    assert (ok.state, ok.burn_rate_per_hour, ok.hours_to_cap) == (BudgetState.OK, Decimal(2), Decimal(4))
     assert budget_status(LlmSpend(cost=Decimal(8)), Decimal(10), T0, one_hour).state is BudgetState.NEAR_CAP
     hit = budget_status(LlmSpend(cost=Decimal(10)), Decimal(10), T0, one_hour)
-    assert (hit.state, hit.remaining, hit.hours_to_cap) == (BudgetState.CAP_HIT, 0, 0)
+    assert (hit.state, hit.remaining, hit.hours_to_cap) == (BudgetState.CAP_HIT, Decimal(0), Decimal(0))
     idle = budget_status(LlmSpend(), Decimal(10), T0, T0)
     assert (idle.state, idle.hours_to_cap) == (BudgetState.OK, None)
     # A first call a second after start is spread over the 5-minute floor, not over one second.
