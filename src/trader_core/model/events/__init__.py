@@ -37,6 +37,10 @@ from trader_core.model.events.ledger import (
     LedgerRebuilt,
     OrderFeesReconciled,
 )
+from trader_core.model.events.llm import (
+    LlmUsageMissing,
+    ToolCallsThrottled,
+)
 from trader_core.model.events.market import (
     CandleCaptureFailed,
     LiquidityChanged,
@@ -88,6 +92,7 @@ __all__ = [
     "LedgerCacheLoaded",
     "LedgerRebuilt",
     "LiquidityChanged",
+    "LlmUsageMissing",
     "LoopLagged",
     "MarketDataFresh",
     "MarketDataRejected",
@@ -111,6 +116,7 @@ __all__ = [
     "RunStarted",
     "SignalHandled",
     "TickFailed",
+    "ToolCallsThrottled",
     "TradingStateChanged",
     "TradingStateRestored",
     "VenueCallsResumed",
