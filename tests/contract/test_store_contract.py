@@ -956,3 +956,23 @@ def test_uncommitted_commands_are_rolled_back_and_commands_belong_to_their_bot(m
         uow.commit()
     with alpha.unit_of_work() as uow:
         assert [(c.command_id, c.name) for c in uow.commands.list_pending()] == [("c1", CommandName.PAUSE)]
+
+
+# --- LLM calls (issue 15) -------------------------------------------------------------------------------------
+
+
+def test_llm_calls_round_trip_exactly_and_survive_a_new_unit_of_work(store: Store) -> None:
+    from trader_core.model.llm import LlmCallRecord
+
+    first = LlmCallRecord(trace_id="t1", run_id=R1, at=T0, model="gpt-x", tokens_in=1200, tokens_out=80,
+                          cost=Decimal("0.004800000000000000001"), latency_ms=350)
+    missing = LlmCallRecord(trace_id="t2", run_id=RunId("r-other"), at=at(1), model="gpt-x", replayed=True)
+    with store.unit_of_work() as uow:
+        uow.llm_calls.add(first)
+        uow.llm_calls.add(missing)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.llm_calls.add(attrs.evolve(first, trace_id="rolled-back"))
+    with store.unit_of_work() as uow:
+        assert uow.llm_calls.list_calls() == (first, missing)
+        assert uow.llm_calls.list_calls(R1) == (first,)

@@ -15,6 +15,7 @@ from trader_core.model.commands import OperatorCommand
 from trader_core.model.errors import StoreError
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol
+from trader_core.model.llm import LlmCallRecord
 from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -57,6 +58,7 @@ class BotState:
     # (symbol, timeframe) -> open time -> candle; the inner dicts are copied when written (copy on write).
     candles: dict[tuple[Symbol, Timeframe], dict[datetime, Candle]] = attrs.Factory(dict)
     commands: dict[str, Entry[OperatorCommand]] = attrs.Factory(dict)
+    llm_calls: list[LlmCallRecord] = attrs.Factory(list)
 
     def copy(self) -> BotState:
         return BotState(
@@ -75,6 +77,7 @@ class BotState:
             values=dict(self.values),
             candles=dict(self.candles),
             commands=dict(self.commands),
+            llm_calls=list(self.llm_calls),
         )
 
     def entry(self, value: _T) -> Entry[_T]:

@@ -17,7 +17,11 @@ from trader_adapters.memory.ledger import (
     InMemoryTradingStateRepository,
     InMemoryValueRepository,
 )
-from trader_adapters.memory.operations import InMemoryCandleRepository, InMemoryCommandRepository
+from trader_adapters.memory.operations import (
+    InMemoryCandleRepository,
+    InMemoryCommandRepository,
+    InMemoryLlmCallRepository,
+)
 from trader_adapters.memory.repositories import (
     InMemoryFillRepository,
     InMemoryOrderRepository,
@@ -32,6 +36,7 @@ from trader_core.ports.store import (
     CommandRepository,
     FillRepository,
     LedgerRepository,
+    LlmCallRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -128,6 +133,7 @@ class InMemoryUnitOfWork:
         self.values: ValueRepository = InMemoryValueRepository(self)
         self.candles: CandleRepository = InMemoryCandleRepository(self)
         self.commands: CommandRepository = InMemoryCommandRepository(self)
+        self.llm_calls: LlmCallRepository = InMemoryLlmCallRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""

@@ -20,6 +20,7 @@ from trader_adapters.sql.repositories import (
     SqlCommandRepository,
     SqlFillRepository,
     SqlLedgerRepository,
+    SqlLlmCallRepository,
     SqlOrderRepository,
     SqlPlanRepository,
     SqlRunRepository,
@@ -34,6 +35,7 @@ from trader_core.ports.store import (
     CommandRepository,
     FillRepository,
     LedgerRepository,
+    LlmCallRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -177,6 +179,7 @@ class SqlUnitOfWork:
         self.values: ValueRepository = SqlValueRepository(self)
         self.candles: CandleRepository = SqlCandleRepository(self)
         self.commands: CommandRepository = SqlCommandRepository(self)
+        self.llm_calls: LlmCallRepository = SqlLlmCallRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

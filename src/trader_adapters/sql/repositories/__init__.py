@@ -11,6 +11,7 @@ from trader_adapters.sql.repositories.ledger import (
     SqlTradingStateRepository,
     SqlValueRepository,
 )
+from trader_adapters.sql.repositories.llm import SqlLlmCallRepository
 from trader_adapters.sql.repositories.market import (
     SqlCandleRepository,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "SqlCommandRepository",
     "SqlFillRepository",
     "SqlLedgerRepository",
+    "SqlLlmCallRepository",
     "SqlOrderRepository",
     "SqlPlanRepository",
     "SqlRunRepository",
