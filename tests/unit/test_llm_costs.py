@@ -74,3 +74,25 @@ def test_budget_status_ok_near_cap_and_cap_hit_with_burn_rate() -> None:
 @given(st.decimals(-1000, 1000, places=8), st.decimals(0, 100, places=8), st.decimals(0, 100, places=8))
 def test_net_pnl_is_gross_minus_fees_minus_llm_cost(gross: Decimal, fees: Decimal, llm: Decimal) -> None:
     assert net_pnl(gross, fees, llm) + fees + llm == gross
+
+
+@given(rates_st, st.lists(st.tuples(usage_st, st.booleans()), max_size=20))
+def test_totals_survive_a_restart(rates: LlmRates, calls: list[tuple[LlmUsage | None, bool]]) -> None:
+    from trader_adapters.memory import InMemoryStore
+    from trader_core.costs import spend_of
+    from trader_core.model import BotId, RunId
+    from trader_core.model.llm import LlmCallRecord
+
+    store = InMemoryStore(BotId("b1"))
+    tracker = CostTracker(rates, Decimal(10))
+    for number, (usage, replayed) in enumerate(calls):
+        tracker, cost = tracker.record(usage, replayed=replayed)
+        with store.unit_of_work() as uow:
+            uow.llm_calls.add(LlmCallRecord(
+                trace_id=f"t{number}", run_id=RunId("r1"), at=T0, model="m", cost=cost, replayed=replayed,
+                tokens_in=None if usage is None else usage.tokens_in,
+                tokens_out=None if usage is None else usage.tokens_out))
+            uow.commit()
+    with store.unit_of_work() as uow:
+        restored = spend_of(uow.llm_calls.list_calls())
+    assert restored == tracker.spend

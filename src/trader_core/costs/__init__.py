@@ -10,6 +10,7 @@ from trader_core.costs.tracker import (
     budget_status,
     call_cost,
     net_pnl,
+    spend_of,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "budget_status",
     "call_cost",
     "net_pnl",
+    "spend_of",
 ]

@@ -9,11 +9,13 @@ Everything is exact ``Decimal``; nothing here reads a clock.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
 
+from trader_core.model.llm import LlmCallRecord
 from trader_core.model.numbers import ZERO
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "budget_status",
     "call_cost",
     "net_pnl",
+    "spend_of",
 ]
 
 _MILLION = Decimal(1_000_000)
@@ -112,6 +115,19 @@ def budget_status(spend: LlmSpend, budget: Decimal, started: datetime, now: date
         state = BudgetState.OK
     return LlmBudget(state=state, budget=budget, cost=spend.cost, remaining=remaining, pct_of_budget=pct,
                      burn_rate_per_hour=rate, hours_to_cap=remaining / rate if rate > ZERO else None)
+
+
+def spend_of(calls: Iterable[LlmCallRecord]) -> LlmSpend:
+    """The spend of stored calls (a restart resumes from it): charged and replayed costs apart."""
+    spend = LlmSpend()
+    for c in calls:
+        spend = attrs.evolve(
+            spend, calls=spend.calls + 1, tokens_in=spend.tokens_in + (c.tokens_in or 0),
+            tokens_out=spend.tokens_out + (c.tokens_out or 0), cost=spend.cost + (ZERO if c.replayed else c.cost),
+            replayed_calls=spend.replayed_calls + c.replayed,
+            replayed_cost=spend.replayed_cost + (c.cost if c.replayed else ZERO),
+            usage_missing=spend.usage_missing + (c.tokens_in is None))
+    return spend
 
 
 def net_pnl(gross: Decimal, fees: Decimal, llm_cost: Decimal) -> Decimal:
