@@ -12,6 +12,7 @@ import attrs
 
 from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, seconds
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
+from trader_core.costs import spend_of
 from trader_core.execution import TradingBook
 from trader_core.health import ExchangeHealthManager
 from trader_core.market_data import MarketDataService, MarketView
@@ -357,12 +358,13 @@ class StrategyOrchestrator:
         reason = self.stop_reason or "failed"
         with self.store.unit_of_work() as uow:
             plans = uow.plans.list_for_run(self.run.run_id)
+            llm = spend_of(uow.llm_calls.list_calls(self.run.run_id))
         summary = summarize(
             run_id=self.run.run_id.value, candles=self.candles, tracker=s.tracker, plans=plans,
             balance=self.balance, prices=s.market.last_prices(),
             first_opens={sym: p for sym in s.market.symbols if (p := s.market.first_open(sym)) is not None},
             curve=self.curve, stop_reason=reason, elapsed_s=elapsed_s, health=s.health.snapshot(),
-            reconciliation=_reconciliation_line(s.reconciler.report if s.reconciler is not None else None),
+            llm=llm, reconciliation=_reconciliation_line(s.reconciler.report if s.reconciler is not None else None),
         )
         finished = attrs.evolve(self.run, status=status, finished_at=self.clock.now(),
                                 summary_json=json.dumps(summary.as_dict(), sort_keys=True))

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import attrs
 
+from trader_core.costs import LlmSpend, net_pnl
 from trader_core.health import HealthSnapshot
 from trader_core.model import ZERO, FillRecord, OrderRole, Plan, PlanStatus, Symbol
 from trader_core.portfolio import PortfolioTracker
@@ -60,6 +61,12 @@ class RunSummary:
     exchange_circuit: str = "ok"
     tool_circuit: str = "ok"
     reconciliation: str = "not needed"
+    # LLM spend of the run (issue 15); net_pnl = gross - fees - LLM cost (realized_pnl is gross - fees).
+    llm_calls: int = 0
+    llm_tokens_in: int = 0
+    llm_tokens_out: int = 0
+    llm_cost: Decimal = ZERO
+    net_pnl: Decimal = ZERO
 
     def as_dict(self) -> dict[str, str | int]:
         """JSON-ready: counts as numbers, Decimals as strings."""
@@ -79,6 +86,7 @@ def summarize(
     *, run_id: str, candles: int, tracker: PortfolioTracker, plans: Iterable[Plan], balance: Decimal,
     prices: Mapping[Symbol, Decimal], first_opens: Mapping[Symbol, Decimal], curve: EquityCurve,
     stop_reason: str, elapsed_s: Decimal, reconciliation: str | None = None, health: HealthSnapshot | None = None,
+    llm: LlmSpend | None = None,
 ) -> RunSummary:
     """Build the summary of a finished run."""
     closed = [p for p in plans if p.status is PlanStatus.CLOSED]
@@ -86,6 +94,7 @@ def summarize(
     returns = [prices[s] / first_opens[s] - 1 for s in first_opens if s in prices]
     hold_pct = sum(returns, ZERO) / len(returns) * 100 if returns else ZERO
     stats = tracker.stats
+    spend = llm or LlmSpend()
     return RunSummary(
         run_id=run_id,
         candles=candles,
@@ -102,6 +111,9 @@ def summarize(
         elapsed_s=_q(elapsed_s, Decimal("0.001")),
         **({} if health is None else _health_fields(health)),
         **({} if reconciliation is None else {"reconciliation": reconciliation}),
+        llm_calls=spend.calls, llm_tokens_in=spend.tokens_in, llm_tokens_out=spend.tokens_out,
+        llm_cost=_q(spend.cost, _FINE),
+        net_pnl=_q(net_pnl(stats.net_realized + stats.fees, stats.fees, spend.cost), _FINE),
     )
 
 

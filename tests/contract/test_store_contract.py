@@ -1019,3 +1019,21 @@ def test_of_many_concurrent_takers_exactly_one_holds_the_bot(make_store: MakeSto
         thread.join(timeout=30)
     assert len(results) == len(stores)
     assert len(set(results)) == 1, f"every taker sees the same holder: {results}"
+# --- LLM calls (issue 15) -------------------------------------------------------------------------------------
+
+
+def test_llm_calls_round_trip_exactly_and_survive_a_new_unit_of_work(store: Store) -> None:
+    from trader_core.model.llm import LlmCallRecord
+
+    first = LlmCallRecord(trace_id="t1", run_id=R1, at=T0, model="gpt-x", tokens_in=1200, tokens_out=80,
+                          cost=Decimal("0.004800000000000000001"), latency_ms=350)
+    missing = LlmCallRecord(trace_id="t2", run_id=RunId("r-other"), at=at(1), model="gpt-x", replayed=True)
+    with store.unit_of_work() as uow:
+        uow.llm_calls.add(first)
+        uow.llm_calls.add(missing)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.llm_calls.add(attrs.evolve(first, trace_id="rolled-back"))
+    with store.unit_of_work() as uow:
+        assert uow.llm_calls.list_calls() == (first, missing)
+        assert uow.llm_calls.list_calls(R1) == (first,)

@@ -51,6 +51,10 @@ def test_default_run_trades_persists_and_prints_a_summary_that_matches_the_datab
     net = sum((r.realized_pnl - r.fee_quote for r in fills), Decimal(0))
     assert net.quantize(Decimal("1e-8")) == Decimal(printed["realized_pnl"])
     assert sum((r.fee_quote for r in fills), Decimal(0)).quantize(Decimal("1e-8")) == Decimal(printed["fees"])
+    # Net PnL is gross - fees - LLM cost; this run made no model call.
+    assert (printed["llm_calls"], printed["llm_tokens_in"], printed["llm_tokens_out"]) == ("0", "0", "0")
+    assert Decimal(printed["llm_cost"]) == 0
+    assert Decimal(printed["net_pnl"]) == Decimal(printed["realized_pnl"])
     # The paper venue's balances at the end agree with the bot's own ledger, asset by asset.
     events = [json.loads(line)["event"] for line in (tmp_path / "logs" / "telemetry.jsonl").read_text().splitlines()]
     assert "BalancesReconciled" in events

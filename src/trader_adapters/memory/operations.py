@@ -9,11 +9,13 @@ from typing import TypeVar
 from trader_adapters.memory.base import Entry, Repository, check_values, sorted_values
 from trader_core.model.commands import CommandStatus, OperatorCommand
 from trader_core.model.errors import StoreError
-from trader_core.model.ids import Symbol
+from trader_core.model.ids import RunId, Symbol
 from trader_core.model.lease import Lease
+from trader_core.model.llm import LlmCallRecord
 from trader_core.model.market import Candle, Timeframe
 
-__all__ = ["InMemoryCandleRepository", "InMemoryCommandRepository", "InMemoryLeaseRepository"]
+__all__ = ["InMemoryCandleRepository", "InMemoryCommandRepository", "InMemoryLeaseRepository",
+           "InMemoryLlmCallRepository"]
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -151,3 +153,17 @@ class InMemoryLeaseRepository(Repository):
                 return False
             self._state.lease = None
             return True
+class InMemoryLlmCallRepository(Repository):
+    """LLM calls of the bot, in the order stored."""
+
+    def add(self, call: LlmCallRecord) -> None:
+        """Store one call."""
+        with self._uow.guard(f"add llm call {call.trace_id}"):
+            if not isinstance(call, LlmCallRecord):
+                raise StoreError(f"add llm call: not an LlmCallRecord: {call!r}")
+            self._state.llm_calls.append(call)
+
+    def list_calls(self, run_id: RunId | None = None) -> tuple[LlmCallRecord, ...]:
+        """Every call of the bot (of ``run_id`` when given)."""
+        with self._uow.guard("list llm calls"):
+            return tuple(c for c in self._state.llm_calls if run_id is None or c.run_id == run_id)

@@ -21,6 +21,7 @@ from trader_adapters.memory.operations import (
     InMemoryCandleRepository,
     InMemoryCommandRepository,
     InMemoryLeaseRepository,
+    InMemoryLlmCallRepository,
 )
 from trader_adapters.memory.repositories import (
     InMemoryFillRepository,
@@ -37,6 +38,7 @@ from trader_core.ports.store import (
     FillRepository,
     LeaseRepository,
     LedgerRepository,
+    LlmCallRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -134,6 +136,7 @@ class InMemoryUnitOfWork:
         self.candles: CandleRepository = InMemoryCandleRepository(self)
         self.commands: CommandRepository = InMemoryCommandRepository(self)
         self.leases: LeaseRepository = InMemoryLeaseRepository(self)
+        self.llm_calls: LlmCallRepository = InMemoryLlmCallRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""

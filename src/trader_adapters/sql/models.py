@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from trader_adapters.sql.types import DecimalText, UtcDateTime
@@ -23,6 +23,7 @@ __all__ = [
     "LedgerFeeRow",
     "LedgerHoldingRow",
     "LedgerTotalsRow",
+    "LlmCallRow",
     "OrderRow",
     "PlanRow",
     "RunRow",
@@ -345,3 +346,23 @@ class LeaseRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+# --- LLM calls (0008): what each model call cost, per bot ------------------------------------------------------
+
+
+class LlmCallRow(Base):
+    """One model call of the bot (tokens None: no usage reported)."""
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (Index(None, "bot_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    run_id: Mapped[str] = mapped_column(String)
+    trace_id: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    model: Mapped[str] = mapped_column(String(128))
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(DecimalText)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    replayed: Mapped[bool] = mapped_column(Boolean)

@@ -22,6 +22,7 @@ from trader_adapters.sql.repositories import (
     SqlFillRepository,
     SqlLeaseRepository,
     SqlLedgerRepository,
+    SqlLlmCallRepository,
     SqlOrderRepository,
     SqlPlanRepository,
     SqlRunRepository,
@@ -37,6 +38,7 @@ from trader_core.ports.store import (
     FillRepository,
     LeaseRepository,
     LedgerRepository,
+    LlmCallRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -185,6 +187,7 @@ class SqlUnitOfWork:
         self.candles: CandleRepository = SqlCandleRepository(self)
         self.commands: CommandRepository = SqlCommandRepository(self)
         self.leases: LeaseRepository = SqlLeaseRepository(self)
+        self.llm_calls: LlmCallRepository = SqlLlmCallRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

@@ -35,7 +35,7 @@ from trader_core.model import (
 )
 from trader_core.ports import DecisionContext, Store
 
-__all__ = ["Scripted", "ScriptedSignals", "load_signals", "parse_signal_line", "report_missed"]
+__all__ = ["Scripted", "ScriptedSignals", "load_signals", "parse_signal_line", "parse_signal_record", "report_missed"]
 
 _FIELDS = frozenset({
     "at", "action", "symbol", "quantity", "notional", "stop", "target", "stop_pct", "target_pct", "plan_id",
@@ -148,17 +148,26 @@ def parse_signal_line(line: str) -> tuple[datetime, Signal]:
         record = json.loads(line)
     except ValueError as exc:
         raise ConfigError(f"not JSON: {exc}") from exc
+    at, signal = parse_signal_record(record, require_at=True)
+    assert at is not None
+    return at, signal
+
+
+def parse_signal_record(record: object, *, require_at: bool) -> tuple[datetime | None, Signal]:
+    """One decoded signal object (docs/signals.md): its time (None when absent and not required) and its
+    signal. The one parser of the signal format: scripted files and LLM answers both go through it.
+    Raises ``ConfigError`` with the reason."""
     if not isinstance(record, dict):
-        raise ConfigError("each line must be a JSON object")
-    unknown = sorted(set(record) - _FIELDS)
+        raise ConfigError("each signal must be a JSON object")
+    unknown = sorted(str(k) for k in set(record) - _FIELDS)
     if unknown:
         raise ConfigError(f"unknown field(s) {', '.join(unknown)}")
-    for name in ("at", "action", "symbol"):
+    for name in ("at", "action", "symbol") if require_at else ("action", "symbol"):
         if name not in record:
             raise ConfigError(f"missing {name!r}")
     try:
-        return _at(record["at"]), _signal(record)
-    except (InvalidValueError, InvalidOperation, ValueError, TypeError, KeyError) as exc:
+        return (None if record.get("at") is None else _at(record["at"])), _signal(record)
+    except (InvalidValueError, InvalidOperation, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise ConfigError(str(exc) or type(exc).__name__) from exc
 
 

@@ -23,6 +23,7 @@ from trader_core.model.commands import OperatorCommand
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.lease import Lease
+from trader_core.model.llm import LlmCallRecord
 from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -35,6 +36,7 @@ __all__ = [
     "FillRepository",
     "LeaseRepository",
     "LedgerRepository",
+    "LlmCallRepository",
     "OrderRepository",
     "PlanRepository",
     "RunRepository",
@@ -204,6 +206,7 @@ class UnitOfWork(Protocol):
     candles: CandleRepository
     commands: CommandRepository
     leases: LeaseRepository
+    llm_calls: LlmCallRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -330,4 +333,16 @@ class CommandRepository(Protocol):
 
     def list_recent(self, limit: int = 50) -> tuple[OperatorCommand, ...]:
         """The newest ``limit`` commands, whatever their status, newest first."""
+        ...
+
+
+class LlmCallRepository(Protocol):
+    """The bot's LLM calls (issue 15): kept with the ledger, so the spend survives restarts."""
+
+    def add(self, call: LlmCallRecord) -> None:
+        """Store one call."""
+        ...
+
+    def list_calls(self, run_id: RunId | None = None) -> tuple[LlmCallRecord, ...]:
+        """Every call of the bot (of ``run_id`` when given), in the order stored."""
         ...

@@ -12,6 +12,7 @@ from trader_adapters.sql.repositories.ledger import (
     SqlTradingStateRepository,
     SqlValueRepository,
 )
+from trader_adapters.sql.repositories.llm import SqlLlmCallRepository
 from trader_adapters.sql.repositories.market import (
     SqlCandleRepository,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "SqlFillRepository",
     "SqlLeaseRepository",
     "SqlLedgerRepository",
+    "SqlLlmCallRepository",
     "SqlOrderRepository",
     "SqlPlanRepository",
     "SqlRunRepository",

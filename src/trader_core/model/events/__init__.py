@@ -37,6 +37,10 @@ from trader_core.model.events.ledger import (
     LedgerRebuilt,
     OrderFeesReconciled,
 )
+from trader_core.model.events.llm import (
+    LlmUsageMissing,
+    ToolCallsThrottled,
+)
 from trader_core.model.events.market import (
     CandleCaptureFailed,
     LiquidityChanged,
@@ -89,6 +93,7 @@ __all__ = [
     "LedgerCacheLoaded",
     "LedgerRebuilt",
     "LiquidityChanged",
+    "LlmUsageMissing",
     "LoopLagged",
     "MarketDataFresh",
     "MarketDataRejected",
@@ -113,6 +118,7 @@ __all__ = [
     "RunStarted",
     "SignalHandled",
     "TickFailed",
+    "ToolCallsThrottled",
     "TradingStateChanged",
     "TradingStateRestored",
     "VenueCallsResumed",

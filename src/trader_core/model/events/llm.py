@@ -1,0 +1,27 @@
+"""Events of the LLM signal source: usage not reported, tool requests throttled."""
+
+from __future__ import annotations
+
+import attrs
+
+from trader_core.model.events.base import Event
+
+__all__ = ["LlmUsageMissing", "ToolCallsThrottled"]
+
+
+@attrs.frozen(kw_only=True)
+class LlmUsageMissing(Event):
+    """The provider reported no token usage for a call: no cost was accrued for it."""
+
+    model: str
+    trace_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallsThrottled(Event):
+    """Some of the model's tool requests were not run: over the rate limit, or the same request again within
+    the window (answered from the earlier result). Each entry is ``tool:key``."""
+
+    rate_limited: tuple[str, ...] = ()
+    deduplicated: tuple[str, ...] = ()
+    window_s: str = ""

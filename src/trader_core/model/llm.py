@@ -1,0 +1,30 @@
+"""A stored LLM call: what one model call cost and how long it took, linked to its decision by trace id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from trader_core.model.ids import RunId
+from trader_core.model.market import utc
+from trader_core.model.numbers import ZERO
+
+__all__ = ["LlmCallRecord"]
+
+
+@attrs.frozen(kw_only=True)
+class LlmCallRecord:
+    """One model call. ``tokens_in``/``tokens_out`` None: the provider reported no usage (no cost).
+    ``replayed``: answered from a cassette (its ``cost`` is what it cost when recorded, not charged)."""
+
+    trace_id: str = attrs.field(validator=attrs.validators.min_len(1))
+    run_id: RunId
+    at: datetime = attrs.field(validator=utc)
+    model: str
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost: Decimal = ZERO
+    latency_ms: int = 0
+    replayed: bool = False
