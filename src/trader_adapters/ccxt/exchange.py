@@ -78,6 +78,7 @@ class CcxtExchange:
         base_url: str | None = None,
         options: dict[str, Any] | None = None,
         venue: str | None = None,
+        password: str | None = None,
     ) -> CcxtExchange:
         """An adapter for ccxt's ``exchange_id``.
 
@@ -88,7 +89,7 @@ class CcxtExchange:
         ``venue`` names the venue in fills (default: the id, plus ``-testnet`` or ``-emulator``).
         Credentials are used for signing only; they never appear in messages, reprs or logs.
         """
-        spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}))
+        spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}), password)
         build_client(spec)  # fail fast on an unknown id or a venue without a sandbox (no I/O)
         suffix = "-emulator" if base_url else ("-testnet" if sandbox else "")
         return cls(spec, clock=clock, venue=venue or f"{exchange_id}{suffix}",
