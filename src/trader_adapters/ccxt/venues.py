@@ -3,7 +3,7 @@
 One frozen :class:`Venue` per ccxt exchange id the project supports: how a client order id must look
 there and how an order is found and cancelled by it, which protective orders the venue itself can hold,
 which credentials it needs, whether ccxt knows a sandbox for it, and the currency fees are charged in.
-``docs/exchanges.md`` renders the same table (``tests/contract/test_venue_table.py`` checks they agree).
+``docs/exchanges.md`` renders the same table (``tests/unit/test_venue_table.py`` checks they agree).
 
 The bot forms its own client order id in one place in the core; :func:`to_venue_client_id` is a
 separate, deterministic step that maps it onto the venue's form (and :func:`from_venue_client_id`
