@@ -120,7 +120,10 @@ def live_refusal(exchange_id: str) -> str | None:
 
 def check_venue(exchange_id: str, *, sandbox: bool, base_url: str | None, password: str | None,
                 live: bool) -> None:
-    """Raise ``ConfigError`` (one line) when the venue cannot run as configured."""
+    """Raise ``ConfigError`` (one line) when the venue cannot run as configured. A ccxt id outside the
+    table may still be used for paper and sandbox runs (ccxt itself is the judge there), never live."""
+    if exchange_id not in VENUES and not live:
+        return
     entry = venue(exchange_id)
     if sandbox and base_url is None and not entry.sandbox:
         raise ConfigError(f"{exchange_id} has no sandbox; use --sandbox-url with an emulator or trade live")

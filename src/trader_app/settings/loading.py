@@ -59,11 +59,13 @@ def _read_credentials(config_path: object, environ: Mapping[str, str], problems:
                 section = dict(tomllib.load(handle).get("exchange", {}))
         except (OSError, tomllib.TOMLDecodeError):
             section = {}  # already reported by _read_toml
-    unknown = sorted(set(section) - {"api_key", "secret"})
+    unknown = sorted(set(section) - {"api_key", "secret", "password"})
     problems.extend(f"config file {config_path}: unknown key 'exchange.{key}'" for key in unknown)
     key = environ.get("TRADER_EXCHANGE__API_KEY", section.get("api_key"))
     secret = environ.get("TRADER_EXCHANGE__SECRET", section.get("secret"))
-    return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None}
+    password = environ.get("TRADER_EXCHANGE__PASSWORD", section.get("password"))
+    return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None,
+            "password": Secret(str(password)) if password else None}
 
 
 def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
