@@ -108,3 +108,14 @@ def test_the_passphrase_reaches_ccxt_and_not_the_repr() -> None:
     assert build_client(spec).password == "pass-phrase-9"
     assert "pass-phrase-9" not in repr(spec)
     assert spec.redactor()("sent pass-phrase-9") != "sent pass-phrase-9"
+
+
+def test_the_passphrase_is_read_from_the_environment_and_left_out_of_public_settings() -> None:
+    from trader_app.settings import load_settings
+
+    settings = load_settings({"exchange": "okx", "paper": True, "symbols": "BTC/USDT"},
+                             {"TRADER_EXCHANGE__PASSWORD": "pass-phrase-9"})
+    assert settings.password is not None
+    assert settings.password.reveal() == "pass-phrase-9"
+    assert "pass-phrase-9" not in repr(settings)
+    assert "pass-phrase-9" not in str(settings.public())
