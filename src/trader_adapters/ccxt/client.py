@@ -48,6 +48,8 @@ class ClientSpec:
     base_url: str | None
     options: dict[str, Any] = attrs.field(factory=dict)
     password: str | None = None  # the API passphrase some venues need (OKX); TRADER_EXCHANGE__PASSWORD
+    # Replaces ccxt's HTTP ``fetch(url, method, headers, body)`` (a recording transport in tests); None: ccxt's.
+    transport: Any = None
 
     @property
     def has_credentials(self) -> bool:
@@ -110,13 +112,11 @@ def build_client(spec: ClientSpec) -> Any:
     # ccxt logs through the shared wire logger, whose filter scrubs these credentials.
     _FILTER.add(spec.redactor())
     config["logger"] = WIRE_LOGGER
-    if spec.api_key:
-        config["apiKey"] = spec.api_key
-    if spec.secret:
-        config["secret"] = spec.secret
-    if spec.password:
-        config["password"] = spec.password
+    credentials = {"apiKey": spec.api_key, "secret": spec.secret, "password": spec.password}
+    config.update({key: value for key, value in credentials.items() if value})
     client = exchange_class(config)
+    if spec.transport is not None:
+        client.fetch = spec.transport
     if (spec.sandbox or spec.base_url) and not client.urls.get("test"):
         # Kraken, Coinbase: ccxt lists no test URLs (set_sandbox_mode would end in a bare TypeError).
         if spec.base_url is None:
