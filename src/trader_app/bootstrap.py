@@ -383,6 +383,19 @@ async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe)
             raise
 
 
+def check_venue_settings(settings: Settings) -> None:
+    """``ConfigError`` (one line) when the venue cannot run as configured (the capability table in
+    ``trader_adapters.ccxt.venues``): no sandbox, a missing passphrase, no lookup by client id when live.
+    No I/O: run before the database is touched."""
+    from trader_adapters.ccxt.venues import check_venue
+
+    if settings.exchange is None:
+        return
+    check_venue(settings.exchange, sandbox=settings.sandbox, base_url=settings.sandbox_url,
+                password=None if settings.password is None else settings.password.reveal(),
+                live=settings.mode == "live")
+
+
 async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory: Callable[[RunRecord], Telemetry],
                           strategy: SignalSource) -> Replay:
     """Wire a run against a real venue through ccxt: live, its sandbox (or our emulator), or paper
@@ -397,8 +410,10 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
     assert settings.exchange is not None
     clock = SystemClock()
     paper = settings.mode == "paper"
+    check_venue_settings(settings)
     exchange = CcxtExchange.create(
         settings.exchange, clock=clock,
+        password=None if paper or settings.password is None else settings.password.reveal(),
         api_key=None if paper or settings.api_key is None else settings.api_key.reveal(),
         secret=None if paper or settings.secret is None else settings.secret.reveal(),
         sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,

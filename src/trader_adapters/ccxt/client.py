@@ -47,6 +47,9 @@ class ClientSpec:
     sandbox: bool
     base_url: str | None
     options: dict[str, Any] = attrs.field(factory=dict)
+    password: str | None = None  # the API passphrase some venues need (OKX); TRADER_EXCHANGE__PASSWORD
+    # Replaces ccxt's HTTP ``fetch(url, method, headers, body)`` (a recording transport in tests); None: ccxt's.
+    transport: Any = None
 
     @property
     def has_credentials(self) -> bool:
@@ -55,7 +58,7 @@ class ClientSpec:
 
     def redactor(self) -> Redactor:
         """A redactor for this spec's credentials."""
-        return Redactor([self.api_key or "", self.secret or ""])
+        return Redactor([self.api_key or "", self.secret or "", self.password or ""])
 
     def __repr__(self) -> str:
         where = self.base_url or ("sandbox" if self.sandbox else "production")
@@ -109,12 +112,16 @@ def build_client(spec: ClientSpec) -> Any:
     # ccxt logs through the shared wire logger, whose filter scrubs these credentials.
     _FILTER.add(spec.redactor())
     config["logger"] = WIRE_LOGGER
-    if spec.api_key:
-        config["apiKey"] = spec.api_key
-    if spec.secret:
-        config["secret"] = spec.secret
+    credentials = {"apiKey": spec.api_key, "secret": spec.secret, "password": spec.password}
+    config.update({key: value for key, value in credentials.items() if value})
     client = exchange_class(config)
-    if spec.sandbox or spec.base_url:
+    if spec.transport is not None:
+        client.fetch = spec.transport
+    if (spec.sandbox or spec.base_url) and not client.urls.get("test"):
+        # Kraken, Coinbase: ccxt lists no test URLs (set_sandbox_mode would end in a bare TypeError).
+        if spec.base_url is None:
+            raise ConfigError(f"{spec.exchange_id} has no sandbox in ccxt")
+    elif spec.sandbox or spec.base_url:
         try:
             client.set_sandbox_mode(True)
         except ccxt.NotSupported as exc:

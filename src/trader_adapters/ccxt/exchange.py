@@ -78,6 +78,8 @@ class CcxtExchange:
         base_url: str | None = None,
         options: dict[str, Any] | None = None,
         venue: str | None = None,
+        password: str | None = None,
+        transport: Any = None,
     ) -> CcxtExchange:
         """An adapter for ccxt's ``exchange_id``.
 
@@ -88,7 +90,7 @@ class CcxtExchange:
         ``venue`` names the venue in fills (default: the id, plus ``-testnet`` or ``-emulator``).
         Credentials are used for signing only; they never appear in messages, reprs or logs.
         """
-        spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}))
+        spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}), password, transport)
         build_client(spec)  # fail fast on an unknown id or a venue without a sandbox (no I/O)
         suffix = "-emulator" if base_url else ("-testnet" if sandbox else "")
         return cls(spec, clock=clock, venue=venue or f"{exchange_id}{suffix}",
@@ -279,11 +281,12 @@ class CcxtExchange:
         """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping."""
         client = await self._ready()
         args = create_args(request, self._rules_for(request.symbol))
+        params = {**args.params, **self._by_client_id(request.client_order_id)}
         self._ids.remember_type(request.client_order_id, request.order_type)
         funding = request.symbol.quote if request.side is Side.BUY else request.symbol.base
         raw = await self._guard(
             CallKind.CREATE, describe(request), client,
-            lambda c: c.create_order(args.symbol, args.type, args.side, args.amount, args.price, dict(args.params)),
+            lambda c: c.create_order(args.symbol, args.type, args.side, args.amount, args.price, params),
             funding=str(funding),
         )
         return self._acknowledged(raw, request.client_order_id, describe(request))
@@ -319,7 +322,8 @@ class CcxtExchange:
         what = f"cancel {symbol} {client_order_id}"
         raw = await self._guard(
             CallKind.CANCEL, what, client,
-            lambda c: c.cancel_order(self._ids.venue_id(client_order_id), str(symbol), _by_client_id(client_order_id)),
+            lambda c: c.cancel_order(self._ids.venue_id(client_order_id), str(symbol),
+                                     self._by_client_id(client_order_id)),
         )
         info = raw.get("info") or {}
         # Cancelling a leg of an order list cancels the list; the answer then describes the list.
@@ -334,7 +338,8 @@ class CcxtExchange:
         self._rules_for(symbol)
         raw = await self._guard(
             CallKind.READ, f"fetch order {symbol} {client_order_id}", client,
-            lambda c: c.fetch_order(self._ids.venue_id(client_order_id), str(symbol), _by_client_id(client_order_id)),
+            lambda c: c.fetch_order(self._ids.venue_id(client_order_id), str(symbol),
+                                    self._by_client_id(client_order_id)),
         )
         return self._order(raw, client_order_id)
 
@@ -366,6 +371,7 @@ class CcxtExchange:
             carried = trade.get("clientOrderId") or (trade.get("info") or {}).get("clientOrderId")
             if order_id and not carried and not self._ids.knows(str(order_id)):
                 await self._resolve_client_id(client, symbol, str(order_id))
+        trades = [self._ids.ours_in(trade) for trade in trades]
         fills = sorted((parse_fill(t, self._ids.client_id) for t in trades), key=lambda f: (f.time, f.trade_id.value))
         if since is not None:
             fills = [fill for fill in fills if fill.time >= since]
@@ -392,8 +398,13 @@ class CcxtExchange:
             return
         self._order(raw, None)
 
+    def _by_client_id(self, client_order_id: ClientOrderId) -> dict[str, str]:
+        """ccxt's unified ``clientOrderId`` parameter, in the venue's form (see ``OrderIds.outgoing``)."""
+        return {"clientOrderId": self._ids.outgoing(self._spec.exchange_id, client_order_id)}
+
     def _order(self, raw: Any, client_order_id: ClientOrderId | None) -> Order:
         """Parse a ccxt order, using the type we asked for when we placed it, and note its ids."""
+        raw = self._ids.ours_in(raw)
         cid = raw.get("clientOrderId") if isinstance(raw, dict) else None
         info = (raw.get("info") or {}) if isinstance(raw, dict) else {}
         own = info.get("origClientOrderId") or cid
@@ -408,11 +419,6 @@ class CcxtExchange:
             return self._order(raw, client_order_id)
         except (InvalidDataError, InvalidValueError, AttributeError, TypeError) as exc:
             raise OutcomeUnknownError(f"{what}: applied, but the answer is unreadable: {exc}") from exc
-
-
-def _by_client_id(client_order_id: ClientOrderId) -> dict[str, str]:
-    # ccxt's unified parameter; Binance sends it as origClientOrderId.
-    return {"clientOrderId": str(client_order_id)}
 
 
 def _valid_client_id(text: object) -> bool:

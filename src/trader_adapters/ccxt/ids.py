@@ -8,8 +8,9 @@ profit' for a limit the bot sent as one; the bot's own intent has to be remember
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from trader_adapters.ccxt.venues import VENUES, to_venue_client_id
 from trader_core.model.ids import ClientOrderId
 from trader_core.model.orders import OrderType
 
@@ -28,6 +29,7 @@ class OrderIds:
         self._client: OrderedDict[str, ClientOrderId | None] = OrderedDict()  # venue id -> ours (None: not ours)
         self._venue: OrderedDict[ClientOrderId, str] = OrderedDict()  # ours -> the latest venue id using it
         self._types: OrderedDict[ClientOrderId, OrderType] = OrderedDict()
+        self._aliases: OrderedDict[str, ClientOrderId] = OrderedDict()  # venue's form -> ours, where they differ
 
     def note(self, venue_order_id: str, client_order_id: ClientOrderId | None) -> None:
         """Remember that ``venue_order_id`` is known to the bot as ``client_order_id`` (None: unknown)."""
@@ -46,6 +48,36 @@ class OrderIds:
     def venue_id(self, client_order_id: ClientOrderId) -> str | None:
         """The venue id of the latest order noted with ``client_order_id``, if any."""
         return self._venue.get(client_order_id)
+
+    def outgoing(self, exchange_id: str, client_order_id: ClientOrderId) -> str:
+        """``client_order_id`` in the venue's form (``venues.to_venue_client_id``; as is for venues outside
+        the table), noted as an alias so answers map back to the bot's id."""
+        if exchange_id not in VENUES:
+            return client_order_id.value
+        form = to_venue_client_id(exchange_id, client_order_id.value)
+        self.alias(form, client_order_id)
+        return form
+
+    def alias(self, venue_form: str, client_order_id: ClientOrderId) -> None:
+        """Remember that the venue knows ``client_order_id`` as ``venue_form`` (its client-id rule)."""
+        if venue_form != client_order_id.value:
+            _put(self._aliases, venue_form, client_order_id, self._size)
+
+    def ours(self, venue_form: str) -> ClientOrderId | None:
+        """The bot's client id the venue knows as ``venue_form``, if it was noted as an alias."""
+        return self._aliases.get(venue_form)
+
+    def ours_in(self, raw: Any) -> Any:
+        """A ccxt order or trade with client ids in the venue's form replaced by the bot's (a copy)."""
+        if not isinstance(raw, dict):
+            return raw
+        fixed = dict(raw)
+        info = fixed["info"] = dict(raw["info"]) if isinstance(raw.get("info"), dict) else {}
+        for holder, key in ((fixed, "clientOrderId"), (info, "origClientOrderId"), (info, "clientOrderId")):
+            ours = self._aliases.get(holder[key]) if isinstance(holder.get(key), str) else None
+            if ours is not None:
+                holder[key] = ours.value
+        return fixed
 
     def remember_type(self, client_order_id: ClientOrderId, order_type: OrderType) -> None:
         """Remember what type the bot asked for under ``client_order_id``."""

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trader_adapters.clock import SystemClock
-from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
+from trader_app.bootstrap import build_replay, check_venue_settings, enable_decimal_traps, load_series
 from trader_app.lease import BotLease
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
@@ -86,6 +86,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
     settings = load_settings({k: v for k, v in flags.items() if k not in ("command", "handler", "report")})
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings) if settings.mode == "replay" else {}
+    check_venue_settings(settings)
     from trader_adapters.strategies.loader import load_strategy
     from trader_adapters.strategies.scripted import ScriptedSignals, load_signals, report_missed
 

@@ -70,16 +70,18 @@ def _read_credentials(config_path: object, environ: Mapping[str, str], problems:
             section = dict(table) if isinstance(table, dict) else {}
         except (OSError, ValueError):
             section = {}  # already reported by _read_toml (a TOMLDecodeError and a UnicodeDecodeError are ValueErrors)
-    unknown = sorted(set(section) - {"api_key", "secret"})
+    unknown = sorted(set(section) - {"api_key", "secret", "password"})
     problems.extend(f"config file {config_path}: unknown key 'exchange.{key}'" for key in unknown)
     key = environ.get("TRADER_EXCHANGE__API_KEY", section.get("api_key"))
     secret = environ.get("TRADER_EXCHANGE__SECRET", section.get("secret"))
+    password = environ.get("TRADER_EXCHANGE__PASSWORD", section.get("password"))
     for name, value in (("TRADER_EXCHANGE__API_KEY", key), ("TRADER_EXCHANGE__SECRET", secret)):
         if value and len(str(value)) < _MIN_CREDENTIAL:
             # Never a real venue credential (Binance's are 64 characters); redacting it would mangle every log.
             problems.append(f"{name} is {len(str(value))} characters long, too short to be a real credential "
                             f"(at least {_MIN_CREDENTIAL})")
-    return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None}
+    return {"api_key": Secret(str(key)) if key else None, "secret": Secret(str(secret)) if secret else None,
+            "password": Secret(str(password)) if password else None}
 
 
 def _truthy(value: object) -> bool:

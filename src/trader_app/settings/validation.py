@@ -93,6 +93,7 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
     if values["sandbox_url"] is not None and not values["paper"]:
         values["sandbox"] = True
     values["api_key"], values["secret"] = raw["api_key"], raw["secret"]
+    values["password"] = raw.get("password")
     _validate_trading(raw, values, problems)
     _validate_capture(raw, values, problems)
     _validate_operations(raw, values, problems)

@@ -174,6 +174,7 @@ class Settings:
     day_timezone: str = "UTC"
     api_key: Secret | None = None
     secret: Secret | None = None
+    password: Secret | None = None  # the API passphrase of venues that need one (OKX)
     # ExchangeHealthManager (docs/health.md)
     exchange_error_threshold: int = 3
     exchange_pause_seconds: Decimal = Decimal(60)
@@ -246,7 +247,7 @@ class Settings:
     def public(self) -> dict[str, str]:
         """The settings as strings, safe to store and log: credentials are left out."""
         public = {f.name: setting_text(getattr(self, f.name)) for f in attrs.fields(Settings)
-                  if f.name not in ("api_key", "secret")}
+                  if f.name not in ("api_key", "secret", "password")}
         public["db"] = redact_url(self.db)
         return public
 
