@@ -665,3 +665,20 @@ def test_secrets_are_redacted_where_they_stand_as_values_not_inside_words() -> N
     redact = Redactor(["s3cr3tKEY", "ab"])
     text = "GET /api?apiKey=s3cr3tKEY&x=1 failed: about tabs; key ab; signature=deadbeef"
     assert redact(text) == "GET /api?apiKey=***&x=1 failed: about tabs; key ***; signature=***"
+
+
+def test_an_untriggered_stop_is_not_dated_1969() -> None:
+    """Binance answers a new stop with ``workingTime: -1``; ccxt takes that as its timestamp (issue 17)."""
+    client = ccxt.binance({"options": {"fetchMarkets": {"types": ["spot"]}}})
+    answer = {
+        "symbol": "BTCUSDT", "orderId": 43, "orderListId": -1, "clientOrderId": "stop-1", "transactTime": NOW_MS,
+        "price": "27900.00", "stopPrice": "28000.00", "origQty": "0.10000000", "executedQty": "0.00000000",
+        "cummulativeQuoteQty": "0.00000000", "status": "NEW", "timeInForce": "GTC", "type": "STOP_LOSS_LIMIT",
+        "side": "SELL", "workingTime": -1, "fills": [],
+    }
+    raw = client.parse_order(answer, None)
+    assert raw["timestamp"] == -1  # what ccxt makes of it
+    order = parse_order({**raw, "symbol": "BTC/USDT"}, now=NOW + timedelta(seconds=9))
+    assert order.created_at == NOW
+    assert order.updated_at == NOW
+    assert parse_order(ccxt_order(timestamp=-1, lastUpdateTimestamp=None, info={}), now=NOW).created_at == NOW

@@ -196,6 +196,16 @@ def client_order_id_of(order: CcxtDict) -> str | None:
     return str(original) if original else (str(order["clientOrderId"]) if order.get("clientOrderId") else None)
 
 
+def _known_time(value: object) -> object:
+    """A venue timestamp, or None when it is missing or a negative placeholder (Binance's -1)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return None if float(str(value)) < 0 else value
+    except ValueError:
+        return value  # left for from_millis to name as a bad timestamp
+
+
 def parse_order(
     order: CcxtDict,
     *,
@@ -230,8 +240,12 @@ def parse_order(
     if order_type in (OrderType.LIMIT, OrderType.TAKE_PROFIT) and price is None:
         raise InvalidDataError(f"{what}: a {order_type.value} order without a price")
     stop = order.get("triggerPrice") if order.get("triggerPrice") is not None else order.get("stopPrice")
-    created = order.get("timestamp")
-    updated = order.get("lastUpdateTimestamp") or order.get("lastTradeTimestamp") or created
+    info = order.get("info") or {}
+    # Binance reports an untriggered stop's ``workingTime`` as -1, and ccxt takes it as the order's
+    # timestamp: a negative time means "not yet working", never 1969.
+    created = _known_time(order.get("timestamp")) or _known_time(info.get("transactTime"))
+    updated = (_known_time(order.get("lastUpdateTimestamp")) or _known_time(order.get("lastTradeTimestamp"))
+               or created)
     return Order(
         client_order_id=client_id,
         venue_order_id=VenueOrderId(str(venue_id)),
