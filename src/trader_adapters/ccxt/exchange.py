@@ -13,6 +13,7 @@ the reference), through ``ccxt.async_support``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -44,6 +45,7 @@ from trader_core.ports.clock import Clock
 __all__ = ["CcxtExchange"]
 
 _T = TypeVar("_T")
+_LOG = logging.getLogger(__name__)
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
 _MARKET_RELOAD_INTERVAL = timedelta(seconds=60)  # at most one rules reload per minute after rejections
 _BOOK_DEPTH = 5
@@ -350,8 +352,23 @@ class CcxtExchange:
         raws = await self._guard(
             CallKind.READ, f"open orders {symbol}", client, lambda c: c.fetch_open_orders(str(symbol))
         )
-        orders = [self._order(raw, None) for raw in raws]
+        orders = []
+        for raw in raws:
+            try:
+                orders.append(self._order(raw, None))
+            except (InvalidDataError, InvalidValueError, AttributeError, TypeError) as exc:
+                if self._is_ours(raw):
+                    raise
+                # A foreign order the core cannot express (an OTO leg PENDING_NEW, a market TAKE_PROFIT)
+                # must not hide the bot's own: it is skipped and reported.
+                _LOG.warning("open orders %s: skipped a foreign order the bot cannot read: %s", symbol, exc)
         return tuple(sorted(orders, key=lambda o: (o.created_at, o.venue_order_id.value)))
+
+    def _is_ours(self, raw: Any) -> bool:
+        """Whether ``raw`` is an order this adapter placed (its client id is one we sent)."""
+        info = (raw.get("info") or {}) if isinstance(raw, dict) else {}
+        own = info.get("origClientOrderId") or (raw.get("clientOrderId") if isinstance(raw, dict) else None)
+        return bool(own) and _valid_client_id(own) and self._ids.requested_type(ClientOrderId(str(own))) is not None
 
     async def fetch_fills(
         self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500

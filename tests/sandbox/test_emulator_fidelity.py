@@ -1,0 +1,57 @@
+"""Where the emulator and the ccxt adapter used to be kinder than Binance (issue 17): each test drives the
+real ccxt against the emulator on 127.0.0.1 and asserts what a user of the adapter would see."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from trader_adapters.ccxt import CcxtExchange
+from trader_adapters.clock import SystemClock
+from trader_core.model import ClientOrderId, OrderRequest, OrderType, Price, Quantity, Side, Symbol
+from trader_sandbox import Sandbox
+from trader_sandbox.testing import ccxt_client, running_sandbox
+
+SYM = "BTC/USDT"
+BTC = Symbol.parse(SYM)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with running_sandbox(symbols=("BTCUSDT",), history=20) as sb:
+        sb.set_price("BTCUSDT", Decimal(30000))
+        yield sb
+
+
+def _adapter(sb: Sandbox) -> CcxtExchange:
+    return CcxtExchange.create("binance", clock=SystemClock(), api_key=sb.api_key, secret=sb.secret,
+                               base_url=sb.url, options={"enableRateLimit": False, "timeout": 5000})
+
+
+async def _open_orders_after_placing(sb: Sandbox) -> Any:
+    exchange = _adapter(sb)
+    try:
+        await exchange.place_order(OrderRequest(
+            client_order_id=ClientOrderId("own-1"), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
+            quantity=Quantity("0.01000"), price=Price("29000.00"),
+        ))
+        return await exchange.fetch_open_orders(BTC)
+    finally:
+        await exchange.close()
+
+
+def test_a_foreign_order_the_bot_cannot_read_is_skipped_and_reported(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = ccxt_client(sandbox)
+    # A market TAKE_PROFIT placed by someone else on the same account: the core has no such order.
+    raw.create_order(SYM, "market", "sell", 0.01, None, {"takeProfitPrice": 31000.0})
+    with caplog.at_level(logging.WARNING, logger="trader_adapters.ccxt.exchange"):
+        orders = asyncio.run(_open_orders_after_placing(sandbox))
+    assert [str(o.client_order_id) for o in orders] == ["own-1"]
+    assert any("skipped a foreign order" in r.getMessage() for r in caplog.records)
