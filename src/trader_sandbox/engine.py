@@ -83,6 +83,15 @@ class Engine:
         if price < r.min_price or price > r.max_price or (price - r.min_price) % r.tick != 0:
             raise errors.filter_failure("PRICE_FILTER")
 
+    def check_percent_price(self, r: SymbolRules, side: str, price: Decimal) -> None:
+        """PERCENT_PRICE_BY_SIDE: a buy's price within [bidDown, bidUp] x the reference price, a sell's within
+        [askDown, askUp] x it. Binance uses the 5-minute average price; the emulator uses the last price."""
+        ref = self.markets[r.symbol].last
+        low, high = ((r.bid_multiplier_down, r.bid_multiplier_up) if side == "BUY"
+                     else (r.ask_multiplier_down, r.ask_multiplier_up))
+        if price < ref * low or price > ref * high:
+            raise errors.filter_failure("PERCENT_PRICE_BY_SIDE")
+
     def check_qty(self, r: SymbolRules, qty: Decimal, market: bool) -> None:
         """LOT_SIZE (and MARKET_LOT_SIZE for market orders)."""
         if qty < r.min_qty or qty > r.max_qty or (qty - r.min_qty) % r.step != 0:

@@ -44,6 +44,11 @@ class SymbolRules:
     market_max_qty: Decimal = Decimal("100")
     max_num_orders: int = 200
     max_num_algo_orders: int = 5
+    # PERCENT_PRICE_BY_SIDE as Binance lists it for BTCUSDT: a limit price within 0.2x-5x of the average.
+    bid_multiplier_up: Decimal = Decimal(5)
+    bid_multiplier_down: Decimal = Decimal("0.2")
+    ask_multiplier_up: Decimal = Decimal(5)
+    ask_multiplier_down: Decimal = Decimal("0.2")
 
 
 def _rules(symbol: str, base: str, *limits: str) -> SymbolRules:
@@ -87,6 +92,9 @@ def symbol_info(r: SymbolRules) -> dict[str, Any]:
              "stepSize": _s(Decimal(0))},
             {"filterType": "NOTIONAL", "minNotional": _s(r.min_notional), "applyMinToMarket": True,
              "maxNotional": _s(r.max_notional), "applyMaxToMarket": False, "avgPriceMins": 5},
+            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": str(r.bid_multiplier_up),
+             "bidMultiplierDown": str(r.bid_multiplier_down), "askMultiplierUp": str(r.ask_multiplier_up),
+             "askMultiplierDown": str(r.ask_multiplier_down), "avgPriceMins": 5},
             {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": r.max_num_orders},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": r.max_num_algo_orders},
         ],

@@ -73,6 +73,7 @@ def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: 
     if otype in ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
         price = _positive(decimal(p, key("price")), "price")
         engine.check_price(r, price)
+        engine.check_percent_price(r, side, price)
     else:
         not_required(p, key("price"))
     if otype in STOP_TYPES:

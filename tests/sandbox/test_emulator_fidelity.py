@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import ccxt
 import pytest
 
 from trader_adapters.ccxt import CcxtExchange
@@ -55,3 +56,16 @@ def test_a_foreign_order_the_bot_cannot_read_is_skipped_and_reported(
         orders = asyncio.run(_open_orders_after_placing(sandbox))
     assert [str(o.client_order_id) for o in orders] == ["own-1"]
     assert any("skipped a foreign order" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("side", "price"), [("buy", 3000.0), ("sell", 300000.0)])
+def test_a_limit_price_far_from_the_market_fails_percent_price_by_side(
+    sandbox: Sandbox, side: str, price: float
+) -> None:
+    """Binance allows 0.2x-5x of the average price for BTCUSDT and answers -1013 beyond it."""
+    raw = ccxt_client(sandbox)
+    with pytest.raises(ccxt.InvalidOrder, match="PERCENT_PRICE_BY_SIDE"):
+        raw.create_order(SYM, "limit", side, 0.01, price)
+    filters = {f["filterType"]: f for f in raw.fetch_markets()[0]["info"]["filters"]}
+    assert filters["PERCENT_PRICE_BY_SIDE"]["bidMultiplierDown"] == "0.2"
+    assert raw.create_order(SYM, "limit", "buy", 0.01, 29000.0)["status"] == "open"
