@@ -38,13 +38,14 @@ class Engine:
 
     def __init__(self, rules: dict[str, SymbolRules], markets: dict[str, SymbolMarket], accounts: Accounts,
                  clock: Callable[[], int], *, commission_rate: Decimal = Decimal("0.001"),
-                 step_volume: Decimal | None = None) -> None:
+                 step_volume: Decimal | None = None, bnb_fees: bool = False) -> None:
         self.rules = rules
         self.markets = markets
         self.accounts = accounts
         self.clock = clock
         self.commission_rate = commission_rate
         self.step_volume = step_volume  # maker volume per price step and symbol; None: unlimited
+        self.bnb_fees = bnb_fees  # Binance's "use BNB to pay for fees": 25 % off, while free BNB covers it
         self.orders: dict[int, Order] = {}
         self.lists: dict[int, OrderList] = {}
         self.trades: list[Trade] = []
@@ -161,14 +162,21 @@ class Engine:
         r = self.rules[o.symbol]
         now = self.clock()
         quote_amt = qty * price
+        bnb_fee = self._bnb_fee(r, quote_amt)
         if o.side == "BUY":
             self._pay(o, r.quote, qty, quote_amt)
             fee, fee_asset = floor_to(qty * self.commission_rate, EIGHT_DP), r.base
-            self.accounts.credit(r.base, qty - fee)
+            received, asset = qty, r.base
         else:
             self._pay(o, r.base, qty, qty)
             fee, fee_asset = floor_to(quote_amt * self.commission_rate, EIGHT_DP), r.quote
-            self.accounts.credit(r.quote, quote_amt - fee)
+            received, asset = quote_amt, r.quote
+        if bnb_fee is not None:
+            self.accounts.debit("BNB", bnb_fee)
+            fee, fee_asset = bnb_fee, "BNB"
+            self.accounts.credit(asset, received)
+        else:
+            self.accounts.credit(asset, received - fee)
         self._next_trade += 1
         trade = Trade(o.symbol, self._next_trade, o.order_id, o.list_id, price, qty, quote_amt, fee, fee_asset, now,
                       o.side == "BUY", maker)
@@ -180,6 +188,15 @@ class Engine:
         o.update_time = now
         self.expire_sibling(o)
         self.release(o)
+
+    def _bnb_fee(self, r: SymbolRules, quote_amt: Decimal) -> Decimal | None:
+        """The commission in BNB (25 % off, at BNB's last price in the quote asset) when BNB fees are on,
+        BNB has a market in ``r``'s quote asset and free BNB covers it; else None (paid in the received asset)."""
+        market = self.markets.get(f"BNB{r.quote}")
+        if not self.bnb_fees or r.base == "BNB" or market is None or market.last <= 0:
+            return None
+        fee = floor_to(quote_amt * self.commission_rate * Decimal("0.75") / market.last, EIGHT_DP)
+        return fee if fee > 0 and self.accounts.free.get("BNB", ZERO) >= fee else None
 
     def finish(self, o: Order, status: str) -> None:
         """Close ``o`` as CANCELED or EXPIRED and release its funds."""

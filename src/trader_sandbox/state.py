@@ -36,6 +36,7 @@ class Settings:
     balances: dict[str, Decimal] = field(default_factory=lambda: dict(DEFAULT_BALANCES))
     commission_rate: Decimal = Decimal("0.001")
     step_volume: Decimal | None = None
+    bnb_fees: bool = False  # pay commissions in BNB (25 % off) while the account holds enough free BNB
     seed: int = 7
     candle_ms: int = 60_000  # synthetic candle length; 1000 with a 1 s timer keeps candles on wall time
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -76,7 +77,8 @@ class Exchange:
             self.markets[name] = SymbolMarket(r, candles, s.history)
         self.accounts = Accounts(dict(s.balances))
         self.engine = Engine(self.rules, self.markets, self.accounts, self.server_time,
-                             commission_rate=s.commission_rate, step_volume=s.step_volume)
+                             commission_rate=s.commission_rate, step_volume=s.step_volume,
+                             bnb_fees=s.bnb_fees)
 
     # -- clock -------------------------------------------------------------------------------------
 

@@ -69,3 +69,30 @@ def test_a_limit_price_far_from_the_market_fails_percent_price_by_side(
     filters = {f["filterType"]: f for f in raw.fetch_markets()[0]["info"]["filters"]}
     assert filters["PERCENT_PRICE_BY_SIDE"]["bidMultiplierDown"] == "0.2"
     assert raw.create_order(SYM, "limit", "buy", 0.01, 29000.0)["status"] == "open"
+
+
+async def _fills_after_a_market_buy(sb: Sandbox) -> Any:
+    exchange = _adapter(sb)
+    try:
+        await exchange.place_order(OrderRequest(
+            client_order_id=ClientOrderId("bnb-1"), symbol=BTC, side=Side.BUY, order_type=OrderType.MARKET,
+            quantity=Quantity("0.01000"),
+        ))
+        return await exchange.fetch_fills(BTC)
+    finally:
+        await exchange.close()
+
+
+def test_with_bnb_fees_on_the_commission_is_charged_in_bnb_and_reaches_the_fills() -> None:
+    """Binance's documented myTrades example pays ``commissionAsset: BNB``: the third-asset fee path."""
+    with running_sandbox(symbols=("BTCUSDT", "BNBUSDT"), history=20, bnb_fees=True,
+                         balances={"USDT": Decimal(1000), "BNB": Decimal(1)}) as sb:
+        sb.set_price("BTCUSDT", Decimal(30000))
+        sb.set_price("BNBUSDT", Decimal(600))
+        fills = asyncio.run(_fills_after_a_market_buy(sb))
+        balances = sb.balances()
+    assert [(str(f.client_order_id), f.fee.asset.code) for f in fills] == [("bnb-1", "BNB")]
+    # 300 USDT x 0.001 x 0.75 / 600 = 0.000375 BNB; the BTC bought arrives whole.
+    assert fills[0].fee.amount == Decimal("0.000375")
+    assert balances["BNB"][0] == Decimal("0.999625")
+    assert balances["BTC"][0] == Decimal("0.01")
