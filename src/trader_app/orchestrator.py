@@ -17,6 +17,7 @@ from trader_core.execution import TradingBook
 from trader_core.health import ExchangeHealthManager
 from trader_core.market_data import MarketDataService, MarketView
 from trader_core.model import (
+    Action,
     ExchangeError,
     InvariantViolationError,
     OrderRole,
@@ -142,6 +143,7 @@ class StrategyOrchestrator:
                 if self.stop_reason is None:
                     await self.sleep(self.next_sleep())
             await self._exit()
+            await self._last_sync()
             await self._balances("report")
             status = RunStatus.FINISHED
         finally:
@@ -176,6 +178,14 @@ class StrategyOrchestrator:
                 await s.resync.sync()
         except TraderError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"exit policy {self.exit_policy}: {exc}"[:500]))
+
+    async def _last_sync(self) -> None:
+        """One last sync before the summary: every fill the venue reports (an order filled while the loop
+        ended, a market order answered in the stop's tick) is booked. A venue failure is reported."""
+        try:
+            await self.services.resync.sync()
+        except TraderError as exc:
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"last sync: {exc}"[:500]))
 
     async def process_commands(self) -> None:
         """The operator's pending commands (at the start of each tick); a store failure is reported."""
@@ -313,6 +323,8 @@ class StrategyOrchestrator:
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
             for signal in await self._decide(view, fresh):
+                if self.stop_reason is not None and signal.action is Action.BUY:
+                    continue  # a stop arrived while the strategy decided: no new entry after it
                 await s.actions.handle(signal, view)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
         await self._watch_losses(view.last_prices)

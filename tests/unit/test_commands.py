@@ -454,3 +454,62 @@ def test_the_command_cli_queues_and_times_out_when_no_bot_answers(tmp_path, caps
     assert [(c.name, c.minutes) for c in pending] == [(CommandName.PAUSE, 5), (CommandName.STOP, None)]
     with pytest.raises(ConfigError, match="--minutes goes with pause only"):
         command_command("stop", url, "ops", minutes=5)
+
+
+# --- a clean stop (issue 17 item 7) ----------------------------------------------------------------------
+
+
+@attrs.define
+class StopWhileDeciding:
+    """A strategy during whose decision a stop arrives (SIGTERM mid-tick), and which still says BUY."""
+
+    stop: list[StrategyOrchestrator] = attrs.Factory(list)
+
+    async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        self.stop[0].request_stop("signal SIGTERM")
+        return (Signal(action=Action.BUY, symbol=BTC, notional=Decimal(1000)),)
+
+
+def test_no_new_entry_is_sent_once_a_stop_is_requested() -> None:
+    bot = a_bot(start=False)
+    strategy = StopWhileDeciding()
+    bot.orchestrator.services = attrs.evolve(bot.orchestrator.services, strategy=strategy)
+    strategy.stop.append(bot.orchestrator)
+    asyncio.run(bot.orchestrator.run_until_stopped(lambda: Decimal(0)))
+    assert bot.orchestrator.stop_reason == "signal SIGTERM"
+    assert open_at_venue(bot) == set()
+    assert venue_btc(bot) == Decimal(0)  # no market entry reached the venue
+    assert bot.orchestrator.services.book.plans() == ()
+
+
+@attrs.define
+class RallyingSleeper:
+    """The feeding sleeper, and from ``at`` on a price through the bracket's target (the venue fills it
+    while the bot sleeps)."""
+
+    inner: FeedingSleeper
+    at: datetime
+
+    async def sleep(self, duration: timedelta) -> bool:
+        woke = await self.inner.sleep(duration)
+        if self.inner.clock.now() >= self.at:
+            self.inner.venue.set_price(BTC, PRICE * Decimal("1.05"))
+        return woke
+
+    def wake(self) -> None:
+        self.inner.wake()
+
+
+def test_a_fill_at_the_venue_after_the_last_tick_is_booked_before_the_summary() -> None:
+    """The target fills while the loop sleeps and a stop command ends the loop at its next tick: the last
+    sync books that fill, so the plan is closed and every venue fill is booked before the summary."""
+    bot = a_bot(exit_policy="leave", start=False)
+    stop_at = T0 + 3 * MINUTE + timedelta(seconds=1)
+    bot.sleeper.script.append((stop_at, CommandName.STOP))
+    bot.orchestrator.sleeper = RallyingSleeper(bot.sleeper, stop_at)
+    asyncio.run(bot.orchestrator.run_until_stopped(lambda: Decimal(0)))
+    assert bot.orchestrator.stop_reason == "manual stop"
+    with bot.store.unit_of_work() as uow:
+        plans = uow.plans.list_for_run(bot.orchestrator.run.run_id)
+    assert [p.status for p in plans] == [PlanStatus.CLOSED]
+    assert open_at_venue(bot) == set()
