@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_BALANCES",
     "DEFAULT_SYMBOLS",
     "ORDER_TYPES",
+    "RECORDED_ORDER_TYPES",
     "Candle",
     "SymbolRules",
     "exchange_info",
@@ -23,6 +24,8 @@ __all__ = [
 ]
 
 ORDER_TYPES = ("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT")
+# What Binance's recorded exchangeInfo lists for BTCUSDT, ETHUSDT, ADAUSDT and LTCUSDT: no market stops.
+RECORDED_ORDER_TYPES = ("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,22 @@ class SymbolRules:
     bid_multiplier_down: Decimal = Decimal("0.2")
     ask_multiplier_up: Decimal = Decimal(5)
     ask_multiplier_down: Decimal = Decimal("0.2")
+    order_types: tuple[str, ...] = ORDER_TYPES  # the symbol's ``orderTypes``; others answer -1013
 
 
-def _rules(symbol: str, base: str, *limits: str) -> SymbolRules:
+def _rules(symbol: str, base: str, *limits: str, order_types: tuple[str, ...] = ORDER_TYPES) -> SymbolRules:
     tick, step, min_qty, max_qty, price, market_max = (Decimal(x) for x in limits)
-    return SymbolRules(symbol, base, "USDT", tick, step, min_qty, max_qty, Decimal(5), price, market_max_qty=market_max)
+    return SymbolRules(symbol, base, "USDT", tick, step, min_qty, max_qty, Decimal(5), price, market_max_qty=market_max,
+                       order_types=order_types)
 
 
 DEFAULT_SYMBOLS: dict[str, SymbolRules] = {
     r.symbol: r
     for r in (
-        _rules("BTCUSDT", "BTC", "0.01", "0.00001", "0.00001", "9000", "60000", "120"),
-        _rules("ETHUSDT", "ETH", "0.01", "0.0001", "0.0001", "9000", "3000", "2500"),
+        _rules("BTCUSDT", "BTC", "0.01", "0.00001", "0.00001", "9000", "60000", "120",
+               order_types=RECORDED_ORDER_TYPES),
+        _rules("ETHUSDT", "ETH", "0.01", "0.0001", "0.0001", "9000", "3000", "2500",
+               order_types=RECORDED_ORDER_TYPES),
         _rules("SOLUSDT", "SOL", "0.01", "0.001", "0.001", "9000000", "150", "50000"),
         _rules("BNBUSDT", "BNB", "0.01", "0.001", "0.001", "9000000", "600", "8000"),
     )
@@ -80,7 +87,7 @@ def symbol_info(r: SymbolRules) -> dict[str, Any]:
     return {
         "symbol": r.symbol, "status": "TRADING", "baseAsset": r.base, "baseAssetPrecision": 8,
         "quoteAsset": r.quote, "quotePrecision": 8, "quoteAssetPrecision": 8, "baseCommissionPrecision": 8,
-        "quoteCommissionPrecision": 8, "orderTypes": list(ORDER_TYPES), "icebergAllowed": True,
+        "quoteCommissionPrecision": 8, "orderTypes": list(r.order_types), "icebergAllowed": True,
         "ocoAllowed": True, "otoAllowed": True, "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False,
         "cancelReplaceAllowed": False, "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
         "filters": [

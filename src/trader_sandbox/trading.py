@@ -61,6 +61,9 @@ def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: 
     def key(name: str) -> str:
         return prefix + name[0].upper() + name[1:] if prefix else name
 
+    if otype not in r.order_types:
+        kind = otype.replace("_LIMIT", "").replace("_", " ").capitalize()
+        raise errors.ApiError(400, -1013, f"{kind} orders are not supported for this symbol.")
     last = engine.markets[r.symbol].last
     price = stop = ZERO
     tif = "GTC"

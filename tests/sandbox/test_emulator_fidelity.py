@@ -14,18 +14,20 @@ import pytest
 
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.clock import SystemClock
-from trader_core.model import ClientOrderId, OrderRequest, OrderType, Price, Quantity, Side, Symbol
+from trader_core.model import ClientOrderId, ExitBracket, OrderRequest, OrderType, Price, Quantity, Side, Symbol
 from trader_sandbox import Sandbox
 from trader_sandbox.testing import ccxt_client, running_sandbox
 
 SYM = "BTC/USDT"
 BTC = Symbol.parse(SYM)
+SOL = Symbol.parse("SOL/USDT")
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with running_sandbox(symbols=("BTCUSDT",), history=20) as sb:
+    with running_sandbox(symbols=("BTCUSDT", "SOLUSDT"), history=20) as sb:
         sb.set_price("BTCUSDT", Decimal(30000))
+        sb.set_price("SOLUSDT", Decimal(150))
         yield sb
 
 
@@ -38,10 +40,10 @@ async def _open_orders_after_placing(sb: Sandbox) -> Any:
     exchange = _adapter(sb)
     try:
         await exchange.place_order(OrderRequest(
-            client_order_id=ClientOrderId("own-1"), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
-            quantity=Quantity("0.01000"), price=Price("29000.00"),
+            client_order_id=ClientOrderId("own-1"), symbol=SOL, side=Side.BUY, order_type=OrderType.LIMIT,
+            quantity=Quantity("1.000"), price=Price("140.00"),
         ))
-        return await exchange.fetch_open_orders(BTC)
+        return await exchange.fetch_open_orders(SOL)
     finally:
         await exchange.close()
 
@@ -50,8 +52,9 @@ def test_a_foreign_order_the_bot_cannot_read_is_skipped_and_reported(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw = ccxt_client(sandbox)
-    # A market TAKE_PROFIT placed by someone else on the same account: the core has no such order.
-    raw.create_order(SYM, "market", "sell", 0.01, None, {"takeProfitPrice": 31000.0})
+    # A market TAKE_PROFIT placed by someone else on the same account (SOLUSDT offers it here): the core
+    # has no such order.
+    raw.create_order("SOL/USDT", "market", "sell", 1.0, None, {"takeProfitPrice": 160.0})
     with caplog.at_level(logging.WARNING, logger="trader_adapters.ccxt.exchange"):
         orders = asyncio.run(_open_orders_after_placing(sandbox))
     assert [str(o.client_order_id) for o in orders] == ["own-1"]
@@ -96,3 +99,48 @@ def test_with_bnb_fees_on_the_commission_is_charged_in_bnb_and_reaches_the_fills
     assert fills[0].fee.amount == Decimal("0.000375")
     assert balances["BNB"][0] == Decimal("0.999625")
     assert balances["BTC"][0] == Decimal("0.01")
+
+
+def test_btcusdt_lists_binances_recorded_order_types_and_refuses_a_market_stop(sandbox: Sandbox) -> None:
+    raw = ccxt_client(sandbox)
+    markets = {m["id"]: m["info"]["orderTypes"] for m in raw.fetch_markets()}
+    assert markets["BTCUSDT"] == ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
+    assert "STOP_LOSS" in markets["SOLUSDT"]
+    # Through ccxt's implicit API (as the OCO bracket goes), so the venue decides.
+    with pytest.raises(ccxt.ExchangeError, match="Stop loss orders are not supported for this symbol"):
+        raw.private_post_order({"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS", "quantity": "0.01",
+                                "stopPrice": "29000"})
+    with pytest.raises(ccxt.ExchangeError, match="Stop loss orders are not supported"):
+        raw.private_post_orderlist_oco({
+            "symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "aboveType": "LIMIT_MAKER",
+            "abovePrice": "31000", "belowType": "STOP_LOSS", "belowStopPrice": "29000"})
+
+
+async def _protect(sb: Sandbox, symbol: Symbol, stop: str, target: str, qty: str) -> Any:
+    exchange = _adapter(sb)
+    try:
+        bracket = ExitBracket(symbol=symbol, side=Side.SELL, quantity=Quantity(qty), stop_price=Price(stop),
+                              target_price=Price(target), stop_client_order_id=ClientOrderId(f"sl-{symbol.base}"),
+                              target_client_order_id=ClientOrderId(f"tp-{symbol.base}"))
+        legs = await exchange.place_exit_bracket(bracket)
+        single = await exchange.place_order(OrderRequest(
+            client_order_id=ClientOrderId(f"st-{symbol.base}"), symbol=symbol, side=Side.SELL,
+            order_type=OrderType.STOP_LOSS, quantity=Quantity(qty), stop_price=Price(stop)))
+        return legs, single
+    finally:
+        await exchange.close()
+
+
+def test_the_protective_stop_is_one_the_symbol_allows(sandbox: Sandbox) -> None:
+    """BTCUSDT has no STOP_LOSS: the adapter sends STOP_LOSS_LIMIT 0.5 % under the trigger (the default
+    offset); SOLUSDT has it: a market stop, as before."""
+    (stop, target), single = asyncio.run(_protect(sandbox, BTC, "29000.00", "31000.00", "0.01000"))
+    assert (stop.order_type, stop.stop_price, target.order_type) == (
+        OrderType.STOP_LOSS, Price("29000"), OrderType.TAKE_PROFIT)
+    assert single.order_type is OrderType.STOP_LOSS
+    by_id = {o["clientOrderId"]: o for o in sandbox.orders()}
+    assert (by_id["sl-BTC"]["type"], by_id["sl-BTC"]["price"]) == ("STOP_LOSS_LIMIT", "28855.00000000")
+    assert (by_id["st-BTC"]["type"], by_id["st-BTC"]["price"]) == ("STOP_LOSS_LIMIT", "28855.00000000")
+    asyncio.run(_protect(sandbox, SOL, "140.00", "160.00", "1.000"))
+    by_id = {o["clientOrderId"]: o for o in sandbox.orders()}
+    assert by_id["sl-SOL"]["type"] == by_id["st-SOL"]["type"] == "STOP_LOSS"

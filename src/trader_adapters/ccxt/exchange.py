@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import ccxt.async_support as ccxt
@@ -24,7 +25,7 @@ from trader_adapters.ccxt.client import ClientSpec, build_client
 from trader_adapters.ccxt.errors import CallKind, retry_after_from_headers, translate_error
 from trader_adapters.ccxt.ids import OrderIds
 from trader_adapters.ccxt.marketdata import parse_candles, parse_instrument, parse_quote
-from trader_adapters.ccxt.requests import create_args, describe, oco_request
+from trader_adapters.ccxt.requests import create_args, describe, oco_request, stop_limit_price
 from trader_adapters.ccxt.translate import TICK_SIZE, parse_balances, parse_fill, parse_order, to_millis
 from trader_core.model.errors import (
     ConfigError,
@@ -46,6 +47,7 @@ __all__ = ["CcxtExchange"]
 
 _T = TypeVar("_T")
 _LOG = logging.getLogger(__name__)
+DEFAULT_STOP_LIMIT_OFFSET = Decimal("0.005")  # a protective STOP_LOSS_LIMIT's limit, 0.5 % beyond its trigger
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
 _MARKET_RELOAD_INTERVAL = timedelta(seconds=60)  # at most one rules reload per minute after rejections
 _BOOK_DEPTH = 5
@@ -67,6 +69,7 @@ class CcxtExchange:
         self._rules: dict[Symbol, InstrumentRules] = {}
         self._last_reload: timedelta | None = None
         self._ids = OrderIds()
+        self._stop_limit_offset = DEFAULT_STOP_LIMIT_OFFSET
 
     @classmethod
     def create(
@@ -82,6 +85,7 @@ class CcxtExchange:
         venue: str | None = None,
         password: str | None = None,
         transport: Any = None,
+        stop_limit_offset: Decimal = DEFAULT_STOP_LIMIT_OFFSET,
     ) -> CcxtExchange:
         """An adapter for ccxt's ``exchange_id``.
 
@@ -90,13 +94,17 @@ class CcxtExchange:
         the venue (Binance: spot markets only, no sapi calls); its keys ``enableRateLimit``, ``rateLimit``
         and ``timeout`` are ccxt constructor settings (rate limiting is on unless turned off).
         ``venue`` names the venue in fills (default: the id, plus ``-testnet`` or ``-emulator``).
+        ``stop_limit_offset`` is how far beyond its trigger a protective stop's limit sits (a fraction) on a
+        symbol whose ``orderTypes`` offer STOP_LOSS_LIMIT but no STOP_LOSS.
         Credentials are used for signing only; they never appear in messages, reprs or logs.
         """
         spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}), password, transport)
         build_client(spec)  # fail fast on an unknown id or a venue without a sandbox (no I/O)
         suffix = "-emulator" if base_url else ("-testnet" if sandbox else "")
-        return cls(spec, clock=clock, venue=venue or f"{exchange_id}{suffix}",
-                   holds_protective_exits=exchange_id in _OCO_VENUES)
+        exchange = cls(spec, clock=clock, venue=venue or f"{exchange_id}{suffix}",
+                       holds_protective_exits=exchange_id in _OCO_VENUES)
+        exchange._stop_limit_offset = stop_limit_offset
+        return exchange
 
     def __repr__(self) -> str:
         return f"CcxtExchange({self._venue}, {self._spec!r})"
@@ -282,7 +290,11 @@ class CcxtExchange:
     async def place_order(self, request: OrderRequest) -> Order:
         """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping."""
         client = await self._ready()
-        args = create_args(request, self._rules_for(request.symbol))
+        rules = self._rules_for(request.symbol)
+        stop_limit = None
+        if request.order_type is OrderType.STOP_LOSS and request.stop_price is not None:
+            stop_limit = self._stop_limit(client, request.symbol, request.side, request.stop_price.value, rules)
+        args = create_args(request, rules, stop_limit)
         params = {**args.params, **self._by_client_id(request.client_order_id)}
         self._ids.remember_type(request.client_order_id, request.order_type)
         funding = request.symbol.quote if request.side is Side.BUY else request.symbol.base
@@ -301,7 +313,8 @@ class CcxtExchange:
         client = await self._ready()
         rules = self._rules_for(bracket.symbol)
         market = client.market(str(bracket.symbol))
-        body = oco_request(bracket, market["id"], rules)
+        stop_limit = self._stop_limit(client, bracket.symbol, bracket.side, bracket.stop_price.value, rules)
+        body = oco_request(bracket, market["id"], rules, stop_limit)
         self._ids.remember_type(bracket.stop_client_order_id, OrderType.STOP_LOSS)
         self._ids.remember_type(bracket.target_client_order_id, OrderType.TAKE_PROFIT)
         funding = bracket.symbol.base if bracket.side is Side.SELL else bracket.symbol.quote
@@ -363,6 +376,16 @@ class CcxtExchange:
                 # must not hide the bot's own: it is skipped and reported.
                 _LOG.warning("open orders %s: skipped a foreign order the bot cannot read: %s", symbol, exc)
         return tuple(sorted(orders, key=lambda o: (o.created_at, o.venue_order_id.value)))
+
+    def _stop_limit(
+        self, client: Any, symbol: Symbol, side: Side, stop: Decimal, rules: InstrumentRules
+    ) -> Decimal | None:
+        """A protective stop's limit price when the symbol's ``orderTypes`` lack STOP_LOSS (else None)."""
+        info = (client.market(str(symbol)).get("info") or {})
+        try:
+            return stop_limit_price(info.get("orderTypes"), side, stop, self._stop_limit_offset, rules)
+        except OrderRejectedError as exc:
+            raise OrderRejectedError(f"place {symbol} stop: {exc}") from exc
 
     def _is_ours(self, raw: Any) -> bool:
         """Whether ``raw`` is an order this adapter placed (its client id is one we sent)."""

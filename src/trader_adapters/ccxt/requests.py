@@ -8,7 +8,8 @@ order that differs from the one the bot recorded.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Sequence
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import attrs
@@ -19,7 +20,7 @@ from trader_core.model.instrument import InstrumentRules
 from trader_core.model.numbers import ZERO
 from trader_core.model.orders import ExitBracket, OrderRequest, OrderType, Side
 
-__all__ = ["CreateArgs", "check_grid", "create_args", "describe", "oco_request"]
+__all__ = ["CreateArgs", "check_grid", "create_args", "describe", "oco_request", "stop_limit_price"]
 
 
 @attrs.frozen(kw_only=True)
@@ -54,12 +55,36 @@ def check_grid(what: str, rules: InstrumentRules, quantity: Decimal, *prices: De
         )
 
 
-def create_args(request: OrderRequest, rules: InstrumentRules) -> CreateArgs:
+def stop_limit_price(
+    order_types: Sequence[str] | None, side: Side, stop: Decimal, offset: Decimal, rules: InstrumentRules
+) -> Decimal | None:
+    """The limit price of a protective stop, or None when the symbol takes a market stop.
+
+    A symbol whose ``orderTypes`` lists STOP_LOSS (or a venue that lists none) gets Binance's STOP_LOSS
+    (market on trigger). Where only STOP_LOSS_LIMIT is offered, the stop becomes a limit ``offset`` (a
+    fraction) beyond the trigger, on the tick grid: below it for a sell, above it for a buy. A gap through
+    that limit leaves the order resting unfilled: the documented price of a symbol without market stops.
+    """
+    types = {str(t).upper() for t in order_types or ()}
+    if not types or "STOP_LOSS" in types:
+        return None
+    if "STOP_LOSS_LIMIT" not in types:
+        raise OrderRejectedError(f"rejected: the symbol offers no stop order type ({', '.join(sorted(types))})")
+    raw = stop * (1 - offset) if side is Side.SELL else stop * (1 + offset)
+    tick = rules.tick_size
+    if tick <= ZERO:
+        return raw
+    rounding = ROUND_FLOOR if side is Side.SELL else ROUND_CEILING
+    return max(tick, (raw / tick).to_integral_value(rounding) * tick)
+
+
+def create_args(request: OrderRequest, rules: InstrumentRules, stop_limit: Decimal | None = None) -> CreateArgs:
     """The ccxt call for ``request``.
 
     * MARKET: ``type='market'`` with ``price=None`` (a price would make Binance spend quote, not base).
     * LIMIT: ``type='limit'``; ``post_only`` adds ``postOnly`` (Binance: LIMIT_MAKER).
-    * STOP_LOSS: ``type='market'`` with ``stopLossPrice`` (Binance: STOP_LOSS, a market order on trigger).
+    * STOP_LOSS: ``type='market'`` with ``stopLossPrice`` (Binance: STOP_LOSS, a market order on trigger),
+      or with ``stop_limit`` ``type='limit'`` at that price (Binance: STOP_LOSS_LIMIT).
     * TAKE_PROFIT: a plain limit at ``price``: the core's take-profit rests as a limit (Binance's own
       TAKE_PROFIT is a market order on trigger, which is not the same thing).
     The client order id goes in ccxt's unified ``clientOrderId`` (Binance: ``newClientOrderId``).
@@ -75,6 +100,8 @@ def create_args(request: OrderRequest, rules: InstrumentRules) -> CreateArgs:
             params["postOnly"] = True
     elif request.order_type is OrderType.STOP_LOSS and stop is not None:
         params["stopLossPrice"] = format_decimal(stop)
+        if stop_limit is not None:
+            order_type, price = "limit", stop_limit
     return CreateArgs(
         symbol=str(request.symbol),
         type=order_type,
@@ -85,10 +112,13 @@ def create_args(request: OrderRequest, rules: InstrumentRules) -> CreateArgs:
     )
 
 
-def oco_request(bracket: ExitBracket, market_id: str, rules: InstrumentRules) -> dict[str, str]:
+def oco_request(
+    bracket: ExitBracket, market_id: str, rules: InstrumentRules, stop_limit: Decimal | None = None
+) -> dict[str, str]:
     """The body of Binance's ``POST /api/v3/orderList/oco`` for ``bracket``.
 
-    The target is a LIMIT_MAKER leg and the stop a STOP_LOSS leg. For a SELL exit the target is the
+    The target is a LIMIT_MAKER leg and the stop a STOP_LOSS leg (STOP_LOSS_LIMIT at ``stop_limit`` when
+    given). For a SELL exit the target is the
     'above' leg and the stop the 'below' one; a BUY exit mirrors it. ``listClientOrderId`` is the stop's
     client id (36 characters at most, like every Binance client id).
     """
@@ -104,6 +134,8 @@ def oco_request(bracket: ExitBracket, market_id: str, rules: InstrumentRules) ->
         "ClientOrderId": str(bracket.stop_client_order_id),
         "StopPrice": format_decimal(bracket.stop_price.value),
     }
+    if stop_limit is not None:
+        stop.update(Type="STOP_LOSS_LIMIT", Price=format_decimal(stop_limit), TimeInForce="GTC")
     above, below = (target, stop) if bracket.side is Side.SELL else (stop, target)
     body = {
         "symbol": market_id,
