@@ -28,7 +28,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--step-interval", type=float, default=0.0, help="step one candle every N seconds (0: off)")
     p.add_argument("--step-volume", help="maker volume filled per step (default: unlimited)")
     p.add_argument("--commission-rate", default="0.001", help="commission rate (default 0.001)")
-    p.add_argument("--bnb-fees", action="store_true", help="charge commissions in BNB (25 %% off) while BNB covers them")
+    p.add_argument("--bnb-fees", action="store_true",
+                   help="charge commissions in BNB (25 %% off) while BNB covers them")
     p.add_argument("--api-key", help="API key to accept (default: random)")
     p.add_argument("--secret", help="API secret (default: random)")
     return p

@@ -86,7 +86,10 @@ class Engine:
 
     def check_percent_price(self, r: SymbolRules, side: str, price: Decimal) -> None:
         """PERCENT_PRICE_BY_SIDE: a buy's price within [bidDown, bidUp] x the reference price, a sell's within
-        [askDown, askUp] x it. Binance uses the 5-minute average price; the emulator uses the last price."""
+        [askDown, askUp] x it (no price, as for a market order: nothing to check). Binance uses the 5-minute
+        average price; the emulator uses the last price."""
+        if not price:
+            return
         ref = self.markets[r.symbol].last
         low, high = ((r.bid_multiplier_down, r.bid_multiplier_up) if side == "BUY"
                      else (r.ask_multiplier_down, r.ask_multiplier_up))

@@ -54,6 +54,13 @@ def _positive(value: Decimal, what: str) -> Decimal:
     return value
 
 
+def _check_type(r: SymbolRules, otype: str) -> None:
+    """-1013 for a type missing from the symbol's ``orderTypes``, worded as Binance words it."""
+    if otype not in r.order_types:
+        kind = otype.replace("_LIMIT", "").replace("_", " ").capitalize()
+        raise errors.ApiError(400, -1013, f"{kind} orders are not supported for this symbol.")
+
+
 def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: str, prefix: str = "",
                 cid: str | None = None) -> Order:
     """Validate the parameters of one order (or one OCO leg, whose keys carry ``prefix``) into an Order."""
@@ -61,9 +68,7 @@ def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: 
     def key(name: str) -> str:
         return prefix + name[0].upper() + name[1:] if prefix else name
 
-    if otype not in r.order_types:
-        kind = otype.replace("_LIMIT", "").replace("_", " ").capitalize()
-        raise errors.ApiError(400, -1013, f"{kind} orders are not supported for this symbol.")
+    _check_type(r, otype)
     last = engine.markets[r.symbol].last
     price = stop = ZERO
     tif = "GTC"
@@ -76,7 +81,6 @@ def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: 
     if otype in ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
         price = _positive(decimal(p, key("price")), "price")
         engine.check_price(r, price)
-        engine.check_percent_price(r, side, price)
     else:
         not_required(p, key("price"))
     if otype in STOP_TYPES:
@@ -96,6 +100,7 @@ def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: 
         raise errors.mandatory("quantity")
     qty = _positive(qty, "quantity")
     engine.check_qty(r, qty, market=otype == "MARKET")
+    engine.check_percent_price(r, side, price)
     ref_price = price if price else stop if stop else last
     engine.check_notional(r, qty * ref_price, market=otype in ("MARKET", "STOP_LOSS", "TAKE_PROFIT"))
     now = engine.clock()
