@@ -396,21 +396,26 @@ def check_venue_settings(settings: Settings) -> None:
                 live=settings.mode == "live")
 
 
-async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory: Callable[[RunRecord], Telemetry],
-                          strategy: SignalSource) -> Replay:
-    """Wire a run against a real venue through ccxt: live, its sandbox (or our emulator), or paper
-    (the venue's public data, the paper venue's fills). System clock; the loop polls every ``interval``."""
+@attrs.frozen
+class VenueConnection:
+    """A venue that answered at start-up: its adapter, the rules of every configured symbol and the clock."""
+
+    exchange: CcxtExchange
+    rules: dict[Symbol, InstrumentRules]
+    clock: Clock
+
+
+async def connect_venue(settings: Settings) -> VenueConnection:
+    """Reach the configured venue and check what the run will ask of it (the run's and the OHLCV capture's
+    timeframes, every symbol's rules) before anything is written: a venue that cannot serve the run is a
+    ``ConfigError`` while the database is still untouched."""
     from trader_adapters.ccxt import CcxtExchange
     from trader_adapters.clock import SystemClock
-    from trader_adapters.paper.live import LivePaperMarket
-    from trader_adapters.paper.replay import ReplayMarket
-    from trader_adapters.paper.venue import PaperExchange
-    from trader_adapters.sleep import SystemSleeper
 
     assert settings.exchange is not None
+    check_venue_settings(settings)
     clock = SystemClock()
     paper = settings.mode == "paper"
-    check_venue_settings(settings)
     exchange = CcxtExchange.create(
         settings.exchange, clock=clock,
         password=None if paper or settings.password is None else settings.password.reveal(),
@@ -420,9 +425,31 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
     )
     timeframe = settings.timeframe or Timeframe("1m")
     await _reach_venue(exchange, settings.exchange, timeframe)
+    try:
+        for extra in settings.ohlcv_timeframes or ():
+            await exchange.check_timeframe(extra)
+        rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
+    except BaseException:
+        await exchange.close()
+        raise
+    return VenueConnection(exchange, rules, clock)
+
+
+async def build_venue_run(settings: Settings, store: Store, venue: VenueConnection, *,
+                          telemetry_factory: Callable[[RunRecord], Telemetry], strategy: SignalSource) -> Replay:
+    """Wire a run against a real venue through ccxt (connected by :func:`connect_venue`): live, its sandbox (or
+    our emulator), or paper (the venue's public data, the paper venue's fills). System clock; the loop polls
+    every ``interval``."""
+    from trader_adapters.paper.live import LivePaperMarket
+    from trader_adapters.paper.replay import ReplayMarket
+    from trader_adapters.paper.venue import PaperExchange
+    from trader_adapters.sleep import SystemSleeper
+
+    exchange, rules, clock = venue.exchange, venue.rules, venue.clock
+    paper = settings.mode == "paper"
+    timeframe = settings.timeframe or Timeframe("1m")
     run = new_run(settings.mode, settings.public(), clock)
     telemetry = telemetry_factory(run)
-    rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
     market: MarketData = exchange
     trading: Trading = exchange
     if paper:

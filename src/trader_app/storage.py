@@ -112,7 +112,25 @@ def sqlite_path(url: str) -> Path | None:
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    return Path(str(parsed.database))
+    database = str(parsed.database)
+    if database.startswith("file:") and str(parsed.query.get("uri", "")).lower() == "true":
+        # SQLite's URI form (sqlite:///file:trader.db?mode=ro&uri=true) names the same file.
+        database = database.removeprefix("file:")
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            return None
+    return Path(database)
+
+
+def _opened_read_only(url: str) -> bool:
+    """Whether a SQLite URL asks for the file read-only (``mode=ro`` or ``immutable=1``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        query = make_url(url).query
+    except (ArgumentError, ValueError):
+        return False
+    return query.get("mode") == "ro" or query.get("immutable") == "1"
 
 
 def check_url(url: str) -> None:
@@ -279,9 +297,10 @@ def read_only_url(url: str) -> str:
 
 def _refuse_read_only(url: str) -> None:
     path = sqlite_path(url)
-    if path is not None and path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+    if path is not None and (_opened_read_only(url) or (
+            path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)))):
         raise ConfigError(f"database {path} is read-only (this command writes to it): use a copy you can write, "
-                          "or a command that only reads (status, trades)")
+                          "or a command that only reads (status, trades, report)")
 
 
 def open_store(url: str, bot: BotId, *, migrate: bool = True, read_only: bool = False) -> SqlStore:
@@ -306,7 +325,7 @@ def open_store(url: str, bot: BotId, *, migrate: bool = True, read_only: bool = 
     if migrate:
         upgrade_database(url)
     else:
-        state = schema_state(url, must_exist=False)
+        state = schema_state(url, must_exist=True)  # a command that does not migrate never creates a database
         _refuse_ahead(url, state)
         if state.status != "head":
             raise ConfigError(

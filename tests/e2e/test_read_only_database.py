@@ -54,8 +54,19 @@ def test_a_command_that_writes_says_the_database_is_read_only(frozen_folder: Pat
 
 
 def test_a_missing_database_is_said_to_be_missing_and_not_created(tmp_path: Path) -> None:
-    for command in ("status", "trades"):
-        result = _app(tmp_path, command, "--db", "sqlite:///missing.db")
+    for command in (["status"], ["trades"], ["report"], ["command", "pause"]):
+        result = _app(tmp_path, *command, "--db", "sqlite:///missing.db")
         assert result.returncode == 2, result.stderr
         assert "no database file at missing.db" in result.stderr
-    assert not (tmp_path / "missing.db").exists()
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_on_a_database_opened_read_only_by_its_url_says_so(tmp_path: Path) -> None:
+    assert _app(tmp_path, "run", "--days", "1").returncode == 0
+    result = _app(tmp_path, "run", "--days", "1", "--db", "sqlite:///file:trader.db?mode=ro&uri=true")
+    assert result.returncode == 2, result.stderr
+    assert "is read-only" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    status = _app(tmp_path, "status", "--db", "sqlite:///file:trader.db?mode=ro&uri=true")
+    assert status.returncode == 0, status.stderr

@@ -72,19 +72,34 @@ def test_a_stop_of_100_percent_or_more_is_a_configuration_error(tmp_path: Path) 
     assert not (tmp_path / "trader.db").exists()
 
 
+@pytest.mark.parametrize("flag", ["--fee-pct", "--slippage-pct"])
+def test_a_fee_or_slippage_of_100_percent_is_a_configuration_error(tmp_path: Path, flag: str) -> None:
+    result = _app(tmp_path, "run", "--days", "1", flag, "100")
+    assert result.returncode == 2, result.stderr
+    assert "must be below 100 (percent of each fill), got 100" in result.stderr
+    assert not (tmp_path / "trader.db").exists()
+
+
 def test_a_misspelt_variable_is_named_with_the_closest_known_one(tmp_path: Path) -> None:
     result = _app(tmp_path, "run", "--days", "1", TRADER_STKAE="50")
     assert result.returncode == 0, result.stderr
     assert "unknown environment variable TRADER_STKAE is ignored; did you mean TRADER_STAKE?" in result.stderr
 
 
-def test_a_timeframe_the_venue_does_not_have_is_refused_at_start(tmp_path: Path, moving_sandbox: Sandbox) -> None:
-    env = {"TRADER_EXCHANGE__API_KEY": moving_sandbox.api_key, "TRADER_EXCHANGE__SECRET": moving_sandbox.secret}
-    result = _app(tmp_path, "run", "--exchange", "binance", "--sandbox-url", moving_sandbox.url, "--timeframe", "7m",
-                  **env)
+@pytest.mark.parametrize(("flags", "env"), [
+    (["--timeframe", "7m"], {}),
+    ([], {"TRADER_OHLCV_TIMEFRAMES": "1m,7m"}),
+    (["--symbol", "DOGE/BTC"], {}),
+])
+def test_what_the_venue_cannot_serve_is_refused_at_start_before_the_database_is_touched(
+        tmp_path: Path, moving_sandbox: Sandbox, flags: list[str], env: dict[str, str]) -> None:
+    keys = {"TRADER_EXCHANGE__API_KEY": moving_sandbox.api_key, "TRADER_EXCHANGE__SECRET": moving_sandbox.secret}
+    result = _app(tmp_path, "run", "--exchange", "binance", "--sandbox-url", moving_sandbox.url, *flags,
+                  **keys, **env)
     assert result.returncode == 2, result.stderr
-    assert "has no 7m candles" in result.stderr
+    assert ("DOGE/BTC" if "--symbol" in flags else "has no 7m candles") in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "trader.db").exists()
 
 
 def test_a_venue_nobody_listens_on_is_retried_then_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -98,6 +113,7 @@ def test_a_venue_nobody_listens_on_is_retried_then_one_line_and_exit_2(tmp_path:
     assert sum("trying again" in line for line in lines) == 3
     assert "cannot be reached at start-up" in lines[-1]
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "trader.db").exists()
 
 
 def test_files_that_are_not_utf8_and_a_venue_named_in_the_config_file_are_handled_in_one_line(tmp_path: Path) -> None:

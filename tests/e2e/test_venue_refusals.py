@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 APP = str(Path(sys.executable).parent / "trader-app")
-KEYS = {"TRADER_EXCHANGE__API_KEY": "k-123", "TRADER_EXCHANGE__SECRET": "s-456"}
+KEYS = {"TRADER_EXCHANGE__API_KEY": "k" * 64, "TRADER_EXCHANGE__SECRET": "s" * 64}
 
 
 @pytest.mark.parametrize(("flags", "says"), [

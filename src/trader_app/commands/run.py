@@ -24,6 +24,7 @@ from trader_core.model import Candle, ConfigError, RunRecord, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
 if TYPE_CHECKING:
+    from trader_app.bootstrap import VenueConnection
     from trader_app.loop_status import LoopStatus
     from trader_app.operations import Metrics
 
@@ -88,7 +89,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
     series = load_series(settings) if settings.mode == "replay" else {}
     check_venue_settings(settings)
     from trader_adapters.strategies.loader import load_strategy
-    from trader_adapters.strategies.scripted import ScriptedSignals, load_signals, report_missed
+    from trader_adapters.strategies.scripted import load_signals
 
     strategy = load_strategy(settings.strategy, {
         "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
@@ -106,34 +107,14 @@ def run_command(flags: Mapping[str, Any]) -> int:
         sinks.append(sink)
         return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
-    try:
-        store, lease = _open_held_store(settings)
-    except BaseException:
-        if metrics is not None:
-            metrics.close()
-        raise
-    if isinstance(strategy, ScriptedSignals) and settings.mode != "replay" and settings.signals is not None:
-        report_missed(strategy.resume(store, SystemClock().now(), catch_up=settings.signals_catch_up),
-                      settings.signals)
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
     try:
         if settings.mode == "replay":
-            progress = _replay_progress(series)
-            wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
-                                             strategy=strategy, on_tick=progress))
-            wired.orchestrator.guard = lease.guard
-            try:
-                summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
-                progress.finished(summary.candles)
-            finally:
-                progress.close()
+            summary = _replay(settings, series, strategy, telemetry_for, elapsed)
         else:
-            summary = asyncio.run(_run_on_venue(settings, store, telemetry_for, strategy, elapsed,
-                                                on_status=None if metrics is None else metrics.observe,
-                                                guard=lease.guard))
+            summary = asyncio.run(_venue_session(settings, strategy, telemetry_for, elapsed,
+                                                 on_status=None if metrics is None else metrics.observe))
     finally:
-        lease.release()
-        store.close()
         if metrics is not None:
             metrics.close()
         for sink in sinks:
@@ -164,14 +145,59 @@ def _report_target(flags: Mapping[str, Any]) -> str | None:
     return out
 
 
-async def _run_on_venue(settings: Settings, store: Store, telemetry_for: Callable[[RunRecord], Telemetry],
-                        strategy: SignalSource, elapsed: Callable[[], Decimal], *,
-                        on_status: Callable[[LoopStatus], None] | None = None,
+def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strategy: SignalSource,
+            telemetry_for: Callable[[RunRecord], Telemetry], elapsed: Callable[[], Decimal]) -> RunSummary:
+    """Replay ``series`` with the bot's store and lease held."""
+    store, lease = _open_held_store(settings)
+    try:
+        progress = _replay_progress(series)
+        wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
+                                         strategy=strategy, on_tick=progress))
+        wired.orchestrator.guard = lease.guard
+        try:
+            summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
+            progress.finished(summary.candles)
+        finally:
+            progress.close()
+        return summary
+    finally:
+        lease.release()
+        store.close()
+
+
+async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_for: Callable[[RunRecord], Telemetry],
+                         elapsed: Callable[[], Decimal], *,
+                         on_status: Callable[[LoopStatus], None] | None = None) -> RunSummary:
+    """Reach the venue first (nothing is written when it cannot serve the run), then hold the bot's store and
+    lease, and run until stopped."""
+    from trader_adapters.strategies.scripted import ScriptedSignals, report_missed
+    from trader_app.bootstrap import connect_venue
+
+    venue = await connect_venue(settings)
+    try:
+        store, lease = _open_held_store(settings)
+    except BaseException:
+        await venue.exchange.close()
+        raise
+    try:
+        if isinstance(strategy, ScriptedSignals) and settings.signals is not None:
+            report_missed(strategy.resume(store, SystemClock().now(), catch_up=settings.signals_catch_up),
+                          settings.signals)
+        return await _run_on_venue(settings, store, venue, telemetry_for=telemetry_for, strategy=strategy,
+                                   elapsed=elapsed, on_status=on_status, guard=lease.guard)
+    finally:
+        lease.release()
+        store.close()
+
+
+async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection, *,
+                        telemetry_for: Callable[[RunRecord], Telemetry], strategy: SignalSource,
+                        elapsed: Callable[[], Decimal], on_status: Callable[[LoopStatus], None] | None = None,
                         guard: Callable[[], str | None] | None = None) -> RunSummary:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
     from trader_app.bootstrap import build_venue_run
 
-    wired = await build_venue_run(settings, store, telemetry_factory=telemetry_for, strategy=strategy)
+    wired = await build_venue_run(settings, store, venue, telemetry_factory=telemetry_for, strategy=strategy)
     wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
     wired.orchestrator.guard = guard  # the bot's lease: lost to another process -> stop
     loop = asyncio.get_running_loop()

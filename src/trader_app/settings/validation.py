@@ -44,6 +44,9 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
     # A stop at or beyond 100 % below the entry is no stop: every bracket would be refused, every entry unprotected.
     if "stop_pct" in values and not 0 < values["stop_pct"] < 100:
         problems.append(f"stop_pct must be above 0 and below 100 (percent below the entry), got {values['stop_pct']}")
+    # A fee or slippage of 100 % or more takes the whole order: no venue charges that, it is a typo.
+    problems.extend(f"{key} must be below 100 (percent of each fill), got {values[key]}"
+                    for key in ("fee_pct", "slippage_pct") if key in values and values[key] >= 100)
     if "fast" in values and "slow" in values and not 0 < values["fast"] < values["slow"]:
         problems.append(f"need 0 < fast < slow, got fast={values['fast']} slow={values['slow']}")
     if values.get("days", 1) <= 0:
