@@ -17,7 +17,9 @@ import attrs
 from trader_adapters.report import PricePoint, TradeMark
 from trader_app.summary import round_trips
 from trader_core.analytics import EquityPoint, Report, RoundTrip, build_report, equity_curve
+from trader_core.costs import spend_of
 from trader_core.model import Candle, ConfigError, FillRecord, Plan, RunRecord, Symbol
+from trader_core.model.llm import LlmCallRecord
 
 __all__ = ["ReportInputs", "gather"]
 
@@ -51,9 +53,10 @@ def _balance(run: RunRecord) -> Decimal:
 
 
 def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], candles: Sequence[Candle],
-           *, since: datetime | None = None, until: datetime | None = None) -> ReportInputs:
-    """The report of ``run`` (trades exiting in ``[since, until]`` when given). Raises ``ConfigError`` when there
-    is nothing to report."""
+           *, since: datetime | None = None, until: datetime | None = None,
+           llm_calls: Sequence[LlmCallRecord] = ()) -> ReportInputs:
+    """The report of ``run`` (trades exiting in ``[since, until]`` when given), net of the LLM calls' charged cost
+    (calls answered from a cassette are not charged). Raises ``ConfigError`` when there is nothing to report."""
     def within(at: datetime) -> bool:
         return (since is None or at >= since) and (until is None or at <= until)
 
@@ -76,7 +79,7 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
     start = min(series[0][0], *(t.entry_time for t in trades)) if trades else series[0][0]
     end = max(series[-1][0], *(t.exit_time for t in trades)) if trades else series[-1][0]
     report = build_report(trades=trades, equity=equity, balance=balance, first_prices=first, last_prices=last,
-                          start=start, end=end)
+                          start=start, end=end, llm_cost=spend_of(c for c in llm_calls if within(c.at)).cost)
     marks = [TradeMark(f.fill.time, f.fill.price.value, f.role.value == "entry", f"{f.role.value} {f.fill.side.value} "
                        f"{f.fill.quantity.value} @ {f.fill.price.value}") for f in fills]
     return ReportInputs(report=report, trades=tuple(trades), equity=tuple(equity),

@@ -82,3 +82,37 @@ def test_a_missing_database_is_refused_without_creating_it(tmp_path: Path) -> No
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_the_llm_cost_charged_during_the_run_is_taken_from_the_result(replayed: Path, tmp_path: Path) -> None:
+    """Net is gross - fees - LLM cost: calls stored with the run lower the final equity by their charged cost;
+    a call answered from a cassette (replayed) is not charged again."""
+    import shutil
+    from datetime import timedelta
+
+    from trader_adapters.sql.store import SqlStore
+    from trader_core.model import BotId
+    from trader_core.model.llm import LlmCallRecord
+
+    shutil.copy(replayed / "trader.db", tmp_path / "trader.db")
+    before = _app(tmp_path, "report", "--json", "before.json")
+    assert before.returncode == 0, before.stderr
+    store = SqlStore.open(f"sqlite:///{tmp_path / 'trader.db'}", BotId("default"))
+    try:
+        with store.unit_of_work() as uow:
+            run = uow.runs.find_latest()
+            assert run is not None
+            at = run.started_at + timedelta(minutes=1)
+            uow.llm_calls.add(LlmCallRecord(trace_id="t1", run_id=run.run_id, at=at, model="m", tokens_in=1000,
+                                            tokens_out=100, cost=Decimal("1.25")))
+            uow.llm_calls.add(LlmCallRecord(trace_id="t2", run_id=run.run_id, at=at, model="m", tokens_in=1000,
+                                            tokens_out=100, cost=Decimal("7"), replayed=True))
+            uow.commit()
+    finally:
+        store.close()
+    after = _app(tmp_path, "report", "--json", "after.json")
+    assert after.returncode == 0, after.stderr
+    old, new = (json.loads((tmp_path / name).read_text()) for name in ("before.json", "after.json"))
+    assert Decimal(new["llm_cost"]) == Decimal("1.25")
+    assert Decimal(old["final_equity"]) - Decimal(new["final_equity"]) == Decimal("1.25")
+    assert Decimal(new["net_pnl"]) == Decimal(old["net_pnl"]) - Decimal("1.25")

@@ -87,8 +87,9 @@ class StoreReports:
                 return None
             plans = uow.plans.list_for_run(record.run_id)
             fills = uow.fills.list_for_run(record.run_id)
+            calls = uow.llm_calls.list_calls(record.run_id)
         try:
-            inputs = gather(record, plans, fills, (), since=start, until=end)
+            inputs = gather(record, plans, fills, (), since=start, until=end, llm_calls=calls)
         except ConfigError:
             return None
         return report_document(inputs.report, run_id=record.run_id.value, bot=bot)

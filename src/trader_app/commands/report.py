@@ -97,12 +97,13 @@ def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | s
                 raise ConfigError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs in {db}")
             plans = uow.plans.list_for_run(record.run_id)
             fills = uow.fills.list_for_run(record.run_id)
+            calls = uow.llm_calls.list_calls(record.run_id)
     finally:
         store.close()
     if isinstance(candles, str):
         symbols = str(json.loads(record.config_json).get("symbols") or "BTC/USDT").split(",")
         candles = load_candles_csv(candles, Symbol.parse(symbols[0]))
-    inputs = gather(record, plans, fills, candles, since=since, until=until)
+    inputs = gather(record, plans, fills, candles, since=since, until=until, llm_calls=calls)
     write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
                   run_id=record.run_id.value, bot=bot, out=out, json_out=json_out)
     return 0
