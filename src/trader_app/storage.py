@@ -1,4 +1,4 @@
-"""Opening and looking after the store's database: URL checks, schema state, upgrades, backups.
+"""Opening the store's database: URL checks, schema state, upgrades (backups: ``trader_app.backups``).
 
 Every failure a person can fix (a bad URL, an unknown or unsupported database, a missing driver, a
 refused connection, a schema newer than this program) becomes one ``ConfigError`` whose text never
@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import sqlite3
-import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager, suppress
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -29,15 +25,14 @@ if TYPE_CHECKING:
     from trader_adapters.sql.store import SqlStore
 
 __all__ = [
+    "SECRET_KEYS",
     "SUPPORTED",
     "SchemaState",
     "UpgradeResult",
-    "backup_database",
-    "backup_sqlite",
     "check_url",
     "describe",
-    "find_pg_dump",
     "open_store",
+    "parse_url",
     "redact",
     "schema_state",
     "sqlite_path",
@@ -46,10 +41,10 @@ __all__ = [
 
 SUPPORTED = "use sqlite:///FILE or postgresql://user:password@host:port/database"
 # Query parameters that carry a credential (libpq reads ``password`` from the query string too).
-_SECRET_KEYS = ("password", "sslpassword", "secret", "token")
+SECRET_KEYS = ("password", "sslpassword", "secret", "token")
 
 
-def _parse(url: str) -> URL:
+def parse_url(url: str) -> URL:
     """The parsed URL, or a ``ConfigError`` that does not repeat the (possibly secret-bearing) text."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -74,7 +69,7 @@ def _secrets(url: str) -> list[str]:
         if parsed.password:
             found.add(str(parsed.password))
         for key, value in parsed.query.items():
-            if any(word in key.lower() for word in _SECRET_KEYS):
+            if any(word in key.lower() for word in SECRET_KEYS):
                 found.update([value] if isinstance(value, str) else value)
     # What looks like user:password@ in the raw text, even when the URL does not parse.
     scheme_end = url.find("://")
@@ -138,7 +133,7 @@ def check_url(url: str) -> None:
     driver is not installed. Opens no connection."""
     from sqlalchemy.exc import NoSuchModuleError
 
-    parsed = _parse(url)
+    parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {backend!r} in {describe(url)}; {SUPPORTED}")
@@ -269,6 +264,7 @@ def upgrade_database(url: str) -> UpgradeResult:
     A database newer than this program is refused (``ConfigError``), never touched.
     """
     from trader_adapters.sql.migrate import upgrade_to_head
+    from trader_app.backups import backup_sqlite, default_backup_path
 
     state = schema_state(url, must_exist=False)
     _refuse_ahead(url, state)
@@ -278,7 +274,7 @@ def upgrade_database(url: str) -> UpgradeResult:
     path = sqlite_path(url)
     if state.current is not None and path is not None:
         # Only a database with a schema holds data worth keeping; an empty one is just created.
-        backup = backup_sqlite(path, _default_backup_path(path, state.current))
+        backup = backup_sqlite(path, default_backup_path(path, state.current))
     with config_errors(url):
         upgrade_to_head(url)
     return UpgradeResult(state.current, state.head, backup)
@@ -333,119 +329,3 @@ def open_store(url: str, bot: BotId, *, migrate: bool = True, read_only: bool = 
             )
     with config_errors(url):
         return SqlStore.open(url, bot)
-
-
-def _timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _free(path: Path) -> Path:
-    """``path``, or ``path`` with ``.1``, ``.2``... added when it is taken (two backups in one second)."""
-    candidate, number = path, 0
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.name}.{number}")
-    return candidate
-
-
-def _default_backup_path(path: Path, label: str | None = None) -> Path:
-    middle = f".{label}" if label else ""
-    return _free(path.with_name(f"{path.name}{middle}.{_timestamp()}.bak"))
-
-
-def backup_sqlite(path: Path, out: Path) -> Path:
-    """Copy the SQLite database at ``path`` to ``out`` with SQLite's online backup API.
-
-    The copy is one consistent snapshot that includes what is still in the WAL file, even while a bot
-    writes (a plain file copy would miss the WAL and could catch a page half-written). It is written
-    under a temporary name and renamed, so ``out`` never holds a partial backup.
-    """
-    if not path.is_file():
-        raise ConfigError(f"no database file at {path}")
-    if out.exists():
-        raise ConfigError(f"backup file {out} exists already; choose another --out")
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as source, \
-                closing(sqlite3.connect(partial)) as target:
-            source.execute("PRAGMA busy_timeout = 5000")
-            source.backup(target)  # all pages in one step: one read transaction, one snapshot
-        partial.replace(out)
-    except (sqlite3.Error, OSError) as exc:
-        with suppress(OSError):
-            partial.unlink()
-        raise ConfigError(f"backing up {path} to {out} failed: {exc}") from None
-    return out
-
-
-def find_pg_dump(path: str | None = None, debian_root: Path = Path("/usr/lib/postgresql")) -> Path | None:
-    """``pg_dump`` on ``path`` (default ``$PATH``), else the newest ``/usr/lib/postgresql/<version>/bin``."""
-    found = shutil.which("pg_dump", path=path)
-    if found:
-        return Path(found)
-    versions = []
-    for candidate in debian_root.glob("*/bin/pg_dump"):
-        with suppress(ValueError):
-            versions.append((float(candidate.parent.parent.name), candidate))
-    return max(versions)[1] if versions else None
-
-
-def backup_database(url: str, out: Path | None = None, *, pg_dump: Path | None = None,
-                    environ: Mapping[str, str] | None = None) -> Path:
-    """Back up the database at ``url`` to ``out`` and return the file written.
-
-    SQLite: the online backup API (default ``<file>.<UTC timestamp>.bak``). PostgreSQL: ``pg_dump`` in
-    its custom format, for ``pg_restore`` (default ``<database>.<UTC timestamp>.dump`` here). The
-    password goes to ``pg_dump`` through its environment, never on its command line.
-    """
-    check_url(url)
-    parsed = _parse(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = sqlite_path(url)
-        if path is None:
-            raise ConfigError("an in-memory SQLite database cannot be backed up")
-        return backup_sqlite(path, out or _default_backup_path(path))
-    program = pg_dump or find_pg_dump()
-    if program is None:
-        raise ConfigError("pg_dump not found on PATH nor in /usr/lib/postgresql/*/bin: install the PostgreSQL "
-                          "client (apt-get install postgresql-client) to back up a PostgreSQL database")
-    target = out or _free(Path(f"{parsed.database or 'postgres'}.{_timestamp()}.dump"))
-    if target.exists():
-        raise ConfigError(f"backup file {target} exists already; choose another --out")
-    partial = target.with_name(f".{target.name}.partial")
-    env = dict(os.environ if environ is None else environ)
-    if parsed.password:
-        env["PGPASSWORD"] = str(parsed.password)
-    command = [str(program), "--format=custom", "--no-password", f"--file={partial}",
-               f"--dbname={_conninfo(parsed)}"]
-    try:
-        # No shell, a fixed program: the only input is the URL, passed as one argument.
-        result = subprocess.run(  # noqa: S603
-            command, env=env, capture_output=True, text=True, check=False, timeout=3600,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        with suppress(OSError):
-            partial.unlink()
-        raise ConfigError(redact(f"running {program} failed: {exc}", url)) from None
-    if result.returncode != 0:
-        with suppress(OSError):
-            partial.unlink()
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        reason = lines[0] if lines else f"exit code {result.returncode}"
-        raise ConfigError(redact(f"pg_dump of {describe(url)} failed: {reason}", url))
-    partial.replace(target)
-    return target
-
-
-def _conninfo(parsed: URL) -> str:
-    """A libpq connection string for ``parsed`` without its password (that goes in ``PGPASSWORD``)."""
-    from psycopg.conninfo import make_conninfo
-
-    params: dict[str, str] = {}
-    for key, value in parsed.query.items():
-        if key.lower() not in _SECRET_KEYS:
-            params[key] = value if isinstance(value, str) else value[-1]
-    parts: dict[str, object] = {"host": parsed.host, "port": parsed.port, "user": parsed.username,
-                                "dbname": parsed.database}
-    params.update({key: str(part) for key, part in parts.items() if part is not None})
-    return make_conninfo("", **params)

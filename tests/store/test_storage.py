@@ -18,7 +18,8 @@ from sqlalchemy import text
 from tests.store.records import a_fill, seed_bot
 from trader_adapters.sql.migrate import current_revision, head_revision, upgrade_to_head
 from trader_adapters.sql.store import SqlStore, create_store_engine
-from trader_app.storage import backup_database, backup_sqlite, find_pg_dump, open_store, redact, schema_state
+from trader_app.backups import backup_database, backup_sqlite, find_pg_dump
+from trader_app.storage import open_store, redact, schema_state
 from trader_core.model import BotId, ConfigError
 
 SECRET = "s3cr3t-Pa55"

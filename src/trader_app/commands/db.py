@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trader_app.backups import backup_database
 from trader_app.settings import load_settings
-from trader_app.storage import backup_database, describe, schema_state, upgrade_database
+from trader_app.storage import describe, schema_state, upgrade_database
 
 __all__ = ["EXIT_NOT_AT_HEAD", "register"]
 
