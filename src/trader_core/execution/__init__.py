@@ -8,6 +8,7 @@ from trader_core.execution.book import (
 )
 from trader_core.execution.client_ids import (
     INCARNATION_KEY,
+    IdBlocks,
     attempt_of,
     client_order_id,
     is_own,
@@ -16,7 +17,6 @@ from trader_core.execution.client_ids import (
 )
 from trader_core.execution.executor import (
     RETRYABLE_ROLES,
-    IdBlocks,
     OrderExecutor,
     intent_status,
 )

@@ -1,4 +1,5 @@
-"""The bot's client order ids: how they are formed, and how the bot recognises its own.
+"""The bot's client order ids: how they are formed, how the bot recognises its own, and the numbers they carry
+(``IdBlocks``).
 
 ``{prefix}{intent number}a{attempt}``, letters and digits only and at most 32 characters, which every venue the
 project knows accepts (Binance 36 of ``[A-Za-z0-9._:/-]``, OKX 32 letters and digits, Bybit 36, Gemini 100).
@@ -13,9 +14,12 @@ from __future__ import annotations
 import re
 import secrets
 
-from trader_core.model import ClientOrderId
+import attrs
 
-__all__ = ["INCARNATION_KEY", "attempt_of", "client_order_id", "is_own", "new_incarnation", "next_attempt"]
+from trader_core.model import ClientOrderId
+from trader_core.ports import Store
+
+__all__ = ["INCARNATION_KEY", "IdBlocks", "attempt_of", "client_order_id", "is_own", "new_incarnation", "next_attempt"]
 
 # Where the bot's incarnation tag is kept among its named values ("" marks a legacy prefix).
 INCARNATION_KEY = "client_ids.incarnation"
@@ -62,3 +66,29 @@ def is_own(prefix: str, cid: ClientOrderId) -> bool:
     if _legacy(prefix):
         return value.startswith(prefix + "-")
     return value.startswith(prefix) and _TAIL.match(value[len(prefix):]) is not None
+
+
+@attrs.define
+class IdBlocks:
+    """Numbers for ids, reserved from the store's counters a block at a time.
+
+    Counter ``name`` counts reserved blocks: block k holds numbers ``(k-1)*size+1 .. k*size``. A block is
+    reserved (committed) in its own unit of work before any of its numbers is used, so a crash can
+    only leave a gap, never a number handed out twice.
+    """
+
+    store: Store
+    size: int = 1000
+    _next: dict[str, int] = attrs.field(factory=dict, init=False)
+    _end: dict[str, int] = attrs.field(factory=dict, init=False)
+
+    def take(self, name: str) -> int:
+        """The next unused number of sequence ``name``. Never call it inside a unit of work."""
+        number = self._next.get(name, 0)
+        if number >= self._end.get(name, 0):
+            with self.store.unit_of_work() as uow:
+                block = uow.sequences.next(name)
+                uow.commit()
+            number, self._end[name] = (block - 1) * self.size + 1, block * self.size + 1
+        self._next[name] = number + 1
+        return number

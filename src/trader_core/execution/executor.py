@@ -8,7 +8,7 @@ from decimal import Decimal
 import attrs
 
 from trader_core.execution.book import TradingBook
-from trader_core.execution.client_ids import attempt_of, client_order_id, next_attempt
+from trader_core.execution.client_ids import IdBlocks, attempt_of, client_order_id, next_attempt
 from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
@@ -42,13 +42,11 @@ from trader_core.model.events import (
 from trader_core.portfolio import estimate_fee
 from trader_core.ports import Clock, Store, Telemetry, Trading
 
-__all__ = ["RETRYABLE_ROLES", "IdBlocks", "OrderExecutor", "intent_status"]
+__all__ = ["RETRYABLE_ROLES", "OrderExecutor", "intent_status"]
 
 # Intents that are sent again (attempt + 1, a new client order id) once proven absent: protective orders
 # only. An entry or an exit is a decision taken on a market that has moved since; the strategy decides again.
 RETRYABLE_ROLES = frozenset({OrderRole.STOP, OrderRole.TARGET})
-
-
 
 _VENUE_STATUS = {
     OrderStatus.OPEN: IntentStatus.OPEN,
@@ -63,32 +61,6 @@ _VENUE_STATUS = {
 def intent_status(order: Order) -> IntentStatus:
     """The intent status matching what the venue reports."""
     return _VENUE_STATUS[order.status]
-
-
-@attrs.define
-class IdBlocks:
-    """Numbers for ids, reserved from the store's counters a block at a time.
-
-    Counter ``name`` counts reserved blocks: block k holds numbers ``(k-1)*size+1 .. k*size``. A block is
-    reserved (committed) in its own unit of work before any of its numbers is used, so a crash can
-    only leave a gap, never a number handed out twice.
-    """
-
-    store: Store
-    size: int = 1000
-    _next: dict[str, int] = attrs.field(factory=dict, init=False)
-    _end: dict[str, int] = attrs.field(factory=dict, init=False)
-
-    def take(self, name: str) -> int:
-        """The next unused number of sequence ``name``. Never call it inside a unit of work."""
-        number = self._next.get(name, 0)
-        if number >= self._end.get(name, 0):
-            with self.store.unit_of_work() as uow:
-                block = uow.sequences.next(name)
-                uow.commit()
-            number, self._end[name] = (block - 1) * self.size + 1, block * self.size + 1
-        self._next[name] = number + 1
-        return number
 
 
 @attrs.define
