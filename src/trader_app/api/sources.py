@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from trader_core.model import ConfigError, RunId
+from trader_core.model import ConfigError
 from trader_core.ports import Store
 
 __all__ = ["LlmSource", "ReportSource", "StoreReports", "UnavailableLlm", "UnavailableReport"]
@@ -80,16 +80,15 @@ class StoreReports:
         has no such run or it has no closed trade to report."""
         from trader_adapters.report import report_document
         from trader_app.reporting import gather
+        from trader_app.stored_runs import find_run
 
         with self.stores(bot).unit_of_work() as uow:
-            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
-            if record is None:
-                return None
-            plans = uow.plans.list_for_run(record.run_id)
-            fills = uow.fills.list_for_run(record.run_id)
-            calls = uow.llm_calls.list_calls(record.run_id)
+            stored = find_run(uow, run)
+        if stored is None:
+            return None
         try:
-            inputs = gather(record, plans, fills, (), since=start, until=end, llm_calls=calls)
+            inputs = gather(stored.record, stored.plans, stored.fills, (), since=start, until=end,
+                            llm_calls=stored.llm_calls)
         except ConfigError:
             return None
-        return report_document(inputs.report, run_id=record.run_id.value, bot=bot)
+        return report_document(inputs.report, run_id=stored.record.run_id.value, bot=bot)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trader_app.commands.target import add_target, target
-from trader_core.model import BotId, Candle, ConfigError, InvalidValueError, RunId, Symbol
+from trader_core.model import Candle, ConfigError, Symbol
 
 __all__ = ["check_writable", "register", "report_command", "report_run", "write_outputs"]
 
@@ -83,27 +83,14 @@ def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | s
     or the candles themselves; at the run's fills when there are none)."""
     from trader_adapters.feeds.csv_feed import load_candles_csv
     from trader_app.reporting import gather
-    from trader_app.storage import open_store
+    from trader_app.stored_runs import read_run
 
-    try:
-        bot_id = BotId(bot)
-    except InvalidValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id, read_only=True)
-    try:
-        with store.unit_of_work() as uow:
-            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
-            if record is None:
-                raise ConfigError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs in {db}")
-            plans = uow.plans.list_for_run(record.run_id)
-            fills = uow.fills.list_for_run(record.run_id)
-            calls = uow.llm_calls.list_calls(record.run_id)
-    finally:
-        store.close()
+    stored = read_run(db, bot, run)
+    record = stored.record
     if isinstance(candles, str):
         symbols = str(json.loads(record.config_json).get("symbols") or "BTC/USDT").split(",")
         candles = load_candles_csv(candles, Symbol.parse(symbols[0]))
-    inputs = gather(record, plans, fills, candles, since=since, until=until, llm_calls=calls)
+    inputs = gather(record, stored.plans, stored.fills, candles, since=since, until=until, llm_calls=stored.llm_calls)
     write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
                   run_id=record.run_id.value, bot=bot, out=out, json_out=json_out)
     return 0

@@ -8,9 +8,8 @@ import sys
 from typing import Any
 
 from trader_app.commands.target import add_target, target
-from trader_app.storage import open_store
+from trader_app.stored_runs import read_run
 from trader_app.summary import round_trips
-from trader_core.model import BotId, ConfigError, InvalidValueError, RunId
 
 __all__ = ["COLUMNS", "register", "trades_command"]
 
@@ -32,21 +31,8 @@ def register(sub: Any) -> None:
 
 def trades_command(db: str, bot: str, run: str | None, output: str, include_open: bool) -> int:
     """Print the round trips of ``run`` (default: the bot's latest run)."""
-    try:
-        bot_id = BotId(bot)
-    except InvalidValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id, read_only=True)
-    try:
-        with store.unit_of_work() as uow:
-            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
-            if record is None:
-                raise ConfigError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs in {db}")
-            plans = uow.plans.list_for_run(record.run_id)
-            fills = uow.fills.list_for_run(record.run_id)
-    finally:
-        store.close()
-    rows = round_trips(plans, fills, include_open)
+    stored = read_run(db, bot, run)
+    rows = round_trips(stored.plans, stored.fills, include_open)
     if output == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
