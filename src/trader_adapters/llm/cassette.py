@@ -3,7 +3,8 @@
 Modes: ``record`` calls the model and appends each exchange; ``replay`` answers from the cassette only (a miss
 is ``CassetteMissError``: the run stops, exit 2, naming the market time); ``auto`` answers from the cassette and
 calls the model (recording the exchange) on a miss. A replayed reply says so (``replayed``): its cost is
-reported, never charged again. Each line: ``{"key": ..., "request": ..., "reply": ...}``.
+reported, never charged again. Each line: ``{"key": ..., "request": ..., "reply": ...}``, or ``"error"`` (the
+reason) in place of ``reply`` for a call that failed: a replay fails it again, so the run takes the same path.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 from pathlib import Path
 from typing import IO
 
-from trader_adapters.llm.chat import ChatModel, ChatReply, ChatRequest
+from trader_adapters.llm.chat import ChatFailedError, ChatModel, ChatReply, ChatRequest
 from trader_core.model import ConfigError
 
 __all__ = ["MODES", "Cassette", "CassetteMissError"]
@@ -31,7 +32,7 @@ class Cassette:
         if mode not in MODES:
             raise ConfigError(f"llm cassette mode {mode!r}: use one of {', '.join(MODES)}")
         self.path, self.mode, self._model = path, mode, model
-        self._replies: dict[str, list[ChatReply]] = {}
+        self._replies: dict[str, list[ChatReply | ChatFailedError]] = {}
         self._out: IO[str] | None = None
         self.replayed = 0
         self.recorded = 0
@@ -52,12 +53,13 @@ class Cassette:
                 continue
             try:
                 entry = json.loads(line)
-                self._replies.setdefault(str(entry["key"]), []).append(ChatReply.from_json(entry["reply"]))
+                answer = _failure(entry["error"]) if "error" in entry else ChatReply.from_json(entry["reply"])
+                self._replies.setdefault(str(entry["key"]), []).append(answer)
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise ConfigError(f"llm cassette {self.path}, line {number}: not a recorded exchange "
                                   f"({type(exc).__name__})") from exc
 
-    def lookup(self, request: ChatRequest) -> ChatReply | None:
+    def lookup(self, request: ChatRequest) -> ChatReply | ChatFailedError | None:
         """The recorded reply to ``request`` (the same request again: the next recorded one), or None."""
         recorded = self._replies.get(request.key())
         if not recorded:
@@ -71,22 +73,32 @@ class Cassette:
     async def exchange(self, request: ChatRequest) -> tuple[ChatReply, bool]:
         """The reply and whether it was replayed from the cassette."""
         if self.mode != "record":
-            reply = self.lookup(request)
-            if reply is not None:
+            recorded = self.lookup(request)
+            if recorded is not None:
                 self.replayed += 1
-                return reply, True
+                if isinstance(recorded, ChatFailedError):
+                    raise recorded
+                return recorded, True
             if self.mode == "replay":
                 raise CassetteMissError(f"no recorded exchange in {self.path}")
         assert self._model is not None
-        reply = await self._model.complete(request)
+        try:
+            reply = await self._model.complete(request)
+        except ChatFailedError as exc:
+            self._append(request, exc)
+            raise
         self._append(request, reply)
         return reply, False
 
-    def _append(self, request: ChatRequest, reply: ChatReply) -> None:
+    def _append(self, request: ChatRequest, reply: ChatReply | ChatFailedError) -> None:
         if self._out is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.path.open("w" if self.mode == "record" else "a", encoding="utf-8")
-        entry = {"key": request.key(), "request": request.as_json(), "reply": reply.as_json()}
+        entry: dict[str, object] = {"key": request.key(), "request": request.as_json()}
+        if isinstance(reply, ChatFailedError):
+            entry["error"] = {"reason": reply.reason, "kind": type(reply).__name__}
+        else:
+            entry["reply"] = reply.as_json()
         self._out.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
         self._out.flush()
         self.recorded += 1
@@ -96,3 +108,11 @@ class Cassette:
         if self._out is not None:
             self._out.close()
             self._out = None
+
+
+def _failure(error: dict[str, str]) -> ChatFailedError:
+    """A recorded failure, as the same kind of error (a refused response_format stays one)."""
+    from trader_adapters.llm.openai_chat import FormatRefusedError
+
+    kind = FormatRefusedError if error.get("kind") == "FormatRefusedError" else ChatFailedError
+    return kind(str(error["reason"]))

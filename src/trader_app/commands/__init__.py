@@ -6,6 +6,7 @@ from trader_app.commands import (
     command,
     data,
     db,
+    llm,
     llm_sandbox,
     rebuild,
     report,
@@ -16,6 +17,6 @@ from trader_app.commands import (
     trades,
 )
 
-COMMANDS = (run, trades, report, db, sandbox, rebuild, data, status, command, serve, llm_sandbox)
+COMMANDS = (run, trades, report, db, sandbox, rebuild, data, status, command, serve, llm_sandbox, llm)
 
 __all__ = ["COMMANDS"]
