@@ -1057,6 +1057,8 @@ def test_llm_traces_round_trip_take_an_outcome_and_are_pruned_by_age(store: Stor
     with store.unit_of_work() as uow:
         assert uow.llm_traces.recent(10) == (old, attrs.evolve(new, outcome='[{"status": "filled"}]'))
         assert [t.trace_id for t in uow.llm_traces.recent(1)] == ["t2"]
+        assert uow.llm_traces.find("t1") == old
+        assert uow.llm_traces.find("t3") is None
         assert uow.llm_traces.prune(at(30)) == 1
         uow.commit()
     with store.unit_of_work() as uow:

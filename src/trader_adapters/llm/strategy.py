@@ -101,6 +101,7 @@ class LlmStrategy:
             spent = spend_of(uow.llm_calls.list_calls())
         self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
         self._traces = TraceWriter(store)
+        self._traces.keep_budget(self.policy.budget, self.policy.model)
         if now is not None:
             self._traces.prune(now - self.policy.retention)
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,7 +17,9 @@ from trader_core.model import RunId
 from trader_core.model.llm import LlmTraceRecord
 from trader_core.ports import Store
 
-__all__ = ["DecisionTrace", "TraceWriter"]
+__all__ = ["BUDGET_KEY", "DecisionTrace", "TraceWriter"]
+
+BUDGET_KEY = "llm:budget"  # the store value where the strategy keeps its budget (read by ``trader-app status``)
 
 
 @attrs.define(kw_only=True)
@@ -72,6 +75,12 @@ class TraceWriter:
         """Record what became of a trace's signals."""
         with self.store.unit_of_work() as uow:
             uow.llm_traces.set_outcome(trace_id, outcome)
+            uow.commit()
+
+    def keep_budget(self, budget: Decimal, model: str) -> None:
+        """Store the budget the strategy runs with, for the readers of ``llm_budget``."""
+        with self.store.unit_of_work() as uow:
+            uow.values.put(BUDGET_KEY, json.dumps({"budget": str(budget), "model": model}))
             uow.commit()
 
     def prune(self, before: datetime) -> int:

@@ -193,6 +193,11 @@ class InMemoryLlmTraceRepository(Repository):
         with self._uow.guard("list llm traces"):
             return tuple(self._state.llm_traces[-last:]) if last > 0 else ()
 
+    def find(self, trace_id: str) -> LlmTraceRecord | None:
+        """The trace ``trace_id``, or None."""
+        with self._uow.guard(f"find llm trace {trace_id}"):
+            return next((t for t in self._state.llm_traces if t.trace_id == trace_id), None)
+
     def prune(self, before: datetime) -> int:
         """Delete the traces older than ``before``."""
         with self._uow.guard("prune llm traces"):

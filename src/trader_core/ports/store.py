@@ -365,6 +365,10 @@ class LlmTraceRepository(Protocol):
         """The newest ``last`` traces of the bot, oldest first."""
         ...
 
+    def find(self, trace_id: str) -> LlmTraceRecord | None:
+        """The trace ``trace_id`` of the bot, or None."""
+        ...
+
     def prune(self, before: datetime) -> int:
         """Delete the traces older than ``before``; how many were deleted."""
         ...

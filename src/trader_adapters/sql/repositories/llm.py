@@ -78,6 +78,13 @@ class SqlLlmTraceRepository(Repository):
                 max(last, 0))
             return tuple(reversed([_trace(row) for row in self._rows(query)]))
 
+    def find(self, trace_id: str) -> LlmTraceRecord | None:
+        """The trace ``trace_id``, or None."""
+        with self._uow.guard(f"find llm trace {trace_id}"):
+            rows = self._rows(select(_TRACES).where(_TRACES.c.bot_id == self._bot, _TRACES.c.trace_id == trace_id)
+                              .order_by(_TRACES.c.id).limit(1))
+            return _trace(rows[0]) if rows else None
+
     def prune(self, before: datetime) -> int:
         """Delete the traces older than ``before``."""
         with self._uow.guard("prune llm traces"):
