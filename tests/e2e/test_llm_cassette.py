@@ -3,6 +3,7 @@ a replay from it makes no call and gives byte-identical trades; a miss stops the
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -76,8 +77,17 @@ def test_a_recorded_llm_run_replays_offline_with_identical_trades(tmp_path: Path
     assert '"plan_id": "P1"' in first.stdout
     assert first.stdout == second.stdout
 
-    traces = _app(tmp_path, "llm", "traces", "--db", "sqlite:///first.db", "--last", "3")
+    traces = _app(tmp_path, "llm", "traces", "--db", "sqlite:///first.db", "--last", "500", "--json")
     assert traces.returncode == 0, traces.stderr
+    decisions = [json.loads(line) for line in traces.stdout.splitlines()]
+    assert len(decisions) == calls  # one call per decision (no tool rounds), the failed one included
+    entry = decisions[0]
+    assert entry["signals"][0]["action"] == "BUY"
+    assert json.loads(entry["outcome"])[0]["status"] == "entered"
+    assert json.loads(entry["outcome"])[0]["plan_id"] == "P1"
+    assert decisions[1]["reason"].startswith("LLM call failed (HTTP 500)")
+    text = _app(tmp_path, "llm", "traces", "--db", "sqlite:///first.db", "--last", "2")
+    assert text.stdout.count("\n  signals: ") == 2
     for folder in (tmp_path / "logs",):
         for file in folder.rglob("*"):
             assert KEY not in file.read_text(errors="replace") if file.is_file() else True

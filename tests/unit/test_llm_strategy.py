@@ -201,3 +201,12 @@ def test_a_replay_miss_stops_the_run_naming_the_market_time(tmp_path: Path) -> N
     assert strategy.fatal is not None
     assert "2025-01-01T00:01:00+00:00" in strategy.fatal
     assert stops == [strategy.fatal]
+
+
+def test_an_entry_that_opened_no_plan_is_traced_as_not_entered() -> None:
+    store = InMemoryStore(BotId("b"))
+    chat = ScriptedChat([_reply({"signals": [{"action": "BUY", "symbol": "BTC/USDT", "notional": 100}]})])
+    _decide(_strategy(chat, store), range(2))
+    with store.unit_of_work() as uow:
+        first = uow.llm_traces.recent(10)[0]
+    assert json.loads(first.outcome) == [{"action": "BUY", "symbol": "BTC/USDT", "status": "not entered"}]

@@ -27,6 +27,7 @@ from trader_adapters.llm.clamps import clamp_levels
 from trader_adapters.llm.gates import GatePolicy, is_chop, priority_move_pct, spacing
 from trader_adapters.llm.market_tools import TOOL_DEFINITIONS, answer_tool_calls
 from trader_adapters.llm.openai_chat import FormatRefusedError
+from trader_adapters.llm.outcomes import Snapshot, outcomes, snapshot
 from trader_adapters.llm.prompt import PromptInputs, build_prompt
 from trader_adapters.llm.tools import ToolThrottle
 from trader_adapters.llm.traces import DecisionTrace, TraceWriter
@@ -89,9 +90,11 @@ class LlmStrategy:
         self._last_break_glass: datetime | None = None
         self._throttle = ToolThrottle()
         self._seq = 0
+        self._trace_id = ""
         self._bound: _Bound | None = None
         self._traces: TraceWriter | None = None
         self.fatal: str | None = None  # why the run must stop (exit 2), e.g. a cassette miss in replay mode
+        self._awaiting: tuple[str, tuple[Signal, ...], Snapshot] | None = None  # a trace whose outcome is next
 
     def bind(self, store: Store, run_id: RunId, *, stop: Callable[[str], None], telemetry: Telemetry | None = None,
              market: MarketData | None = None, now: datetime | None = None) -> None:
@@ -118,6 +121,7 @@ class LlmStrategy:
         for symbol, candles in context.candles:
             self._windows.setdefault(symbol, deque(maxlen=self.policy.history)).extend(candles)
         self._observe_trades(context)
+        self._record_outcome(context)
         if self.fatal is not None or (self._next_decision is not None and context.now < self._next_decision):
             return ()
         self._next_decision = context.now + self.policy.decision_interval
@@ -136,7 +140,19 @@ class LlmStrategy:
         if gate.break_glass:
             self._last_break_glass = context.now
         parsed = await self._consult(context, default)
-        return self._shape(parsed, context, gate.size_factor)
+        shaped = self._shape(parsed, context, gate.size_factor)
+        acted = tuple(s for s in shaped if s.action is not Action.HOLD)
+        if acted:
+            self._awaiting = (self._trace_id, acted, snapshot(context))
+        return shaped
+
+    def _record_outcome(self, context: DecisionContext) -> None:
+        """The previous decision's signals were acted on in its tick: store what became of them."""
+        if self._awaiting is None or self._traces is None:
+            return
+        trace_id, signals, before = self._awaiting
+        self._awaiting = None
+        self._traces.set_outcome(trace_id, json.dumps(outcomes(signals, before, context), sort_keys=True))
 
     def _blocked(self, now: datetime) -> str | None:
         if not self.tracker.may_call():
@@ -162,7 +178,7 @@ class LlmStrategy:
     async def _consult(self, context: DecisionContext, default: Symbol) -> ParsedAnswer:
         self._seq += 1
         run = "unbound" if self._bound is None else self._bound.run_id.value
-        trace_id = f"{run}-{self._seq:06d}"
+        trace_id = self._trace_id = f"{run}-{self._seq:06d}"
         prompt = build_prompt(PromptInputs(
             now=context.now.isoformat(), candles={s: tuple(w) for s, w in self._windows.items()},
             quotes=context.quotes, positions=dict(context.positions), plans=context.plans,
