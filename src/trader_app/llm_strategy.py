@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from trader_app.settings.llm import LlmSettings, load_llm_settings
 from trader_core.costs import LlmRates
 from trader_core.model import ConfigError, Symbol
+from trader_core.model.stats import StatsScope
 from trader_core.ports import SignalSource, Store
 
 if TYPE_CHECKING:
@@ -47,9 +48,10 @@ def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchest
     from trader_adapters.llm.strategy import LlmStrategy
 
     if isinstance(strategy, LlmStrategy):
-        strategy.bind(store, orchestrator.run.run_id, stop=orchestrator.request_stop,
-                      telemetry=orchestrator.telemetry, market=orchestrator.services.market.market,
-                      now=orchestrator.clock.now())
+        run = orchestrator.run
+        strategy.bind(store, run.run_id, stop=orchestrator.request_stop, telemetry=orchestrator.telemetry,
+                      market=orchestrator.services.market.market, now=orchestrator.clock.now(),
+                      scope=StatsScope.for_mode(run.mode, run.run_id))
 
 
 async def close_llm(strategy: SignalSource) -> None:

@@ -210,3 +210,20 @@ def test_an_entry_that_opened_no_plan_is_traced_as_not_entered() -> None:
     with store.unit_of_work() as uow:
         first = uow.llm_traces.recent(10)[0]
     assert json.loads(first.outcome) == [{"action": "BUY", "symbol": "BTC/USDT", "status": "not entered"}]
+
+
+def test_fees_eating_half_the_gross_stop_the_calls() -> None:
+    from trader_core.model.stats import LedgerTotals, StatsScope
+
+    store = InMemoryStore(BotId("b"))
+    with store.unit_of_work() as uow:
+        uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(-10), fees=Decimal(5)))
+        uow.commit()
+    chat = ScriptedChat([])
+    assert _decide(_strategy(chat, store), range(3)) == [(), (), ()]
+    assert chat.requests == []
+    with store.unit_of_work() as uow:
+        uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(20), fees=Decimal(5)))
+        uow.commit()
+    _decide(_strategy(chat, store), range(1))
+    assert len(chat.requests) == 1

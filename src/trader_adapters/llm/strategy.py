@@ -24,7 +24,7 @@ from trader_adapters.llm.answer import ParsedAnswer, hold, parse_answer
 from trader_adapters.llm.cassette import Cassette, CassetteMissError
 from trader_adapters.llm.chat import ChatFailedError, ChatModel, ChatReply, ChatRequest
 from trader_adapters.llm.clamps import clamp_levels
-from trader_adapters.llm.gates import GatePolicy, is_chop, priority_move_pct, spacing
+from trader_adapters.llm.gates import GatePolicy, fee_ratio_blocks, is_chop, priority_move_pct, spacing
 from trader_adapters.llm.market_tools import TOOL_DEFINITIONS, answer_tool_calls
 from trader_adapters.llm.openai_chat import FormatRefusedError
 from trader_adapters.llm.outcomes import Snapshot, outcomes, snapshot
@@ -35,6 +35,7 @@ from trader_core.costs import CostTracker, LlmRates, spend_of
 from trader_core.model import Action, Candle, RunId, Signal, Symbol
 from trader_core.model.events import LlmUsageMissing
 from trader_core.model.llm import LlmCallRecord
+from trader_core.model.stats import StatsScope
 from trader_core.ports import DecisionContext, MarketData, Store, Telemetry
 
 __all__ = ["LlmPolicy", "LlmStrategy"]
@@ -69,6 +70,7 @@ class _Bound:
     telemetry: Telemetry | None
     market: MarketData | None
     stop: Callable[[str], None]
+    scope: StatsScope
 
 
 class LlmStrategy:
@@ -97,9 +99,11 @@ class LlmStrategy:
         self._awaiting: tuple[str, tuple[Signal, ...], Snapshot] | None = None  # a trace whose outcome is next
 
     def bind(self, store: Store, run_id: RunId, *, stop: Callable[[str], None], telemetry: Telemetry | None = None,
-             market: MarketData | None = None, now: datetime | None = None) -> None:
-        """Use ``store`` (the spend so far is read from it: the budget holds across restarts) for ``run_id``."""
-        self._bound = _Bound(store, run_id, telemetry, market, stop)
+             market: MarketData | None = None, now: datetime | None = None,
+             scope: StatsScope | None = None) -> None:
+        """Use ``store`` (the spend so far is read from it: the budget holds across restarts) for ``run_id``;
+        ``scope`` is the ledger whose gross and fees the fee-ratio gate reads (default: the bot's)."""
+        self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope())
         with store.unit_of_work() as uow:
             spent = spend_of(uow.llm_calls.list_calls())
         self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
@@ -130,7 +134,7 @@ class LlmStrategy:
         if blocked is not None:
             return hold(default, blocked, failed=False).signals
         closes = [c.close for c in self._windows.get(default, ())]
-        if is_chop(closes, self.policy.gates):
+        if is_chop(closes, self.policy.gates) or self._fees_block():
             return ()
         moves = [(c.close_time, c.close) for c in self._windows.get(default, ())]
         gate = spacing(context.now, self._last_trade, self._last_break_glass,
@@ -166,6 +170,15 @@ class LlmStrategy:
                 return "LLM errors"
             self._errors_until = None  # cooled down: one more try (a failure re-arms the cooldown)
         return None
+
+    def _fees_block(self) -> bool:
+        """The fee-ratio cooldown: fees have eaten the configured share of the gross realized PnL."""
+        if self._bound is None:
+            return False
+        with self._bound.store.unit_of_work() as uow:
+            ledger = uow.ledger.find(self._bound.scope)
+        return ledger is not None and fee_ratio_blocks(ledger.totals.realized_pnl, ledger.totals.fees,
+                                                       self.policy.gates)
 
     def _observe_trades(self, context: DecisionContext) -> None:
         """A change of the bot's position since the previous tick is an executed trade (trade spacing)."""
