@@ -117,3 +117,23 @@ def test_missing_llm_settings_are_one_line_and_exit_2_before_anything_is_written
     assert "base_url" in result.stderr
     assert "model" in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_tool_calls_are_answered_from_the_replayed_market(tmp_path: Path, emulator: LlmSandbox) -> None:
+    emulator.script([
+        {"tool_calls": [{"name": "get_candles", "arguments": {"symbol": "BTC/USDT", "timeframe": "1m", "limit": 3}},
+                        {"name": "get_quote", "arguments": {"symbol": "ETH/USDT"}}]},
+        {"json": {"signals": []}},
+    ])
+    _write_candles(tmp_path / "data.csv", 30)
+    env_run = subprocess.run(
+        [APP, "run", "--data", "data.csv", "--symbol", "BTC/USDT", "--strategy", "llm", "--llm-base-url",
+         emulator.url, "--llm-model", "emu-1", "--db", "sqlite:///t.db"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=300, check=False, env={**os.environ, "TRADER_LLM__TOOLS": "true"})
+    assert env_run.returncode == 0, env_run.stderr
+    first, second = emulator.requests[0], emulator.requests[1]
+    assert [t["function"]["name"] for t in first["tools"]] == ["get_candles", "get_quote"]
+    answers = [json.loads(m["content"]) for m in second["messages"] if m["role"] == "tool"]
+    # The first decision is at the first tick: only the one candle closed by then, nothing from the future.
+    assert [c[0] for c in answers[0]["candles"]] == ["2025-05-20T00:00:00+00:00"]
+    assert answers[1] == {"error": "unknown symbol ETH/USDT"}
