@@ -210,6 +210,20 @@ def test_an_entry_that_opened_no_plan_is_traced_as_not_entered() -> None:
     with store.unit_of_work() as uow:
         first = uow.llm_traces.recent(10)[0]
     assert json.loads(first.outcome) == [{"action": "BUY", "symbol": "BTC/USDT", "status": "not entered"}]
+    # ... and the model is told in its next prompt.
+    assert "rejected 2025-01-01T00:02:00+00:00 action=BUY status=not entered symbol=BTC/USDT" in \
+        chat.requests[1].messages[0]["content"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=300), st.binary(max_size=100).map(lambda b: b.decode("latin-1"))),
+       st.sampled_from([None, "I cannot help with that"]))
+def test_whatever_the_model_answers_the_strategy_returns_signals_or_hold(content: str | None,
+                                                                         refusal: str | None) -> None:
+    chat = ScriptedChat([ChatReply(content=content, refusal=refusal)])
+    (signals,) = _decide(_strategy(chat), range(1))
+    assert signals
+    assert all(s.symbol == BTC for s in signals)
 
 
 def test_fees_eating_half_the_gross_stop_the_calls() -> None:

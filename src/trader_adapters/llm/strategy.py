@@ -97,6 +97,8 @@ class LlmStrategy:
         self._traces: TraceWriter | None = None
         self.fatal: str | None = None  # why the run must stop (exit 2), e.g. a cassette miss in replay mode
         self._awaiting: tuple[str, tuple[Signal, ...], Snapshot] | None = None  # a trace whose outcome is next
+        self._rejections: deque[str] = deque(maxlen=5)
+        self._results: deque[str] = deque(maxlen=5)
 
     def bind(self, store: Store, run_id: RunId, *, stop: Callable[[str], None], telemetry: Telemetry | None = None,
              market: MarketData | None = None, now: datetime | None = None,
@@ -152,11 +154,17 @@ class LlmStrategy:
 
     def _record_outcome(self, context: DecisionContext) -> None:
         """The previous decision's signals were acted on in its tick: store what became of them."""
-        if self._awaiting is None or self._traces is None:
+        if self._awaiting is None:
             return
         trace_id, signals, before = self._awaiting
         self._awaiting = None
-        self._traces.set_outcome(trace_id, json.dumps(outcomes(signals, before, context), sort_keys=True))
+        found = outcomes(signals, before, context)
+        for outcome in found:  # shown to the model in the next prompts
+            line = " ".join(f"{k}={v}" for k, v in sorted(outcome.items()))
+            failed = outcome["status"] in ("not entered", "unchanged", "position unchanged")
+            (self._rejections if failed else self._results).append(f"{context.now.isoformat()} {line}")
+        if self._traces is not None:
+            self._traces.set_outcome(trace_id, json.dumps(found, sort_keys=True))
 
     def _blocked(self, now: datetime) -> str | None:
         if not self.tracker.may_call():
@@ -196,6 +204,7 @@ class LlmStrategy:
             now=context.now.isoformat(), candles={s: tuple(w) for s, w in self._windows.items()},
             quotes=context.quotes, positions=dict(context.positions), plans=context.plans,
             plan_cap=self.policy.plan_cap, trading_state="active" if context.may_enter else "entries_paused",
+            rejections=tuple(self._rejections), results=tuple(self._results),
         ), self.policy.prompt_byte_budget)
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
         self._last_call = context.now
