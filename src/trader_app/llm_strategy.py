@@ -30,7 +30,11 @@ def build_llm_strategy(flags: Mapping[str, Any], symbols: tuple[Symbol, ...], pl
     model = OpenAiChat(base_url=llm.base_url, api_key=llm.api_key.reveal(), timeout_s=float(llm.timeout_s),
                        max_retries=llm.max_retries)
     cassette = None if llm.cassette is None else Cassette(llm.cassette, llm.cassette_mode, model)
-    return LlmStrategy(_policy(llm, plan_cap, LlmPolicy, GatePolicy()), model, symbols, cassette=cassette)
+    gates = GatePolicy(fee_ratio_cooldown_pct=llm.fee_ratio_cooldown_pct, min_trade_interval=llm.min_trade_interval,
+                       priority_move_pct=llm.priority_move_pct, break_glass_cooldown=llm.break_glass_cooldown,
+                       break_glass_size_factor=llm.break_glass_size_factor,
+                       chop_filter=llm.chop_filter)
+    return LlmStrategy(_policy(llm, plan_cap, LlmPolicy, gates), model, symbols, cassette=cassette)
 
 
 def _policy(llm: LlmSettings, plan_cap: int, policy: Any, gates: Any) -> Any:

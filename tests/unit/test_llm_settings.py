@@ -21,6 +21,10 @@ def test_the_defaults_are_the_originals() -> None:
         timedelta(minutes=5), 16000, timedelta(days=7))
     assert llm.tools is False
     assert llm.cassette is None
+    assert (llm.fee_ratio_cooldown_pct, llm.chop_filter, llm.min_trade_interval) == (Decimal(50), True,
+                                                                                    timedelta(seconds=120))
+    assert (llm.priority_move_pct, llm.break_glass_cooldown, llm.break_glass_size_factor) == (
+        Decimal("1.5"), timedelta(hours=1), Decimal("0.6"))
 
 
 def test_flags_beat_the_environment_which_beats_the_file(tmp_path: Path) -> None:
@@ -41,10 +45,11 @@ def test_every_problem_is_listed_in_one_error(tmp_path: Path) -> None:
     config.write_text('[llm]\napi_key = "sk-in-file"\nbudjet = 3\n')
     with pytest.raises(ConfigError) as caught:
         load_llm_settings({"config": str(config)}, {"TRADER_LLM__BUDGET": "-1", "TRADER_LLM__TIMEOUT_S": "0",
-                                                    "TRADER_LLM__DECISION_INTERVAL": "soon"})
+                                                    "TRADER_LLM__DECISION_INTERVAL": "soon",
+                                                    "TRADER_LLM__BREAK_GLASS_SIZE_FACTOR": "2"})
     message = str(caught.value)
     for expected in ("base_url", "model", "budget", "timeout_s", "decision_interval", "api_key is not read from a file",
-                     "unknown key 'budjet'"):
+                     "unknown key 'budjet'", "break_glass_size_factor"):
         assert expected in message
     assert "sk-in-file" not in message
     assert "\n" not in message

@@ -42,6 +42,13 @@ LLM_DEFAULTS: dict[str, Any] = {
     "trace_retention_days": "7",
     "cassette": None,
     "cassette_mode": "record",
+    # The original's pre-call gates (docs/llm.md): its defaults.
+    "fee_ratio_cooldown_pct": "50",
+    "chop_filter": True,
+    "min_trade_interval_s": "120",
+    "priority_move_pct": "1.5",
+    "break_glass_cooldown_s": "3600",
+    "break_glass_size_factor": "0.6",
 }
 _FLAGS = {"llm_base_url": "base_url", "llm_model": "model", "llm_cassette": "cassette",
           "llm_cassette_mode": "cassette_mode"}
@@ -72,6 +79,12 @@ class LlmSettings:
     trace_retention: timedelta
     cassette: Path | None
     cassette_mode: str
+    fee_ratio_cooldown_pct: Decimal
+    chop_filter: bool
+    min_trade_interval: timedelta
+    priority_move_pct: Decimal
+    break_glass_cooldown: timedelta
+    break_glass_size_factor: Decimal
 
 
 def load_llm_settings(flags: Mapping[str, Any], environ: Mapping[str, str]) -> LlmSettings:
@@ -127,10 +140,15 @@ def _validate(raw: dict[str, Any], api_key: str, problems: list[str]) -> LlmSett
                                                    "history", "max_tool_rounds")}
     if ints["prompt_byte_budget"] is not None and ints["prompt_byte_budget"] < 1000:
         problems.append("llm prompt_byte_budget: at least 1000 bytes")
-    spans = {name: check(name, _span) for name in ("min_call_interval_s", "error_cooldown_s", "decision_interval")}
+    spans = {name: check(name, _span) for name in ("min_call_interval_s", "error_cooldown_s", "decision_interval",
+                                                   "min_trade_interval_s", "break_glass_cooldown_s")}
+    gates = {name: check(name, _money) for name in ("fee_ratio_cooldown_pct", "priority_move_pct")}
+    factor = check("break_glass_size_factor", _positive)
+    if factor is not None and factor > 1:
+        problems.append("llm break_glass_size_factor: at most 1 (it scales entries down)")
     timeout = check("timeout_s", _positive)
     retention = check("trace_retention_days", _positive)
-    flags = {name: check(name, _flag) for name in ("tools", "structured_output")}
+    flags = {name: check(name, _flag) for name in ("tools", "structured_output", "chop_filter")}
     mode = str(raw["cassette_mode"])
     if mode not in ("record", "replay", "auto"):
         problems.append(f"llm cassette_mode {mode!r}: use record, replay or auto")
@@ -143,7 +161,9 @@ def _validate(raw: dict[str, Any], api_key: str, problems: list[str]) -> LlmSett
         max_retries=ints["max_retries"], prompt_byte_budget=ints["prompt_byte_budget"], history=ints["history"],
         tools=flags["tools"], max_tool_rounds=ints["max_tool_rounds"], structured_output=flags["structured_output"],
         trace_retention=timedelta(days=float(retention)), cassette=None if raw["cassette"] in (None, "") else Path(
-            str(raw["cassette"])), cassette_mode=mode)
+            str(raw["cassette"])), cassette_mode=mode, chop_filter=flags["chop_filter"],
+        min_trade_interval=spans["min_trade_interval_s"], break_glass_cooldown=spans["break_glass_cooldown_s"],
+        break_glass_size_factor=factor, **gates)
 
 
 def _required(value: Any) -> str:
