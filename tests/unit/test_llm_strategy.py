@@ -241,3 +241,11 @@ def test_fees_eating_half_the_gross_stop_the_calls() -> None:
         uow.commit()
     _decide(_strategy(chat, store), range(1))
     assert len(chat.requests) == 1
+
+
+def test_a_rate_limit_with_retry_after_defers_the_next_decision() -> None:
+    chat = ScriptedChat([ChatFailedError("LLM rate limited (HTTP 429)", retry_after_s=180)])
+    decisions = _decide(_strategy(chat), range(5))
+    assert "429" in decisions[0][0].reason
+    assert decisions[1:3] == [(), ()]  # 3 minutes: nothing asked
+    assert len(chat.requests) == 3  # minutes 0, 3 and 4

@@ -254,6 +254,8 @@ class LlmStrategy:
             return await self._call(attrs.evolve(request, structured=False), now, trace)
         except ChatFailedError as exc:
             trace.error = exc.reason
+            if exc.retry_after_s and self._next_decision is not None:  # the server said when to come back
+                self._next_decision = max(self._next_decision, now + timedelta(seconds=exc.retry_after_s))
             return None
         except CassetteMissError as exc:
             self.fatal = f"llm cassette: no recorded answer for the decision at {now.isoformat()} ({exc}; replay mode)"
