@@ -268,13 +268,12 @@ class LlmStrategy:
         if self._bound is not None:
             if reply.usage is None and self._bound.telemetry is not None:
                 self._bound.telemetry.emit(LlmUsageMissing(at=now, model=request.model, trace_id=trace.trace_id))
-            with self._bound.store.unit_of_work() as uow:
-                uow.llm_calls.add(LlmCallRecord(
-                    trace_id=trace.trace_id, run_id=self._bound.run_id, at=now, model=request.model,
-                    tokens_in=None if reply.usage is None else reply.usage.tokens_in,
-                    tokens_out=None if reply.usage is None else reply.usage.tokens_out,
-                    cost=cost, latency_ms=reply.latency_ms, replayed=replayed))
-                uow.commit()
+            # Stored with the decision's trace, in one unit of work, when the decision ends (the same tick).
+            trace.records.append(LlmCallRecord(
+                trace_id=trace.trace_id, run_id=self._bound.run_id, at=now, model=request.model,
+                tokens_in=None if reply.usage is None else reply.usage.tokens_in,
+                tokens_out=None if reply.usage is None else reply.usage.tokens_out,
+                cost=cost, latency_ms=reply.latency_ms, replayed=replayed))
         return reply
 
     async def _exchange(self, request: ChatRequest) -> tuple[ChatReply, bool]:

@@ -14,7 +14,7 @@ import attrs
 
 from trader_adapters.llm.chat import ChatReply
 from trader_core.model import RunId
-from trader_core.model.llm import LlmTraceRecord
+from trader_core.model.llm import LlmCallRecord, LlmTraceRecord
 from trader_core.ports import Store
 
 __all__ = ["BUDGET_KEY", "DecisionTrace", "TraceWriter"]
@@ -40,6 +40,7 @@ class DecisionTrace:
     cost: Decimal = Decimal(0)
     latency_ms: int = 0
     replayed: bool = False
+    records: list[LlmCallRecord] = attrs.Factory(list)  # the calls to store with the trace
 
     def add_call(self, reply: ChatReply, cost: Decimal, replayed: bool) -> None:
         """Count one call of this decision."""
@@ -66,8 +67,10 @@ class TraceWriter:
     store: Store
 
     def add(self, run_id: RunId, trace: DecisionTrace) -> None:
-        """Store one finished decision."""
+        """Store one finished decision and its calls (one unit of work)."""
         with self.store.unit_of_work() as uow:
+            for call in trace.records:
+                uow.llm_calls.add(call)
             uow.llm_traces.add(trace.record(run_id))
             uow.commit()
 
