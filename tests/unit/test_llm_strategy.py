@@ -249,3 +249,56 @@ def test_a_rate_limit_with_retry_after_defers_the_next_decision() -> None:
     assert "429" in decisions[0][0].reason
     assert decisions[1:3] == [(), ()]  # 3 minutes: nothing asked
     assert len(chat.requests) == 3  # minutes 0, 3 and 4
+
+
+class Events:
+    """A telemetry sink that keeps the events."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def emit(self, event: object) -> None:
+        self.events.append(event)
+
+
+def test_usage_not_reported_costs_nothing_and_is_an_event() -> None:
+    from trader_core.model.events import LlmUsageMissing
+
+    events = Events()
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)),
+                           ScriptedChat([_reply({"signals": []}, None)]), (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
+    _decide(strategy, range(1))
+    assert strategy.tracker.spend.cost == 0
+    assert [type(e) for e in events.events] == [LlmUsageMissing]
+
+
+def test_a_repeated_tool_request_is_answered_from_the_window_and_reported() -> None:
+    from trader_core.model.events import ToolCallsThrottled
+
+    ask = ChatReply(content=None, tool_calls=(ToolCall("c1", "get_quote", '{"symbol": "BTC/USDT"}'),
+                                              ToolCall("c2", "get_quote", '{"symbol":"BTC/USDT"}')))
+    events = Events()
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1), tools=True),
+                           ScriptedChat([ask, ask]), (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
+    _decide(strategy, range(1))
+    throttled = [e for e in events.events if isinstance(e, ToolCallsThrottled)]
+    assert len(throttled) == 1
+    assert throttled[0].deduplicated == ('get_quote:{"symbol":"BTC/USDT"}',) * 2
+
+
+def test_the_spend_survives_a_restart_in_sqlite(tmp_path: Path) -> None:
+    from trader_app.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    store = open_store(url, BotId("b"))
+    try:
+        _decide(_strategy(ScriptedChat([]), store), range(2))  # type: ignore[arg-type]
+    finally:
+        store.close()
+    again = open_store(url, BotId("b"))
+    try:
+        assert _strategy(ScriptedChat([]), again).tracker.spend.cost == Decimal("0.00416")  # type: ignore[arg-type]
+    finally:
+        again.close()
