@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 APP = str(Path(sys.executable).parent / "trader-app")
 T0_MS = 1_747_699_200_000  # 2025-05-20T00:00:00Z
 KEY = "sk-e2e-secret-key"
-SCRIPT = [
+SCRIPT: list[dict[str, Any]] = [
     {"json": {"signals": [{"action": "BUY", "symbol": "BTC/USDT", "notional": 500, "stop_pct": 1, "target_pct": 1.5,
                            "reason": "emulated entry"}]}},
     {"status": 500},
