@@ -302,3 +302,17 @@ def test_the_spend_survives_a_restart_in_sqlite(tmp_path: Path) -> None:
         assert _strategy(ScriptedChat([]), again).tracker.spend.cost == Decimal("0.00416")  # type: ignore[arg-type]
     finally:
         again.close()
+
+
+def test_traces_older_than_the_retention_are_pruned_when_bound() -> None:
+    from trader_core.model.llm import LlmTraceRecord
+
+    store = InMemoryStore(BotId("b"))
+    with store.unit_of_work() as uow:
+        for days in (9, 6):
+            uow.llm_traces.add(LlmTraceRecord(trace_id=f"old-{days}", run_id=RunId("r0"), at=T0 - timedelta(days=days),
+                                              model="emu", prompt="p"))
+        uow.commit()
+    _strategy(ScriptedChat([]), store, retention=timedelta(days=7))
+    with store.unit_of_work() as uow:
+        assert [t.trace_id for t in uow.llm_traces.recent(10)] == ["old-6"]
