@@ -1037,3 +1037,29 @@ def test_llm_calls_round_trip_exactly_and_survive_a_new_unit_of_work(store: Stor
     with store.unit_of_work() as uow:
         assert uow.llm_calls.list_calls() == (first, missing)
         assert uow.llm_calls.list_calls(R1) == (first,)
+
+
+def test_llm_traces_round_trip_take_an_outcome_and_are_pruned_by_age(store: Store) -> None:
+    from trader_core.model.llm import LlmTraceRecord
+
+    old = LlmTraceRecord(trace_id="t1", run_id=R1, at=T0, model="gpt-x", prompt="p\u00e9" * 3000, answer='{"a": 1}',
+                         signals='[{"action": "HOLD"}]', reason="", calls=2, tokens_in=1200, tokens_out=80,
+                         cost=Decimal("0.004800000000000000001"), latency_ms=350, replayed=True)
+    new = LlmTraceRecord(trace_id="t2", run_id=R1, at=at(60), model="gpt-x", prompt="q")
+    with store.unit_of_work() as uow:
+        uow.llm_traces.add(old)
+        uow.llm_traces.add(new)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.llm_traces.set_outcome("t2", '[{"status": "filled"}]')
+        uow.llm_traces.set_outcome("unknown", "x")
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.llm_traces.recent(10) == (old, attrs.evolve(new, outcome='[{"status": "filled"}]'))
+        assert [t.trace_id for t in uow.llm_traces.recent(1)] == ["t2"]
+        assert uow.llm_traces.find("t1") == old
+        assert uow.llm_traces.find("t3") is None
+        assert uow.llm_traces.prune(at(30)) == 1
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [t.trace_id for t in uow.llm_traces.recent(10)] == ["t2"]

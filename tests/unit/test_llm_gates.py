@@ -36,6 +36,7 @@ def test_chop_needs_twenty_bars_narrow_bands_and_a_neutral_rsi() -> None:
     assert not is_chop(trending, P)  # narrow bands, but RSI 100
     wide = [Decimal(100) + Decimal(5) * (i % 2) for i in range(30)]
     assert not is_chop(wide, P)
+    assert not is_chop(flat, GatePolicy(chop_filter=False))  # turned off (chop_filter = false)
 
 
 @given(st.lists(st.decimals(1, 10_000, places=2), min_size=15, max_size=40))

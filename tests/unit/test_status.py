@@ -88,7 +88,9 @@ def test_json_output_is_plain_data_with_decimals_as_strings() -> None:
     status = collect_status(bot.store, bot.clock.now())
     again = json.loads(json.dumps(status))
     assert again == status
-    assert set(status) == {"bot", "run", "trading_state", "loop", "circuits", "positions", "plans", "orders", "pnl"}
+    assert set(status) == {"bot", "run", "trading_state", "loop", "circuits", "positions", "plans", "orders", "pnl",
+                           "llm_budget"}
+    assert status["llm_budget"] is None  # never ran the LLM strategy
 
     def walk(value: Any) -> None:
         assert not isinstance(value, float | Decimal)
@@ -184,3 +186,28 @@ _ids = iter(range(100, 1000))
 
 def _fresh_id() -> RunId:
     return RunId(f"loop{next(_ids)}")
+
+
+def test_llm_budget_shows_the_state_burn_and_hours_to_the_cap_and_net_after_llm() -> None:
+    from trader_adapters.llm.traces import BUDGET_KEY
+    from trader_app.commands.status import render_status
+    from trader_core.model import RunId
+    from trader_core.model.llm import LlmCallRecord
+
+    bot = _bot_with_a_protected_position()
+    now = bot.clock.now()
+    with bot.store.unit_of_work() as uow:
+        uow.values.put(BUDGET_KEY, json.dumps({"budget": "10", "model": "m"}))
+        uow.llm_calls.add(LlmCallRecord(trace_id="t1", run_id=RunId("r"), at=now - timedelta(hours=2), model="m",
+                                        tokens_in=1, tokens_out=1, cost=Decimal("8.5")))
+        uow.llm_calls.add(LlmCallRecord(trace_id="t2", run_id=RunId("r"), at=now, model="m", tokens_in=1,
+                                        tokens_out=1, cost=Decimal("3"), replayed=True))
+        uow.commit()
+    status = collect_status(bot.store, now)
+    assert status["llm_budget"] == {
+        "state": "near_cap", "budget": "10", "cost": "8.5", "remaining": "1.5", "pct_of_budget": "85",
+        "burn_rate_per_hour": "4.25", "hours_to_cap": "0.35", "calls": 2, "tokens_in": 2, "tokens_out": 2,
+        "replayed_calls": 1, "replayed_cost": "3"}
+    net = Decimal(status["pnl"]["total"]["net"]) - Decimal("8.5")
+    assert f"llm budget     near_cap: 8.5 of 10 (85 %), burn 4.25/h, 0.35 h to the cap, 2 calls; net after LLM {net}" \
+        in render_status(status)

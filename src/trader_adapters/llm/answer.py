@@ -1,7 +1,8 @@
 """A model's answer as signals: the scripted signals format (docs/signals.md), parsed by the same parser.
 
 Anything the model says becomes valid signals or one HOLD with the reason: never an exception. The answer
-is one JSON object or a list of them, possibly inside a Markdown code fence; ``at`` is ignored (a decision
+is one JSON object or a list of them (or ``{"signals": [...]}``, the structured-output envelope), possibly
+inside a Markdown code fence; ``at`` is ignored (a decision
 is for now). A symbol the bot does not trade, a malformed or empty answer gives HOLD and ``failed`` True
 (it counts on the tool circuit); a well-formed HOLD is not a failure.
 """
@@ -35,7 +36,7 @@ def hold(symbol: Symbol, reason: str, *, failed: bool) -> ParsedAnswer:
     return ParsedAnswer((Signal(action=Action.HOLD, symbol=symbol, reason=reason[:200]),), failed, reason[:200])
 
 
-def parse_answer(raw: bytes | str, symbols: Collection[Symbol], default: Symbol) -> ParsedAnswer:
+def parse_answer(raw: bytes | str, symbols: Collection[Symbol], default: Symbol) -> ParsedAnswer:  # noqa: PLR0911
     """The answer ``raw`` as signals on ``symbols`` only; HOLD on ``default`` when it is unusable."""
     try:
         text = _unfence((raw.decode("utf-8") if isinstance(raw, bytes) else raw).strip())
@@ -44,6 +45,11 @@ def parse_answer(raw: bytes | str, symbols: Collection[Symbol], default: Symbol)
         return hold(default, "LLM answer: not UTF-8", failed=True)
     except (ValueError, RecursionError) as exc:
         return hold(default, f"LLM answer: not JSON ({type(exc).__name__})", failed=True)
+    if isinstance(decoded, dict) and set(decoded) == {"signals"} and isinstance(decoded["signals"], list):
+        # The structured-output envelope ({"signals": [...]}); an empty list is a well-formed "nothing to do".
+        if not decoded["signals"]:
+            return hold(default, "LLM answer: no signal", failed=False)
+        decoded = decoded["signals"]
     records = decoded if isinstance(decoded, list) else [decoded]
     if not records or len(records) > _MAX_SIGNALS:
         return hold(default, f"LLM answer: {len(records)} signals (1-{_MAX_SIGNALS} expected)", failed=True)

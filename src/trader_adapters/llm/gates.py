@@ -30,6 +30,7 @@ class GatePolicy:
     """The gates' settings; the defaults are the original's."""
 
     fee_ratio_cooldown_pct: Decimal = Decimal(50)
+    chop_filter: bool = True
     chop_min_bars: int = 20
     chop_max_width_pct: Decimal = Decimal(1)
     chop_max_rsi_offset: Decimal = Decimal(5)
@@ -73,7 +74,7 @@ def rsi(closes: Sequence[Decimal], period: int = 14) -> Decimal | None:
 
 def is_chop(closes: Sequence[Decimal], policy: GatePolicy) -> bool:
     """True in a flat, directionless market (narrow bands and RSI near 50)."""
-    if len(closes) < policy.chop_min_bars:
+    if not policy.chop_filter or len(closes) < policy.chop_min_bars:
         return False
     width, strength = bollinger_width_pct(closes), rsi(closes)
     if width is None or strength is None:

@@ -9,6 +9,7 @@ first (ties: symbol order), until it fits; the same inputs always give the same 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -43,8 +44,10 @@ class PromptInputs:
     results: Sequence[str] = ()
 
 
+@functools.lru_cache(maxsize=8192)  # a candle is in ~60 prompts in a row: render it once
 def _candle(c: Candle) -> str:
-    return f"{c.open_time.strftime('%m-%dT%H:%M')},{c.open},{c.high},{c.low},{c.close},{c.volume}"
+    t = c.open_time
+    return f"{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d},{c.open},{c.high},{c.low},{c.close},{c.volume}"
 
 
 def _head(inputs: PromptInputs) -> list[str]:

@@ -16,7 +16,7 @@ from trader_core.model.errors import StoreError
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.lease import Lease
-from trader_core.model.llm import LlmCallRecord
+from trader_core.model.llm import LlmCallRecord, LlmTraceRecord
 from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -61,6 +61,7 @@ class BotState:
     commands: dict[str, Entry[OperatorCommand]] = attrs.Factory(dict)
     lease: Lease | None = None
     llm_calls: list[LlmCallRecord] = attrs.Factory(list)
+    llm_traces: list[LlmTraceRecord] = attrs.Factory(list)
 
     def copy(self) -> BotState:
         return BotState(
@@ -81,6 +82,7 @@ class BotState:
             commands=dict(self.commands),
             lease=self.lease,
             llm_calls=list(self.llm_calls),
+            llm_traces=list(self.llm_traces),
         )
 
     def entry(self, value: _T) -> Entry[_T]:

@@ -6,16 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
+import attrs
+
 from trader_adapters.memory.base import Entry, Repository, check_values, sorted_values
 from trader_core.model.commands import CommandStatus, OperatorCommand
 from trader_core.model.errors import StoreError
 from trader_core.model.ids import RunId, Symbol
 from trader_core.model.lease import Lease
-from trader_core.model.llm import LlmCallRecord
+from trader_core.model.llm import LlmCallRecord, LlmTraceRecord
 from trader_core.model.market import Candle, Timeframe
 
 __all__ = ["InMemoryCandleRepository", "InMemoryCommandRepository", "InMemoryLeaseRepository",
-           "InMemoryLlmCallRepository"]
+           "InMemoryLlmCallRepository",
+           "InMemoryLlmTraceRepository"]
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -167,3 +170,38 @@ class InMemoryLlmCallRepository(Repository):
         """Every call of the bot (of ``run_id`` when given)."""
         with self._uow.guard("list llm calls"):
             return tuple(c for c in self._state.llm_calls if run_id is None or c.run_id == run_id)
+
+
+class InMemoryLlmTraceRepository(Repository):
+    """Decision traces of the bot, in the order stored."""
+
+    def add(self, trace: LlmTraceRecord) -> None:
+        """Store one trace."""
+        with self._uow.guard(f"add llm trace {trace.trace_id}"):
+            if not isinstance(trace, LlmTraceRecord):
+                raise StoreError(f"add llm trace: not an LlmTraceRecord: {trace!r}")
+            self._state.llm_traces.append(trace)
+
+    def set_outcome(self, trace_id: str, outcome: str) -> None:
+        """Record the outcome of a trace's signals."""
+        with self._uow.guard(f"set llm trace outcome {trace_id}"):
+            self._state.llm_traces = [attrs.evolve(t, outcome=outcome) if t.trace_id == trace_id else t
+                                      for t in self._state.llm_traces]
+
+    def recent(self, last: int = 20) -> tuple[LlmTraceRecord, ...]:
+        """The newest ``last`` traces, oldest first."""
+        with self._uow.guard("list llm traces"):
+            return tuple(self._state.llm_traces[-last:]) if last > 0 else ()
+
+    def find(self, trace_id: str) -> LlmTraceRecord | None:
+        """The trace ``trace_id``, or None."""
+        with self._uow.guard(f"find llm trace {trace_id}"):
+            return next((t for t in self._state.llm_traces if t.trace_id == trace_id), None)
+
+    def prune(self, before: datetime) -> int:
+        """Delete the traces older than ``before``."""
+        with self._uow.guard("prune llm traces"):
+            kept = [t for t in self._state.llm_traces if t.at >= before]
+            deleted = len(self._state.llm_traces) - len(kept)
+            self._state.llm_traces = kept
+            return deleted

@@ -22,6 +22,7 @@ from trader_adapters.memory.operations import (
     InMemoryCommandRepository,
     InMemoryLeaseRepository,
     InMemoryLlmCallRepository,
+    InMemoryLlmTraceRepository,
 )
 from trader_adapters.memory.repositories import (
     InMemoryFillRepository,
@@ -39,6 +40,7 @@ from trader_core.ports.store import (
     LeaseRepository,
     LedgerRepository,
     LlmCallRepository,
+    LlmTraceRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -137,6 +139,7 @@ class InMemoryUnitOfWork:
         self.commands: CommandRepository = InMemoryCommandRepository(self)
         self.leases: LeaseRepository = InMemoryLeaseRepository(self)
         self.llm_calls: LlmCallRepository = InMemoryLlmCallRepository(self)
+        self.llm_traces: LlmTraceRepository = InMemoryLlmTraceRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit the committed state."""

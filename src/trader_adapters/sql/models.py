@@ -366,3 +366,31 @@ class LlmCallRow(Base):
     cost: Mapped[Decimal] = mapped_column(DecimalText)
     latency_ms: Mapped[int] = mapped_column(Integer)
     replayed: Mapped[bool] = mapped_column(Boolean)
+
+
+# --- LLM decision traces (0009): prompt, answer, signals and outcome of each decision -------------------------
+
+
+class LlmTraceRow(Base):
+    """One decision of the LLM strategy (pruned by ``trace_retention_days``)."""
+
+    __tablename__ = "llm_traces"
+    __table_args__ = (Index(None, "bot_id", "at"), Index(None, "bot_id", "trace_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(_BOT))
+    run_id: Mapped[str] = mapped_column(String)
+    trace_id: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    model: Mapped[str] = mapped_column(String(128))
+    prompt: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    signals: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    calls: Mapped[int] = mapped_column(Integer)
+    tokens_in: Mapped[int] = mapped_column(Integer)
+    tokens_out: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(DecimalText)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    replayed: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(Text)

@@ -23,6 +23,7 @@ from trader_adapters.sql.repositories import (
     SqlLeaseRepository,
     SqlLedgerRepository,
     SqlLlmCallRepository,
+    SqlLlmTraceRepository,
     SqlOrderRepository,
     SqlPlanRepository,
     SqlRunRepository,
@@ -39,6 +40,7 @@ from trader_core.ports.store import (
     LeaseRepository,
     LedgerRepository,
     LlmCallRepository,
+    LlmTraceRepository,
     OrderRepository,
     PlanRepository,
     RunRepository,
@@ -188,6 +190,7 @@ class SqlUnitOfWork:
         self.commands: CommandRepository = SqlCommandRepository(self)
         self.leases: LeaseRepository = SqlLeaseRepository(self)
         self.llm_calls: LlmCallRepository = SqlLlmCallRepository(self)
+        self.llm_traces: LlmTraceRepository = SqlLlmTraceRepository(self)
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""

@@ -16,7 +16,7 @@ import attrs
 from trader_core.model import ConfigError
 from trader_core.ports import Store
 
-__all__ = ["LlmSource", "ReportSource", "StoreReports", "UnavailableLlm", "UnavailableReport"]
+__all__ = ["LlmSource", "ReportSource", "StoreLlm", "StoreReports", "UnavailableLlm", "UnavailableReport"]
 
 
 class ReportSource(Protocol):
@@ -92,3 +92,34 @@ class StoreReports:
         except ConfigError:
             return None
         return report_document(inputs.report, run_id=stored.record.run_id.value, bot=bot)
+
+
+@attrs.frozen
+class StoreLlm:
+    """The LLM strategy's decisions and budget as each bot's store holds them (``llm_traces``, ``llm_calls``)."""
+
+    stores: Callable[[str], Store]
+    now: Callable[[], datetime]
+
+    def calls(self, bot: str, limit: int) -> list[dict[str, Any]]:
+        """The latest decisions, newest first."""
+        from trader_app.llm_status import call_summary
+
+        with self.stores(bot).unit_of_work() as uow:
+            traces = uow.llm_traces.recent(limit)
+        return [call_summary(t) for t in reversed(traces)]
+
+    def trace(self, bot: str, call_id: str) -> dict[str, Any] | None:
+        """One decision's full trace (prompt included), or ``None``."""
+        from trader_app.commands.llm import trace_json
+
+        with self.stores(bot).unit_of_work() as uow:
+            found = uow.llm_traces.find(call_id)
+        return None if found is None else trace_json(found)
+
+    def budget(self, bot: str) -> dict[str, Any] | None:
+        """``llm_budget``, or ``None`` when the bot never ran the LLM strategy."""
+        from trader_app.llm_status import budget_json
+
+        with self.stores(bot).unit_of_work() as uow:
+            return budget_json(uow, self.now())

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, check_venue_settings, enable_decimal_traps, load_series
 from trader_app.lease import BotLease
+from trader_app.llm_strategy import bind_llm, check_llm, close_llm
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
@@ -42,7 +43,7 @@ def register(sub: Any) -> None:
     add("--days", type=int, help="days of synthetic candles (default 3)")
     add("--db", help="database URL (default sqlite:///trader.db)")
     add("--seed", type=int, help="seed of the synthetic feed (default 42)")
-    add("--strategy", help="sma, or package.module:Class")
+    add("--strategy", help="sma, llm (docs/llm.md), or package.module:Class")
     add("--fast", type=int, help="fast SMA length (default 10)")
     add("--slow", type=int, help="slow SMA length (default 30)")
     add("--stop-pct", dest="stop_pct", help="stop distance in percent of the entry price (default 2)")
@@ -76,6 +77,11 @@ def register(sub: Any) -> None:
         help="on stop: leave orders, cancel the bot's working orders (default), or flatten its positions")
     add("--dry-run", dest="dry_run", action="store_const", const=True,
         help="everything but order placement: each order is recorded (OrderWithheld) and refused")
+    add("--llm-base-url", dest="llm_base_url", help="--strategy llm: the OpenAI-compatible API (docs/llm.md)")
+    add("--llm-model", dest="llm_model", help="--strategy llm: the model name")
+    add("--llm-cassette", dest="llm_cassette", help="--strategy llm: record/replay the model's answers here")
+    add("--llm-cassette-mode", dest="llm_cassette_mode", choices=("record", "replay", "auto"),
+        help="record (default), replay (no call; a miss stops the run) or auto (replay, call on a miss)")
     run.set_defaults(handler=lambda args: run_command(vars(args)))
 
 
@@ -84,17 +90,25 @@ def run_command(flags: Mapping[str, Any]) -> int:
     started = time.perf_counter()
     enable_decimal_traps()
     report_out = _report_target(flags)
-    settings = load_settings({k: v for k, v in flags.items() if k not in ("command", "handler", "report")})
+    settings = load_settings({k: v for k, v in flags.items()
+                              if k not in ("command", "handler", "report") and not k.startswith("llm_")})
     # Everything that can be wrong with the input is checked before the database is touched.
     series = load_series(settings) if settings.mode == "replay" else {}
     check_venue_settings(settings)
     from trader_adapters.strategies.loader import load_strategy
     from trader_adapters.strategies.scripted import load_signals
 
-    strategy = load_strategy(settings.strategy, {
-        "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
-        "target_pct": settings.target_pct, "volatility_sizing": settings.volatility_sizing,
-    }) if settings.signals is None else load_signals(settings.signals)
+    if settings.signals is not None:
+        strategy: SignalSource = load_signals(settings.signals)
+    elif settings.strategy == "llm":
+        from trader_app.llm_strategy import build_llm_strategy
+
+        strategy = build_llm_strategy(flags, tuple(series) or settings.symbols, settings.max_plans_per_symbol)
+    else:
+        strategy = load_strategy(settings.strategy, {
+            "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
+            "target_pct": settings.target_pct, "volatility_sizing": settings.volatility_sizing,
+        })
     from trader_adapters.telemetry import LoguruTelemetry
 
     sinks: list[LoguruTelemetry] = []
@@ -154,11 +168,20 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
         wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
                                          strategy=strategy, on_tick=progress))
         wired.orchestrator.guard = lease.guard
+        bind_llm(strategy, store, wired.orchestrator)
+
+        async def run_then_close() -> RunSummary:
+            try:
+                return await wired.orchestrator.run_until_stopped(elapsed)
+            finally:
+                await close_llm(strategy)  # in the loop its connections belong to
+
         try:
-            summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
+            summary = asyncio.run(run_then_close())
             progress.finished(summary.candles)
         finally:
             progress.close()
+        check_llm(strategy)
         return summary
     finally:
         lease.release()
@@ -200,6 +223,7 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
     wired = await build_venue_run(settings, store, venue, telemetry_factory=telemetry_for, strategy=strategy)
     wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
     wired.orchestrator.guard = guard  # the bot's lease: lost to another process -> stop
+    bind_llm(strategy, store, wired.orchestrator)
     loop = asyncio.get_running_loop()
 
     def on_signal(name: str) -> None:
@@ -211,9 +235,12 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number.name)
     try:
-        return await wired.orchestrator.run_until_stopped(elapsed)
+        summary = await wired.orchestrator.run_until_stopped(elapsed)
     finally:
         await wired.close()
+        await close_llm(strategy)
+    check_llm(strategy)
+    return summary
 
 
 def _open_held_store(settings: Settings) -> tuple[Store, BotLease]:

@@ -54,9 +54,10 @@ def serve_command(db: str, host: str, port: int) -> int:
     """Serve until interrupted."""
     import uvicorn
 
+    from trader_adapters.clock import SystemClock
     from trader_app.api import create_app
     from trader_app.api.fleet import Fleet
-    from trader_app.api.sources import StoreReports
+    from trader_app.api.sources import StoreLlm, StoreReports
     from trader_app.storage import check_url, schema_state
 
     token = os.environ.get(TOKEN_ENV) or None
@@ -67,6 +68,7 @@ def serve_command(db: str, host: str, port: int) -> int:
         raise ConfigError(f"database schema is at {state.current or 'nothing'}, not {state.head}: "
                           "run trader-app db upgrade")
     fleet = Fleet(db)
-    app = create_app(fleet, token, require_token_for_reads=strict, report=StoreReports(fleet.store))
+    app = create_app(fleet, token, require_token_for_reads=strict, report=StoreReports(fleet.store),
+                     llm=StoreLlm(fleet.store, SystemClock().now))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
     return 0

@@ -20,6 +20,7 @@ from typing import Any
 from rich.table import Table
 
 from trader_app.commands.target import add_target, target
+from trader_app.llm_status import budget_json
 from trader_app.loop_status import STATUS_KEY, LoopStatus
 from trader_app.terminal import key_value_table, rows_table, show
 from trader_core.model import (
@@ -81,6 +82,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         ledger = uow.ledger.find(scope)
         plans = uow.plans.list_active(run_scope)
         orders = uow.orders.list_active(run_scope)
+        llm_budget = budget_json(uow, now)
     loop = _loop(loop_text)
     prices = {} if loop is None else dict(loop.prices)
     return {
@@ -105,6 +107,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         "plans": [_plan(plan, orders) for plan in plans],
         "orders": [_order(order) for order in orders],
         "pnl": _pnl(ledger, now),
+        "llm_budget": llm_budget,
     }
 
 
@@ -245,6 +248,13 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
                f"fees {pnl['today']['fees']}, net {pnl['today']['net']}, fills {pnl['today']['fills']}")
     out.append(f"total          realized {pnl['total']['realized_pnl']}, fees {pnl['total']['fees']}, "
                f"net {pnl['total']['net']}, fills {pnl['total']['fills']}")
+    llm = status.get("llm_budget")
+    if llm is not None:
+        hours = "-" if llm["hours_to_cap"] is None else llm["hours_to_cap"]
+        net = Decimal(pnl["total"]["net"]) - Decimal(llm["cost"])
+        out.append(f"llm budget     {llm['state']}: {llm['cost']} of {llm['budget']} ({llm['pct_of_budget']} %), "
+                   f"burn {llm['burn_rate_per_hour']}/h, {hours} h to the cap, {llm['calls']} calls; "
+                   f"net after LLM {net}")
     return out
 
 

@@ -52,7 +52,7 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         problems.append(f"config file {path}: {exc}")
         return {}
-    unknown = sorted(set(document) - set(DEFAULTS))
+    unknown = sorted(set(document) - set(DEFAULTS) - {"llm"})  # [llm]: settings/llm.py
     problems.extend(f"config file {path}: unknown key {key!r}" for key in unknown)
     # [exchange] holds credentials (read by _read_credentials); `exchange = "binance"` names the venue.
     return {k: v for k, v in document.items() if k in DEFAULTS and not isinstance(v, dict)}

@@ -61,7 +61,8 @@ def call_cost(usage: LlmUsage | None, rates: LlmRates) -> Decimal:
     """The cost of one call in USD: zero when the provider reported no usage."""
     if usage is None:
         return ZERO
-    return (usage.tokens_in * rates.input_per_mtok + usage.tokens_out * rates.output_per_mtok) / _MILLION
+    cost = (usage.tokens_in * rates.input_per_mtok + usage.tokens_out * rates.output_per_mtok) / _MILLION
+    return cost if cost else ZERO  # free (zero rates or no tokens): 0, not 0E-8
 
 
 @attrs.frozen

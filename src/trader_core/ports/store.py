@@ -23,7 +23,7 @@ from trader_core.model.commands import OperatorCommand
 from trader_core.model.health import TradingStatus
 from trader_core.model.ids import BotId, ClientOrderId, PlanId, RunId, Symbol
 from trader_core.model.lease import Lease
-from trader_core.model.llm import LlmCallRecord
+from trader_core.model.llm import LlmCallRecord, LlmTraceRecord
 from trader_core.model.market import Candle, Timeframe
 from trader_core.model.money import Money
 from trader_core.model.plans import Plan
@@ -37,6 +37,7 @@ __all__ = [
     "LeaseRepository",
     "LedgerRepository",
     "LlmCallRepository",
+    "LlmTraceRepository",
     "OrderRepository",
     "PlanRepository",
     "RunRepository",
@@ -207,6 +208,7 @@ class UnitOfWork(Protocol):
     commands: CommandRepository
     leases: LeaseRepository
     llm_calls: LlmCallRepository
+    llm_traces: LlmTraceRepository
 
     def commit(self) -> None:
         """Make every write of this unit durable, all or nothing."""
@@ -345,4 +347,28 @@ class LlmCallRepository(Protocol):
 
     def list_calls(self, run_id: RunId | None = None) -> tuple[LlmCallRecord, ...]:
         """Every call of the bot (of ``run_id`` when given), in the order stored."""
+        ...
+
+
+class LlmTraceRepository(Protocol):
+    """The LLM strategy's decision traces (issue 15), pruned by retention."""
+
+    def add(self, trace: LlmTraceRecord) -> None:
+        """Store one decision's trace."""
+        ...
+
+    def set_outcome(self, trace_id: str, outcome: str) -> None:
+        """Record what became of the trace's signals (JSON text); an unknown trace id is ignored."""
+        ...
+
+    def recent(self, last: int = 20) -> tuple[LlmTraceRecord, ...]:
+        """The newest ``last`` traces of the bot, oldest first."""
+        ...
+
+    def find(self, trace_id: str) -> LlmTraceRecord | None:
+        """The trace ``trace_id`` of the bot, or None."""
+        ...
+
+    def prune(self, before: datetime) -> int:
+        """Delete the traces older than ``before``; how many were deleted."""
         ...

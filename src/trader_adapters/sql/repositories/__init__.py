@@ -12,7 +12,7 @@ from trader_adapters.sql.repositories.ledger import (
     SqlTradingStateRepository,
     SqlValueRepository,
 )
-from trader_adapters.sql.repositories.llm import SqlLlmCallRepository
+from trader_adapters.sql.repositories.llm import SqlLlmCallRepository, SqlLlmTraceRepository
 from trader_adapters.sql.repositories.market import (
     SqlCandleRepository,
 )
@@ -31,6 +31,7 @@ __all__ = [
     "SqlLeaseRepository",
     "SqlLedgerRepository",
     "SqlLlmCallRepository",
+    "SqlLlmTraceRepository",
     "SqlOrderRepository",
     "SqlPlanRepository",
     "SqlRunRepository",

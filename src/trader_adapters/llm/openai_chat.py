@@ -1,0 +1,116 @@
+"""The ``ChatModel`` over the official ``openai`` SDK (Chat Completions): OpenAI, Gemini's OpenAI-compatible
+endpoint, DeepSeek, Groq, OpenRouter, Ollama, vLLM, llama.cpp... anything that speaks that API.
+
+Every failure becomes ``ChatFailedError`` with a short reason (never the API key, never a traceback);
+a server that refuses ``response_format`` (HTTP 400 while asking for structured output) is reported with
+``format_refused`` so the caller can fall back to JSON parsed from the text.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import openai
+
+from trader_adapters.llm.chat import ChatFailedError, ChatReply, ChatRequest, ToolCall
+from trader_core.costs import LlmUsage
+
+__all__ = ["SIGNALS_SCHEMA", "FormatRefusedError", "OpenAiChat"]
+
+_NUMBER = {"type": "number"}
+_STRING = {"type": "string"}
+# The answer as structured output: the scripted signals format (docs/signals.md) in a {"signals": [...]}
+# envelope (a schema's top level must be an object).
+SIGNALS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"signals": {"type": "array", "items": {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": ["BUY", "SELL", "HOLD", "CANCEL", "UPDATE_PLAN", "PARTIAL_CLOSE",
+                                                  "CLOSE_POSITION", "PAUSE_TRADING"]},
+            "symbol": _STRING, "quantity": _NUMBER, "notional": _NUMBER, "stop": _NUMBER, "target": _NUMBER,
+            "stop_pct": _NUMBER, "target_pct": _NUMBER, "plan_id": _STRING, "client_order_id": _STRING,
+            "fraction": _NUMBER, "size_factor": _NUMBER, "minutes": _NUMBER, "reason": _STRING,
+        },
+        "required": ["action", "symbol"],
+        "additionalProperties": False,
+    }}},
+    "required": ["signals"],
+    "additionalProperties": False,
+}
+
+
+class FormatRefusedError(ChatFailedError):
+    """The server answered 400 to a request with ``response_format``: it does not support structured output."""
+
+
+class OpenAiChat:
+    """Chat Completions through ``openai.AsyncOpenAI``. ``max_retries`` is the SDK's own (it honours
+    Retry-After on 429 and retries 5xx and dropped connections)."""
+
+    def __init__(self, *, base_url: str, api_key: str, timeout_s: float, max_retries: int = 2) -> None:
+        # A local server needs no key, but the SDK insists on one: any placeholder does.
+        self._client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout_s,
+                                          max_retries=max_retries)
+        self._timeout_s = timeout_s
+
+    async def close(self) -> None:
+        """Release the HTTP connections."""
+        await self._client.close()
+
+    async def complete(self, request: ChatRequest) -> ChatReply:
+        """One Chat Completions call."""
+        kwargs: dict[str, Any] = {"model": request.model, "messages": list(request.messages)}
+        if request.tools:
+            kwargs["tools"] = list(request.tools)
+        if request.structured:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "signals", "schema": SIGNALS_SCHEMA}}
+        started = time.perf_counter()
+        try:
+            completion = await self._client.chat.completions.create(**kwargs)
+        except openai.APITimeoutError:
+            raise ChatFailedError(f"LLM call timed out after {self._timeout_s:g} s") from None
+        except openai.RateLimitError as exc:
+            raise ChatFailedError("LLM rate limited (HTTP 429)", _retry_after(exc.response)) from None
+        except openai.BadRequestError as exc:
+            if request.structured:
+                raise FormatRefusedError(f"LLM refused the request (HTTP 400): {_short(exc.message)}") from None
+            raise ChatFailedError(f"LLM refused the request (HTTP 400): {_short(exc.message)}") from None
+        except openai.APIStatusError as exc:
+            raise ChatFailedError(f"LLM call failed (HTTP {exc.status_code}): {_short(exc.message)}") from None
+        except openai.APIConnectionError:
+            raise ChatFailedError("LLM connection failed (refused or dropped)") from None
+        except (openai.OpenAIError, ValueError, TypeError, KeyError) as exc:
+            raise ChatFailedError(f"LLM reply unreadable ({type(exc).__name__})") from None
+        latency = int((time.perf_counter() - started) * 1000)
+        return _reply(completion, latency)
+
+
+def _reply(completion: Any, latency_ms: int) -> ChatReply:
+    usage = getattr(completion, "usage", None)
+    counted = None
+    if usage is not None and isinstance(usage.prompt_tokens, int) and isinstance(usage.completion_tokens, int):
+        counted = LlmUsage(max(usage.prompt_tokens, 0), max(usage.completion_tokens, 0))
+    choices = getattr(completion, "choices", None) or []
+    if not choices or getattr(choices[0], "message", None) is None:
+        return ChatReply(content=None, usage=counted, finish_reason="no_choice", latency_ms=latency_ms)
+    choice = choices[0]
+    message = choice.message
+    calls = tuple(ToolCall(str(c.id), str(c.function.name), str(c.function.arguments or "{}"))
+                  for c in (message.tool_calls or ()) if getattr(c, "function", None) is not None)
+    return ChatReply(content=message.content if isinstance(message.content, str) else None, tool_calls=calls,
+                     usage=counted, refusal=getattr(message, "refusal", None),
+                     finish_reason=str(choice.finish_reason or "stop"), latency_ms=latency_ms)
+
+
+def _retry_after(response: Any) -> float | None:
+    try:
+        return float(response.headers.get("retry-after"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _short(message: object) -> str:
+    return " ".join(str(message).split())[:160]

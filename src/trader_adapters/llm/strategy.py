@@ -1,0 +1,302 @@
+"""``--strategy llm``: a ``SignalSource`` that asks a chat model for signals (issue 15).
+
+One decision per ``decision_interval`` of market time (nothing in between). Before a call, in order: the
+budget (spent >= budget: HOLD "LLM cost cap hit"), the call throttle (HOLD "LLM call throttled"), the error
+streak (``max_consecutive_errors`` failures in a row: HOLD "LLM errors" for ``error_cooldown``, then one try),
+the chop filter and the trade spacing with its break-glass move (no call, no signal). Then the prompt
+(``build_prompt``), the call (tool rounds bounded by ``max_tool_rounds``), the answer parsed into signals or
+one HOLD with the reason, stop and target clamped into the band around the price, and every call stored
+(``llm_calls``) with its cost. A replay-mode cassette miss stops the run (``fatal``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from trader_adapters.llm.answer import ParsedAnswer, hold, parse_answer
+from trader_adapters.llm.cassette import Cassette, CassetteMissError
+from trader_adapters.llm.chat import ChatFailedError, ChatModel, ChatReply, ChatRequest
+from trader_adapters.llm.clamps import clamp_levels
+from trader_adapters.llm.gates import GatePolicy, fee_ratio_blocks, is_chop, priority_move_pct, spacing
+from trader_adapters.llm.market_tools import TOOL_DEFINITIONS, answer_tool_calls
+from trader_adapters.llm.openai_chat import FormatRefusedError
+from trader_adapters.llm.outcomes import Snapshot, outcomes, snapshot
+from trader_adapters.llm.prompt import PromptInputs, build_prompt
+from trader_adapters.llm.tools import ToolThrottle
+from trader_adapters.llm.traces import DecisionTrace, TraceWriter
+from trader_core.costs import CostTracker, LlmRates, spend_of
+from trader_core.model import Action, Candle, RunId, Signal, Symbol
+from trader_core.model.events import LlmUsageMissing
+from trader_core.model.llm import LlmCallRecord
+from trader_core.model.stats import StatsScope
+from trader_core.ports import DecisionContext, MarketData, Store, Telemetry
+
+__all__ = ["LlmPolicy", "LlmStrategy"]
+
+
+@attrs.frozen(kw_only=True)
+class LlmPolicy:
+    """What the strategy is built with (``[llm]`` settings, docs/llm.md)."""
+
+    model: str
+    rates: LlmRates
+    budget: Decimal = Decimal(10)
+    min_call_interval: timedelta = timedelta(seconds=5)
+    max_consecutive_errors: int = 3
+    error_cooldown: timedelta = timedelta(minutes=15)
+    decision_interval: timedelta = timedelta(minutes=5)
+    prompt_byte_budget: int = 16000
+    history: int = 60  # closed candles per symbol kept for the prompt
+    tools: bool = False
+    max_tool_rounds: int = 2
+    structured: bool = True
+    level_band_pct: Decimal = Decimal(2)  # stop and target clamped into +-2 % of the price (the original's)
+    plan_cap: int = 1
+    gates: GatePolicy = GatePolicy()
+    retention: timedelta = timedelta(days=7)  # traces older than this are pruned when the strategy is bound
+
+
+@attrs.define
+class _Bound:
+    store: Store
+    run_id: RunId
+    telemetry: Telemetry | None
+    market: MarketData | None
+    stop: Callable[[str], None]
+    scope: StatsScope
+
+
+class LlmStrategy:
+    """The LLM signal source. :meth:`bind` gives it the bot's store and run before the first decision."""
+
+    def __init__(self, policy: LlmPolicy, model: ChatModel, symbols: tuple[Symbol, ...],
+                 cassette: Cassette | None = None) -> None:
+        self.policy, self.symbols = policy, symbols
+        self._model, self._cassette = model, cassette
+        self.tracker = CostTracker(policy.rates, policy.budget)
+        self._structured = policy.structured
+        self._windows: dict[Symbol, deque[Candle]] = {s: deque(maxlen=policy.history) for s in symbols}
+        self._next_decision: datetime | None = None
+        self._last_call: datetime | None = None
+        self._errors = 0
+        self._errors_until: datetime | None = None
+        self._positions: dict[Symbol, Decimal] = {}
+        self._last_trade: datetime | None = None
+        self._last_break_glass: datetime | None = None
+        self._throttle = ToolThrottle()
+        self._seq = 0
+        self._trace_id = ""
+        self._bound: _Bound | None = None
+        self._traces: TraceWriter | None = None
+        self.fatal: str | None = None  # why the run must stop (exit 2), e.g. a cassette miss in replay mode
+        self._awaiting: tuple[str, tuple[Signal, ...], Snapshot] | None = None  # a trace whose outcome is next
+        self._rejections: deque[str] = deque(maxlen=5)
+        self._results: deque[str] = deque(maxlen=5)
+
+    def bind(self, store: Store, run_id: RunId, *, stop: Callable[[str], None], telemetry: Telemetry | None = None,
+             market: MarketData | None = None, now: datetime | None = None,
+             scope: StatsScope | None = None) -> None:
+        """Use ``store`` (the spend so far is read from it: the budget holds across restarts) for ``run_id``;
+        ``scope`` is the ledger whose gross and fees the fee-ratio gate reads (default: the bot's)."""
+        self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope())
+        with store.unit_of_work() as uow:
+            spent = spend_of(uow.llm_calls.list_calls())
+        self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
+        self._traces = TraceWriter(store)
+        self._traces.keep_budget(self.policy.budget, self.policy.model)
+        if now is not None:
+            self._traces.prune(now - self.policy.retention)
+
+    async def close(self) -> None:
+        """Close the cassette and the model's connections."""
+        if self._cassette is not None:
+            self._cassette.close()
+        closer = getattr(self._model, "close", None)
+        if closer is not None:
+            await closer()
+
+    async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        """Signals for this tick: nothing between decisions, HOLD with a reason when a gate or the answer says so."""
+        for symbol, candles in context.candles:
+            self._windows.setdefault(symbol, deque(maxlen=self.policy.history)).extend(candles)
+        self._observe_trades(context)
+        self._record_outcome(context)
+        if self.fatal is not None or (self._next_decision is not None and context.now < self._next_decision):
+            return ()
+        self._next_decision = context.now + self.policy.decision_interval
+        default = self.symbols[0]
+        blocked = self._blocked(context.now)
+        if blocked is not None:
+            return hold(default, blocked, failed=False).signals
+        closes = [c.close for c in self._windows.get(default, ())]
+        if is_chop(closes, self.policy.gates) or self._fees_block():
+            return ()
+        moves = [(c.close_time, c.close) for c in self._windows.get(default, ())]
+        gate = spacing(context.now, self._last_trade, self._last_break_glass,
+                       priority_move_pct(moves, context.now, self.policy.gates.priority_lookback), self.policy.gates)
+        if not gate.allowed:
+            return ()
+        if gate.break_glass:
+            self._last_break_glass = context.now
+        parsed = await self._consult(context, default)
+        shaped = self._shape(parsed, context, gate.size_factor)
+        acted = tuple(s for s in shaped if s.action is not Action.HOLD)
+        if acted:
+            self._awaiting = (self._trace_id, acted, snapshot(context))
+        return shaped
+
+    def _record_outcome(self, context: DecisionContext) -> None:
+        """The previous decision's signals were acted on in its tick: store what became of them."""
+        if self._awaiting is None:
+            return
+        trace_id, signals, before = self._awaiting
+        self._awaiting = None
+        found = outcomes(signals, before, context)
+        for outcome in found:  # shown to the model in the next prompts
+            line = " ".join(f"{k}={v}" for k, v in sorted(outcome.items()))
+            failed = outcome["status"] in ("not entered", "unchanged", "position unchanged")
+            (self._rejections if failed else self._results).append(f"{context.now.isoformat()} {line}")
+        if self._traces is not None:
+            self._traces.set_outcome(trace_id, json.dumps(found, sort_keys=True))
+
+    def _blocked(self, now: datetime) -> str | None:
+        if not self.tracker.may_call():
+            return "LLM cost cap hit"
+        if self._last_call is not None and now - self._last_call < self.policy.min_call_interval:
+            return "LLM call throttled"
+        if self._errors >= self.policy.max_consecutive_errors:
+            if self._errors_until is None:
+                self._errors_until = now + self.policy.error_cooldown
+            if now < self._errors_until:
+                return "LLM errors"
+            self._errors_until = None  # cooled down: one more try (a failure re-arms the cooldown)
+        return None
+
+    def _fees_block(self) -> bool:
+        """The fee-ratio cooldown: fees have eaten the configured share of the gross realized PnL."""
+        if self._bound is None:
+            return False
+        with self._bound.store.unit_of_work() as uow:
+            ledger = uow.ledger.find(self._bound.scope)
+        return ledger is not None and fee_ratio_blocks(ledger.totals.realized_pnl, ledger.totals.fees,
+                                                       self.policy.gates)
+
+    def _observe_trades(self, context: DecisionContext) -> None:
+        """A change of the bot's position since the previous tick is an executed trade (trade spacing)."""
+        now_held = dict(context.positions)
+        if any(now_held.get(s, Decimal(0)) != self._positions.get(s, Decimal(0))
+               for s in set(now_held) | set(self._positions)):
+            self._last_trade = context.now
+        self._positions = now_held
+
+    async def _consult(self, context: DecisionContext, default: Symbol) -> ParsedAnswer:
+        self._seq += 1
+        run = "unbound" if self._bound is None else self._bound.run_id.value
+        trace_id = self._trace_id = f"{run}-{self._seq:06d}"
+        prompt = build_prompt(PromptInputs(
+            now=context.now.isoformat(), candles={s: tuple(w) for s, w in self._windows.items()},
+            quotes=context.quotes, positions=dict(context.positions), plans=context.plans,
+            plan_cap=self.policy.plan_cap, trading_state="active" if context.may_enter else "entries_paused",
+            rejections=tuple(self._rejections), results=tuple(self._results),
+        ), self.policy.prompt_byte_budget)
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        self._last_call = context.now
+        trace = DecisionTrace(trace_id=trace_id, at=context.now, model=self.policy.model, prompt=prompt)
+        parsed: ParsedAnswer | None = None
+        for round_number in range(self.policy.max_tool_rounds + 1):
+            offer = TOOL_DEFINITIONS if self.policy.tools and round_number < self.policy.max_tool_rounds else ()
+            reply = await self._call(ChatRequest(model=self.policy.model, messages=tuple(messages), tools=offer,
+                                                 structured=self._structured), context.now, trace)
+            if reply is None:
+                parsed = hold(default, trace.error or "LLM call failed", failed=True)
+                break
+            if reply.tool_calls and offer:
+                answers = await answer_tool_calls(
+                    reply.tool_calls, self._windows.keys(), self._throttle, context.now,
+                    market=None if self._bound is None else self._bound.market,
+                    telemetry=None if self._bound is None else self._bound.telemetry)
+                messages.append({"role": "assistant", "content": reply.content, "tool_calls": [
+                    {"id": c.call_id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in reply.tool_calls]})
+                messages.extend({"role": "tool", "tool_call_id": c.call_id, "content": a}
+                                for c, a in zip(reply.tool_calls, answers, strict=True))
+                continue
+            trace.answer = reply.content or ""
+            if reply.refusal:
+                parsed = hold(default, f"LLM refused: {reply.refusal}", failed=True)
+            elif reply.content is None:
+                parsed = hold(default, f"LLM answer: empty (finish {reply.finish_reason})", failed=True)
+            else:
+                parsed = parse_answer(reply.content, self._windows.keys(), default)
+            break
+        if parsed is None:
+            parsed = hold(default, "LLM answer: still asking for tools after the last round", failed=True)
+        self._errors = self._errors + 1 if parsed.failed else 0
+        trace.signals = json.dumps([_signal_json(s) for s in parsed.signals], sort_keys=True)
+        trace.reason = parsed.reason
+        if self._traces is not None and self._bound is not None:
+            self._traces.add(self._bound.run_id, trace)
+        return parsed
+
+    async def _call(self, request: ChatRequest, now: datetime, trace: DecisionTrace) -> ChatReply | None:
+        """One call, stored and charged; None when it failed (``trace.error`` says why)."""
+        try:
+            reply, replayed = await self._exchange(request)
+        except FormatRefusedError:
+            self._structured = False  # the server has no structured output: JSON parsed from the text from now on
+            return await self._call(attrs.evolve(request, structured=False), now, trace)
+        except ChatFailedError as exc:
+            trace.error = exc.reason
+            if exc.retry_after_s and self._next_decision is not None:  # the server said when to come back
+                self._next_decision = max(self._next_decision, now + timedelta(seconds=exc.retry_after_s))
+            return None
+        except CassetteMissError as exc:
+            self.fatal = f"llm cassette: no recorded answer for the decision at {now.isoformat()} ({exc}; replay mode)"
+            if self._bound is not None:
+                self._bound.stop(self.fatal)
+            trace.error = self.fatal
+            return None
+        self.tracker, cost = self.tracker.record(reply.usage, replayed=replayed)
+        trace.add_call(reply, cost, replayed)
+        if self._bound is not None:
+            if reply.usage is None and self._bound.telemetry is not None:
+                self._bound.telemetry.emit(LlmUsageMissing(at=now, model=request.model, trace_id=trace.trace_id))
+            # Stored with the decision's trace, in one unit of work, when the decision ends (the same tick).
+            trace.records.append(LlmCallRecord(
+                trace_id=trace.trace_id, run_id=self._bound.run_id, at=now, model=request.model,
+                tokens_in=None if reply.usage is None else reply.usage.tokens_in,
+                tokens_out=None if reply.usage is None else reply.usage.tokens_out,
+                cost=cost, latency_ms=reply.latency_ms, replayed=replayed))
+        return reply
+
+    async def _exchange(self, request: ChatRequest) -> tuple[ChatReply, bool]:
+        if self._cassette is not None:
+            return await self._cassette.exchange(request)
+        return await self._model.complete(request), False
+
+    def _shape(self, parsed: ParsedAnswer, context: DecisionContext, size_factor: Decimal | None) -> tuple[Signal, ...]:
+        """Stop and target into the band around the price; break-glass entries sized by ``size_factor``."""
+        prices = {q.symbol: q.last for q in context.quotes}
+        for symbol, window in self._windows.items():
+            if symbol not in prices and window:
+                prices[symbol] = window[-1].close
+        shaped = []
+        for signal in parsed.signals:
+            price = prices.get(signal.symbol)
+            clamped = signal if price is None else clamp_levels(signal, price, self.policy.level_band_pct)
+            if size_factor is not None and clamped.action is Action.BUY:
+                clamped = attrs.evolve(clamped, size_factor=min(clamped.size_factor or Decimal(1), size_factor))
+            shaped.append(clamped)
+        return tuple(shaped)
+
+
+def _signal_json(signal: Signal) -> dict[str, str]:
+    fields = attrs.asdict(signal, recurse=False)
+    return {k: str(getattr(v, "value", v)) for k, v in fields.items() if v not in (None, "", ())}

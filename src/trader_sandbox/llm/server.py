@@ -1,0 +1,206 @@
+"""The LLM emulator: ``POST /v1/chat/completions`` answered from a script, one entry per request, in order.
+
+A script entry (one JSON object per line of the ``--script`` file) says how to answer:
+
+* ``content`` (text) or ``json`` (any JSON value, sent as its text): the answer; default ``{"signals": []}``;
+* ``tool_calls``: ``[{"name": ..., "arguments": {...}}]`` (a tool-call answer, ``finish_reason`` tool_calls);
+* ``refusal``: a refusal text; ``usage``: false to report no usage, or ``[prompt_tokens, completion_tokens]``
+  (default: about a token per 4 bytes of the messages and of the answer);
+* ``delay_s``: wait before answering; ``status``: an HTTP error (429 with ``retry_after``, 500, ...);
+* ``drop``: close the connection without an answer; ``malformed``: a body that is not JSON;
+* ``reject_response_format``: 400 when the request asks for ``response_format``.
+
+When the script is used up every request gets the default answer. ``GET /sandbox/requests`` lists the
+requests received (``count`` and bodies); ``POST /sandbox/script`` replaces the script (a JSON list);
+``GET /v1/models`` lists one model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LlmSandbox", "load_script", "start_llm_sandbox"]
+
+_DEFAULT: dict[str, Any] = {"json": {"signals": []}}
+
+
+def load_script(path: Path) -> list[dict[str, Any]]:
+    """The entries of a script file (blank and ``#`` lines skipped); ``ValueError`` naming a bad line."""
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"script {path}, line {number}: not JSON ({exc})") from None
+        if not isinstance(entry, dict):
+            raise ValueError(f"script {path}, line {number}: each entry must be a JSON object")
+        entries.append(entry)
+    return entries
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], script: Sequence[dict[str, Any]]) -> None:
+        self.lock = threading.Lock()
+        self.script = list(script)
+        self.requests: list[Any] = []
+        super().__init__(address, _Handler)
+
+    def next_entry(self, body: Any) -> dict[str, Any]:
+        with self.lock:
+            self.requests.append(body)
+            return self.script.pop(0) if self.script else dict(_DEFAULT)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def setup(self) -> None:
+        """Turn on TCP_NODELAY (small JSON answers would otherwise wait for delayed ACKs)."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        """Serve; a client that went away is not an error."""
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
+            super().handle()
+
+    def do_GET(self) -> None:
+        """GET: models, the request log."""
+        if self.path.startswith("/sandbox/requests"):
+            with self.server.lock:
+                self._send(200, {"count": len(self.server.requests), "requests": list(self.server.requests)})
+        elif self.path.rstrip("/").endswith("/models"):
+            self._send(200, {"object": "list", "data": [{"id": "emulated", "object": "model", "owned_by": "sandbox"}]})
+        else:
+            self._send(404, _error("not found", "not_found"))
+
+    def do_POST(self) -> None:
+        """POST: chat completions, the script control."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            self._send(400, _error("body is not JSON", "invalid_request_error"))
+            return
+        if self.path.startswith("/sandbox/script"):
+            with self.server.lock:
+                self.server.script = [e for e in body if isinstance(e, dict)] if isinstance(body, list) else []
+            self._send(200, {"entries": len(self.server.script)})
+            return
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(404, _error("not found", "not_found"))
+            return
+        if not isinstance(body, dict) or not body.get("model") or not isinstance(body.get("messages"), list):
+            self._send(400, _error("model and messages are required", "invalid_request_error"))
+            return
+        self._answer(body, self.server.next_entry(body))
+
+    def _answer(self, body: dict[str, Any], entry: dict[str, Any]) -> None:
+        if entry.get("delay_s"):
+            time.sleep(float(entry["delay_s"]))
+        if entry.get("drop"):
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if entry.get("malformed"):
+            self._send(200, '{"id": "chatcmpl-x", "choices": [')
+            return
+        if entry.get("reject_response_format") and "response_format" in body:
+            self._send(400, _error("response_format is not supported", "invalid_request_error"))
+            return
+        status = int(entry.get("status", 200))
+        if status != 200:
+            headers = {"Retry-After": str(entry["retry_after"])} if "retry_after" in entry else {}
+            self._send(status, _error(f"emulated HTTP {status}", "rate_limit_exceeded" if status == 429
+                                      else "server_error"), headers)
+            return
+        self._send(200, _completion(body, entry))
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = (body if isinstance(body, str) else json.dumps(body)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _error(message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "code": kind}}
+
+
+def _completion(body: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    calls = entry.get("tool_calls") or []
+    content = None if calls or entry.get("refusal") else (
+        entry["content"] if "content" in entry else json.dumps(entry.get("json", _DEFAULT["json"])))
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": entry.get("refusal")}
+    if calls:
+        message["tool_calls"] = [{"id": f"call_{i}", "type": "function", "function": {
+            "name": c.get("name", ""), "arguments": json.dumps(c.get("arguments", {}))}} for i, c in enumerate(calls)]
+    answer: dict[str, Any] = {
+        "id": "chatcmpl-emulated", "object": "chat.completion", "created": 0, "model": body["model"],
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]}
+    usage = entry.get("usage", True)
+    if usage is not False:
+        if isinstance(usage, list):
+            prompt, completion = int(usage[0]), int(usage[1])
+        else:
+            prompt = len(json.dumps(body["messages"]).encode()) // 4
+            completion = len((content or json.dumps(message.get("tool_calls"))).encode()) // 4
+        answer["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                           "total_tokens": prompt + completion}
+    return answer
+
+
+class LlmSandbox:
+    """A running emulator; ``url`` is the base URL the SDK takes (``.../v1``)."""
+
+    def __init__(self, server: _Server, thread: threading.Thread) -> None:
+        self._server, self._thread = server, thread
+        self.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> list[Any]:
+        """The chat requests received so far."""
+        with self._server.lock:
+            return list(self._server.requests)
+
+    def script(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Replace the remaining script."""
+        with self._server.lock:
+            self._server.script = list(entries)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start_llm_sandbox(port: int = 0, script: Sequence[dict[str, Any]] = ()) -> LlmSandbox:
+    """Serve on 127.0.0.1:``port`` (0: a free port) in a background thread."""
+    server = _Server(("127.0.0.1", port), script)
+    thread = threading.Thread(target=server.serve_forever, name="llm-sandbox", daemon=True)
+    thread.start()
+    return LlmSandbox(server, thread)

@@ -1,0 +1,62 @@
+"""The ``[llm]`` settings: file, environment and flags; the API key only from the environment; every problem listed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from trader_app.settings.llm import load_llm_settings
+from trader_core.model import ConfigError
+
+BASE = {"TRADER_LLM__BASE_URL": "http://127.0.0.1:8000/v1", "TRADER_LLM__MODEL": "m"}
+
+
+def test_the_defaults_are_the_originals() -> None:
+    llm = load_llm_settings({}, BASE)
+    assert (llm.budget, llm.min_call_interval, llm.max_consecutive_errors) == (Decimal(10), timedelta(seconds=5), 3)
+    assert (llm.decision_interval, llm.prompt_byte_budget, llm.trace_retention) == (
+        timedelta(minutes=5), 16000, timedelta(days=7))
+    assert llm.tools is False
+    assert llm.cassette is None
+    assert (llm.fee_ratio_cooldown_pct, llm.chop_filter, llm.min_trade_interval) == (Decimal(50), True,
+                                                                                    timedelta(seconds=120))
+    assert (llm.priority_move_pct, llm.break_glass_cooldown, llm.break_glass_size_factor) == (
+        Decimal("1.5"), timedelta(hours=1), Decimal("0.6"))
+
+
+def test_flags_beat_the_environment_which_beats_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[llm]\nmodel = "from-file"\nbudget = 3\ndecision_interval = "15m"\ntools = true\n'
+                      'input_cost_per_mtok = 0.15\n')
+    llm = load_llm_settings({"config": str(config), "llm_model": "from-flag"},
+                            {**BASE, "TRADER_LLM__BUDGET": "4", "TRADER_LLM__API_KEY": "sk-1"})
+    assert (llm.model, llm.budget, llm.decision_interval, llm.tools) == ("from-flag", Decimal(4),
+                                                                         timedelta(minutes=15), True)
+    assert llm.input_cost_per_mtok == Decimal("0.15")
+    assert llm.api_key.reveal() == "sk-1"
+    assert "sk-1" not in repr(llm)
+
+
+def test_every_problem_is_listed_in_one_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[llm]\napi_key = "sk-in-file"\nbudjet = 3\n')
+    with pytest.raises(ConfigError) as caught:
+        load_llm_settings({"config": str(config)}, {"TRADER_LLM__BUDGET": "-1", "TRADER_LLM__TIMEOUT_S": "0",
+                                                    "TRADER_LLM__DECISION_INTERVAL": "soon",
+                                                    "TRADER_LLM__BREAK_GLASS_SIZE_FACTOR": "2"})
+    message = str(caught.value)
+    for expected in ("base_url", "model", "budget", "timeout_s", "decision_interval", "api_key is not read from a file",
+                     "unknown key 'budjet'", "break_glass_size_factor"):
+        assert expected in message
+    assert "sk-in-file" not in message
+    assert "\n" not in message
+
+
+def test_a_replay_from_a_cassette_needs_no_url() -> None:
+    llm = load_llm_settings({"llm_cassette": "c.jsonl", "llm_cassette_mode": "replay", "llm_model": "m"}, {})
+    assert llm.cassette == Path("c.jsonl")
+    with pytest.raises(ConfigError, match="base_url"):
+        load_llm_settings({"llm_cassette": "c.jsonl", "llm_cassette_mode": "auto", "llm_model": "m"}, {})

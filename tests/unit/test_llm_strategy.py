@@ -1,0 +1,318 @@
+"""The LLM strategy's decision flow, with a scripted chat model (a fake ChatModel) and the in-memory store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trader_adapters.llm.cassette import Cassette
+from trader_adapters.llm.chat import ChatFailedError, ChatReply, ChatRequest, ToolCall
+from trader_adapters.llm.openai_chat import FormatRefusedError
+from trader_adapters.llm.strategy import LlmPolicy, LlmStrategy
+from trader_adapters.memory.store import InMemoryStore
+from trader_core.costs import LlmRates, LlmUsage
+from trader_core.model import Action, BotId, Candle, Quote, RunId, Signal, Symbol, Timeframe
+from trader_core.ports import DecisionContext
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+BTC = Symbol.parse("BTC/USDT")
+RATES = LlmRates(Decimal(2), Decimal(8))  # USD per million tokens
+
+
+class ScriptedChat:
+    """Answers from a list: a reply, or an exception to raise."""
+
+    def __init__(self, answers: Sequence[ChatReply | Exception]) -> None:
+        self.answers = list(answers)
+        self.requests: list[ChatRequest] = []
+
+    async def complete(self, request: ChatRequest) -> ChatReply:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if self.answers else ChatReply(content='{"signals": []}',
+                                                                    usage=LlmUsage(1000, 10))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _candle(minute: int) -> Candle:
+    price = Decimal(100 + minute)  # a steady rise: never chop
+    return Candle(symbol=BTC, timeframe=Timeframe("1m"), open_time=T0 + timedelta(minutes=minute), open=price,
+                  high=price + 1, low=price - 1, close=price, volume=Decimal(1))
+
+
+def _context(minute: int) -> DecisionContext:
+    return DecisionContext(now=T0 + timedelta(minutes=minute + 1), candles=((BTC, (_candle(minute),)),),
+                           quotes=(Quote(symbol=BTC, bid=Decimal(100 + minute), ask=Decimal(100 + minute),
+                                         last=Decimal(100 + minute), bid_size=Decimal(1), ask_size=Decimal(1),
+                                         observed_at=T0 + timedelta(minutes=minute + 1)),),
+                           may_enter=frozenset({BTC}))
+
+
+def _strategy(chat: ScriptedChat, store: InMemoryStore | None = None, cassette: Cassette | None = None,
+              **policy: object) -> LlmStrategy:
+    options: dict[str, object] = {"model": "emu", "rates": RATES, "decision_interval": timedelta(minutes=1),
+                                  "min_call_interval": timedelta(0), **policy}
+    strategy = LlmStrategy(LlmPolicy(**options), chat, (BTC,), cassette=cassette)  # type: ignore[arg-type]
+    strategy.bind(store or InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _reason: None, now=T0)
+    return strategy
+
+
+def _decide(strategy: LlmStrategy, minutes: range) -> list[tuple[Signal, ...]]:
+    async def go() -> list[tuple[Signal, ...]]:
+        return [await strategy.decide(_context(m)) for m in minutes]
+    return asyncio.run(go())
+
+
+def _reply(signals: object, tokens: tuple[int, int] | None = (1000, 100)) -> ChatReply:
+    return ChatReply(content=json.dumps(signals), usage=None if tokens is None else LlmUsage(*tokens))
+
+
+def test_a_buy_answer_becomes_a_buy_with_its_levels_clamped_into_the_band() -> None:
+    chat = ScriptedChat([_reply({"signals": [{"action": "BUY", "symbol": "BTC/USDT", "stop": 50, "target": 500}]})])
+    (signals,) = _decide(_strategy(chat), range(1))
+    assert [s.action for s in signals] == [Action.BUY]
+    assert signals[0].stop is not None
+    assert signals[0].stop.value == Decimal("98")  # 100 - 2 %
+    assert signals[0].target is not None
+    assert signals[0].target.value == Decimal("102")
+
+
+def test_every_call_is_stored_with_its_cost_and_the_spend_survives_a_restart() -> None:
+    store = InMemoryStore(BotId("b"))
+    _decide(_strategy(ScriptedChat([]), store), range(3))
+    with store.unit_of_work() as uow:
+        calls = uow.llm_calls.list_calls()
+        traces = uow.llm_traces.recent(10)
+    assert [c.cost for c in calls] == [Decimal("0.00208")] * 3  # 1000 x 2 / 1e6 + 10 x 8 / 1e6
+    assert [t.trace_id for t in traces] == [c.trace_id for c in calls]
+    again = _strategy(ScriptedChat([]), store)
+    assert again.tracker.spend.cost == Decimal("0.00624")
+
+
+def test_the_budget_cap_stops_calls_and_holds_with_the_reason() -> None:
+    chat = ScriptedChat([])
+    # Each call costs 0.00208: the third crosses a 0.005 budget and no fourth call is made.
+    decisions = _decide(_strategy(chat, budget=Decimal("0.005")), range(6))
+    assert len(chat.requests) == 3
+    assert [s.reason for s in decisions[4]] == ["LLM cost cap hit"]
+    assert decisions[5][0].action is Action.HOLD
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50_000), st.integers(0, 5_000)), min_size=1, max_size=12),
+       st.decimals(Decimal("0.001"), Decimal("0.5"), places=4))
+def test_the_budget_is_never_passed_by_more_than_one_call(tokens: list[tuple[int, int]], budget: Decimal) -> None:
+    chat = ScriptedChat([_reply({"signals": []}, t) for t in tokens])
+    strategy = _strategy(chat, budget=budget)
+    _decide(strategy, range(len(tokens)))
+    largest = max((a * RATES.input_per_mtok + b * RATES.output_per_mtok) / 1_000_000 for a, b in tokens)
+    spent = strategy.tracker.spend.cost
+    assert spent <= budget or spent < budget + largest
+    assert spent == sum(((a * RATES.input_per_mtok + b * RATES.output_per_mtok) / 1_000_000
+                         for a, b in tokens[:len(chat.requests)]), Decimal(0))
+
+
+def test_between_decisions_nothing_is_asked_and_nothing_is_signalled() -> None:
+    chat = ScriptedChat([])
+    decisions = _decide(_strategy(chat, decision_interval=timedelta(minutes=5)), range(10))
+    assert len(chat.requests) == 2
+    assert [i for i, d in enumerate(decisions) if d] == [0, 5]  # a HOLD "no signal" at each decision only
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (ChatReply(content="I think you should buy"), "not JSON"),
+    (ChatReply(content='{"action": "BUY", "symbol": "DOGE/USDT"}'), "unknown symbol"),
+    (ChatReply(content=None, refusal="no trading advice"), "LLM refused"),
+    (ChatFailedError("LLM call timed out after 30 s"), "timed out"),
+])
+def test_anything_unusable_is_a_hold_with_its_reason(answer: ChatReply | Exception, reason: str) -> None:
+    (signals,) = _decide(_strategy(ScriptedChat([answer])), range(1))
+    assert [s.action for s in signals] == [Action.HOLD]
+    assert reason in signals[0].reason
+
+
+def test_an_error_streak_holds_for_the_cooldown_then_tries_again() -> None:
+    failures: list[ChatReply | Exception] = [ChatFailedError("HTTP 500")] * 3
+    chat = ScriptedChat(failures)
+    decisions = _decide(_strategy(chat, max_consecutive_errors=3, error_cooldown=timedelta(minutes=5)), range(9))
+    assert [d[0].reason for d in decisions[3:8]] == ["LLM errors"] * 5
+    assert len(chat.requests) == 4  # three failures, then one try after the cooldown
+
+
+def test_the_call_throttle_holds_with_its_reason() -> None:
+    chat = ScriptedChat([])
+    decisions = _decide(_strategy(chat, min_call_interval=timedelta(minutes=2)), range(3))
+    assert decisions[1][0].reason == "LLM call throttled"
+    assert len(chat.requests) == 2
+
+
+def test_a_server_without_structured_output_is_asked_for_text_from_then_on() -> None:
+    chat = ScriptedChat([FormatRefusedError("HTTP 400"), _reply({"action": "HOLD", "symbol": "BTC/USDT"})])
+    strategy = _strategy(chat)
+    _decide(strategy, range(2))
+    assert [r.structured for r in chat.requests] == [True, False, False]
+
+
+def test_tool_rounds_are_bounded_and_answered() -> None:
+    ask = ChatReply(content=None, tool_calls=(ToolCall("c1", "get_quote", '{"symbol": "BTC/USDT"}'),),
+                    usage=LlmUsage(10, 1))
+    chat = ScriptedChat([ask, ask, ask])
+    (signals,) = _decide(_strategy(chat, tools=True, max_tool_rounds=2), range(1))
+    assert len(chat.requests) == 3
+    assert chat.requests[-1].tools == ()  # the last round offers no tool
+    tool_answers = [m for m in chat.requests[1].messages if m["role"] == "tool"]
+    assert "no market data" in tool_answers[0]["content"]  # unbound market: an error the model can read
+    assert signals[0].action is Action.HOLD
+
+
+def test_a_cassette_replays_without_calling_and_charges_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    recorder = Cassette(path, "record", ScriptedChat([]))
+    _decide(_strategy(ScriptedChat([]), cassette=recorder), range(3))
+    recorder.close()
+    chat = ScriptedChat([])
+    store = InMemoryStore(BotId("b"))
+    strategy = _strategy(chat, store, cassette=Cassette(path, "replay", None))
+    _decide(strategy, range(3))
+    assert chat.requests == []
+    assert strategy.tracker.spend.cost == 0
+    assert strategy.tracker.spend.replayed_cost == Decimal("0.00624")
+    with store.unit_of_work() as uow:
+        assert all(c.replayed for c in uow.llm_calls.list_calls())
+
+
+def test_a_replay_miss_stops_the_run_naming_the_market_time(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text("")
+    stops: list[str] = []
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)),
+                           ScriptedChat([]), (BTC,), cassette=Cassette(path, "replay", None))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=stops.append, now=T0)
+    _decide(strategy, range(2))
+    assert strategy.fatal is not None
+    assert "2025-01-01T00:01:00+00:00" in strategy.fatal
+    assert stops == [strategy.fatal]
+
+
+def test_an_entry_that_opened_no_plan_is_traced_as_not_entered() -> None:
+    store = InMemoryStore(BotId("b"))
+    chat = ScriptedChat([_reply({"signals": [{"action": "BUY", "symbol": "BTC/USDT", "notional": 100}]})])
+    _decide(_strategy(chat, store), range(2))
+    with store.unit_of_work() as uow:
+        first = uow.llm_traces.recent(10)[0]
+    assert json.loads(first.outcome) == [{"action": "BUY", "symbol": "BTC/USDT", "status": "not entered"}]
+    # ... and the model is told in its next prompt.
+    assert "rejected 2025-01-01T00:02:00+00:00 action=BUY status=not entered symbol=BTC/USDT" in \
+        chat.requests[1].messages[0]["content"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=300), st.binary(max_size=100).map(lambda b: b.decode("latin-1"))),
+       st.sampled_from([None, "I cannot help with that"]))
+def test_whatever_the_model_answers_the_strategy_returns_signals_or_hold(content: str | None,
+                                                                         refusal: str | None) -> None:
+    chat = ScriptedChat([ChatReply(content=content, refusal=refusal)])
+    (signals,) = _decide(_strategy(chat), range(1))
+    assert signals
+    assert all(s.symbol == BTC for s in signals)
+
+
+def test_fees_eating_half_the_gross_stop_the_calls() -> None:
+    from trader_core.model.stats import LedgerTotals, StatsScope
+
+    store = InMemoryStore(BotId("b"))
+    with store.unit_of_work() as uow:
+        uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(-10), fees=Decimal(5)))
+        uow.commit()
+    chat = ScriptedChat([])
+    assert _decide(_strategy(chat, store), range(3)) == [(), (), ()]
+    assert chat.requests == []
+    with store.unit_of_work() as uow:
+        uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(20), fees=Decimal(5)))
+        uow.commit()
+    _decide(_strategy(chat, store), range(1))
+    assert len(chat.requests) == 1
+
+
+def test_a_rate_limit_with_retry_after_defers_the_next_decision() -> None:
+    chat = ScriptedChat([ChatFailedError("LLM rate limited (HTTP 429)", retry_after_s=180)])
+    decisions = _decide(_strategy(chat), range(5))
+    assert "429" in decisions[0][0].reason
+    assert decisions[1:3] == [(), ()]  # 3 minutes: nothing asked
+    assert len(chat.requests) == 3  # minutes 0, 3 and 4
+
+
+class Events:
+    """A telemetry sink that keeps the events."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def emit(self, event: object) -> None:
+        self.events.append(event)
+
+
+def test_usage_not_reported_costs_nothing_and_is_an_event() -> None:
+    from trader_core.model.events import LlmUsageMissing
+
+    events = Events()
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)),
+                           ScriptedChat([_reply({"signals": []}, None)]), (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
+    _decide(strategy, range(1))
+    assert strategy.tracker.spend.cost == 0
+    assert [type(e) for e in events.events] == [LlmUsageMissing]
+
+
+def test_a_repeated_tool_request_is_answered_from_the_window_and_reported() -> None:
+    from trader_core.model.events import ToolCallsThrottled
+
+    ask = ChatReply(content=None, tool_calls=(ToolCall("c1", "get_quote", '{"symbol": "BTC/USDT"}'),
+                                              ToolCall("c2", "get_quote", '{"symbol":"BTC/USDT"}')))
+    events = Events()
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1), tools=True),
+                           ScriptedChat([ask, ask]), (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
+    _decide(strategy, range(1))
+    throttled = [e for e in events.events if isinstance(e, ToolCallsThrottled)]
+    assert len(throttled) == 1
+    assert throttled[0].deduplicated == ('get_quote:{"symbol":"BTC/USDT"}',) * 2
+
+
+def test_the_spend_survives_a_restart_in_sqlite(tmp_path: Path) -> None:
+    from trader_app.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    store = open_store(url, BotId("b"))
+    try:
+        _decide(_strategy(ScriptedChat([]), store), range(2))  # type: ignore[arg-type]
+    finally:
+        store.close()
+    again = open_store(url, BotId("b"))
+    try:
+        assert _strategy(ScriptedChat([]), again).tracker.spend.cost == Decimal("0.00416")  # type: ignore[arg-type]
+    finally:
+        again.close()
+
+
+def test_traces_older_than_the_retention_are_pruned_when_bound() -> None:
+    from trader_core.model.llm import LlmTraceRecord
+
+    store = InMemoryStore(BotId("b"))
+    with store.unit_of_work() as uow:
+        for days in (9, 6):
+            uow.llm_traces.add(LlmTraceRecord(trace_id=f"old-{days}", run_id=RunId("r0"), at=T0 - timedelta(days=days),
+                                              model="emu", prompt="p"))
+        uow.commit()
+    _strategy(ScriptedChat([]), store, retention=timedelta(days=7))
+    with store.unit_of_work() as uow:
+        assert [t.trace_id for t in uow.llm_traces.recent(10)] == ["old-6"]
