@@ -6,10 +6,12 @@ table. Commands are queued exactly as ``trader-app command`` queues them.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import attrs
@@ -17,14 +19,27 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from trader_adapters.sql.models import RunRow
-from trader_adapters.sql.store import SqlStore, create_store_engine
+from trader_adapters.sql.round_trips import (
+    ClosedResult,
+    RoundTripFilter,
+    closed_results,
+    count_round_trips,
+    round_trip_page,
+    run_version,
+)
+from trader_adapters.sql.store import SqlStore, SqlUnitOfWork, create_store_engine
 from trader_app.commands.status import collect_status
 from trader_app.storage import open_store
 from trader_app.summary import round_trips
-from trader_core.model import BotId, RunId, StoreError
+from trader_core.model import ZERO, BotId, RunId, RunRecord, StoreError
 from trader_core.model.commands import CommandName, OperatorCommand
 
-__all__ = ["Fleet", "NotFoundError", "command_json", "equity"]
+__all__ = ["Fleet", "NotFoundError", "command_json", "equity_points"]
+
+_FINE = Decimal("0.00000001")
+_TOTALS_KEPT = 256  # (bot, run, filter) totals kept
+_EQUITY_KEPT = 32  # runs whose encoded equity curve is kept
+RunVersion = tuple[int, int, int, int]
 
 
 class NotFoundError(LookupError):
@@ -39,7 +54,8 @@ class Fleet:
     _engine: Engine | None = None
     _stores: dict[str, SqlStore] = attrs.field(factory=dict)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
-    _trades: dict[tuple[str, str], tuple[tuple[int, int], list[dict[str, str]]]] = attrs.field(factory=dict)
+    _totals: dict[tuple[str, str, RoundTripFilter], tuple[RunVersion, int]] = attrs.field(factory=dict)
+    _equity: dict[tuple[str, str], tuple[RunVersion, bytes]] = attrs.field(factory=dict)
 
     def bots(self) -> list[str]:
         """Bot ids with at least one run, sorted."""
@@ -67,25 +83,59 @@ class Fleet:
         """As ``trader-app status --json``."""
         return collect_status(self.store(bot), datetime.now(UTC))
 
-    def trades(self, bot: str, run: str | None) -> list[dict[str, str]]:
-        """Round trips of ``run`` (default: the latest), open plans included.
+    def trades(self, bot: str, run: str | None, where: RoundTripFilter, offset: int, limit: int) -> dict[str, Any]:
+        """One page of the round trips of ``run`` (default: the latest), open plans included, as
+        ``trader-app trades --include-open`` lists them; ``total`` counts every match of ``where``.
 
-        Kept per run and rebuilt when its fill count or its number of active plans changed (two cheap
-        queries), so a page of a long run does not reload every plan and fill."""
+        The database filters, orders and pages; only the page's plans and fills are loaded and the rows are
+        built from them by the function ``trader-app trades`` uses. The filtered total is kept per filter
+        and recounted when the run's version (``run_version``) moved."""
         with self.store(bot).unit_of_work() as uow:
-            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
-            if record is None:
-                raise NotFoundError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs")
-            key = (bot, record.run_id.value)
-            version = (uow.fills.count(record.run_id), len(uow.plans.list_active(record.run_id)))
-            cached = self._trades.get(key)
-            if cached is not None and cached[0] == version:
-                return cached[1]
-            plans = uow.plans.list_for_run(record.run_id)
-            fills = uow.fills.list_for_run(record.run_id)
-        rows = round_trips(plans, fills, True)
-        self._trades[key] = (version, rows)
-        return rows
+            record = self._run(uow, bot, run)
+            version = run_version(uow, record.run_id)
+            key = (bot, record.run_id.value, where)
+            with self._lock:
+                known = self._totals.get(key)
+            total = known[1] if known is not None and known[0] == version else None
+            if total is None:
+                total = count_round_trips(uow, record.run_id, where)
+                self._keep(self._totals, key, (version, total), _TOTALS_KEPT)
+            page = round_trip_page(uow, record.run_id, where, offset=offset, limit=limit) if offset < total else None
+        rows = [] if page is None else round_trips(page.plans, page.fills, True)
+        return {"total": total, "offset": offset, "limit": limit, "trades": rows}
+
+    def equity(self, bot: str, run: str | None) -> bytes:
+        """``{"points": ...}`` as JSON: cumulative realized PnL and drawdown from its peak after each closed round
+        trip of ``run`` (default: the latest), in exit time order.
+
+        Kept per run as encoded JSON (about 100 bytes a point) and rebuilt, from five fill columns of the
+        closed plans, when the run's version moved."""
+        with self.store(bot).unit_of_work() as uow:
+            record = self._run(uow, bot, run)
+            key, version = (bot, record.run_id.value), run_version(uow, record.run_id)
+            with self._lock:
+                known = self._equity.get(key)
+            if known is not None and known[0] == version:
+                return known[1]
+            results = closed_results(uow, record.run_id)
+        encoded = json.dumps({"points": equity_points(results)}, separators=(",", ":")).encode()
+        self._keep(self._equity, key, (version, encoded), _EQUITY_KEPT)
+        return encoded
+
+    def _keep(self, cache: dict[Any, Any], key: object, value: object, size: int) -> None:
+        """Put ``key`` last in ``cache`` and drop the oldest entries beyond ``size``."""
+        with self._lock:
+            cache.pop(key, None)
+            cache[key] = value
+            while len(cache) > size:
+                del cache[next(iter(cache))]
+
+    @staticmethod
+    def _run(uow: SqlUnitOfWork, bot: str, run: str | None) -> RunRecord:
+        record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
+        if record is None:
+            raise NotFoundError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs")
+        return record
 
     def commands(self, bot: str, limit: int) -> list[dict[str, Any]]:
         """The command queue and its audit log, newest first."""
@@ -119,13 +169,15 @@ class Fleet:
             self._engine.dispose()
 
 
-def equity(trades: list[dict[str, str]]) -> list[dict[str, str]]:
-    """Cumulative realized PnL and drawdown from its peak after each closed round trip."""
-    points, total, peak = [], Decimal(0), Decimal(0)
-    for row in sorted((t for t in trades if t.get("exit_time")), key=lambda t: t["exit_time"]):
-        total += Decimal(row["realized_pnl"] or "0")
+def equity_points(results: Iterable[ClosedResult]) -> list[dict[str, str]]:
+    """Cumulative realized PnL (net of fees, each round trip rounded as its trades row) and drawdown from its
+    peak after each closed round trip, in exit time order (ties in list order)."""
+    points, total, peak = [], ZERO, ZERO
+    rows = sorted(((r.exit_time.isoformat(), r.realized - r.fees) for r in results), key=lambda row: row[0])
+    for at, net in rows:
+        total += net.quantize(_FINE, rounding=ROUND_HALF_EVEN)
         peak = max(peak, total)
-        points.append({"at": row["exit_time"], "realized_pnl": str(total), "drawdown": str(total - peak)})
+        points.append({"at": at, "realized_pnl": str(total), "drawdown": str(total - peak)})
     return points
 
 
