@@ -29,7 +29,7 @@ from trader_adapters.sql.round_trips import (
 )
 from trader_adapters.sql.store import SqlStore, SqlUnitOfWork, create_store_engine
 from trader_app.commands.status import collect_status
-from trader_app.storage import open_store
+from trader_app.storage import read_only_url
 from trader_app.summary import round_trips
 from trader_core.model import ZERO, BotId, RunId, RunRecord, StoreError
 from trader_core.model.commands import CommandName, OperatorCommand
@@ -48,36 +48,53 @@ class NotFoundError(LookupError):
 
 @attrs.define
 class Fleet:
-    """The bots of the database at ``url``."""
+    """The bots of the database at ``url``.
+
+    Every bot is read through one shared engine opened for reading only (a SQLite file with ``mode=ro``, so a
+    read never takes the write lock a running bot needs); commands are queued through a second engine, opened
+    on the first command. One pool for the whole fleet, not one per bot."""
 
     url: str
-    _engine: Engine | None = None
-    _stores: dict[str, SqlStore] = attrs.field(factory=dict)
+    _reads: Engine | None = None
+    _writes: Engine | None = None
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    _known: set[str] = attrs.field(factory=set)
     _totals: dict[tuple[str, str, RoundTripFilter], tuple[RunVersion, int]] = attrs.field(factory=dict)
     _equity: dict[tuple[str, str], tuple[RunVersion, bytes]] = attrs.field(factory=dict)
 
     def bots(self) -> list[str]:
         """Bot ids with at least one run, sorted."""
-        if self._engine is None:
-            self._engine = create_store_engine(self.url)
         try:
-            with self._engine.connect() as conn:
+            with self._engine(write=False).connect() as conn:
                 return sorted(str(b) for b in conn.execute(select(RunRow.bot_id).distinct()).scalars())
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot list the bots: {type(exc).__name__}") from exc
 
     def store(self, bot: str) -> SqlStore:
-        """The bot's store; ``NotFoundError`` for a bot without runs."""
+        """The bot's store, for reading; ``NotFoundError`` for a bot without runs."""
+        return SqlStore(self._engine(write=False), self._bot(bot))
+
+    def _writer(self, bot: str) -> SqlStore:
+        """The bot's store, for queueing a command."""
+        return SqlStore(self._engine(write=True), self._bot(bot))
+
+    def _bot(self, bot: str) -> BotId:
+        if bot not in self._known:
+            if bot not in self.bots():
+                raise NotFoundError(f"no bot {bot!r} in this database")
+            with self._lock:
+                self._known.add(bot)
+        return BotId(bot)
+
+    def _engine(self, *, write: bool) -> Engine:
         with self._lock:
-            found = self._stores.get(bot)
-        if found is not None:
-            return found
-        if bot not in self.bots():
-            raise NotFoundError(f"no bot {bot!r} in this database")
-        store = open_store(self.url, BotId(bot), migrate=False)
-        with self._lock:
-            return self._stores.setdefault(bot, store)
+            if write:
+                if self._writes is None:
+                    self._writes = create_store_engine(self.url)
+                return self._writes
+            if self._reads is None:
+                self._reads = create_store_engine(read_only_url(self.url))
+            return self._reads
 
     def status(self, bot: str) -> dict[str, Any]:
         """As ``trader-app status --json``."""
@@ -154,19 +171,18 @@ class Fleet:
         """Queue a command as ``trader-app command`` does; the bot executes and audits it."""
         command = OperatorCommand(command_id=f"cmd-{uuid.uuid4().hex[:20]}", name=name,
                                   created_at=datetime.now(UTC), minutes=minutes)
-        with self.store(bot).unit_of_work() as uow:
+        with self._writer(bot).unit_of_work() as uow:
             uow.commands.add(command)
             uow.commit()
         return command_json(command)
 
     def close(self) -> None:
-        """Close every store and the listing engine."""
+        """Dispose of both engines (their pooled connections)."""
         with self._lock:
-            for store in self._stores.values():
-                store.close()
-            self._stores.clear()
-        if self._engine is not None:
-            self._engine.dispose()
+            for engine in (self._reads, self._writes):
+                if engine is not None:
+                    engine.dispose()
+            self._reads = self._writes = None
 
 
 def equity_points(results: Iterable[ClosedResult]) -> list[dict[str, str]]:
