@@ -1,6 +1,6 @@
 """API latency and server memory: 10 bots sharing one SQLite database, 100,000 stored round trips in all.
 
-    python bench/api.py [--bots 10] [--trades 100000] [--requests 200]
+    python bench/api.py [--bots 10] [--trades 100000] [--requests 200] [--keep FILE]
 
 Seeds the database through the store (one run per bot, each round trip a closed plan with its entry and
 exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status`,
@@ -109,13 +109,16 @@ def main() -> None:
     parser.add_argument("--bots", type=int, default=10)
     parser.add_argument("--trades", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="SQLite file seeded once and kept (reused when it exists)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'trader.db'}"
-        upgrade_database(url)
-        started = time.perf_counter()
-        seed(url, args.bots, args.trades // args.bots)
-        print(f"seeded {args.bots} bots, {args.trades} round trips in {time.perf_counter() - started:.1f} s")
+        path = args.keep or Path(folder) / "trader.db"
+        url = f"sqlite:///{path.resolve()}"
+        if not path.exists():
+            upgrade_database(url)
+            started = time.perf_counter()
+            seed(url, args.bots, args.trades // args.bots)
+            print(f"seeded {args.bots} bots, {args.trades} round trips in {time.perf_counter() - started:.1f} s")
         port = _port()
         env = {k: v for k, v in os.environ.items() if k != "TRADER_API__TOKEN"}
         server = subprocess.Popen([APP, "serve", "--db", url, "--port", str(port)], env=env)

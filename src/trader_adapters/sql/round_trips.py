@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, String, and_, bindparam, exists, func, sel
 
 from trader_adapters.sql.mapping import FILL_READ_COLUMNS, fill_reader, plan_from_row
 from trader_adapters.sql.mapping.common import decimal_from, utc_from
-from trader_adapters.sql.repositories.base import FILLS, PLANS, UnitContext
+from trader_adapters.sql.repositories.base import ACTIVE_PLANS, FILLS, PLANS, UnitContext
 from trader_core.model import ZERO, FillRecord, OrderRole, Plan, PlanStatus, RunId
 
 __all__ = [
@@ -86,18 +86,19 @@ def _matching(bot: str, run_id: RunId, where: RoundTripFilter) -> list[ColumnEle
     return conditions
 
 
-def run_version(uow: UnitContext, run_id: RunId) -> tuple[int, int, int, int]:
-    """What changes whenever the run's round trips can: its fills' count and last booking number, its plans'
-    count and the sum of their versions (fills are only added; a plan is added at version 1 and each update
-    adds one). Two index scans, a few milliseconds for 10,000 plans."""
-    fills = select(func.count(), func.coalesce(func.max(FILLS.c.booking_seq), 0)).where(
-        FILLS.c.bot_id == uow.bot, FILLS.c.run_id == run_id.value)
-    plans = select(func.count(), func.coalesce(func.sum(PLANS.c.version), 0)).where(
-        PLANS.c.bot_id == uow.bot, PLANS.c.run_id == run_id.value)
+def run_version(uow: UnitContext, run_id: RunId) -> tuple[int, int, int]:
+    """What moves whenever the run's round trips or its closed ones can change: how many fills the run has
+    (fills are only ever added), how many plans, and how many of them are still pending or open (a plan
+    leaves those only to close or be cancelled; only a new plan, which the plan count shows, adds to them).
+    Two index-only counts and a count of the bot's active plans."""
+    fills = select(func.count()).select_from(FILLS).where(FILLS.c.bot_id == uow.bot, FILLS.c.run_id == run_id.value)
+    plans = select(func.count()).select_from(PLANS).where(PLANS.c.bot_id == uow.bot, PLANS.c.run_id == run_id.value)
+    active = select(func.count()).select_from(PLANS).where(
+        PLANS.c.bot_id == uow.bot, PLANS.c.status.in_(ACTIVE_PLANS), PLANS.c.run_id == run_id.value)
     with uow.guard(f"read the version of run {run_id}"):
-        fill_count, last_booking = uow.connection.execute(fills).one()
-        plan_count, versions = uow.connection.execute(plans).one()
-        return int(fill_count), int(last_booking), int(plan_count), int(versions)
+        fill_count, plan_count, active_count = (int(uow.connection.execute(count).scalar_one())
+                                                for count in (fills, plans, active))
+        return fill_count, plan_count, active_count
 
 
 def count_round_trips(uow: UnitContext, run_id: RunId, where: RoundTripFilter) -> int:

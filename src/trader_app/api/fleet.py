@@ -39,7 +39,7 @@ __all__ = ["Fleet", "NotFoundError", "command_json", "equity_points"]
 _FINE = Decimal("0.00000001")
 _TOTALS_KEPT = 256  # (bot, run, filter) totals kept
 _EQUITY_KEPT = 32  # runs whose encoded equity curve is kept
-RunVersion = tuple[int, int, int, int]
+RunVersion = tuple[int, int, int]
 
 
 class NotFoundError(LookupError):
