@@ -104,6 +104,17 @@ async function recentTrades(base) {
   }
   return page.trades.slice().reverse();
 }
+// The equity curve has a point per closed round trip (a megabyte per 10,000): asked again only when the newest
+// trades changed (one opened, closed or was added), and at least every 30 s.
+const equityCache = {};
+async function equityPoints(base, trades) {
+  const key = JSON.stringify(trades.map(t => [t.plan_id, t.exit_time]));
+  const known = equityCache[base];
+  if (known && known.key === key && Date.now() - known.at < 30000) return known.points;
+  const {points} = await get(base + "/equity");
+  equityCache[base] = {key, at: Date.now(), points};
+  return points;
+}
 // JSON text or a JSON value as one short line: {"a": 1, "b": [2, 3]} -> "a: 1, b: 2; 3".
 function brief(value) {
   if (value === null || value === undefined || value === "") return "";
@@ -174,10 +185,9 @@ async function refreshBot() {
   if (!selected) return;
   const base = "/api/v1/bots/" + encodeURIComponent(selected);
   // Only the status and the command log must answer; the rest shows its own empty state when it fails.
-  const [s, cmds, trades, eq, llm] = await Promise.all([
+  const [s, cmds, [trades, points], llm] = await Promise.all([
     get(base + "/status"), get(base + "/commands?limit=10"),
-    recentTrades(base).catch(() => []),
-    get(base + "/equity").catch(() => ({points: []})),
+    recentTrades(base).then(async t => [t, await equityPoints(base, t).catch(() => [])], () => [[], []]),
     get(base + "/llm/calls?limit=20").then(j => ({calls: j.calls || []}), e => ({calls: [], error: e.message}))]);
   document.getElementById("bot").hidden = false;
   document.getElementById("bot-name").textContent = s.bot;
@@ -189,7 +199,7 @@ async function refreshBot() {
   table("plans", s.plans.map(p => Object.assign({}, p, {protection: p.protection.map(o => o.role + " " + o.status).join(", ")})),
         ["plan_id", "symbol", "side", "status", "quantity", "entry_price", "stop_price", "target_price", "protected", "protection"]);
   table("orders", s.orders, ["client_order_id", "symbol", "side", "type", "role", "status", "quantity", "filled", "price"]);
-  chart(eq.points);
+  chart(points);
   table("trades", trades, ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "realized_pnl", "exit_reason"]);
   llmTable(base, llm, s.llm_budget);
   table("commands", cmds.commands, ["created_at", "name", "status", "result"]);
