@@ -191,9 +191,9 @@ def test_the_equity_curve_from_five_columns_is_the_one_the_trades_rows_add_up_to
 def test_a_served_total_and_equity_follow_every_fill_and_plan_change(store: SqlStore, database_url: str) -> None:
     fleet = Fleet(database_url)
     try:
-        def served() -> tuple[int, int, bytes]:
-            page = fleet.trades("main", "r1", RoundTripFilter(symbol="BTC/USDT"), 0, 1)
-            return page["total"], len(page["trades"]), fleet.equity("main", "r1")
+        def served() -> tuple[int, list[dict[str, str]], bytes]:
+            page = json.loads(fleet.trades("main", "r1", RoundTripFilter(symbol="BTC/USDT"), 0, 100))
+            return page["total"], page["trades"], fleet.equity("main", "r1")
 
         total, shown, curve = served()
         assert served() == (total, shown, curve)
@@ -202,7 +202,9 @@ def test_a_served_total_and_equity_follow_every_fill_and_plan_change(store: SqlS
             assert plan is not None
             uow.plans.update(plan.evolve(status=PlanStatus.CANCELLED))
             uow.commit()
-        assert served()[0] == total - 1
+        cancelled = served()
+        assert cancelled[0] == total - 1
+        assert [row["plan_id"] for row in cancelled[1]] == [row["plan_id"] for row in shown if row["plan_id"] != "c"]
         with store.unit_of_work() as uow:  # pending plan d fills and closes: one more, and a new equity point
             plan = uow.plans.find(PlanId("d"))
             assert plan is not None
@@ -214,8 +216,10 @@ def test_a_served_total_and_equity_follow_every_fill_and_plan_change(store: SqlS
             uow.plans.update(plan.evolve(status=PlanStatus.CLOSED, closed_at=T0 + timedelta(minutes=999),
                                          exit_reason=ExitReason.SIGNAL))
             uow.commit()
-        total_after, _, curve_after = served()
+        total_after, rows_after, curve_after = served()
         assert total_after == total
+        closed = next(row for row in rows_after if row["plan_id"] == "d")
+        assert closed["exit_time"] == (T0 + timedelta(minutes=999)).isoformat()
         points = json.loads(curve_after)["points"]
         assert len(points) == len(json.loads(curve)["points"]) + 1
         assert points[-1]["at"] == (T0 + timedelta(minutes=999)).isoformat()

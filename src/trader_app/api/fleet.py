@@ -1,7 +1,9 @@
-"""``Fleet``: every bot in one database, read through the same store and queries as ``trader-app status``.
+"""``Fleet``: every bot in one database, read through the same store and queries as ``trader-app status`` and
+``trader-app trades``.
 
-One ``SqlStore`` per bot, opened on first use and kept; the bot list is the distinct bot ids of the runs
-table. Commands are queued exactly as ``trader-app command`` queues them.
+All bots share one read-only engine (and a read-write one for commands); the bot list is the distinct bot ids of
+the runs table. Trades are paged in SQL; per run, only the filtered totals and the encoded equity curve are kept.
+Commands are queued exactly as ``trader-app command`` queues them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = ["Fleet", "NotFoundError", "command_json", "equity_points"]
 _FINE = Decimal("0.00000001")
 _TOTALS_KEPT = 256  # (bot, run, filter) totals kept
 _EQUITY_KEPT = 32  # runs whose encoded equity curve is kept
+_PAGES_KEPT = 128  # encoded trades pages kept, each at most _PAGE_BYTES_KEPT (so at most 8 MiB)
+_PAGE_BYTES_KEPT = 64 * 1024
 RunVersion = tuple[int, int, int]
 
 
@@ -60,6 +64,7 @@ class Fleet:
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
     _known: set[str] = attrs.field(factory=set)
     _totals: dict[tuple[str, str, RoundTripFilter], tuple[RunVersion, int]] = attrs.field(factory=dict)
+    _pages: dict[tuple[str, str, RoundTripFilter, int, int], tuple[RunVersion, bytes]] = attrs.field(factory=dict)
     _equity: dict[tuple[str, str], tuple[RunVersion, bytes]] = attrs.field(factory=dict)
 
     def bots(self) -> list[str]:
@@ -100,26 +105,33 @@ class Fleet:
         """As ``trader-app status --json``."""
         return collect_status(self.store(bot), datetime.now(UTC))
 
-    def trades(self, bot: str, run: str | None, where: RoundTripFilter, offset: int, limit: int) -> dict[str, Any]:
+    def trades(self, bot: str, run: str | None, where: RoundTripFilter, offset: int, limit: int) -> bytes:
         """One page of the round trips of ``run`` (default: the latest), open plans included, as
-        ``trader-app trades --include-open`` lists them; ``total`` counts every match of ``where``.
+        ``trader-app trades --include-open`` lists them, with ``total`` counting every match of ``where``; as
+        JSON ``{"total", "offset", "limit", "trades"}``.
 
         The database filters, orders and pages; only the page's plans and fills are loaded and the rows are
-        built from them by the function ``trader-app trades`` uses. The filtered total is kept per filter
-        and recounted when the run's version (``run_version``) moved."""
+        built from them by the function ``trader-app trades`` uses. The filtered total, and a small page as
+        encoded JSON (the dashboard asks for the same one every second), are kept and used while the run's
+        version (``run_version``) has not moved."""
         with self.store(bot).unit_of_work() as uow:
             record = self._run(uow, bot, run)
             version = run_version(uow, record.run_id)
-            key = (bot, record.run_id.value, where)
+            count_key, page_key = (bot, record.run_id.value, where), (bot, record.run_id.value, where, offset, limit)
             with self._lock:
-                known = self._totals.get(key)
+                known, shown = self._totals.get(count_key), self._pages.get(page_key)
+            if shown is not None and shown[0] == version:
+                return shown[1]
             total = known[1] if known is not None and known[0] == version else None
             if total is None:
                 total = count_round_trips(uow, record.run_id, where)
-                self._keep(self._totals, key, (version, total), _TOTALS_KEPT)
+                self._keep(self._totals, count_key, (version, total), _TOTALS_KEPT)
             page = round_trip_page(uow, record.run_id, where, offset=offset, limit=limit) if offset < total else None
         rows = [] if page is None else round_trips(page.plans, page.fills, True)
-        return {"total": total, "offset": offset, "limit": limit, "trades": rows}
+        encoded = json.dumps({"total": total, "offset": offset, "limit": limit, "trades": rows}).encode()
+        if len(encoded) <= _PAGE_BYTES_KEPT:
+            self._keep(self._pages, page_key, (version, encoded), _PAGES_KEPT)
+        return encoded
 
     def equity(self, bot: str, run: str | None) -> bytes:
         """``{"points": ...}`` as JSON: cumulative realized PnL and drawdown from its peak after each closed round
