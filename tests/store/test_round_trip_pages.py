@@ -20,7 +20,7 @@ from trader_adapters.sql.round_trips import (
     round_trip_page,
 )
 from trader_adapters.sql.store import SqlStore
-from trader_app.api.fleet import Fleet, equity_points
+from trader_app.api.fleet import Fleet, equity_json, equity_points
 from trader_app.summary import round_trips
 from trader_core.model import BotId
 from trader_core.model.ids import Asset, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
@@ -183,7 +183,9 @@ def test_the_equity_curve_from_five_columns_is_the_one_the_trades_rows_add_up_to
                                                                                   run: RunId) -> None:
     with store.unit_of_work() as uow:
         points = equity_points(closed_results(uow, run))
+        served = json.loads(equity_json(closed_results(uow, run)))
     assert points == _reference_equity(_whole_run(store, run))
+    assert served == {"points": points}
     assert run is R2 or any(Decimal(p["drawdown"]) < 0 for p in points), "the curve should fall somewhere"
     assert all(a["at"] <= b["at"] for a, b in pairwise(points))
 

@@ -134,9 +134,9 @@ def round_trip_page(uow: UnitContext, run_id: RunId, where: RoundTripFilter, *, 
         return RoundTripPage(plans, tuple(read(row[1:]) for row in sorted(found, key=lambda row: int(row[0]))))
 
 
-def closed_results(uow: UnitContext, run_id: RunId) -> list[ClosedResult]:
+def closed_results(uow: UnitContext, run_id: RunId) -> Iterator[ClosedResult]:
     """Every closed round trip of ``run_id`` (a closed plan with an entry and a later exit fill of the run) in
-    list order, read from five fill columns only."""
+    list order, read from five fill columns only, one at a time: consume it inside the unit of work."""
     names = ("plan_id", "role", "time", "realized_pnl", "fee_quote")
     statement = (
         # As plain text, parsed and checked below (the time only once per round trip).
@@ -147,7 +147,7 @@ def closed_results(uow: UnitContext, run_id: RunId) -> list[ClosedResult]:
         .order_by(PLANS.c.opened_at, PLANS.c.id, FILLS.c.booking_seq)
     )
     with uow.guard(f"list closed round trips of run {run_id}"):
-        return list(_fold(uow.connection.execute(statement)))
+        yield from _fold(uow.connection.execute(statement))
 
 
 def _fold(rows: Iterable[Any]) -> Iterator[ClosedResult]:

@@ -8,12 +8,14 @@ Commands are queued exactly as ``trader-app command`` queues them.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from operator import itemgetter
 from typing import Any
 
 import attrs
@@ -36,7 +38,7 @@ from trader_app.summary import round_trips
 from trader_core.model import ZERO, BotId, RunId, RunRecord, StoreError
 from trader_core.model.commands import CommandName, OperatorCommand
 
-__all__ = ["Fleet", "NotFoundError", "command_json", "equity_points"]
+__all__ = ["Fleet", "NotFoundError", "command_json", "equity_json", "equity_points", "equity_rows"]
 
 _FINE = Decimal("0.00000001")
 _TOTALS_KEPT = 256  # (bot, run, filter) totals kept
@@ -146,8 +148,7 @@ class Fleet:
                 known = self._equity.get(key)
             if known is not None and known[0] == version:
                 return known[1]
-            results = closed_results(uow, record.run_id)
-        encoded = json.dumps({"points": equity_points(results)}, separators=(",", ":")).encode()
+            encoded = equity_json(closed_results(uow, record.run_id))
         self._keep(self._equity, key, (version, encoded), _EQUITY_KEPT)
         return encoded
 
@@ -197,16 +198,31 @@ class Fleet:
             self._reads = self._writes = None
 
 
-def equity_points(results: Iterable[ClosedResult]) -> list[dict[str, str]]:
-    """Cumulative realized PnL (net of fees, each round trip rounded as its trades row) and drawdown from its
-    peak after each closed round trip, in exit time order (ties in list order)."""
-    points, total, peak = [], ZERO, ZERO
-    rows = sorted(((r.exit_time.isoformat(), r.realized - r.fees) for r in results), key=lambda row: row[0])
-    for at, net in rows:
+def equity_rows(results: Iterable[ClosedResult]) -> Iterator[tuple[str, str, str]]:
+    """``(at, realized_pnl, drawdown)`` after each closed round trip, in exit time order (ties in list order):
+    the cumulative realized PnL (net of fees, each round trip rounded as its trades row) and its fall from
+    its peak. Only ``(exit time, net)`` pairs are held, to sort them."""
+    total = peak = ZERO
+    for at, net in sorted(((r.exit_time.isoformat(), r.realized - r.fees) for r in results), key=itemgetter(0)):
         total += net.quantize(_FINE, rounding=ROUND_HALF_EVEN)
         peak = max(peak, total)
-        points.append({"at": at, "realized_pnl": str(total), "drawdown": str(total - peak)})
-    return points
+        yield at, str(total), str(total - peak)
+
+
+def equity_points(results: Iterable[ClosedResult]) -> list[dict[str, str]]:
+    """The equity curve's points as the API serves them."""
+    return [{"at": at, "realized_pnl": pnl, "drawdown": down} for at, pnl, down in equity_rows(results)]
+
+
+def equity_json(results: Iterable[ClosedResult]) -> bytes:
+    """``{"points": equity_points(results)}`` as compact JSON, written point by point (an ISO time and decimal
+    texts need no escaping): no dict per point, for curves of 100,000 points."""
+    out = io.StringIO()
+    out.write('{"points":[')
+    for n, (at, pnl, down) in enumerate(equity_rows(results)):
+        out.write(f'{"," if n else ""}{{"at":"{at}","realized_pnl":"{pnl}","drawdown":"{down}"}}')
+    out.write("]}")
+    return out.getvalue().encode()
 
 
 def command_json(command: OperatorCommand) -> dict[str, Any]:
