@@ -1,12 +1,13 @@
 """API latency and server memory: 10 bots sharing one SQLite database, 100,000 stored round trips in all.
 
-    python bench/api.py [--bots 10] [--trades 100000] [--requests 200]
+    python bench/api.py [--bots 10] [--trades 100000] [--requests 200] [--keep FILE]
 
 Seeds the database through the store (one run per bot, each round trip a closed plan with its entry and
-exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status` and
-`GET .../trades?limit=100` (random bots, sequential requests, wall time per request through HTTP) and
-prints p50/p99 (the first trades page of each bot, which builds its round trips, apart) and the
-server's peak resident memory (VmHWM).
+exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status`,
+`GET .../trades?limit=100` (first page, and a page at a random offset), `GET .../trades?symbol=&start=` and
+`GET .../equity` (random bots, sequential requests, wall time per request through HTTP) and prints p50/p99
+and the slowest (the first request of each bot apart: it counts the run's round trips, or builds its equity
+curve), the server's resident memory once started and its peak (VmHWM).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -93,7 +95,13 @@ def _time(http: httpx.Client, paths: list[str]) -> list[float]:
 def _report(name: str, ms: list[float]) -> None:
     ms = sorted(ms)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    print(f"{name:<28} n={len(ms):<5} p50={statistics.median(ms):8.2f} ms  p99={p99:8.2f} ms")
+    print(f"{name:<28} n={len(ms):<5} p50={statistics.median(ms):8.2f} ms  p99={p99:8.2f} ms  max={ms[-1]:8.2f} ms")
+
+
+def _memory(pid: int, field: str) -> int:
+    """``field`` of ``/proc/<pid>/status`` in KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith(field)))
 
 
 def main() -> None:
@@ -101,13 +109,16 @@ def main() -> None:
     parser.add_argument("--bots", type=int, default=10)
     parser.add_argument("--trades", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="SQLite file seeded once and kept (reused when it exists)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'trader.db'}"
-        upgrade_database(url)
-        started = time.perf_counter()
-        seed(url, args.bots, args.trades // args.bots)
-        print(f"seeded {args.bots} bots, {args.trades} round trips in {time.perf_counter() - started:.1f} s")
+        path = args.keep or Path(folder) / "trader.db"
+        url = f"sqlite:///{path.resolve()}"
+        if not path.exists():
+            upgrade_database(url)
+            started = time.perf_counter()
+            seed(url, args.bots, args.trades // args.bots)
+            print(f"seeded {args.bots} bots, {args.trades} round trips in {time.perf_counter() - started:.1f} s")
         port = _port()
         env = {k: v for k, v in os.environ.items() if k != "TRADER_API__TOKEN"}
         server = subprocess.Popen([APP, "serve", "--db", url, "--port", str(port)], env=env)
@@ -121,6 +132,7 @@ def main() -> None:
                     except httpx.TransportError:
                         assert time.monotonic() < deadline, "the server did not start"
                         time.sleep(0.2)
+                started_rss = _memory(server.pid, "VmRSS")
                 rng = random.Random(1)
                 bots = [f"bot{rng.randrange(args.bots)}" for _ in range(args.requests)]
                 _time(http, [f"/api/v1/bots/bot{b}/status" for b in range(args.bots)])  # open every store
@@ -128,10 +140,18 @@ def main() -> None:
                 cold = [f"/api/v1/bots/bot{b}/trades?limit=100" for b in range(args.bots)]
                 _report("GET trades, first per bot", _time(http, cold))
                 _report("GET trades?limit=100", _time(http, [f"/api/v1/bots/{b}/trades?limit=100" for b in bots]))
+                per_bot = args.trades // args.bots
+                pages = [f"/api/v1/bots/{b}/trades?limit=100&offset={rng.randrange(per_bot)}" for b in bots]
+                _report("GET trades?offset=random", _time(http, pages))
+                since = quote((T0 + timedelta(minutes=5 * per_bot)).isoformat())
+                filtered = [f"/api/v1/bots/{b}/trades?symbol=BTC/USDT&start={since}&limit=100" for b in bots]
+                _report("GET trades?symbol=&start=", _time(http, filtered))
+                _report("GET equity, first per bot", _time(http, [f"/api/v1/bots/bot{b}/equity"
+                                                                  for b in range(args.bots)]))
+                _report("GET equity", _time(http, [f"/api/v1/bots/{b}/equity" for b in bots]))
                 _report("GET bots", _time(http, ["/api/v1/bots"] * args.requests))
-            status = Path(f"/proc/{server.pid}/status").read_text()
-            peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-            print(f"server peak RSS {int(peak) / 1024:.1f} MiB")
+            peak = _memory(server.pid, "VmHWM")
+            print(f"server RSS once started {started_rss / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB")
         finally:
             server.terminate()
             server.wait(30)

@@ -108,7 +108,9 @@ class Page:
 @contextmanager
 def browser_page(url: str) -> Iterator[Page]:
     """Headless Chromium showing ``url``, driven through the DevTools protocol."""
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still be writing the profile when the browser is killed: a leftover
+    # file must not fail the test.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -51,6 +51,20 @@ def test_trades_are_paged_and_filtered_and_the_equity_curve_adds_them_up(client:
     assert all(Decimal(p["drawdown"]) <= 0 for p in points)
 
 
+def test_trades_are_exactly_what_trader_app_trades_lists(client: httpx.Client, database: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["trades", "--db", database, "--bot", "alpha", "--include-open"]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    served = client.get("/api/v1/bots/alpha/trades", params={"limit": 1000}).json()
+    assert (served["total"], served["trades"]) == (len(printed), printed)
+    pages = [client.get("/api/v1/bots/alpha/trades", params={"offset": o, "limit": 3}).json()["trades"]
+             for o in range(0, len(printed), 3)]
+    assert [row for page in pages for row in page] == printed
+    beyond = client.get("/api/v1/bots/alpha/trades", params={"offset": len(printed)}).json()
+    assert (beyond["total"], beyond["trades"]) == (len(printed), [])
+
+
 def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_puts_it(
         client: httpx.Client) -> None:
     refused = client.post("/api/v1/bots/beta/commands/pause")

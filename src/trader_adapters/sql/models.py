@@ -120,6 +120,8 @@ class FillRow(Base):
     __table_args__ = (
         UniqueConstraint("bot_id", "venue", "symbol", "trade_id"),
         Index(None, "bot_id", "run_id"),
+        # A plan's fills of a run, entries apart: the API's round-trip pages (revision 0011).
+        Index(None, "bot_id", "run_id", "plan_id", "role"),
         # AUTOINCREMENT: SQLite must never reuse a booking number, even of a deleted last row.
         {"sqlite_autoincrement": True},
     )

@@ -23,7 +23,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from trader_app.api.fleet import Fleet, NotFoundError, equity
+from trader_adapters.sql.round_trips import RoundTripFilter
+from trader_app.api.fleet import Fleet, NotFoundError
 from trader_app.api.openapi import openapi_schema
 from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, UnavailableReport
 from trader_core.model import InvalidValueError, StoreError, TraderError
@@ -64,19 +65,15 @@ class Endpoints:
         return lambda request: {name: self.fleet.status(request.path_params["bot"])[name]}
 
     def trades(self, request: Request) -> Any:
-        """Round trips, filtered by symbol and entry time, paged."""
+        """Round trips, filtered by symbol and entry time, paged (in the database)."""
         q = request.query_params
-        rows = self.fleet.trades(request.path_params["bot"], q.get("run"))
-        start, end, symbol = _time(q.get("start")), _time(q.get("end")), q.get("symbol")
-        rows = [r for r in rows if (symbol is None or r["symbol"] == symbol)
-                and (start is None or datetime.fromisoformat(r["entry_time"]) >= start)
-                and (end is None or datetime.fromisoformat(r["entry_time"]) < end)]
+        where = RoundTripFilter(symbol=q.get("symbol"), start=_time(q.get("start")), end=_time(q.get("end")))
         offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
-        return {"total": len(rows), "offset": offset, "limit": limit, "trades": rows[offset:offset + limit]}
+        return self.fleet.trades(request.path_params["bot"], q.get("run"), where, offset, limit)
 
     def equity_curve(self, request: Request) -> Any:
-        """Realized equity and drawdown points."""
-        return {"points": equity(self.fleet.trades(request.path_params["bot"], request.query_params.get("run")))}
+        """Realized equity and drawdown points (encoded JSON)."""
+        return self.fleet.equity(request.path_params["bot"], request.query_params.get("run"))
 
     def metrics(self, request: Request) -> Any:
         """The report's metrics (404 while not available)."""
@@ -158,7 +155,7 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
                 if not isinstance(body, dict):
                     raise BadRequestError("the body must be a JSON object")
                 request.state.body = body
-                return JSONResponse(await run_in_threadpool(func, request))
+                return _json(await run_in_threadpool(func, request))
             except NotFoundError as exc:
                 return _error(404, str(exc))
             except (BadRequestError, InvalidValueError, ValueError) as exc:
@@ -209,6 +206,13 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 
 async def _failed(_: Request, exc: Exception) -> Response:
     return _error(500, f"internal error: {type(exc).__name__}")
+
+
+def _json(result: Any) -> Response:
+    """A handler's answer: JSON-ready data, or JSON it already encoded (bytes)."""
+    if isinstance(result, bytes):
+        return Response(result, media_type="application/json")
+    return JSONResponse(result)
 
 
 def _error(status: int, message: str) -> JSONResponse:

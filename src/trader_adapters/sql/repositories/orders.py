@@ -116,12 +116,12 @@ class SqlOrderRepository(Repository):
 
     def list_active(self, run_id: RunId | None = None) -> tuple[TrackedOrder, ...]:
         """Active intents, oldest first; only those of ``run_id`` when given."""
+        # The run is filtered here, not in SQL: given it, SQLite (no statistics) walks every order of the run
+        # in the (bot, run, created_at) index rather than the bot's few active ones in (bot, status, ...).
         statement = select(OrderRow).where(OrderRow.bot_id == self._bot, OrderRow.status.in_(ACTIVE_INTENTS))
-        if run_id is not None:
-            statement = statement.where(OrderRow.run_id == run_id.value)
         with self._uow.guard("list active orders"):
             rows = self._rows(statement.order_by(OrderRow.created_at, OrderRow.id))
-            return tuple(order_from_row(row) for row in rows)
+            return tuple(order_from_row(row) for row in rows if run_id is None or row.run_id == run_id.value)
 
     def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
         """Every intent of the run, oldest first."""
@@ -245,12 +245,12 @@ class SqlPlanRepository(Repository):
 
     def list_active(self, run_id: RunId | None = None) -> tuple[Plan, ...]:
         """Pending and open plans, oldest first; only those of ``run_id`` when given."""
+        # The run is filtered here, not in SQL (see ``SqlOrderRepository.list_active``): 25 ms against 0.1 ms
+        # for a run of 100,000 plans.
         statement = select(PlanRow).where(PlanRow.bot_id == self._bot, PlanRow.status.in_(ACTIVE_PLANS))
-        if run_id is not None:
-            statement = statement.where(PlanRow.run_id == run_id.value)
         with self._uow.guard("list active plans"):
             rows = self._rows(statement.order_by(PlanRow.opened_at, PlanRow.id))
-            return tuple(plan_from_row(row) for row in rows)
+            return tuple(plan_from_row(row) for row in rows if run_id is None or row.run_id == run_id.value)
 
     def list_for_run(self, run_id: RunId) -> tuple[Plan, ...]:
         """Every plan of the run, oldest first."""

@@ -91,12 +91,104 @@ async function refreshBots() {
   });
   if (!selected && bots.length) selected = bots[0];
 }
+// The newest 20 round trips: the page at offset total-20 (the total remembered from the last answer; asked
+// again when it moved), newest first. The server pages in SQL, so this costs the same on a run of any length.
+const tradeTotals = {};
+async function recentTrades(base) {
+  const at = known => "/trades?limit=20&offset=" + Math.max(0, known - 20);
+  const known = tradeTotals[base] || 0;
+  let page = await get(base + at(known));
+  if (page.total !== known) {
+    tradeTotals[base] = page.total;
+    if (Math.max(0, page.total - 20) !== Math.max(0, known - 20)) page = await get(base + at(page.total));
+  }
+  return page.trades.slice().reverse();
+}
+// The equity curve has a point per closed round trip (a megabyte per 10,000): asked again only when the newest
+// trades changed (one opened, closed or was added), and at least every 30 s.
+const equityCache = {};
+async function equityPoints(base, trades) {
+  const key = JSON.stringify(trades.map(t => [t.plan_id, t.exit_time]));
+  const known = equityCache[base];
+  if (known && known.key === key && Date.now() - known.at < 30000) return known.points;
+  const {points} = await get(base + "/equity");
+  equityCache[base] = {key, at: Date.now(), points};
+  return points;
+}
+// JSON text or a JSON value as one short line: {"a": 1, "b": [2, 3]} -> "a: 1, b: 2; 3".
+function brief(value) {
+  if (value === null || value === undefined || value === "") return "";
+  if (typeof value === "string") {
+    try { value = JSON.parse(value); } catch (e) { return value; }
+  }
+  if (typeof value !== "object" || value === null) return String(value);
+  if (Array.isArray(value)) return value.map(brief).join("; ");
+  return Object.entries(value).map(([k, v]) => k + ": " + brief(v)).join(", ");
+}
+function clipped(tr, text, size) {
+  const full = text === null || text === undefined ? "" : String(text);
+  const td = cell(tr, full.length > size ? full.slice(0, size - 1) + "\u2026" : full);
+  td.title = full;
+  return td;
+}
+// LLM decisions (LlmSource): what the model was asked, what it answered, what it cost and what came of it.
+// Every text goes in through textContent: a model's answer is never markup.
+let openTrace = null;
+function llmTable(base, llm, budget) {
+  const line = document.getElementById("llm-budget");
+  line.hidden = !budget;
+  if (budget) {
+    line.textContent = "budget " + budget.state + ": spent " + budget.cost + " of " + budget.budget +
+      " (" + budget.pct_of_budget + " %), " + budget.remaining + " left, " + budget.calls + " calls";
+  }
+  const t = document.getElementById("llm");
+  t.replaceChildren();
+  if (llm.error || !llm.calls.length) {
+    const tr = t.insertRow();
+    cell(tr, llm.error ? "LLM decisions unavailable: " + llm.error
+                       : "no LLM decisions stored for this bot (no LLM strategy, or no call yet)").className = "empty";
+    document.getElementById("llm-trace").hidden = true;
+    return;
+  }
+  const head = t.createTHead().insertRow();
+  ["at", "model", "prompt", "answer", "signals", "cost", "outcome"].forEach(c => cell(head, c, "th"));
+  const body = t.createTBody();
+  llm.calls.forEach(c => {
+    const tr = body.insertRow();
+    tr.className = "llm-row" + (c.call_id === openTrace ? " selected" : "");
+    cell(tr, c.at);
+    cell(tr, c.model);
+    clipped(tr, c.prompt_summary, 60);
+    clipped(tr, c.answer, 120);
+    clipped(tr, brief(c.signals), 80);
+    cell(tr, c.cost + (c.replayed ? " (replayed)" : ""));
+    clipped(tr, brief(c.outcome) || (c.reason ? "hold: " + c.reason : ""), 80);
+    if (c.call_id) tr.addEventListener("click", () => showTrace(base, c.call_id));
+  });
+}
+async function showTrace(base, id) {
+  openTrace = id;
+  const box = document.getElementById("llm-trace");
+  try {
+    const trace = await get(base + "/llm/calls/" + encodeURIComponent(id));
+    document.getElementById("llm-trace-id").textContent = id;
+    document.getElementById("llm-prompt").textContent = trace.prompt || "";
+    document.getElementById("llm-answer").textContent = trace.answer || "";
+    document.getElementById("llm-outcome").textContent = brief(trace.outcome) || brief(trace.reason);
+    box.hidden = false;
+  } catch (e) {
+    box.hidden = true;
+    document.getElementById("command-result").textContent = "trace " + id + ": " + e.message;
+  }
+}
 async function refreshBot() {
   if (!selected) return;
   const base = "/api/v1/bots/" + encodeURIComponent(selected);
-  const [s, trades, eq, llm, cmds] = await Promise.all([
-    get(base + "/status"), get(base + "/trades?limit=1000").catch(() => ({trades: []})),
-    get(base + "/equity").catch(() => ({points: []})), get(base + "/llm/calls?limit=20"), get(base + "/commands?limit=10")]);
+  // Only the status and the command log must answer; the rest shows its own empty state when it fails.
+  const [s, cmds, [trades, points], llm] = await Promise.all([
+    get(base + "/status"), get(base + "/commands?limit=10"),
+    recentTrades(base).then(async t => [t, await equityPoints(base, t).catch(() => [])], () => [[], []]),
+    get(base + "/llm/calls?limit=20").then(j => ({calls: j.calls || []}), e => ({calls: [], error: e.message}))]);
   document.getElementById("bot").hidden = false;
   document.getElementById("bot-name").textContent = s.bot;
   const state = document.getElementById("state");
@@ -107,9 +199,9 @@ async function refreshBot() {
   table("plans", s.plans.map(p => Object.assign({}, p, {protection: p.protection.map(o => o.role + " " + o.status).join(", ")})),
         ["plan_id", "symbol", "side", "status", "quantity", "entry_price", "stop_price", "target_price", "protected", "protection"]);
   table("orders", s.orders, ["client_order_id", "symbol", "side", "type", "role", "status", "quantity", "filled", "price"]);
-  chart(eq.points);
-  table("trades", trades.trades.slice(-20).reverse(), ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "realized_pnl", "exit_reason"]);
-  table("llm", llm.calls, ["at", "prompt_summary", "answer", "cost", "outcome"]);
+  chart(points);
+  table("trades", trades, ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "realized_pnl", "exit_reason"]);
+  llmTable(base, llm, s.llm_budget);
   table("commands", cmds.commands, ["created_at", "name", "status", "result"]);
 }
 async function refresh() {
