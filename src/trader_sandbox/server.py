@@ -30,11 +30,11 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], exchange: Exchange) -> None:
+    def __init__(self, address: tuple[str, int], exchange: Exchange, handler: type[Handler] | None = None) -> None:
         self.exchange = exchange
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(address, Handler)
+        super().__init__(address, handler or Handler)
 
     def close_all(self) -> None:
         """Shut every open client connection."""
