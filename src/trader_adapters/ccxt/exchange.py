@@ -20,7 +20,8 @@ from trader_adapters.ccxt.errors import CallKind
 from trader_adapters.ccxt.marketdata import parse_candles, parse_quote
 from trader_adapters.ccxt.requests import create_args, describe, oco_request, stop_limit_price
 from trader_adapters.ccxt.session import DEFAULT_STOP_LIMIT_OFFSET, CcxtSession
-from trader_adapters.ccxt.translate import parse_balances, parse_fill, to_millis
+from trader_adapters.ccxt.shaping import CANCEL_BY_VENUE_ID, needs_book, refused_on_arrival, shape_create
+from trader_adapters.ccxt.translate import parse_balances, parse_fill, positive, to_millis
 from trader_core.model.errors import (
     ConfigError,
     InvalidDataError,
@@ -144,8 +145,12 @@ class CcxtExchange(CcxtSession):
         stop_limit = None
         if request.order_type is OrderType.STOP_LOSS and request.stop_price is not None:
             stop_limit = self._stop_limit(client, request.symbol, request.side, request.stop_price.value, rules)
-        args = create_args(request, rules, stop_limit)
-        params = {**args.params, **self._by_client_id(request.client_order_id)}
+        exchange_id = self._spec.exchange_id
+        touch = await self._touch(client, request.symbol) if needs_book(exchange_id, request) else None
+        args = shape_create(exchange_id, request, create_args(request, rules, stop_limit), rules, touch=touch,
+                            stop_limit_offset=self._stop_limit_offset)
+        params = {key: value for key, value in args.params.items() if key != "clientOrderId"}
+        params.update(self._by_client_id(request.client_order_id, lookup=False))
         self._ids.remember_type(request.client_order_id, request.order_type)
         funding = request.symbol.quote if request.side is Side.BUY else request.symbol.base
         raw = await self._guard(
@@ -153,7 +158,19 @@ class CcxtExchange(CcxtSession):
             lambda c: c.create_order(args.symbol, args.type, args.side, args.amount, args.price, params),
             funding=str(funding),
         )
-        return self._acknowledged(raw, request.client_order_id, describe(request))
+        order = self._acknowledged(raw, request.client_order_id, describe(request))
+        refusal = refused_on_arrival(exchange_id, raw)
+        if refusal is not None:
+            raise OrderRejectedError(f"{describe(request)}: rejected: {refusal}")
+        return order
+
+    async def _touch(self, client: Any, symbol: Symbol) -> tuple[Decimal, Decimal]:
+        """Best bid and ask from the ticker (to price a market order on a venue that takes limits only)."""
+        ticker = await self._guard(CallKind.READ, f"ticker {symbol}", client, lambda c: c.fetch_ticker(str(symbol)))
+        try:
+            return positive(ticker.get("bid"), f"{symbol} bid"), positive(ticker.get("ask"), f"{symbol} ask")
+        except (InvalidDataError, InvalidValueError, AttributeError) as exc:
+            raise OrderRejectedError(f"place {symbol}: rejected: no price to bound a market order: {exc}") from exc
 
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
         """Place the stop and the target as one Binance OCO order list (``orderList/oco``)."""
@@ -185,10 +202,13 @@ class CcxtExchange(CcxtSession):
         client = await self._ready()
         self._rules_for(symbol)
         what = f"cancel {symbol} {client_order_id}"
+        venue_id = self._ids.venue_id(client_order_id)
+        if venue_id is None and self._spec.exchange_id in CANCEL_BY_VENUE_ID:
+            # Gemini cancels by its own order id only: find the order by client id first (after a restart).
+            venue_id = (await self.fetch_order(symbol, client_order_id)).venue_order_id.value
         raw = await self._guard(
             CallKind.CANCEL, what, client,
-            lambda c: c.cancel_order(self._ids.venue_id(client_order_id), str(symbol),
-                                     self._by_client_id(client_order_id)),
+            lambda c: c.cancel_order(venue_id, str(symbol), self._by_client_id(client_order_id)),
         )
         info = raw.get("info") or {}
         # Cancelling a leg of an order list cancels the list; the answer then describes the list.
@@ -252,7 +272,8 @@ class CcxtExchange(CcxtSession):
         )
         for trade in trades:
             order_id = trade.get("order")
-            carried = trade.get("clientOrderId") or (trade.get("info") or {}).get("clientOrderId")
+            info = trade.get("info") or {}
+            carried = trade.get("clientOrderId") or info.get("clientOrderId") or info.get("client_order_id")
             if order_id and not carried and not self._ids.knows(str(order_id)):
                 await self._resolve_client_id(client, symbol, str(order_id))
         trades = [self._ids.ours_in(trade) for trade in trades]

@@ -22,6 +22,7 @@ from trader_adapters.ccxt.client import ClientSpec, build_client
 from trader_adapters.ccxt.errors import CallKind, retry_after_from_headers, translate_error
 from trader_adapters.ccxt.ids import OrderIds
 from trader_adapters.ccxt.marketdata import parse_instrument
+from trader_adapters.ccxt.shaping import client_id_params
 from trader_adapters.ccxt.translate import TICK_SIZE, parse_order
 from trader_core.model.errors import (
     InvalidDataError,
@@ -209,9 +210,11 @@ class CcxtSession:
             return
         self._order(raw, None)
 
-    def _by_client_id(self, client_order_id: ClientOrderId) -> dict[str, str]:
-        """ccxt's unified ``clientOrderId`` parameter, in the venue's form (see ``OrderIds.outgoing``)."""
-        return {"clientOrderId": self._ids.outgoing(self._spec.exchange_id, client_order_id)}
+    def _by_client_id(self, client_order_id: ClientOrderId, *, lookup: bool = True) -> dict[str, Any]:
+        """The parameters naming ``client_order_id`` in the venue's form (see ``OrderIds.outgoing``): ccxt's
+        unified ``clientOrderId`` on most venues (``shaping.client_id_params``)."""
+        form = self._ids.outgoing(self._spec.exchange_id, client_order_id)
+        return client_id_params(self._spec.exchange_id, form, lookup=lookup)
 
     def _order(self, raw: Any, client_order_id: ClientOrderId | None) -> Order:
         """Parse a ccxt order, using the type we asked for when we placed it, and note its ids."""

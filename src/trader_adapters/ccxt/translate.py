@@ -136,6 +136,8 @@ _RAW_TYPES = {
     "TAKE_PROFIT": OrderType.TAKE_PROFIT,
     "TAKE_PROFIT_LIMIT": OrderType.TAKE_PROFIT,
     "TAKE_PROFIT_MARKET": OrderType.TAKE_PROFIT,
+    "EXCHANGE LIMIT": OrderType.LIMIT,  # Gemini
+    "EXCHANGE STOP LIMIT": OrderType.STOP_LOSS,  # Gemini: a stop whose trigger places a limit
 }
 
 _STATUSES = {
@@ -239,8 +241,9 @@ def parse_order(
     price = None if order_type is OrderType.MARKET else _optional_price(order.get("price"), f"{what} price")
     if order_type in (OrderType.LIMIT, OrderType.TAKE_PROFIT) and price is None:
         raise InvalidDataError(f"{what}: a {order_type.value} order without a price")
-    stop = order.get("triggerPrice") if order.get("triggerPrice") is not None else order.get("stopPrice")
     info = order.get("info") or {}
+    stop = next((v for v in (order.get("triggerPrice"), order.get("stopPrice"), info.get("stop_price"))
+                 if v is not None), None)
     # Binance reports an untriggered stop's ``workingTime`` as -1, and ccxt takes it as the order's
     # timestamp: a negative time means "not yet working", never 1969.
     created = _known_time(order.get("timestamp")) or _known_time(info.get("transactTime"))
@@ -278,7 +281,7 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
         raise InvalidDataError(f"{what}: missing order id")
     symbol = symbol_of(trade.get("symbol"), what)
     info = trade.get("info") or {}
-    raw_client_id = trade.get("clientOrderId") or info.get("clientOrderId")
+    raw_client_id = trade.get("clientOrderId") or info.get("clientOrderId") or info.get("client_order_id")
     try:
         client_id = ClientOrderId(str(raw_client_id)) if raw_client_id else client_order_id(str(order_id))
     except InvalidValueError as exc:
@@ -291,6 +294,8 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
     except InvalidValueError as exc:
         raise InvalidDataError(f"{what}: bad fee currency {fee_currency!r}") from exc
     taker_or_maker = str(trade.get("takerOrMaker") or "").lower()
+    if not taker_or_maker and isinstance(info.get("aggressor"), bool):  # Gemini: the aggressor took liquidity
+        taker_or_maker = "taker" if info["aggressor"] else "maker"
     return Fill(
         trade_id=TradeId(str(trade_id)),
         venue_order_id=VenueOrderId(str(order_id)),

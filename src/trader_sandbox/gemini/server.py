@@ -3,6 +3,9 @@ log as the Binance one, with Gemini's routes, authentication and error payloads.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +19,17 @@ __all__ = ["GeminiHandler"]
 
 class GeminiHandler(Handler):
     """One client connection to the Gemini emulator."""
+
+    def _request_params(self, params: dict[str, str]) -> dict[str, Any]:
+        """A private request's decoded payload (it holds no secret), else the query, for the request log."""
+        raw = self.headers.get("X-GEMINI-PAYLOAD")
+        if not raw:
+            return params
+        try:
+            decoded = json.loads(base64.b64decode(raw))
+        except (binascii.Error, ValueError):
+            return params
+        return decoded if isinstance(decoded, dict) else params
 
     def _api(self, method: str, path: str, *, raw_query: str, raw_body: str, params: dict[str, str],
              n_pairs: int) -> tuple[int, Any, dict[str, str], bool]:
