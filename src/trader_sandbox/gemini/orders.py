@@ -143,7 +143,8 @@ def _start(engine: Engine, o: Order) -> None:
     elif marketable:
         engine.fill(o, o.remaining, last, maker=False)
     elif o.time_in_force in ("immediate-or-cancel", "fill-or-kill"):
-        o.reason = "ImmediateOrCancelWouldPost" if o.time_in_force == "immediate-or-cancel" else "FillOrKillWouldNotFill"
+        ioc = o.time_in_force == "immediate-or-cancel"
+        o.reason = "ImmediateOrCancelWouldPost" if ioc else "FillOrKillWouldNotFill"
         engine.finish(o, "CANCELED")
 
 

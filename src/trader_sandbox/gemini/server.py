@@ -33,6 +33,8 @@ class GeminiHandler(Handler):
 
     def _api(self, method: str, path: str, *, raw_query: str, raw_body: str, params: dict[str, str],
              n_pairs: int) -> tuple[int, Any, dict[str, str], bool]:
+        """Answer one Gemini request (the payload header, not the parsed body, carries a private one's fields)."""
+        del raw_body, params, n_pairs
         ex = self.server.exchange
         _used, limited, retry_after = ex.limiter.charge(1, time.time())
         if limited is not None:
