@@ -93,7 +93,7 @@ def test_the_real_ccxt_gemini_raises_its_own_errors_for_the_emulators_reasons(ge
                           "options": {"fetchMarketsFromAPI": {"fetchDetailsForAllSymbols": True},
                                       "fetchCurrencies": {"webApiEnable": False}}})
     client.set_sandbox_mode(True)
-    client.urls["api"] = {key: gemini.url for key in client.urls["api"]}
+    client.urls["api"] = dict.fromkeys(client.urls["api"], gemini.url)
     with pytest.raises(ccxt.AuthenticationError):
         client.fetch_balance()
     client.secret = gemini.secret
