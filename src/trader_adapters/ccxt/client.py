@@ -126,7 +126,9 @@ def build_client(spec: ClientSpec) -> Any:
     config.update({key: value for key, value in credentials.items() if value})
     client = exchange_class(config)
     if spec.transport is not None:
-        client.fetch = spec.transport
+        # A transport with ``bind(client)`` gets the client, to run the venue's own error handling on its answers.
+        bind = getattr(spec.transport, "bind", None)
+        client.fetch = bind(client) if callable(bind) else spec.transport
     if (spec.sandbox or spec.base_url) and not client.urls.get("test"):
         # Kraken, Coinbase: ccxt lists no test URLs (set_sandbox_mode would end in a bare TypeError).
         if spec.base_url is None:

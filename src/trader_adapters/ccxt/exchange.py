@@ -20,7 +20,13 @@ from trader_adapters.ccxt.errors import CallKind
 from trader_adapters.ccxt.marketdata import parse_candles, parse_quote
 from trader_adapters.ccxt.requests import create_args, describe, oco_request, stop_limit_price
 from trader_adapters.ccxt.session import DEFAULT_STOP_LIMIT_OFFSET, CcxtSession
-from trader_adapters.ccxt.shaping import CANCEL_BY_VENUE_ID, needs_book, refused_on_arrival, shape_create
+from trader_adapters.ccxt.shaping import (
+    CANCEL_BY_VENUE_ID,
+    completed_ack,
+    needs_book,
+    refused_on_arrival,
+    shape_create,
+)
 from trader_adapters.ccxt.translate import parse_balances, parse_fill, positive, to_millis
 from trader_core.model.errors import (
     ConfigError,
@@ -158,7 +164,7 @@ class CcxtExchange(CcxtSession):
             lambda c: c.create_order(args.symbol, args.type, args.side, args.amount, args.price, params),
             funding=str(funding),
         )
-        order = self._acknowledged(raw, request.client_order_id, describe(request))
+        order = self._acknowledged(completed_ack(raw, request, args), request.client_order_id, describe(request))
         refusal = refused_on_arrival(exchange_id, raw)
         if refusal is not None:
             raise OrderRejectedError(f"{describe(request)}: rejected: {refusal}")
@@ -210,6 +216,10 @@ class CcxtExchange(CcxtSession):
             CallKind.CANCEL, what, client,
             lambda c: c.cancel_order(venue_id, str(symbol), self._by_client_id(client_order_id)),
         )
+        if isinstance(raw, dict) and raw.get("id") and raw.get("amount") is None and not (raw.get("info") or {}).get(
+                "orderReports"):
+            # OKX, Bybit and Kraken acknowledge a cancel with ids only: the final state is read back.
+            return await self.fetch_order(symbol, client_order_id)
         info = raw.get("info") or {}
         # Cancelling a leg of an order list cancels the list; the answer then describes the list.
         for report in info.get("orderReports") or []:

@@ -25,6 +25,7 @@ __all__ = [
     "CANCEL_BY_VENUE_ID",
     "DEFAULT_MARKET_SLIPPAGE",
     "client_id_params",
+    "completed_ack",
     "needs_book",
     "refused_on_arrival",
     "shape_create",
@@ -88,6 +89,19 @@ def client_id_params(exchange_id: str, venue_form: str, *, lookup: bool) -> dict
     if exchange_id == "gemini" and lookup:
         return {"client_order_id": venue_form}
     return {"clientOrderId": venue_form}
+
+
+def completed_ack(raw: Any, request: OrderRequest, args: CreateArgs) -> Any:
+    """A create answer that names the order but not its terms (OKX, Bybit and Kraken acknowledge with ids
+    only), completed from what was sent: the venue accepted exactly that order, so it is open and unfilled
+    until a read says otherwise. Keys the venue did give are kept."""
+    if not isinstance(raw, dict) or raw.get("amount") is not None or not raw.get("id"):
+        return raw
+    sent = {"symbol": args.symbol, "side": args.side, "amount": args.amount, "price": args.price,
+            "type": args.type, "status": "open", "filled": "0"}
+    if request.order_type is OrderType.STOP_LOSS and request.stop_price is not None:
+        sent["triggerPrice"] = format_decimal(request.stop_price.value)
+    return {**raw, **{key: value for key, value in sent.items() if raw.get(key) is None}}
 
 
 def refused_on_arrival(exchange_id: str, raw: Any) -> str | None:
