@@ -81,6 +81,7 @@ class Wire:
             status, payload = answer if isinstance(answer, tuple) else (200, answer)
             text = json.dumps(payload)
             client.last_response_headers = {}
+            client.last_http_response = text
             client.handle_errors(status, "", url, method, {}, text, payload, headers, body)
             client.handle_http_status_code(status, "", url, method, text)
             return payload

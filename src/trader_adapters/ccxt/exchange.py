@@ -216,9 +216,8 @@ class CcxtExchange(CcxtSession):
             CallKind.CANCEL, what, client,
             lambda c: c.cancel_order(venue_id, str(symbol), self._by_client_id(client_order_id)),
         )
-        if isinstance(raw, dict) and raw.get("id") and raw.get("amount") is None and not (raw.get("info") or {}).get(
-                "orderReports"):
-            # OKX, Bybit and Kraken acknowledge a cancel with ids only: the final state is read back.
+        if isinstance(raw, dict) and raw.get("amount") is None and not (raw.get("info") or {}).get("orderReports"):
+            # OKX and Bybit acknowledge a cancel with ids only, Kraken with a count: the final state is read back.
             return await self.fetch_order(symbol, client_order_id)
         info = raw.get("info") or {}
         # Cancelling a leg of an order list cancels the list; the answer then describes the list.

@@ -92,10 +92,10 @@ def client_id_params(exchange_id: str, venue_form: str, *, lookup: bool) -> dict
 
 
 def completed_ack(raw: Any, request: OrderRequest, args: CreateArgs) -> Any:
-    """A create answer that names the order but not its terms (OKX, Bybit and Kraken acknowledge with ids
-    only), completed from what was sent: the venue accepted exactly that order, so it is open and unfilled
+    """A create answer that names the order but not its terms or state (OKX and Bybit acknowledge with ids only,
+    Kraken with ids and a description), completed from what was sent: the venue accepted exactly that order, so it is open and unfilled
     until a read says otherwise. Keys the venue did give are kept."""
-    if not isinstance(raw, dict) or raw.get("amount") is not None or not raw.get("id"):
+    if not isinstance(raw, dict) or not raw.get("id") or None not in (raw.get("amount"), raw.get("status")):
         return raw
     sent = {"symbol": args.symbol, "side": args.side, "amount": args.amount, "price": args.price,
             "type": args.type, "status": "open", "filled": "0"}
