@@ -92,9 +92,9 @@ def client_id_params(exchange_id: str, venue_form: str, *, lookup: bool) -> dict
 
 
 def completed_ack(raw: Any, request: OrderRequest, args: CreateArgs) -> Any:
-    """A create answer that names the order but not its terms or state (OKX and Bybit acknowledge with ids only,
-    Kraken with ids and a description), completed from what was sent: the venue accepted exactly that order, so it is open and unfilled
-    until a read says otherwise. Keys the venue did give are kept."""
+    """A create answer that names the order but not its terms or state (OKX and Bybit acknowledge with ids
+    only, Kraken with ids and a description), completed from what was sent: the venue accepted exactly that
+    order, so it is open and unfilled until a read says otherwise. Keys the venue did give are kept."""
     if not isinstance(raw, dict) or not raw.get("id") or None not in (raw.get("amount"), raw.get("status")):
         return raw
     sent = {"symbol": args.symbol, "side": args.side, "amount": args.amount, "price": args.price,
