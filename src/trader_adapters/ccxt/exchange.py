@@ -27,7 +27,7 @@ from trader_adapters.ccxt.shaping import (
     refused_on_arrival,
     shape_create,
 )
-from trader_adapters.ccxt.translate import parse_balances, parse_fill, positive, to_millis
+from trader_adapters.ccxt.translate import carried_client_id, parse_balances, parse_fill, positive, to_millis
 from trader_core.model.errors import (
     ConfigError,
     InvalidDataError,
@@ -281,8 +281,7 @@ class CcxtExchange(CcxtSession):
         )
         for trade in trades:
             order_id = trade.get("order")
-            info = trade.get("info") or {}
-            carried = trade.get("clientOrderId") or info.get("clientOrderId") or info.get("client_order_id")
+            carried = carried_client_id(trade)
             if order_id and not carried and not self._ids.knows(str(order_id)):
                 await self._resolve_client_id(client, symbol, str(order_id))
         trades = [self._ids.ours_in(trade) for trade in trades]

@@ -23,6 +23,7 @@ from trader_core.model.orders import Balance, Fill, Liquidity, Order, OrderStatu
 __all__ = [
     "DECIMAL_PLACES",
     "TICK_SIZE",
+    "carried_client_id",
     "client_order_id_of",
     "decimal_of",
     "format_decimal",
@@ -269,6 +270,17 @@ def parse_order(
 # -- fills ----------------------------------------------------------------------------------------
 
 
+# Where venues put the order's client id in a trade: ccxt's unified key, Binance-style, Gemini, Bybit, OKX.
+CLIENT_ID_KEYS = ("clientOrderId", "client_order_id", "orderLinkId", "clOrdId")
+
+
+def carried_client_id(trade: CcxtDict) -> str | None:
+    """The client order id a ccxt trade carries, in the venue's form, if any."""
+    info = trade.get("info") or {}
+    found = trade.get("clientOrderId") or next((info.get(key) for key in CLIENT_ID_KEYS if info.get(key)), None)
+    return str(found) if found else None
+
+
 def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId | None]) -> Fill:
     """A ccxt trade (``fetch_my_trades``) as a ``Fill``. ``client_order_id(venue_order_id)`` resolves
     the bot's id when the trade does not carry one (Binance's myTrades never does)."""
@@ -281,7 +293,7 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
         raise InvalidDataError(f"{what}: missing order id")
     symbol = symbol_of(trade.get("symbol"), what)
     info = trade.get("info") or {}
-    raw_client_id = trade.get("clientOrderId") or info.get("clientOrderId") or info.get("client_order_id")
+    raw_client_id = carried_client_id(trade)
     try:
         client_id = ClientOrderId(str(raw_client_id)) if raw_client_id else client_order_id(str(order_id))
     except InvalidValueError as exc:
