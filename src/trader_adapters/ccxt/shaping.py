@@ -5,6 +5,7 @@
   ``exchange stop limit`` (``stopPrice``) whose limit sits ``stop_limit_offset`` beyond the trigger. An order
   is found by ``client_order_id`` on ``/v1/order/status`` and cancelled by the venue order id.
 * **Kraken** carries the bot's id as the integer ``userref`` (``venues.to_venue_client_id``).
+* **Coinbase** gets ``client_order_id`` itself on create (ccxt drops a unified ``clientOrderId`` for its own).
 * **Bybit** is asked by ``orderLinkId`` itself on cancel and lookup (ccxt forwards ``clientOrderId`` verbatim).
 * Every other venue takes ccxt's unified ``clientOrderId``.
 """
@@ -89,6 +90,8 @@ def client_id_params(exchange_id: str, venue_form: str, *, lookup: bool) -> dict
         return {"userref": int(venue_form)}
     if exchange_id == "gemini" and lookup:
         return {"client_order_id": venue_form}
+    if exchange_id == "coinbase" and not lookup:
+        return {"client_order_id": venue_form}  # overrides the id ccxt's coinbase would make up for the order
     if exchange_id == "bybit" and lookup:
         return {"orderLinkId": venue_form}  # ccxt's bybit passes a unified clientOrderId on as a key Bybit ignores
     return {"clientOrderId": venue_form}
