@@ -28,6 +28,7 @@ from trader_adapters.ccxt.shaping import (
     shape_create,
 )
 from trader_adapters.ccxt.translate import carried_client_id, parse_balances, parse_fill, positive, to_millis
+from trader_adapters.ccxt.venues import VENUES, Protection
 from trader_core.model.errors import (
     ConfigError,
     InvalidDataError,
@@ -89,6 +90,13 @@ class CcxtExchange(CcxtSession):
 
     def __repr__(self) -> str:
         return f"CcxtExchange({self._venue}, {self._spec!r})"
+
+    @property
+    def holds_protective_stops(self) -> bool:
+        """True where the venue table says the venue holds a stop (OCO or stop); ccxt ids outside the table:
+        as they hold brackets."""
+        entry = VENUES.get(self._spec.exchange_id)
+        return self._holds_exits if entry is None else entry.protection is not Protection.NONE
 
     @property
     def holds_protective_exits(self) -> bool:
