@@ -93,6 +93,7 @@ def test_instrument_rules_from_symbol_details(harness: CcxtSandboxHarness) -> No
 def test_venue_holds_a_stop_not_a_bracket(harness: CcxtSandboxHarness) -> None:
     assert harness.venue.venue == "gemini-emulator"
     assert harness.venue.holds_protective_exits is False
+    assert harness.exchange.holds_protective_stops is True  # the strongest form here: a venue-held stop
     harness.fund(BTC_ASSET, Decimal("0.1"))
     with pytest.raises(OrderRejectedError, match="cannot hold protective exits"):
         run(harness.venue.place_exit_bracket(bracket()))
