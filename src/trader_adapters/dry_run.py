@@ -41,6 +41,11 @@ class DryRunTrading:
         """As the inner venue."""
         return self.inner.holds_protective_exits
 
+    @property
+    def holds_protective_stops(self) -> bool:
+        """As the inner venue."""
+        return self.inner.holds_protective_stops
+
     def _withhold(self, request: OrderRequest) -> None:
         self.withheld.append(request)
         self.telemetry.emit(OrderWithheld(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from trader_core.health import ExchangeHealthManager
     from trader_core.portfolio import PortfolioTracker
 
-__all__ = ["STATUS_KEY", "LoopStatus", "capture_loop_status", "seconds"]
+__all__ = ["STATUS_KEY", "LoopStatus", "capture_loop_status", "protection_form", "seconds"]
 
 STATUS_KEY = "status.loop"
 
@@ -47,6 +47,7 @@ class LoopStatus:
     data_age_s: Mapping[str, Decimal | None] = attrs.field(factory=dict)
     exposure: Decimal = ZERO
     realized_pnl: Decimal = ZERO
+    protection: str = ""  # how the venue protects open plans (``protection_form``); "" when not recorded
 
     def to_json(self) -> str:
         """The stored text."""
@@ -56,7 +57,7 @@ class LoopStatus:
             "circuits": {k: dict(v) for k, v in self.circuits.items()},
             "prices": {k: str(v) for k, v in self.prices.items()},
             "data_age_s": {k: None if v is None else str(v) for k, v in self.data_age_s.items()},
-            "exposure": str(self.exposure), "realized_pnl": str(self.realized_pnl),
+            "exposure": str(self.exposure), "realized_pnl": str(self.realized_pnl), "protection": self.protection,
         }, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -72,15 +73,25 @@ class LoopStatus:
                 prices={str(k): Decimal(v) for k, v in raw.get("prices", {}).items()},
                 data_age_s={str(k): None if v is None else Decimal(v) for k, v in raw.get("data_age_s", {}).items()},
                 exposure=Decimal(raw.get("exposure", "0")), realized_pnl=Decimal(raw.get("realized_pnl", "0")),
+                protection=str(raw.get("protection", "")),
             )
         except (ValueError, KeyError, TypeError, ArithmeticError, AttributeError) as exc:
             raise InvalidValueError(f"stored {STATUS_KEY} is not a loop status: {exc}") from exc
 
 
+def protection_form(*, holds_exits: bool, holds_stops: bool) -> str:
+    """How open plans are protected on the venue, in words: the strongest form it offers."""
+    if holds_exits:
+        return "venue-held stop and target (OCO)"
+    if holds_stops:
+        return "venue-held stop; target held by the bot"
+    return "stop and target held by the bot alone"
+
+
 def capture_loop_status(
     *, at: datetime, ticks: int, duration: timedelta, lag: timedelta, interval: timedelta,
     health: ExchangeHealthManager, tracker: PortfolioTracker, prices: Mapping[Symbol, Decimal],
-    symbols: tuple[Symbol, ...],
+    symbols: tuple[Symbol, ...], protection: str = "",
 ) -> LoopStatus:
     """Read the loop's status from the services (no store or venue call)."""
     circuits = {}
@@ -96,5 +107,5 @@ def capture_loop_status(
         at=at, ticks=ticks, duration_s=seconds(duration), lag_s=seconds(lag), interval_s=seconds(interval),
         trading_state=health.status.state.value, circuits=circuits,
         prices={str(s): p for s, p in prices.items()}, data_age_s=ages, exposure=exposure,
-        realized_pnl=tracker.stats.net_realized,
+        realized_pnl=tracker.stats.net_realized, protection=protection,
     )

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import attrs
 
-from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, seconds
+from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, protection_form, seconds
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
 from trader_core.costs import spend_of
 from trader_core.execution import TradingBook
@@ -286,9 +286,12 @@ class StrategyOrchestrator:
             return
         self._status_written = mono
         s = self.services
+        trading = s.resync.executor.trading
         status = capture_loop_status(at=now, ticks=self.ticks, duration=duration, lag=lag, interval=self.interval,
                                      health=s.health, tracker=s.tracker, prices=s.market.last_prices(),
-                                     symbols=s.market.active_symbols())
+                                     symbols=s.market.active_symbols(),
+                                     protection=protection_form(holds_exits=trading.holds_protective_exits,
+                                                                holds_stops=trading.holds_protective_stops))
         try:
             with self.store.unit_of_work() as uow:
                 uow.values.put(STATUS_KEY, status.to_json())

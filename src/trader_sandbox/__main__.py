@@ -13,7 +13,7 @@ from types import FrameType
 from typing import Any
 
 from trader_sandbox.fixtures import DEFAULT_SYMBOLS
-from trader_sandbox.sandbox import start_sandbox
+from trader_sandbox.sandbox import VENUES, start_sandbox
 
 __all__ = ["build_parser", "main"]
 
@@ -22,6 +22,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     """The command-line options (shared with ``trader-app sandbox``)."""
     p = parser or argparse.ArgumentParser(prog="python -m trader_sandbox", description=__doc__)
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--venue", choices=VENUES, default="binance",
+                   help="the API to speak: binance (spot /api/v3, default) or gemini (/v1)")
     p.add_argument("--data", type=Path, help="candle CSV: timestamp_ms,open,high,low,close,volume")
     p.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
     p.add_argument("--symbols", default=",".join(DEFAULT_SYMBOLS), help="comma-separated symbols to list")
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.secret:
         settings["secret"] = args.secret
     symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
-    sandbox = start_sandbox(port=args.port, data=args.data, symbols=symbols, **settings)
+    sandbox = start_sandbox(port=args.port, data=args.data, symbols=symbols, venue=args.venue, **settings)
     done = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:

@@ -109,6 +109,7 @@ class Order:
     lock: Lock | None = None
     fills: list[dict[str, Any]] = field(default_factory=list)  # fills made by the request being answered
     cancel_client_id: str = ""
+    reason: str = ""  # why it was cancelled, in the venue's words (Gemini's ``reason``)
 
     @property
     def remaining(self) -> Decimal:

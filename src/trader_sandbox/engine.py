@@ -38,7 +38,7 @@ class Engine:
 
     def __init__(self, rules: dict[str, SymbolRules], markets: dict[str, SymbolMarket], accounts: Accounts,
                  clock: Callable[[], int], *, commission_rate: Decimal = Decimal("0.001"),
-                 step_volume: Decimal | None = None, bnb_fees: bool = False) -> None:
+                 step_volume: Decimal | None = None, bnb_fees: bool = False, fee_in_quote: bool = False) -> None:
         self.rules = rules
         self.markets = markets
         self.accounts = accounts
@@ -46,6 +46,7 @@ class Engine:
         self.commission_rate = commission_rate
         self.step_volume = step_volume  # maker volume per price step and symbol; None: unlimited
         self.bnb_fees = bnb_fees  # Binance's "use BNB to pay for fees": 25 % off, while free BNB covers it
+        self.fee_in_quote = fee_in_quote  # Gemini: every commission in the quote asset (a buy pays it on top)
         self.orders: dict[int, Order] = {}
         self.lists: dict[int, OrderList] = {}
         self.trades: list[Trade] = []
@@ -166,7 +167,9 @@ class Engine:
         now = self.clock()
         quote_amt = qty * price
         bnb_fee = self._bnb_fee(r, quote_amt)
-        if o.side == "BUY":
+        if self.fee_in_quote:
+            self._fill_quote_fee(o, r, qty, quote_amt)
+        elif o.side == "BUY":
             self._pay(o, r.quote, qty, quote_amt)
             fee, fee_asset = floor_to(qty * self.commission_rate, EIGHT_DP), r.base
             received, asset = qty, r.base
@@ -174,7 +177,9 @@ class Engine:
             self._pay(o, r.base, qty, qty)
             fee, fee_asset = floor_to(quote_amt * self.commission_rate, EIGHT_DP), r.quote
             received, asset = quote_amt, r.quote
-        if bnb_fee is not None:
+        if self.fee_in_quote:
+            fee, fee_asset = floor_to(quote_amt * self.commission_rate, EIGHT_DP), r.quote
+        elif bnb_fee is not None:
             self.accounts.debit("BNB", bnb_fee)
             fee, fee_asset = bnb_fee, "BNB"
             self.accounts.credit(asset, received)
@@ -191,6 +196,17 @@ class Engine:
         o.update_time = now
         self.expire_sibling(o)
         self.release(o)
+
+    def _fill_quote_fee(self, o: Order, r: SymbolRules, qty: Decimal, quote_amt: Decimal) -> None:
+        """Move funds for a fill whose commission is charged in the quote asset: a buy pays notional plus
+        fee, a sell receives notional less fee (Gemini)."""
+        fee = floor_to(quote_amt * self.commission_rate, EIGHT_DP)
+        if o.side == "BUY":
+            self._pay(o, r.quote, qty, quote_amt + fee)
+            self.accounts.credit(r.base, qty)
+        else:
+            self._pay(o, r.base, qty, qty)
+            self.accounts.credit(r.quote, quote_amt - fee)
 
     def _bnb_fee(self, r: SymbolRules, quote_amt: Decimal) -> Decimal | None:
         """The commission in BNB (25 % off, at BNB's last price in the quote asset) when BNB fees are on,

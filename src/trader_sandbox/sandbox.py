@@ -3,6 +3,7 @@ thread and returns a :class:`Sandbox` handle to drive prices, faults and state."
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from dataclasses import fields
@@ -12,10 +13,11 @@ from types import TracebackType
 from typing import Any
 
 from trader_sandbox.faults import Fault
+from trader_sandbox.gemini import GeminiHandler
 from trader_sandbox.server import SandboxHTTPServer
 from trader_sandbox.state import Exchange, Settings
 
-__all__ = ["Sandbox", "start_sandbox"]
+__all__ = ["VENUES", "Sandbox", "start_sandbox"]
 
 
 class Sandbox:
@@ -142,9 +144,15 @@ class Sandbox:
         self.stop()
 
 
+VENUES = ("binance", "gemini")
+
+
 def start_sandbox(*, port: int = 0, data: Path | str | None = None, symbols: tuple[str, ...] | None = None,
-                  host: str = "127.0.0.1", **settings: Any) -> Sandbox:
+                  host: str = "127.0.0.1", venue: str = "binance", **settings: Any) -> Sandbox:
     """Start the emulator on ``host:port`` (0: a free port) and return its handle.
+
+    ``venue`` is the API it speaks: ``binance`` (spot, ``/api/v3``) or ``gemini`` (``/v1``; commissions in the
+    quote asset, an ``account-`` API key as Gemini issues them).
 
     ``data`` is a candle CSV (``timestamp_ms,open,high,low,close,volume``) for ``data_symbol`` (BTCUSDT);
     further keywords are :class:`~trader_sandbox.state.Settings` fields (``balances``, ``commission_rate``,
@@ -162,5 +170,12 @@ def start_sandbox(*, port: int = 0, data: Path | str | None = None, symbols: tup
             settings[key] = Decimal(str(settings[key]))
     if "balances" in settings:
         settings["balances"] = {k: Decimal(str(v)) for k, v in settings["balances"].items()}
+    if venue not in VENUES:
+        raise ValueError(f"unknown venue {venue!r}; known: {', '.join(VENUES)}")
+    handler = None
+    if venue == "gemini":
+        handler = GeminiHandler
+        settings.setdefault("fee_in_quote", True)
+        settings.setdefault("api_key", f"account-{secrets.token_hex(10)}")
     exchange = Exchange(Settings(**settings))
-    return Sandbox(SandboxHTTPServer((host, port), exchange))
+    return Sandbox(SandboxHTTPServer((host, port), exchange, handler))

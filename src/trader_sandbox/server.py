@@ -30,11 +30,11 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], exchange: Exchange) -> None:
+    def __init__(self, address: tuple[str, int], exchange: Exchange, handler: type[Handler] | None = None) -> None:
         self.exchange = exchange
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(address, Handler)
+        super().__init__(address, handler or Handler)
 
     def close_all(self) -> None:
         """Shut every open client connection."""
@@ -126,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
         pairs = parse_qsl(url.query, keep_blank_values=True)
         if raw_body and "json" not in (self.headers.get("Content-Type") or ""):
             pairs += parse_qsl(raw_body, keep_blank_values=True)
-        params = dict(pairs)
+        params = self._request_params(dict(pairs))
         fault = ex.faults.take(method, url.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -142,6 +142,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         ex.record(method, url.path, params, status)
         self._send(status, body, headers, raw)
+
+    def _request_params(self, params: dict[str, str]) -> dict[str, Any]:
+        """The request's parameters as logged (Binance: its query and form body)."""
+        return params
 
     def _api(self, method: str, path: str, *, raw_query: str, raw_body: str, params: dict[str, str],
              n_pairs: int) -> tuple[int, Any, dict[str, str], bool]:

@@ -37,6 +37,7 @@ class Settings:
     commission_rate: Decimal = Decimal("0.001")
     step_volume: Decimal | None = None
     bnb_fees: bool = False  # pay commissions in BNB (25 % off) while the account holds enough free BNB
+    fee_in_quote: bool = False  # every commission in the quote asset, a buy paying it on top (Gemini)
     seed: int = 7
     candle_ms: int = 60_000  # synthetic candle length; 1000 with a 1 s timer keeps candles on wall time
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -56,6 +57,7 @@ class Exchange:
         self.limiter = WeightLimiter()
         self.keys = {settings.api_key: settings.secret}
         self.clock_skew_ms = 0
+        self.nonces: dict[str, int] = {}  # the last nonce accepted per API key (Gemini's payload nonces)
         self.log: list[dict[str, Any]] = []
         self._log_seq = 0
         self._timer_stop: threading.Event | None = None
@@ -78,7 +80,7 @@ class Exchange:
         self.accounts = Accounts(dict(s.balances))
         self.engine = Engine(self.rules, self.markets, self.accounts, self.server_time,
                              commission_rate=s.commission_rate, step_volume=s.step_volume,
-                             bnb_fees=s.bnb_fees)
+                             bnb_fees=s.bnb_fees, fee_in_quote=s.fee_in_quote)
 
     # -- clock -------------------------------------------------------------------------------------
 
@@ -95,6 +97,7 @@ class Exchange:
             self.faults.clear()
             self.limiter.configure(None)
             self.clock_skew_ms = 0
+            self.nonces.clear()
             self.log.clear()
 
     def set_price(self, symbol: str, price: Decimal | str | int) -> None:

@@ -88,17 +88,18 @@ def market_id(symbol: Symbol) -> str:
 
 
 class CcxtSandboxHarness:
-    """``CcxtExchange`` (real ccxt, real HTTP) against an in-process emulator on 127.0.0.1."""
+    """``CcxtExchange`` (real ccxt, real HTTP) against an in-process emulator on 127.0.0.1 speaking ``venue``'s
+    API (``binance`` or ``gemini``)."""
 
     name = "ccxt"
 
-    def __init__(self) -> None:
+    def __init__(self, venue: str = "binance") -> None:
         self._context = running_sandbox(balances={}, symbols=("BTCUSDT", "ETHUSDT"), history=50,
-                                         commission_rate=FEE_RATE)
+                                         commission_rate=FEE_RATE, venue=venue)
         self.sandbox: Sandbox = self._context.__enter__()
         self.clock = SystemClock()
         self.exchange = CcxtExchange.create(
-            "binance", clock=self.clock, api_key=self.sandbox.api_key, secret=self.sandbox.secret,
+            venue, clock=self.clock, api_key=self.sandbox.api_key, secret=self.sandbox.secret,
             base_url=self.sandbox.url, options={"enableRateLimit": False, "timeout": 5000},
         )
         self.loop = LoopThread()

@@ -1,65 +1,191 @@
 """OKX at request level: the real ``ccxt.okx`` behind the adapter, its HTTP ``fetch`` replaced by a recording
-transport that answers with OKX's documented response shapes (no network). The bot's client id goes out in
-OKX's form (1-32 letters and digits) with the passphrase header, and answers map back to the bot's id."""
+transport (``venue_wire.Wire``) that answers with OKX's documented response shapes (no network). The bot's
+client id goes out in OKX's form (1-32 letters and digits) with the passphrase header; orders are placed,
+found and cancelled by it; fills are asked for since a cursor; OKX's error payloads reach the one error table."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
 
+import pytest
+
+from tests.contract.venue_wire import Wire
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.ccxt.venues import to_venue_client_id
 from trader_adapters.clock import SystemClock
-from trader_core.model.ids import ClientOrderId, Symbol
+from trader_core.model import (
+    AuthenticationError,
+    Balance,
+    ClientOrderId,
+    OrderNotFoundError,
+    OrderRejectedError,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Price,
+    Quantity,
+    RateLimitedError,
+    Side,
+    Symbol,
+)
+from trader_core.model.ids import Asset
 
-BOT_ID = "tc-bot.a-1-1"  # today's form; OKX refuses '-' and '.'
+_T = TypeVar("_T")
+BOT_ID = "tc-bot.a-1-1"  # OKX refuses '-' and '.': the venue form is a digest in letters and digits
+OKX_ID = to_venue_client_id("okx", BOT_ID)
+BTC = Symbol.parse("BTC/USDT")
 INSTRUMENT = {"instType": "SPOT", "instId": "BTC-USDT", "baseCcy": "BTC", "quoteCcy": "USDT", "settleCcy": "",
               "ctVal": "", "ctMult": "", "ctValCcy": "", "listTime": "1606468572000", "expTime": "", "lever": "",
               "tickSz": "0.1", "lotSz": "0.00000001", "minSz": "0.00001", "ctType": "", "alias": "",
               "state": "live", "maxLmtSz": "9999999999", "maxMktSz": "1000000", "uly": "", "instFamily": ""}
+ORDER = {"instType": "SPOT", "instId": "BTC-USDT", "ordId": "680800019749904384", "clOrdId": OKX_ID,
+         "px": "30000.0", "sz": "0.001", "ordType": "limit", "side": "buy", "state": "live", "accFillSz": "0",
+         "avgPx": "", "fee": "0", "feeCcy": "BTC", "cTime": "1700000000000", "uTime": "1700000000000",
+         "tdMode": "cash", "tag": "", "pnl": "0"}
+# GET /api/v5/trade/fills-history, as OKX documents it (one fill of the order above).
+FILL = {"instType": "SPOT", "instId": "BTC-USDT", "tradeId": "123", "ordId": "680800019749904384", "clOrdId": OKX_ID,
+        "billId": "1111", "tag": "", "fillPx": "30000", "fillSz": "0.001", "side": "buy", "posSide": "net",
+        "execType": "M", "feeCcy": "BTC", "fee": "-0.000001", "ts": "1700000060000", "fillTime": "1700000060000"}
+BALANCE = {"uTime": "1700000000000", "totalEq": "3000", "details": [
+    {"ccy": "USDT", "eq": "2970", "cashBal": "2970", "availBal": "2940", "frozenBal": "30", "availEq": "2940",
+     "uTime": "1700000000000"},
+    {"ccy": "BTC", "eq": "0", "cashBal": "0", "availBal": "0", "frozenBal": "0", "availEq": "0",
+     "uTime": "1700000000000"}]}
 
 
-class Recorder:
-    """A transport: records each request and answers from the path."""
+def ok(data: list[Any]) -> dict[str, Any]:
+    return {"code": "0", "msg": "", "data": data}
 
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, str], Any]] = []
 
-    async def __call__(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
-        self.requests.append((method, url, dict(headers or {}), body))
-        if "/public/time" in url:
-            return {"code": "0", "msg": "", "data": [{"ts": "1700000000000"}]}
-        if "/public/instruments" in url:
-            return {"code": "0", "msg": "", "data": [INSTRUMENT]}
-        if "/trade/order" in url and method == "GET":
-            venue_id = to_venue_client_id("okx", BOT_ID)
-            return {"code": "0", "msg": "", "data": [{
-                "instType": "SPOT", "instId": "BTC-USDT", "ordId": "680800019749904384", "clOrdId": venue_id,
-                "px": "30000.0", "sz": "0.001", "ordType": "limit", "side": "buy", "state": "live",
-                "accFillSz": "0", "avgPx": "", "fee": "0", "feeCcy": "BTC", "cTime": "1700000000000",
-                "uTime": "1700000000000", "tdMode": "cash", "tag": "", "pnl": "0"}]}
-        return {"code": "50001", "msg": "Service temporarily unavailable", "data": []}
+def failed(s_code: str, s_msg: str) -> dict[str, Any]:
+    """OKX's answer when the one order of a batch failed."""
+    return {"code": "1", "msg": "All operations failed",
+            "data": [{"clOrdId": OKX_ID, "ordId": "", "sCode": s_code, "sMsg": s_msg, "tag": ""}]}
+
+
+def wire() -> Wire:
+    return Wire([
+        ("GET", "/public/time", ok([{"ts": "1700000000000"}])),
+        ("GET", "/asset/currencies", ok([])),
+        ("GET", "/public/instruments", lambda r: ok([INSTRUMENT] if r.query.get("instType") == "SPOT" else [])),
+        ("POST", "/trade/batch-orders", ok([{"clOrdId": OKX_ID, "ordId": "680800019749904384", "tag": "",
+                                             "ts": "1700000000000", "sCode": "0", "sMsg": ""}])),
+        ("GET", "/trade/order", ok([ORDER])),
+        ("POST", "/trade/cancel-order", ok([{"clOrdId": OKX_ID, "ordId": "680800019749904384", "sCode": "0",
+                                             "sMsg": ""}])),
+        ("GET", "/trade/fills-history", ok([FILL])),
+        ("GET", "/trade/fills", ok([FILL])),
+        ("GET", "/account/balance", ok([BALANCE])),
+    ])
+
+
+def exchange(transport: Wire) -> CcxtExchange:
+    return CcxtExchange.create("okx", clock=SystemClock(), api_key="okx-key-123", secret="okx-secret-456",
+                               password="pass-9", sandbox=True, options={"enableRateLimit": False},
+                               transport=transport)
+
+
+def run(adapter: CcxtExchange, coro: Coroutine[Any, Any, _T]) -> _T:
+    async def go() -> _T:
+        try:
+            return await coro
+        finally:
+            await adapter.close()
+
+    return asyncio.run(go())
+
+
+def limit_buy() -> OrderRequest:
+    return OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
+                        quantity=Quantity("0.001"), price=Price("30000"))
+
+
+def test_place_sends_the_okx_form_of_the_client_id_and_acknowledges_from_the_ids_only_answer() -> None:
+    transport = wire()
+    adapter = exchange(transport)
+    order = run(adapter, adapter.place_order(limit_buy()))
+    (sent,) = transport.sent("POST", "/trade/batch-orders")
+    (body,) = sent.json()
+    assert (body["clOrdId"], body["instId"], body["side"], body["ordType"], body["sz"], body["px"]) == (
+        OKX_ID, "BTC-USDT", "buy", "limit", "0.001", "30000")
+    assert sent.headers.get("OK-ACCESS-PASSPHRASE") == "pass-9"
+    assert (order.client_order_id, order.status, order.quantity, order.price) == (
+        ClientOrderId(BOT_ID), OrderStatus.OPEN, Quantity("0.001"), Price("30000"))
+    assert "pass-9" not in json.dumps([r.url for r in transport.requests])
 
 
 def test_fetch_by_client_id_sends_okx_form_and_maps_the_answer_back() -> None:
-    recorder = Recorder()
-    exchange = CcxtExchange.create("okx", clock=SystemClock(), api_key="okx-key-123", secret="okx-secret-456",
-                                   password="pass-9",
-                                   sandbox=True, options={"enableRateLimit": False}, transport=recorder)
-
-    async def go() -> Any:
-        try:
-            return await exchange.fetch_order(Symbol.parse("BTC/USDT"), ClientOrderId(BOT_ID))
-        finally:
-            await exchange.close()
-
-    order = asyncio.run(go())
-    method, url, headers, _ = recorder.requests[-1]
-    assert method == "GET"
-    assert "/api/v5/trade/order" in url
-    assert f"clOrdId={to_venue_client_id('okx', BOT_ID)}" in url
-    assert headers.get("OK-ACCESS-PASSPHRASE") == "pass-9"
+    transport = wire()
+    adapter = exchange(transport)
+    order = run(adapter, adapter.fetch_order(BTC, ClientOrderId(BOT_ID)))
+    (sent,) = transport.sent("GET", "/trade/order")
+    assert sent.query["clOrdId"] == OKX_ID
     assert order.client_order_id == ClientOrderId(BOT_ID)
     assert str(order.venue_order_id) == "680800019749904384"
-    assert "pass-9" not in json.dumps([r[1] for r in recorder.requests])
+    assert (order.status, order.price) == (OrderStatus.OPEN, Price("30000"))
+
+
+def test_cancel_by_client_id_after_a_restart_reads_the_final_state_back() -> None:
+    transport = wire()
+    transport.answer_first("GET", "/trade/order", ok([{**ORDER, "state": "canceled"}]))
+    adapter = exchange(transport)  # nothing noted: only the client id is known
+    canceled = run(adapter, adapter.cancel_order(BTC, ClientOrderId(BOT_ID)))
+    (sent,) = transport.sent("POST", "/trade/cancel-order")
+    assert sent.json()["clOrdId"] == OKX_ID
+    assert (canceled.client_order_id, canceled.status) == (ClientOrderId(BOT_ID), OrderStatus.CANCELED)
+
+
+def test_fills_since_a_cursor_carry_the_bots_id_and_the_fee() -> None:
+    transport = wire()
+    adapter = exchange(transport)
+    since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
+
+    async def order_then_fills() -> Any:
+        await adapter.fetch_order(BTC, ClientOrderId(BOT_ID))  # the bot reads its order first (resync)
+        return await adapter.fetch_fills(BTC, since=since)
+
+    (fill,) = run(adapter, order_then_fills())
+    sent = transport.sent("GET", "/trade/fills")[-1]
+    assert sent.query["instId"] == "BTC-USDT"
+    assert int(sent.query["begin"]) == int(since.timestamp() * 1000)
+    assert (fill.client_order_id, fill.price, fill.quantity) == (ClientOrderId(BOT_ID), Price("30000"),
+                                                                 Quantity("0.001"))
+    assert str(fill.fee.asset) == "BTC"
+
+
+def test_balances_from_the_documented_account_balance() -> None:
+    adapter = exchange(wire())
+    assert run(adapter, adapter.fetch_balances()) == (Balance(Asset("USDT"), Decimal("2940"), Decimal("30")),)
+
+
+@pytest.mark.parametrize(("answer", "error", "words"), [
+    (failed("51008", "Order failed. Insufficient USDT balance in account."), OrderRejectedError, "insufficient"),
+    (failed("51000", "Parameter sz error"), OrderRejectedError, "sz"),
+    ((401, {"code": "50113", "msg": "Invalid Sign", "data": []}), AuthenticationError, "Invalid Sign"),
+    ((429, {"code": "50011", "msg": "Too Many Requests", "data": []}), RateLimitedError, "Too Many"),
+], ids=["funds", "parameter", "signature", "rate"])
+def test_okx_error_payloads_on_create_go_through_the_one_table(answer: Any, error: type[Exception],
+                                                               words: str) -> None:
+    transport = wire()
+    transport.answer_first("POST", "/trade/batch-orders", answer)
+    adapter = exchange(transport)
+    with pytest.raises(error, match=f"(?i){words}"):
+        run(adapter, adapter.place_order(limit_buy()))
+
+
+def test_unknown_order_is_not_found_on_fetch_and_cancel() -> None:
+    transport = wire()
+    transport.answer_first("GET", "/trade/order", {"code": "51603", "msg": "Order does not exist", "data": []})
+    gone = "Order cancellation failed as the order has been filled, canceled or does not exist"
+    transport.answer_first("POST", "/trade/cancel-order", failed("51400", gone))
+    adapter = exchange(transport)
+    with pytest.raises(OrderNotFoundError):
+        run(adapter, adapter.fetch_order(BTC, ClientOrderId(BOT_ID)))
+    adapter = exchange(transport)
+    with pytest.raises(OrderNotFoundError):
+        run(adapter, adapter.cancel_order(BTC, ClientOrderId(BOT_ID)))

@@ -1,6 +1,6 @@
 """Configuration errors on any venue are one line on stderr and exit 2, before any network I/O or database file:
-a venue without lookup by client id refused live, a missing passphrase, a venue without a sandbox,
-an unknown venue id."""
+a venue without lookup by client id refused live, a missing passphrase or key, a venue without a sandbox, an
+unknown venue id, and (once the venue is reached, still before the database) a timeframe it does not offer."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,56 @@ def test_a_venue_misconfiguration_is_one_line_and_exit_2(tmp_path: Path, flags: 
     assert says in lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "t.db").exists(), "nothing is written before the venue is checked"
+
+
+# -- the same promise as a table over every venue of the capability table ------------------------------------
+
+VENUE_IDS = ("binance", "gemini", "okx", "bybit", "kraken", "coinbase")
+NO_SANDBOX = ("kraken", "coinbase")
+
+
+def _case_table() -> list[Any]:
+    cases: list[Any] = []
+    for venue in VENUE_IDS:
+        cases.append(pytest.param(venue, ["--live"], {}, "TRADER_EXCHANGE__API_KEY", id=f"{venue}-no-key"))
+        if venue in NO_SANDBOX:
+            cases.append(pytest.param(venue, ["--sandbox"], KEYS, f"{venue} has no sandbox", id=f"{venue}-sandbox"))
+    for venue in ("bybit", "kraken", "coinbase"):
+        cases.append(pytest.param(venue, ["--live"], KEYS, f"refusing to trade live on {venue}",
+                                  id=f"{venue}-live-refused"))
+    cases.append(pytest.param("nosuchvenue", ["--sandbox"], KEYS, "nosuchvenue", id="unknown-sandbox"))
+    return cases
+
+
+@pytest.mark.parametrize(("venue", "flags", "keys", "says"), _case_table())
+def test_every_venue_misconfiguration_is_one_line_and_exit_2(tmp_path: Path, venue: str, flags: list[str],
+                                                              keys: dict[str, str], says: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADER_EXCHANGE__")}
+    env.update(keys)
+    result = subprocess.run([APP, "run", "--exchange", venue, *flags, "--symbol", "BTC/USDT",
+                             "--db", f"sqlite:///{tmp_path}/t.db"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert says in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "t.db").exists(), "nothing is written before the venue is checked"
+
+
+@pytest.mark.parametrize(("venue", "timeframe", "has"), [("gemini", "3m", "1m, 5m, 15m"), ("binance", "10m", "1s")])
+def test_a_timeframe_the_venue_lacks_is_one_line_and_exit_2(tmp_path: Path, venue: str, timeframe: str,
+                                                           has: str) -> None:
+    from trader_sandbox.testing import running_sandbox
+
+    with running_sandbox(venue=venue, history=5) as sandbox:
+        env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
+        result = subprocess.run([APP, "run", "--exchange", venue, "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT",
+                                 "--timeframe", timeframe, "--db", f"sqlite:///{tmp_path}/t.db"],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"has no {timeframe} candles" in lines[0]
+    assert has in lines[0]
+    assert not (tmp_path / "t.db").exists()

@@ -1,17 +1,21 @@
 """PlanMonitor rules on fakes: trail to breakeven (volatility-aware), maximum age, day-end flatten after
-the cutoff only, overnight widening, bracket re-placed on every level change, resize after late fills."""
+the cutoff only, overnight widening, bracket re-placed on every level change, resize after late fills; on a
+venue with stops but no OCO, a venue-held stop with the target held by the bot."""
 
 from __future__ import annotations
 
 from datetime import time, timedelta
 from decimal import Decimal
 
-from tests.unit.trading_bot import BTC, Bot, make_bot, run
+from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
+from trader_adapters.clock import SimulatedClock
+from trader_adapters.memory.exchange import FakeExchange
 from trader_core.model import (
     ExchangeUnavailableError,
     ExitReason,
     OrderRejectedError,
     OrderRole,
+    OrderType,
     PlanStatus,
     Price,
     Quantity,
@@ -194,3 +198,40 @@ def test_an_unprotected_plan_that_cannot_be_exited_halts_trading_with_the_reason
     assert status.state.value == "halted"
     assert "unprotected" in status.reason
     assert [e.action for e in events_named(bot, "ProtectionFailed")] == ["halt"]  # type: ignore[attr-defined]
+
+
+# --- a venue with stops but no OCO: the stop rests at the venue, the bot holds the target ---------------------
+
+
+def stop_only_bot() -> Bot:
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, holds_protective_exits=False,
+                         holds_protective_stops=True)
+    venue.set_price(BTC, Decimal(50000))
+    venue.set_price(ETH, Decimal(2000))
+    return make_bot(clock=clock, venue=venue)
+
+
+def test_without_oco_a_venue_held_stop_protects_the_plan_and_fills_there() -> None:
+    bot = stop_only_bot()
+    assert bot.buy() == "order_open"
+    bot.tick()
+    legs = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
+    assert [(o.role, o.request.order_type) for o in legs] == [(OrderRole.STOP, OrderType.STOP_LOSS)]
+    assert not [c for c in bot.venue.calls if c[0] == "place_exit_bracket"]
+    bot.venue.set_price(BTC, Decimal(48900))  # the venue's stop triggers, whether the bot is up or not
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.STOP
+
+
+def test_without_oco_the_bot_takes_the_target_cancelling_the_venue_stop_first() -> None:
+    bot = stop_only_bot()
+    assert bot.buy() == "order_open"
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(51600))  # above the 3 % target (51500)
+    bot.tick()
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.TARGET
+    stops = [o for o in bot.services.book.orders(BTC) if o.role is OrderRole.STOP]
+    assert all(o.status.value != "open" for o in stops)
+    assert bot.services.tracker.holding(BTC).quantity == 0

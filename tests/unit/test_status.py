@@ -16,7 +16,7 @@ import pytest
 from tests.unit.trading_bot import BTC, ETH, T0, Bot, make_bot, run
 from trader_adapters.sleep import SimulatedSleeper
 from trader_app.commands.status import collect_status, render_status
-from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status
+from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, protection_form
 from trader_app.orchestrator import StrategyOrchestrator
 from trader_core.model import Action, Candle, RunId, RunRecord, Signal, Timeframe
 from trader_core.model.events import LoopLagged
@@ -167,6 +167,7 @@ def test_a_tick_that_overruns_its_interval_is_reported_and_the_status_stored_out
     assert status.ticks == 1
     assert status.circuits["exchange"]["health"] == "ok"
     assert status.prices["BTC/USDT"] == Decimal(50000)
+    assert status.protection == "venue-held stop and target (OCO)"  # the fake venue holds brackets
 
 
 def test_the_status_is_written_at_most_every_few_seconds_while_on_time() -> None:
@@ -211,3 +212,22 @@ def test_llm_budget_shows_the_state_burn_and_hours_to_the_cap_and_net_after_llm(
     net = Decimal(status["pnl"]["total"]["net"]) - Decimal("8.5")
     assert f"llm budget     near_cap: 8.5 of 10 (85 %), burn 4.25/h, 0.35 h to the cap, 2 calls; net after LLM {net}" \
         in render_status(status)
+
+
+@pytest.mark.parametrize(("holds_exits", "holds_stops", "words"), [
+    (True, True, "venue-held stop and target (OCO)"),
+    (False, True, "venue-held stop; target held by the bot"),
+    (False, False, "stop and target held by the bot alone"),
+])
+def test_status_says_how_the_venue_protects_open_plans(holds_exits: bool, holds_stops: bool, words: str) -> None:
+    bot = make_bot()
+    status = capture_loop_status(at=bot.clock.now(), ticks=1, duration=timedelta(0), lag=timedelta(0),
+                                 interval=timedelta(seconds=10), health=bot.services.health,
+                                 tracker=bot.services.tracker, prices={}, symbols=(BTC,),
+                                 protection=protection_form(holds_exits=holds_exits, holds_stops=holds_stops))
+    with bot.store.unit_of_work() as uow:
+        uow.values.put(STATUS_KEY, status.to_json())
+        uow.commit()
+    shown = collect_status(bot.store, bot.clock.now())
+    assert shown["loop"]["protection"] == words
+    assert f"protection     {words}" in render_status(shown)

@@ -32,9 +32,19 @@ _BINANCE_OPTIONS: dict[str, Any] = {
 }
 
 
+# Gemini: markets from /v1/symbols plus each symbol's details (tick, step, minimum), never from the web pages
+# ccxt scrapes by default (docs and exchange front page).
+_GEMINI_OPTIONS: dict[str, Any] = {
+    "fetchMarketsMethod": "fetch_markets_from_api",
+    "fetchMarketsFromAPI": {"fetchDetailsForAllSymbols": True},
+    "fetchCurrencies": {"webApiEnable": False},
+}
+_DEFAULTS = {"binance": _BINANCE_OPTIONS, "gemini": _GEMINI_OPTIONS}
+
+
 def default_options(exchange_id: str) -> dict[str, Any]:
     """The ccxt options this adapter sets for ``exchange_id`` before the caller's own."""
-    return dict(_BINANCE_OPTIONS) if exchange_id == "binance" else {}
+    return dict(_DEFAULTS.get(exchange_id, {}))
 
 
 @attrs.frozen(repr=False)
@@ -116,7 +126,9 @@ def build_client(spec: ClientSpec) -> Any:
     config.update({key: value for key, value in credentials.items() if value})
     client = exchange_class(config)
     if spec.transport is not None:
-        client.fetch = spec.transport
+        # A transport with ``bind(client)`` gets the client, to run the venue's own error handling on its answers.
+        bind = getattr(spec.transport, "bind", None)
+        client.fetch = bind(client) if callable(bind) else spec.transport
     if (spec.sandbox or spec.base_url) and not client.urls.get("test"):
         # Kraken, Coinbase: ccxt lists no test URLs (set_sandbox_mode would end in a bare TypeError).
         if spec.base_url is None:

@@ -1,41 +1,40 @@
 """``CcxtExchange``: the ``MarketData`` and ``Trading`` ports over any ccxt exchange (Binance spot is
 the reference), through ``ccxt.async_support``.
 
-* Every ccxt failure goes through the one table in ``errors.py``, by call kind (create, cancel, read).
-* Orders are known by the bot's client order id, sent as ccxt's unified ``clientOrderId``.
-* Binance's ``myTrades`` carries no client order id: the adapter keeps a venue-order-id -> client-id
-  map filled by every order it places or reads, and resolves a fill of an order it has not seen by
-  fetching that order once (so fills of the bot's orders are never mistaken for foreign ones).
-* The ccxt client (and its aiohttp session) belongs to one event loop; a call from another loop, or
-  ``reconnect()``, builds a fresh client that keeps the loaded markets and the clock offset.
+* Every ccxt failure goes through the one table in ``errors.py``, by call kind (create, cancel, read);
+  the client, markets and guarded calls live in ``session.py``.
+* Orders are known by the bot's client order id, sent as ccxt's unified ``clientOrderId`` in the venue's
+  form; what differs per venue in the request is shaped in ``shaping.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
-
-import ccxt.async_support as ccxt
+from typing import Any
 
 from trader_adapters.ccxt.client import ClientSpec, build_client
-from trader_adapters.ccxt.errors import CallKind, retry_after_from_headers, translate_error
-from trader_adapters.ccxt.ids import OrderIds
-from trader_adapters.ccxt.marketdata import parse_candles, parse_instrument, parse_quote
+from trader_adapters.ccxt.errors import CallKind
+from trader_adapters.ccxt.marketdata import parse_candles, parse_quote
 from trader_adapters.ccxt.requests import create_args, describe, oco_request, stop_limit_price
-from trader_adapters.ccxt.translate import TICK_SIZE, parse_balances, parse_fill, parse_order, to_millis
+from trader_adapters.ccxt.session import DEFAULT_STOP_LIMIT_OFFSET, CcxtSession
+from trader_adapters.ccxt.shaping import (
+    CANCEL_BY_VENUE_ID,
+    completed_ack,
+    needs_book,
+    refused_on_arrival,
+    shape_create,
+)
+from trader_adapters.ccxt.translate import carried_client_id, parse_balances, parse_fill, positive, to_millis
+from trader_adapters.ccxt.venues import VENUES, Protection
 from trader_core.model.errors import (
     ConfigError,
     InvalidDataError,
     InvalidValueError,
-    OrderNotFoundError,
     OrderRejectedError,
     OutcomeUnknownError,
-    TraderError,
-    UnknownSymbolError,
 )
 from trader_core.model.ids import ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
@@ -45,31 +44,14 @@ from trader_core.ports.clock import Clock
 
 __all__ = ["CcxtExchange"]
 
-_T = TypeVar("_T")
 _LOG = logging.getLogger(__name__)
-DEFAULT_STOP_LIMIT_OFFSET = Decimal("0.005")  # a protective STOP_LOSS_LIMIT's limit, 0.5 % beyond its trigger
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
-_MARKET_RELOAD_INTERVAL = timedelta(seconds=60)  # at most one rules reload per minute after rejections
 _BOOK_DEPTH = 5
 _MAX_CANDLES = 1000  # Binance's klines limit
 
 
-class CcxtExchange:
+class CcxtExchange(CcxtSession):
     """A live (or sandbox, or emulated) venue through ccxt. Build it with :meth:`create`."""
-
-    def __init__(self, spec: ClientSpec, *, clock: Clock, venue: str, holds_protective_exits: bool) -> None:
-        """Prefer :meth:`create`. No network I/O happens until the first call."""
-        self._spec, self._clock, self._venue = spec, clock, venue
-        self._holds_exits = holds_protective_exits
-        self._redact = spec.redactor()
-        self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._markets_source: Any = None  # the client whose loaded markets the next client inherits
-        self._time_difference: object = None
-        self._rules: dict[Symbol, InstrumentRules] = {}
-        self._last_reload: timedelta | None = None
-        self._ids = OrderIds()
-        self._stop_limit_offset = DEFAULT_STOP_LIMIT_OFFSET
 
     @classmethod
     def create(
@@ -109,135 +91,18 @@ class CcxtExchange:
     def __repr__(self) -> str:
         return f"CcxtExchange({self._venue}, {self._spec!r})"
 
-    # -- lifecycle --------------------------------------------------------------------------------
-
     @property
-    def venue(self) -> str:
-        """The venue's name, part of every fill's identity."""
-        return self._venue
+    def holds_protective_stops(self) -> bool:
+        """True where the venue table says the venue holds a stop (OCO or stop); ccxt ids outside the table:
+        as they hold brackets."""
+        entry = VENUES.get(self._spec.exchange_id)
+        return self._holds_exits if entry is None else entry.protection is not Protection.NONE
 
     @property
     def holds_protective_exits(self) -> bool:
         """True for Binance (exit brackets are OCO order lists held by the venue); False otherwise."""
         return self._holds_exits
 
-    async def connect(self) -> None:
-        """Load markets and, with credentials, the venue's clock offset. Calls do this lazily anyway."""
-        await self._ready()
-
-    async def reconnect(self) -> None:
-        """Close the ccxt client and build a new one (a new HTTP session), keeping markets and clock offset."""
-        await self._drop_client()
-        await self._ready()
-
-    async def close(self) -> None:
-        """Release the HTTP session. Idempotent; a later call opens a new one."""
-        await self._drop_client()
-
-    async def _drop_client(self) -> None:
-        client, self._client = self._client, None
-        if client is None:
-            return
-        self._remember(client)
-        if self._loop is asyncio.get_running_loop():
-            await client.close()
-        else:
-            # Its loop is gone (asyncio.run per call in tests): nothing left to await, just let it go.
-            client.session = client.tcp_connector = None
-
-    def _remember(self, client: Any) -> None:
-        if client.markets:
-            self._markets_source = client
-        self._time_difference = client.options.get("timeDifference", self._time_difference)
-
-    async def _ready(self) -> Any:
-        """The client for the running loop, with markets (and rules) loaded."""
-        loop = asyncio.get_running_loop()
-        if self._client is not None and self._loop is not loop:
-            await self._drop_client()
-        if self._client is None:
-            client = build_client(self._spec)
-            if self._markets_source is not None:
-                client.set_markets_from_exchange(self._markets_source)
-            if self._time_difference is not None:
-                client.options["timeDifference"] = self._time_difference
-            self._client, self._loop = client, loop
-        client = self._client
-        if not client.markets:
-            await self._guard(CallKind.READ, f"load {self._venue} markets", client, lambda c: c.load_markets())
-            self._index_markets(client)
-            if self._spec.has_credentials and client.has.get("fetchTime"):
-                await self._guard(
-                    CallKind.READ, f"sync {self._venue} clock", client, lambda c: c.load_time_difference()
-                )
-        return client
-
-    def _index_markets(self, client: Any) -> None:
-        rules: dict[Symbol, InstrumentRules] = {}
-        for market in client.markets.values():
-            if market.get("spot") is False:
-                continue
-            try:
-                rule = parse_instrument(market, client.precisionMode or TICK_SIZE)
-            except (InvalidDataError, InvalidValueError):
-                continue  # a market the core cannot express (odd symbol, missing precision) is not listed
-            rules[rule.symbol] = rule
-        self._rules = rules
-
-    async def _reload_markets_after_rejection(self, client: Any) -> None:
-        """The venue refused an order on its rules: reload them (at most once a minute) so the next order
-        is checked against fresh ones. A failure to reload only leaves the old rules in place."""
-        now = self._clock.monotonic()
-        if self._last_reload is not None and now - self._last_reload < _MARKET_RELOAD_INTERVAL:
-            return
-        self._last_reload = now
-        try:
-            await client.load_markets(True)
-        except (ccxt.BaseError, OSError):
-            return
-        self._index_markets(client)
-
-    def _rules_for(self, symbol: Symbol) -> InstrumentRules:
-        rules = self._rules.get(symbol)
-        if rules is None:
-            raise UnknownSymbolError(f"{self._venue} does not list {symbol}")
-        return rules
-
-    # -- the one place ccxt is called ------------------------------------------------------------
-
-    async def _guard(
-        self, kind: CallKind, what: str, client: Any, call: Callable[[Any], Awaitable[_T]], funding: str | None = None
-    ) -> _T:
-        """Run ``call(client)`` and translate any failure by the table. On a stale-timestamp refusal the
-        clock offset is re-synced; a read is then retried once, a write never is."""
-        try:
-            return await call(client)
-        except Exception as exc:  # noqa: BLE001 - the one broad handler: every failure is translated
-            first: Exception = exc
-        resynced = isinstance(first, ccxt.InvalidNonce) and await self._resync_clock(client)
-        if resynced and kind is CallKind.READ:
-            try:
-                return await call(client)
-            except Exception as again:  # noqa: BLE001 - translated below like the first
-                first = again
-        if isinstance(first, TraderError):
-            raise first
-        retry_after = retry_after_from_headers(getattr(client, "last_response_headers", None))
-        error = translate_error(first, kind, what=what, redact=self._redact, retry_after=retry_after,
-                                funding_asset=funding)
-        if kind is CallKind.CREATE and isinstance(error, OrderRejectedError) and isinstance(
-            first, (ccxt.InvalidOrder, ccxt.BadRequest)
-        ) and not isinstance(first, ccxt.BadSymbol):
-            await self._reload_markets_after_rejection(client)
-        raise error from first
-
-    async def _resync_clock(self, client: Any) -> bool:
-        """Re-measure the venue's clock offset after a timestamp refusal; False when that fails too."""
-        try:
-            await client.load_time_difference()
-        except (ccxt.BaseError, OSError):
-            return False
-        return True
 
     # -- MarketData -------------------------------------------------------------------------------
 
@@ -294,8 +159,12 @@ class CcxtExchange:
         stop_limit = None
         if request.order_type is OrderType.STOP_LOSS and request.stop_price is not None:
             stop_limit = self._stop_limit(client, request.symbol, request.side, request.stop_price.value, rules)
-        args = create_args(request, rules, stop_limit)
-        params = {**args.params, **self._by_client_id(request.client_order_id)}
+        exchange_id = self._spec.exchange_id
+        touch = await self._touch(client, request.symbol) if needs_book(exchange_id, request) else None
+        args = shape_create(exchange_id, request, create_args(request, rules, stop_limit), rules, touch=touch,
+                            stop_limit_offset=self._stop_limit_offset)
+        params = {key: value for key, value in args.params.items() if key != "clientOrderId"}
+        params.update(self._by_client_id(request.client_order_id, lookup=False))
         self._ids.remember_type(request.client_order_id, request.order_type)
         funding = request.symbol.quote if request.side is Side.BUY else request.symbol.base
         raw = await self._guard(
@@ -303,7 +172,19 @@ class CcxtExchange:
             lambda c: c.create_order(args.symbol, args.type, args.side, args.amount, args.price, params),
             funding=str(funding),
         )
-        return self._acknowledged(raw, request.client_order_id, describe(request))
+        order = self._acknowledged(completed_ack(raw, request, args), request.client_order_id, describe(request))
+        refusal = refused_on_arrival(exchange_id, raw)
+        if refusal is not None:
+            raise OrderRejectedError(f"{describe(request)}: rejected: {refusal}")
+        return order
+
+    async def _touch(self, client: Any, symbol: Symbol) -> tuple[Decimal, Decimal]:
+        """Best bid and ask from the ticker (to price a market order on a venue that takes limits only)."""
+        ticker = await self._guard(CallKind.READ, f"ticker {symbol}", client, lambda c: c.fetch_ticker(str(symbol)))
+        try:
+            return positive(ticker.get("bid"), f"{symbol} bid"), positive(ticker.get("ask"), f"{symbol} ask")
+        except (InvalidDataError, InvalidValueError, AttributeError) as exc:
+            raise OrderRejectedError(f"place {symbol}: rejected: no price to bound a market order: {exc}") from exc
 
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
         """Place the stop and the target as one Binance OCO order list (``orderList/oco``)."""
@@ -335,11 +216,17 @@ class CcxtExchange:
         client = await self._ready()
         self._rules_for(symbol)
         what = f"cancel {symbol} {client_order_id}"
+        venue_id = self._ids.venue_id(client_order_id)
+        if venue_id is None and self._spec.exchange_id in CANCEL_BY_VENUE_ID:
+            # Gemini cancels by its own order id only: find the order by client id first (after a restart).
+            venue_id = (await self.fetch_order(symbol, client_order_id)).venue_order_id.value
         raw = await self._guard(
             CallKind.CANCEL, what, client,
-            lambda c: c.cancel_order(self._ids.venue_id(client_order_id), str(symbol),
-                                     self._by_client_id(client_order_id)),
+            lambda c: c.cancel_order(venue_id, str(symbol), self._by_client_id(client_order_id)),
         )
+        if isinstance(raw, dict) and raw.get("amount") is None and not (raw.get("info") or {}).get("orderReports"):
+            # OKX and Bybit acknowledge a cancel with ids only, Kraken with a count: the final state is read back.
+            return await self.fetch_order(symbol, client_order_id)
         info = raw.get("info") or {}
         # Cancelling a leg of an order list cancels the list; the answer then describes the list.
         for report in info.get("orderReports") or []:
@@ -387,12 +274,6 @@ class CcxtExchange:
         except OrderRejectedError as exc:
             raise OrderRejectedError(f"place {symbol} stop: {exc}") from exc
 
-    def _is_ours(self, raw: Any) -> bool:
-        """Whether ``raw`` is an order this adapter placed (its client id is one we sent)."""
-        info = (raw.get("info") or {}) if isinstance(raw, dict) else {}
-        own = info.get("origClientOrderId") or (raw.get("clientOrderId") if isinstance(raw, dict) else None)
-        return bool(own) and _valid_client_id(own) and self._ids.requested_type(ClientOrderId(str(own))) is not None
-
     async def fetch_fills(
         self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500
     ) -> tuple[Fill, ...]:
@@ -408,7 +289,7 @@ class CcxtExchange:
         )
         for trade in trades:
             order_id = trade.get("order")
-            carried = trade.get("clientOrderId") or (trade.get("info") or {}).get("clientOrderId")
+            carried = carried_client_id(trade)
             if order_id and not carried and not self._ids.knows(str(order_id)):
                 await self._resolve_client_id(client, symbol, str(order_id))
         trades = [self._ids.ours_in(trade) for trade in trades]
@@ -422,48 +303,3 @@ class CcxtExchange:
         client = await self._ready()
         raw = await self._guard(CallKind.READ, f"{self._venue} balances", client, lambda c: c.fetch_balance())
         return parse_balances(raw)
-
-    # -- client order id bookkeeping --------------------------------------------------------------
-
-    async def _resolve_client_id(self, client: Any, symbol: Symbol, order_id: str) -> None:
-        """Learn the client id of venue order ``order_id``. Only 'no such order' leaves it unknown (a fill
-        then counts as foreign); any other failure raises, rather than mislabel the bot's own fill."""
-        try:
-            raw = await self._guard(
-                CallKind.READ, f"fetch order {symbol} #{order_id}", client,
-                lambda c: c.fetch_order(order_id, str(symbol)),
-            )
-        except OrderNotFoundError:
-            self._ids.note(order_id, None)
-            return
-        self._order(raw, None)
-
-    def _by_client_id(self, client_order_id: ClientOrderId) -> dict[str, str]:
-        """ccxt's unified ``clientOrderId`` parameter, in the venue's form (see ``OrderIds.outgoing``)."""
-        return {"clientOrderId": self._ids.outgoing(self._spec.exchange_id, client_order_id)}
-
-    def _order(self, raw: Any, client_order_id: ClientOrderId | None) -> Order:
-        """Parse a ccxt order, using the type we asked for when we placed it, and note its ids."""
-        raw = self._ids.ours_in(raw)
-        cid = raw.get("clientOrderId") if isinstance(raw, dict) else None
-        info = (raw.get("info") or {}) if isinstance(raw, dict) else {}
-        own = info.get("origClientOrderId") or cid
-        requested = self._ids.requested_type(ClientOrderId(own)) if own and _valid_client_id(own) else None
-        order = parse_order(raw, now=self._clock.now(), requested_type=requested, client_order_id=client_order_id)
-        self._ids.note(order.venue_order_id.value, order.client_order_id)
-        return order
-
-    def _acknowledged(self, raw: Any, client_order_id: ClientOrderId, what: str) -> Order:
-        """Parse a write's answer. The write was applied, so an unreadable answer is an unknown outcome."""
-        try:
-            return self._order(raw, client_order_id)
-        except (InvalidDataError, InvalidValueError, AttributeError, TypeError) as exc:
-            raise OutcomeUnknownError(f"{what}: applied, but the answer is unreadable: {exc}") from exc
-
-
-def _valid_client_id(text: object) -> bool:
-    try:
-        ClientOrderId(str(text))
-    except InvalidValueError:
-        return False
-    return True

@@ -73,7 +73,8 @@ class OrderIds:
             return raw
         fixed = dict(raw)
         info = fixed["info"] = dict(raw["info"]) if isinstance(raw.get("info"), dict) else {}
-        for holder, key in ((fixed, "clientOrderId"), (info, "origClientOrderId"), (info, "clientOrderId")):
+        for holder, key in ((fixed, "clientOrderId"), (info, "origClientOrderId"), (info, "clientOrderId"),
+                            (info, "client_order_id"), (info, "orderLinkId"), (info, "clOrdId")):
             ours = self._aliases.get(holder[key]) if isinstance(holder.get(key), str) else None
             if ours is not None:
                 holder[key] = ours.value

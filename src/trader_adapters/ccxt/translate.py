@@ -23,6 +23,7 @@ from trader_core.model.orders import Balance, Fill, Liquidity, Order, OrderStatu
 __all__ = [
     "DECIMAL_PLACES",
     "TICK_SIZE",
+    "carried_client_id",
     "client_order_id_of",
     "decimal_of",
     "format_decimal",
@@ -136,6 +137,8 @@ _RAW_TYPES = {
     "TAKE_PROFIT": OrderType.TAKE_PROFIT,
     "TAKE_PROFIT_LIMIT": OrderType.TAKE_PROFIT,
     "TAKE_PROFIT_MARKET": OrderType.TAKE_PROFIT,
+    "EXCHANGE LIMIT": OrderType.LIMIT,  # Gemini
+    "EXCHANGE STOP LIMIT": OrderType.STOP_LOSS,  # Gemini: a stop whose trigger places a limit
 }
 
 _STATUSES = {
@@ -239,8 +242,9 @@ def parse_order(
     price = None if order_type is OrderType.MARKET else _optional_price(order.get("price"), f"{what} price")
     if order_type in (OrderType.LIMIT, OrderType.TAKE_PROFIT) and price is None:
         raise InvalidDataError(f"{what}: a {order_type.value} order without a price")
-    stop = order.get("triggerPrice") if order.get("triggerPrice") is not None else order.get("stopPrice")
     info = order.get("info") or {}
+    stop = next((v for v in (order.get("triggerPrice"), order.get("stopPrice"), info.get("stop_price"))
+                 if v is not None), None)
     # Binance reports an untriggered stop's ``workingTime`` as -1, and ccxt takes it as the order's
     # timestamp: a negative time means "not yet working", never 1969.
     created = _known_time(order.get("timestamp")) or _known_time(info.get("transactTime"))
@@ -266,6 +270,17 @@ def parse_order(
 # -- fills ----------------------------------------------------------------------------------------
 
 
+# Where venues put the order's client id in a trade: ccxt's unified key, Binance-style, Gemini, Bybit, OKX.
+CLIENT_ID_KEYS = ("clientOrderId", "client_order_id", "orderLinkId", "clOrdId")
+
+
+def carried_client_id(trade: CcxtDict) -> str | None:
+    """The client order id a ccxt trade carries, in the venue's form, if any."""
+    info = trade.get("info") or {}
+    found = trade.get("clientOrderId") or next((info.get(key) for key in CLIENT_ID_KEYS if info.get(key)), None)
+    return str(found) if found else None
+
+
 def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId | None]) -> Fill:
     """A ccxt trade (``fetch_my_trades``) as a ``Fill``. ``client_order_id(venue_order_id)`` resolves
     the bot's id when the trade does not carry one (Binance's myTrades never does)."""
@@ -278,7 +293,7 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
         raise InvalidDataError(f"{what}: missing order id")
     symbol = symbol_of(trade.get("symbol"), what)
     info = trade.get("info") or {}
-    raw_client_id = trade.get("clientOrderId") or info.get("clientOrderId")
+    raw_client_id = carried_client_id(trade)
     try:
         client_id = ClientOrderId(str(raw_client_id)) if raw_client_id else client_order_id(str(order_id))
     except InvalidValueError as exc:
@@ -291,6 +306,8 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
     except InvalidValueError as exc:
         raise InvalidDataError(f"{what}: bad fee currency {fee_currency!r}") from exc
     taker_or_maker = str(trade.get("takerOrMaker") or "").lower()
+    if not taker_or_maker and isinstance(info.get("aggressor"), bool):  # Gemini: the aggressor took liquidity
+        taker_or_maker = "taker" if info["aggressor"] else "maker"
     return Fill(
         trade_id=TradeId(str(trade_id)),
         venue_order_id=VenueOrderId(str(order_id)),

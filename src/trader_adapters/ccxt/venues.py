@@ -93,10 +93,9 @@ VENUES: dict[str, Venue] = {
 
 # Why a venue without lookup by client id cannot be traded live (the one line the bot prints).
 _NO_LOOKUP = {
-    "bybit": "ccxt's bybit finds an order by orderLinkId only among the last 500 and cancels with a key "
-             "Bybit does not read",
-    "kraken": "ccxt's kraken looks orders up by text where Kraken expects the integer userref",
-    "coinbase": "ccxt's coinbase replaces the bot's client order id with its own",
+    "bybit": "ccxt's bybit finds an order by orderLinkId only among the last 500",
+    "kraken": "Kraken's QueryOrders needs the venue's txid, so an order cannot be found by its userref alone",
+    "coinbase": "ccxt's coinbase cannot look an order up by its client order id",
 }
 
 

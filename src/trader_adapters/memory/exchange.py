@@ -64,6 +64,7 @@ class FakeExchange:
     _rules: Callable[[Symbol], InstrumentRules] = attrs.field(repr=False)
     _venue: str
     _holds_exits: bool
+    _holds_stops: bool | None
     _listed: set[Symbol]
     _quotes: dict[Symbol, Quote]
     _candles: dict[tuple[Symbol, Timeframe], list[Candle]] = attrs.field(repr=False)
@@ -81,10 +82,12 @@ class FakeExchange:
         symbols: Iterable[Symbol] = (),
         holds_protective_exits: bool = True,
         venue: str = "fake",
+        holds_protective_stops: bool | None = None,
     ) -> None:
         """An empty venue (no prices yet) holding ``balances``."""
         self.calls, self.closed = [], False
         self._clock, self._rules, self._venue, self._holds_exits = clock, rules, venue, holds_protective_exits
+        self._holds_stops = holds_protective_stops
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules)
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
@@ -204,6 +207,11 @@ class FakeExchange:
     def holds_protective_exits(self) -> bool:
         """As configured (True by default)."""
         return self._holds_exits
+
+    @property
+    def holds_protective_stops(self) -> bool:
+        """As configured (by default: as it holds brackets)."""
+        return self._holds_exits if self._holds_stops is None else self._holds_stops
 
     async def place_order(self, request: OrderRequest) -> Order:
         """Place ``request``: market orders fill at once at the quote, others rest."""

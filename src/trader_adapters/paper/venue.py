@@ -94,6 +94,11 @@ class PaperExchange:
         """True: the simulated venue holds OCO brackets itself."""
         return True
 
+    @property
+    def holds_protective_stops(self) -> bool:
+        """True: the simulated venue holds stop orders."""
+        return True
+
     def deposit(self, asset: Asset, amount: Decimal) -> None:
         """Credit ``amount`` of ``asset`` to the free balance (tests, funding a run)."""
         self._book.deposit(asset, amount)

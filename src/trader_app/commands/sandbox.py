@@ -1,4 +1,4 @@
-"""``trader-app sandbox``: run the Binance-spot emulator on loopback until SIGINT/SIGTERM."""
+"""``trader-app sandbox``: run the venue emulator (Binance spot or Gemini) on loopback until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ __all__ = ["register", "sandbox_command"]
 def register(sub: Any) -> None:
     """Add ``sandbox``."""
     sandbox = sub.add_parser(
-        "sandbox", help="run a Binance-spot-compatible emulator on 127.0.0.1 (prints url, api_key, secret)"
+        "sandbox", help="run a Binance-spot- or Gemini-compatible emulator on 127.0.0.1 (prints url, api_key, secret)"
     )
+    sandbox.add_argument("--venue", choices=("binance", "gemini"), default="binance",
+                         help="the API it speaks: binance (spot /api/v3, default) or gemini (/v1)")
     sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     sandbox.add_argument("--data", help="candle CSV: timestamp_ms,open,high,low,close,volume")
     sandbox.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
@@ -28,7 +30,8 @@ def sandbox_command(args: argparse.Namespace) -> int:
     """Serve until a signal; exit code 0."""
     from trader_sandbox.__main__ import main as sandbox_main
 
-    argv = ["--port", str(args.port), "--data-symbol", args.data_symbol, "--step-interval", str(args.step_interval)]
+    argv = ["--venue", args.venue, "--port", str(args.port), "--data-symbol", args.data_symbol,
+            "--step-interval", str(args.step_interval)]
     if args.data:
         argv += ["--data", args.data]
     if args.step_volume:

@@ -101,6 +101,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
             "at": loop.at.isoformat(), "age_s": str(_age(now, loop.at)), "ticks": loop.ticks,
             "duration_s": str(loop.duration_s), "lag_s": str(loop.lag_s), "interval_s": str(loop.interval_s),
             "data_age_s": {k: None if v is None else str(v) for k, v in loop.data_age_s.items()},
+            "protection": loop.protection or None,
         },
         "circuits": {} if loop is None else {k: dict(v) for k, v in loop.circuits.items()},
         "positions": _positions(ledger, prices),
@@ -243,6 +244,7 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
                    f"lag {loop['lag_s']} s, interval {loop['interval_s']} s, ticks {loop['ticks']}")
         circuits = ", ".join(f"{name} {c.get('health')}" for name, c in status["circuits"].items())
         out.append(f"circuits       {circuits}")
+        out.append(f"protection     {loop.get('protection') or 'not recorded'}")
     pnl = status["pnl"]
     out.append(f"today          {pnl['day']} ({pnl['day_timezone']}): realized {pnl['today']['realized_pnl']}, "
                f"fees {pnl['today']['fees']}, net {pnl['today']['net']}, fills {pnl['today']['fills']}")

@@ -90,6 +90,11 @@ class MonitoredTrading(_Reporting):
         """As the inner venue."""
         return self.inner.holds_protective_exits
 
+    @property
+    def holds_protective_stops(self) -> bool:
+        """As the inner venue."""
+        return self.inner.holds_protective_stops
+
     async def place_order(self, request: OrderRequest) -> Order:
         """As the inner port."""
         return await self._call(f"place_order {request.symbol}", self.inner.place_order(request))

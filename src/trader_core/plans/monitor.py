@@ -86,7 +86,12 @@ class PlanMonitor:
             if any(o.role in (OrderRole.ENTRY, OrderRole.EXIT) for o in orders):
                 continue  # entry still working, or an exit in flight
             legs = tuple(o for o in orders if o.role in (OrderRole.STOP, OrderRole.TARGET))
-            await self._evaluate(plan, legs, last_prices.get(plan.symbol))
+            price = last_prices.get(plan.symbol)
+            if legs and price is not None and self._target_reached_beside_a_venue_stop(plan, price):
+                await self.exit_plan(plan, ExitReason.TARGET, price,
+                                     f"target reached at {price} (held by the bot beside the venue's stop)")
+                continue
+            await self._evaluate(plan, legs, price)
 
     async def _evaluate(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> None:
         rules = self.rules[plan.symbol]
@@ -148,10 +153,18 @@ class PlanMonitor:
             return
         if changed:
             self.executor.save(plans=(plan,))
-        if self.executor.trading.holds_protective_exits:
-            await self._place(plan, rules)
+        trading = self.executor.trading
+        if trading.holds_protective_exits or (trading.holds_protective_stops and stop is not None):
+            await self._place(plan, rules)  # without OCO: the stop rests at the venue, the bot holds the target
         else:
             await self._watch(plan, rules, price)
+
+    def _target_reached_beside_a_venue_stop(self, plan: Plan, price: Decimal) -> bool:
+        """Whether ``plan`` rests on a venue-held stop alone (no OCO) and the price has reached its target."""
+        trading = self.executor.trading
+        if trading.holds_protective_exits or not trading.holds_protective_stops or plan.target_price is None:
+            return False
+        return triggered_exit(plan.evolve(stop_price=None), price) is ExitReason.TARGET
 
     def _resize_due(self, plan: Plan, legs: tuple[TrackedOrder, ...], rules: InstrumentRules) -> bool:
         """The bracket no longer covers what the plan holds (and no leg has started filling)."""

@@ -59,6 +59,12 @@ class Trading(Protocol):
         """True when the venue holds stop/target brackets itself (they survive the bot being down)."""
         ...
 
+    @property
+    def holds_protective_stops(self) -> bool:
+        """True when the venue holds a stop order by itself (it survives the bot being down). Where it holds no
+        bracket, the stop rests at the venue and the bot watches the target (the strongest form available)."""
+        ...
+
     async def place_order(self, request: OrderRequest) -> Order:
         """Send ``request``; return the order as acknowledged (it may already be filled).
 

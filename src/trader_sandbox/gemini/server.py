@@ -1,0 +1,53 @@
+"""The Gemini face of the emulator's HTTP server: the same connection handling, faults, controls and request
+log as the Binance one, with Gemini's routes, authentication and error payloads."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from trader_sandbox.gemini import api, auth
+from trader_sandbox.gemini.errors import GeminiError
+from trader_sandbox.server import Handler
+
+__all__ = ["GeminiHandler"]
+
+
+class GeminiHandler(Handler):
+    """One client connection to the Gemini emulator."""
+
+    def _request_params(self, params: dict[str, str]) -> dict[str, Any]:
+        """A private request's decoded payload (it holds no secret), else the query, for the request log."""
+        raw = self.headers.get("X-GEMINI-PAYLOAD")
+        if not raw:
+            return params
+        try:
+            decoded = json.loads(base64.b64decode(raw))
+        except (binascii.Error, ValueError):
+            return params
+        return decoded if isinstance(decoded, dict) else params
+
+    def _api(self, method: str, path: str, *, raw_query: str, raw_body: str, params: dict[str, str],
+             n_pairs: int) -> tuple[int, Any, dict[str, str], bool]:
+        """Answer one Gemini request (the payload header, not the parsed body, carries a private one's fields)."""
+        del raw_body, params, n_pairs
+        ex = self.server.exchange
+        _used, limited, retry_after = ex.limiter.charge(1, time.time())
+        if limited is not None:
+            error = GeminiError(429, "RateLimit", "Requests were made too frequently")
+            return 429, error.body(), {"Retry-After": str(max(1, int(retry_after + 0.999)))}, False
+        try:
+            with ex.lock:
+                if method == "GET":
+                    return 200, api.public(ex, path, dict(parse_qsl(raw_query))), {}, False
+                handler = api.PRIVATE.get(path)
+                if method != "POST" or handler is None:
+                    raise GeminiError(404, "EndpointNotFound", f"API entry point `{path}` not found")
+                payload = auth.verify(self.headers, path, ex.keys, ex.nonces, ex.server_time())
+                return 200, handler(ex, payload), {}, False
+        except GeminiError as exc:
+            return exc.status, exc.body(), {}, False

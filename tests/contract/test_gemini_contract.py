@@ -1,0 +1,196 @@
+"""The exchange contract suite through ``CcxtExchange`` and the real ``ccxt.gemini`` against the emulator's
+Gemini face (``start_sandbox(venue="gemini")``), plus what only Gemini does.
+
+The shared test functions of ``test_exchange_contract`` are collected with this module's ``harness``. Gemini
+charges commissions in the quote asset, like the simulated venues, so the fee tests run as they are. The ones
+below in ``VENUE_SPECIFIC`` assert what Gemini does not offer (OCO brackets, a minimum notional, refusing a
+client id already in use) and are replaced by Gemini-true variants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.contract import test_exchange_contract as contract
+from tests.contract.ccxt_harness import CcxtSandboxHarness
+from tests.contract.exchange_harness import BTC, BTC_ASSET, TF, USDT, run
+from tests.contract.test_exchange_contract import balances, bracket, cid, limit, market
+from trader_adapters.ccxt import CcxtExchange
+from trader_core.model import (
+    Balance,
+    InstrumentRules,
+    Liquidity,
+    OrderRejectedError,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Price,
+    Quantity,
+    Side,
+)
+
+VENUE_SPECIFIC = {
+    "test_candles_shape_and_since": "wall-clock candles: see test_candles_are_closed_oldest_first",
+    "test_instrument_rules": "no minimum notional on Gemini: see test_instrument_rules_from_symbol_details",
+    "test_venue_identity": "no OCO on Gemini: see test_venue_holds_a_stop_not_a_bracket",
+    "test_exit_bracket_stop_fills_and_target_is_cancelled": "see test_venue_held_stop_fills_when_the_price_falls",
+    "test_exit_bracket_target_fills_and_stop_is_cancelled": "no brackets on Gemini",
+    "test_cancelling_one_bracket_leg_cancels_both": "no brackets on Gemini",
+    "test_bracket_that_would_trigger_at_once_rejected": "no brackets on Gemini",
+    "test_insufficient_funds_rejected": "see test_insufficient_funds_rejected_without_brackets",
+    "test_below_min_notional_rejected": "see test_small_orders_are_accepted_without_a_minimum_notional",
+    "test_duplicate_client_id_among_open_orders_rejected": "see test_client_id_in_use_is_not_refused_by_gemini",
+}
+SHARED = sorted(
+    name for name in dir(contract)
+    if name.startswith("test_") and not name.startswith("test_fake_") and name not in VENUE_SPECIFIC
+)
+globals().update({name: getattr(contract, name) for name in SHARED})
+
+
+@pytest.fixture
+def harness() -> Iterator[CcxtSandboxHarness]:
+    """CcxtExchange over a fresh Gemini emulator (BTC/USDT 30000, ETH/USDT 2000, empty account)."""
+    h = CcxtSandboxHarness("gemini")
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def private_payloads(h: CcxtSandboxHarness, path: str) -> list[dict[str, Any]]:
+    """The decoded payloads of the private requests to ``path`` the emulator logged."""
+    return [r for r in h.sandbox.requests() if r["path"] == path]
+
+
+def stop(client_id: str, quantity: str, stop_price: str) -> OrderRequest:
+    return OrderRequest(client_order_id=cid(client_id), symbol=BTC, side=Side.SELL, order_type=OrderType.STOP_LOSS,
+                        quantity=Quantity(quantity), stop_price=Price(stop_price))
+
+
+# -- Gemini-true variants ------------------------------------------------------------------------------
+
+
+def test_candles_are_closed_oldest_first(harness: CcxtSandboxHarness) -> None:
+    candles = run(harness.market.fetch_candles(BTC, TF))
+    assert len(candles) >= 3
+    assert all(c.close_time <= harness.clock.now() for c in candles)
+    assert [c.open_time for c in candles] == sorted({c.open_time for c in candles})
+    assert run(harness.market.fetch_candles(BTC, TF, limit=2)) == candles[-2:]
+    assert run(harness.market.fetch_candles(BTC, TF, since=candles[1].open_time, limit=2)) == candles[1:3]
+
+
+def test_instrument_rules_from_symbol_details(harness: CcxtSandboxHarness) -> None:
+    rules = run(harness.market.fetch_instrument(BTC))
+    assert rules == InstrumentRules(symbol=BTC, tick_size=Decimal("0.01"), step_size=Decimal("0.00001"),
+                                    min_quantity=Decimal("0.00001"), min_notional=Decimal(0))
+
+
+def test_venue_holds_a_stop_not_a_bracket(harness: CcxtSandboxHarness) -> None:
+    assert harness.venue.venue == "gemini-emulator"
+    assert harness.venue.holds_protective_exits is False
+    assert harness.exchange.holds_protective_stops is True  # the strongest form here: a venue-held stop
+    harness.fund(BTC_ASSET, Decimal("0.1"))
+    with pytest.raises(OrderRejectedError, match="cannot hold protective exits"):
+        run(harness.venue.place_exit_bracket(bracket()))
+    assert run(harness.venue.fetch_open_orders(BTC)) == ()
+
+
+def test_venue_held_stop_fills_when_the_price_falls(harness: CcxtSandboxHarness) -> None:
+    harness.fund(BTC_ASSET, Decimal("0.1"))
+    placed = run(harness.venue.place_order(stop("sl-1", "0.1", "29000")))
+    assert (placed.order_type, placed.status, placed.stop_price) == (OrderType.STOP_LOSS, OrderStatus.OPEN,
+                                                                     Price("29000"))
+    assert balances(harness)["BTC"] == Balance(BTC_ASSET, Decimal(0), Decimal("0.1"))
+    sent = private_payloads(harness, "/v1/order/new")[-1]["params"]
+    assert (sent["type"], sent["stop_price"], sent["price"]) == ("exchange stop limit", "29000", "28855")
+    run(harness.move_price_to(BTC, Decimal("28900")))
+    order = run(harness.venue.fetch_order(BTC, cid("sl-1")))
+    assert (order.order_type, order.status) == (OrderType.STOP_LOSS, OrderStatus.FILLED)
+    (fill,) = run(harness.venue.fetch_fills(BTC))
+    assert fill.client_order_id == cid("sl-1")
+    assert Price("28855") <= fill.price <= Price("29000")
+    assert fill.liquidity is Liquidity.TAKER
+
+
+def test_insufficient_funds_rejected_without_brackets(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("100"))
+    with pytest.raises(OrderRejectedError, match="insufficient USDT"):
+        run(harness.venue.place_order(limit("poor-1", Side.BUY, "0.1", "29000")))
+    with pytest.raises(OrderRejectedError, match="insufficient USDT"):
+        run(harness.venue.place_order(market("poor-2", Side.BUY, "0.1")))
+    with pytest.raises(OrderRejectedError, match="insufficient BTC"):
+        run(harness.venue.place_order(limit("poor-3", Side.SELL, "0.1", "31000")))
+    with pytest.raises(OrderRejectedError, match="insufficient BTC"):
+        run(harness.venue.place_order(stop("poor-4", "0.1", "29000")))
+    assert run(harness.venue.fetch_open_orders(BTC)) == ()
+    assert balances(harness)["USDT"] == Balance(USDT, Decimal("100"), Decimal(0))
+
+
+def test_small_orders_are_accepted_without_a_minimum_notional(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("10000"))
+    small = run(harness.venue.place_order(limit("tiny-1", Side.BUY, "0.0001", "29000")))
+    assert small.status is OrderStatus.OPEN
+
+
+def test_client_id_in_use_is_not_refused_by_gemini(harness: CcxtSandboxHarness) -> None:
+    # Gemini does not keep client ids unique; the bot's ids are unique per bot, and a lookup by a client id
+    # finds the newest order carrying it.
+    harness.fund(USDT, Decimal("10000"))
+    run(harness.venue.place_order(limit("dup-1", Side.BUY, "0.1", "29000")))
+    run(harness.venue.place_order(limit("dup-1", Side.BUY, "0.1", "28000")))
+    assert run(harness.venue.fetch_order(BTC, cid("dup-1"))).price == Price("28000")
+
+
+# -- what goes over the wire ---------------------------------------------------------------------------
+
+
+def test_market_order_is_an_immediate_or_cancel_limit_bounded_beyond_the_ask(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("10000"))
+    placed = run(harness.venue.place_order(market("mkt-9", Side.BUY, "0.1")))
+    assert (placed.order_type, placed.status, placed.price) == (OrderType.MARKET, OrderStatus.FILLED, None)
+    sent = private_payloads(harness, "/v1/order/new")[-1]["params"]
+    assert sent["type"] == "exchange limit"
+    assert sent["options"] == ["immediate-or-cancel"]
+    assert Decimal(sent["price"]) == Decimal("30600.02")  # ask 30000.01 x 1.02 = 30600.0102, up to the tick
+    assert sent["client_order_id"] == "mkt-9"
+
+
+def test_post_only_that_would_take_is_cancelled_by_gemini_and_reported_rejected(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("10000"))
+    with pytest.raises(OrderRejectedError, match="post-only"):
+        run(harness.venue.place_order(limit("po-9", Side.BUY, "0.1", "30500", post_only=True)))
+    assert private_payloads(harness, "/v1/order/new")[-1]["params"]["options"] == ["maker-or-cancel"]
+    assert run(harness.venue.fetch_order(BTC, cid("po-9"))).status is OrderStatus.CANCELED
+    assert balances(harness)["USDT"] == Balance(USDT, Decimal("10000"), Decimal(0))
+
+
+def test_cancel_after_a_restart_finds_the_venue_id_by_client_id_first(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("10000"))
+    run(harness.venue.place_order(limit("rs-1", Side.BUY, "0.1", "29000")))
+    # A second adapter stands for the restarted bot: it has noted no venue order id.
+    restarted = CcxtExchange.create("gemini", clock=harness.clock, api_key=harness.sandbox.api_key,
+                                    secret=harness.sandbox.secret, base_url=harness.sandbox.url,
+                                    options={"enableRateLimit": False})
+    try:
+        canceled = run(restarted.cancel_order(BTC, cid("rs-1")))
+    finally:
+        run(restarted.close())
+    assert canceled.status is OrderStatus.CANCELED
+    status_call = private_payloads(harness, "/v1/order/status")[-1]
+    cancel_call = private_payloads(harness, "/v1/order/cancel")[-1]
+    assert status_call["params"]["client_order_id"] == "rs-1"
+    assert cancel_call["params"]["order_id"] == str(canceled.venue_order_id)
+
+
+def test_signed_payload_carries_the_endpoint_and_an_increasing_nonce(harness: CcxtSandboxHarness) -> None:
+    run(harness.venue.fetch_balances())
+    run(harness.venue.fetch_balances())
+    nonces = [int(r["params"]["nonce"]) for r in private_payloads(harness, "/v1/balances")]
+    assert len(nonces) == 2
+    assert nonces[0] < nonces[1]
+    assert all(r["params"]["request"] == "/v1/balances" for r in private_payloads(harness, "/v1/balances"))
