@@ -399,16 +399,19 @@ def check_venue_settings(settings: Settings) -> None:
 async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory: Callable[[RunRecord], Telemetry],
                           strategy: SignalSource) -> Replay:
     """Wire a run against a real venue through ccxt: live, its sandbox (or our emulator), or paper
-    (the venue's public data, the paper venue's fills). System clock; the loop polls every ``interval``."""
+    (the venue's public data, the paper venue's fills). System clock (the emulator's clock with
+    ``--sandbox-url``); the loop polls every ``interval``."""
     from trader_adapters.ccxt import CcxtExchange
-    from trader_adapters.clock import SystemClock
+    from trader_adapters.clock import SystemClock, VenueClock
     from trader_adapters.paper.live import LivePaperMarket
     from trader_adapters.paper.replay import ReplayMarket
     from trader_adapters.paper.venue import PaperExchange
     from trader_adapters.sleep import SystemSleeper
 
     assert settings.exchange is not None
-    clock = SystemClock()
+    # Against the emulator the run follows its market clock (which may run faster than real time).
+    venue_clock = VenueClock() if settings.sandbox_url is not None else None
+    clock: Clock = venue_clock or SystemClock()
     paper = settings.mode == "paper"
     check_venue_settings(settings)
     exchange = CcxtExchange.create(
@@ -417,9 +420,14 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         api_key=None if paper or settings.api_key is None else settings.api_key.reveal(),
         secret=None if paper or settings.secret is None else settings.secret.reveal(),
         sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,
+        venue_clock=venue_clock,
     )
     timeframe = settings.timeframe or Timeframe("1m")
     await _reach_venue(exchange, settings.exchange, timeframe)
+    # A market clock faster than real time: venue-time tolerances grow with it (one wall second of lag is
+    # ``rate`` venue seconds).
+    rate = max(1.0, venue_clock.rate) if venue_clock is not None else 1.0
+    md, cap = market_data_policy(settings), capture_policy(settings, timeframe)
     run = new_run(settings.mode, settings.public(), clock)
     telemetry = telemetry_factory(run)
     rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
@@ -437,9 +445,11 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
         policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(store), health=health_policy(settings), reconnector=exchange,
-        ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
-        market_data=market_data_policy(settings), capture=capture_policy(settings, timeframe),
+        prefix=client_order_prefix(store), health=_scaled_health(health_policy(settings), rate),
+        reconnector=exchange, ledger=LedgerPolicy(day_timezone=settings.day_timezone),
+        fee_rate=settings.fee_pct / 100,
+        market_data=attrs.evolve(md, future_tolerance=md.future_tolerance * rate),
+        capture=attrs.evolve(cap, future_tolerance=cap.future_tolerance * rate),
     )
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
@@ -449,6 +459,11 @@ async def build_venue_run(settings: Settings, store: Store, *, telemetry_factory
         commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy),
     )
     return Replay(orchestrator, [exchange.close])
+
+
+def _scaled_health(policy: HealthPolicy, rate: float) -> HealthPolicy:
+    """``policy`` with the venue-time slack of a candle's age grown by the venue clock's ``rate``."""
+    return policy if rate == 1 else attrs.evolve(policy, data_age_offset=policy.data_age_offset * rate)
 
 
 def dry_run(settings: Settings, trading: Trading, telemetry: Telemetry, clock: Clock) -> Trading:

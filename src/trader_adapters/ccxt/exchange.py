@@ -17,11 +17,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ccxt.async_support as ccxt
 
 from trader_adapters.ccxt.client import ClientSpec, build_client
+from trader_adapters.ccxt.clock_sync import SAMPLE_EVERY, align_signing, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind, retry_after_from_headers, translate_error
 from trader_adapters.ccxt.ids import OrderIds
 from trader_adapters.ccxt.marketdata import parse_candles, parse_instrument, parse_quote
@@ -42,6 +43,9 @@ from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest, OrderType, Side
 from trader_core.ports.clock import Clock
+
+if TYPE_CHECKING:
+    from trader_adapters.clock import VenueClock
 
 __all__ = ["CcxtExchange"]
 
@@ -70,6 +74,7 @@ class CcxtExchange:
         self._last_reload: timedelta | None = None
         self._ids = OrderIds()
         self._stop_limit_offset = DEFAULT_STOP_LIMIT_OFFSET
+        self._venue_clock: VenueClock | None = None  # set: the run's clock follows the venue's (emulator)
 
     @classmethod
     def create(
@@ -86,6 +91,7 @@ class CcxtExchange:
         password: str | None = None,
         transport: Any = None,
         stop_limit_offset: Decimal = DEFAULT_STOP_LIMIT_OFFSET,
+        venue_clock: VenueClock | None = None,
     ) -> CcxtExchange:
         """An adapter for ccxt's ``exchange_id``.
 
@@ -96,6 +102,8 @@ class CcxtExchange:
         ``venue`` names the venue in fills (default: the id, plus ``-testnet`` or ``-emulator``).
         ``stop_limit_offset`` is how far beyond its trigger a protective stop's limit sits (a fraction) on a
         symbol whose ``orderTypes`` offer STOP_LOSS_LIMIT but no STOP_LOSS.
+        ``venue_clock`` (the run's clock): sampled from the venue's time at connect, on a stale-timestamp
+        refusal and at least every second while candles are fetched; requests are signed on it.
         Credentials are used for signing only; they never appear in messages, reprs or logs.
         """
         spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}), password, transport)
@@ -104,6 +112,7 @@ class CcxtExchange:
         exchange = cls(spec, clock=clock, venue=venue or f"{exchange_id}{suffix}",
                        holds_protective_exits=exchange_id in _OCO_VENUES)
         exchange._stop_limit_offset = stop_limit_offset
+        exchange._venue_clock = venue_clock
         return exchange
 
     def __repr__(self) -> str:
@@ -166,7 +175,12 @@ class CcxtExchange:
         if not client.markets:
             await self._guard(CallKind.READ, f"load {self._venue} markets", client, lambda c: c.load_markets())
             self._index_markets(client)
-            if self._spec.has_credentials and client.has.get("fetchTime"):
+            if self._venue_clock is not None:
+                clock = self._venue_clock
+                samples = 2 if clock.age() is None else 1
+                await self._guard(CallKind.READ, f"follow {self._venue} clock", client,
+                                  lambda c: sample_venue_clock(c, clock, samples))
+            elif self._spec.has_credentials and client.has.get("fetchTime"):
                 await self._guard(
                     CallKind.READ, f"sync {self._venue} clock", client, lambda c: c.load_time_difference()
                 )
@@ -210,6 +224,8 @@ class CcxtExchange:
     ) -> _T:
         """Run ``call(client)`` and translate any failure by the table. On a stale-timestamp refusal the
         clock offset is re-synced; a read is then retried once, a write never is."""
+        if self._venue_clock is not None:
+            align_signing(client, self._venue_clock)
         try:
             return await call(client)
         except Exception as exc:  # noqa: BLE001 - the one broad handler: every failure is translated
@@ -234,7 +250,10 @@ class CcxtExchange:
     async def _resync_clock(self, client: Any) -> bool:
         """Re-measure the venue's clock offset after a timestamp refusal; False when that fails too."""
         try:
-            await client.load_time_difference()
+            if self._venue_clock is not None:
+                await sample_venue_clock(client, self._venue_clock)
+            else:
+                await client.load_time_difference()
         except (ccxt.BaseError, OSError):
             return False
         return True
@@ -273,6 +292,10 @@ class CcxtExchange:
         if limit <= 0:
             return ()
         since_ms = None if since is None else to_millis(since)
+        clock = self._venue_clock
+        if clock is not None and (clock.age() or SAMPLE_EVERY) >= SAMPLE_EVERY:
+            await self._guard(CallKind.READ, f"follow {self._venue} clock", client,
+                              lambda c: sample_venue_clock(c, clock))
         fetch_limit = min(limit + 1, _MAX_CANDLES)  # one more: the newest bar may be the forming one
         rows = await self._guard(
             CallKind.READ, f"candles {symbol} {timeframe}", client,
