@@ -207,7 +207,7 @@ class StrategyOrchestrator:
                 await self.balances.baseline()
             else:
                 tracker = self.services.tracker
-                await self.balances.report(tracker.holdings(), tracker.flows())
+                await self.balances.report(tracker.holdings(), tracker.flows(since=self.balances.since))
         except ExchangeError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"balance {step}: {exc}"))
 
