@@ -119,6 +119,11 @@ class Sandbox:
         """Logged exchange requests (method, path, params without signature, status, seq, time, note)."""
         return self.exchange.requests(since)
 
+    def request_count(self) -> int:
+        """How many exchange requests were logged since start (or the last reset)."""
+        with self.exchange.lock:
+            return len(self.exchange.log)
+
     def clear_requests(self) -> None:
         """Empty the request log."""
         with self.exchange.lock:
