@@ -198,10 +198,10 @@ def _start(folder: Path, sandbox: Sandbox) -> subprocess.Popen[str]:
 
 def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str, Any]:
     """Run the soak in ``folder``; return the figures."""
-    rng = random.Random(seed)  # noqa: S311 - a reproducible soak, not security
+    rng = random.Random(seed)
     with running_sandbox(candle_ms=1000, history=60, balances={"USDT": Decimal(100_000), "BNB": Decimal(10)}) as sb:
         sb.start_timer(1.0)
-        _signals(folder / "signals.jsonl", datetime.now(UTC) + timedelta(seconds=3), restarts * 3.5 + 60)
+        _signals(folder / "signals.jsonl", datetime.now(UTC) + timedelta(seconds=3), restarts * 15 + 60)
         chaos, protection = Chaos(sb, fault_rate, rng), Protection(sb)
         chaos.start()
         protection.start()
@@ -237,7 +237,8 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str,
         if last.returncode not in (0,):
             crashes.append(f"final run exit {last.returncode}: {err.strip().splitlines()[-1:]}")
         summary = dict(line.split(None, 1) for line in out.strip().splitlines() if len(line.split(None, 1)) == 2)
-        return _figures(folder, sb, chaos, protection, crashes, refused, restarts, soak_seconds, summary)
+        return _figures(folder, sb, chaos=chaos, protection=protection, crashes=crashes, refused=refused,
+                        restarts=restarts, soak_seconds=soak_seconds, summary=summary)
 
 
 def _count(folder: Path, event: str) -> int:
@@ -253,8 +254,8 @@ def _wait(bot: subprocess.Popen[str], seconds: float) -> bool:
     return True
 
 
-def _figures(folder: Path, sb: Sandbox, chaos: Chaos, protection: Protection, crashes: list[str], refused: int,
-             restarts: int, soak_seconds: float, summary: dict[str, str]) -> dict[str, Any]:
+def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection, crashes: list[str],
+             refused: int, restarts: int, soak_seconds: float, summary: dict[str, str]) -> dict[str, Any]:
     log = sb.requests()
     sent: list[str] = []
     for entry in log:  # an OCO's list id is its stop leg's id: each id once per request
