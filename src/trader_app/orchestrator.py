@@ -34,7 +34,7 @@ from trader_core.portfolio import BalanceCheck, PortfolioTracker
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 from trader_core.resync import ReconciliationReport, ResyncService, StartupReconciler
 from trader_core.risk import RiskManager
-from trader_core.trading import TradeActionHandler
+from trader_core.trading import ActionStatus, TradeActionHandler
 
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
 
@@ -82,6 +82,11 @@ class Services:
 
 
 _MAX_BACKOFF = timedelta(minutes=5)
+# Outcomes of a signal after which an order reached the venue (and may have filled in its answer).
+_ORDERS_SENT = frozenset({
+    ActionStatus.ORDER_OPEN, ActionStatus.ORDER_PARTIALLY_FILLED, ActionStatus.ORDER_FILLED,
+    ActionStatus.CLOSE_POSITION_EXECUTED, ActionStatus.PARTIAL_CLOSE_EXECUTED,
+})
 
 
 @attrs.define
@@ -322,10 +327,18 @@ class StrategyOrchestrator:
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
+            sent = False
             for signal in await self._decide(view, fresh):
                 if self.stop_reason is not None and signal.action is Action.BUY:
                     continue  # a stop arrived while the strategy decided: no new entry after it
-                await s.actions.handle(signal, view)
+                outcome = await s.actions.handle(signal, view)
+                sent = sent or outcome.status in _ORDERS_SENT
+            if sent and not health.venue_suspended():
+                # A market order the venue filled in its answer: its fills are booked and its position
+                # protected in this tick, not left unprotected until the next one.
+                await s.resync.sync()
+                if health.may_send_orders():
+                    await s.monitor.protect(view.last_prices)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
         await self._watch_losses(view.last_prices)
 
