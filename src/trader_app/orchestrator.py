@@ -34,7 +34,7 @@ from trader_core.portfolio import BalanceCheck, PortfolioTracker
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 from trader_core.resync import ReconciliationReport, ResyncService, StartupReconciler
 from trader_core.risk import RiskManager
-from trader_core.trading import ActionStatus, TradeActionHandler
+from trader_core.trading import ORDERS_SENT, TradeActionHandler
 
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
 
@@ -82,11 +82,6 @@ class Services:
 
 
 _MAX_BACKOFF = timedelta(minutes=5)
-# Outcomes of a signal after which an order reached the venue (and may have filled in its answer).
-_ORDERS_SENT = frozenset({
-    ActionStatus.ORDER_OPEN, ActionStatus.ORDER_PARTIALLY_FILLED, ActionStatus.ORDER_FILLED,
-    ActionStatus.CLOSE_POSITION_EXECUTED, ActionStatus.PARTIAL_CLOSE_EXECUTED,
-})
 
 
 @attrs.define
@@ -327,16 +322,11 @@ class StrategyOrchestrator:
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
-            sent = False
-            for signal in await self._decide(view, fresh):
-                if self.stop_reason is not None and signal.action is Action.BUY:
-                    continue  # a stop arrived while the strategy decided: no new entry after it
-                outcome = await s.actions.handle(signal, view)
-                sent = sent or outcome.status in _ORDERS_SENT
-            if sent and not health.venue_suspended():
-                # A market order the venue filled in its answer: its fills are booked and its position
-                # protected in this tick, not left unprotected until the next one.
-                await s.resync.sync()
+            # A stop that arrived while the strategy decided: no new entry after it.
+            outcomes = [await s.actions.handle(signal, view) for signal in await self._decide(view, fresh)
+                        if self.stop_reason is None or signal.action is not Action.BUY]
+            if any(o.status in ORDERS_SENT for o in outcomes) and not health.venue_suspended():
+                await s.resync.sync()  # fills the venue gave in its answer: booked, and protected, now
                 if health.may_send_orders():
                     await s.monitor.protect(view.last_prices)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
