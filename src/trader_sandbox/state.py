@@ -82,15 +82,21 @@ class Exchange:
                                             seed=s.seed + i)
             self.markets[name] = SymbolMarket(r, candles, s.history)
         self.accounts = Accounts(dict(s.balances))
-        self.engine = Engine(self.rules, self.markets, self.accounts, self.server_time,
+        self.engine = Engine(self.rules, self.markets, self.accounts, self.market_time,
                              commission_rate=s.commission_rate, step_volume=s.step_volume,
                              bnb_fees=s.bnb_fees)
 
     # -- clock -------------------------------------------------------------------------------------
 
     def server_time(self) -> int:
-        """Server time in ms: the market clock (the wall clock unless a speed is set) plus the skew."""
+        """Server time in ms as ``GET /api/v3/time`` and the recvWindow check see it: the market clock plus
+        the skew (the skew stands for a client clock that drifted)."""
         return self.clock.now_ms() + self.clock_skew_ms
+
+    def market_time(self) -> int:
+        """The market clock in ms, without skew: the time of every order, trade and candle (a venue's trade
+        times never go back, whatever a client's clock does)."""
+        return self.clock.now_ms()
 
     def drive(self) -> None:
         """Bring the markets up to the market clock: walk the price points whose time has come and reveal
@@ -224,7 +230,7 @@ class Exchange:
         """Append one exchange request (``status`` None when the connection was dropped unanswered)."""
         with self.lock:
             self._log_seq += 1
-            self.log.append({"seq": self._log_seq, "time": self.server_time(), "method": method, "path": path,
+            self.log.append({"seq": self._log_seq, "time": self.market_time(), "method": method, "path": path,
                              "params": {k: v for k, v in params.items() if k != "signature"},
                              "status": status, "note": note})
 

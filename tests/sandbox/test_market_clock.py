@@ -115,3 +115,19 @@ def test_a_stop_triggers_when_the_clock_walks_the_price_through_it(tmp_path: Pat
             time.sleep(0.1)
         trade = ex.fetch_my_trades(SYM)[-1]
         assert trade["timestamp"] <= ex.fetch_time(), "filled at a market time, not in the future"
+
+
+def test_a_clock_skew_moves_the_server_time_but_never_dates_a_trade_in_the_past() -> None:
+    # The skew stands for a client clock that drifted: a venue's trades stay in time order, else a client
+    # reading trades from a cursor (its last trade's time) would never see one stamped before it.
+    with running_sandbox() as sb:
+        ex = ccxt_client(sb)
+        ex.load_markets()
+        ex.create_order(SYM, "market", "buy", 0.001)
+        first = ex.fetch_my_trades(SYM)[-1]["timestamp"]
+        sb.set_clock_skew(-20_000)
+        assert ex.fetch_time() < first
+        ex.options["timeDifference"] = 20_000  # a client that followed the venue's answer signs 20 s back
+        order = ex.create_order(SYM, "market", "buy", 0.001)
+        (second,) = [t["timestamp"] for t in ex.fetch_my_trades(SYM) if t["order"] == order["id"]]
+        assert second >= first
