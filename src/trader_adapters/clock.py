@@ -64,6 +64,7 @@ class SimulatedClock:
 
 
 _MIN_RATE_BASE = timedelta(milliseconds=200)  # samples closer than this do not estimate the rate
+_OFF_LINE_MS = 5000  # a sample this far (times the rate) from the prediction is off the line
 
 
 class VenueClock:
@@ -72,12 +73,17 @@ class VenueClock:
 
     Against a real venue the rate is 1 and this is the offset ccxt keeps for signing; against an emulator
     whose market clock runs faster than real time, candle times, ages and signed timestamps all follow it.
-    ``now()`` never goes backwards; ``monotonic()`` is the machine's (durations stay in real seconds)."""
+    ``now()`` never goes backwards; ``monotonic()`` is the machine's (durations stay in real seconds).
+    Once the rate is measured, a sample more than 5 s (times the rate) off the prediction is set aside: a
+    one-off glitch is ignored, and only a second sample that agrees with it moves the clock there (a new
+    anchor, the rate measured again from it)."""
 
     def __init__(self, wall: Callable[[], float] = time.time, mono: Callable[[], float] = time.monotonic) -> None:
         self._wall, self._mono = wall, mono
         self._first: tuple[float, int] | None = None  # (monotonic s, venue ms)
         self._latest: tuple[float, int] | None = None
+        self._suspect: tuple[float, int] | None = None
+        self._measured = False
         self._rate = 1.0
         self._last_ms = 0
 
@@ -94,11 +100,22 @@ class VenueClock:
         """Record the venue's time ``venue_ms``, asked at ``sent`` and answered at ``received``
         (``monotonic()`` readings): it is taken to be the venue's time half-way between them."""
         at = ((sent + received) / 2).total_seconds()
+        if self._measured and self._latest is not None and self._off_line(self._latest, at, venue_ms):
+            suspect, self._suspect = self._suspect, (at, venue_ms)
+            if suspect is None or self._off_line(suspect, at, venue_ms):
+                return  # set aside until a second sample agrees with it
+            self._first, self._measured, self._suspect = suspect, False, None
+        self._suspect = None
         if self._first is None:
             self._first = (at, venue_ms)
         elif at - self._first[0] >= _MIN_RATE_BASE.total_seconds():
             self._rate = (venue_ms - self._first[1]) / ((at - self._first[0]) * 1000)
+            self._measured = True
         self._latest = (at, venue_ms)
+
+    def _off_line(self, base: tuple[float, int], at: float, venue_ms: int) -> bool:
+        predicted = base[1] + (at - base[0]) * 1000 * self._rate
+        return abs(venue_ms - predicted) > _OFF_LINE_MS * max(1.0, self._rate)
 
     def age(self) -> timedelta | None:
         """Local time since the latest sample (None before the first)."""

@@ -58,3 +58,23 @@ def test_now_never_goes_backwards(samples: list[tuple[float, int]]) -> None:
         now = clock.now_ms()
         assert now >= seen
         seen = now
+
+
+def test_a_one_off_sample_off_the_line_is_ignored_and_two_that_agree_move_the_clock() -> None:
+    wall, mono = _Time(1_000.0), _Time(0.0)
+    clock = VenueClock(wall=wall, mono=mono)
+    for k in range(3):  # a venue at rate 1, 100 s ahead of the machine
+        _sample(clock, mono, 1_100_000 + k * 1000)
+        mono.t += 1
+    _sample(clock, mono, 1_103_000 - 20_000)  # a glitch: 20 s back
+    assert clock.now_ms() == 1_103_000, "ignored"
+    mono.t += 1
+    _sample(clock, mono, 1_104_000)
+    assert clock.rate == 1
+    mono.t += 1
+    _sample(clock, mono, 1_105_000 + 30_000)  # the venue's clock moved 30 s ahead, and stays there
+    assert clock.now_ms() == 1_105_000
+    mono.t += 1
+    _sample(clock, mono, 1_106_000 + 30_000)
+    assert clock.now_ms() == 1_136_000, "two samples that agree: followed"
+    assert clock.rate == 1
