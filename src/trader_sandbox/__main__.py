@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     """Serve with parsed ``args`` until SIGINT or SIGTERM; exit code 0."""
     settings: dict[str, Any] = {"data_symbol": args.data_symbol, "commission_rate": Decimal(args.commission_rate)}
     if args.speed is not None:
-        if not args.speed > 0:
-            raise ValueError(f"--speed must be positive, got {args.speed}")
+        if not 0 < args.speed < 1e6:
+            raise ValueError(f"--speed must be a positive number below 1e6, got {args.speed}")
         settings["speed"] = args.speed
     if args.bnb_fees:
         settings["bnb_fees"] = True

@@ -77,3 +77,12 @@ def test_a_bot_trades_csv_data_at_sixty_times_real_time(tmp_path: Path) -> None:
     finished = next(e for e in log if e["event"] == "RunFinished")["at"]
     market_seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(run_started)).total_seconds()
     assert market_seconds > 3 * 60 * 0.9, "the bot's clock followed the 60x market clock (3 s after the fill)"
+
+
+@pytest.mark.parametrize("speed", ["0", "-5", "inf", "nan"])
+def test_a_speed_that_is_not_a_positive_number_is_refused_in_one_line(tmp_path: Path, speed: str) -> None:
+    result = subprocess.run([APP, "sandbox", "--speed", speed], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "--speed must be a positive number" in result.stderr
