@@ -134,7 +134,8 @@ class Chaos:
 
 
 class Protection:
-    """Samples the venue every 10 ms: the BTC held vs the quantity its open sell stops cover."""
+    """Samples the venue every 10 ms: unprotected when the BTC held beyond what its open sell stops cover is
+    worth at least minNotional (less is dust no order could sell)."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -156,7 +157,10 @@ class Protection:
                 held = ex.accounts.free.get("BTC", Decimal(0)) + ex.accounts.locked.get("BTC", Decimal(0))
                 covered = sum((o.orig_qty - o.executed_qty for o in ex.engine.open_orders("BTCUSDT")
                                if o.side == "SELL" and o.type.startswith("STOP_LOSS")), Decimal(0))
-            self.samples.append((time.time(), held > Decimal("0.00002") and covered < held - Decimal("0.00002")))
+                price, rules = ex.markets["BTCUSDT"].last, ex.rules["BTCUSDT"]
+            # What no order can sell (below minNotional: fee dust left by each round trip) needs no stop.
+            uncovered = held - covered
+            self.samples.append((time.time(), uncovered * price >= rules.min_notional))
 
     def stretches(self) -> list[tuple[float, float]]:
         """(start, end) of every unprotected stretch."""
