@@ -58,6 +58,7 @@ from trader_core.trading import ActionPolicy, TradeActionHandler
 
 if TYPE_CHECKING:
     from trader_adapters.ccxt import CcxtExchange
+    from trader_adapters.clock import VenueClock
 
 __all__ = [
     "Replay",
@@ -403,6 +404,7 @@ class VenueConnection:
     exchange: CcxtExchange
     rules: dict[Symbol, InstrumentRules]
     clock: Clock
+    venue_clock: VenueClock | None = None  # the emulator's market clock the run follows (--sandbox-url)
 
 
 async def connect_venue(settings: Settings) -> VenueConnection:
@@ -410,11 +412,13 @@ async def connect_venue(settings: Settings) -> VenueConnection:
     timeframes, every symbol's rules) before anything is written: a venue that cannot serve the run is a
     ``ConfigError`` while the database is still untouched."""
     from trader_adapters.ccxt import CcxtExchange
-    from trader_adapters.clock import SystemClock
+    from trader_adapters.clock import SystemClock, VenueClock
 
     assert settings.exchange is not None
     check_venue_settings(settings)
-    clock = SystemClock()
+    # Against the emulator the run follows its market clock (which may run faster than real time).
+    venue_clock = VenueClock() if settings.sandbox_url is not None else None
+    clock: Clock = venue_clock or SystemClock()
     paper = settings.mode == "paper"
     exchange = CcxtExchange.create(
         settings.exchange, clock=clock,
@@ -422,6 +426,7 @@ async def connect_venue(settings: Settings) -> VenueConnection:
         api_key=None if paper or settings.api_key is None else settings.api_key.reveal(),
         secret=None if paper or settings.secret is None else settings.secret.reveal(),
         sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,
+        venue_clock=venue_clock,
     )
     timeframe = settings.timeframe or Timeframe("1m")
     await _reach_venue(exchange, settings.exchange, timeframe)
@@ -432,22 +437,26 @@ async def connect_venue(settings: Settings) -> VenueConnection:
     except BaseException:
         await exchange.close()
         raise
-    return VenueConnection(exchange, rules, clock)
+    return VenueConnection(exchange, rules, clock, venue_clock)
 
 
 async def build_venue_run(settings: Settings, store: Store, venue: VenueConnection, *,
                           telemetry_factory: Callable[[RunRecord], Telemetry], strategy: SignalSource) -> Replay:
     """Wire a run against a real venue through ccxt (connected by :func:`connect_venue`): live, its sandbox (or
-    our emulator), or paper (the venue's public data, the paper venue's fills). System clock; the loop polls
-    every ``interval``."""
+    our emulator), or paper (the venue's public data, the paper venue's fills). System clock (the emulator's market
+    clock with ``--sandbox-url``); the loop polls every ``interval``."""
     from trader_adapters.paper.live import LivePaperMarket
     from trader_adapters.paper.replay import ReplayMarket
     from trader_adapters.paper.venue import PaperExchange
     from trader_adapters.sleep import SystemSleeper
 
-    exchange, rules, clock = venue.exchange, venue.rules, venue.clock
+    exchange, rules, clock, venue_clock = venue.exchange, venue.rules, venue.clock, venue.venue_clock
     paper = settings.mode == "paper"
     timeframe = settings.timeframe or Timeframe("1m")
+    # A market clock faster than real time: venue-time tolerances grow with it (one wall second of lag is
+    # ``rate`` venue seconds).
+    rate = max(1.0, venue_clock.rate) if venue_clock is not None else 1.0
+    md, cap = market_data_policy(settings), capture_policy(settings, timeframe)
     run = new_run(settings.mode, settings.public(), clock)
     telemetry = telemetry_factory(run)
     market: MarketData = exchange
@@ -464,9 +473,11 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
         run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
         policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(store), health=health_policy(settings), reconnector=exchange,
-        ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
-        market_data=market_data_policy(settings), capture=capture_policy(settings, timeframe),
+        prefix=client_order_prefix(store), health=_scaled_health(health_policy(settings), rate),
+        reconnector=exchange, ledger=LedgerPolicy(day_timezone=settings.day_timezone),
+        fee_rate=settings.fee_pct / 100,
+        market_data=attrs.evolve(md, future_tolerance=md.future_tolerance * rate),
+        capture=attrs.evolve(cap, future_tolerance=cap.future_tolerance * rate),
     )
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
@@ -476,6 +487,11 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
         commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy),
     )
     return Replay(orchestrator, [exchange.close])
+
+
+def _scaled_health(policy: HealthPolicy, rate: float) -> HealthPolicy:
+    """``policy`` with the venue-time slack of a candle's age grown by the venue clock's ``rate``."""
+    return policy if rate == 1 else attrs.evolve(policy, data_age_offset=policy.data_age_offset * rate)
 
 
 def dry_run(settings: Settings, trading: Trading, telemetry: Telemetry, clock: Clock) -> Trading:

@@ -34,7 +34,7 @@ from trader_core.portfolio import BalanceCheck, PortfolioTracker
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 from trader_core.resync import ReconciliationReport, ResyncService, StartupReconciler
 from trader_core.risk import RiskManager
-from trader_core.trading import TradeActionHandler
+from trader_core.trading import ORDERS_SENT, TradeActionHandler
 
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
 
@@ -207,7 +207,7 @@ class StrategyOrchestrator:
                 await self.balances.baseline()
             else:
                 tracker = self.services.tracker
-                await self.balances.report(tracker.holdings(), tracker.flows())
+                await self.balances.report(tracker.holdings(), tracker.flows(since=self.balances.since))
         except ExchangeError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"balance {step}: {exc}"))
 
@@ -325,10 +325,13 @@ class StrategyOrchestrator:
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
-            for signal in await self._decide(view, fresh):
-                if self.stop_reason is not None and signal.action is Action.BUY:
-                    continue  # a stop arrived while the strategy decided: no new entry after it
-                await s.actions.handle(signal, view)
+            # A stop that arrived while the strategy decided: no new entry after it.
+            outcomes = [await s.actions.handle(signal, view) for signal in await self._decide(view, fresh)
+                        if self.stop_reason is None or signal.action is not Action.BUY]
+            if any(o.status in ORDERS_SENT for o in outcomes) and not health.venue_suspended():
+                await s.resync.sync()  # fills the venue gave in its answer: booked, and protected, now
+                if health.may_send_orders():
+                    await s.monitor.protect(view.last_prices)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
         await self._watch_losses(view.last_prices)
 

@@ -28,6 +28,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
     p.add_argument("--symbols", default=",".join(DEFAULT_SYMBOLS), help="comma-separated symbols to list")
     p.add_argument("--step-interval", type=float, default=0.0, help="step one candle every N seconds (0: off)")
+    p.add_argument("--speed", type=float,
+                   help="run the market clock at N times real time; candles (CSV rebased onto it) are revealed "
+                        "as it reaches them (default: candles move only when stepped)")
     p.add_argument("--step-volume", help="maker volume filled per step (default: unlimited)")
     p.add_argument("--commission-rate", default="0.001", help="commission rate (default 0.001)")
     p.add_argument("--bnb-fees", action="store_true",
@@ -40,6 +43,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def run(args: argparse.Namespace) -> int:
     """Serve with parsed ``args`` until SIGINT or SIGTERM; exit code 0."""
     settings: dict[str, Any] = {"data_symbol": args.data_symbol, "commission_rate": Decimal(args.commission_rate)}
+    if args.speed is not None:
+        if not 0 < args.speed < 1e6:
+            raise ValueError(f"--speed must be a positive number below 1e6, got {args.speed}")
+        settings["speed"] = args.speed
     if args.bnb_fees:
         settings["bnb_fees"] = True
     if args.step_volume:
@@ -60,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if args.step_interval > 0:
             sandbox.start_timer(args.step_interval)
         sys.stdout.write(f"url={sandbox.url}\napi_key={sandbox.api_key}\nsecret={sandbox.secret}\n")
+        if args.speed is not None:
+            sys.stdout.write(f"speed={args.speed:g}\n")
         sys.stdout.flush()
         while not done.wait(0.5):
             pass

@@ -52,8 +52,8 @@ def _exchange_info(ex: Exchange, p: Params) -> Any:
 def _ticker(ex: Exchange, p: Params) -> Any:
     if p.get("symbol"):
         r = trading.rules_for(ex.engine, p)
-        return ex.markets[r.symbol].ticker(ex.server_time())
-    return [m.ticker(ex.server_time()) for m in ex.markets.values()]
+        return ex.markets[r.symbol].ticker(ex.market_time())
+    return [m.ticker(ex.market_time()) for m in ex.markets.values()]
 
 
 def _ticker_price(ex: Exchange, p: Params) -> Any:
@@ -102,7 +102,7 @@ def _account(ex: Exchange, p: Params) -> Any:
         "makerCommission": bps, "takerCommission": bps, "buyerCommission": 0, "sellerCommission": 0,
         "commissionRates": {"maker": rate, "taker": rate, "buyer": "0.00000000", "seller": "0.00000000"},
         "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
-        "requireSelfTradePrevention": False, "preventSor": False, "updateTime": ex.server_time(),
+        "requireSelfTradePrevention": False, "preventSor": False, "updateTime": ex.market_time(),
         "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": 1000001,
     }
 

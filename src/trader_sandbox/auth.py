@@ -26,8 +26,11 @@ def sign(secret: str, payload: str) -> str:
 
 
 def verify(api_key: str | None, keys: dict[str, str], *, raw_query: str, raw_body: str, p: Params,
-           server_time: int) -> str:
-    """Check one signed request; return the account's API key or raise the Binance error."""
+           server_time: int, speed: float = 1.0) -> str:
+    """Check one signed request; return the account's API key or raise the Binance error.
+
+    ``speed``: how fast the market clock runs. The window guards against network delay, which is real time,
+    so the 1 s allowed ahead and ``recvWindow`` are real milliseconds: ``speed`` times as many market ones."""
     if not api_key:
         raise errors.ApiError(401, -2014, errors.API_KEY_FORMAT)
     secret = keys.get(api_key)
@@ -45,8 +48,8 @@ def verify(api_key: str | None, keys: dict[str, str], *, raw_query: str, raw_bod
     expected = sign(secret, strip_signature(raw_query) + strip_signature(raw_body))
     if not hmac.compare_digest(expected.encode(), given.lower().encode()):
         raise errors.ApiError(400, -1022, errors.BAD_SIGNATURE)
-    if timestamp >= server_time + 1000:
+    if timestamp >= server_time + 1000 * speed:
         raise errors.ApiError(400, -1021, errors.TS_AHEAD)
-    if server_time - timestamp > recv_window:
+    if server_time - timestamp > recv_window * speed:
         raise errors.ApiError(400, -1021, errors.TS_OUTSIDE)
     return api_key

@@ -34,14 +34,22 @@ class SymbolMarket:
             raise ValueError(f"{rules.symbol}: no candles")
         self.interval_ms = self.history[1].time - self.history[0].time if len(self.history) > 1 else 60_000
         self.last: Decimal = self.history[-1].close
+        self._next: Candle | None = None
+
+    def peek(self) -> Candle | None:
+        """The next candle a step would reveal (None once the series is exhausted)."""
+        if self._next is None:
+            self._next = next(self.pending, None)
+        return self._next
 
     def step(self) -> list[Decimal]:
         """Reveal the next candle; return the price path it walks (open, nearer extreme, other extreme, close).
 
         An exhausted series returns an empty path and the price stays where it is."""
-        c = next(self.pending, None)
+        c = self.peek()
         if c is None:
             return []
+        self._next = None
         self.history.append(c)
         # A rising bar most likely visited its low first; a falling bar its high first.
         return [c.open, c.low, c.high, c.close] if c.close >= c.open else [c.open, c.high, c.low, c.close]

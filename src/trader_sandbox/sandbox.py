@@ -35,6 +35,7 @@ class Sandbox:
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
+        self.exchange.start_driver()
         self._stopped = False
 
     # -- market ----------------------------------------------------------------------------------------
@@ -50,6 +51,10 @@ class Sandbox:
     def prices(self) -> dict[str, str]:
         """Last price per symbol."""
         return self.exchange.prices()
+
+    def server_time(self) -> int:
+        """The server time in ms: the market clock plus the skew."""
+        return self.exchange.server_time()
 
     def start_timer(self, interval_s: float) -> None:
         """Step one candle every ``interval_s`` seconds."""
@@ -116,6 +121,11 @@ class Sandbox:
         """Logged exchange requests (method, path, params without signature, status, seq, time, note)."""
         return self.exchange.requests(since)
 
+    def request_count(self) -> int:
+        """How many exchange requests were logged since start (or the last reset)."""
+        with self.exchange.lock:
+            return len(self.exchange.log)
+
     def clear_requests(self) -> None:
         """Empty the request log."""
         with self.exchange.lock:
@@ -131,6 +141,7 @@ class Sandbox:
             return
         self._stopped = True
         self.exchange.stop_timer()
+        self.exchange.stop_driver()
         self._server.shutdown()
         self._server.close_all()
         self._server.server_close()

@@ -169,9 +169,10 @@ class Handler(BaseHTTPRequestHandler):
             if n_pairs != len(params):
                 raise errors.ApiError(400, -1101, "Duplicate values for a parameter detected.")
             with ex.lock:
+                ex.drive()  # the market is up to the market clock when the request is answered
                 if route.signed:
                     auth.verify(self.headers.get("X-MBX-APIKEY"), ex.keys, raw_query=raw_query, raw_body=raw_body,
-                                p=params, server_time=ex.server_time())
+                                p=params, server_time=ex.server_time(), speed=ex.clock.speed or 1.0)
                 return 200, route.handler(ex, params), headers, False
         except errors.ApiError as exc:
             headers.update(exc.headers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trader_sandbox.book import Accounts, fmt
+from trader_sandbox.clock import MarketClock, PricePath, rebase
 from trader_sandbox.engine import Engine
 from trader_sandbox.faults import Faults, WeightLimiter
 from trader_sandbox.fixtures import DEFAULT_BALANCES, DEFAULT_SYMBOLS, Candle, load_candles, synthetic_candles
@@ -40,6 +40,7 @@ class Settings:
     fee_in_quote: bool = False  # every commission in the quote asset, a buy paying it on top (Gemini)
     seed: int = 7
     candle_ms: int = 60_000  # synthetic candle length; 1000 with a 1 s timer keeps candles on wall time
+    speed: float | None = None  # market clock speed (1: real time); None: candles move only when stepped
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
 
@@ -61,39 +62,91 @@ class Exchange:
         self.log: list[dict[str, Any]] = []
         self._log_seq = 0
         self._timer_stop: threading.Event | None = None
+        self._driver_stop: threading.Event | None = None
         self._build()
 
     def _build(self) -> None:
         s = self.settings
         self.rules = {name: DEFAULT_SYMBOLS[name] for name in s.symbols}
-        now = int(time.time() * 1000) // s.candle_ms * s.candle_ms
+        self.clock = MarketClock(s.speed)
+        market_now = self.clock.now_ms()
+        now = market_now // s.candle_ms * s.candle_ms
         start = now - (s.history - 1) * s.candle_ms
         self.markets: dict[str, SymbolMarket] = {}
+        self.paths = {name: PricePath() for name in self.rules}
         for i, (name, r) in enumerate(self.rules.items()):
             candles: Iterable[Candle]
             if s.data is not None and name == s.data_symbol:
-                candles = load_candles(s.data)
+                # Rebased: the last revealed candle is the one forming now on the market clock.
+                candles = rebase(load_candles(s.data), market_now, s.history)
             else:
                 candles = synthetic_candles(r.seed_price, r.tick, start_ms=start, interval_ms=s.candle_ms,
                                             seed=s.seed + i)
             self.markets[name] = SymbolMarket(r, candles, s.history)
         self.accounts = Accounts(dict(s.balances))
-        self.engine = Engine(self.rules, self.markets, self.accounts, self.server_time,
+        self.engine = Engine(self.rules, self.markets, self.accounts, self.market_time,
                              commission_rate=s.commission_rate, step_volume=s.step_volume,
                              bnb_fees=s.bnb_fees, fee_in_quote=s.fee_in_quote)
 
     # -- clock -------------------------------------------------------------------------------------
 
     def server_time(self) -> int:
-        """Server time in ms: the wall clock plus the configured skew."""
-        return int(time.time() * 1000) + self.clock_skew_ms
+        """Server time in ms as ``GET /api/v3/time`` and the recvWindow check see it: the market clock plus
+        the skew (the skew stands for a client clock that drifted)."""
+        return self.clock.now_ms() + self.clock_skew_ms
+
+    def market_time(self) -> int:
+        """The market clock in ms, without skew: the time of every order, trade and candle (a venue's trade
+        times never go back, whatever a client's clock does)."""
+        return self.clock.now_ms()
+
+    def drive(self) -> None:
+        """Bring the markets up to the market clock: walk the price points whose time has come and reveal
+        every candle whose open time the clock has reached (a no-op without a speed)."""
+        if not self.clock.driven:
+            return
+        with self.lock:
+            now = self.clock.now_ms()
+            for name, market in self.markets.items():
+                path = self.paths[name]
+                while True:
+                    due = path.due(now)
+                    if due:
+                        self.engine.advance(name, due)
+                    upcoming = market.peek()
+                    if not path.empty or upcoming is None or upcoming.time > now:
+                        break
+                    path.schedule(upcoming, market.interval_ms, market.step())
+
+    def start_driver(self, poll_s: float = 0.02) -> None:
+        """Run :meth:`drive` every ``poll_s`` wall seconds in a daemon thread (with a speed only)."""
+        if not self.clock.driven or self._driver_stop is not None:
+            return
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(poll_s):
+                self.drive()
+
+        self._driver_stop = stop
+        threading.Thread(target=run, name="sandbox-clock", daemon=True).start()
+
+    def stop_driver(self) -> None:
+        """Stop the clock's driver thread, if any."""
+        if self._driver_stop is not None:
+            self._driver_stop.set()
+            self._driver_stop = None
 
     # -- controls ----------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Back to the initial state: markets, balances, no orders, no faults, empty log, no skew or limit."""
         with self.lock:
+            driven = self._driver_stop is not None
+            self.stop_driver()
             self._build()
+            if driven:
+                self.start_driver()
             self.faults.clear()
             self.limiter.configure(None)
             self.clock_skew_ms = 0
@@ -180,7 +233,7 @@ class Exchange:
         """Append one exchange request (``status`` None when the connection was dropped unanswered)."""
         with self.lock:
             self._log_seq += 1
-            self.log.append({"seq": self._log_seq, "time": self.server_time(), "method": method, "path": path,
+            self.log.append({"seq": self._log_seq, "time": self.market_time(), "method": method, "path": path,
                              "params": {k: v for k, v in params.items() if k != "signature"},
                              "status": status, "note": note})
 

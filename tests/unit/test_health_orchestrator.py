@@ -131,7 +131,9 @@ POLICY = HealthPolicy(exchange=CircuitPolicy(threshold=3, pause=timedelta(minute
 
 def test_a_tripped_exchange_circuit_stops_entries_keeps_protecting_plans_and_trading_resumes_after_the_window() -> None:
     loop = a_loop(POLICY)
-    assert loop.outcomes(loop.tick()) == ["sent"]
+    first = loop.tick()
+    assert loop.outcomes(first) == ["sent"]
+    assert protected(first), "the filled entry gets its stop and target in the tick that sent it"
     for _ in range(3):
         loop.venue.fail_next("fetch_candles", ExchangeUnavailableError("connection reset"))
     failed = loop.tick() + loop.tick() + loop.tick()
@@ -144,7 +146,7 @@ def test_a_tripped_exchange_circuit_stops_entries_keeps_protecting_plans_and_tra
     paused = loop.tick()
     assert loop.outcomes(paused) == ["entries_blocked"], "the action path refuses the entry"
     assert loop.strategy.seen[-1] == frozenset(), "the strategy is offered no symbol to enter"
-    assert protected(paused), "the filled entry still gets its stop and target"
+    assert not [e for e in paused if e.name == "OrderClosed"], "its stop and target stay at the venue"
     assert "CircuitRecovered" in [e.name for e in paused], "a clean tick recovers the circuit, not the window"
     assert loop.outcomes(loop.tick()) == ["entries_blocked"]
 
@@ -232,3 +234,12 @@ def test_failed_ticks_back_off(failures: int) -> None:
     assert loop.orchestrator.next_sleep() == MINUTE * 2 ** (failures - 1)
     loop.tick()
     assert loop.orchestrator.next_sleep() == MINUTE
+
+
+def test_an_entry_the_venue_filled_at_once_is_booked_and_protected_in_the_same_tick() -> None:
+    loop = a_loop(POLICY)
+    events = loop.tick()
+    assert loop.outcomes(events)[:1] == ["sent"]
+    names = [e.name for e in events]
+    assert "FillRecorded" in names, "the market entry's fill is booked in the tick that sent it"
+    assert protected(events), "and its position is protected in that tick, not the next"

@@ -46,6 +46,7 @@ from trader_core.model.events import (
 )
 from trader_core.model.stats import StatsScope
 from trader_core.portfolio import LedgerPolicy, PortfolioTracker
+from trader_core.portfolio.balances import balance_lines
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 ETH_USDT = Symbol.parse("ETH/USDT")
@@ -302,6 +303,22 @@ def test_the_balance_report_explains_the_difference_and_flags_an_unexplained_res
         Decimal(-100), Decimal("-0.1"), Decimal("-0.5"))
     assert [line.asset.code for line in report if line.flagged] == ["USDT"]
     assert not telemetry.of_type(BalanceMismatchDetected)
+
+
+def test_a_fill_executed_before_the_baseline_but_booked_after_it_is_not_a_residue() -> None:
+    # A restart: the venue sold while the bot was down (the baseline already shows it); the bot books that
+    # sale after taking the baseline, then buys. Only the buy moved the venue since the baseline.
+    tracker, _ = a_tracker()
+    book(tracker, a_fill(Side.BUY, "2", "100", time=T0 - timedelta(minutes=10)), plan="P0")
+    baseline_at = T0
+    book(tracker, a_fill(Side.SELL, "1", "110", time=T0 - timedelta(minutes=1)), plan="P0")
+    book(tracker, a_fill(Side.BUY, "1", "120", time=T0 + timedelta(seconds=5)))
+    start = (Balance(Asset("USDT"), Decimal(910), Decimal(0)), Balance(Asset("BTC"), Decimal(1), Decimal(0)))
+    now = (Balance(Asset("USDT"), Decimal(790), Decimal(0)), Balance(Asset("BTC"), Decimal(2), Decimal(0)))
+    lines = balance_lines(holdings=tracker.holdings(), flows=tracker.flows(since=baseline_at), start=start, now=now,
+                          tolerance=Decimal("0.00000001"))
+    assert not [line.asset.code for line in lines if line.flagged]
+    assert tracker.flows()[Asset("BTC")].fills == Decimal(2), "without a baseline time: every booking"
 
 
 def test_a_holding_the_venue_does_not_have_is_flagged_even_without_a_baseline() -> None:

@@ -13,9 +13,10 @@ import asyncio
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trader_adapters.ccxt.client import ClientSpec, build_client
+from trader_adapters.ccxt.clock_sync import SAMPLE_EVERY, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind
 from trader_adapters.ccxt.marketdata import parse_candles, parse_quote
 from trader_adapters.ccxt.requests import create_args, describe, oco_request, stop_limit_price
@@ -41,6 +42,9 @@ from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest, OrderType, Side
 from trader_core.ports.clock import Clock
+
+if TYPE_CHECKING:
+    from trader_adapters.clock import VenueClock
 
 __all__ = ["CcxtExchange"]
 
@@ -68,6 +72,7 @@ class CcxtExchange(CcxtSession):
         password: str | None = None,
         transport: Any = None,
         stop_limit_offset: Decimal = DEFAULT_STOP_LIMIT_OFFSET,
+        venue_clock: VenueClock | None = None,
     ) -> CcxtExchange:
         """An adapter for ccxt's ``exchange_id``.
 
@@ -78,6 +83,8 @@ class CcxtExchange(CcxtSession):
         ``venue`` names the venue in fills (default: the id, plus ``-testnet`` or ``-emulator``).
         ``stop_limit_offset`` is how far beyond its trigger a protective stop's limit sits (a fraction) on a
         symbol whose ``orderTypes`` offer STOP_LOSS_LIMIT but no STOP_LOSS.
+        ``venue_clock`` (the run's clock): sampled from the venue's time at connect, on a stale-timestamp
+        refusal and at least every second while candles are fetched; requests are signed on it.
         Credentials are used for signing only; they never appear in messages, reprs or logs.
         """
         spec = ClientSpec(exchange_id, api_key, secret, sandbox, base_url, dict(options or {}), password, transport)
@@ -86,6 +93,7 @@ class CcxtExchange(CcxtSession):
         exchange = cls(spec, clock=clock, venue=venue or f"{exchange_id}{suffix}",
                        holds_protective_exits=exchange_id in _OCO_VENUES)
         exchange._stop_limit_offset = stop_limit_offset
+        exchange._venue_clock = venue_clock
         return exchange
 
     def __repr__(self) -> str:
@@ -138,6 +146,10 @@ class CcxtExchange(CcxtSession):
         if limit <= 0:
             return ()
         since_ms = None if since is None else to_millis(since)
+        clock = self._venue_clock
+        if clock is not None and (clock.age() or SAMPLE_EVERY) >= SAMPLE_EVERY:
+            await self._guard(CallKind.READ, f"follow {self._venue} clock", client,
+                              lambda c: sample_venue_clock(c, clock))
         fetch_limit = min(limit + 1, _MAX_CANDLES)  # one more: the newest bar may be the forming one
         rows = await self._guard(
             CallKind.READ, f"candles {symbol} {timeframe}", client,

@@ -14,11 +14,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ccxt.async_support as ccxt
 
 from trader_adapters.ccxt.client import ClientSpec, build_client
+from trader_adapters.ccxt.clock_sync import align_signing, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind, retry_after_from_headers, translate_error
 from trader_adapters.ccxt.ids import OrderIds
 from trader_adapters.ccxt.marketdata import parse_instrument
@@ -37,6 +38,9 @@ from trader_core.model.ids import ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
 from trader_core.model.orders import Order
 from trader_core.ports.clock import Clock
+
+if TYPE_CHECKING:
+    from trader_adapters.clock import VenueClock
 
 __all__ = ["DEFAULT_STOP_LIMIT_OFFSET", "CcxtSession"]
 
@@ -61,6 +65,7 @@ class CcxtSession:
         self._last_reload: timedelta | None = None
         self._ids = OrderIds()
         self._stop_limit_offset = DEFAULT_STOP_LIMIT_OFFSET
+        self._venue_clock: VenueClock | None = None  # set: the run's clock follows the venue's (emulator)
 
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -115,7 +120,12 @@ class CcxtSession:
         if not client.markets:
             await self._guard(CallKind.READ, f"load {self._venue} markets", client, lambda c: c.load_markets())
             self._index_markets(client)
-            if self._spec.has_credentials and client.has.get("fetchTime"):
+            if self._venue_clock is not None:
+                clock = self._venue_clock
+                samples = 2 if clock.age() is None else 1
+                await self._guard(CallKind.READ, f"follow {self._venue} clock", client,
+                                  lambda c: sample_venue_clock(c, clock, samples))
+            elif self._spec.has_credentials and client.has.get("fetchTime"):
                 await self._guard(
                     CallKind.READ, f"sync {self._venue} clock", client, lambda c: c.load_time_difference()
                 )
@@ -159,6 +169,8 @@ class CcxtSession:
     ) -> _T:
         """Run ``call(client)`` and translate any failure by the table. On a stale-timestamp refusal the
         clock offset is re-synced; a read is then retried once, a write never is."""
+        if self._venue_clock is not None:
+            align_signing(client, self._venue_clock)
         try:
             return await call(client)
         except Exception as exc:  # noqa: BLE001 - the one broad handler: every failure is translated
@@ -183,7 +195,10 @@ class CcxtSession:
     async def _resync_clock(self, client: Any) -> bool:
         """Re-measure the venue's clock offset after a timestamp refusal; False when that fails too."""
         try:
-            await client.load_time_difference()
+            if self._venue_clock is not None:
+                await sample_venue_clock(client, self._venue_clock)
+            else:
+                await client.load_time_difference()
         except (ccxt.BaseError, OSError):
             return False
         return True

@@ -22,6 +22,9 @@ def register(sub: Any) -> None:
     sandbox.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
     sandbox.add_argument("--step-interval", type=float, default=0.0,
                          help="reveal one candle every N seconds (default 0: only on /sandbox/step)")
+    sandbox.add_argument("--speed", type=float,
+                         help="market clock at N times real time: server time, candles (the CSV rebased onto "
+                              "it) and triggers follow it (default: candles move only when stepped)")
     sandbox.add_argument("--step-volume", help="maker volume filled per price step (default: unlimited)")
     sandbox.set_defaults(handler=sandbox_command)
 
@@ -34,6 +37,8 @@ def sandbox_command(args: argparse.Namespace) -> int:
             "--step-interval", str(args.step_interval)]
     if args.data:
         argv += ["--data", args.data]
+    if args.speed is not None:
+        argv += ["--speed", str(args.speed)]
     if args.step_volume:
         argv += ["--step-volume", args.step_volume]
     try:

@@ -9,6 +9,7 @@ comes from its fills alone; the rest of the balance is reported as ``others``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
@@ -95,10 +96,14 @@ class BalanceCheck:
     clock: Clock
     tolerance: Decimal = Decimal("0.00000001")
     _start: tuple[Balance, ...] | None = attrs.field(default=None, init=False)
+    since: datetime | None = attrs.field(default=None, init=False)  # when the baseline was asked for
 
     async def baseline(self) -> None:
-        """Remember the venue's balances now."""
+        """Remember the venue's balances now (and the time they were asked for: fills executed before it
+        are in them)."""
+        since = self.clock.now()
         self._start = await self.trading.fetch_balances()
+        self.since = since
 
     async def report(
         self, holdings: Iterable[Holding], flows: Mapping[Asset, AssetFlow],

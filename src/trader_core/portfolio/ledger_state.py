@@ -78,6 +78,8 @@ class LedgerState:
     fees_by_asset: dict[Asset, Decimal] = attrs.Factory(dict)
     days: dict[date, list[object]] = attrs.Factory(dict)
     flows: dict[Asset, AssetFlow] = attrs.Factory(dict)
+    # (fill time, asset, flow) of each booking this session, for the flows since a balance baseline
+    dated_flows: list[tuple[datetime, Asset, AssetFlow]] = attrs.Factory(list)
     fills: int = 0
     realized_pnl: Decimal = ZERO
     fees: Decimal = ZERO
@@ -178,13 +180,24 @@ class LedgerState:
         base, quote = fill.symbol.base, fill.symbol.quote
         sign = 1 if fill.side is Side.BUY else -1
         with localcontext(EXACT):
-            self._flow(base, fills=sign * fill.quantity.value)
-            self._flow(quote, fills=-sign * fill.notional)
-            self._flow(fill.fee.asset, fees=-fill.fee.amount)
+            self._flow(fill.time, base, fills=sign * fill.quantity.value)
+            self._flow(fill.time, quote, fills=-sign * fill.notional)
+            self._flow(fill.time, fill.fee.asset, fees=-fill.fee.amount)
 
-    def _flow(self, asset: Asset, *, fills: Decimal = ZERO, fees: Decimal = ZERO) -> None:
+    def _flow(self, at: datetime, asset: Asset, *, fills: Decimal = ZERO, fees: Decimal = ZERO) -> None:
         flow = self.flows.get(asset) or AssetFlow()
         self.flows[asset] = AssetFlow(flow.fills + fills, flow.fees + fees)
+        self.dated_flows.append((at, asset, AssetFlow(fills, fees)))
+
+    def flows_since(self, since: datetime) -> dict[Asset, AssetFlow]:
+        """What the fills executed at or after ``since`` moved, whenever they were booked."""
+        out: dict[Asset, AssetFlow] = {}
+        with localcontext(EXACT):
+            for at, asset, flow in self.dated_flows:
+                if at >= since:
+                    total = out.get(asset) or AssetFlow()
+                    out[asset] = AssetFlow(total.fills + flow.fills, total.fees + flow.fees)
+        return out
 
     def snapshot(self, scope: StatsScope, zone_name: str) -> LedgerSnapshot:
         """Everything the cache holds for ``scope``, from this state."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -333,9 +333,11 @@ class PortfolioTracker:
         """Everything the cache should hold for the tracker's scope, from memory."""
         return self._state.snapshot(self.scope, self.policy.day_timezone)
 
-    def flows(self) -> dict[Asset, AssetFlow]:
-        """What this process's bookings moved in each asset (fills and fees), for the balance report."""
-        return dict(self._state.flows)
+    def flows(self, since: datetime | None = None) -> dict[Asset, AssetFlow]:
+        """What this process's bookings moved in each asset (fills and fees), for the balance report;
+        with ``since`` (the balance baseline's time), only fills executed then or later: one executed before
+        is already in the baseline, even when it is booked after it (a fill found on a restart)."""
+        return dict(self._state.flows) if since is None else self._state.flows_since(since)
 
     def balance_report(
         self, *, start: Iterable[Balance] | None, now: Iterable[Balance], tolerance: Decimal,

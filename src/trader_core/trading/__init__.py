@@ -12,12 +12,14 @@ from trader_core.trading.maker import (
 )
 from trader_core.trading.outcomes import (
     ORDER_STATUS,
+    ORDERS_SENT,
     ActionOutcome,
     ActionPolicy,
     ActionStatus,
 )
 
 __all__ = [
+    "ORDERS_SENT",
     "ORDER_STATUS",
     "ActionOutcome",
     "ActionPolicy",

@@ -17,7 +17,7 @@ from trader_core.model import (
 )
 from trader_core.plans import PlanPolicy
 
-__all__ = ["ORDER_STATUS", "ActionOutcome", "ActionPolicy", "ActionStatus"]
+__all__ = ["ORDERS_SENT", "ORDER_STATUS", "ActionOutcome", "ActionPolicy", "ActionStatus"]
 
 
 class ActionStatus(enum.StrEnum):
@@ -67,6 +67,11 @@ class ActionStatus(enum.StrEnum):
 
 
 # What an order's intent status means as the outcome of the action that sent it.
+# Outcomes after which an order reached the venue (and may have filled in its answer).
+ORDERS_SENT = frozenset({
+    ActionStatus.ORDER_OPEN, ActionStatus.ORDER_PARTIALLY_FILLED, ActionStatus.ORDER_FILLED,
+    ActionStatus.CLOSE_POSITION_EXECUTED, ActionStatus.PARTIAL_CLOSE_EXECUTED,
+})
 ORDER_STATUS = {
     IntentStatus.PENDING_SUBMIT: ActionStatus.ORDER_PENDING_SUBMIT,
     IntentStatus.OPEN: ActionStatus.ORDER_OPEN,

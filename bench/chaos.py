@@ -1,0 +1,365 @@
+"""Chaos soak: ``trader-app run --exchange binance`` against the emulator, killed with SIGKILL at random moments
+and restarted, while about a fifth of its requests meet a fault.
+
+    python bench/chaos.py [--restarts 200] [--fault-rate 0.2] [--seed 1] [--json] [--keep DIR]
+
+The bot trades scripted signals every few seconds (``--signals``, caught up after a restart): a market BUY
+with a stop and a target (an OCO bracket held by the venue), a SELL of half (a partial close: the bracket is
+cancelled and placed again for the rest), then CLOSE_POSITION (cancel, sell the rest). Faults, armed one at a
+time on the next request so that about ``--fault-rate`` of the requests meet one: 5xx, a delay longer than
+ccxt's 10 s timeout, a dropped connection, apply-then-fail on order placement and cancellation (answered 503
+or dropped after the venue acted), 429 with Retry-After, a 418 ban (2 s), and a clock skew beyond recvWindow
+(1 s). After the last kill the faults stop and one clean run books what is left and is stopped with SIGTERM.
+
+Prints: restarts, orders sent, client ids sent twice (from the emulator's request log), the venue's fills of
+the bot's orders vs the fills booked (missing, doubled), restarts that found a position without venue
+protection and the longest time from the restarted bot's RunStarted to protection (and the longest
+unprotected stretch of any cause), circuit trips and recoveries, crashes (exit code 1), and the ledger vs the
+venue's balances at the end. Exit code 0 when the goals hold: no duplicate, no missing or doubled fill, no
+crash, every plan protected within one tick of a restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from trader_sandbox.faults import Fault
+from trader_sandbox.sandbox import Sandbox
+from trader_sandbox.testing import ccxt_client, running_sandbox
+
+APP = str(Path(sys.executable).parent / "trader-app")
+INTERVAL = 0.5  # the bot's tick (s)
+ONE_TICK = 1.0  # the protective step runs right after the tick's market data: allowed slack (s)
+CYCLE = 6  # one BUY, partial SELL, CLOSE_POSITION every CYCLE seconds
+ORDER_PATHS = {("POST", "/api/v3/order"): ("newClientOrderId",),
+               ("POST", "/api/v3/orderList/oco"): ("listClientOrderId", "aboveClientOrderId", "belowClientOrderId")}
+FAULT_KINDS = ("5xx", "timeout", "drop", "apply_place", "apply_cancel", "apply_oco", "429", "ban", "skew")
+FAULT_WEIGHTS = (30, 2, 15, 15, 12, 8, 12, 2, 4)
+
+
+def _signals(path: Path, start: datetime, seconds: float) -> None:
+    lines = []
+    for k in range(int(seconds // CYCLE) + 2):
+        t = start + timedelta(seconds=k * CYCLE)
+        lines += [
+            {"at": t, "action": "BUY", "symbol": "BTC/USDT", "quantity": "0.004", "stop_pct": 0.3,
+             "target_pct": 0.5, "reason": f"chaos {k}"},
+            {"at": t + timedelta(seconds=2), "action": "SELL", "symbol": "BTC/USDT", "quantity": "0.002",
+             "reason": f"chaos partial {k}"},
+            {"at": t + timedelta(seconds=4), "action": "CLOSE_POSITION", "symbol": "BTC/USDT", "reason": f"chaos {k}"},
+        ]
+    path.write_text("".join(json.dumps({**s, "at": s["at"].isoformat()}) + "\n" for s in lines))
+
+
+class Chaos:
+    """Arms faults so that about ``rate`` of the requests meet one; counts what it did."""
+
+    def __init__(self, sandbox: Sandbox, rate: float, rng: random.Random) -> None:
+        self.sandbox, self.rate, self.rng = sandbox, rate, rng
+        self.injected: Counter[str] = Counter()  # ban and skew (each hits every request while it lasts)
+        self.armed: list[tuple[str, Fault]] = []
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chaos", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def halt(self) -> None:
+        self.stop.set()
+        self._thread.join(timeout=15)
+        self.sandbox.clear_faults()
+        self.sandbox.set_clock_skew(0)
+
+    def by_kind(self) -> Counter[str]:
+        out = Counter(self.injected)
+        for kind, fault in self.armed:
+            if fault.hits:
+                out[kind] += fault.hits
+        return out
+
+    def faulted(self) -> int:
+        return sum(self.by_kind().values())
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.02):
+            waiting = [f for _, f in self.armed if not f.hits]
+            if self.faulted() + len(waiting) >= self.rate * self.sandbox.request_count():
+                continue
+            kind = self.rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0]
+            general = kind in ("5xx", "timeout", "drop", "429")
+            if any(f.path == "*" for f in waiting) or (not general and len(waiting) > 1):
+                continue
+            self._arm(kind)
+
+    def _arm(self, kind: str) -> None:
+        sb = self.sandbox
+        if kind == "ban":
+            sb.ban(2.0)
+            self.injected[kind] += 1
+            self.stop.wait(2.0)
+            return
+        if kind == "skew":
+            sb.set_clock_skew(self.rng.choice((-1, 1)) * 20_000)
+            self.injected[kind] += 1
+            self.stop.wait(1.0)
+            sb.set_clock_skew(0)
+            return
+        spec: dict[str, Any] = {
+            "5xx": {"status": self.rng.choice((500, 502, 503, 504))},
+            "timeout": {"delay": 11.0},
+            "drop": {"drop": True},
+            "apply_place": {"path": "/api/v3/order", "method": "POST", "apply": True,
+                            "drop": self.rng.random() < 0.5},
+            "apply_cancel": {"path": "/api/v3/order", "method": "DELETE", "apply": True,
+                             "drop": self.rng.random() < 0.5},
+            "apply_oco": {"path": "/api/v3/orderList/oco", "method": "POST", "apply": True},
+            "429": {"status": 429, "code": -1003, "msg": "Too much request weight used.",
+                    "headers": {"Retry-After": "1"}},
+        }[kind]
+        self.armed.append((kind, sb.inject(**spec)))
+
+
+class Protection:
+    """Samples the venue every 10 ms: unprotected when the BTC held beyond what its open sell stops cover is
+    worth at least minNotional (less is dust no order could sell)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.samples: list[tuple[float, bool]] = []  # (wall time, unprotected)
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="protection", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def halt(self) -> None:
+        self.stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        ex = self.sandbox.exchange
+        while not self.stop.wait(0.01):
+            with ex.lock:
+                held = ex.accounts.free.get("BTC", Decimal(0)) + ex.accounts.locked.get("BTC", Decimal(0))
+                covered = sum((o.orig_qty - o.executed_qty for o in ex.engine.open_orders("BTCUSDT")
+                               if o.side == "SELL" and o.type.startswith("STOP_LOSS")), Decimal(0))
+                price, rules = ex.markets["BTCUSDT"].last, ex.rules["BTCUSDT"]
+            # What no order can sell (below minNotional: fee dust left by each round trip) needs no stop.
+            uncovered = held - covered
+            self.samples.append((time.time(), uncovered * price >= rules.min_notional))
+
+    def stretches(self) -> list[tuple[float, float]]:
+        """(start, end) of every unprotected stretch."""
+        out: list[tuple[float, float]] = []
+        start: float | None = None
+        for t, bad in self.samples:
+            if bad and start is None:
+                start = t
+            elif not bad and start is not None:
+                out.append((start, t))
+                start = None
+        if start is not None:
+            out.append((start, self.samples[-1][0]))
+        return out
+
+
+def _events(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "logs" / "telemetry.jsonl"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by SIGKILL
+    return out
+
+
+def _start(folder: Path, sandbox: Sandbox) -> subprocess.Popen[str]:
+    env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
+    return subprocess.Popen(
+        [APP, "run", "--exchange", "binance", "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT", "--timeframe",
+         "1s", "--interval", str(INTERVAL), "--signals", "signals.jsonl", "--signals-catch-up",
+         "--accept-reconciliation"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str, Any]:
+    """Run the soak in ``folder``; return the figures."""
+    rng = random.Random(seed)
+    with running_sandbox(candle_ms=1000, history=60, balances={"USDT": Decimal(100_000), "BNB": Decimal(10)}) as sb:
+        sb.start_timer(1.0)
+        _signals(folder / "signals.jsonl", datetime.now(UTC) + timedelta(seconds=3), restarts * 15 + 60)
+        chaos, protection = Chaos(sb, fault_rate, rng), Protection(sb)
+        chaos.start()
+        protection.start()
+        crashes: list[str] = []
+        refused = 0
+        began = time.monotonic()
+        for _ in range(restarts):
+            runs = _count(folder, "RunStarted")
+            bot = _start(folder, sb)
+            if rng.random() < 0.15:  # now and then during start-up (reconciliation, first sync)
+                _wait(bot, rng.uniform(0.2, 2.5))
+            else:  # mostly while it trades: a random moment of its first few seconds
+                deadline = time.monotonic() + 20
+                while _count(folder, "RunStarted") == runs and bot.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                _wait(bot, rng.uniform(0.0, 5.0))
+            if bot.poll() is None:
+                bot.send_signal(signal.SIGKILL)
+                bot.wait(timeout=10)
+            else:
+                _, err = bot.communicate()
+                if bot.returncode == 2:
+                    refused += 1
+                else:
+                    crashes.append(f"exit {bot.returncode}: {err.strip().splitlines()[-1:] if err else ''}")
+        chaos.halt()
+        soak_seconds = time.monotonic() - began
+        last = _start(folder, sb)
+        time.sleep(8)
+        protection.halt()
+        last.send_signal(signal.SIGTERM)
+        out, err = last.communicate(timeout=60)
+        if last.returncode not in (0,):
+            crashes.append(f"final run exit {last.returncode}: {err.strip().splitlines()[-1:]}")
+        summary = dict(line.split(None, 1) for line in out.strip().splitlines() if len(line.split(None, 1)) == 2)
+        return _figures(folder, sb, chaos=chaos, protection=protection, crashes=crashes, refused=refused,
+                        restarts=restarts, soak_seconds=soak_seconds, summary=summary)
+
+
+def _count(folder: Path, event: str) -> int:
+    path = folder / "logs" / "telemetry.jsonl"
+    return path.read_text().count(f'"event":"{event}"') if path.exists() else 0
+
+
+def _wait(bot: subprocess.Popen[str], seconds: float) -> bool:
+    try:
+        bot.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection, crashes: list[str],
+             refused: int, restarts: int, soak_seconds: float, summary: dict[str, str]) -> dict[str, Any]:
+    log = sb.requests()
+    sent: list[str] = []
+    for entry in log:  # an OCO's list id is its stop leg's id: each id once per request
+        keys = ORDER_PATHS.get((entry["method"], entry["path"]), ())
+        sent += sorted({entry["params"][key] for key in keys if key in entry["params"]})
+    twice = sorted(cid for cid, n in Counter(sent).items() if n > 1)
+    client = ccxt_client(sb)
+    own = {str(o["id"]) for o in client.fetch_orders("BTC/USDT") if str(o.get("clientOrderId") or "").startswith("tc")}
+    venue_fills = {str(t["id"]) for t in client.fetch_my_trades("BTC/USDT", limit=1000) if str(t["order"]) in own}
+    booked = _booked(folder)
+    events = _events(folder)
+    after_restart, late = _after_restarts(events, protection.stretches())
+    stretches = [b - a for a, b in protection.stretches()]
+    final = [e for e in events if e.get("run_id") == summary.get("run_id")]
+    mismatches = [f"{e['asset']} ledger {e['expected']} venue {e['venue']}" for e in final
+                  if e["event"] == "BalanceMismatchDetected"]
+    reconciled = any(e["event"] == "BalancesReconciled" for e in final)
+    figures: dict[str, Any] = {
+        "restarts": restarts, "soak_seconds": round(soak_seconds, 1), "requests": len(log),
+        "faults_injected": chaos.faulted(), "fault_share": round(chaos.faulted() / max(1, len(log)), 3),
+        "faults_by_kind": dict(chaos.by_kind()), "orders_sent": len(sent), "client_ids_sent_twice": len(twice),
+        "twice": twice[:10], "unprotected_stretches": [(round(a, 1), round(b - a, 2)) for a, b in
+                                                        protection.stretches() if b - a > 1.5][:20],
+        "venue_fills": len(venue_fills), "booked_fills": len(booked),
+        "missing_fills": len(venue_fills - set(booked)), "doubled_fills": len(booked) - len(set(booked)),
+        "restarts_unprotected_at_start": len(after_restart),
+        "longest_unprotected_after_restart_s": round(max(after_restart, default=0.0), 2),
+        "protected_after_first_tick_s": round(max(late, default=0.0), 2),
+        "longest_unprotected_any_s": round(max(stretches, default=0.0), 2),
+        "circuit_trips": sum(e["event"] == "CircuitTripped" for e in events),
+        "circuit_recoveries": sum(e["event"] == "CircuitRecovered" for e in events),
+        "crashes": len(crashes), "crash_lines": crashes[:5], "startup_refusals": refused,
+        "balances": "reconciled" if reconciled and not mismatches else ("; ".join(mismatches) or "not checked"),
+        "venue_balances": {a: str(f + lk) for a, (f, lk) in sb.balances().items() if a in ("BTC", "USDT", "BNB")},
+        "final_run": {k: summary.get(k, "") for k in ("fills", "round_trips", "reconciliation", "stop_reason")},
+    }
+    figures["ok"] = (not twice and not figures["missing_fills"] and not figures["doubled_fills"] and not crashes
+                     and figures["protected_after_first_tick_s"] <= ONE_TICK)
+    return figures
+
+
+def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, float]]) -> tuple[
+        list[float], list[float]]:
+    """For each run that started with the venue holding an unprotected position: the time from RunStarted to
+    protection, and how long after its first tick's market data (first ``MarketDataFresh``) that came (a run
+    killed before that tick is not late; one killed after it unprotected is late until the kill)."""
+    by_run: dict[str, dict[str, float]] = {}
+    for e in events:
+        if e["event"] in ("RunStarted", "MarketDataFresh") and "run_id" in e:
+            by_run.setdefault(e["run_id"], {}).setdefault(e["event"], datetime.fromisoformat(e["at"]).timestamp())
+    ends = sorted(datetime.fromisoformat(e["at"]).timestamp() for e in events if e["event"] == "RunStarted")
+    to_protect: list[float] = []
+    late: list[float] = []
+    for marks in by_run.values():
+        start = marks.get("RunStarted")
+        if start is None:
+            continue
+        for a, b in stretches:
+            if a <= start < b:
+                to_protect.append(b - start)
+                first_tick = marks.get("MarketDataFresh")
+                next_start = min((t for t in ends if t > start), default=b)
+                if first_tick is not None and first_tick < min(b, next_start):
+                    late.append(min(b, next_start) - first_tick)
+    return to_protect, late
+
+
+def _booked(folder: Path) -> list[str]:
+    from trader_app.storage import open_store
+    from trader_core.model import BotId
+
+    store = open_store(f"sqlite:///{folder / 'trader.db'}", BotId("default"))
+    try:
+        with store.unit_of_work() as uow:
+            return [record.fill.trade_id.value for record in uow.fills.list_all()]
+    finally:
+        store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--restarts", type=int, default=200)
+    parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--keep", type=Path, help="run in this folder (kept) instead of a temporary one")
+    args = parser.parse_args(argv)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        figures = soak(args.keep, args.restarts, args.fault_rate, args.seed)
+    else:
+        with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
+            figures = soak(Path(folder), args.restarts, args.fault_rate, args.seed)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:40} {value}")
+    return 0 if figures["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

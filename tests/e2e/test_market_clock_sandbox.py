@@ -1,0 +1,88 @@
+"""``trader-app sandbox --data FILE --speed 60`` + ``trader-app run --exchange binance --sandbox-url URL``:
+the CSV (from 2020) is rebased onto the emulator's market clock, which runs 60x real time; the bot follows
+that clock, sees fresh closed candles, and trades the data."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.telemetry_log import events
+
+pytestmark = pytest.mark.slow
+
+APP = str(Path(sys.executable).parent / "trader-app")
+
+
+def _csv(path: Path) -> Path:
+    rows = ["timestamp_ms,open,high,low,close,volume"]
+    previous = 30_000.0
+    for i in range(900):  # a wave: SMA(2) and SMA(3) cross every few candles
+        close = 30_000 + 600 * math.sin(i / 4)
+        rows.append(f"{1_600_000_000_000 + i * 60_000},{previous:.2f},{max(previous, close) + 5:.2f},"
+                    f"{min(previous, close) - 5:.2f},{close:.2f},12.5")
+        previous = close
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _sandbox(folder: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    process = subprocess.Popen([APP, "sandbox", "--data", str(_csv(folder / "btc.csv")), "--speed", "60"],
+                               cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    info: dict[str, str] = {}
+    while "speed" not in info:
+        line = process.stdout.readline()
+        assert line, process.stderr.read() if process.stderr else "the sandbox exited"
+        key, _, value = line.strip().partition("=")
+        info[key] = value
+    return process, info
+
+
+def test_a_bot_trades_csv_data_at_sixty_times_real_time(tmp_path: Path) -> None:
+    sandbox, info = _sandbox(tmp_path)
+    try:
+        env = {**os.environ, "TRADER_EXCHANGE__API_KEY": info["api_key"], "TRADER_EXCHANGE__SECRET": info["secret"]}
+        bot = subprocess.Popen(
+            [APP, "run", "--exchange", "binance", "--sandbox-url", info["url"], "--symbol", "BTC/USDT",
+             "--timeframe", "1m", "--interval", "0.5", "--fast", "2", "--slow", "3", "--stake", "100"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not any(e["event"] == "FillRecorded" for e in events(tmp_path)):
+            assert bot.poll() is None, bot.stderr.read() if bot.stderr else ""
+            assert time.monotonic() < deadline, "no fill within 60 s"
+            time.sleep(0.2)
+        time.sleep(3)
+        bot.send_signal(signal.SIGTERM)
+        stdout, stderr = bot.communicate(timeout=30)
+        assert bot.returncode == 0, stderr
+    finally:
+        sandbox.send_signal(signal.SIGTERM)
+        sandbox.communicate(timeout=10)
+    summary = dict(line.split(None, 1) for line in stdout.strip().splitlines() if line.strip())
+    assert int(summary["fills"]) >= 1
+    log = events(tmp_path)
+    assert not [e for e in log if e["event"] == "MarketDataStale"], "every closed candle was fresh"
+    assert not [e for e in log if e["event"] in ("MarketDataRejected", "OrderFailed")], stderr
+    run_started = next(e for e in log if e["event"] == "RunStarted")["at"]
+    finished = next(e for e in log if e["event"] == "RunFinished")["at"]
+    market_seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(run_started)).total_seconds()
+    assert market_seconds > 3 * 60 * 0.9, "the bot's clock followed the 60x market clock (3 s after the fill)"
+
+
+@pytest.mark.parametrize("speed", ["0", "-5", "inf", "nan"])
+def test_a_speed_that_is_not_a_positive_number_is_refused_in_one_line(tmp_path: Path, speed: str) -> None:
+    result = subprocess.run([APP, "sandbox", "--speed", speed], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "--speed must be a positive number" in result.stderr
