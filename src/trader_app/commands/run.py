@@ -24,11 +24,15 @@ from trader_core.model import Candle, ConfigError, RunRecord, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
 if TYPE_CHECKING:
+    from trader_adapters.sql.store import SqlStore
     from trader_app.bootstrap import VenueConnection
     from trader_app.loop_status import LoopStatus
     from trader_app.operations import Metrics
 
-__all__ = ["register", "run_command"]
+__all__ = ["REPLAY_BATCH_TICKS", "register", "run_command"]
+
+# A replay commits its writes once per this many ticks (a live or paper bot: one transaction per unit of work).
+REPLAY_BATCH_TICKS = 1000
 
 
 def register(sub: Any) -> None:
@@ -151,14 +155,24 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
     store, lease = _open_held_store(settings)
     try:
         progress = _replay_progress(series)
+
+        def on_tick(ticks: int) -> None:
+            progress(ticks)
+            if ticks == 1 or ticks % REPLAY_BATCH_TICKS == 0:
+                store.checkpoint()
+
         wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
-                                         strategy=strategy, on_tick=progress))
+                                         strategy=strategy, on_tick=on_tick))
         wired.orchestrator.guard = lease.guard
+        # One transaction per REPLAY_BATCH_TICKS candles: the run record is committed as RUNNING at the first
+        # checkpoint and becomes FINISHED (or FAILED) only in the last batch, with the run's last writes.
+        store.begin_batch()
         try:
             summary = asyncio.run(wired.orchestrator.run_until_stopped(elapsed))
             progress.finished(summary.candles)
         finally:
             progress.close()
+            store.end_batch()
         return summary
     finally:
         lease.release()
@@ -216,7 +230,7 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
         await wired.close()
 
 
-def _open_held_store(settings: Settings) -> tuple[Store, BotLease]:
+def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:
     """The bot's store, with its lease held by this process (``BotTakenError``, exit 2, when another holds it)."""
     store = open_store(settings.db, settings.bot)
     lease = BotLease(store, SystemClock(), ttl=timedelta(seconds=float(settings.lease_seconds)))
