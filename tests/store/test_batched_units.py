@@ -46,9 +46,14 @@ def test_a_failed_unit_inside_a_batch_discards_only_its_own_writes(database_url:
     with store.unit_of_work() as uow:
         uow.runs.add(a_run(BOT))
         uow.commit()
-    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
-        uow.values.put("half-written", "x")
-        raise RuntimeError("the unit fails before its commit")
+
+    def half_written() -> None:
+        with store.unit_of_work() as uow:
+            uow.values.put("half-written", "x")
+            raise RuntimeError("the unit fails before its commit")
+
+    with pytest.raises(RuntimeError):
+        half_written()
     with store.unit_of_work() as uow:
         uow.values.put("kept", "y")
         uow.commit()
