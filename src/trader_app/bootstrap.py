@@ -387,10 +387,10 @@ def check_venue_settings(settings: Settings) -> None:
     """``ConfigError`` (one line) when the venue cannot run as configured (the capability table in
     ``trader_adapters.ccxt.venues``): no sandbox, a missing passphrase, no lookup by client id when live.
     No I/O: run before the database is touched."""
+    if settings.exchange is None:
+        return  # a replay: ccxt (over a second of imports) is never loaded
     from trader_adapters.ccxt.venues import check_venue
 
-    if settings.exchange is None:
-        return
     check_venue(settings.exchange, sandbox=settings.sandbox, base_url=settings.sandbox_url,
                 password=None if settings.password is None else settings.password.reveal(),
                 live=settings.mode == "live")
