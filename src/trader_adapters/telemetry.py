@@ -23,7 +23,7 @@ _WARNING_EVENTS = frozenset({
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
     "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "ReconciliationReported",
-    "MarketDataRejected", "CandleCaptureFailed", "LoopLagged",
+    "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
 })
 
 

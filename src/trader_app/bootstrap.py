@@ -326,7 +326,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
     from trader_adapters.clock import SimulatedClock
     from trader_adapters.paper.replay import ReplayMarket
     from trader_adapters.paper.venue import PaperExchange
-    from trader_adapters.sleep import SimulatedSleeper
+    from trader_adapters.sleep import ReplaySleeper
 
     first = min(candles[0].close_time for candles in series.values())
     clock = SimulatedClock(first)
@@ -349,7 +349,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
         market_data=market_data_policy(settings),
     )
-    sleeper: Sleeper = SimulatedSleeper(clock)
+    sleeper: Sleeper = ReplaySleeper(clock, market, telemetry)  # a hole in the data is crossed in one step
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
         interval=market.timeframe.duration, balance=settings.balance, until=market.end_time, on_tick=on_tick,

@@ -201,6 +201,11 @@ class ReplayMarket:
         self.sync()
         return self._cursor >= len(self._schedule)
 
+    def next_candle(self) -> Candle | None:
+        """The first candle not revealed yet (any symbol), or None at the end of the data."""
+        self.sync()
+        return self._schedule[self._cursor] if self._cursor < len(self._schedule) else None
+
     def last_candle(self, symbol: Symbol) -> Candle | None:
         """The latest revealed candle of ``symbol`` as of the last sync (no sync: for listeners)."""
         track = self._tracks.get(symbol)
