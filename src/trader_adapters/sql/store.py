@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from decimal import InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, Engine, NestedTransaction, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -126,6 +126,7 @@ class SqlStore:
         self._owns_engine = owns_engine
         self._closed = False
         self._batch: Connection | None = None
+        self._savepoints = 0
         self._batch_lock = threading.RLock()  # a batch's connection serves one unit at a time (lease renewer)
 
     @classmethod
@@ -166,11 +167,8 @@ class SqlStore:
 
     @contextmanager
     def _savepoint_unit(self, connection: Connection) -> Iterator[SqlUnitOfWork]:
-        try:
-            savepoint = connection.begin_nested()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"batch on {describe_url(self._engine.url)} failed: {type(exc).__name__}") from exc
-        uow = _SavepointUnitOfWork(connection, self._bot_id, self._engine.url, savepoint)
+        self._savepoints += 1
+        uow = _SavepointUnitOfWork(connection, self._bot_id, self._engine.url, f"u{self._savepoints}")
         try:
             yield uow
         except BaseException:
@@ -330,39 +328,56 @@ class SqlUnitOfWork:
 
 
 class _SavepointUnitOfWork(SqlUnitOfWork):
-    """A unit of work inside a batch: a savepoint of the batch's transaction on its shared connection."""
+    """A unit of work inside a batch: a savepoint of the batch's transaction on its shared connection.
 
-    def __init__(self, connection: Connection, bot_id: BotId, url: URL, savepoint: NestedTransaction) -> None:
+    The savepoint statements go straight to the driver (as BEGIN does): through SQLAlchemy each would be
+    compiled anew, and a replay opens thousands of units."""
+
+    def __init__(self, connection: Connection, bot_id: BotId, url: URL, name: str) -> None:
         super().__init__(connection, bot_id, url)
-        self._savepoint = savepoint
+        self._name = name
+        self._open = False
+        self._driver("SAVEPOINT")
+        self._open = True
+
+    def _driver(self, statement: str) -> None:
+        try:
+            self.connection.connection.driver_connection.execute(f"{statement} {self._name}")  # type: ignore[union-attr]
+        except Exception as exc:  # the driver's own error types (sqlite3, psycopg)
+            self._failed = True
+            raise StoreError(f"{statement.lower()} on {describe_url(self._url)}: {type(exc).__name__}: {exc}") from exc
 
     def commit(self) -> None:
         """Keep this unit's writes in the batch (durable at the batch's next checkpoint)."""
-        with self.guard("commit"):
-            self._savepoint.commit()
+        if self._ended:
+            raise StoreError("commit: the unit of work has ended")
+        if self._failed:
+            raise StoreError("commit: the unit of work failed earlier and was rolled back")
+        self._driver("RELEASE SAVEPOINT")
+        self._open = False
 
     def rollback(self) -> None:
         """Discard this unit's writes; the batch goes on."""
-        if self._failed:
-            return
-        with self.guard("rollback"):
-            if self._savepoint.is_active:
-                self._savepoint.rollback()
+        self._undo()
 
     def end(self, *, quiet: bool) -> None:
-        """Release the savepoint, rolling back what was not committed; the shared connection stays open."""
+        """Roll back what was not committed; the shared connection stays open."""
         if self._ended:
             return
         self._ended = True
         try:
-            if self._savepoint.is_active:
-                self._savepoint.rollback()
-        except SQLAlchemyError as exc:
+            self._undo()
+        except StoreError:
             if not quiet:
-                raise StoreError(f"ending a unit of work on {describe_url(self._url)} failed") from exc
+                raise
+
+    def _undo(self) -> None:
+        if self._open:
+            self._open = False
+            self._driver("ROLLBACK TO SAVEPOINT")
+            self._driver("RELEASE SAVEPOINT")
 
     def _fail(self) -> None:
         self._failed = True
-        with suppress(SQLAlchemyError):
-            if self._savepoint.is_active:
-                self._savepoint.rollback()
+        with suppress(StoreError):
+            self._undo()
