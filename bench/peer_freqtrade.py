@@ -6,7 +6,8 @@ Installs freqtrade 2026.9 into its own virtual environment under the cache folde
 (``$XDG_CACHE_HOME/trader-core/freqtrade-venv``, never a project dependency), converts the CSV into its JSON
 candle format, serves ``exchangeInfo`` from our emulator (``trader-app sandbox``) on 127.0.0.1 because freqtrade
 loads markets at start-up, then runs freqtrade's ``backtesting`` (strategy: bench/freqtrade_sma_cross.py) and our
-``trader-app run`` (SQLite) in turns. Prints wall time and peak RSS of each process, trade count, PnL, the ratio
+``trader-app run`` (SQLite; its breakeven trail, overnight widening and daily loss limit off, as freqtrade's
+strategy has none) in turns. Prints wall time and peak RSS of each process, trade count, PnL, the ratio
 of our wall time to freqtrade's, and whether the trade lists agree (entry/exit times, prices, quantities; PnL to
 1e-6). ``--repeat N`` first writes a synthetic file of N back-to-back copies of the CSV (time shifted) to measure
 growth with length. Rules: stop 2 %, target 3 %, fee 0.1 % per side, stake 1000, balance 10000, one position.
@@ -187,7 +188,11 @@ def main() -> None:
     emulator = start_emulator(port) if exe else None
     try:
         timerange = write_freqtrade_folder(work / "ft", csv_path, port, args)
-        ours_cmd = [str(ROOT / ".venv" / "bin" / "trader-app"), "run", "--data", str(csv_path),
+        # The same rules as freqtrade's strategy: no breakeven trail, no overnight widening, no daily loss limit.
+        (work / "ours.toml").write_text('plan_trail_to_breakeven_pct = "0"\novernight_widen = false\n'
+                                        'max_daily_loss = ""\nmax_daily_loss_pct = ""\n')
+        ours_cmd = [str(ROOT / ".venv" / "bin" / "trader-app"), "run", "--config", str(work / "ours.toml"),
+                    "--data", str(csv_path),
                     "--fast", str(args.fast), "--slow", str(args.slow), "--stop-pct", "2", "--target-pct", "3",
                     "--fee-pct", "0.1", "--stake", args.stake, "--balance", args.balance,
                     "--log-dir", str(work / "logs")]

@@ -104,7 +104,7 @@ def new_run(mode: str, config: Mapping[str, str], clock: Clock) -> RunRecord:
 
 def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
     """The candles a replay runs on: the CSV file, or the seeded synthetic feed."""
-    from trader_adapters.feeds.csv_feed import load_candles_csv
+    from trader_adapters.feeds.csv_feed import load_candle_rows
     from trader_adapters.feeds.synthetic import generate_candles
 
     if settings.data is not None:
@@ -116,7 +116,7 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         # A row dated after the present is bad input (exit 2 naming the line), never a walk through
         # decades of empty minutes.
         now = SystemClock().now()
-        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe, now=now)}
+        return {symbol: load_candle_rows(settings.data, symbol, settings.timeframe, now=now)}
     timeframe = settings.timeframe or Timeframe("1m")
     count = int(timedelta(days=settings.days) / timeframe.duration)
     return {
