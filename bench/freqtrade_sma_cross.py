@@ -2,8 +2,8 @@
 
 Copied into a freqtrade user folder and loaded by freqtrade only (never imported by the project). Long when the
 fast SMA of closes crosses above the slow one, exit when it crosses below; stop 2 % and target 3 % from the
-entry. The SMA lengths, stop and target come from the config keys ``bench_fast``, ``bench_slow``,
-``bench_stop`` and ``bench_target`` that the bench writes (fractions, e.g. 0.02).
+entry price (both price levels, as ours are). The SMA lengths, stop and target come from the config keys
+``bench_fast``, ``bench_slow``, ``bench_stop`` and ``bench_target`` that the bench writes (fractions, e.g. 0.02).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ class BenchSmaCross(IStrategy):  # type: ignore[misc]
         self.slow = int(config.get("bench_slow", 30))
         self.startup_candle_count = self.slow
         self.stoploss = -float(config.get("bench_stop", 0.02))
-        self.minimal_roi = {"0": float(config.get("bench_target", 0.03))}
+        # Our target is a price level (entry + 3 %); freqtrade's ROI is a return net of both fees. The ROI that
+        # puts freqtrade's exit at that same price level:
+        fee = float(config.get("fee", 0.001))
+        self.minimal_roi = {"0": (1 + float(config.get("bench_target", 0.03))) * (1 - fee) / (1 + fee) - 1}
 
     def populate_indicators(self, frame: DataFrame, metadata: dict[str, Any]) -> DataFrame:  # noqa: ARG002
         """The two averages and their difference."""

@@ -78,3 +78,14 @@ def test_a_replay_market_over_rows_reveals_what_it_reveals_over_candles(tmp_path
         assert len(series) == 300, "appending to the market leaves the loaded series as it was"
     assert seen[0] == seen[1]
     assert len(seen[0]) == 50
+
+
+def test_candles_since_a_time_are_the_same_over_rows_and_over_candles(tmp_path: Path) -> None:
+    path = _write(tmp_path, _rows(400, gap_after=100))
+    plain, rows = load_candles_csv(path, BTC), load_candle_rows(path, BTC)
+    clock = SimulatedClock(plain[-1].close_time)
+    markets = [ReplayMarket({BTC: series}, clock) for series in (plain, rows)]
+    for since in (plain[0].open_time, plain[50].open_time + timedelta(microseconds=1),
+                  plain[101].open_time - timedelta(minutes=90), plain[-1].open_time, plain[-1].close_time):
+        found = [asyncio.run(m.fetch_candles(BTC, Timeframe("1m"), since=since, limit=30)) for m in markets]
+        assert found[0] == found[1], since

@@ -7,6 +7,7 @@ each candle a few times around the moment it is revealed, so the last few built 
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from trader_core.model.market import Candle, Timeframe
 __all__ = ["CandleRows"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 _RECENT = 256  # candles kept built: a strategy's window and the reveal around the clock
 
 
@@ -40,6 +42,13 @@ class CandleRows(Sequence[Candle]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def first_from(self, when: datetime, end: int) -> int:
+        """The index of the first candle opening at or after ``when`` among the first ``end`` (a bisect over the
+        open times: no candle is built)."""
+        since = when - _EPOCH
+        ms = since // _MS + (1 if since % _MS else 0)
+        return bisect.bisect_left(self._open_ms, ms, 0, end)
 
     @overload
     def __getitem__(self, index: int) -> Candle: ...

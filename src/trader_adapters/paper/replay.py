@@ -278,7 +278,8 @@ class ReplayMarket:
             return ()
         if since is None:
             return tuple(candles[max(0, count - limit) : count])
-        first = bisect.bisect_left(candles, since, 0, count, key=_open_time)
+        first = (candles.first_from(since, count) if isinstance(candles, CandleRows)
+                 else bisect.bisect_left(candles, since, 0, count, key=_open_time))
         return tuple(candles[first : min(first + limit, count)])
 
     async def fetch_quote(self, symbol: Symbol) -> Quote:
