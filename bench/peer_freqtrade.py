@@ -116,7 +116,8 @@ def freqtrade_trades(folder: Path) -> list[dict[str, Any]]:
     strategy = next(iter(data["strategy"].values()))
     return [{"entry": _minute(t["open_date"]), "exit": _minute(t["close_date"]),
              "entry_price": Decimal(str(t["open_rate"])), "exit_price": Decimal(str(t["close_rate"])),
-             "quantity": Decimal(str(t["amount"])), "pnl": Decimal(str(t["profit_abs"]))}
+             "quantity": Decimal(str(t["amount"])), "pnl": Decimal(str(t["profit_abs"])),
+             "forced": t.get("exit_reason") == "force_exit"}
             for t in strategy["trades"]]
 
 
@@ -169,7 +170,7 @@ def start_emulator(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the emulator did not answer exchangeInfo")
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="candle CSV (BTC/USDT, 1m)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
@@ -179,7 +180,11 @@ def main() -> None:
     parser.add_argument("--balance", default="10000")
     parser.add_argument("--repeat", type=int, default=1, help="replay N back-to-back copies of the file")
     parser.add_argument("--only-ours", action="store_true", help="skip freqtrade (quick measurement of ours)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     work = Path(tempfile.mkdtemp(prefix="peer-freqtrade-"))
     csv_path = Path(args.data) if args.repeat == 1 else repeat_csv(Path(args.data), args.repeat, work / "long.csv")
     candles = sum(1 for _ in csv_path.open()) - 1
@@ -197,6 +202,7 @@ def main() -> None:
                     "--fee-pct", "0.1", "--stake", args.stake, "--balance", args.balance,
                     "--log-dir", str(work / "logs")]
         figures: dict[str, list[tuple[float, float]]] = {"freqtrade": [], "trader-core": []}
+        forced = 0
         db = ""
         for round_no in range(args.rounds):
             if exe:
@@ -206,7 +212,10 @@ def main() -> None:
             db = f"sqlite:///{work / f'ours-{round_no}.db'}"
             figures["trader-core"].append(measured([*ours_cmd, "--db", db], work, work / f"ours-{round_no}.log"))
         ours = our_trades(db)
-        theirs = freqtrade_trades(work / "ft") if exe else []
+        everything = freqtrade_trades(work / "ft") if exe else []
+        # freqtrade closes a position still open at the end of the data (force_exit); ours stays open.
+        theirs = [t for t in everything if not t["forced"]]
+        forced = len(everything) - len(theirs)
     finally:
         if emulator is not None:
             emulator.terminate()
@@ -216,7 +225,9 @@ def main() -> None:
         if runs:
             walls = ", ".join(f"{w:.2f}" for w, _ in runs)
             print(f"{name:<16} wall s [{walls}]  peak RSS MB {max(r for _, r in runs):.0f}")
-    print(f"trades           freqtrade {len(theirs)}  trader-core {len(ours)}")
+    print(f"trades           freqtrade {len(theirs)}  trader-core {len(ours)}"
+          + (f"  (+{forced} freqtrade force-exited at the end of the data, left open by ours)" if exe and forced
+             else ""))
     pnl_theirs = sum((t["pnl"] for t in theirs), Decimal(0))
     pnl_ours = sum((t["pnl"] for t in ours), Decimal(0))
     print(f"pnl USDT         freqtrade {pnl_theirs:.6f}  trader-core {pnl_ours:.6f}")
