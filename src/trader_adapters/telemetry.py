@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 from loguru import logger
@@ -23,7 +23,7 @@ _WARNING_EVENTS = frozenset({
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
     "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "ReconciliationReported",
-    "MarketDataRejected", "CandleCaptureFailed", "LoopLagged",
+    "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
 })
 
 
@@ -37,9 +37,16 @@ def _plain(value: object) -> object:
     return value
 
 
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
 def event_fields(event: Event) -> dict[str, Any]:
     """The event's fields as JSON-ready values (times ISO-8601, Decimals as strings)."""
-    return {name: _plain(value) for name, value in attrs.asdict(event, recurse=False).items()}
+    kind = type(event)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(field.name for field in attrs.fields(kind))
+    return {name: _plain(getattr(event, name)) for name in names}
 
 
 @attrs.define
@@ -77,16 +84,23 @@ class LoguruTelemetry:
     rotation: str | None = None
     retention: str | None = None
     _handlers: list[int] = attrs.field(factory=list, init=False)
+    _file: TextIO | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         logger.remove()
-        self._handlers.append(
-            logger.add(str(self.path), format="{message}", level="DEBUG", mode="a", encoding="utf-8",
-                       filter=lambda record: "telemetry" in record["extra"], catch=True, rotation=self.rotation,
-                       retention=int(self.retention) if self.retention and self.retention.isdigit()
-                       else self.retention)
-        )
+        if self.rotation is None and self.retention is None:
+            # One file, never rotated: written directly, a line at a time (readers see each line at once).
+            # loguru then renders only what stderr shows, not every event a second time.
+            self._file = self.path.open("a", encoding="utf-8", buffering=1)
+        else:
+            self._handlers.append(
+                logger.add(str(self.path), format="{message}", level="DEBUG", mode="a", encoding="utf-8",
+                           filter=lambda record: "telemetry" in record["extra"], catch=True,
+                           rotation=self.rotation,
+                           retention=int(self.retention) if self.retention and self.retention.isdigit()
+                           else self.retention)
+            )
         self._handlers.append(
             logger.add(sys.stderr, format="{time:HH:mm:ss} {level: <7} {message}",
                        level="INFO" if self.verbose else "WARNING", catch=True,
@@ -100,8 +114,12 @@ class LoguruTelemetry:
             fields = event_fields(event)
             line = json.dumps({"event": event.name, "bot_id": self.bot_id, "run_id": self.run_id, **fields},
                               separators=(",", ":"))
-            level = "WARNING" if event.name in _WARNING_EVENTS else "INFO"
-            logger.bind(telemetry=True).log(level, line)
+            warning = event.name in _WARNING_EVENTS
+            if self._file is not None:
+                self._file.write(line + "\n")
+                if not (warning or self.verbose):
+                    return  # no sink of loguru's would take it
+            logger.bind(telemetry=True).log("WARNING" if warning else "INFO", line)
         except Exception:  # noqa: BLE001 - the port promises that telemetry never stops trading
             return
 
@@ -110,3 +128,6 @@ class LoguruTelemetry:
         for handler in self._handlers:
             logger.remove(handler)
         self._handlers.clear()
+        if self._file is not None:
+            self._file.close()
+            self._file = None

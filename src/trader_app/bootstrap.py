@@ -105,7 +105,7 @@ def new_run(mode: str, config: Mapping[str, str], clock: Clock) -> RunRecord:
 
 def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
     """The candles a replay runs on: the CSV file, or the seeded synthetic feed."""
-    from trader_adapters.feeds.csv_feed import load_candles_csv
+    from trader_adapters.feeds.csv_feed import load_candle_rows
     from trader_adapters.feeds.synthetic import generate_candles
 
     if settings.data is not None:
@@ -117,7 +117,7 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         # A row dated after the present is bad input (exit 2 naming the line), never a walk through
         # decades of empty minutes.
         now = SystemClock().now()
-        return {symbol: load_candles_csv(settings.data, symbol, settings.timeframe, now=now)}
+        return {symbol: load_candle_rows(settings.data, symbol, settings.timeframe, now=now)}
     timeframe = settings.timeframe or Timeframe("1m")
     count = int(timedelta(days=settings.days) / timeframe.duration)
     return {
@@ -327,7 +327,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
     from trader_adapters.clock import SimulatedClock
     from trader_adapters.paper.replay import ReplayMarket
     from trader_adapters.paper.venue import PaperExchange
-    from trader_adapters.sleep import SimulatedSleeper
+    from trader_adapters.sleep import ReplaySleeper
 
     first = min(candles[0].close_time for candles in series.values())
     clock = SimulatedClock(first)
@@ -350,7 +350,7 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         ledger=LedgerPolicy(day_timezone=settings.day_timezone), fee_rate=settings.fee_pct / 100,
         market_data=market_data_policy(settings),
     )
-    sleeper: Sleeper = SimulatedSleeper(clock)
+    sleeper: Sleeper = ReplaySleeper(clock, market, telemetry)  # a hole in the data is crossed in one step
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
         interval=market.timeframe.duration, balance=settings.balance, until=market.end_time, on_tick=on_tick,
@@ -388,10 +388,10 @@ def check_venue_settings(settings: Settings) -> None:
     """``ConfigError`` (one line) when the venue cannot run as configured (the capability table in
     ``trader_adapters.ccxt.venues``): no sandbox, a missing passphrase, no lookup by client id when live.
     No I/O: run before the database is touched."""
+    if settings.exchange is None:
+        return  # a replay: ccxt (over a second of imports) is never loaded
     from trader_adapters.ccxt.venues import check_venue
 
-    if settings.exchange is None:
-        return
     check_venue(settings.exchange, sandbox=settings.sandbox, base_url=settings.sandbox_url,
                 password=None if settings.password is None else settings.password.reveal(),
                 live=settings.mode == "live")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from trader_adapters.llm.strategy import LlmStrategy
     from trader_app.orchestrator import StrategyOrchestrator
 
-__all__ = ["bind_llm", "build_llm_strategy", "check_llm", "close_llm"]
+__all__ = ["bind_llm", "build_llm_strategy", "check_llm", "close_llm", "records_spend"]
 
 
 def build_llm_strategy(flags: Mapping[str, Any], symbols: tuple[Symbol, ...], plan_cap: int) -> LlmStrategy:
@@ -72,3 +72,11 @@ def check_llm(strategy: SignalSource) -> None:
 
     if isinstance(strategy, LlmStrategy) and strategy.fatal is not None:
         raise ConfigError(strategy.fatal)
+
+
+def records_spend(strategy: SignalSource) -> bool:
+    """Whether the strategy stores what it spends as it decides (an LLM's calls): such a run is never batched,
+    so a crash cannot lose the record of calls that were paid for (the budget is rebuilt from them)."""
+    from trader_adapters.llm.strategy import LlmStrategy
+
+    return isinstance(strategy, LlmStrategy)

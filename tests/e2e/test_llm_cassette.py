@@ -138,3 +138,42 @@ def test_tool_calls_are_answered_from_the_replayed_market(tmp_path: Path, emulat
     # The first decision is at the first tick: only the one candle closed by then, nothing from the future.
     assert [c[0] for c in answers[0]["candles"]] == ["2025-05-20T00:00:00+00:00"]
     assert answers[1] == {"error": "unknown symbol ETH/USDT"}
+
+
+def test_a_killed_llm_replay_keeps_the_record_of_every_call_it_paid_for(tmp_path: Path) -> None:
+    """Replays batch their writes, but not a strategy that pays per decision: the stored calls are what the
+    budget is rebuilt from, so a crash must not lose the calls the model already answered (and billed)."""
+    import signal
+    import time
+
+    from trader_adapters.sql.store import SqlStore
+    from trader_core.model import BotId
+
+    hold = {"json": {"signals": [{"action": "HOLD", "symbol": "BTC/USDT"}]}, "delay_s": 0.05}
+    sandbox = start_llm_sandbox(script=[hold] * 400)
+    _write_candles(tmp_path / "data.csv", 4000)
+    env = {**os.environ, "TRADER_LLM__API_KEY": KEY, "TRADER_LLM__MAX_RETRIES": "0",
+           "TRADER_LLM__DECISION_INTERVAL": "1m", "TRADER_LLM__MIN_CALL_INTERVAL_S": "0"}
+    replay = subprocess.Popen([APP, "run", "--data", "data.csv", "--symbol", "BTC/USDT", "--strategy", "llm",
+                               "--llm-base-url", sandbox.url, "--llm-model", "emu-1", "--db", "sqlite:///t.db"],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(sandbox.requests) < 25:
+            assert replay.poll() is None, replay.stderr.read().decode() if replay.stderr else "ended"
+            assert time.monotonic() < deadline, "the model was not called 25 times within 120 s"
+            time.sleep(0.05)
+        replay.send_signal(signal.SIGKILL)
+        replay.wait(timeout=10)
+        answered = len(sandbox.requests)
+    finally:
+        if replay.poll() is None:
+            replay.kill()
+        sandbox.stop()
+    store = SqlStore.open(f"sqlite:///{tmp_path / 't.db'}", BotId("default"))
+    try:
+        with store.unit_of_work() as uow:
+            stored = len(uow.llm_calls.list_calls())
+    finally:
+        store.close()
+    assert stored >= answered - 1, f"{answered} calls made, {stored} stored: paid calls were lost in the crash"

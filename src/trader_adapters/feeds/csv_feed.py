@@ -9,17 +9,18 @@ import csv
 import gc
 import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from os import PathLike
 from pathlib import Path
 
+from trader_adapters.feeds.rows import CandleRows
 from trader_core.model.errors import ConfigError, InvalidDataError
 from trader_core.model.ids import Symbol
 from trader_core.model.market import Candle, Timeframe
 
-__all__ = ["CSV_HEADER", "load_candles_csv"]
+__all__ = ["CSV_HEADER", "load_candle_rows", "load_candles_csv"]
 
 CSV_HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,6 +74,39 @@ def load_candles_csv(
             gc.enable()
 
 
+def load_candle_rows(
+    path: str | PathLike[str], symbol: Symbol, timeframe: Timeframe | None = None, *, now: datetime | None = None
+) -> CandleRows:
+    """As ``load_candles_csv`` (the same checks and messages), streamed into compact ``CandleRows``: what a
+    replay holds per candle is ~110 bytes instead of a ``Candle``'s ~680, and the file is never held whole."""
+    name = str(path)
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header_row = next(reader, None)
+            if header_row is None:
+                raise ConfigError(f"{name} line 1: empty file (expected header {','.join(CSV_HEADER)})")
+            if tuple(cell.strip() for cell in header_row) != CSV_HEADER:
+                raise ConfigError(
+                    f"{name} line 1: bad header {','.join(header_row)!r}, expected {','.join(CSV_HEADER)}")
+            head = list(itertools.islice(reader, _INFER_ROWS))
+            if not any(head):
+                raise ConfigError(f"{name} line 2: no candles after the header")
+            if timeframe is None:
+                try:
+                    timeframe = _infer_timeframe(name, head)
+                except ConfigError:
+                    _parse(name, head, symbol, Timeframe("1s"))
+                    raise
+            rows = CandleRows(symbol, timeframe)
+            add = rows.add
+            _parse(name, itertools.chain(head, reader), symbol, timeframe, now,
+                   keep=lambda ms, row, _candle: add(ms, ",".join(row[1:])))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{name}: cannot read candles: {exc}") from exc
+    return rows
+
+
 def _infer_timeframe(name: str, body: Sequence[Sequence[str]]) -> Timeframe:
     stamps: list[int] = []
     for row in body[:_INFER_ROWS]:
@@ -89,8 +123,11 @@ def _infer_timeframe(name: str, body: Sequence[Sequence[str]]) -> Timeframe:
     return Timeframe.from_seconds(spacing_ms // 1000)
 
 
-def _parse(name: str, body: Sequence[Sequence[str]], symbol: Symbol, tf: Timeframe,
-           now: datetime | None = None) -> tuple[Candle, ...]:
+def _parse(name: str, body: Iterable[Sequence[str]], symbol: Symbol, tf: Timeframe,
+           now: datetime | None = None, *, keep: Callable[[int, Sequence[str], Candle], None] | None = None,
+           ) -> tuple[Candle, ...]:
+    """Validate every row; each candle goes to ``keep`` when given (then nothing is returned), else into the
+    returned tuple."""
     step_ms = int(tf.duration.total_seconds() * 1000)
     # Far beyond any real row when no clock is given (year ~5000 in ms).
     max_ms = 10**20 if now is None else int((now - _EPOCH).total_seconds() * 1000)
@@ -127,7 +164,10 @@ def _parse(name: str, body: Sequence[Sequence[str]], symbol: Symbol, tf: Timefra
                 problem = f"timestamp_ms {ms} only {ms - prev_ms} ms after the previous row (timeframe {tf})"
             raise ConfigError(f"{name} line {lineno}: {problem}")
         prev_ms = ms
-        append(candle)
+        if keep is None:
+            append(candle)
+        else:
+            keep(ms, row, candle)
     return tuple(candles)
 
 

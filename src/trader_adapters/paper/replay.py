@@ -11,9 +11,11 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
+from trader_adapters.feeds.rows import CandleRows
 from trader_adapters.paper.instruments import default_rules, to_tick
 from trader_core.model.errors import ConfigError, ExchangeUnavailableError, UnknownSymbolError
 from trader_core.model.ids import Symbol
@@ -40,8 +42,31 @@ class _Track:
     """One symbol's series and how much of it is revealed (saves hashing a Symbol per candle)."""
 
     symbol: Symbol
-    candles: list[Candle] = attrs.field(repr=False)
+    candles: Sequence[Candle] = attrs.field(repr=False)  # a list, or compact rows until something is appended
     revealed: int = 0
+
+    def growable(self) -> list[Candle]:
+        """The series as a list (compact rows are built out on the first append)."""
+        if not isinstance(self.candles, list):
+            self.candles = list(self.candles)
+        return self.candles
+
+
+class _Repeated(Sequence[_Track]):
+    """One track for every candle of a single-symbol schedule, without a list of them."""
+
+    def __init__(self, track: _Track, count: int) -> None:
+        self._track, self._count = track, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._track] * len(range(*index.indices(self._count)))
+        if not -self._count <= index < self._count:
+            raise IndexError(index)
+        return self._track
 
 
 @attrs.define(init=False, eq=False)
@@ -61,8 +86,8 @@ class ReplayMarket:
     _tracks: dict[Symbol, _Track] = attrs.field(repr=False)
     # Every candle of every symbol in reveal order: (open time, symbol text), which is (close time,
     # symbol) order as all share one timeframe. Parallel lists: no per-candle tuple to build.
-    _schedule: list[Candle] = attrs.field(repr=False)
-    _schedule_tracks: list[_Track] = attrs.field(repr=False)
+    _schedule: Sequence[Candle] = attrs.field(repr=False)
+    _schedule_tracks: Sequence[_Track] = attrs.field(repr=False)
     _cursor: int
     _listeners: list[CandleListener] = attrs.field(repr=False)
     _syncing: bool
@@ -97,7 +122,9 @@ class ReplayMarket:
             self._add_symbol(symbol, candles)
         tracks = sorted(self._tracks.values(), key=lambda track: str(track.symbol))
         if len(tracks) == 1:
-            self._schedule, self._schedule_tracks = list(tracks[0].candles), [tracks[0]] * len(tracks[0].candles)
+            only = tracks[0]  # compact rows serve as the schedule itself; a list is copied (append grows both)
+            self._schedule = only.candles if isinstance(only.candles, CandleRows) else list(only.candles)
+            self._schedule_tracks = _Repeated(only, len(only.candles))
         else:
             # heapq.merge keeps the input order on ties: equal open times come out by symbol text.
             merged = list(heapq.merge(
@@ -109,6 +136,10 @@ class ReplayMarket:
 
     def _add_symbol(self, symbol: Symbol, candles: Sequence[Candle]) -> _Track:
         step, timeframe = self._timeframe.duration, self._timeframe
+        if isinstance(candles, CandleRows) and candles.symbol == symbol and candles.timeframe == timeframe:
+            # Compact rows, checked ascending by their loader: kept as they are (never built all at once).
+            track = self._tracks[symbol] = _Track(symbol, candles)
+            return track
         previous: Candle | None = None
         for candle in candles:
             if (candle.symbol is not symbol and candle.symbol != symbol) or candle.timeframe != timeframe:
@@ -137,6 +168,10 @@ class ReplayMarket:
             raise ConfigError(
                 f"replay market: {candle.symbol} candle at {candle.open_time.isoformat()} not after the last"
             )
+        if not isinstance(self._schedule, list):
+            self._schedule = list(self._schedule)
+        if not isinstance(self._schedule_tracks, list):
+            self._schedule_tracks = list(self._schedule_tracks)
         schedule, name = self._schedule, str(candle.symbol)
         if self._cursor and (candle.open_time, name) < _key(schedule[self._cursor - 1]):
             raise ConfigError(f"replay market: candle at {candle.open_time.isoformat()} closes before revealed data")
@@ -147,7 +182,7 @@ class ReplayMarket:
             index -= 1  # same open time, later symbol: keep (time, symbol) order
         schedule.insert(index, candle)
         self._schedule_tracks.insert(index, track)
-        track.candles.append(candle)
+        track.growable().append(candle)
 
     def subscribe(self, listener: CandleListener) -> None:
         """Call ``listener`` once per newly revealed candle, in reveal order, from :meth:`sync`."""
@@ -201,6 +236,11 @@ class ReplayMarket:
         self.sync()
         return self._cursor >= len(self._schedule)
 
+    def next_candle(self) -> Candle | None:
+        """The first candle not revealed yet (any symbol), or None at the end of the data."""
+        self.sync()
+        return self._schedule[self._cursor] if self._cursor < len(self._schedule) else None
+
     def last_candle(self, symbol: Symbol) -> Candle | None:
         """The latest revealed candle of ``symbol`` as of the last sync (no sync: for listeners)."""
         track = self._tracks.get(symbol)
@@ -238,7 +278,8 @@ class ReplayMarket:
             return ()
         if since is None:
             return tuple(candles[max(0, count - limit) : count])
-        first = bisect.bisect_left(candles, since, 0, count, key=_open_time)
+        first = (candles.first_from(since, count) if isinstance(candles, CandleRows)
+                 else bisect.bisect_left(candles, since, 0, count, key=_open_time))
         return tuple(candles[first : min(first + limit, count)])
 
     async def fetch_quote(self, symbol: Symbol) -> Quote:

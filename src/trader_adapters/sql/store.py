@@ -2,11 +2,14 @@
 
 Each unit of work is one connection and one transaction; any database error becomes a ``StoreError``.
 Core statements only (no ORM session): a unit of work is a handful of statements on the loop's hot path.
+A replay may batch: between ``begin_batch()`` and ``end_batch()`` every unit of work is a savepoint of one
+shared transaction that ``checkpoint()`` commits (docs/decisions.md, 2026-12-03 batched replay persistence).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from decimal import InvalidOperation
@@ -124,6 +127,9 @@ class SqlStore:
         self._bot_id = bot_id
         self._owns_engine = owns_engine
         self._closed = False
+        self._batch: Connection | None = None
+        self._savepoints = 0
+        self._batch_lock = threading.RLock()  # a batch's connection serves one unit at a time (lease renewer)
 
     @classmethod
     def open(cls, url: str, bot_id: BotId) -> SqlStore:
@@ -145,6 +151,10 @@ class SqlStore:
         """A new unit of work; leaving it without ``commit()`` rolls back."""
         if self._closed:
             raise StoreError(f"store on {describe_url(self._engine.url)} is closed")
+        if self._batch is not None:
+            with self._batch_lock, self._savepoint_unit(self._batch) as unit:
+                yield unit
+            return
         try:
             connection = self._engine.connect()
         except SQLAlchemyError as exc:
@@ -157,11 +167,73 @@ class SqlStore:
             raise
         uow.end(quiet=False)
 
+    @contextmanager
+    def _savepoint_unit(self, connection: Connection) -> Iterator[SqlUnitOfWork]:
+        self._savepoints += 1
+        uow = _SavepointUnitOfWork(connection, self._bot_id, self._engine.url, f"u{self._savepoints}")
+        try:
+            yield uow
+        except BaseException:
+            uow.end(quiet=True)
+            raise
+        uow.end(quiet=False)
+
+    def begin_batch(self) -> None:
+        """From now on every unit of work is a savepoint of one shared transaction: its ``commit()`` keeps its
+        writes in the batch, its rollback discards only them. Nothing is durable before ``checkpoint()`` or
+        ``end_batch()``: a process killed in between loses the batch since the last checkpoint, whole. A unit of
+        another thread (the lease renewer) waits for the current unit and joins the batch too: with SQLite a
+        separate transaction would wait for the batch's write lock."""
+        if self._batch is not None:
+            return
+        try:
+            connection = self._engine.connect()
+            connection.begin()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot connect to {describe_url(self._engine.url)}: {type(exc).__name__}") from exc
+        self._batch = connection
+
+    def checkpoint(self) -> None:
+        """Commit the batch so far (all or nothing) and go on batching. No-op outside a batch."""
+        connection = self._batch
+        if connection is None:
+            return
+        try:
+            with self._batch_lock:
+                connection.commit()
+                connection.begin()
+        except _TRANSLATED as exc:
+            self._abandon_batch()
+            raise StoreError(f"batch commit on {describe_url(self._engine.url)} failed: {type(exc).__name__}") from exc
+
+    def end_batch(self, *, commit: bool = True) -> None:
+        """Commit the batch (or discard it) and go back to one transaction per unit of work."""
+        connection = self._batch
+        if connection is None:
+            return
+        if not commit:
+            self._abandon_batch()
+            return
+        try:
+            connection.commit()
+        except _TRANSLATED as exc:
+            raise StoreError(f"batch commit on {describe_url(self._engine.url)} failed: {type(exc).__name__}") from exc
+        finally:
+            self._abandon_batch()
+
+    def _abandon_batch(self) -> None:
+        connection, self._batch = self._batch, None
+        if connection is not None:
+            with suppress(SQLAlchemyError):
+                connection.close()  # rolls back what was not committed
+
     def close(self) -> None:
-        """Release connections (and the engine, when the store created it). Idempotent."""
+        """Release connections (and the engine, when the store created it). Idempotent. An open batch is
+        discarded (``end_batch()`` commits it)."""
         if self._closed:
             return
         self._closed = True
+        self._abandon_batch()
         if self._owns_engine:
             self._engine.dispose()
 
@@ -256,3 +328,59 @@ class SqlUnitOfWork:
         if password:
             text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", text)
         return f"{type(inner).__name__}: {text}"
+
+
+class _SavepointUnitOfWork(SqlUnitOfWork):
+    """A unit of work inside a batch: a savepoint of the batch's transaction on its shared connection.
+
+    The savepoint statements go straight to the driver (as BEGIN does): through SQLAlchemy each would be
+    compiled anew, and a replay opens thousands of units."""
+
+    def __init__(self, connection: Connection, bot_id: BotId, url: URL, name: str) -> None:
+        super().__init__(connection, bot_id, url)
+        self._name = name
+        self._open = False
+        self._driver("SAVEPOINT")
+        self._open = True
+
+    def _driver(self, statement: str) -> None:
+        try:
+            self.connection.connection.driver_connection.execute(f"{statement} {self._name}")  # type: ignore[union-attr]
+        except Exception as exc:  # the driver's own error types (sqlite3, psycopg)
+            self._failed = True
+            raise StoreError(f"{statement.lower()} on {describe_url(self._url)}: {type(exc).__name__}: {exc}") from exc
+
+    def commit(self) -> None:
+        """Keep this unit's writes in the batch (durable at the batch's next checkpoint)."""
+        if self._ended:
+            raise StoreError("commit: the unit of work has ended")
+        if self._failed:
+            raise StoreError("commit: the unit of work failed earlier and was rolled back")
+        self._driver("RELEASE SAVEPOINT")
+        self._open = False
+
+    def rollback(self) -> None:
+        """Discard this unit's writes; the batch goes on."""
+        self._undo()
+
+    def end(self, *, quiet: bool) -> None:
+        """Roll back what was not committed; the shared connection stays open."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._undo()
+        except StoreError:
+            if not quiet:
+                raise
+
+    def _undo(self) -> None:
+        if self._open:
+            self._open = False
+            self._driver("ROLLBACK TO SAVEPOINT")
+            self._driver("RELEASE SAVEPOINT")
+
+    def _fail(self) -> None:
+        self._failed = True
+        with suppress(StoreError):
+            self._undo()

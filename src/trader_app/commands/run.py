@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, check_venue_settings, enable_decimal_traps, load_series
 from trader_app.lease import BotLease
-from trader_app.llm_strategy import bind_llm, check_llm, close_llm
+from trader_app.llm_strategy import bind_llm, check_llm, close_llm, records_spend
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
@@ -25,11 +25,15 @@ from trader_core.model import Candle, ConfigError, RunRecord, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
 if TYPE_CHECKING:
+    from trader_adapters.sql.store import SqlStore
     from trader_app.bootstrap import VenueConnection
     from trader_app.loop_status import LoopStatus
     from trader_app.operations import Metrics
 
-__all__ = ["register", "run_command"]
+__all__ = ["REPLAY_BATCH_TICKS", "register", "run_command"]
+
+# A replay commits its writes once per this many ticks (a live or paper bot: one transaction per unit of work).
+REPLAY_BATCH_TICKS = 1000
 
 
 def register(sub: Any) -> None:
@@ -165,8 +169,14 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
     store, lease = _open_held_store(settings)
     try:
         progress = _replay_progress(series)
+
+        def on_tick(ticks: int) -> None:
+            progress(ticks)
+            if ticks == 1 or ticks % REPLAY_BATCH_TICKS == 0:
+                store.checkpoint()
+
         wired = asyncio.run(build_replay(settings, series, store, telemetry_factory=telemetry_for,
-                                         strategy=strategy, on_tick=progress))
+                                         strategy=strategy, on_tick=on_tick))
         wired.orchestrator.guard = lease.guard
         bind_llm(strategy, store, wired.orchestrator)
 
@@ -176,11 +186,17 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
             finally:
                 await close_llm(strategy)  # in the loop its connections belong to
 
+        # One transaction per REPLAY_BATCH_TICKS candles: the run record is committed as RUNNING at the first
+        # checkpoint and becomes FINISHED (or FAILED) only in the last batch, with the run's last writes. Not for
+        # a strategy that pays per decision: its stored calls are the budget's memory and must survive a crash.
+        if not records_spend(strategy):
+            store.begin_batch()
         try:
             summary = asyncio.run(run_then_close())
             progress.finished(summary.candles)
         finally:
             progress.close()
+            store.end_batch()
         check_llm(strategy)
         return summary
     finally:
@@ -243,7 +259,7 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
     return summary
 
 
-def _open_held_store(settings: Settings) -> tuple[Store, BotLease]:
+def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:
     """The bot's store, with its lease held by this process (``BotTakenError``, exit 2, when another holds it)."""
     store = open_store(settings.db, settings.bot)
     lease = BotLease(store, SystemClock(), ttl=timedelta(seconds=float(settings.lease_seconds)))

@@ -43,6 +43,7 @@ from trader_core.model.events.llm import (
 )
 from trader_core.model.events.market import (
     CandleCaptureFailed,
+    DataGap,
     LiquidityChanged,
     MarketDataRejected,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "CircuitRecovered",
     "CircuitTripped",
     "CommandHandled",
+    "DataGap",
     "DuplicateFillIgnored",
     "Event",
     "ExchangeReconnectFailed",

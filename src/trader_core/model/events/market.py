@@ -6,7 +6,7 @@ import attrs
 
 from trader_core.model.events.base import Event
 
-__all__ = ["CandleCaptureFailed", "LiquidityChanged", "MarketDataRejected"]
+__all__ = ["CandleCaptureFailed", "DataGap", "LiquidityChanged", "MarketDataRejected"]
 
 
 # --- market data (MarketDataService) ---------------------------------------------------------------------
@@ -38,3 +38,16 @@ class CandleCaptureFailed(Event):
 
     symbols: tuple[str, ...]
     error: str
+
+
+@attrs.frozen(kw_only=True)
+class DataGap(Event):
+    """A replay crossed a hole in its candles in one step (no empty minute ticked through): the last candle
+    before it closed at ``last_close``, the next opens at ``resumed_at`` (``at`` is that candle's close).
+    ``length_s`` is the hole's length in seconds, ``missing`` the candles it lacks. Plans, protection and the
+    stale-data rules then meet the next candle as a live bot meets the market after an outage."""
+
+    last_close: str
+    resumed_at: str
+    length_s: str
+    missing: int

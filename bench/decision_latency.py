@@ -1,0 +1,89 @@
+"""Decision latency: one tick of the loop with 5 symbols, everything but the network.
+
+    python bench/decision_latency.py [--candles 3000] [--fast 5 --slow 20]
+
+The venue is the in-memory paper venue over synthetic 1m candles (fills at the next candle's open), the store
+is SQLite in a temporary folder (one unit of work per fill: no replay batching here, as a live bot), telemetry
+is recorded in memory. Each tick (market view, sync, protection, strategy, actions, equity mark) is timed on its
+own and classed by what it did: nothing sent or booked ("quiet"), an order placed ("order placed"), a fill
+booked ("fill booked", which then places the plan's protection). Prints p50 / p99 / max per class in ms.
+Targets (issue 14): p99 <= 1 ms quiet, <= 5 ms with an order placed and filled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from trader_adapters.feeds.synthetic import generate_candles
+from trader_adapters.strategies.sma_cross import SmaCross
+from trader_adapters.telemetry import RecordingTelemetry
+from trader_app.bootstrap import build_replay, enable_decimal_traps
+from trader_app.settings import load_settings
+from trader_app.storage import open_store
+from trader_core.model import RunStatus, Symbol, Timeframe
+from trader_core.model.events import FillRecorded, OrderSubmitted
+
+SYMBOLS = ("ADA/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``samples`` by nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def measure(candles: int, fast: int, slow: int, folder: Path) -> dict[str, list[float]]:
+    """Tick by tick over ``candles`` minutes of 5 symbols; milliseconds per tick by class."""
+    url = f"sqlite:///{folder / 'latency.db'}"
+    settings = load_settings({"symbols": list(SYMBOLS), "db": url, "stake": "500", "balance": "100000"},
+                             environ={})
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    series = {Symbol.parse(s): generate_candles(Symbol.parse(s), Timeframe("1m"), start, candles, seed)
+              for seed, s in enumerate(SYMBOLS, start=7)}
+    store = open_store(url, settings.bot)
+    telemetry = RecordingTelemetry()
+    replay = await build_replay(settings, series, store, telemetry_factory=lambda _run: telemetry,
+                                strategy=SmaCross(fast=fast, slow=slow, stop_pct=Decimal(1), target_pct=Decimal(2)))
+    loop = replay.orchestrator
+    classes: dict[str, list[float]] = {"quiet": [], "order placed": [], "fill booked": []}
+    await loop.start()
+    assert loop.until is not None
+    while loop.clock.now() <= loop.until:
+        seen = len(telemetry.events)
+        began = time.perf_counter()
+        await loop.tick()
+        spent = (time.perf_counter() - began) * 1000
+        kinds = {type(e) for e in telemetry.events[seen:]}
+        key = "fill booked" if FillRecorded in kinds else "order placed" if OrderSubmitted in kinds else "quiet"
+        classes[key].append(spent)
+        await loop.sleep(loop.next_sleep())
+    loop.finish(RunStatus.FINISHED, Decimal(0))
+    store.close()
+    return classes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candles", type=int, default=3000, help="minutes of candles per symbol")
+    parser.add_argument("--fast", type=int, default=5)
+    parser.add_argument("--slow", type=int, default=20)
+    args = parser.parse_args()
+    enable_decimal_traps()
+    with tempfile.TemporaryDirectory() as folder:
+        classes = asyncio.run(measure(args.candles, args.fast, args.slow, Path(folder)))
+    print(f"ticks of 5 symbols, SQLite store, in-memory paper venue ({args.candles} candles per symbol)")
+    print(f"{'class':<14}{'ticks':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, samples in classes.items():
+        if samples:
+            print(f"{name:<14}{len(samples):>8}{percentile(samples, 0.5):>10.3f}{percentile(samples, 0.99):>10.3f}"
+                  f"{max(samples):>10.3f}")
+
+
+if __name__ == "__main__":
+    main()
