@@ -1,20 +1,17 @@
-"""The composition root: the only place that builds adapters and wires services."""
+"""The composition root: the only place that builds adapters and wires services (a run against a venue is
+wired in ``venue_run.py`` from the same parts)."""
 
 from __future__ import annotations
 
-import asyncio
 import decimal
 import json
-import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import attrs
 
-from trader_app.operator import CommandProcessor
 from trader_app.orchestrator import Services, Sleeper, StrategyOrchestrator
 from trader_app.settings import Settings
 from trader_core.execution import (
@@ -32,7 +29,6 @@ from trader_core.model import (
     Asset,
     Candle,
     ConfigError,
-    ExchangeUnavailableError,
     InstrumentRules,
     RunId,
     RunRecord,
@@ -56,21 +52,22 @@ from trader_core.resync import ResyncService, StartupReconciler
 from trader_core.risk import LossLimitPolicy, RiskManager, RiskPolicy
 from trader_core.trading import ActionPolicy, TradeActionHandler
 
-if TYPE_CHECKING:
-    from trader_adapters.ccxt import CcxtExchange
-    from trader_adapters.clock import VenueClock
-
 __all__ = [
     "Replay",
     "RiskLimits",
     "action_policy",
+    "build_replay",
     "build_services",
     "capture_policy",
     "client_order_prefix",
+    "dry_run",
     "enable_decimal_traps",
     "health_policy",
     "load_series",
+    "market_data_policy",
     "new_run",
+    "plan_policy",
+    "risk_limits",
 ]
 
 
@@ -357,141 +354,6 @@ async def build_replay(settings: Settings, series: Mapping[Symbol, Sequence[Cand
         balances=BalanceCheck(trading, telemetry, clock),
     )
     return Replay(orchestrator)
-
-
-_START_ATTEMPTS = 4
-
-
-async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe) -> None:
-    """Load the venue's markets and check the run's timeframe before anything is written. A venue that does not
-    answer is retried with a doubling delay (1, 2, 4 s), saying so; then it is a start-up error (exit 2), as is a
-    timeframe the venue does not have."""
-    delay = 1.0
-    for attempt in range(1, _START_ATTEMPTS + 1):
-        try:
-            await exchange.check_timeframe(timeframe)
-            return
-        except ExchangeUnavailableError as exc:
-            if attempt == _START_ATTEMPTS:
-                await exchange.close()
-                raise ConfigError(f"{venue} cannot be reached at start-up ({_START_ATTEMPTS} attempts): {exc}") from exc
-            print(f"trader-app: {venue} does not answer at start-up ({exc}); trying again in {delay:.0f} s",
-                  file=sys.stderr)
-            await asyncio.sleep(delay)
-            delay *= 2
-        except ConfigError:
-            await exchange.close()
-            raise
-
-
-def check_venue_settings(settings: Settings) -> None:
-    """``ConfigError`` (one line) when the venue cannot run as configured (the capability table in
-    ``trader_adapters.ccxt.venues``): no sandbox, a missing passphrase, no lookup by client id when live.
-    No I/O: run before the database is touched."""
-    if settings.exchange is None:
-        return  # a replay: ccxt (over a second of imports) is never loaded
-    from trader_adapters.ccxt.venues import check_venue
-
-    check_venue(settings.exchange, sandbox=settings.sandbox, base_url=settings.sandbox_url,
-                password=None if settings.password is None else settings.password.reveal(),
-                live=settings.mode == "live")
-
-
-@attrs.frozen
-class VenueConnection:
-    """A venue that answered at start-up: its adapter, the rules of every configured symbol and the clock."""
-
-    exchange: CcxtExchange
-    rules: dict[Symbol, InstrumentRules]
-    clock: Clock
-    venue_clock: VenueClock | None = None  # the emulator's market clock the run follows (--sandbox-url)
-
-
-async def connect_venue(settings: Settings) -> VenueConnection:
-    """Reach the configured venue and check what the run will ask of it (the run's and the OHLCV capture's
-    timeframes, every symbol's rules) before anything is written: a venue that cannot serve the run is a
-    ``ConfigError`` while the database is still untouched."""
-    from trader_adapters.ccxt import CcxtExchange
-    from trader_adapters.clock import SystemClock, VenueClock
-
-    assert settings.exchange is not None
-    check_venue_settings(settings)
-    # Against the emulator the run follows its market clock (which may run faster than real time).
-    venue_clock = VenueClock() if settings.sandbox_url is not None else None
-    clock: Clock = venue_clock or SystemClock()
-    paper = settings.mode == "paper"
-    exchange = CcxtExchange.create(
-        settings.exchange, clock=clock,
-        password=None if paper or settings.password is None else settings.password.reveal(),
-        api_key=None if paper or settings.api_key is None else settings.api_key.reveal(),
-        secret=None if paper or settings.secret is None else settings.secret.reveal(),
-        sandbox=settings.sandbox or (paper and settings.sandbox_url is not None), base_url=settings.sandbox_url,
-        venue_clock=venue_clock,
-    )
-    timeframe = settings.timeframe or Timeframe("1m")
-    await _reach_venue(exchange, settings.exchange, timeframe)
-    try:
-        for extra in settings.ohlcv_timeframes or ():
-            await exchange.check_timeframe(extra)
-        rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
-    except BaseException:
-        await exchange.close()
-        raise
-    return VenueConnection(exchange, rules, clock, venue_clock)
-
-
-async def build_venue_run(settings: Settings, store: Store, venue: VenueConnection, *,
-                          telemetry_factory: Callable[[RunRecord], Telemetry], strategy: SignalSource) -> Replay:
-    """Wire a run against a real venue through ccxt (connected by :func:`connect_venue`): live, its sandbox (or
-    our emulator), or paper (the venue's public data, the paper venue's fills). System clock (the emulator's market
-    clock with ``--sandbox-url``); the loop polls every ``interval``."""
-    from trader_adapters.paper.live import LivePaperMarket
-    from trader_adapters.paper.replay import ReplayMarket
-    from trader_adapters.paper.venue import PaperExchange
-    from trader_adapters.sleep import SystemSleeper
-
-    exchange, rules, clock, venue_clock = venue.exchange, venue.rules, venue.clock, venue.venue_clock
-    paper = settings.mode == "paper"
-    timeframe = settings.timeframe or Timeframe("1m")
-    # A market clock faster than real time: venue-time tolerances grow with it (one wall second of lag is
-    # ``rate`` venue seconds).
-    rate = max(1.0, venue_clock.rate) if venue_clock is not None else 1.0
-    md, cap = market_data_policy(settings), capture_policy(settings, timeframe)
-    run = new_run(settings.mode, settings.public(), clock)
-    telemetry = telemetry_factory(run)
-    market: MarketData = exchange
-    trading: Trading = exchange
-    if paper:
-        replay = ReplayMarket(dict.fromkeys(settings.symbols, ()), clock, timeframe=timeframe)
-        market = LivePaperMarket(exchange, replay)
-        # The paper venue of a run lives in this process only: its name is per run, like a replay's.
-        trading = PaperExchange(market=replay, clock=clock, balances={Asset(settings.quote): settings.balance},
-                                fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
-                                rules=rules.__getitem__, venue=f"paper-{run.run_id}")
-    trading = dry_run(settings, trading, telemetry, clock)
-    services = build_services(
-        store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,
-        run=run, symbols=settings.symbols, timeframe=timeframe, rules=rules,
-        policy=action_policy(settings), risk=risk_limits(settings), plans=plan_policy(settings),
-        prefix=client_order_prefix(store), health=_scaled_health(health_policy(settings), rate),
-        reconnector=exchange, ledger=LedgerPolicy(day_timezone=settings.day_timezone),
-        fee_rate=settings.fee_pct / 100,
-        market_data=attrs.evolve(md, future_tolerance=md.future_tolerance * rate),
-        capture=attrs.evolve(cap, future_tolerance=cap.future_tolerance * rate),
-    )
-    orchestrator = StrategyOrchestrator(
-        services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SystemSleeper(), run=run,
-        interval=timedelta(seconds=float(settings.interval)), balance=settings.balance,
-        exit_policy=settings.exit_policy, accept_reconciliation=settings.accept_reconciliation,
-        balances=BalanceCheck(trading, telemetry, clock),
-        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy),
-    )
-    return Replay(orchestrator, [exchange.close])
-
-
-def _scaled_health(policy: HealthPolicy, rate: float) -> HealthPolicy:
-    """``policy`` with the venue-time slack of a candle's age grown by the venue clock's ``rate``."""
-    return policy if rate == 1 else attrs.evolve(policy, data_age_offset=policy.data_age_offset * rate)
 
 
 def dry_run(settings: Settings, trading: Trading, telemetry: Telemetry, clock: Clock) -> Trading:

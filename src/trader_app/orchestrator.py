@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
 
 import attrs
 
+from trader_app.loop_ports import CommandQueue, Sleeper
 from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, protection_form, seconds
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
 from trader_core.costs import spend_of
@@ -39,30 +39,6 @@ from trader_core.trading import ORDERS_SENT, TradeActionHandler
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
 
 EXIT_POLICIES = ("leave", "cancel", "flatten")  # what a stop does with the bot's orders and positions
-
-
-class Sleeper(Protocol):
-    """Waits for the next tick in the clock's own time."""
-
-    async def sleep(self, duration: timedelta) -> bool:
-        """Wait up to ``duration``; False when woken early."""
-        ...
-
-    def wake(self) -> None:
-        """End the current sleep now."""
-        ...
-
-
-class CommandQueue(Protocol):
-    """The operator's commands (``trader_app.operator.CommandProcessor``)."""
-
-    def pending(self) -> bool:
-        """True when a command waits (cheap: asked while the loop sleeps)."""
-        ...
-
-    async def process(self, started_at: datetime, stop: Callable[[str], None]) -> tuple[object, ...]:
-        """Handle every pending command; a command queued before ``started_at`` is stale, not executed."""
-        ...
 
 
 @attrs.frozen(kw_only=True)

@@ -14,21 +14,22 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trader_adapters.clock import SystemClock
-from trader_app.bootstrap import build_replay, check_venue_settings, enable_decimal_traps, load_series
+from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
 from trader_app.lease import BotLease
 from trader_app.llm_strategy import bind_llm, check_llm, close_llm, records_spend
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
 from trader_app.terminal import JobProgress, key_value_table, show
+from trader_app.venue_run import check_venue_settings
 from trader_core.model import Candle, ConfigError, RunRecord, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
 if TYPE_CHECKING:
     from trader_adapters.sql.store import SqlStore
-    from trader_app.bootstrap import VenueConnection
     from trader_app.loop_status import LoopStatus
     from trader_app.operations import Metrics
+    from trader_app.venue_run import VenueConnection
 
 __all__ = ["REPLAY_BATCH_TICKS", "register", "run_command"]
 
@@ -210,7 +211,7 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
     """Reach the venue first (nothing is written when it cannot serve the run), then hold the bot's store and
     lease, and run until stopped."""
     from trader_adapters.strategies.scripted import ScriptedSignals, report_missed
-    from trader_app.bootstrap import connect_venue
+    from trader_app.venue_run import connect_venue
 
     venue = await connect_venue(settings)
     try:
@@ -234,7 +235,7 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
                         elapsed: Callable[[], Decimal], on_status: Callable[[LoopStatus], None] | None = None,
                         guard: Callable[[], str | None] | None = None) -> RunSummary:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
-    from trader_app.bootstrap import build_venue_run
+    from trader_app.venue_run import build_venue_run
 
     wired = await build_venue_run(settings, store, venue, telemetry_factory=telemetry_for, strategy=strategy)
     wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
