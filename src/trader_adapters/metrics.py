@@ -78,6 +78,16 @@ class MetricsRegistry:
         self.exposure = Gauge("trader_exposure", "Market value of the bot's holdings at the last prices, in quote.",
                               registry=r)
         self.realized_pnl = Gauge("trader_realized_pnl", "Realized PnL net of fees, in quote.", registry=r)
+        self.llm_calls = Counter("trader_llm_calls", "Calls the LLM strategy made (replayed: answered from a "
+                                 "cassette).", ["replayed"], registry=r)
+        self.llm_tokens = Counter("trader_llm_tokens", "Tokens the provider reported, by direction (input, "
+                                  "output).", ["direction"], registry=r)
+        self.llm_cost = Counter("trader_llm_cost_usd", "What the LLM's calls were charged, in USD (cassette "
+                                "answers not charged): net PnL is realized PnL minus this.", registry=r)
+        for replayed in ("false", "true"):  # served from the start (at 0), so dashboards have the series
+            self.llm_calls.labels(replayed=replayed)
+        for direction in ("input", "output"):
+            self.llm_tokens.labels(direction=direction)
         self._ticks_seen = 0
         self._lock = threading.Lock()
 
@@ -145,6 +155,18 @@ class MetricsTelemetry:
             self._trading_state(str(fields["state"]))
         elif name in ("MarketDataFresh", "MarketDataStale") and fields.get("age_s") is not None:
             registry.data_age.labels(symbol=str(fields["symbol"])).set(float(Decimal(fields["age_s"])))
+        elif name == "LlmCallCompleted":
+            self._llm_call(fields)
+
+    def _llm_call(self, fields: Mapping[str, Any]) -> None:
+        registry = self.registry
+        registry.llm_calls.labels(replayed=str(bool(fields["replayed"])).lower()).inc()
+        for direction in ("in", "out"):
+            tokens = fields[f"tokens_{direction}"]
+            if tokens:
+                registry.llm_tokens.labels(direction=f"{direction}put").inc(int(tokens))
+        if not fields["replayed"]:
+            registry.llm_cost.inc(float(Decimal(fields["cost"])))
 
     def _trading_state(self, current: str) -> None:
         for state in _STATES:

@@ -55,7 +55,8 @@ def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchest
         run = orchestrator.run
         strategy.bind(store, run.run_id, stop=orchestrator.request_stop, telemetry=orchestrator.telemetry,
                       market=orchestrator.services.market.market, now=orchestrator.clock.now(),
-                      scope=StatsScope.for_mode(run.mode, run.run_id))
+                      scope=StatsScope.for_mode(run.mode, run.run_id),
+                      report_failure=orchestrator.services.health.report_tool_failure)
 
 
 async def close_llm(strategy: SignalSource) -> None:

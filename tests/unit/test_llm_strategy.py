@@ -140,6 +140,21 @@ def test_anything_unusable_is_a_hold_with_its_reason(answer: ChatReply | Excepti
     assert reason in signals[0].reason
 
 
+def test_every_unusable_answer_counts_on_the_tool_circuit_and_a_good_one_does_not() -> None:
+    reported: list[tuple[str, str]] = []
+    answers: list[ChatReply | Exception] = [
+        ChatReply(content="I think you should buy"), ChatFailedError("HTTP 500"),
+        _reply({"signals": [{"action": "HOLD", "symbol": "BTC/USDT"}]})]
+    strategy = _strategy(ScriptedChat(answers), max_consecutive_errors=10)
+    store = InMemoryStore(BotId("b"))
+    strategy.bind(store, RunId("r1"), stop=lambda _reason: None, now=T0,
+                  report_failure=lambda site, error: reported.append((site, str(error))))
+    _decide(strategy, range(3))
+    assert [site for site, _ in reported] == ["llm.answer", "llm.answer"]
+    assert "not JSON" in reported[0][1]
+    assert "HTTP 500" in reported[1][1]
+
+
 def test_an_error_streak_holds_for_the_cooldown_then_tries_again() -> None:
     failures: list[ChatReply | Exception] = [ChatFailedError("HTTP 500")] * 3
     chat = ScriptedChat(failures)
@@ -262,7 +277,7 @@ class Events:
 
 
 def test_usage_not_reported_costs_nothing_and_is_an_event() -> None:
-    from trader_core.model.events import LlmUsageMissing
+    from trader_core.model.events import LlmCallCompleted, LlmUsageMissing
 
     events = Events()
     strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)),
@@ -270,7 +285,10 @@ def test_usage_not_reported_costs_nothing_and_is_an_event() -> None:
     strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
     _decide(strategy, range(1))
     assert strategy.tracker.spend.cost == 0
-    assert [type(e) for e in events.events] == [LlmUsageMissing]
+    assert [type(e) for e in events.events] == [LlmCallCompleted, LlmUsageMissing]
+    completed = events.events[0]
+    assert isinstance(completed, LlmCallCompleted)
+    assert (completed.tokens_in, completed.cost, completed.replayed) == (None, "0", False)
 
 
 def test_a_repeated_tool_request_is_answered_from_the_window_and_reported() -> None:

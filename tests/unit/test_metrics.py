@@ -101,6 +101,24 @@ def test_counters_and_gauges_from_events_are_served_over_loopback(served: Served
     assert re.search(r"^# HELP trader_realized_pnl .+$", text, re.MULTILINE)
 
 
+def test_llm_calls_tokens_and_charged_cost_are_counted(served: Served) -> None:
+    from trader_core.model.events import LlmCallCompleted
+
+    sink, _, server = served
+    sink.emit(LlmCallCompleted(at=T0, model="m", trace_id="t1", tokens_in=1200, tokens_out=80, cost="0.0048",
+                               latency_ms=300, replayed=False))
+    sink.emit(LlmCallCompleted(at=T0, model="m", trace_id="t2", tokens_in=None, tokens_out=None, cost="0",
+                               latency_ms=200, replayed=False))
+    sink.emit(LlmCallCompleted(at=T0, model="m", trace_id="t3", tokens_in=1000, tokens_out=50, cost="0.004",
+                               latency_ms=1, replayed=True))
+    got = samples(scrape(server)[1])
+    assert got['trader_llm_calls_total{replayed="false"}'] == 2
+    assert got['trader_llm_calls_total{replayed="true"}'] == 1
+    assert got['trader_llm_tokens_total{direction="input"}'] == 2200
+    assert got['trader_llm_tokens_total{direction="output"}'] == 130
+    assert got["trader_llm_cost_usd_total"] == Decimal("0.0048"), "a cassette's answer is not charged again"
+
+
 def test_the_loop_status_sets_ticks_exposure_pnl_circuits_and_data_age(served: Served) -> None:
     sink, _, server = served
     sink.observe_loop(ticks=42, lag_s=Decimal("0.000"), exposure=Decimal("5100.50"), realized_pnl=Decimal("-12.3"),

@@ -32,8 +32,8 @@ from trader_adapters.llm.prompt import PromptInputs, build_prompt
 from trader_adapters.llm.tools import ToolThrottle
 from trader_adapters.llm.traces import DecisionTrace, TraceWriter
 from trader_core.costs import CostTracker, LlmRates, spend_of
-from trader_core.model import Action, Candle, RunId, Signal, Symbol
-from trader_core.model.events import LlmUsageMissing
+from trader_core.model import Action, Candle, InvalidDataError, RunId, Signal, Symbol
+from trader_core.model.events import LlmCallCompleted, LlmUsageMissing
 from trader_core.model.llm import LlmCallRecord
 from trader_core.model.stats import StatsScope
 from trader_core.ports import DecisionContext, MarketData, Store, Telemetry
@@ -71,6 +71,7 @@ class _Bound:
     market: MarketData | None
     stop: Callable[[str], None]
     scope: StatsScope
+    report_failure: Callable[[str, BaseException], None] | None = None
 
 
 class LlmStrategy:
@@ -102,10 +103,12 @@ class LlmStrategy:
 
     def bind(self, store: Store, run_id: RunId, *, stop: Callable[[str], None], telemetry: Telemetry | None = None,
              market: MarketData | None = None, now: datetime | None = None,
-             scope: StatsScope | None = None) -> None:
+             scope: StatsScope | None = None,
+             report_failure: Callable[[str, BaseException], None] | None = None) -> None:
         """Use ``store`` (the spend so far is read from it: the budget holds across restarts) for ``run_id``;
-        ``scope`` is the ledger whose gross and fees the fee-ratio gate reads (default: the bot's)."""
-        self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope())
+        ``scope`` is the ledger whose gross and fees the fee-ratio gate reads (default: the bot's);
+        ``report_failure`` hears of every unusable answer (the health manager's tool circuit)."""
+        self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope(), report_failure)
         with store.unit_of_work() as uow:
             spent = spend_of(uow.llm_calls.list_calls())
         self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
@@ -239,6 +242,8 @@ class LlmStrategy:
         if parsed is None:
             parsed = hold(default, "LLM answer: still asking for tools after the last round", failed=True)
         self._errors = self._errors + 1 if parsed.failed else 0
+        if parsed.failed and self._bound is not None and self._bound.report_failure is not None:
+            self._bound.report_failure("llm.answer", InvalidDataError(parsed.reason))
         trace.signals = json.dumps([_signal_json(s) for s in parsed.signals], sort_keys=True)
         trace.reason = parsed.reason
         if self._traces is not None and self._bound is not None:
@@ -266,6 +271,12 @@ class LlmStrategy:
         self.tracker, cost = self.tracker.record(reply.usage, replayed=replayed)
         trace.add_call(reply, cost, replayed)
         if self._bound is not None:
+            if self._bound.telemetry is not None:
+                self._bound.telemetry.emit(LlmCallCompleted(
+                    at=now, model=request.model, trace_id=trace.trace_id,
+                    tokens_in=None if reply.usage is None else reply.usage.tokens_in,
+                    tokens_out=None if reply.usage is None else reply.usage.tokens_out,
+                    cost=str(cost), latency_ms=reply.latency_ms, replayed=replayed))
             if reply.usage is None and self._bound.telemetry is not None:
                 self._bound.telemetry.emit(LlmUsageMissing(at=now, model=request.model, trace_id=trace.trace_id))
             # Stored with the decision's trace, in one unit of work, when the decision ends (the same tick).

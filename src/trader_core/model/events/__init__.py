@@ -38,6 +38,7 @@ from trader_core.model.events.ledger import (
     OrderFeesReconciled,
 )
 from trader_core.model.events.llm import (
+    LlmCallCompleted,
     LlmUsageMissing,
     ToolCallsThrottled,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "LedgerCacheLoaded",
     "LedgerRebuilt",
     "LiquidityChanged",
+    "LlmCallCompleted",
     "LlmUsageMissing",
     "LoopLagged",
     "MarketDataFresh",

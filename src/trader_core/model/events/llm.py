@@ -1,4 +1,5 @@
-"""Events of the LLM signal source: usage not reported, tool requests throttled."""
+"""Events of the LLM signal source: a call answered (with its usage and cost), usage not reported, tool requests
+throttled."""
 
 from __future__ import annotations
 
@@ -6,7 +7,21 @@ import attrs
 
 from trader_core.model.events.base import Event
 
-__all__ = ["LlmUsageMissing", "ToolCallsThrottled"]
+__all__ = ["LlmCallCompleted", "LlmUsageMissing", "ToolCallsThrottled"]
+
+
+@attrs.frozen(kw_only=True)
+class LlmCallCompleted(Event):
+    """The model answered a call: its reported tokens (None: not reported) and its cost in USD (``replayed``: the
+    answer came from a cassette, so the cost was reported, not charged)."""
+
+    model: str
+    trace_id: str
+    tokens_in: int | None
+    tokens_out: int | None
+    cost: str
+    latency_ms: int
+    replayed: bool
 
 
 @attrs.frozen(kw_only=True)
