@@ -5,15 +5,13 @@ table. Coinbase stays refused live: ccxt cannot find an order by client id there
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.contract.venue_wire import Wire
+from tests.contract.venue_wire import Wire, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.clock import SystemClock
 from trader_core.model import (
@@ -87,15 +85,6 @@ def exchange(transport: Wire) -> CcxtExchange:
     return CcxtExchange.create("coinbase", clock=SystemClock(), api_key="coinbase-key", secret="coinbase-secret",
                                options={"enableRateLimit": False}, transport=transport)
 
-
-def run(adapter: CcxtExchange, coro: Coroutine[Any, Any, _T]) -> _T:
-    async def go() -> _T:
-        try:
-            return await coro
-        finally:
-            await adapter.close()
-
-    return asyncio.run(go())
 
 
 def limit_buy() -> OrderRequest:

@@ -6,15 +6,13 @@ QueryOrders needs the venue's txid, so an order cannot be found by ``userref`` a
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.contract.venue_wire import Wire
+from tests.contract.venue_wire import Wire, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.ccxt.venues import to_venue_client_id
 from trader_adapters.clock import SystemClock
@@ -82,15 +80,6 @@ def exchange(transport: Wire) -> CcxtExchange:
     return CcxtExchange.create("kraken", clock=SystemClock(), api_key="kraken-key", secret="c2VjcmV0LTEyMw==",
                                options={"enableRateLimit": False}, transport=transport)
 
-
-def run(adapter: CcxtExchange, coro: Coroutine[Any, Any, _T]) -> _T:
-    async def go() -> _T:
-        try:
-            return await coro
-        finally:
-            await adapter.close()
-
-    return asyncio.run(go())
 
 
 def limit_buy() -> OrderRequest:

@@ -5,16 +5,14 @@ found and cancelled by it; fills are asked for since a cursor; OKX's error paylo
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.contract.venue_wire import Wire
+from tests.contract.venue_wire import Wire, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.ccxt.venues import to_venue_client_id
 from trader_adapters.clock import SystemClock
@@ -89,15 +87,6 @@ def exchange(transport: Wire) -> CcxtExchange:
                                password="pass-9", sandbox=True, options={"enableRateLimit": False},
                                transport=transport)
 
-
-def run(adapter: CcxtExchange, coro: Coroutine[Any, Any, _T]) -> _T:
-    async def go() -> _T:
-        try:
-            return await coro
-        finally:
-            await adapter.close()
-
-    return asyncio.run(go())
 
 
 def limit_buy() -> OrderRequest:

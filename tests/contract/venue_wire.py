@@ -9,14 +9,20 @@ a venue's documented error payload reaches the adapter's one error table as it w
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-__all__ = ["Request", "Wire"]
+if TYPE_CHECKING:
+    from trader_adapters.ccxt import CcxtExchange
+
+__all__ = ["Request", "Wire", "run"]
+
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -87,3 +93,14 @@ class Wire:
             return payload
 
         return fetch
+
+
+def run(adapter: CcxtExchange, coro: Coroutine[Any, Any, _T]) -> _T:
+    """Run one adapter call in a fresh event loop, closing the adapter after it (its client lives in that loop)."""
+    async def go() -> _T:
+        try:
+            return await coro
+        finally:
+            await adapter.close()
+
+    return asyncio.run(go())
