@@ -16,7 +16,11 @@ import attrs
 from trader_core.model import ConfigError, Lease, StoreError
 from trader_core.ports import Clock, Store
 
-__all__ = ["BotLease", "BotTakenError"]
+__all__ = ["BotLease", "BotTakenError", "DatabaseLockedError", "holder_message"]
+
+
+class DatabaseLockedError(ConfigError):
+    """Another process kept the database locked for writing past the store's wait."""
 
 
 class BotTakenError(ConfigError):
@@ -49,13 +53,22 @@ class BotLease:
     _thread: threading.Thread | None = attrs.field(default=None, init=False)
 
     def acquire(self) -> None:
-        """Hold the bot, or raise ``BotTakenError`` naming the process that does."""
-        held = self._take()
+        """Hold the bot, or raise ``BotTakenError`` naming the process that does (``DatabaseLockedError`` when
+        another process keeps the database locked for writing)."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            held = self._take()
+        except (StoreError, OperationalError) as exc:
+            if "database is locked" not in str(exc):
+                raise
+            raise DatabaseLockedError("the database is locked for writing by another process (a replay commits "
+                                      "in batches of 1000 candles); try again when it has finished, or give this "
+                                      "bot its own database") from None
         if held.token != self.token and held.host == self.host and _process_gone(held.pid):
             held = self._take(replacing=held.token)
         if held.token != self.token:
-            raise BotTakenError(f"bot {self.store.bot_id.value!r} is already running ({held.describe()}); a bot runs "
-                                f"in one process at a time (its lease expires {held.expires_at.isoformat()})")
+            raise BotTakenError(holder_message(self.store.bot_id.value, held))
         self._thread = threading.Thread(target=self._renew, name="bot-lease", daemon=True)
         self._thread.start()
 
@@ -95,3 +108,9 @@ class BotLease:
             if held.token != self.token:
                 self.lost = f"lease lost to {held.describe()}"
                 return
+
+
+def holder_message(bot: str, held: Lease) -> str:
+    """What a second process is told about the one holding ``bot``."""
+    return (f"bot {bot!r} is already running ({held.describe()}); a bot runs in one process at a time (its lease "
+            f"expires {held.expires_at.isoformat()})")

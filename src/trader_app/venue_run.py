@@ -96,6 +96,14 @@ class VenueConnection:
     venue_clock: VenueClock | None = None  # the emulator's market clock the run follows (--sandbox-url)
 
 
+def tells_time(exchange_id: str) -> bool:
+    """Whether ccxt can ask the venue for its time (``fetchTime``)."""
+    import ccxt
+
+    venue = getattr(ccxt, exchange_id, None)
+    return venue is not None and bool(venue().has.get("fetchTime"))
+
+
 async def connect_venue(settings: Settings) -> VenueConnection:
     """Reach the configured venue and check what the run will ask of it (the run's and the OHLCV capture's
     timeframes, every symbol's rules) before anything is written: a venue that cannot serve the run is a
@@ -106,7 +114,8 @@ async def connect_venue(settings: Settings) -> VenueConnection:
     assert settings.exchange is not None
     check_venue_settings(settings)
     # Against the emulator the run follows its market clock (which may run faster than real time).
-    venue_clock = VenueClock() if settings.sandbox_url is not None else None
+    # A venue that does not tell its time (Gemini: no fetchTime) is followed on the system clock.
+    venue_clock = VenueClock() if settings.sandbox_url is not None and tells_time(settings.exchange) else None
     clock: Clock = venue_clock or SystemClock()
     paper = settings.mode == "paper"
     exchange = CcxtExchange.create(

@@ -178,6 +178,13 @@ class SqlStore:
             raise
         uow.end(quiet=False)
 
+    @property
+    def batches_block_other_writers(self) -> bool:
+        """Whether a batch would keep every other process from writing to the database until it commits: SQLite
+        has one writer per file, so another bot on the same file would wait (and fail) behind a replay's batch.
+        PostgreSQL locks rows, so other bots write beside it."""
+        return self._engine.dialect.name == "sqlite"
+
     def begin_batch(self) -> None:
         """From now on every unit of work is a savepoint of one shared transaction: its ``commit()`` keeps its
         writes in the batch, its rollback discards only them. Nothing is durable before ``checkpoint()`` or

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
-from trader_app.lease import BotLease
+from trader_app.lease import BotLease, BotTakenError, DatabaseLockedError, holder_message
 from trader_app.llm_strategy import bind_llm, check_llm, close_llm, records_spend
 from trader_app.settings import Settings, load_settings
 from trader_app.storage import open_store
@@ -190,7 +190,8 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
         # One transaction per REPLAY_BATCH_TICKS candles: the run record is committed as RUNNING at the first
         # checkpoint and becomes FINISHED (or FAILED) only in the last batch, with the run's last writes. Not for
         # a strategy that pays per decision: its stored calls are the budget's memory and must survive a crash.
-        if not records_spend(strategy):
+        # On SQLite (one writer per file) a batch would lock out every other bot sharing the file: not there.
+        if not records_spend(strategy) and not store.batches_block_other_writers:
             store.begin_batch()
         try:
             summary = asyncio.run(run_then_close())
@@ -266,10 +267,26 @@ def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:
     lease = BotLease(store, SystemClock(), ttl=timedelta(seconds=float(settings.lease_seconds)))
     try:
         lease.acquire()
+    except DatabaseLockedError:
+        store.close()
+        _raise_if_held(settings)  # the writer may be this very bot: say who holds it
+        raise
     except BaseException:
         store.close()
         raise
     return store, lease
+
+
+def _raise_if_held(settings: Settings) -> None:
+    """``BotTakenError`` when another process holds the bot's lease (read without the write lock)."""
+    reader = open_store(settings.db, settings.bot, read_only=True)
+    try:
+        with reader.unit_of_work() as uow:
+            held = uow.leases.find()
+    finally:
+        reader.close()
+    if held is not None and held.in_force(SystemClock().now()):
+        raise BotTakenError(holder_message(settings.bot.value, held))
 
 
 def _start_metrics(settings: Settings) -> Metrics | None:
