@@ -29,12 +29,21 @@ def gemini() -> Iterator[Sandbox]:
         sandbox.stop()
 
 
+_LAST_NONCE = [0]
+
+
+def _next_nonce() -> int:
+    """Milliseconds since the epoch, strictly increasing (two requests in one millisecond must not share one)."""
+    _LAST_NONCE[0] = max(int(time.time() * 1000), _LAST_NONCE[0] + 1)
+    return _LAST_NONCE[0]
+
+
 def call(sandbox: Sandbox, path: str, payload: dict[str, Any] | None = None, *, secret: str | None = None,
          headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """One request: a signed POST when ``payload`` is given (``request`` and ``nonce`` filled in), else a GET."""
     request = urllib.request.Request(sandbox.url + path, method="GET")
     if payload is not None:
-        body = {"request": path, "nonce": str(int(time.time() * 1000)), **payload}
+        body = {"request": path, "nonce": str(_next_nonce()), **payload}
         encoded = base64.b64encode(json.dumps(body).encode()).decode()
         request = urllib.request.Request(sandbox.url + path, method="POST", data=b"", headers={
             "Content-Type": "text/plain", "X-GEMINI-APIKEY": sandbox.api_key, "X-GEMINI-PAYLOAD": encoded,
