@@ -127,7 +127,8 @@ def _health_fields(health: HealthSnapshot) -> dict[str, str]:
 
 
 def _q(value: Decimal, step: Decimal) -> Decimal:
-    return value.quantize(step, rounding=ROUND_HALF_EVEN)
+    result = value.quantize(step, rounding=ROUND_HALF_EVEN)
+    return result if result else ZERO  # a zero prints as 0, not 0E-8
 
 
 _ENTRY_ROLES = (OrderRole.ENTRY,)
