@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.contract.venue_wire import Wire, run
+from tests.contract.venue_wire import Wire, limit_buy, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.clock import SystemClock
 from trader_core.model import (
@@ -21,18 +21,14 @@ from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
     OrderRejectedError,
-    OrderRequest,
     OrderStatus,
-    OrderType,
     Price,
     Quantity,
     RateLimitedError,
-    Side,
     Symbol,
 )
 from trader_core.model.ids import Asset
 
-_T = TypeVar("_T")
 BOT_ID = "tcpzs7hce61a1"
 BTC = Symbol.parse("BTC/USDT")
 ORDER_ID = "1321003749386327552"
@@ -89,15 +85,11 @@ def exchange(transport: Wire) -> CcxtExchange:
 
 
 
-def limit_buy() -> OrderRequest:
-    return OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
-                        quantity=Quantity("0.001"), price=Price("30000"))
-
 
 def test_place_sends_the_order_link_id() -> None:
     transport = wire()
     adapter = exchange(transport)
-    order = run(adapter, adapter.place_order(limit_buy()))
+    order = run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
     body = transport.sent("POST", "/order/create")[0].json()
     assert (body["orderLinkId"], body["symbol"], body["side"], body["orderType"], body["qty"], body["price"]) == (
         BOT_ID, "BTCUSDT", "Buy", "Limit", "0.001", "30000")
@@ -111,7 +103,7 @@ def test_cancel_names_the_order_by_order_link_id_but_its_state_cannot_be_read_ba
     adapter = exchange(transport)
 
     async def place_then_cancel() -> None:
-        await adapter.place_order(limit_buy())
+        await adapter.place_order(limit_buy(BOT_ID, BTC))
         await adapter.cancel_order(BTC, ClientOrderId(BOT_ID))
 
     # Bybit acknowledges a cancel with ids only; reading the final state back is ccxt's refused lookup (why the
@@ -151,4 +143,4 @@ def test_bybit_ret_codes_on_create_go_through_the_one_table(answer: Any, raised:
     transport.answer_first("POST", "/order/create", answer)
     adapter = exchange(transport)
     with pytest.raises(raised):
-        run(adapter, adapter.place_order(limit_buy()))
+        run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.contract.venue_wire import Wire, run
+from tests.contract.venue_wire import Wire, limit_buy, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.clock import SystemClock
 from trader_core.model import (
@@ -19,18 +19,14 @@ from trader_core.model import (
     Balance,
     ClientOrderId,
     OrderRejectedError,
-    OrderRequest,
     OrderStatus,
-    OrderType,
     Price,
     Quantity,
     RateLimitedError,
-    Side,
     Symbol,
 )
 from trader_core.model.ids import Asset
 
-_T = TypeVar("_T")
 BOT_ID = "tcpzs7hce61a1"
 BTC = Symbol.parse("BTC/USD")
 ORDER_ID = "11111-00000-000000"
@@ -87,15 +83,11 @@ def exchange(transport: Wire) -> CcxtExchange:
 
 
 
-def limit_buy() -> OrderRequest:
-    return OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
-                        quantity=Quantity("0.001"), price=Price("30000"))
-
 
 def test_place_sends_the_bots_client_order_id_not_one_ccxt_made_up() -> None:
     transport = wire()
     adapter = exchange(transport)
-    order = run(adapter, adapter.place_order(limit_buy()))
+    order = run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
     body = transport.sent("POST", "/brokerage/orders")[0].json()
     assert body["client_order_id"] == BOT_ID
     assert (body["product_id"], body["side"]) == ("BTC-USD", "BUY")
@@ -111,7 +103,7 @@ def test_fills_since_a_cursor_and_balances() -> None:
     since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
 
     async def place_fills_balances() -> Any:
-        await adapter.place_order(limit_buy())  # the venue order id is then known as the bot's
+        await adapter.place_order(limit_buy(BOT_ID, BTC))  # the venue order id is then known as the bot's
         return await adapter.fetch_fills(BTC, since=since), await adapter.fetch_balances()
 
     (fill,), balances = run(adapter, place_fills_balances())
@@ -138,4 +130,4 @@ def test_coinbase_error_payloads_on_create_go_through_the_one_table(answer: Any,
     transport.answer_first("POST", "/brokerage/orders", answer)
     adapter = exchange(transport)
     with pytest.raises(raised):
-        run(adapter, adapter.place_order(limit_buy()))
+        run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))

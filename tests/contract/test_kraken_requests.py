@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.contract.venue_wire import Wire, run
+from tests.contract.venue_wire import Wire, limit_buy, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.ccxt.venues import to_venue_client_id
 from trader_adapters.clock import SystemClock
@@ -22,18 +22,14 @@ from trader_core.model import (
     ClientOrderId,
     OrderNotFoundError,
     OrderRejectedError,
-    OrderRequest,
     OrderStatus,
-    OrderType,
     Price,
     Quantity,
     RateLimitedError,
-    Side,
     Symbol,
 )
 from trader_core.model.ids import Asset
 
-_T = TypeVar("_T")
 BOT_ID = "tcpzs7hce61a1"
 USERREF = int(to_venue_client_id("kraken", BOT_ID))
 BTC = Symbol.parse("BTC/USD")
@@ -82,15 +78,11 @@ def exchange(transport: Wire) -> CcxtExchange:
 
 
 
-def limit_buy() -> OrderRequest:
-    return OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
-                        quantity=Quantity("0.001"), price=Price("30000"))
-
 
 def test_place_sends_the_integer_userref_not_text() -> None:
     transport = wire()
     adapter = exchange(transport)
-    order = run(adapter, adapter.place_order(limit_buy()))
+    order = run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
     (sent,) = transport.sent("POST", "/private/AddOrder")
     form = sent.form()
     assert form["userref"] == str(USERREF)
@@ -107,7 +99,7 @@ def test_find_and_cancel_send_the_userref_and_map_the_answer_back() -> None:
     adapter = exchange(transport)
 
     async def place_find_cancel() -> Any:
-        await adapter.place_order(limit_buy())
+        await adapter.place_order(limit_buy(BOT_ID, BTC))
         found = await adapter.fetch_order(BTC, ClientOrderId(BOT_ID))
         transport.answer_first("POST", "/private/QueryOrders", ok({TXID: {**ORDER, "status": "canceled"}}))
         return found, await adapter.cancel_order(BTC, ClientOrderId(BOT_ID))
@@ -127,7 +119,7 @@ def test_fills_since_a_cursor_and_balances() -> None:
     since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
 
     async def place_then_fills() -> Any:
-        await adapter.place_order(limit_buy())
+        await adapter.place_order(limit_buy(BOT_ID, BTC))
         return await adapter.fetch_fills(BTC, since=since), await adapter.fetch_balances()
 
     (fill,), balances = run(adapter, place_then_fills())
@@ -148,7 +140,7 @@ def test_kraken_error_strings_on_create_go_through_the_one_table(error: str, rai
     transport.answer_first("POST", "/private/AddOrder", {"error": [error], "result": {}})
     adapter = exchange(transport)
     with pytest.raises(raised):
-        run(adapter, adapter.place_order(limit_buy()))
+        run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
 
 
 def test_cancel_of_an_unknown_order_is_not_found() -> None:
@@ -157,7 +149,7 @@ def test_cancel_of_an_unknown_order_is_not_found() -> None:
     adapter = exchange(transport)
 
     async def place_then_cancel() -> Any:
-        await adapter.place_order(limit_buy())
+        await adapter.place_order(limit_buy(BOT_ID, BTC))
         return await adapter.cancel_order(BTC, ClientOrderId(BOT_ID))
 
     with pytest.raises(OrderNotFoundError):

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.contract.venue_wire import Wire, run
+from tests.contract.venue_wire import Wire, limit_buy, run
 from trader_adapters.ccxt import CcxtExchange
 from trader_adapters.ccxt.venues import to_venue_client_id
 from trader_adapters.clock import SystemClock
@@ -22,18 +22,14 @@ from trader_core.model import (
     ClientOrderId,
     OrderNotFoundError,
     OrderRejectedError,
-    OrderRequest,
     OrderStatus,
-    OrderType,
     Price,
     Quantity,
     RateLimitedError,
-    Side,
     Symbol,
 )
 from trader_core.model.ids import Asset
 
-_T = TypeVar("_T")
 BOT_ID = "tc-bot.a-1-1"  # OKX refuses '-' and '.': the venue form is a digest in letters and digits
 OKX_ID = to_venue_client_id("okx", BOT_ID)
 BTC = Symbol.parse("BTC/USDT")
@@ -89,15 +85,11 @@ def exchange(transport: Wire) -> CcxtExchange:
 
 
 
-def limit_buy() -> OrderRequest:
-    return OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.BUY, order_type=OrderType.LIMIT,
-                        quantity=Quantity("0.001"), price=Price("30000"))
-
 
 def test_place_sends_the_okx_form_of_the_client_id_and_acknowledges_from_the_ids_only_answer() -> None:
     transport = wire()
     adapter = exchange(transport)
-    order = run(adapter, adapter.place_order(limit_buy()))
+    order = run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
     (sent,) = transport.sent("POST", "/trade/batch-orders")
     (body,) = sent.json()
     assert (body["clOrdId"], body["instId"], body["side"], body["ordType"], body["sz"], body["px"]) == (
@@ -164,7 +156,7 @@ def test_okx_error_payloads_on_create_go_through_the_one_table(answer: Any, erro
     transport.answer_first("POST", "/trade/batch-orders", answer)
     adapter = exchange(transport)
     with pytest.raises(error, match=f"(?i){words}"):
-        run(adapter, adapter.place_order(limit_buy()))
+        run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
 
 
 def test_unknown_order_is_not_found_on_fetch_and_cancel() -> None:

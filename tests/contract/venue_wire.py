@@ -19,8 +19,9 @@ import attrs
 
 if TYPE_CHECKING:
     from trader_adapters.ccxt import CcxtExchange
+    from trader_core.model import OrderRequest, Symbol
 
-__all__ = ["Request", "Wire", "run"]
+__all__ = ["Request", "Wire", "limit_buy", "run"]
 
 _T = TypeVar("_T")
 
@@ -104,3 +105,11 @@ def run(adapter: CcxtExchange, coro: Coroutine[Any, Any, _T]) -> _T:
             await adapter.close()
 
     return asyncio.run(go())
+
+
+def limit_buy(client_id: str, symbol: Symbol) -> OrderRequest:
+    """The request every venue's placement test sends: a limit buy of 0.001 at 30,000 under ``client_id``."""
+    from trader_core.model import ClientOrderId, OrderRequest, OrderType, Price, Quantity, Side
+
+    return OrderRequest(client_order_id=ClientOrderId(client_id), symbol=symbol, side=Side.BUY,
+                        order_type=OrderType.LIMIT, quantity=Quantity("0.001"), price=Price("30000"))
