@@ -5,9 +5,9 @@
 Seeds the database through the store (one run per bot, each round trip a closed plan with its entry and
 exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status`,
 `GET .../trades?limit=100` (first page, and a page at a random offset), `GET .../trades?symbol=&start=` and
-`GET .../equity` (random bots, sequential requests, wall time per request through HTTP) and prints p50/p99
+`GET .../equity` and `GET .../metrics` (random bots, sequential requests, wall time per request through HTTP) and prints p50/p99
 and the slowest (the first request of each bot apart: it counts the run's round trips, or builds its equity
-curve), the server's resident memory once started and its peak (VmHWM).
+curve or its report), the server's resident memory once started and its peak (VmHWM).
 """
 
 from __future__ import annotations
@@ -149,6 +149,9 @@ def main() -> None:
                 _report("GET equity, first per bot", _time(http, [f"/api/v1/bots/bot{b}/equity"
                                                                   for b in range(args.bots)]))
                 _report("GET equity", _time(http, [f"/api/v1/bots/{b}/equity" for b in bots]))
+                _report("GET metrics, first per bot", _time(http, [f"/api/v1/bots/bot{b}/metrics"
+                                                                   for b in range(args.bots)]))
+                _report("GET metrics", _time(http, [f"/api/v1/bots/{b}/metrics" for b in bots]))
                 _report("GET bots", _time(http, ["/api/v1/bots"] * args.requests))
             peak = _memory(server.pid, "VmHWM")
             print(f"server RSS once started {started_rss / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB")

@@ -7,13 +7,16 @@ available") or empty lists.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 
-from trader_core.model import ConfigError
+from trader_app.stored_runs import StoredRun
+from trader_core.model import ConfigError, RunId
 from trader_core.ports import Store
 
 __all__ = ["LlmSource", "ReportSource", "StoreLlm", "StoreReports", "UnavailableLlm", "UnavailableReport"]
@@ -67,31 +70,61 @@ class UnavailableLlm:
         return None
 
 
-@attrs.frozen
+_REPORTS_KEPT = 16  # (bot, run, range) reports kept; each is a few kilobytes of aggregates
+
+
+@attrs.define
 class StoreReports:
     """The report of a bot's run computed from its stored plans and fills (as ``trader-app report`` without
-    ``--candles``: equity marked at the fills)."""
+    ``--candles``: equity marked at the fills).
+
+    A report costs about 2 s per 10,000 round trips to build, and a dashboard asks for the same one again and
+    again: each is kept (the last ``_REPORTS_KEPT``) with the run's version, what moves whenever the report can
+    change: the run record (status, end), how many fills and LLM calls it has (both only ever added) and which
+    of its plans are still active (a plan closes or is cancelled only by leaving that list)."""
 
     stores: Callable[[str], Store]
+    _kept: OrderedDict[tuple[str, str, datetime | None, datetime | None],
+                       tuple[object, dict[str, Any] | None]] = attrs.field(factory=OrderedDict, init=False)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
 
     def metrics(self, bot: str, run: str | None, start: datetime | None,
                 end: datetime | None) -> dict[str, Any] | None:
         """``report_document`` of ``run`` (default: the latest) limited to ``[start, end]``; ``None`` when the bot
         has no such run or it has no closed trade to report."""
-        from trader_adapters.report import report_document
-        from trader_app.reporting import gather
-        from trader_app.stored_runs import find_run
-
         with self.stores(bot).unit_of_work() as uow:
-            stored = find_run(uow, run)
-        if stored is None:
-            return None
-        try:
-            inputs = gather(stored.record, stored.plans, stored.fills, (), since=start, until=end,
-                            llm_calls=stored.llm_calls)
-        except ConfigError:
-            return None
-        return report_document(inputs.report, run_id=stored.record.run_id.value, bot=bot)
+            record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
+            if record is None:
+                return None
+            calls = tuple(uow.llm_calls.list_calls(record.run_id))
+            version = (record, uow.fills.count(record.run_id), len(calls),
+                       tuple(sorted(p.plan_id.value for p in uow.plans.list_active(record.run_id))))
+            key = (bot, record.run_id.value, start, end)
+            with self._lock:
+                known = self._kept.get(key)
+            if known is not None and known[0] == version:
+                return known[1]
+            stored = StoredRun(record, tuple(uow.plans.list_for_run(record.run_id)),
+                               tuple(uow.fills.list_for_run(record.run_id)), calls)
+        document = _report(bot, stored, start, end)
+        with self._lock:
+            self._kept.pop(key, None)
+            self._kept[key] = (version, document)
+            while len(self._kept) > _REPORTS_KEPT:
+                self._kept.popitem(last=False)
+        return document
+
+
+def _report(bot: str, stored: StoredRun, start: datetime | None, end: datetime | None) -> dict[str, Any] | None:
+    from trader_adapters.report import report_document
+    from trader_app.reporting import gather
+
+    try:
+        inputs = gather(stored.record, stored.plans, stored.fills, (), since=start, until=end,
+                        llm_calls=stored.llm_calls)
+    except ConfigError:
+        return None
+    return report_document(inputs.report, run_id=stored.record.run_id.value, bot=bot)
 
 
 @attrs.frozen
