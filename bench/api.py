@@ -4,10 +4,10 @@
 
 Seeds the database through the store (one run per bot, each round trip a closed plan with its entry and
 exit fills), starts `trader-app serve` on loopback as a subprocess, times `GET .../status`,
-`GET .../trades?limit=100` (first page, and a page at a random offset), `GET .../trades?symbol=&start=` and
-`GET .../equity` and `GET .../metrics` (random bots, sequential requests, wall time per request through HTTP) and prints p50/p99
-and the slowest (the first request of each bot apart: it counts the run's round trips, or builds its equity
-curve or its report), the server's resident memory once started and its peak (VmHWM).
+`GET .../trades?limit=100` (first page, and a page at a random offset), `GET .../trades?symbol=&start=`,
+`GET .../equity` and `GET .../metrics` (random bots, sequential requests, wall time per request through HTTP) and
+prints p50/p99 and the slowest (the first request of each bot apart: it counts the run's round trips, or builds
+its equity curve or its report), the server's resident memory once started and its peak (VmHWM).
 """
 
 from __future__ import annotations
@@ -104,6 +104,27 @@ def _memory(pid: int, field: str) -> int:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith(field)))
 
 
+def _measure(http: httpx.Client, bots_n: int, per_bot: int, requests: int) -> None:
+    """Time each endpoint: the first request of each bot apart, then ``requests`` requests on random bots."""
+    rng = random.Random(1)
+    bots = [f"bot{rng.randrange(bots_n)}" for _ in range(requests)]
+    _time(http, [f"/api/v1/bots/bot{b}/status" for b in range(bots_n)])  # open every store
+    _report("GET status", _time(http, [f"/api/v1/bots/{b}/status" for b in bots]))
+    cold = [f"/api/v1/bots/bot{b}/trades?limit=100" for b in range(bots_n)]
+    _report("GET trades, first per bot", _time(http, cold))
+    _report("GET trades?limit=100", _time(http, [f"/api/v1/bots/{b}/trades?limit=100" for b in bots]))
+    pages = [f"/api/v1/bots/{b}/trades?limit=100&offset={rng.randrange(per_bot)}" for b in bots]
+    _report("GET trades?offset=random", _time(http, pages))
+    since = quote((T0 + timedelta(minutes=5 * per_bot)).isoformat())
+    filtered = [f"/api/v1/bots/{b}/trades?symbol=BTC/USDT&start={since}&limit=100" for b in bots]
+    _report("GET trades?symbol=&start=", _time(http, filtered))
+    _report("GET equity, first per bot", _time(http, [f"/api/v1/bots/bot{b}/equity" for b in range(bots_n)]))
+    _report("GET equity", _time(http, [f"/api/v1/bots/{b}/equity" for b in bots]))
+    _report("GET metrics, first per bot", _time(http, [f"/api/v1/bots/bot{b}/metrics" for b in range(bots_n)]))
+    _report("GET metrics", _time(http, [f"/api/v1/bots/{b}/metrics" for b in bots]))
+    _report("GET bots", _time(http, ["/api/v1/bots"] * requests))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bots", type=int, default=10)
@@ -133,26 +154,7 @@ def main() -> None:
                         assert time.monotonic() < deadline, "the server did not start"
                         time.sleep(0.2)
                 started_rss = _memory(server.pid, "VmRSS")
-                rng = random.Random(1)
-                bots = [f"bot{rng.randrange(args.bots)}" for _ in range(args.requests)]
-                _time(http, [f"/api/v1/bots/bot{b}/status" for b in range(args.bots)])  # open every store
-                _report("GET status", _time(http, [f"/api/v1/bots/{b}/status" for b in bots]))
-                cold = [f"/api/v1/bots/bot{b}/trades?limit=100" for b in range(args.bots)]
-                _report("GET trades, first per bot", _time(http, cold))
-                _report("GET trades?limit=100", _time(http, [f"/api/v1/bots/{b}/trades?limit=100" for b in bots]))
-                per_bot = args.trades // args.bots
-                pages = [f"/api/v1/bots/{b}/trades?limit=100&offset={rng.randrange(per_bot)}" for b in bots]
-                _report("GET trades?offset=random", _time(http, pages))
-                since = quote((T0 + timedelta(minutes=5 * per_bot)).isoformat())
-                filtered = [f"/api/v1/bots/{b}/trades?symbol=BTC/USDT&start={since}&limit=100" for b in bots]
-                _report("GET trades?symbol=&start=", _time(http, filtered))
-                _report("GET equity, first per bot", _time(http, [f"/api/v1/bots/bot{b}/equity"
-                                                                  for b in range(args.bots)]))
-                _report("GET equity", _time(http, [f"/api/v1/bots/{b}/equity" for b in bots]))
-                _report("GET metrics, first per bot", _time(http, [f"/api/v1/bots/bot{b}/metrics"
-                                                                   for b in range(args.bots)]))
-                _report("GET metrics", _time(http, [f"/api/v1/bots/{b}/metrics" for b in bots]))
-                _report("GET bots", _time(http, ["/api/v1/bots"] * args.requests))
+                _measure(http, args.bots, args.trades // args.bots, args.requests)
             peak = _memory(server.pid, "VmHWM")
             print(f"server RSS once started {started_rss / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB")
         finally:
