@@ -49,6 +49,9 @@ ORDER_PATHS = {("POST", "/api/v3/order"): ("newClientOrderId",),
                ("POST", "/api/v3/orderList/oco"): ("listClientOrderId", "aboveClientOrderId", "belowClientOrderId")}
 FAULT_KINDS = ("5xx", "timeout", "drop", "apply_place", "apply_cancel", "apply_oco", "429", "ban", "skew")
 FAULT_WEIGHTS = (30, 2, 15, 15, 12, 8, 12, 2, 4)
+# How long a fault keeps the bot from the venue once it hit (s): a timeout until ccxt gives up, a 429 its
+# Retry-After, a ban or a skew while it lasts, anything else about one request's round trip.
+FAULT_EFFECT = {"timeout": 11.0, "429": 1.0, "ban": 2.0, "skew": 1.0}
 
 
 def _signals(path: Path, start: datetime, seconds: float) -> None:
@@ -72,6 +75,8 @@ class Chaos:
         self.sandbox, self.rate, self.rng = sandbox, rate, rng
         self.injected: Counter[str] = Counter()  # ban and skew (each hits every request while it lasts)
         self.armed: list[tuple[str, Fault]] = []
+        self.effects: list[tuple[float, float, str]] = []  # (from, to, kind): when each fault held the bot up
+        self._timed: set[int] = set()
         self.stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos", daemon=True)
 
@@ -96,6 +101,10 @@ class Chaos:
 
     def _run(self) -> None:
         while not self.stop.wait(0.02):
+            for kind, fault in self.armed:
+                if fault.hits and fault.id not in self._timed:
+                    self._timed.add(fault.id)
+                    self._effect(kind)
             waiting = [f for _, f in self.armed if not f.hits]
             if self.faulted() + len(waiting) >= self.rate * self.sandbox.request_count():
                 continue
@@ -105,15 +114,21 @@ class Chaos:
                 continue
             self._arm(kind)
 
+    def _effect(self, kind: str) -> None:
+        now = time.time()
+        self.effects.append((now, now + FAULT_EFFECT.get(kind, 0.5), kind))
+
     def _arm(self, kind: str) -> None:
         sb = self.sandbox
         if kind == "ban":
             sb.ban(2.0)
+            self._effect(kind)
             self.injected[kind] += 1
             self.stop.wait(2.0)
             return
         if kind == "skew":
             sb.set_clock_skew(self.rng.choice((-1, 1)) * 20_000)
+            self._effect(kind)
             self.injected[kind] += 1
             self.stop.wait(1.0)
             sb.set_clock_skew(0)
@@ -271,7 +286,13 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     venue_fills = {str(t["id"]) for t in client.fetch_my_trades("BTC/USDT", limit=1000) if str(t["order"]) in own}
     booked = _booked(folder)
     events = _events(folder)
-    after_restart, late = _after_restarts(events, protection.stretches())
+    after_restart, late_stretches = _after_restarts(events, protection.stretches())
+    late = [b - a for a, b in late_stretches]
+    # Which faults held up each restart that protected late (its stretch after the first tick overlaps their
+    # effect): a late restart with none is the bot's own doing.
+    held_up = [(b - a, {kind for start, end, kind in chaos.effects if start < b and end > a})
+               for a, b in late_stretches if b - a > ONE_TICK]
+    unexplained = [seconds for seconds, kinds in held_up if not kinds]
     stretches = [b - a for a, b in protection.stretches()]
     final = [e for e in events if e.get("run_id") == summary.get("run_id")]
     mismatches = [f"{e['asset']} ledger {e['expected']} venue {e['venue']}" for e in final
@@ -288,6 +309,10 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
         "restarts_unprotected_at_start": len(after_restart),
         "longest_unprotected_after_restart_s": round(max(after_restart, default=0.0), 2),
         "protected_after_first_tick_s": round(max(late, default=0.0), 2),
+        "late_restarts": len(held_up),
+        "late_restarts_by_fault": dict(Counter(kind for _, kinds in held_up for kind in kinds)),
+        "late_restarts_without_fault": len(unexplained),
+        "late_without_fault_longest_s": round(max(unexplained, default=0.0), 2),
         "longest_unprotected_any_s": round(max(stretches, default=0.0), 2),
         "circuit_trips": sum(e["event"] == "CircuitTripped" for e in events),
         "circuit_recoveries": sum(e["event"] == "CircuitRecovered" for e in events),
@@ -302,17 +327,17 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
 
 
 def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, float]]) -> tuple[
-        list[float], list[float]]:
+        list[float], list[tuple[float, float]]]:
     """For each run that started with the venue holding an unprotected position: the time from RunStarted to
-    protection, and how long after its first tick's market data (first ``MarketDataFresh``) that came (a run
-    killed before that tick is not late; one killed after it unprotected is late until the kill)."""
+    protection, and the stretch from its first tick's market data (first ``MarketDataFresh``) to protection (a
+    run killed before that tick is not late; one killed after it unprotected is late until the kill)."""
     by_run: dict[str, dict[str, float]] = {}
     for e in events:
         if e["event"] in ("RunStarted", "MarketDataFresh") and "run_id" in e:
             by_run.setdefault(e["run_id"], {}).setdefault(e["event"], datetime.fromisoformat(e["at"]).timestamp())
     ends = sorted(datetime.fromisoformat(e["at"]).timestamp() for e in events if e["event"] == "RunStarted")
     to_protect: list[float] = []
-    late: list[float] = []
+    late: list[tuple[float, float]] = []
     for marks in by_run.values():
         start = marks.get("RunStarted")
         if start is None:
@@ -323,7 +348,7 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
                 first_tick = marks.get("MarketDataFresh")
                 next_start = min((t for t in ends if t > start), default=b)
                 if first_tick is not None and first_tick < min(b, next_start):
-                    late.append(min(b, next_start) - first_tick)
+                    late.append((first_tick, min(b, next_start)))
     return to_protect, late
 
 

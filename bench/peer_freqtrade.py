@@ -32,7 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FREQTRADE = "freqtrade==2026.9"
-DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "binance_BTC_USDT_1m_2025-05-20_2025-08-18.csv"
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "binance_BTC_USDT_1m_2025-05-20_2025-08-18.csv"
 
 
 def _cache() -> Path:
@@ -185,6 +185,8 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
+    if not Path(args.data).exists():
+        sys.exit(f"no candle file at {args.data}: pass --data FILE.csv")
     work = Path(tempfile.mkdtemp(prefix="peer-freqtrade-"))
     csv_path = Path(args.data) if args.repeat == 1 else repeat_csv(Path(args.data), args.repeat, work / "long.csv")
     candles = sum(1 for _ in csv_path.open()) - 1

@@ -487,6 +487,23 @@ def test_an_unknown_outcome_never_sent_is_proven_absent_after_bounded_lookups(wo
     assert world.sent() == [cid], "an entry is never sent again"
 
 
+def test_not_found_answers_keep_counting_across_a_restart(world: World) -> None:
+    """A bot restarted again and again under venue trouble must still gather its three not-found answers: the
+    count is kept in the store, so a restart goes on from it instead of starting again."""
+    world.boot()
+    world.venue.fail_next("place_order", OutcomeUnknownError("timeout before the venue saw it"))
+    order = world.submit(market=True)
+    cid = order.client_order_id.value
+    world.sync()
+    world.sync()
+    assert _stored(world, cid).status is IntentStatus.UNKNOWN
+    world.restart()  # start-up reconciliation looks it up: the third not-found answer in a row
+    assert _stored(world, cid).status is IntentStatus.FAILED
+    lookups = [c for c in world.venue.calls if c[0] == "fetch_order" and c[2] == cid]
+    assert len(lookups) == 3, "the restart went on counting"
+    assert world.sent() == [cid]
+
+
 def test_a_cancel_whose_response_was_lost_is_settled_by_lookup(world: World) -> None:
     world.boot()
     order = world.submit(market=False)

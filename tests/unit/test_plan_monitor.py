@@ -5,21 +5,29 @@ venue with stops but no OCO, a venue-held stop with the target held by the bot."
 from __future__ import annotations
 
 from datetime import time, timedelta
+from contextlib import suppress
 from decimal import Decimal
+
+import attrs
 
 from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
 from trader_core.model import (
+    ClientOrderId,
     ExchangeUnavailableError,
     ExitReason,
+    IntentStatus,
+    Order,
     OrderRejectedError,
     OrderRole,
     OrderType,
+    OutcomeUnknownError,
     PlanStatus,
     Price,
     Quantity,
     RunId,
+    Symbol,
     WouldTriggerError,
 )
 from trader_core.plans import PlanPolicy
@@ -235,3 +243,38 @@ def test_without_oco_the_bot_takes_the_target_cancelling_the_venue_stop_first() 
     stops = [o for o in bot.services.book.orders(BTC) if o.role is OrderRole.STOP]
     assert all(o.status.value != "open" for o in stops)
     assert bot.services.tracker.holding(BTC).quantity == 0
+
+
+@attrs.define(init=False, eq=False)
+class LookupsFail(FakeExchange):
+    """The fake venue, except that looking up the client ids in ``failing`` meets a venue outage."""
+
+    failing: frozenset[str]
+
+    async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        if client_order_id.value in self.failing:
+            raise ExchangeUnavailableError("503 Service Unavailable")
+        return await super().fetch_order(symbol, client_order_id)
+
+
+def test_a_bracket_that_never_reached_the_venue_is_replaced_though_one_legs_lookups_keep_failing() -> None:
+    clock = SimulatedClock(T0)
+    venue = LookupsFail(clock=clock, balances={USDT: Decimal(100000)})
+    venue.failing = frozenset()
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    venue.fail_next("place_exit_bracket", OutcomeUnknownError("timed out before the venue saw it"))
+    bot.tick()  # the entry fills; the bracket's outcome is unknown (it never reached the venue)
+    first = {o.role: o for o in bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)}
+    assert {o.status for o in first.values()} == {IntentStatus.UNKNOWN}
+    venue.failing = frozenset({first[OrderRole.TARGET].client_order_id.value})
+    for _ in range(3):  # the stop leg is not found each time; looking the target leg up fails each time
+        with suppress(ExchangeUnavailableError):
+            bot.tick()
+    # The two legs went out in one all-or-nothing call: the stop leg proven absent proves the target leg absent.
+    now = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
+    assert {o.role for o in now} == {OrderRole.STOP, OrderRole.TARGET}
+    assert all(o.status is IntentStatus.OPEN for o in now), "a new bracket rests at the venue"
+    assert not {o.client_order_id for o in now} & {o.client_order_id for o in first.values()}
+    assert len([c for c in venue.calls if c[0] == "place_exit_bracket"]) == 2

@@ -9,6 +9,7 @@ import attrs
 
 from trader_core.execution.book import TradingBook
 from trader_core.execution.client_ids import IdBlocks, attempt_of, client_order_id, next_attempt
+from trader_core.execution.lookups import NotFoundCounts
 from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
@@ -48,6 +49,9 @@ __all__ = ["RETRYABLE_ROLES", "OrderExecutor", "intent_status"]
 # only. An entry or an exit is a decision taken on a market that has moved since; the strategy decides again.
 RETRYABLE_ROLES = frozenset({OrderRole.STOP, OrderRole.TARGET})
 
+_UNRESOLVED = frozenset({IntentStatus.UNKNOWN, IntentStatus.PENDING_SUBMIT})  # sent, outcome not known yet
+_OTHER_LEG = {OrderRole.STOP: OrderRole.TARGET, OrderRole.TARGET: OrderRole.STOP}
+
 _VENUE_STATUS = {
     OrderStatus.OPEN: IntentStatus.OPEN,
     OrderStatus.PARTIALLY_FILLED: IntentStatus.PARTIALLY_FILLED,
@@ -83,7 +87,8 @@ class OrderExecutor:
     fee_rate: Decimal | None = None  # the fee policy's share of notional, for ``TrackedOrder.estimated_fee``
     lookup_attempts: int = 3  # not-found answers before an intent is proven absent (or an order is lost)
     max_attempts: int = 3  # attempts of one retryable intent (its client ids end in -1, -2, -3)
-    _not_found: dict[ClientOrderId, int] = attrs.field(factory=dict, init=False)
+    _not_found: NotFoundCounts = attrs.field(
+        default=attrs.Factory(lambda self: NotFoundCounts(self.store), takes_self=True), init=False)
 
     async def submit(
         self,
@@ -223,27 +228,32 @@ class OrderExecutor:
     async def resolve(self, tracked: TrackedOrder) -> TrackedOrder:
         """Look an order up by client order id and adopt what the venue says.
 
-        A not-found answer is counted: only after ``lookup_attempts`` of them in a row is an order that
-        was never acknowledged (and has no booked fill) marked FAILED (proven absent: only then may a
-        new attempt, with a new client order id, be made); an acknowledged one is marked LOST
-        (``OrderLost``). Until then the intent keeps its state and is looked up again on a later sync.
+        A not-found answer is counted (in the store, so the count survives a restart): only after
+        ``lookup_attempts`` of them in a row is an order that was never acknowledged (and has no booked fill)
+        marked FAILED (proven absent: only then may a new attempt, with a new client order id, be made); an
+        acknowledged one is marked LOST (``OrderLost``). Until then the intent keeps its state and is looked up
+        again on a later sync. A bracket's legs go out in one all-or-nothing call, so a leg proven absent proves
+        its unresolved other leg absent too.
         """
         try:
             order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)
         except OrderNotFoundError:
             return self._not_found_at_venue(tracked)
-        self._not_found.pop(tracked.client_order_id, None)
+        self._not_found.clear(tracked.client_order_id, durable=tracked.status in _UNRESOLVED)
         return self.adopt(tracked, order)
 
     def _not_found_at_venue(self, tracked: TrackedOrder) -> TrackedOrder:
         cid = tracked.client_order_id
-        count = self._not_found.get(cid, 0) + 1
+        durable = tracked.status in _UNRESOLVED
+        count = self._not_found.record(cid, durable=durable)
         if count < self.lookup_attempts:
-            self._not_found[cid] = count
             return tracked
-        self._not_found.pop(cid, None)
+        self._not_found.clear(cid, durable=durable)
         detail = f"not found at the venue after {count} lookups"
         if tracked.venue_order_id is None and not tracked.filled_quantity:
+            for leg in self._unresolved_other_leg(tracked):
+                self._not_found.clear(leg.client_order_id, durable=True)
+                self._conclude(leg, IntentStatus.FAILED, f"absent with the other leg of its bracket ({cid.value})")
             return self._conclude(tracked, IntentStatus.FAILED, detail)
         now = self.clock.now()
         lost = attrs.evolve(tracked, status=IntentStatus.LOST, updated_at=now)
@@ -251,6 +261,15 @@ class OrderExecutor:
         self.telemetry.emit(OrderLost(at=now, client_order_id=cid.value, symbol=str(tracked.request.symbol),
                                       detail=detail))
         return lost
+
+    def _unresolved_other_leg(self, tracked: TrackedOrder) -> tuple[TrackedOrder, ...]:
+        """The other leg of the bracket ``tracked`` went out with (same plan, the other protective role, stored
+        in the same unit, same attempt), while it too is unresolved and unacknowledged."""
+        other = _OTHER_LEG.get(tracked.role)
+        return () if other is None or tracked.plan_id is None else tuple(
+            o for o in self.book.orders_of_plan(tracked.plan_id, other)
+            if o.created_at == tracked.created_at and o.venue_order_id is None and not o.filled_quantity
+            and o.status in _UNRESOLVED and attempt_of(o.client_order_id)[1] == attempt_of(tracked.client_order_id)[1])
 
     def retryable(self, tracked: TrackedOrder) -> bool:
         """True when ``tracked`` failed (proven absent) and may be sent again as attempt + 1."""

@@ -118,7 +118,10 @@ class ResyncService:
         # Not open at the venue: looked up by client order id, intents in flight (pending, unknown) first.
         missing = [t for t in self.book.orders(symbol) if t.client_order_id not in open_orders]
         missing.sort(key=lambda t: t.status not in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN))
-        for tracked in missing:
+        for listed in missing:
+            tracked = self.book.order(listed.client_order_id)
+            if tracked is None:
+                continue  # concluded meanwhile (the other leg of a bracket proven absent)
             if self._lookups <= 0:
                 return  # the budget of this sync is spent: the rest are looked up next time
             self._lookups -= 1
