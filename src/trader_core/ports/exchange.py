@@ -76,8 +76,9 @@ class Trading(Protocol):
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
         """Place a stop-loss and a take-profit that cancel each other when either fills (even in part).
 
-        Returns (stop leg, target leg). Same errors as ``place_order``; raises ``OrderRejectedError``
-        when the venue cannot hold protective exits (see ``holds_protective_exits``).
+        Returns (stop leg, target leg). Both legs or neither: one all-or-nothing venue call (Binance's OCO
+        order list), so a leg proven absent proves the other absent. Same errors as ``place_order``; raises
+        ``OrderRejectedError`` when the venue cannot hold protective exits (see ``holds_protective_exits``).
         """
         ...
 
