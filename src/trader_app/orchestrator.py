@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -278,6 +279,23 @@ class StrategyOrchestrator:
             self.on_status(status)
 
     async def _tick(self) -> None:
+        try:
+            await self._tick_steps()
+        except TraderError as exc:
+            if not isinstance(exc, InvariantViolationError):
+                await self._protect_anyway()
+            raise
+
+    async def _protect_anyway(self) -> None:
+        """A step before protection failed (a quote, the candles, the sync): the protective step still runs, with
+        the last prices known, so one failed request does not leave a plan unprotected until a tick meets none.
+        Its own failure is not reported apart: the tick's first error is."""
+        health = self.services.health
+        if health.may_send_orders() and not health.venue_suspended():
+            with contextlib.suppress(TraderError):
+                await self.services.monitor.protect(self.services.market.last_prices())
+
+    async def _tick_steps(self) -> None:
         s = self.services
         health = s.health
         if health.venue_suspended():

@@ -157,6 +157,19 @@ def test_a_tripped_exchange_circuit_stops_entries_keeps_protecting_plans_and_tra
     assert loop.strategy.seen[-1] == {BTC}
 
 
+def test_a_tick_whose_market_data_fails_still_protects_an_unprotected_plan() -> None:
+    loop = a_loop(POLICY)
+    loop.venue.fail_next("place_exit_bracket", ExchangeUnavailableError("connection reset"))
+    first = loop.tick()
+    assert loop.outcomes(first) == ["sent"]
+    assert [e.role for e in first if isinstance(e, OrderSubmitted)] == ["entry", "stop", "target"]
+    assert asyncio.run(loop.venue.fetch_open_orders(BTC)) == (), "the bracket never reached the venue"
+    loop.venue.fail_next("fetch_candles", ExchangeUnavailableError("connection reset"))
+    events = loop.tick()
+    assert [e.name for e in events if isinstance(e, TickFailed)] == ["TickFailed"], "the tick failed"
+    assert protected(events), "protection must not wait for a tick that meets no fault"
+
+
 def test_failures_of_the_strategy_count_against_the_tool_circuit() -> None:
     loop = a_loop(HealthPolicy(tool=CircuitPolicy(threshold=2, pause=timedelta(minutes=5))))
     loop.strategy.fail_with = [ExchangeUnavailableError("llm timeout"), ExchangeUnavailableError("llm timeout")]
