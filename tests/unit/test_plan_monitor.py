@@ -4,8 +4,8 @@ venue with stops but no OCO, a venue-held stop with the target held by the bot."
 
 from __future__ import annotations
 
-from datetime import time, timedelta
 from contextlib import suppress
+from datetime import time, timedelta
 from decimal import Decimal
 
 import attrs
