@@ -1,12 +1,13 @@
 """Decision latency: one tick of the loop with 5 symbols, everything but the network.
 
-    python bench/decision_latency.py [--candles 3000] [--fast 5 --slow 20]
+    python bench/decision_latency.py [--candles 3000] [--fast 5 --slow 20] [--no-freeze]
 
 The venue is the in-memory paper venue over synthetic 1m candles (fills at the next candle's open), the store
 is SQLite in a temporary folder (one unit of work per fill: no replay batching here, as a live bot), telemetry
 is recorded in memory. Each tick (market view, sync, protection, strategy, actions, equity mark) is timed on its
 own and classed by what it did: nothing sent or booked ("quiet"), an order placed ("order placed"), a fill
-booked ("fill booked", which then places the plan's protection). Prints p50 / p99 / max per class in ms.
+booked ("fill booked", which then places the plan's protection). Prints p50 / p99 / max per class in ms. The heap
+alive after start-up is frozen out of the collector as `trader-app run` does for a venue run (`--no-freeze`: not).
 Targets (issue 14): p99 <= 1 ms quiet, <= 5 ms with an order placed and filled.
 """
 
@@ -24,6 +25,7 @@ from trader_adapters.feeds.synthetic import generate_candles
 from trader_adapters.strategies.sma_cross import SmaCross
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_replay, enable_decimal_traps
+from trader_app.heap import freeze_startup_heap
 from trader_app.settings import load_settings
 from trader_app.storage import open_store
 from trader_core.model import RunStatus, Symbol, Timeframe
@@ -38,7 +40,8 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def measure(candles: int, fast: int, slow: int, folder: Path) -> dict[str, list[float]]:
+async def measure(candles: int, fast: int, slow: int, folder: Path, *,
+                  freeze: bool = True) -> dict[str, list[float]]:
     """Tick by tick over ``candles`` minutes of 5 symbols; milliseconds per tick by class."""
     url = f"sqlite:///{folder / 'latency.db'}"
     settings = load_settings({"symbols": list(SYMBOLS), "db": url, "stake": "500", "balance": "100000"},
@@ -53,6 +56,8 @@ async def measure(candles: int, fast: int, slow: int, folder: Path) -> dict[str,
     loop = replay.orchestrator
     classes: dict[str, list[float]] = {"quiet": [], "order placed": [], "fill booked": []}
     await loop.start()
+    if freeze:
+        freeze_startup_heap()  # as `trader-app run` does once a venue run has started
     assert loop.until is not None
     while loop.clock.now() <= loop.until:
         seen = len(telemetry.events)
@@ -73,10 +78,11 @@ def main() -> None:
     parser.add_argument("--candles", type=int, default=3000, help="minutes of candles per symbol")
     parser.add_argument("--fast", type=int, default=5)
     parser.add_argument("--slow", type=int, default=20)
+    parser.add_argument("--no-freeze", action="store_true", help="leave the start-up heap to the collector")
     args = parser.parse_args()
     enable_decimal_traps()
     with tempfile.TemporaryDirectory() as folder:
-        classes = asyncio.run(measure(args.candles, args.fast, args.slow, Path(folder)))
+        classes = asyncio.run(measure(args.candles, args.fast, args.slow, Path(folder), freeze=not args.no_freeze))
     print(f"ticks of 5 symbols, SQLite store, in-memory paper venue ({args.candles} candles per symbol)")
     print(f"{'class':<14}{'ticks':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, samples in classes.items():

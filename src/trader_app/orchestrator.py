@@ -97,6 +97,7 @@ class StrategyOrchestrator:
     on_status: Callable[[LoopStatus], None] | None = None
     # Asked before each tick: a reason to stop at once (the bot's lease lost to another process), or None.
     guard: Callable[[], str | None] | None = None
+    on_started: Callable[[], None] | None = None  # once start-up is done (the CLI freezes its heap)
     last_lag: timedelta = attrs.field(default=timedelta(0), init=False)
     _status_written: timedelta | None = attrs.field(default=None, init=False)
 
@@ -110,6 +111,8 @@ class StrategyOrchestrator:
         """The whole lifecycle; cleanup runs whatever ended the loop."""
         await self.start()
         await self._balances("baseline")
+        if self.on_started is not None:
+            self.on_started()
         status = RunStatus.FAILED
         try:
             while self.stop_reason is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
+from trader_app.heap import freeze_startup_heap
 from trader_app.lease import BotLease, BotTakenError, DatabaseLockedError, holder_message
 from trader_app.llm_strategy import bind_llm, check_llm, close_llm, records_spend
 from trader_app.settings import Settings, load_settings
@@ -252,6 +253,7 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
 
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, on_signal, number.name)
+    wired.orchestrator.on_started = freeze_startup_heap  # a tick must not pause for a full collection
     try:
         summary = await wired.orchestrator.run_until_stopped(elapsed)
     finally:

@@ -11,6 +11,7 @@ import ipaddress
 import os
 from typing import Any
 
+from trader_app.heap import freeze_startup_heap
 from trader_core.model import ConfigError
 
 __all__ = ["TOKEN_ENV", "check_bind", "register", "serve_command", "settle_heap"]
@@ -57,8 +58,7 @@ def settle_heap() -> None:
     (modules, tables, compiled code) are frozen out of every collection, and a young collection waits for
     10,000 new objects (a request's rows die by reference count long before). With the defaults, a full
     pass over the server's heap took 50-100 ms every few dozen requests (docs/api.md, benchmark)."""
-    gc.collect()
-    gc.freeze()
+    freeze_startup_heap()
     gc.set_threshold(_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
