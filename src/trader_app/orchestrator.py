@@ -281,32 +281,9 @@ class StrategyOrchestrator:
         if self.on_status is not None:
             self.on_status(status)
 
-    async def _tick(self) -> None:
-        try:
-            await self._tick_steps()
-        except TraderError as exc:
-            if not isinstance(exc, InvariantViolationError):
-                await self._protect_anyway()
-            raise
-
-    async def _protect_anyway(self) -> None:
-        """A step before protection failed (a quote, the candles, the sync): the protective step still runs, with
-        the last prices known, so one failed request does not leave a plan unprotected until a tick meets none.
-        Its own failure is not reported apart: the tick's first error is."""
-        health = self.services.health
-        if health.may_send_orders() and not health.venue_suspended():
-            with contextlib.suppress(TraderError):
-                await self.services.monitor.protect(self.services.market.last_prices())
-
-    async def _tick_steps(self) -> None:
-        s = self.services
-        health = s.health
-        if health.venue_suspended():
-            # Rate-limited or banned: only what protects positions goes to the venue.
-            if health.may_send_orders():
-                await s.monitor.protect(s.market.last_prices())
-            self.curve.mark(equity(self.balance, s.tracker, s.market.last_prices()))
-            return
+    async def _refresh_and_sync(self) -> tuple[MarketView, frozenset[Symbol]]:
+        """The tick's steps before protection: market data (and its verdict), OHLCV capture, the sync, makers."""
+        s, health = self.services, self.services.health
         started = self.clock.monotonic()
         view = await s.market.refresh()
         fresh = health.assess_market(view.candles, s.market.timeframe, self.clock.monotonic() - started)
@@ -319,6 +296,30 @@ class StrategyOrchestrator:
                 await s.reconciler.review()
         if health.may_send_orders() and not health.venue_suspended():
             await s.actions.chase_makers(view.last_prices)  # maker orders past their timeout: marketable
+        return view, fresh
+
+    async def _protect_anyway(self) -> None:
+        """A step before protection failed: protection still runs on the last prices (a plan must not wait for a
+        tick that meets no fault); its own failure is swallowed, the tick reports its first error."""
+        if (health := self.services.health).may_send_orders() and not health.venue_suspended():
+            with contextlib.suppress(TraderError):
+                await self.services.monitor.protect(self.services.market.last_prices())
+
+    async def _tick(self) -> None:
+        s = self.services
+        health = s.health
+        if health.venue_suspended():
+            # Rate-limited or banned: only what protects positions goes to the venue.
+            if health.may_send_orders():
+                await s.monitor.protect(s.market.last_prices())
+            self.curve.mark(equity(self.balance, s.tracker, s.market.last_prices()))
+            return
+        try:
+            view, fresh = await self._refresh_and_sync()
+        except TraderError as exc:
+            if not isinstance(exc, InvariantViolationError):
+                await self._protect_anyway()
+            raise
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
