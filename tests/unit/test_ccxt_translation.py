@@ -59,6 +59,7 @@ from trader_core.model import (
     Symbol,
     Timeframe,
     TraderError,
+    TransientVenueError,
     UnknownSymbolError,
     WouldTriggerError,
 )
@@ -121,9 +122,9 @@ ROWS: list[tuple[type[Exception], CallKind, type[TraderError]]] = [
     (ccxt.OrderNotFound, R, OrderNotFoundError),
     (ccxt.BadSymbol, R, UnknownSymbolError),
     (ccxt.RequestTimeout, R, ExchangeUnavailableError),
-    (ccxt.ExchangeNotAvailable, R, ExchangeUnavailableError),
-    (ccxt.NetworkError, R, ExchangeUnavailableError),
-    (ccxt.OperationFailed, R, ExchangeUnavailableError),
+    (ccxt.ExchangeNotAvailable, R, TransientVenueError),
+    (ccxt.NetworkError, R, TransientVenueError),
+    (ccxt.OperationFailed, R, TransientVenueError),
     (ccxt.ExchangeError, R, ExchangeUnavailableError),
     (ccxt.InvalidNonce, R, ExchangeUnavailableError),
     (ccxt.DDoSProtection, R, RateLimitedError),
@@ -133,6 +134,8 @@ ROWS: list[tuple[type[Exception], CallKind, type[TraderError]]] = [
     (ccxt.BadResponse, R, InvalidDataError),
     (ccxt.NullResponse, R, InvalidDataError),
     (ccxt.BadRequest, R, ExchangeUnavailableError),
+    (ConnectionResetError, R, TransientVenueError),
+    (TimeoutError, R, ExchangeUnavailableError),  # an OSError too, but a timeout: not retried
 ]
 
 
@@ -202,12 +205,12 @@ REFERENCE_ROWS = [
     (400, _err(-1003, "Too much request weight used."), ccxt.RateLimitExceeded,
      RateLimitedError, RateLimitedError, RateLimitedError),
     (500, _err(-1000, "An unknown error occurred while processing the request."), ccxt.OperationFailed,
-     OutcomeUnknownError, OutcomeUnknownError, ExchangeUnavailableError),
+     OutcomeUnknownError, OutcomeUnknownError, TransientVenueError),
     (502, "<html>Bad Gateway</html>", ccxt.ExchangeNotAvailable,
-     OutcomeUnknownError, OutcomeUnknownError, ExchangeUnavailableError),
-    (503, "", ccxt.ExchangeNotAvailable, OutcomeUnknownError, OutcomeUnknownError, ExchangeUnavailableError),
+     OutcomeUnknownError, OutcomeUnknownError, TransientVenueError),
+    (503, "", ccxt.ExchangeNotAvailable, OutcomeUnknownError, OutcomeUnknownError, TransientVenueError),
     (504, "", ccxt.RequestTimeout, OutcomeUnknownError, OutcomeUnknownError, ExchangeUnavailableError),
-    (404, "", ccxt.ExchangeNotAvailable, OutcomeUnknownError, OutcomeUnknownError, ExchangeUnavailableError),
+    (404, "", ccxt.ExchangeNotAvailable, OutcomeUnknownError, OutcomeUnknownError, TransientVenueError),
     (400, _err(-1121, "Invalid symbol."), ccxt.BadSymbol, UnknownSymbolError, UnknownSymbolError, UnknownSymbolError),
 ]
 

@@ -32,6 +32,7 @@ from trader_core.model import (
     Signal,
     Symbol,
     Timeframe,
+    TransientVenueError,
 )
 from trader_core.model.events import (
     CircuitTripped,
@@ -168,6 +169,37 @@ def test_a_tick_whose_market_data_fails_still_protects_an_unprotected_plan() -> 
     events = loop.tick()
     assert [e.name for e in events if isinstance(e, TickFailed)] == ["TickFailed"], "the tick failed"
     assert protected(events), "protection must not wait for a tick that meets no fault"
+
+
+def test_a_read_that_meets_one_passing_failure_is_retried_and_the_tick_protects_the_plan() -> None:
+    loop = a_loop(POLICY)
+    loop.venue.fail_next("place_exit_bracket", ExchangeUnavailableError("connection reset"))
+    loop.tick()
+    assert asyncio.run(loop.venue.fetch_open_orders(BTC)) == (), "the bracket never reached the venue"
+    for read in ("fetch_candles", "fetch_fills", "fetch_open_orders"):
+        loop.venue.fail_next(read, TransientVenueError(f"{read}: 503 Service Unavailable"))
+    events = loop.tick()
+    assert not [e for e in events if isinstance(e, TickFailed)], "each read was retried once and answered"
+    assert protected(events)
+    assert [e.name for e in events if e.name == "CircuitDegraded"] == ["CircuitDegraded"], "the circuit saw them"
+
+
+def test_a_read_is_retried_once_and_a_timeout_or_a_write_never() -> None:
+    loop = a_loop(POLICY)
+    loop.tick()
+    calls = len(loop.venue.calls)
+    loop.venue.fail_next("fetch_candles", TransientVenueError("503"))
+    loop.venue.fail_next("fetch_candles", TransientVenueError("502"))
+    assert [e.name for e in loop.tick() if isinstance(e, TickFailed)] == ["TickFailed"]
+    assert [c[0] for c in loop.venue.calls[calls:]].count("fetch_candles") == 2, "one retry, not more"
+    calls = len(loop.venue.calls)
+    loop.venue.fail_next("fetch_candles", ExchangeUnavailableError("RequestTimeout: 10000 ms"))
+    assert [e.name for e in loop.tick() if isinstance(e, TickFailed)] == ["TickFailed"]
+    assert [c[0] for c in loop.venue.calls[calls:]].count("fetch_candles") == 1, "a timed out read is not retried"
+    writer = a_loop(POLICY)
+    writer.venue.fail_next("place_order", TransientVenueError("503"))
+    writer.tick()
+    assert [c[0] for c in writer.venue.calls].count("place_order") == 1, "a write is never retried"
 
 
 def test_failures_of_the_strategy_count_against_the_tool_circuit() -> None:

@@ -28,6 +28,7 @@ from trader_core.model.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     TraderError,
+    TransientVenueError,
     UnknownSymbolError,
     WouldTriggerError,
 )
@@ -65,6 +66,7 @@ class _Row:
 _R = OrderRejectedError
 _U = ExchangeUnavailableError
 _O = OutcomeUnknownError
+_T = TransientVenueError
 
 # First match wins, so subclasses come before their bases (ccxt's tree: OrderNotFound < InvalidOrder <
 # ExchangeError; DDoSProtection, RateLimitExceeded, InvalidNonce, RequestTimeout, ExchangeNotAvailable <
@@ -92,17 +94,19 @@ ERROR_TABLE: tuple[_Row, ...] = (
     # An answer we cannot read: for a read it is bad data; for a write the request may have been applied.
     _Row(ccxt.BadResponse, _O, _O, InvalidDataError),  # + NullResponse
     # Transport failures and 5xx: Binance documents 5xx as "execution status UNKNOWN".
+    # A read that met a 5xx or a dropped connection is retried once at once (``TransientVenueError``); a timed
+    # out one is not (ccxt maps 408 and 504 to RequestTimeout too).
     _Row(ccxt.RequestTimeout, _O, _O, _U),
-    _Row(ccxt.ExchangeNotAvailable, _O, _O, _U),  # + OnMaintenance, 502/503/404, dropped socket (async)
-    _Row(ccxt.NetworkError, _O, _O, _U),
-    _Row(ccxt.OperationFailed, _O, _O, _U),  # 500 -1000
+    _Row(ccxt.ExchangeNotAvailable, _O, _O, _T),  # + OnMaintenance, 502/503/404, dropped socket (async)
+    _Row(ccxt.NetworkError, _O, _O, _T),
+    _Row(ccxt.OperationFailed, _O, _O, _T),  # 500 -1000
     # An error code ccxt does not know (common on loopback, where only the shared table applies). For a
     # write we cannot prove nothing happened, so the caller reconciles; a read is simply unavailable.
     _Row(ccxt.ExchangeError, _O, _O, _U),
     _Row(ccxt.BaseError, _O, _O, _U),
     # Failures below ccxt (aiohttp, sockets, asyncio timeouts) that escaped its own wrapping.
-    _Row(OSError, _O, _O, _U),
-    _Row(TimeoutError, _O, _O, _U),
+    _Row(TimeoutError, _O, _O, _U),  # an OSError: before it
+    _Row(OSError, _O, _O, _T),
 )
 
 

@@ -1,11 +1,14 @@
 """The exchange ports wrapped so that every venue failure reaches the health manager.
 
 Whichever service made the call, and whether or not it turned the error into a value, the circuit sees it.
+A read that meets a passing failure (``TransientVenueError``: a 5xx, a dropped connection) is retried once at
+once, its failure reported all the same: a restarted bot's first tick must not fail, and leave a position
+unprotected, on one lost answer. A write is never retried here (its outcome is resolved by client order id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -22,6 +25,7 @@ from trader_core.model import (
     OutcomeUnknownError,
     Symbol,
     Timeframe,
+    TransientVenueError,
 )
 from trader_core.model.market import Quote
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
@@ -47,27 +51,41 @@ class _Reporting:
             self.health.report_exchange_failure(site, exc)
             raise
 
+    async def _read(self, site: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call()``, retried once at once after a passing failure (unless that failure suspended the venue)."""
+        try:
+            return await call()
+        except TransientVenueError as exc:
+            self.health.report_exchange_failure(site, exc)
+            if self.health.venue_suspended():
+                raise
+        except _HEALTH_ERRORS as exc:
+            self.health.report_exchange_failure(site, exc)
+            raise
+        return await self._call(site, call())
+
 
 @attrs.define
 class MonitoredMarketData(_Reporting):
-    """``MarketData`` that reports every venue failure to the health manager, then raises it as before."""
+    """``MarketData`` that reports every venue failure to the health manager, then raises it as before (a read
+    retried once after a passing failure)."""
 
     inner: MarketData
 
     async def fetch_quote(self, symbol: Symbol) -> Quote:
         """As the inner port."""
-        return await self._call(f"fetch_quote {symbol}", self.inner.fetch_quote(symbol))
+        return await self._read(f"fetch_quote {symbol}", lambda: self.inner.fetch_quote(symbol))
 
     async def fetch_candles(
         self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
     ) -> tuple[Candle, ...]:
         """As the inner port."""
-        return await self._call(f"fetch_candles {symbol}",
-                                self.inner.fetch_candles(symbol, timeframe, since=since, limit=limit))
+        return await self._read(f"fetch_candles {symbol}",
+                                lambda: self.inner.fetch_candles(symbol, timeframe, since=since, limit=limit))
 
     async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
         """As the inner port."""
-        return await self._call(f"fetch_instrument {symbol}", self.inner.fetch_instrument(symbol))
+        return await self._read(f"fetch_instrument {symbol}", lambda: self.inner.fetch_instrument(symbol))
 
     async def close(self) -> None:
         """As the inner port."""
@@ -76,7 +94,8 @@ class MonitoredMarketData(_Reporting):
 
 @attrs.define
 class MonitoredTrading(_Reporting):
-    """``Trading`` that reports every venue failure to the health manager, then raises it as before."""
+    """``Trading`` that reports every venue failure to the health manager, then raises it as before (a read
+    retried once after a passing failure; a write never)."""
 
     inner: Trading
 
@@ -109,19 +128,20 @@ class MonitoredTrading(_Reporting):
 
     async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
         """As the inner port."""
-        return await self._call(f"fetch_order {symbol}", self.inner.fetch_order(symbol, client_order_id))
+        return await self._read(f"fetch_order {symbol}", lambda: self.inner.fetch_order(symbol, client_order_id))
 
     async def fetch_open_orders(self, symbol: Symbol) -> tuple[Order, ...]:
         """As the inner port."""
-        return await self._call(f"fetch_open_orders {symbol}", self.inner.fetch_open_orders(symbol))
+        return await self._read(f"fetch_open_orders {symbol}", lambda: self.inner.fetch_open_orders(symbol))
 
     async def fetch_fills(self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500) -> tuple[Fill, ...]:
         """As the inner port."""
-        return await self._call(f"fetch_fills {symbol}", self.inner.fetch_fills(symbol, since=since, limit=limit))
+        return await self._read(f"fetch_fills {symbol}",
+                                lambda: self.inner.fetch_fills(symbol, since=since, limit=limit))
 
     async def fetch_balances(self) -> tuple[Balance, ...]:
         """As the inner port."""
-        return await self._call("fetch_balances", self.inner.fetch_balances())
+        return await self._read("fetch_balances", self.inner.fetch_balances)
 
     async def close(self) -> None:
         """As the inner port."""

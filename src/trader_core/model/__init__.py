@@ -14,6 +14,7 @@ from trader_core.model.errors import (
     RateLimitedError,
     StoreError,
     TraderError,
+    TransientVenueError,
     UnknownSymbolError,
     WouldTriggerError,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "TrackedOrder",
     "TradeId",
     "TraderError",
+    "TransientVenueError",
     "UnknownSymbolError",
     "VenueOrderId",
     "WouldTriggerError",

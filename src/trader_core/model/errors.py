@@ -18,6 +18,7 @@ __all__ = [
     "RateLimitedError",
     "StoreError",
     "TraderError",
+    "TransientVenueError",
     "UnknownSymbolError",
     "WouldTriggerError",
 ]
@@ -53,6 +54,11 @@ class ExchangeError(TraderError):
 
 class ExchangeUnavailableError(ExchangeError):
     """The venue could not be reached or refused to serve; the request was not applied. Safe to retry."""
+
+
+class TransientVenueError(ExchangeUnavailableError):
+    """A passing failure on the venue's side of one request (a 5xx, a dropped connection): a read that met it
+    is retried once at once. Not a timeout (retrying a slow venue adds to its load) nor a rate limit."""
 
 
 class RateLimitedError(ExchangeUnavailableError):
