@@ -132,7 +132,10 @@ class StrategyOrchestrator:
 
     async def sleep(self, duration: timedelta) -> None:
         """Sleep until the next tick; with a command queue, in slices of ``command_poll``, asking the queue
-        after each: a command (or a stop request) ends the sleep early."""
+        after each: a command (or a stop request) ends the sleep early. A venue run first lets the store tidy up
+        (``Store.maintain``) here, between ticks rather than in one."""
+        if self.run.mode != "replay":
+            self.store.maintain()
         if self.commands is None:
             await self.sleeper.sleep(duration)
             return

@@ -121,6 +121,9 @@ class CrashingStore:
     def close(self) -> None:
         self.inner.close()
 
+    def maintain(self) -> None:
+        self.inner.maintain()
+
     def trips(self, log: list[tuple[str, Any]]) -> bool:
         if self.armed is not None and self.armed(log):
             self.armed = None

@@ -105,7 +105,7 @@ def _candle(open_time: datetime) -> Candle:
     return Candle(symbol=BTC, timeframe=TF, open_time=open_time, open=p, high=p, low=p, close=p, volume=Decimal(1))
 
 
-def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None) -> Loop:
+def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None, mode: str = "paper") -> Loop:
     clock = SimulatedClock(T0)
     venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
     venue.set_price(BTC, Decimal(50000))
@@ -113,7 +113,7 @@ def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None) -> Loop:
     store = store or InMemoryStore(BotId("health"))
     telemetry = RecordingTelemetry()
     strategy = Buyer()
-    run = RunRecord(run_id=RunId(f"r{next(_RUNS)}"), mode="paper", started_at=T0)
+    run = RunRecord(run_id=RunId(f"r{next(_RUNS)}"), mode=mode, started_at=T0)
     services = build_services(
         store=store, market=venue, trading=venue, clock=clock, telemetry=telemetry, strategy=strategy, run=run,
         symbols=(BTC,), timeframe=TF, rules={BTC: default_rules(BTC)},
@@ -200,6 +200,27 @@ def test_a_read_is_retried_once_and_a_timeout_or_a_write_never() -> None:
     writer.venue.fail_next("place_order", TransientVenueError("503"))
     writer.tick()
     assert [c[0] for c in writer.venue.calls].count("place_order") == 1, "a write is never retried"
+
+
+class TidiedStore(InMemoryStore):
+    """Counts the housekeeping the loop asks of it."""
+
+    maintained = 0
+
+    def maintain(self) -> None:
+        self.maintained += 1
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("paper", 2), ("sandbox", 2), ("replay", 0)])
+def test_the_store_tidies_up_between_ticks_of_a_venue_run_never_inside_one(mode: str, expected: int) -> None:
+    store = TidiedStore(BotId("health"))
+    loop = a_loop(POLICY, store=store, mode=mode)
+    loop.tick()
+    assert store.maintained == 0, "not inside a tick"
+    asyncio.run(loop.orchestrator.sleep(MINUTE))
+    loop.tick()
+    asyncio.run(loop.orchestrator.sleep(MINUTE))
+    assert store.maintained == expected
 
 
 def test_failures_of_the_strategy_count_against_the_tool_circuit() -> None:

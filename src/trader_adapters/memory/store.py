@@ -101,6 +101,9 @@ class InMemoryStore:
         """The database the store keeps its rows in."""
         return self._database
 
+    def maintain(self) -> None:
+        """Nothing to tidy in memory."""
+
     @contextmanager
     def unit_of_work(self) -> Iterator[InMemoryUnitOfWork]:
         """A new unit of work; leaving it without ``commit()`` rolls back."""

@@ -235,6 +235,12 @@ class Store(Protocol):
         """Release connections. Idempotent."""
         ...
 
+    def maintain(self) -> None:
+        """Housekeeping that a live loop runs between ticks, so that it is not paid inside one (SQLite: the
+        write-ahead log moved into the database file, which otherwise happens in whichever commit fills it).
+        Quick when there is nothing to do; a failure is left for the next call, never raised."""
+        ...
+
 
 class TradingStateRepository(Protocol):
     """The bot's trading state (active, reducing, halted) with its reason, source and expiry: one per bot,
