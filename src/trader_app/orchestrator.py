@@ -303,8 +303,10 @@ class StrategyOrchestrator:
 
     async def _protect_anyway(self) -> None:
         """A step before protection failed: protection still runs on the last prices (a plan must not wait for a
-        tick that meets no fault); its own failure is swallowed, the tick reports its first error."""
-        if (health := self.services.health).may_send_orders() and not health.venue_suspended():
+        tick that meets no fault), even when that step was a rate limit (the next tick would send it anyway:
+        protection is what still goes out while the venue asks us to hold off); its own failure is swallowed, the
+        tick reports its first error."""
+        if self.services.health.may_send_orders():
             with contextlib.suppress(TraderError):
                 await self.services.monitor.protect(self.services.market.last_prices())
 

@@ -202,6 +202,18 @@ def test_a_read_is_retried_once_and_a_timeout_or_a_write_never() -> None:
     assert [c[0] for c in writer.venue.calls].count("place_order") == 1, "a write is never retried"
 
 
+def test_a_tick_whose_read_is_rate_limited_still_protects_an_unprotected_plan() -> None:
+    loop = a_loop(POLICY)
+    loop.venue.fail_next("place_exit_bracket", ExchangeUnavailableError("connection reset"))
+    loop.tick()
+    assert asyncio.run(loop.venue.fetch_open_orders(BTC)) == (), "the bracket never reached the venue"
+    loop.venue.fail_next("fetch_candles", RateLimitedError("429 Too Many Requests", retry_after=timedelta(seconds=30)))
+    events = loop.tick()
+    assert [e.name for e in events if e.name in ("VenueCallsSuspended", "TickFailed")] == [
+        "VenueCallsSuspended", "TickFailed"]
+    assert protected(events), "protection goes out while the venue asks us to hold off, in this tick as in the next"
+
+
 class TidiedStore(InMemoryStore):
     """Counts the housekeeping the loop asks of it."""
 
