@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import attrs
 
@@ -38,6 +39,8 @@ from trader_core.risk import RiskManager
 from trader_core.trading import ORDERS_SENT, TradeActionHandler
 
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
+
+_T = TypeVar("_T")
 
 EXIT_POLICIES = ("leave", "cancel", "flatten")  # what a stop does with the bot's orders and positions
 
@@ -301,14 +304,18 @@ class StrategyOrchestrator:
             await s.actions.chase_makers(view.last_prices)  # maker orders past their timeout: marketable
         return view, fresh
 
-    async def _protect_anyway(self) -> None:
-        """A step before protection failed: protection still runs on the last prices (a plan must not wait for a
-        tick that meets no fault), even when that step was a rate limit (the next tick would send it anyway:
-        protection is what still goes out while the venue asks us to hold off); its own failure is swallowed, the
-        tick reports its first error."""
-        if self.services.health.may_send_orders():
-            with contextlib.suppress(TraderError):
-                await self.services.monitor.protect(self.services.market.last_prices())
+    async def _protecting(self, step: Awaitable[_T]) -> _T:
+        """``step``; when it fails (not an invariant breach), the protective step still runs on the last prices
+        before the error goes on: a plan must not wait for a tick that meets no fault, even when the failure was
+        a rate limit (protection is what still goes out while the venue asks us to hold off). Protection's own
+        failure is swallowed: the tick reports the first error."""
+        try:
+            return await step
+        except TraderError as exc:
+            if not isinstance(exc, InvariantViolationError) and self.services.health.may_send_orders():
+                with contextlib.suppress(TraderError):
+                    await self.services.monitor.protect(self.services.market.last_prices())
+            raise
 
     async def _tick(self) -> None:
         s = self.services
@@ -319,12 +326,7 @@ class StrategyOrchestrator:
                 await s.monitor.protect(s.market.last_prices())
             self.curve.mark(equity(self.balance, s.tracker, s.market.last_prices()))
             return
-        try:
-            view, fresh = await self._refresh_and_sync()
-        except TraderError as exc:
-            if not isinstance(exc, InvariantViolationError):
-                await self._protect_anyway()
-            raise
+        view, fresh = await self._protecting(self._refresh_and_sync())
         if health.may_send_orders():
             await s.monitor.protect(view.last_prices)
         if health.may_send_orders() and not health.venue_suspended():
@@ -332,7 +334,9 @@ class StrategyOrchestrator:
             outcomes = [await s.actions.handle(signal, view) for signal in await self._decide(view, fresh)
                         if self.stop_reason is None or signal.action is not Action.BUY]
             if any(o.status in ORDERS_SENT for o in outcomes) and not health.venue_suspended():
-                await s.resync.sync()  # fills the venue gave in its answer: booked, and protected, now
+                # Fills the venue gave in its answer are booked first, then those the fill query finds; the
+                # new position is protected now, even when that query fails.
+                await self._protecting(s.resync.sync())
                 if health.may_send_orders():
                     await s.monitor.protect(view.last_prices)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))

@@ -86,6 +86,13 @@ def test_market_buy_fee_in_base(harness: CcxtSandboxHarness) -> None:
     assert after["BTC"] == Balance(BTC_ASSET, Decimal("0.1") - fill.fee.amount, Decimal(0))
     assert after["USDT"].free == Decimal("10000") - fill.notional
     assert run(harness.venue.fetch_fills(BTC, since=fill.time)) == (fill,)
+    assert placed.fills == (fill,), "the answer carries the same fill the fill query reports"
+
+
+def test_a_resting_orders_answer_carries_no_fill(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("10000"))
+    resting = run(harness.venue.place_order(limit("lim-0", Side.BUY, "0.1", "29000")))
+    assert (resting.status, resting.fills) == (OrderStatus.OPEN, ())
 
 
 def test_limit_buy_rests_then_fills_as_maker_with_fee_in_base(harness: CcxtSandboxHarness) -> None:

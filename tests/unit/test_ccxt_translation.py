@@ -28,6 +28,7 @@ from trader_adapters.ccxt.requests import create_args, oco_request
 from trader_adapters.ccxt.translate import (
     DECIMAL_PLACES,
     TICK_SIZE,
+    answer_fills,
     decimal_of,
     format_decimal,
     parse_balances,
@@ -582,6 +583,41 @@ def test_fill_from_ccxt_with_the_client_id_resolved_from_the_order_id() -> None:
 def test_malformed_fills_are_invalid_data(overrides: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):
         parse_fill(ccxt_trade(**overrides), {}.get)
+
+
+def full_answer(*trades: dict[str, Any]) -> dict[str, Any]:
+    """A market buy's FULL answer as ccxt.binance gives it: its fills in ``trades`` with a trade id, price,
+    quantity and fee, and no order id, side, time or liquidity."""
+    info = {**ccxt_order()["info"], "type": "MARKET", "status": "FILLED", "price": "0.00000000"}
+    return ccxt_order(type="market", price=None, filled=0.1, remaining=0.0, status="closed", trades=list(trades),
+                      info=info)
+
+
+def answer_trade(trade_id: str | None, amount: float) -> dict[str, Any]:
+    return {"id": trade_id, "order": None, "timestamp": None, "symbol": "BTC/USDT", "side": None,
+            "takerOrMaker": None, "price": 29000.0, "amount": amount,
+            "fee": {"cost": round(amount / 1000, 8), "currency": "BTC"},
+            "info": {"price": "29000.00", "qty": str(amount), "tradeId": trade_id}}
+
+
+def test_fills_in_a_placement_answer_are_the_orders_taken_at_the_answers_time() -> None:
+    raw = full_answer(answer_trade("7", 0.06), answer_trade("8", 0.04))
+    fills = answer_fills(raw, parse_order(raw, now=NOW))
+    assert [(f.trade_id.value, f.quantity, f.venue_order_id.value, f.client_order_id, f.side, f.liquidity, f.time)
+            for f in fills] == [
+        ("7", Quantity("0.06"), "12345", ClientOrderId("c-1"), Side.BUY, Liquidity.TAKER, NOW),
+        ("8", Quantity("0.04"), "12345", ClientOrderId("c-1"), Side.BUY, Liquidity.TAKER, NOW),
+    ]
+    assert fills[0].fee == Money(Decimal("0.00006"), Asset("BTC"))
+
+
+@pytest.mark.parametrize("raw", [
+    full_answer(),  # a resting order, or a venue that answers without fills
+    full_answer(answer_trade("7", 0.06), answer_trade(None, 0.04)),  # one unreadable: none (the query books them)
+    {**full_answer(answer_trade("7", 0.1)), "timestamp": None},  # no time to date them
+])
+def test_an_answer_without_readable_fills_carries_none(raw: dict[str, Any]) -> None:
+    assert answer_fills(raw, parse_order({**raw, "timestamp": NOW_MS}, now=NOW)) == ()
 
 
 # -- parsing: balances ----------------------------------------------------------------------------

@@ -105,9 +105,10 @@ def _candle(open_time: datetime) -> Candle:
     return Candle(symbol=BTC, timeframe=TF, open_time=open_time, open=p, high=p, low=p, close=p, volume=Decimal(1))
 
 
-def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None, mode: str = "paper") -> Loop:
+def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None, mode: str = "paper",
+           answers_with_fills: bool = False) -> Loop:
     clock = SimulatedClock(T0)
-    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, answers_with_fills=answers_with_fills)
     venue.set_price(BTC, Decimal(50000))
     venue.add_candles([_candle(T0 - MINUTE)])
     store = store or InMemoryStore(BotId("health"))
@@ -212,6 +213,21 @@ def test_a_tick_whose_read_is_rate_limited_still_protects_an_unprotected_plan() 
     assert [e.name for e in events if e.name in ("VenueCallsSuspended", "TickFailed")] == [
         "VenueCallsSuspended", "TickFailed"]
     assert protected(events), "protection goes out while the venue asks us to hold off, in this tick as in the next"
+
+
+def test_a_market_entrys_fill_in_the_answer_is_booked_and_protected_in_its_tick_though_the_fill_query_fails() -> None:
+    loop = a_loop(POLICY, answers_with_fills=True)
+    loop.venue.fail_next("fetch_fills", ExchangeUnavailableError("fills BTC/USDT: RequestTimeout"))
+    events = loop.tick()
+    assert loop.outcomes(events) == ["sent"]
+    assert [e.name for e in events if isinstance(e, TickFailed)] == ["TickFailed"], "the fill query failed"
+    assert [e.trade_id for e in events if e.name == "FillRecorded"] == ["1"], \
+        "booked from the answer"  # type: ignore[attr-defined]
+    assert [e.name for e in events if e.name == "PlanOpened"] == ["PlanOpened"]
+    assert protected(events), "the new position is protected in the tick that opened it"
+    events = loop.tick()
+    assert not [e for e in events if e.name == "FillRecorded" and e.trade_id == "1"], \
+        "the fill query finds it later: booked once"  # type: ignore[attr-defined]
 
 
 class TidiedStore(InMemoryStore):

@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from trader_adapters.ccxt.client import ClientSpec, build_client
 from trader_adapters.ccxt.clock_sync import SAMPLE_EVERY, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind
@@ -28,7 +30,14 @@ from trader_adapters.ccxt.shaping import (
     refused_on_arrival,
     shape_create,
 )
-from trader_adapters.ccxt.translate import carried_client_id, parse_balances, parse_fill, positive, to_millis
+from trader_adapters.ccxt.translate import (
+    answer_fills,
+    carried_client_id,
+    parse_balances,
+    parse_fill,
+    positive,
+    to_millis,
+)
 from trader_adapters.ccxt.venues import VENUES, Protection
 from trader_core.model.errors import (
     ConfigError,
@@ -188,7 +197,7 @@ class CcxtExchange(CcxtSession):
         refusal = refused_on_arrival(exchange_id, raw)
         if refusal is not None:
             raise OrderRejectedError(f"{describe(request)}: rejected: {refusal}")
-        return order
+        return attrs.evolve(order, fills=answer_fills(raw, order))
 
     async def _touch(self, client: Any, symbol: Symbol) -> tuple[Decimal, Decimal]:
         """Best bid and ask from the ticker (to price a market order on a venue that takes limits only)."""

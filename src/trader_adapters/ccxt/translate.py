@@ -322,6 +322,28 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
     )
 
 
+def answer_fills(raw: CcxtDict, order: Order) -> tuple[Fill, ...]:
+    """The executions a venue returned in its answer to ``order``'s placement (Binance's FULL ``fills``, which ccxt
+    puts in ``trades`` with their trade id, price, quantity and fee, but no order id, side, time or liquidity):
+    dated at the answer's time and taken (an execution on arrival takes liquidity). None when the answer has none,
+    or any of them cannot be read: the fill query books them then, as before."""
+    trades = raw.get("trades") if isinstance(raw, dict) else None
+    stamp = raw.get("timestamp") if isinstance(raw, dict) else None
+    if not trades or stamp is None or not isinstance(trades, list):
+        return ()
+    fills: list[Fill] = []
+    for trade in trades:
+        if not isinstance(trade, dict):
+            return ()
+        shaped = {**trade, "order": order.venue_order_id.value, "symbol": str(order.symbol),
+                  "side": order.side.value, "timestamp": trade.get("timestamp") or stamp, "takerOrMaker": "taker"}
+        try:
+            fills.append(parse_fill(shaped, lambda _venue_id: order.client_order_id))
+        except (InvalidDataError, InvalidValueError):
+            return ()
+    return tuple(fills)
+
+
 # -- balances -------------------------------------------------------------------------------------
 
 

@@ -65,6 +65,7 @@ class FakeExchange:
     _venue: str
     _holds_exits: bool
     _holds_stops: bool | None
+    _answers_with_fills: bool
     _listed: set[Symbol]
     _quotes: dict[Symbol, Quote]
     _candles: dict[tuple[Symbol, Timeframe], list[Candle]] = attrs.field(repr=False)
@@ -83,11 +84,13 @@ class FakeExchange:
         holds_protective_exits: bool = True,
         venue: str = "fake",
         holds_protective_stops: bool | None = None,
+        answers_with_fills: bool = False,
     ) -> None:
-        """An empty venue (no prices yet) holding ``balances``."""
+        """An empty venue (no prices yet) holding ``balances``. ``answers_with_fills``: a market order's answer
+        carries its fill (``Order.fills``), as Binance's FULL response does."""
         self.calls, self.closed = [], False
         self._clock, self._rules, self._venue, self._holds_exits = clock, rules, venue, holds_protective_exits
-        self._holds_stops = holds_protective_stops
+        self._holds_stops, self._answers_with_fills = holds_protective_stops, answers_with_fills
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules)
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
@@ -222,10 +225,12 @@ class FakeExchange:
         if request.order_type is OrderType.MARKET and quote is not None:
             last = quote.ask if request.side is Side.BUY else quote.bid  # what a taker really pays
         order = self._book.place(request, self._clock.now(), last, ZERO)
+        fill = None
         if request.order_type is OrderType.MARKET and last is not None:
-            self._book.execute(order, last, self._clock.now(), Liquidity.TAKER)
+            fill = self._book.execute(order, last, self._clock.now(), Liquidity.TAKER)
         self._leave("place_order")
-        return order.snapshot()
+        answer = order.snapshot()
+        return attrs.evolve(answer, fills=(fill,)) if self._answers_with_fills and fill is not None else answer
 
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
         """Hold a stop and a target as one OCO; rejected when configured without protective exits."""

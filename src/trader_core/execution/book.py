@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from trader_core.model import ClientOrderId, OrderRole, Plan, PlanId, Symbol, TrackedOrder
+from trader_core.model import ClientOrderId, Fill, OrderRole, Plan, PlanId, Symbol, TrackedOrder
 
 __all__ = ["TradingBook"]
 
@@ -21,6 +21,7 @@ class TradingBook:
 
     _orders: dict[ClientOrderId, TrackedOrder] = attrs.field(factory=dict, init=False)
     _plans: dict[PlanId, Plan] = attrs.field(factory=dict, init=False)
+    _answered: list[Fill] = attrs.field(factory=list, init=False)  # fills in placement answers, not booked yet
 
     def load(self, orders: Iterable[TrackedOrder], plans: Iterable[Plan]) -> None:
         """Replace the view with stored active orders and plans."""
@@ -40,6 +41,16 @@ class TradingBook:
             self._plans[plan.plan_id] = plan
         else:
             self._plans.pop(plan.plan_id, None)
+
+    def answered(self, fills: Iterable[Fill]) -> None:
+        """Fills the venue returned in its answer to a placement, for the next sync to book first."""
+        self._answered.extend(fills)
+
+    def take_answered(self, symbol: Symbol) -> tuple[Fill, ...]:
+        """The answered fills of ``symbol`` not taken yet (they leave the inbox)."""
+        taken = tuple(f for f in self._answered if f.symbol == symbol)
+        self._answered = [f for f in self._answered if f.symbol != symbol]
+        return taken
 
     def order(self, client_order_id: ClientOrderId) -> TrackedOrder | None:
         """The active order with that id, if any."""

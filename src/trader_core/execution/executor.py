@@ -142,6 +142,7 @@ class OrderExecutor:
             return self._conclude(tracked, IntentStatus.UNKNOWN, str(exc))
         except ExchangeUnavailableError as exc:
             return self._conclude(tracked, IntentStatus.FAILED, str(exc), keep_plan=keep_plan)
+        self.book.answered(order.fills)  # booked by the sync that follows, before it asks for fills
         return self.adopt(tracked, order)
 
     async def submit_bracket(

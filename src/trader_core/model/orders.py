@@ -165,6 +165,9 @@ class Order:
     price: Price | None = None
     stop_price: Price | None = None
     average_price: Price | None = None
+    # The executions the venue returned in its answer to the placement (Binance's FULL response), when it did:
+    # booked at once, before the next fill query.
+    fills: tuple[Fill, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if self.filled_quantity.value > self.quantity.value:

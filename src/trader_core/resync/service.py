@@ -105,6 +105,8 @@ class ResyncService:
         return due
 
     async def _sync_symbol(self, symbol: Symbol) -> None:
+        for fill in self.book.take_answered(symbol):
+            await self._book(fill)  # not bookable yet (no fee rate): the fill query brings it back
         await self._sync_fills(symbol)
         active = self.book.orders(symbol)
         if not active:
