@@ -42,6 +42,7 @@ from trader_core.model.events import (
     TradingStateRestored,
     VenueCallsResumed,
     VenueCallsSuspended,
+    VenueReadRetried,
 )
 from trader_core.model.health import (
     CircuitName,
@@ -182,6 +183,10 @@ class ExchangeHealthManager:
         self._fail(CircuitName.EXCHANGE, site, error)
         if isinstance(error, AuthenticationError):
             self.halt(f"authentication failed at {site}: {_text(error)}", "exchange:authentication")
+
+    def report_retried_read(self, site: str, error: BaseException) -> None:
+        """A read at ``site`` met a passing failure and its retry was answered: seen, not a circuit failure."""
+        self.telemetry.emit(VenueReadRetried(at=self.clock.now(), site=site, error=_text(error)[:500]))
 
     def report_tool_failure(self, site: str, error: BaseException) -> None:
         """The strategy (or data it asked for) failed at ``site``."""

@@ -2,8 +2,9 @@
 
 Whichever service made the call, and whether or not it turned the error into a value, the circuit sees it.
 A read that meets a passing failure (``TransientVenueError``: a 5xx, a dropped connection) is retried once at
-once, its failure reported all the same: a restarted bot's first tick must not fail, and leave a position
-unprotected, on one lost answer. A write is never retried here (its outcome is resolved by client order id).
+once: a restarted bot's first tick must not fail, and leave a position unprotected, on one lost answer. A retry
+that is answered is reported as such (``VenueReadRetried``), not as a circuit failure; one that fails counts both.
+A write is never retried here (its outcome is resolved by client order id).
 """
 
 from __future__ import annotations
@@ -52,17 +53,23 @@ class _Reporting:
             raise
 
     async def _read(self, site: str, call: Callable[[], Awaitable[_T]]) -> _T:
-        """``call()``, retried once at once after a passing failure (unless that failure suspended the venue)."""
+        """``call()``, retried once at once after a passing failure. A retry that is answered is reported as such
+        (not a circuit failure); one that fails reports both failures."""
         try:
             return await call()
         except TransientVenueError as exc:
-            self.health.report_exchange_failure(site, exc)
-            if self.health.venue_suspended():
-                raise
+            first: TransientVenueError = exc
         except _HEALTH_ERRORS as exc:
             self.health.report_exchange_failure(site, exc)
             raise
-        return await self._call(site, call())
+        try:
+            answer = await call()
+        except _HEALTH_ERRORS as exc:
+            self.health.report_exchange_failure(site, first)
+            self.health.report_exchange_failure(site, exc)
+            raise
+        self.health.report_retried_read(site, first)
+        return answer
 
 
 @attrs.define

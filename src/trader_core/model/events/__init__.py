@@ -23,6 +23,7 @@ from trader_core.model.events.health import (
     TradingStateRestored,
     VenueCallsResumed,
     VenueCallsSuspended,
+    VenueReadRetried,
 )
 from trader_core.model.events.ledger import (
     BalanceMismatchDetected,
@@ -127,4 +128,5 @@ __all__ = [
     "TradingStateRestored",
     "VenueCallsResumed",
     "VenueCallsSuspended",
+    "VenueReadRetried",
 ]

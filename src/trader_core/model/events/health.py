@@ -21,6 +21,7 @@ __all__ = [
     "TradingStateRestored",
     "VenueCallsResumed",
     "VenueCallsSuspended",
+    "VenueReadRetried",
 ]
 
 
@@ -135,3 +136,12 @@ class MarketDataFresh(Event):
     symbol: str
     age_s: str | None
     latency_ms: str
+
+
+@attrs.frozen(kw_only=True)
+class VenueReadRetried(Event):
+    """A read met a passing failure (a 5xx, a dropped connection) and its one retry was answered: no circuit
+    failure, but seen."""
+
+    site: str
+    error: str
