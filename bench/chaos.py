@@ -293,6 +293,8 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     held_up = [(b - a, {kind for start, end, kind in chaos.effects if start < b and end > a})
                for a, b in late_stretches if b - a > ONE_TICK]
     unexplained = [seconds for seconds, kinds in held_up if not kinds]
+    # The same stretches less the time faults held the bot up inside them: what was the bot's own doing.
+    net = [(b - a) - _covered(a, b, [(start, end) for start, end, _ in chaos.effects]) for a, b in late_stretches]
     stretches = [b - a for a, b in protection.stretches()]
     final = [e for e in events if e.get("run_id") == summary.get("run_id")]
     mismatches = [f"{e['asset']} ledger {e['expected']} venue {e['venue']}" for e in final
@@ -313,6 +315,8 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
         "late_restarts_by_fault": dict(Counter(kind for _, kinds in held_up for kind in kinds)),
         "late_restarts_without_fault": len(unexplained),
         "late_without_fault_longest_s": round(max(unexplained, default=0.0), 2),
+        "protected_after_first_tick_net_s": round(max(net, default=0.0), 2),
+        "late_restarts_net": sum(seconds > ONE_TICK for seconds in net),
         "longest_unprotected_any_s": round(max(stretches, default=0.0), 2),
         "circuit_trips": sum(e["event"] == "CircuitTripped" for e in events),
         "circuit_recoveries": sum(e["event"] == "CircuitRecovered" for e in events),
@@ -324,6 +328,16 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     figures["ok"] = (not twice and not figures["missing_fills"] and not figures["doubled_fills"] and not crashes
                      and figures["protected_after_first_tick_s"] <= ONE_TICK)
     return figures
+
+
+def _covered(a: float, b: float, spans: list[tuple[float, float]]) -> float:
+    """How much of [a, b] the union of ``spans`` covers (s)."""
+    total, reach = 0.0, a
+    for start, end in sorted((max(start, a), min(end, b)) for start, end in spans if start < b and end > a):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, float]]) -> tuple[
