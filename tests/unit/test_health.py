@@ -24,6 +24,7 @@ from trader_adapters.telemetry import RecordingTelemetry
 from trader_core.health import (
     CANDLE_BASIS,
     ExchangeHealthManager,
+    MonitoredTrading,
     assess_freshness,
     record_clean_tick,
     record_failure,
@@ -33,11 +34,14 @@ from trader_core.model import (
     AuthenticationError,
     BotId,
     Candle,
+    ClientOrderId,
     ExchangeUnavailableError,
+    OrderNotFoundError,
     OrderRejectedError,
     RateLimitedError,
     Symbol,
     Timeframe,
+    TransientVenueError,
 )
 from trader_core.model.events import (
     CircuitDegraded,
@@ -502,3 +506,23 @@ def test_a_restored_state_is_announced() -> None:
     (event,) = telemetry.of_type(TradingStateRestored)
     assert (event.state, event.source) == ("halted", "invariant")  # type: ignore[attr-defined]
     assert not telemetry.of_type(VenueCallsResumed)
+
+
+def test_a_read_whose_retry_is_answered_is_seen_and_counts_against_no_circuit_whatever_the_answer() -> None:
+    from trader_adapters.memory.exchange import FakeExchange
+
+    manager, clock, telemetry = a_manager()
+    venue = FakeExchange(clock=clock, symbols=(BTC,))
+    trading = MonitoredTrading(manager, venue)
+    venue.fail_next("fetch_open_orders", TransientVenueError("503"))
+    assert asyncio.run(trading.fetch_open_orders(BTC)) == ()
+    venue.fail_next("fetch_order", TransientVenueError("502"))
+    with pytest.raises(OrderNotFoundError):  # the retry was answered: no such order
+        asyncio.run(trading.fetch_order(BTC, ClientOrderId("tc-absent")))
+    assert names(telemetry.events) == ["VenueReadRetried", "VenueReadRetried"]
+    venue.fail_next("fetch_open_orders", TransientVenueError("503"))
+    venue.fail_next("fetch_open_orders", TransientVenueError("503"))
+    with pytest.raises(TransientVenueError):
+        asyncio.run(trading.fetch_open_orders(BTC))
+    assert names(telemetry.events)[2:] == ["CircuitDegraded"], "a failed retry counts (both failures)"
+    assert manager.circuit(CircuitName.EXCHANGE).streak == 2

@@ -26,6 +26,7 @@ from trader_core.model import (
     OutcomeUnknownError,
     Symbol,
     Timeframe,
+    TraderError,
     TransientVenueError,
 )
 from trader_core.model.market import Quote
@@ -67,6 +68,9 @@ class _Reporting:
         except _HEALTH_ERRORS as exc:
             self.health.report_exchange_failure(site, first)
             self.health.report_exchange_failure(site, exc)
+            raise
+        except TraderError:
+            self.health.report_retried_read(site, first)  # answered, with a refusal (no such order...)
             raise
         self.health.report_retried_read(site, first)
         return answer
