@@ -48,6 +48,8 @@ class TradingBook:
 
     def take_answered(self, symbol: Symbol) -> tuple[Fill, ...]:
         """The answered fills of ``symbol`` not taken yet (they leave the inbox)."""
+        if not self._answered:
+            return ()  # every sync of every symbol asks: nothing to build when nothing waits (replays, most ticks)
         taken = tuple(f for f in self._answered if f.symbol == symbol)
         self._answered = [f for f in self._answered if f.symbol != symbol]
         return taken
