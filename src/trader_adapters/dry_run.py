@@ -9,7 +9,7 @@ have placed in this run.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -45,6 +45,11 @@ class DryRunTrading:
     def holds_protective_stops(self) -> bool:
         """As the inner venue."""
         return self.inner.holds_protective_stops
+
+    @property
+    def acceptance_window(self) -> timedelta | None:
+        """As the inner venue."""
+        return self.inner.acceptance_window
 
     def _withhold(self, request: OrderRequest) -> None:
         self.withheld.append(request)

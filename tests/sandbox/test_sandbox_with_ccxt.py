@@ -294,6 +294,19 @@ def test_injected_error_answers_and_delays(sandbox: Sandbox, exchange: Any) -> N
     assert [r["note"] for r in sandbox.requests() if r["path"] == "/api/v3/depth"] == ["dropped"]
 
 
+
+def test_a_placement_held_up_past_its_recv_window_never_reaches_the_book(sandbox: Sandbox) -> None:
+    # Binance checks recvWindow again just before a request goes to the matching engine: a placement delayed in
+    # transit beyond it is refused, never placed later (the bot's one-lookup proof of absence rests on it).
+    exchange = ccxt_client(sandbox, options={"recvWindow": 500})
+    exchange.load_markets()
+    sandbox.inject("/api/v3/order", method="POST", delay=0.8)
+    with pytest.raises(ccxt.InvalidNonce, match="outside of the recvWindow"):
+        exchange.create_order(SYM, "limit", "buy", 0.001, 20000, {"newClientOrderId": "late-1"})
+    with pytest.raises(ccxt.OrderNotFound):
+        exchange.fetch_order(None, SYM, {"origClientOrderId": "late-1"})
+    assert exchange.fetch_open_orders(SYM) == []
+
 @pytest.mark.parametrize("fault", [{"status": 503}, {"status": 504}, {"drop": True}])
 def test_apply_then_fail_on_post_order_leaves_an_order_to_reconcile(sandbox: Sandbox, exchange: Any,
                                                                      fault: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from trader_core.model import (
     Symbol,
     WouldTriggerError,
 )
+from trader_core.model.events import OrderFailed
 from trader_core.plans import PlanPolicy
 
 TRAIL = PlanPolicy(trail_to_breakeven=Decimal("0.01"), max_age=None, overnight_widen=False)
@@ -278,3 +279,58 @@ def test_a_bracket_that_never_reached_the_venue_is_replaced_though_one_legs_look
     assert all(o.status is IntentStatus.OPEN for o in now), "a new bracket rests at the venue"
     assert not {o.client_order_id for o in now} & {o.client_order_id for o in first.values()}
     assert len([c for c in venue.calls if c[0] == "place_exit_bracket"]) == 2
+
+
+def _unknown_bracket(window: timedelta | None, *, reached_venue: bool = False) -> tuple[Bot, FakeExchange]:
+    """A bot whose bracket placement had an unknown outcome, on a venue that promises ``window``."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, acceptance_window=window)
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    unknown = OutcomeUnknownError("503: execution status unknown")
+    if reached_venue:
+        venue.apply_then_fail("place_exit_bracket", unknown)
+    else:
+        venue.fail_next("place_exit_bracket", unknown)
+    bot.tick()  # the entry fills; the bracket goes out and its outcome is unknown
+    legs_now = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
+    assert {o.status for o in legs_now} == {IntentStatus.UNKNOWN}
+    return bot, venue
+
+
+def _brackets(venue: FakeExchange) -> int:
+    return len([c for c in venue.calls if c[0] == "place_exit_bracket"])
+
+
+def test_a_bracket_lost_in_flight_is_replaced_once_the_venues_acceptance_window_has_passed() -> None:
+    # Binance forwards no request older than its recvWindow to the matching engine: a placement the venue does
+    # not know once that window (and a margin) has passed since the call returned never will be placed.
+    bot, venue = _unknown_bracket(timedelta(seconds=90))
+    bot.tick()  # 60 s after the call: not found, but the placement could still land
+    assert {o.status for o in bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP)} == {
+        IntentStatus.UNKNOWN}
+    assert _brackets(venue) == 1
+    bot.tick()  # 120 s after: the second not-found answer is proof (three are needed without the window)
+    now = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
+    assert {o.status for o in now} == {IntentStatus.OPEN}, "a new bracket rests at the venue"
+    assert _brackets(venue) == 2
+    failed = bot.telemetry.of_type(OrderFailed)
+    assert len([e for e in failed if isinstance(e, OrderFailed) and "acceptance window" in e.reason]) == 1
+
+
+def test_without_an_acceptance_window_a_bracket_lost_in_flight_needs_three_not_found_answers() -> None:
+    bot, venue = _unknown_bracket(None)
+    for _ in range(2):
+        bot.tick(minutes=10)
+    assert _brackets(venue) == 1, "two not-found answers, however late, prove nothing on this venue"
+    bot.tick()
+    assert _brackets(venue) == 2
+
+
+def test_a_bracket_that_reached_the_venue_is_found_and_kept_however_late_the_lookup() -> None:
+    bot, venue = _unknown_bracket(timedelta(seconds=15), reached_venue=True)
+    bot.tick(minutes=10)
+    now = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
+    assert {o.status for o in now} == {IntentStatus.OPEN}
+    assert _brackets(venue) == 1, "the bracket at the venue is adopted, never doubled"

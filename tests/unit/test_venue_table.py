@@ -45,7 +45,7 @@ def test_each_doc_row_agrees_with_the_code(exchange_id: str) -> None:
     assert row[1:] == [
         f"`{v.id_alphabet}`", str(v.id_max_length), v.id_form.value, f"`{v.id_field}`",
         v.lookup or "none (refused live)", v.protection.value, yes_no[v.passphrase], yes_no[v.sandbox],
-        v.fee_currency,
+        v.fee_currency, v.placement_expiry or "none",
     ]
 
 

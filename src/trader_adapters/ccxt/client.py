@@ -29,6 +29,7 @@ _BINANCE_OPTIONS: dict[str, Any] = {
     "fetchCurrencies": False,
     "fetchMargins": False,
     "warnOnFetchOpenOrdersWithoutSymbol": False,
+    "recvWindow": 10_000,  # ccxt's own default, pinned: how late a placement can be accepted rests on it
 }
 
 

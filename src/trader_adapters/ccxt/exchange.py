@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from trader_adapters.ccxt.client import ClientSpec, build_client
+from trader_adapters.ccxt.client import ClientSpec, build_client, default_options
 from trader_adapters.ccxt.clock_sync import SAMPLE_EVERY, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind
 from trader_adapters.ccxt.marketdata import parse_candles, parse_quote
@@ -61,6 +61,9 @@ _LOG = logging.getLogger(__name__)
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
 _BOOK_DEPTH = 5
 _MAX_CANDLES = 1000  # Binance's klines limit
+# Beyond a venue's placement expiry, before a not-found answer proves a placement absent: the venue's own lag
+# between accepting an order and showing it to a lookup, and the error of the clock we measure the time on.
+ACCEPTANCE_MARGIN = timedelta(seconds=5)
 
 
 class CcxtExchange(CcxtSession):
@@ -119,6 +122,23 @@ class CcxtExchange(CcxtSession):
     def holds_protective_exits(self) -> bool:
         """True for Binance (exit brackets are OCO order lists held by the venue); False otherwise."""
         return self._holds_exits
+
+    @property
+    def acceptance_window(self) -> timedelta | None:
+        """Binance: the ``recvWindow`` every signed request carries (ccxt signs it on the venue's time) plus
+        ``ACCEPTANCE_MARGIN``, in the run clock's time (an emulator's market clock may run faster than real
+        time: times its measured rate, and None until the rate is measured). None for other venues."""
+        entry = VENUES.get(self._spec.exchange_id)
+        if entry is None or entry.placement_expiry is None:
+            return None
+        rate = 1.0
+        if self._venue_clock is not None:
+            if not self._venue_clock.measured:
+                return None
+            rate = max(1.0, self._venue_clock.rate)
+        options = {**default_options(self._spec.exchange_id), **self._spec.options}
+        window = timedelta(milliseconds=int(options.get("recvWindow", 10_000)))
+        return (window + ACCEPTANCE_MARGIN) * rate
 
 
     # -- MarketData -------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 One frozen :class:`Venue` per ccxt exchange id the project supports: how a client order id must look
 there and how an order is found and cancelled by it, which protective orders the venue itself can hold,
-which credentials it needs, whether ccxt knows a sandbox for it, and the currency fees are charged in.
+which credentials it needs, whether ccxt knows a sandbox for it, the currency fees are charged in, and what
+bounds how late the venue may still accept a placement.
 ``docs/exchanges.md`` renders the same table (``tests/unit/test_venue_table.py`` checks they agree).
 
 The bot forms its own client order id in one place in the core; :func:`to_venue_client_id` is a
@@ -64,6 +65,9 @@ class Venue:
     passphrase: bool  # needs TRADER_EXCHANGE__PASSWORD besides key and secret
     sandbox: bool  # ccxt knows a test network for it
     fee_currency: str
+    # What bounds how late the venue accepts a placement (None: nothing we send). Where set, a placement not
+    # found once that bound has passed is proven absent by one lookup (``CcxtExchange.acceptance_window``).
+    placement_expiry: str | None = None
 
     def accepts(self, text: str) -> bool:
         """True when ``text`` is a client id this venue takes as it is."""
@@ -75,7 +79,7 @@ VENUES: dict[str, Venue] = {
     for v in (
         Venue("binance", "A-Za-z0-9._:/-", 36, IdForm.TEXT, "newClientOrderId",
               "origClientOrderId on GET/DELETE /api/v3/order", Protection.OCO, False, True,
-              "quote or BNB"),
+              "quote or BNB", "recvWindow, checked again just before the matching engine"),
         Venue("gemini", "A-Za-z0-9._:/-", 100, IdForm.TEXT, "client_order_id",
               "client_order_id on /v1/order/status; cancel by the venue id it returns",
               Protection.STOP, False, True, "quote"),

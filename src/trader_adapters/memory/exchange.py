@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -66,6 +66,7 @@ class FakeExchange:
     _holds_exits: bool
     _holds_stops: bool | None
     _answers_with_fills: bool
+    _acceptance_window: timedelta | None
     _listed: set[Symbol]
     _quotes: dict[Symbol, Quote]
     _candles: dict[tuple[Symbol, Timeframe], list[Candle]] = attrs.field(repr=False)
@@ -85,12 +86,15 @@ class FakeExchange:
         venue: str = "fake",
         holds_protective_stops: bool | None = None,
         answers_with_fills: bool = False,
+        acceptance_window: timedelta | None = None,
     ) -> None:
         """An empty venue (no prices yet) holding ``balances``. ``answers_with_fills``: a market order's answer
-        carries its fill (``Order.fills``), as Binance's FULL response does."""
+        carries its fill (``Order.fills``), as Binance's FULL response does. ``acceptance_window``: what the
+        venue promises about late placements (see the port), None by default."""
         self.calls, self.closed = [], False
         self._clock, self._rules, self._venue, self._holds_exits = clock, rules, venue, holds_protective_exits
         self._holds_stops, self._answers_with_fills = holds_protective_stops, answers_with_fills
+        self._acceptance_window = acceptance_window
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules)
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
@@ -215,6 +219,11 @@ class FakeExchange:
     def holds_protective_stops(self) -> bool:
         """As configured (by default: as it holds brackets)."""
         return self._holds_exits if self._holds_stops is None else self._holds_stops
+
+    @property
+    def acceptance_window(self) -> timedelta | None:
+        """As configured (None by default)."""
+        return self._acceptance_window
 
     async def place_order(self, request: OrderRequest) -> Order:
         """Place ``request``: market orders fill at once at the quote, others rest."""

@@ -8,7 +8,7 @@ and brackets are matched against its range. Every fill is stamped with that cand
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -98,6 +98,11 @@ class PaperExchange:
     def holds_protective_stops(self) -> bool:
         """True: the simulated venue holds stop orders."""
         return True
+
+    @property
+    def acceptance_window(self) -> timedelta | None:
+        """None: a placement here is answered in the call that makes it (never an unknown outcome)."""
+        return None
 
     def deposit(self, asset: Asset, amount: Decimal) -> None:
         """Credit ``amount`` of ``asset`` to the free balance (tests, funding a run)."""

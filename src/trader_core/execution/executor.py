@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from decimal import Decimal
 
 import attrs
@@ -233,8 +234,10 @@ class OrderExecutor:
         ``lookup_attempts`` of them in a row is an order that was never acknowledged (and has no booked fill)
         marked FAILED (proven absent: only then may a new attempt, with a new client order id, be made); an
         acknowledged one is marked LOST (``OrderLost``). Until then the intent keeps its state and is looked up
-        again on a later sync. A bracket's legs go out in one all-or-nothing call, so a leg proven absent proves
-        its unresolved other leg absent too.
+        again on a later sync. One not-found answer is proof enough for a placement whose outcome was unknown
+        once the venue's acceptance window has passed since the call returned (see
+        ``Trading.acceptance_window``). A bracket's legs go out in one all-or-nothing call, so a leg proven
+        absent proves its unresolved other leg absent too.
         """
         try:
             order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)
@@ -247,10 +250,13 @@ class OrderExecutor:
         cid = tracked.client_order_id
         durable = tracked.status in _UNRESOLVED
         count = self._not_found.record(cid, durable=durable)
-        if count < self.lookup_attempts:
+        expired = self._past_acceptance(tracked)
+        if count < self.lookup_attempts and expired is None:
             return tracked
         self._not_found.clear(cid, durable=durable)
-        detail = f"not found at the venue after {count} lookups"
+        detail = (f"not found at the venue after {count} lookups" if expired is None else
+                  f"not found at the venue {expired.total_seconds():.1f} s after it was sent, past the venue's "
+                  "acceptance window")
         if tracked.venue_order_id is None and not tracked.filled_quantity:
             for leg in self._unresolved_other_leg(tracked):
                 self._not_found.clear(leg.client_order_id, durable=True)
@@ -262,6 +268,17 @@ class OrderExecutor:
         self.telemetry.emit(OrderLost(at=now, client_order_id=cid.value, symbol=str(tracked.request.symbol),
                                       detail=detail))
         return lost
+
+    def _past_acceptance(self, tracked: TrackedOrder) -> timedelta | None:
+        """How long ago the call that placed ``tracked`` returned, when its outcome was unknown, the venue never
+        acknowledged it and its acceptance window has passed since (None otherwise). The intent was marked
+        UNKNOWN (``updated_at``) after the call returned, so the request was signed before that."""
+        window = self.trading.acceptance_window
+        if (window is None or tracked.status is not IntentStatus.UNKNOWN or tracked.venue_order_id is not None
+                or tracked.filled_quantity):
+            return None
+        elapsed = self.clock.now() - tracked.updated_at
+        return elapsed if elapsed >= window else None
 
     def _unresolved_other_leg(self, tracked: TrackedOrder) -> tuple[TrackedOrder, ...]:
         """The other leg of the bracket ``tracked`` went out with (same plan, the other protective role, stored

@@ -10,7 +10,7 @@ A write is never retried here (its outcome is resolved by client order id).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import attrs
@@ -124,6 +124,11 @@ class MonitoredTrading(_Reporting):
     def holds_protective_stops(self) -> bool:
         """As the inner venue."""
         return self.inner.holds_protective_stops
+
+    @property
+    def acceptance_window(self) -> timedelta | None:
+        """As the inner venue."""
+        return self.inner.acceptance_window
 
     async def place_order(self, request: OrderRequest) -> Order:
         """As the inner port."""

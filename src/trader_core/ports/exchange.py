@@ -11,7 +11,7 @@ raises; it never returns empty data to mean an error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from trader_core.model.ids import ClientOrderId, Symbol
@@ -63,6 +63,15 @@ class Trading(Protocol):
     def holds_protective_stops(self) -> bool:
         """True when the venue holds a stop order by itself (it survives the bot being down). Where it holds no
         bracket, the stop rests at the venue and the bot watches the target (the strongest form available)."""
+        ...
+
+    @property
+    def acceptance_window(self) -> timedelta | None:
+        """How long, on the run's clock, after a placement was sent the venue may still accept it, the
+        adapter's margin for the venue's own lag included: a placement whose outcome was unknown, that the
+        venue does not know once this long has passed since the call returned, never will be placed (Binance
+        forwards no request older than its ``recvWindow`` to the matching engine). None where the venue bounds
+        nothing: then only repeated not-found answers prove an order absent."""
         ...
 
     async def place_order(self, request: OrderRequest) -> Order:
