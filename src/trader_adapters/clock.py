@@ -92,11 +92,6 @@ class VenueClock:
         """Venue milliseconds per local millisecond, as measured."""
         return self._rate
 
-    @property
-    def measured(self) -> bool:
-        """True once the rate has been measured (before that it is taken to be 1)."""
-        return self._measured
-
     def monotonic(self) -> timedelta:
         """The machine's monotonic reading; only differences mean anything."""
         return timedelta(seconds=self._mono())

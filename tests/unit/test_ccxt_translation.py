@@ -35,7 +35,7 @@ from trader_adapters.ccxt.translate import (
     parse_fill,
     parse_order,
 )
-from trader_adapters.clock import SimulatedClock, VenueClock
+from trader_adapters.clock import SimulatedClock
 from trader_core.model import (
     Asset,
     AuthenticationError,
@@ -345,17 +345,6 @@ def test_binance_bounds_how_late_a_placement_is_accepted_by_the_recv_window_it_i
     for venue_id in ("gemini", "okx", "kraken"):  # nonces or nothing sent that bounds it: no such proof
         assert CcxtExchange.create(venue_id, clock=clock).acceptance_window is None
 
-
-def test_on_an_emulator_clock_the_window_is_in_market_time_and_absent_until_the_rate_is_known() -> None:
-    real = [1000.0]
-    venue_clock = VenueClock(wall=lambda: real[0], mono=lambda: real[0])
-    exchange = CcxtExchange.create("binance", clock=venue_clock, base_url="http://127.0.0.1:1",
-                                   venue_clock=venue_clock)
-    venue_clock.observe(1_000_000, timedelta(seconds=1000), timedelta(seconds=1000))
-    assert exchange.acceptance_window is None, "a market clock of unknown speed: no time-based proof"
-    real[0] = 1001.0
-    venue_clock.observe(1_060_000, timedelta(seconds=1001), timedelta(seconds=1001))  # 60 market s a real one
-    assert exchange.acceptance_window == timedelta(seconds=15 * 60)
 
 def test_venue_without_order_lists_refuses_brackets_without_calling_it() -> None:
     exchange = CcxtExchange.create("kraken", clock=SimulatedClock(NOW))

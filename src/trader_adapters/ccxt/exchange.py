@@ -62,7 +62,7 @@ _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adap
 _BOOK_DEPTH = 5
 _MAX_CANDLES = 1000  # Binance's klines limit
 # Beyond a venue's placement expiry, before a not-found answer proves a placement absent: the venue's own lag
-# between accepting an order and showing it to a lookup, and the error of the clock we measure the time on.
+# between accepting an order and showing it to a lookup, and the error of our clock against the venue's.
 ACCEPTANCE_MARGIN = timedelta(seconds=5)
 
 
@@ -125,20 +125,13 @@ class CcxtExchange(CcxtSession):
 
     @property
     def acceptance_window(self) -> timedelta | None:
-        """Binance: the ``recvWindow`` every signed request carries (ccxt signs it on the venue's time) plus
-        ``ACCEPTANCE_MARGIN``, in the run clock's time (an emulator's market clock may run faster than real
-        time: times its measured rate, and None until the rate is measured). None for other venues."""
+        """Binance: the ``recvWindow`` every signed request carries (real milliseconds, an emulator's too: its
+        check scales by its market clock's speed) plus ``ACCEPTANCE_MARGIN``. None for other venues."""
         entry = VENUES.get(self._spec.exchange_id)
         if entry is None or entry.placement_expiry is None:
             return None
-        rate = 1.0
-        if self._venue_clock is not None:
-            if not self._venue_clock.measured:
-                return None
-            rate = max(1.0, self._venue_clock.rate)
         options = {**default_options(self._spec.exchange_id), **self._spec.options}
-        window = timedelta(milliseconds=int(options.get("recvWindow", 10_000)))
-        return (window + ACCEPTANCE_MARGIN) * rate
+        return timedelta(milliseconds=int(options.get("recvWindow", 10_000))) + ACCEPTANCE_MARGIN
 
 
     # -- MarketData -------------------------------------------------------------------------------

@@ -90,6 +90,8 @@ class OrderExecutor:
     max_attempts: int = 3  # attempts of one retryable intent (its client ids end in -1, -2, -3)
     _not_found: NotFoundCounts = attrs.field(
         default=attrs.Factory(lambda self: NotFoundCounts(self.store), takes_self=True), init=False)
+    # When (monotonic) this process saw each placement end with an unknown outcome: the call had returned.
+    _unknown_since: dict[ClientOrderId, timedelta] = attrs.field(factory=dict, init=False)
 
     async def submit(
         self,
@@ -244,6 +246,7 @@ class OrderExecutor:
         except OrderNotFoundError:
             return self._not_found_at_venue(tracked)
         self._not_found.clear(tracked.client_order_id, durable=tracked.status in _UNRESOLVED)
+        self._unknown_since.pop(tracked.client_order_id, None)
         return self.adopt(tracked, order)
 
     def _not_found_at_venue(self, tracked: TrackedOrder) -> TrackedOrder:
@@ -254,6 +257,7 @@ class OrderExecutor:
         if count < self.lookup_attempts and expired is None:
             return tracked
         self._not_found.clear(cid, durable=durable)
+        self._unknown_since.pop(cid, None)
         detail = (f"not found at the venue after {count} lookups" if expired is None else
                   f"not found at the venue {expired.total_seconds():.1f} s after it was sent, past the venue's "
                   "acceptance window")
@@ -270,14 +274,16 @@ class OrderExecutor:
         return lost
 
     def _past_acceptance(self, tracked: TrackedOrder) -> timedelta | None:
-        """How long ago the call that placed ``tracked`` returned, when its outcome was unknown, the venue never
-        acknowledged it and its acceptance window has passed since (None otherwise). The intent was marked
-        UNKNOWN (``updated_at``) after the call returned, so the request was signed before that."""
+        """How long ago the call that placed ``tracked`` returned with an unknown outcome, when this process saw
+        it return, the venue never acknowledged the order and its acceptance window has passed since (None
+        otherwise). Measured on the monotonic clock: a step of the wall clock proves nothing. A process that
+        did not see the call return (a restart) counts not-found answers instead."""
         window = self.trading.acceptance_window
-        if (window is None or tracked.status is not IntentStatus.UNKNOWN or tracked.venue_order_id is not None
-                or tracked.filled_quantity):
+        since = self._unknown_since.get(tracked.client_order_id)
+        if (window is None or since is None or tracked.status is not IntentStatus.UNKNOWN
+                or tracked.venue_order_id is not None or tracked.filled_quantity):
             return None
-        elapsed = self.clock.now() - tracked.updated_at
+        elapsed = self.clock.monotonic() - since
         return elapsed if elapsed >= window else None
 
     def _unresolved_other_leg(self, tracked: TrackedOrder) -> tuple[TrackedOrder, ...]:
@@ -367,6 +373,8 @@ class OrderExecutor:
     def _conclude(self, tracked: TrackedOrder, status: IntentStatus, detail: str, *,
                   keep_plan: bool = False) -> TrackedOrder:
         now = self.clock.now()
+        if status is IntentStatus.UNKNOWN:
+            self._unknown_since[tracked.client_order_id] = self.clock.monotonic()
         updated = attrs.evolve(tracked, status=status, updated_at=now)
         plans: tuple[Plan, ...] = ()
         plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)

@@ -67,11 +67,11 @@ class Trading(Protocol):
 
     @property
     def acceptance_window(self) -> timedelta | None:
-        """How long, on the run's clock, after a placement was sent the venue may still accept it, the
-        adapter's margin for the venue's own lag included: a placement whose outcome was unknown, that the
-        venue does not know once this long has passed since the call returned, never will be placed (Binance
-        forwards no request older than its ``recvWindow`` to the matching engine). None where the venue bounds
-        nothing: then only repeated not-found answers prove an order absent."""
+        """How long after a placement was sent, in real time, the venue may still accept it, the adapter's
+        margin for the venue's own lag included: a placement whose outcome was unknown, that the venue does not
+        know once this long has passed since the call returned, never will be placed (Binance forwards no
+        request older than its ``recvWindow`` to the matching engine). None where the venue bounds nothing:
+        then only repeated not-found answers prove an order absent."""
         ...
 
     async def place_order(self, request: OrderRequest) -> Order:
