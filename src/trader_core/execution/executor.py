@@ -345,6 +345,8 @@ class OrderExecutor:
         if changed:
             self.save(orders=[updated for _, updated in changed])
         for tracked, updated in changed:
+            if tracked.status is IntentStatus.UNKNOWN:
+                self._unknown_since.pop(tracked.client_order_id, None)  # the venue answered for it
             if tracked.venue_order_id is None and updated.venue_order_id is not None:
                 self.telemetry.emit(
                     OrderAcknowledged(
