@@ -302,6 +302,11 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     unexplained = [seconds for seconds, kinds in held_up if not kinds]
     # The same stretches less the time faults held the bot up inside them: what was the bot's own doing.
     net = [(b - a) - _covered(a, b, [(start, end) for start, end, _ in chaos.effects]) for a, b in late_stretches]
+    # Of the late stretches (net of faults), those while a protective placement's outcome was unknown: the bot
+    # waiting for proof that a bracket is absent before it sends another (never two stops for one plan).
+    waiting = _unknown_protection(events)
+    net_late = [(a, b, n) for (a, b), n in zip(late_stretches, net, strict=True) if n > ONE_TICK]
+    net_other = [n for a, b, n in net_late if not any(u < b and r > a for u, r in waiting)]
     stretches = [b - a for a, b in protection.stretches()]
     final = [e for e in events if e.get("run_id") == summary.get("run_id")]
     mismatches = [f"{e['asset']} ledger {e['expected']} venue {e['venue']}" for e in final
@@ -323,7 +328,9 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
         "late_restarts_without_fault": len(unexplained),
         "late_without_fault_longest_s": round(max(unexplained, default=0.0), 2),
         "protected_after_first_tick_net_s": round(max(net, default=0.0), 2),
-        "late_restarts_net": sum(seconds > ONE_TICK for seconds in net),
+        "late_restarts_net": len(net_late),
+        "late_restarts_net_not_awaiting_proof": len(net_other),
+        "late_net_not_awaiting_proof_longest_s": round(max(net_other, default=0.0), 2),
         "longest_unprotected_any_s": round(max(stretches, default=0.0), 2),
         "circuit_trips": sum(e["event"] == "CircuitTripped" for e in events),
         "circuit_recoveries": sum(e["event"] == "CircuitRecovered" for e in events),
@@ -371,6 +378,25 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
                 if first_tick is not None and first_tick < min(b, next_start):
                     late.append((first_tick, min(b, next_start)))
     return to_protect, late
+
+
+def _unknown_protection(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(outcome unknown, settled) per protective order whose placement's outcome was unknown; settled is when the
+    venue answered for it or it was proven absent (infinity when neither happened)."""
+    protective = {e["client_order_id"] for e in events
+                  if e["event"] == "OrderSubmitted" and e.get("role") in ("stop", "target")}
+    unknown: dict[str, float] = {}
+    settled: dict[str, float] = {}
+    for e in events:
+        cid = str(e.get("client_order_id", ""))
+        if cid not in protective:
+            continue
+        at = datetime.fromisoformat(e["at"]).timestamp()
+        if e["event"] == "OrderOutcomeUnknown":
+            unknown.setdefault(cid, at)
+        elif e["event"] in ("OrderAcknowledged", "OrderFailed", "OrderClosed", "OrderRejected", "OrderLost"):
+            settled.setdefault(cid, at)
+    return [(at, settled.get(cid, float("inf"))) for cid, at in unknown.items()]
 
 
 def _booked(folder: Path) -> list[str]:
