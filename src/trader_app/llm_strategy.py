@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -47,37 +48,37 @@ def _policy(llm: LlmSettings, plan_cap: int, policy: Any, gates: Any) -> Any:
         retention=llm.trace_retention)
 
 
+def _as_llm(strategy: SignalSource) -> LlmStrategy | None:
+    """``strategy`` when it is the LLM strategy. An LLM strategy is built by :func:`build_llm_strategy`, which
+    imports its module: while that module is not loaded, no strategy is one, and nothing imports the ``openai``
+    SDK (0.7 s of every other run's start-up) just to find that out."""
+    module = sys.modules.get("trader_adapters.llm.strategy")
+    return strategy if module is not None and isinstance(strategy, module.LlmStrategy) else None
+
+
 def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchestrator) -> None:
     """Give an LLM strategy the run's store, run id, telemetry, market port and stop (others: nothing)."""
-    from trader_adapters.llm.strategy import LlmStrategy
-
-    if isinstance(strategy, LlmStrategy):
+    if (llm := _as_llm(strategy)) is not None:
         run = orchestrator.run
-        strategy.bind(store, run.run_id, stop=orchestrator.request_stop, telemetry=orchestrator.telemetry,
-                      market=orchestrator.services.market.market, now=orchestrator.clock.now(),
-                      scope=StatsScope.for_mode(run.mode, run.run_id),
-                      report_failure=orchestrator.services.health.report_tool_failure)
+        llm.bind(store, run.run_id, stop=orchestrator.request_stop, telemetry=orchestrator.telemetry,
+                 market=orchestrator.services.market.market, now=orchestrator.clock.now(),
+                 scope=StatsScope.for_mode(run.mode, run.run_id),
+                 report_failure=orchestrator.services.health.report_tool_failure)
 
 
 async def close_llm(strategy: SignalSource) -> None:
     """Close the strategy's connections and cassette (in the event loop that used them)."""
-    from trader_adapters.llm.strategy import LlmStrategy
-
-    if isinstance(strategy, LlmStrategy):
-        await strategy.close()
+    if (llm := _as_llm(strategy)) is not None:
+        await llm.close()
 
 
 def check_llm(strategy: SignalSource) -> None:
     """A replay-mode cassette miss stopped the run: ``ConfigError`` (exit 2) naming the market time."""
-    from trader_adapters.llm.strategy import LlmStrategy
-
-    if isinstance(strategy, LlmStrategy) and strategy.fatal is not None:
-        raise ConfigError(strategy.fatal)
+    if (llm := _as_llm(strategy)) is not None and llm.fatal is not None:
+        raise ConfigError(llm.fatal)
 
 
 def records_spend(strategy: SignalSource) -> bool:
     """Whether the strategy stores what it spends as it decides (an LLM's calls): such a run is never batched,
     so a crash cannot lose the record of calls that were paid for (the budget is rebuilt from them)."""
-    from trader_adapters.llm.strategy import LlmStrategy
-
-    return isinstance(strategy, LlmStrategy)
+    return _as_llm(strategy) is not None

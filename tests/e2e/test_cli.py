@@ -108,6 +108,20 @@ def test_a_csv_file_replays_and_a_bad_row_is_refused_with_its_line_and_nothing_w
     assert not (tmp_path / "bad.db").exists()
 
 
+
+def test_a_run_without_the_llm_strategy_never_loads_the_openai_sdk(tmp_path: Path) -> None:
+    # Importing the SDK costs most of a second of start-up: a replay a trader runs again and again must not pay it.
+    rows = ["timestamp_ms,open,high,low,close,volume"]
+    rows += [f"{1735689600000 + minute * 60000},100,108,99,{100 + minute % 7},10" for minute in range(120)]
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
+    probe = ("import sys; from trader_app.cli import main; code = main(sys.argv[1:]); "
+             "print('openai loaded' if 'openai' in sys.modules else 'openai not loaded'); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", probe, "run", "--data", "c.csv", "--symbol", "SOL/USDT",
+                             "--db", "sqlite:///c.db"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "openai not loaded"
+
 def test_a_row_dated_after_the_present_is_refused_at_once_with_its_line(tmp_path: Path) -> None:
     rows = ["timestamp_ms,open,high,low,close,volume"]
     rows += [f"{1735689600000 + minute * 60000},100,101,99,100.5,10" for minute in range(200)]
