@@ -293,6 +293,8 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     venue_fills = {str(t["id"]) for t in client.fetch_my_trades("BTC/USDT", limit=1000) if str(t["order"]) in own}
     booked = _booked(folder)
     events = _events(folder)
+    # Kept beside the logs, so a soak run with --keep can be looked into again afterwards.
+    (folder / "chaos.json").write_text(json.dumps({"effects": chaos.effects, "stretches": protection.stretches()}))
     after_restart, late_stretches = _after_restarts(events, protection.stretches())
     late = [b - a for a, b in late_stretches]
     # Which faults held up each restart that protected late (its stretch after the first tick overlaps their
@@ -302,8 +304,8 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     unexplained = [seconds for seconds, kinds in held_up if not kinds]
     # The same stretches less the time faults held the bot up inside them: what was the bot's own doing.
     net = [(b - a) - _covered(a, b, [(start, end) for start, end, _ in chaos.effects]) for a, b in late_stretches]
-    # Of the late stretches (net of faults), those while a protective placement's outcome was unknown: the bot
-    # waiting for proof that a bracket is absent before it sends another (never two stops for one plan).
+    # Of the late stretches (net of faults), those while a protective or exit placement's outcome was unknown: the
+    # bot waiting for proof that it is absent before it sends another (never two sells for one plan).
     waiting = _unknown_protection(events)
     net_late = [(a, b, n) for (a, b), n in zip(late_stretches, net, strict=True) if n > ONE_TICK]
     net_other = [n for a, b, n in net_late if not any(u < b and r > a for u, r in waiting)]
@@ -381,22 +383,27 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
 
 
 def _unknown_protection(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
-    """(outcome unknown, settled) per protective order whose placement's outcome was unknown; settled is when the
-    venue answered for it or it was proven absent (infinity when neither happened)."""
-    protective = {e["client_order_id"] for e in events
-                  if e["event"] == "OrderSubmitted" and e.get("role") in ("stop", "target")}
-    unknown: dict[str, float] = {}
+    """(sent, settled) per protective or exit order whose outcome was not known when it was sent (a bracket, or
+    the market exit its cancellation made way for): its placement ended unknown, or the process was killed during
+    it, or it was later proven absent. Settled: when the venue answered for it or it was proven absent (infinity
+    when neither happened)."""
+    sent: dict[str, float] = {}
+    unsure: set[str] = set()
     settled: dict[str, float] = {}
     for e in events:
         cid = str(e.get("client_order_id", ""))
-        if cid not in protective:
-            continue
         at = datetime.fromisoformat(e["at"]).timestamp()
-        if e["event"] == "OrderOutcomeUnknown":
-            unknown.setdefault(cid, at)
-        elif e["event"] in ("OrderAcknowledged", "OrderFailed", "OrderClosed", "OrderRejected", "OrderLost"):
+        if e["event"] == "OrderSubmitted" and e.get("role") in ("stop", "target", "exit"):
+            sent.setdefault(cid, at)
+        elif cid not in sent:
+            continue
+        elif e["event"] in ("OrderOutcomeUnknown", "OrderFailed", "OrderLost"):
+            unsure.add(cid)
+            if e["event"] != "OrderOutcomeUnknown":
+                settled.setdefault(cid, at)
+        elif e["event"] in ("OrderAcknowledged", "OrderClosed", "OrderRejected"):
             settled.setdefault(cid, at)
-    return [(at, settled.get(cid, float("inf"))) for cid, at in unknown.items()]
+    return [(at, settled.get(cid, float("inf"))) for cid, at in sent.items() if cid in unsure or cid not in settled]
 
 
 def _booked(folder: Path) -> list[str]:
