@@ -51,7 +51,7 @@ def _policy(llm: LlmSettings, plan_cap: int, policy: Any, gates: Any) -> Any:
 def _as_llm(strategy: SignalSource) -> LlmStrategy | None:
     """``strategy`` when it is the LLM strategy. An LLM strategy is built by :func:`build_llm_strategy`, which
     imports its module: while that module is not loaded, no strategy is one, and nothing imports the ``openai``
-    SDK (0.7 s of every other run's start-up) just to find that out."""
+    SDK (about half a second of every other run's start-up) just to find that out."""
     module = sys.modules.get("trader_adapters.llm.strategy")
     return strategy if module is not None and isinstance(strategy, module.LlmStrategy) else None
 

@@ -110,7 +110,7 @@ def test_a_csv_file_replays_and_a_bad_row_is_refused_with_its_line_and_nothing_w
 
 
 def test_a_run_without_the_llm_strategy_never_loads_the_openai_sdk(tmp_path: Path) -> None:
-    # Importing the SDK costs most of a second of start-up: a replay a trader runs again and again must not pay it.
+    # Importing the SDK costs about half a second of start-up: a replay a trader runs again and again must not pay it.
     rows = ["timestamp_ms,open,high,low,close,volume"]
     rows += [f"{1735689600000 + minute * 60000},100,108,99,{100 + minute % 7},10" for minute in range(120)]
     (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
