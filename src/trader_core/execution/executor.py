@@ -246,7 +246,6 @@ class OrderExecutor:
         except OrderNotFoundError:
             return self._not_found_at_venue(tracked)
         self._not_found.clear(tracked.client_order_id, durable=tracked.status in _UNRESOLVED)
-        self._unknown_since.pop(tracked.client_order_id, None)
         return self.adopt(tracked, order)
 
     def _not_found_at_venue(self, tracked: TrackedOrder) -> TrackedOrder:
@@ -257,7 +256,6 @@ class OrderExecutor:
         if count < self.lookup_attempts and expired is None:
             return tracked
         self._not_found.clear(cid, durable=durable)
-        self._unknown_since.pop(cid, None)
         detail = (f"not found at the venue after {count} lookups" if expired is None else
                   f"not found at the venue {expired.total_seconds():.1f} s after it was sent, past the venue's "
                   "acceptance window")
@@ -377,6 +375,8 @@ class OrderExecutor:
         now = self.clock.now()
         if status is IntentStatus.UNKNOWN:
             self._unknown_since[tracked.client_order_id] = self.clock.monotonic()
+        else:
+            self._unknown_since.pop(tracked.client_order_id, None)
         updated = attrs.evolve(tracked, status=status, updated_at=now)
         plans: tuple[Plan, ...] = ()
         plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)
