@@ -10,7 +10,8 @@ loads markets at start-up, then runs freqtrade's ``backtesting`` (strategy: benc
 strategy has none) in turns. Prints wall time and peak RSS of each process, trade count, PnL, the ratio
 of our wall time to freqtrade's, and whether the trade lists agree (entry/exit times, prices, quantities; PnL to
 1e-6). ``--repeat N`` first writes a synthetic file of N back-to-back copies of the CSV (time shifted) to measure
-growth with length. Rules: stop 2 %, target 3 %, fee 0.1 % per side, stake 1000, balance 10000, one position.
+growth with length, with a balance of 10000 per copy unless ``--balance`` says otherwise. Rules: stop 2 %,
+target 3 %, fee 0.1 % per side, stake 1000, balance 10000, one position.
 """
 
 from __future__ import annotations
@@ -177,10 +178,15 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--fast", type=int, default=10)
     parser.add_argument("--slow", type=int, default=30)
     parser.add_argument("--stake", default="1000")
-    parser.add_argument("--balance", default="10000")
+    parser.add_argument("--balance", default=None,
+                        help="starting balance (default 10000 per copy of the file: the losses of one copy must not "
+                             "empty the wallet of the next, where the tools' rules for a wallet short of a stake "
+                             "differ)")
     parser.add_argument("--repeat", type=int, default=1, help="replay N back-to-back copies of the file")
     parser.add_argument("--only-ours", action="store_true", help="skip freqtrade (quick measurement of ours)")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.balance = args.balance or str(10_000 * args.repeat)
+    return args
 
 
 def main() -> None:
