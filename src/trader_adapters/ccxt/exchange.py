@@ -61,9 +61,11 @@ _LOG = logging.getLogger(__name__)
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
 _BOOK_DEPTH = 5
 _MAX_CANDLES = 1000  # Binance's klines limit
-# Beyond a venue's placement expiry, before a not-found answer proves a placement absent: the venue's own lag
-# between accepting an order and showing it to a lookup, and the error of our clock against the venue's.
-ACCEPTANCE_MARGIN = timedelta(seconds=5)
+# Beyond a venue's placement expiry, before a not-found answer proves a placement absent. Binance's expiry is
+# checked just before a request is forwarded to its matching engine, and its API waits up to 10 s for the
+# matching engine to answer (-1007 past that, "execution status unknown"): 10 s for a forwarded request to be
+# executed, and 5 s for the lag before a lookup shows an order and for our clock's error against the venue's.
+ACCEPTANCE_MARGIN = timedelta(seconds=15)
 
 
 class CcxtExchange(CcxtSession):
