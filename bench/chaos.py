@@ -304,8 +304,9 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     unexplained = [seconds for seconds, kinds in held_up if not kinds]
     # The same stretches less the time faults held the bot up inside them: what was the bot's own doing.
     net = [(b - a) - _covered(a, b, [(start, end) for start, end, _ in chaos.effects]) for a, b in late_stretches]
-    # Of the late stretches (net of faults), those while a protective or exit placement's outcome was unknown: the
-    # bot waiting for proof that it is absent before it sends another (never two sells for one plan).
+    # Of the late stretches (net of faults), those while a protective or exit order was in doubt (its placement or
+    # its cancel unanswered): the bot waiting for the venue's word before it sends another (never two sells for
+    # one plan, nor a new stop beside one that may still stand).
     waiting = _unknown_protection(events)
     net_late = [(a, b, n) for (a, b), n in zip(late_stretches, net, strict=True) if n > ONE_TICK]
     net_other = [n for a, b, n in net_late if not any(u < b and r > a for u, r in waiting)]
@@ -383,13 +384,15 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
 
 
 def _unknown_protection(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
-    """(sent, settled) per protective or exit order whose outcome was not known when it was sent (a bracket, or
-    the market exit its cancellation made way for): its placement ended unknown, or the process was killed during
-    it, or it was later proven absent. Settled: when the venue answered for it or it was proven absent (infinity
-    when neither happened)."""
+    """(in doubt, settled) per protective or exit order the bot was not sure of: its placement ended unknown, or
+    the process was killed during it, or it was later proven absent (from its sending); or its cancel's answer was
+    lost (from then: the bot still counts a stop the venue may have cancelled). Settled: when the venue answered
+    for it or it was proven absent (infinity when neither happened)."""
     sent: dict[str, float] = {}
     unsure: set[str] = set()
     settled: dict[str, float] = {}
+    cancels: dict[str, float] = {}
+    cancel_settled: dict[str, float] = {}
     for e in events:
         cid = str(e.get("client_order_id", ""))
         at = datetime.fromisoformat(e["at"]).timestamp()
@@ -397,13 +400,19 @@ def _unknown_protection(events: list[dict[str, Any]]) -> list[tuple[float, float
             sent.setdefault(cid, at)
         elif cid not in sent:
             continue
+        elif e["event"] == "CancelOutcomeUnknown":
+            cancels.setdefault(cid, at)
         elif e["event"] in ("OrderOutcomeUnknown", "OrderFailed", "OrderLost"):
             unsure.add(cid)
             if e["event"] != "OrderOutcomeUnknown":
                 settled.setdefault(cid, at)
         elif e["event"] in ("OrderAcknowledged", "OrderClosed", "OrderRejected"):
             settled.setdefault(cid, at)
-    return [(at, settled.get(cid, float("inf"))) for cid, at in sent.items() if cid in unsure or cid not in settled]
+        if cid in cancels and e["event"] in ("OrderClosed", "OrderLost", "OrderFailed"):
+            cancel_settled.setdefault(cid, at)
+    placements = [(at, settled.get(cid, float("inf"))) for cid, at in sent.items()
+                  if cid in unsure or cid not in settled]
+    return placements + [(at, cancel_settled.get(cid, float("inf"))) for cid, at in cancels.items()]
 
 
 def _booked(folder: Path) -> list[str]:

@@ -19,7 +19,8 @@ __all__ = ["LoguruTelemetry", "RecordingTelemetry", "event_fields"]
 
 # Events a person watching stderr should see without asking for more detail.
 _WARNING_EVENTS = frozenset({
-    "OrderRejected", "OrderFailed", "OrderOutcomeUnknown", "LedgerAnomalyDetected", "TickFailed",
+    "OrderRejected", "OrderFailed", "OrderOutcomeUnknown", "CancelOutcomeUnknown", "LedgerAnomalyDetected",
+    "TickFailed",
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
     "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "ReconciliationReported",

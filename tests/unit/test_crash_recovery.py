@@ -49,7 +49,7 @@ from trader_core.model import (
     TrackedOrder,
     TradeId,
 )
-from trader_core.model.events import OrderLost, ReconciliationReported
+from trader_core.model.events import CancelOutcomeUnknown, OrderLost, ReconciliationReported
 from trader_core.model.health import TradingState
 from trader_core.ports import Store
 from trader_core.trading import ActionPolicy
@@ -513,6 +513,9 @@ def test_a_cancel_whose_response_was_lost_is_settled_by_lookup(world: World) -> 
     world.venue.apply_then_fail("cancel_order", OutcomeUnknownError("response lost"))
     run(world.services.resync.executor.cancel(order))
     assert _stored(world, order.client_order_id.value).status is IntentStatus.OPEN, "nothing assumed"
+    doubts = world.telemetry.of_type(CancelOutcomeUnknown)
+    assert [e.client_order_id for e in doubts if isinstance(e, CancelOutcomeUnknown)] == [
+        order.client_order_id.value], "said, so a person knows the order may be gone"
     # Cancelled again: the venue answers "unknown order"; the order is looked up and found cancelled.
     with pytest.raises(OrderNotFoundError):
         run(world.venue.cancel_order(BTC, order.client_order_id))

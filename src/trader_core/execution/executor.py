@@ -32,6 +32,7 @@ from trader_core.model import (
     WouldTriggerError,
 )
 from trader_core.model.events import (
+    CancelOutcomeUnknown,
     OrderAcknowledged,
     OrderClosed,
     OrderFailed,
@@ -214,10 +215,15 @@ class OrderExecutor:
         for tracked in orders:
             try:
                 order = await self.trading.cancel_order(tracked.request.symbol, tracked.client_order_id)
-            except (OutcomeUnknownError, ExchangeUnavailableError):
+            except OutcomeUnknownError as exc:
                 # The cancel may or may not have happened: nothing is assumed; the next sync looks it up
                 # (a cancel sent again is answered "unknown order" and then looked up).
+                self.telemetry.emit(CancelOutcomeUnknown(at=self.clock.now(),
+                                                         client_order_id=tracked.client_order_id.value,
+                                                         reason=str(exc)[:300]))
                 continue
+            except ExchangeUnavailableError:
+                continue  # not sent: the order is as it was
             except OrderNotFoundError:
                 try:
                     order = await self.trading.fetch_order(tracked.request.symbol, tracked.client_order_id)

@@ -50,6 +50,7 @@ from trader_core.model.events.market import (
     MarketDataRejected,
 )
 from trader_core.model.events.orders import (
+    CancelOutcomeUnknown,
     OrderAcknowledged,
     OrderClosed,
     OrderFailed,
@@ -79,6 +80,7 @@ from trader_core.model.events.run import (
 __all__ = [
     "BalanceMismatchDetected",
     "BalancesReconciled",
+    "CancelOutcomeUnknown",
     "CandleCaptureFailed",
     "CircuitDegraded",
     "CircuitRecovered",

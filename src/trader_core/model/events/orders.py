@@ -7,6 +7,7 @@ import attrs
 from trader_core.model.events.base import Event
 
 __all__ = [
+    "CancelOutcomeUnknown",
     "OrderAcknowledged",
     "OrderClosed",
     "OrderFailed",
@@ -63,6 +64,15 @@ class OrderFailed(Event):
 @attrs.frozen(kw_only=True)
 class OrderOutcomeUnknown(Event):
     """The venue may or may not have the order; it will be looked up by client order id."""
+
+    client_order_id: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class CancelOutcomeUnknown(Event):
+    """A cancel's answer was lost: the venue may or may not have cancelled the order. It counts as working (a
+    stop as protecting its plan) until a lookup says otherwise."""
 
     client_order_id: str
     reason: str
