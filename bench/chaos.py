@@ -304,10 +304,10 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     unexplained = [seconds for seconds, kinds in held_up if not kinds]
     # The same stretches less the time faults held the bot up inside them: what was the bot's own doing.
     net = [(b - a) - _covered(a, b, [(start, end) for start, end, _ in chaos.effects]) for a, b in late_stretches]
-    # Of the late stretches (net of faults), those while a protective or exit order was in doubt (its placement or
-    # its cancel unanswered): the bot waiting for the venue's word before it sends another (never two sells for
-    # one plan, nor a new stop beside one that may still stand).
-    waiting = _unknown_protection(events)
+    # Of the late stretches (net of faults), those while an order of the bot's was in doubt (its placement or its
+    # cancel unanswered): the bot waiting for the venue's word before it acts on it (never two sells for one plan,
+    # nor a new stop beside one that may still stand, nor a bracket for a position it does not know of yet).
+    waiting = _orders_in_doubt(events)
     net_late = [(a, b, n) for (a, b), n in zip(late_stretches, net, strict=True) if n > ONE_TICK]
     net_other = [n for a, b, n in net_late if not any(u < b and r > a for u, r in waiting)]
     stretches = [b - a for a, b in protection.stretches()]
@@ -383,11 +383,12 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
     return to_protect, late
 
 
-def _unknown_protection(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
-    """(in doubt, settled) per protective or exit order the bot was not sure of: its placement ended unknown, or
-    the process was killed during it, or it was later proven absent (from its sending); or its cancel's answer was
-    lost (from then: the bot still counts a stop the venue may have cancelled). Settled: when the venue answered
-    for it or it was proven absent (infinity when neither happened)."""
+def _orders_in_doubt(events: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """(in doubt, settled) per order of the bot's it was not sure of: its placement ended unknown, or the process
+    was killed during it, or it was later proven absent (from its sending: an entry in doubt may have opened a
+    position the bot does not know of yet); or its cancel's answer was lost (from then: the bot still counts a
+    stop the venue may have cancelled). Settled: when the venue answered for it or it was proven absent (infinity
+    when neither happened)."""
     sent: dict[str, float] = {}
     unsure: set[str] = set()
     settled: dict[str, float] = {}
@@ -396,7 +397,7 @@ def _unknown_protection(events: list[dict[str, Any]]) -> list[tuple[float, float
     for e in events:
         cid = str(e.get("client_order_id", ""))
         at = datetime.fromisoformat(e["at"]).timestamp()
-        if e["event"] == "OrderSubmitted" and e.get("role") in ("stop", "target", "exit"):
+        if e["event"] == "OrderSubmitted":
             sent.setdefault(cid, at)
         elif cid not in sent:
             continue
