@@ -62,6 +62,11 @@ class SimulatedClock:
             raise ValueError(f"simulated clock cannot advance by a negative {delta}")
         self._now = self._now + delta
 
+    def step_wall(self, delta: timedelta) -> None:
+        """A correction of the wall clock (NTP): ``now()`` moves forward by ``delta``, ``monotonic()`` does not."""
+        self.advance(delta)
+        self._start = self._start + delta
+
 
 _MIN_RATE_BASE = timedelta(milliseconds=200)  # samples closer than this do not estimate the rate
 _OFF_LINE_MS = 5000  # a sample this far (times the rate) from the prediction is off the line

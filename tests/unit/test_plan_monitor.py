@@ -281,13 +281,6 @@ def test_a_bracket_that_never_reached_the_venue_is_replaced_though_one_legs_look
     assert len([c for c in venue.calls if c[0] == "place_exit_bracket"]) == 2
 
 
-class _WallSteps(SimulatedClock):
-    def step_wall(self, delta: timedelta) -> None:
-        """An NTP correction: the wall clock moves by ``delta``, the monotonic one does not."""
-        self._start += delta
-        self._now += delta
-
-
 def _unknown_bracket(window: timedelta | None, *, reached_venue: bool = False,
                      clock: SimulatedClock | None = None) -> tuple[Bot, FakeExchange]:
     """A bot whose bracket placement had an unknown outcome, on a venue that promises ``window``."""
@@ -345,7 +338,7 @@ def test_a_bracket_that_reached_the_venue_is_found_and_kept_however_late_the_loo
 
 
 def test_a_step_of_the_wall_clock_is_no_time_passed_at_the_venue() -> None:
-    clock = _WallSteps(T0)
+    clock = SimulatedClock(T0)
     bot, venue = _unknown_bracket(timedelta(seconds=90), clock=clock)
     clock.step_wall(timedelta(minutes=10))
     bot.tick(minutes=0)  # not found, ten minutes later by the wall clock but not by the monotonic one

@@ -67,6 +67,12 @@ class ClientSpec:
         """True when both a key and a secret were given."""
         return bool(self.api_key and self.secret)
 
+    def ccxt_options(self) -> dict[str, Any]:
+        """ccxt's ``options`` for this client: the adapter's defaults for the venue, then the caller's (less the
+        constructor settings, ``CONFIG_KEYS``)."""
+        own = {key: value for key, value in self.options.items() if key not in CONFIG_KEYS}
+        return {**default_options(self.exchange_id), **own}
+
     def redactor(self) -> Redactor:
         """A redactor for this spec's credentials."""
         return Redactor([self.api_key or "", self.secret or "", self.password or ""])
@@ -116,10 +122,9 @@ def build_client(spec: ClientSpec) -> Any:
     exchange_class = getattr(ccxt, spec.exchange_id, None)
     if spec.exchange_id not in ccxt.exchanges or not isinstance(exchange_class, type):
         raise ConfigError(f"ccxt has no exchange {spec.exchange_id!r}")
-    user = dict(spec.options)
     config: dict[str, Any] = {"enableRateLimit": True}
-    config.update({key: user.pop(key) for key in list(user) if key in CONFIG_KEYS})
-    config["options"] = {**default_options(spec.exchange_id), **user}
+    config.update({key: value for key, value in spec.options.items() if key in CONFIG_KEYS})
+    config["options"] = spec.ccxt_options()
     # ccxt logs through the shared wire logger, whose filter scrubs these credentials.
     _FILTER.add(spec.redactor())
     config["logger"] = WIRE_LOGGER

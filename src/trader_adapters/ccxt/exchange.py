@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from trader_adapters.ccxt.client import ClientSpec, build_client, default_options
+from trader_adapters.ccxt.client import ClientSpec, build_client
 from trader_adapters.ccxt.clock_sync import SAMPLE_EVERY, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind
 from trader_adapters.ccxt.marketdata import parse_candles, parse_quote
@@ -132,8 +132,8 @@ class CcxtExchange(CcxtSession):
         entry = VENUES.get(self._spec.exchange_id)
         if entry is None or entry.placement_expiry is None:
             return None
-        options = {**default_options(self._spec.exchange_id), **self._spec.options}
-        return timedelta(milliseconds=int(options.get("recvWindow", 10_000))) + ACCEPTANCE_MARGIN
+        recv_window_ms = int(self._spec.ccxt_options().get("recvWindow", 10_000))
+        return timedelta(milliseconds=recv_window_ms) + ACCEPTANCE_MARGIN
 
 
     # -- MarketData -------------------------------------------------------------------------------
