@@ -8,8 +8,10 @@ with a stop and a target (an OCO bracket held by the venue), a SELL of half (a p
 cancelled and placed again for the rest), then CLOSE_POSITION (cancel, sell the rest). Faults, armed one at a
 time on the next request so that about ``--fault-rate`` of the requests meet one: 5xx, a delay longer than
 ccxt's 10 s timeout, a dropped connection, apply-then-fail on order placement and cancellation (answered 503
-or dropped after the venue acted), 429 with Retry-After, a 418 ban (2 s), and a clock skew beyond recvWindow
-(1 s). After the last kill the faults stop and one clean run books what is left and is stopped with SIGTERM.
+or dropped after the venue acted), a placement answered 503 or dropped at once and carried out 0.5-8 s later
+(within its recvWindow, as Binance's queue can), 429 with Retry-After, a 418 ban (2 s), and a clock skew
+beyond recvWindow (1 s). After the last kill the faults stop and one clean run books what is left and is
+stopped with SIGTERM.
 
 Prints: restarts, orders sent, client ids sent twice (from the emulator's request log), the venue's fills of
 the bot's orders vs the fills booked (missing, doubled), restarts that found a position without venue
@@ -47,8 +49,10 @@ ONE_TICK = 1.0  # the protective step runs right after the tick's market data: a
 CYCLE = 6  # one BUY, partial SELL, CLOSE_POSITION every CYCLE seconds
 ORDER_PATHS = {("POST", "/api/v3/order"): ("newClientOrderId",),
                ("POST", "/api/v3/orderList/oco"): ("listClientOrderId", "aboveClientOrderId", "belowClientOrderId")}
-FAULT_KINDS = ("5xx", "timeout", "drop", "apply_place", "apply_cancel", "apply_oco", "429", "ban", "skew")
-FAULT_WEIGHTS = (30, 2, 15, 15, 12, 8, 12, 2, 4)
+FAULT_KINDS = ("5xx", "timeout", "drop", "apply_place", "apply_cancel", "apply_oco", "late_place", "late_oco", "429",
+               "ban", "skew")
+FAULT_WEIGHTS = (28, 2, 14, 12, 11, 7, 6, 4, 10, 2, 4)
+LATE = (0.5, 8.0)  # a queued placement runs this many seconds after its answer (within the 10 s recvWindow)
 # How long a fault keeps the bot from the venue once it hit (s): a timeout until ccxt gives up, a 429 its
 # Retry-After, a ban or a skew while it lasts, anything else about one request's round trip.
 FAULT_EFFECT = {"timeout": 11.0, "429": 1.0, "ban": 2.0, "skew": 1.0}
@@ -104,7 +108,7 @@ class Chaos:
             for kind, fault in self.armed:
                 if fault.hits and fault.id not in self._timed:
                     self._timed.add(fault.id)
-                    self._effect(kind)
+                    self._effect(kind, fault.apply_after)
             waiting = [f for _, f in self.armed if not f.hits]
             if self.faulted() + len(waiting) >= self.rate * self.sandbox.request_count():
                 continue
@@ -114,9 +118,10 @@ class Chaos:
                 continue
             self._arm(kind)
 
-    def _effect(self, kind: str) -> None:
+    def _effect(self, kind: str, seconds: float | None = None) -> None:
+        """A queued placement holds the bot up until it runs; other kinds as ``FAULT_EFFECT`` says."""
         now = time.time()
-        self.effects.append((now, now + FAULT_EFFECT.get(kind, 0.5), kind))
+        self.effects.append((now, now + (seconds or FAULT_EFFECT.get(kind, 0.5)), kind))
 
     def _arm(self, kind: str) -> None:
         sb = self.sandbox
@@ -142,6 +147,10 @@ class Chaos:
             "apply_cancel": {"path": "/api/v3/order", "method": "DELETE", "apply": True,
                              "drop": self.rng.random() < 0.5},
             "apply_oco": {"path": "/api/v3/orderList/oco", "method": "POST", "apply": True},
+            "late_place": {"path": "/api/v3/order", "method": "POST", "apply_after": self.rng.uniform(*LATE),
+                           "drop": self.rng.random() < 0.5},
+            "late_oco": {"path": "/api/v3/orderList/oco", "method": "POST", "apply_after": self.rng.uniform(*LATE),
+                         "drop": self.rng.random() < 0.5},
             "429": {"status": 429, "code": -1003, "msg": "Too much request weight used.",
                     "headers": {"Retry-After": "1"}},
         }[kind]

@@ -18,7 +18,10 @@ class Fault:
     What happens: sleep ``delay`` seconds; then, without ``apply``, answer ``status`` (with
     ``{"code", "msg"}`` when ``code`` is set, else ``body``) or, with ``drop``, close the connection
     unanswered; with ``apply``, run the request first and then fail the same way (``status`` defaults to
-    503). A fault with only ``delay`` slows the request down and then answers normally."""
+    503); with ``apply_after``, fail the same way at once and run the request that many seconds later (a
+    request held in the venue's queue after the client had its answer; the usual checks, the signature's
+    ``recvWindow`` among them, are made when it runs). A fault with only ``delay`` slows the request down and
+    then answers normally."""
 
     id: int
     method: str = "*"
@@ -30,6 +33,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     apply: bool = False
+    apply_after: float | None = None
     drop: bool = False
     times: int | None = 1
     hits: int = 0

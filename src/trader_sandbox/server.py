@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -130,11 +131,15 @@ class Handler(BaseHTTPRequestHandler):
         fault = ex.faults.take(method, url.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+        if fault is not None and fault.apply_after is not None:
+            self._answer_now_run_later(fault, fault.apply_after, method, url.path, params, request_headers=self.headers,
+                                       raw_query=url.query, raw_body=raw_body, n_pairs=len(pairs))
+            return
         if fault is not None and not fault.apply and (fault.drop or fault.status):
             self._fault_answer(fault, method, url.path, params, applied=False)
             return
         status, body, headers, raw = self._api(method, url.path, raw_query=url.query, raw_body=raw_body,
-                                                     params=params, n_pairs=len(pairs))
+                                                     params=params, n_pairs=len(pairs), request_headers=self.headers)
         if fault is not None and fault.apply:
             ex.record(method, url.path, params, None if fault.drop else fault.status or 503,
                       f"applied ({status}) then failed")
@@ -147,8 +152,29 @@ class Handler(BaseHTTPRequestHandler):
         """The request's parameters as logged (Binance: its query and form body)."""
         return params
 
+    def _answer_now_run_later(self, fault: Fault, after: float, method: str, path: str, params: dict[str, str],
+                              **request: Any) -> None:
+        """Fail the request as ``fault`` says (dropped, or its status) and run it ``after`` seconds later; the
+        log has it once, when it ran, with both outcomes."""
+        ex = self.server.exchange
+        seen = "dropped" if fault.drop else str(fault.status or 503)
+
+        def run_late() -> None:
+            status = self._api(method, path, params=params, **request)[0]
+            ex.record(method, path, params, None if fault.drop else fault.status or 503,
+                      f"answered {seen} at once, run {after:g} s later ({status})")
+
+        timer = threading.Timer(after, run_late)
+        timer.daemon = True
+        timer.start()
+        if fault.drop:
+            self._drop()
+        else:
+            self._fault_answer(fault, method, path, params, applied=True)
+
     def _api(self, method: str, path: str, *, raw_query: str, raw_body: str, params: dict[str, str],
-             n_pairs: int) -> tuple[int, Any, dict[str, str], bool]:
+             n_pairs: int, request_headers: Message) -> tuple[int, Any, dict[str, str], bool]:
+        """Answer one exchange request; a request run later keeps its own ``request_headers``."""
         ex = self.server.exchange
         route = ROUTES.get((method, path))
         used, limited, retry_after = ex.limiter.charge(route.cost(params) if route else 1, time.time())
@@ -171,7 +197,7 @@ class Handler(BaseHTTPRequestHandler):
             with ex.lock:
                 ex.drive()  # the market is up to the market clock when the request is answered
                 if route.signed:
-                    auth.verify(self.headers.get("X-MBX-APIKEY"), ex.keys, raw_query=raw_query, raw_body=raw_body,
+                    auth.verify(request_headers.get("X-MBX-APIKEY"), ex.keys, raw_query=raw_query, raw_body=raw_body,
                                 p=params, server_time=ex.server_time(), speed=ex.clock.speed or 1.0)
                 return 200, route.handler(ex, params), headers, False
         except errors.ApiError as exc:

@@ -31,6 +31,7 @@ from trader_core.model import (
     WouldTriggerError,
 )
 from trader_core.model.events import OrderFailed
+from trader_core.model.stats import StatsScope
 from trader_core.plans import PlanPolicy
 
 TRAIL = PlanPolicy(trail_to_breakeven=Decimal("0.01"), max_age=None, overnight_widen=False)
@@ -335,6 +336,57 @@ def test_a_bracket_that_reached_the_venue_is_found_and_kept_however_late_the_loo
     now = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
     assert {o.status for o in now} == {IntentStatus.OPEN}
     assert _brackets(venue) == 1, "the bracket at the venue is adopted, never doubled"
+
+
+def _bracket_held_at_the_venue(window: timedelta) -> tuple[Bot, FakeExchange]:
+    """A bot whose bracket placement met a dropped connection, while the venue still holds the request and
+    carries it out later (Binance's matching engine can, within the request's recvWindow)."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, acceptance_window=window)
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    venue.fail_then_apply_later("place_exit_bracket", OutcomeUnknownError("connection dropped"))
+    bot.tick()  # the entry fills; the bracket goes out and the answer is lost
+    return bot, venue
+
+
+def _quick_ticks(bot: Bot, n: int = 3) -> None:
+    for _ in range(n):
+        bot.clock.advance(timedelta(seconds=0.5))
+        bot.tick(minutes=0)
+
+
+def _protection(bot: Bot) -> set[IntentStatus]:
+    return {o.status for o in bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)}
+
+
+def test_a_bracket_the_venue_carries_out_after_three_quick_not_found_answers_is_kept_not_doubled() -> None:
+    bot, venue = _bracket_held_at_the_venue(timedelta(seconds=25))
+    _quick_ticks(bot)  # three not-found answers within 1.5 s: no proof while the venue may still place it
+    assert _protection(bot) == {IntentStatus.UNKNOWN}
+    assert _brackets(venue) == 1, "no second bracket while the first may still land"
+    assert venue.apply_held() == 1  # it lands, 1.5 s late
+    _quick_ticks(bot, 1)
+    assert _protection(bot) == {IntentStatus.OPEN}
+    assert _brackets(venue) == 1
+    assert len(run(venue.fetch_open_orders(BTC))) == 2, "one stop and one target at the venue, not two of each"
+
+
+def test_a_bracket_in_doubt_after_a_restart_waits_for_the_acceptance_window_on_the_wall_clock() -> None:
+    bot, venue = _bracket_held_at_the_venue(timedelta(seconds=25))
+    restarted = make_bot(store=bot.store, clock=bot.clock, venue=venue, run_id="r2")  # it never saw the call
+    with bot.store.unit_of_work() as uow:  # what a restarted process loads before its first tick
+        restarted.services.book.load(uow.orders.list_active(None), uow.plans.list_active(None))
+    restarted.services.tracker.start(StatsScope.for_mode("sandbox", RunId("r2")))
+    _quick_ticks(restarted)
+    assert _protection(restarted) == {IntentStatus.UNKNOWN}
+    assert _brackets(venue) == 1
+    bot.clock.advance(timedelta(seconds=25))
+    restarted.tick(minutes=0)  # three answers so far and now 26.5 s since the intent was stored
+    assert _protection(restarted) == {IntentStatus.OPEN}, "a new bracket rests at the venue"
+    assert _brackets(venue) == 2
+    assert venue.apply_held() == 0, "the old request, past its window, is never carried out"
 
 
 def test_a_step_of_the_wall_clock_is_no_time_passed_at_the_venue() -> None:

@@ -7,6 +7,7 @@ Prices are set by the test; orders obey the same rules, funds and id semantics a
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -54,7 +55,9 @@ class FakeExchange:
       them; STOP_LOSS legs trigger when the last price reaches the stop and fill (taker) at the bid
       (sell) or ask (buy). Brackets are OCO. Only :meth:`set_quote` / :meth:`set_price` move prices.
     * ``fail_next(name, error)`` makes the next call of ``name`` raise ``error`` without doing anything;
-      ``apply_then_fail(name, error)`` lets it take effect, then raises (a lost response).
+      ``apply_then_fail(name, error)`` lets it take effect, then raises (a lost response);
+      ``fail_then_apply_later(name, error)`` raises at once and keeps the placement, which
+      :meth:`apply_held` carries out later (a request queued at the venue past the client's answer).
     * ``calls`` records every port call as ``(method, *str(args))``.
     """
 
@@ -72,6 +75,8 @@ class FakeExchange:
     _candles: dict[tuple[Symbol, Timeframe], list[Candle]] = attrs.field(repr=False)
     _fail_before: dict[str, list[Exception]]
     _fail_after: dict[str, list[Exception]]
+    _hold: dict[str, list[Exception]]
+    _held: list[OrderRequest | ExitBracket]
     closed: bool
 
     def __init__(
@@ -99,6 +104,7 @@ class FakeExchange:
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
         self._fail_before, self._fail_after = {}, {}
+        self._hold, self._held = {}, []
 
     # -- test controls ----------------------------------------------------------------------------
 
@@ -144,6 +150,33 @@ class FakeExchange:
     def apply_then_fail(self, method_name: str, error: Exception) -> None:
         """The next call of ``method_name`` takes effect, then raises ``error`` (e.g. OutcomeUnknownError)."""
         self._fail_after.setdefault(self._checked(method_name), []).append(error)
+
+    def fail_then_apply_later(self, method_name: str, error: Exception) -> None:
+        """The next placement (``place_order`` or ``place_exit_bracket``) raises ``error`` and does nothing yet:
+        the venue still holds the request, and :meth:`apply_held` places it."""
+        if method_name not in ("place_order", "place_exit_bracket"):
+            raise ValueError(f"only placements can be held, not {method_name!r}")
+        self._hold.setdefault(method_name, []).append(error)
+
+    def apply_held(self) -> int:
+        """Place every held request now, oldest first, as the venue would have when it was sent; how many were
+        placed (a request the venue refuses now, for want of balance say, is dropped unheard)."""
+        held, self._held = self._held, []
+        placed = 0
+        for request in held:
+            with contextlib.suppress(OrderRejectedError):
+                if isinstance(request, ExitBracket):
+                    self._place_bracket(request)
+                else:
+                    self._place(request)
+                placed += 1
+        return placed
+
+    def _held_back(self, method: str, request: OrderRequest | ExitBracket) -> None:
+        pending = self._hold.get(method)
+        if pending:
+            self._held.append(request)
+            raise pending.pop(0)
 
     @staticmethod
     def _checked(method_name: str) -> str:
@@ -229,6 +262,13 @@ class FakeExchange:
         """Place ``request``: market orders fill at once at the quote, others rest."""
         self._enter("place_order", request.symbol, request.client_order_id)
         self._require(request.symbol)
+        self._held_back("place_order", request)
+        order, fill = self._place(request)
+        self._leave("place_order")
+        answer = order.snapshot()
+        return attrs.evolve(answer, fills=(fill,)) if self._answers_with_fills and fill is not None else answer
+
+    def _place(self, request: OrderRequest) -> tuple[SimOrder, Fill | None]:
         quote = self._quotes.get(request.symbol)
         last = None if quote is None else quote.last
         if request.order_type is OrderType.MARKET and quote is not None:
@@ -237,9 +277,7 @@ class FakeExchange:
         fill = None
         if request.order_type is OrderType.MARKET and last is not None:
             fill = self._book.execute(order, last, self._clock.now(), Liquidity.TAKER)
-        self._leave("place_order")
-        answer = order.snapshot()
-        return attrs.evolve(answer, fills=(fill,)) if self._answers_with_fills and fill is not None else answer
+        return order, fill
 
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
         """Hold a stop and a target as one OCO; rejected when configured without protective exits."""
@@ -247,10 +285,14 @@ class FakeExchange:
         self._require(bracket.symbol)
         if not self._holds_exits:
             raise OrderRejectedError(f"{self._venue} cannot hold protective exits")
-        quote = self._quotes.get(bracket.symbol)
-        stop, target = self._book.place_bracket(bracket, self._clock.now(), None if quote is None else quote.last)
+        self._held_back("place_exit_bracket", bracket)
+        stop, target = self._place_bracket(bracket)
         self._leave("place_exit_bracket")
         return stop.snapshot(), target.snapshot()
+
+    def _place_bracket(self, bracket: ExitBracket) -> tuple[SimOrder, SimOrder]:
+        quote = self._quotes.get(bracket.symbol)
+        return self._book.place_bracket(bracket, self._clock.now(), None if quote is None else quote.last)
 
     async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
         """Cancel an open order (both legs of a bracket); ``OrderNotFoundError`` if not open."""

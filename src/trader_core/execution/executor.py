@@ -242,9 +242,9 @@ class OrderExecutor:
         ``lookup_attempts`` of them in a row is an order that was never acknowledged (and has no booked fill)
         marked FAILED (proven absent: only then may a new attempt, with a new client order id, be made); an
         acknowledged one is marked LOST (``OrderLost``). Until then the intent keeps its state and is looked up
-        again on a later sync. One not-found answer is proof enough for a placement whose outcome was unknown
-        once the venue's acceptance window has passed since the call returned (see
-        ``Trading.acceptance_window``). A bracket's legs go out in one all-or-nothing call, so a leg proven
+        again on a later sync. On a venue with an acceptance window (``Trading.acceptance_window``) a placement
+        never acknowledged is proven absent only once that window has passed since it was sent, and then by one
+        answer (see ``_absence_proven``). A bracket's legs go out in one all-or-nothing call, so a leg proven
         absent proves its unresolved other leg absent too.
         """
         try:
@@ -258,13 +258,10 @@ class OrderExecutor:
         cid = tracked.client_order_id
         durable = tracked.status in _UNRESOLVED
         count = self._not_found.record(cid, durable=durable)
-        expired = self._past_acceptance(tracked)
-        if count < self.lookup_attempts and expired is None:
+        detail = self._absence_proven(tracked, count)
+        if detail is None:
             return tracked
         self._not_found.clear(cid, durable=durable)
-        detail = (f"not found at the venue after {count} lookups" if expired is None else
-                  f"not found at the venue {expired.total_seconds():.1f} s after it was sent, past the venue's "
-                  "acceptance window")
         if tracked.venue_order_id is None and not tracked.filled_quantity:
             for leg in self._unresolved_other_leg(tracked):
                 self._not_found.clear(leg.client_order_id, durable=True)
@@ -277,18 +274,33 @@ class OrderExecutor:
                                       detail=detail))
         return lost
 
-    def _past_acceptance(self, tracked: TrackedOrder) -> timedelta | None:
-        """How long ago the call that placed ``tracked`` returned with an unknown outcome, when this process saw
-        it return, the venue never acknowledged the order and its acceptance window has passed since (None
-        otherwise). Measured on the monotonic clock: a step of the wall clock proves nothing. A process that
-        did not see the call return (a restart) counts not-found answers instead."""
+    def _absence_proven(self, tracked: TrackedOrder, count: int) -> str | None:
+        """Why ``count`` not-found answers in a row prove ``tracked`` absent from the venue (None while they do
+        not).
+
+        On a venue without an acceptance window, and for an order the venue acknowledged, ``lookup_attempts``
+        answers. On a venue with one, a placement it never acknowledged may still be carried out until that
+        window has passed since it was sent, however many answers came first: after it, one answer is proof.
+        The time is measured on the monotonic clock from the moment this process saw the call return (a step of
+        the wall clock proves nothing); a process that did not see it (a restart) measures on the wall clock
+        from the intent's last stored change and asks for ``lookup_attempts`` answers too, so a wall-clock step
+        proves no more than the count alone did."""
+        counted = f"not found at the venue after {count} lookups"
         window = self.trading.acceptance_window
+        if (window is None or tracked.status not in _UNRESOLVED or tracked.venue_order_id is not None
+                or tracked.filled_quantity):
+            return counted if count >= self.lookup_attempts else None
         since = self._unknown_since.get(tracked.client_order_id)
-        if (window is None or since is None or tracked.status is not IntentStatus.UNKNOWN
-                or tracked.venue_order_id is not None or tracked.filled_quantity):
+        if since is not None:
+            elapsed = self.clock.monotonic() - since
+        elif count >= self.lookup_attempts:
+            elapsed = self.clock.now() - tracked.updated_at
+        else:
             return None
-        elapsed = self.clock.monotonic() - since
-        return elapsed if elapsed >= window else None
+        if elapsed < window:
+            return None
+        return (f"not found at the venue {elapsed.total_seconds():.1f} s after it was sent, past the venue's "
+                "acceptance window")
 
     def _unresolved_other_leg(self, tracked: TrackedOrder) -> tuple[TrackedOrder, ...]:
         """The other leg of the bracket ``tracked`` went out with (same plan, the other protective role, stored

@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import time
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,7 +33,7 @@ class GeminiHandler(Handler):
         return decoded if isinstance(decoded, dict) else params
 
     def _api(self, method: str, path: str, *, raw_query: str, raw_body: str, params: dict[str, str],
-             n_pairs: int) -> tuple[int, Any, dict[str, str], bool]:
+             n_pairs: int, request_headers: Message) -> tuple[int, Any, dict[str, str], bool]:
         """Answer one Gemini request (the payload header, not the parsed body, carries a private one's fields)."""
         del raw_body, params, n_pairs
         ex = self.server.exchange
@@ -47,7 +48,7 @@ class GeminiHandler(Handler):
                 handler = api.PRIVATE.get(path)
                 if method != "POST" or handler is None:
                     raise GeminiError(404, "EndpointNotFound", f"API entry point `{path}` not found")
-                payload = auth.verify(self.headers, path, ex.keys, ex.nonces, ex.server_time())
+                payload = auth.verify(request_headers, path, ex.keys, ex.nonces, ex.server_time())
                 return 200, handler(ex, payload), {}, False
         except GeminiError as exc:
             return exc.status, exc.body(), {}, False
