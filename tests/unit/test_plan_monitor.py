@@ -9,11 +9,14 @@ from datetime import time, timedelta
 from decimal import Decimal
 
 import attrs
+import pytest
 
 from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
 from trader_core.model import (
+    Asset,
+    Balance,
     ClientOrderId,
     ExchangeUnavailableError,
     ExitReason,
@@ -30,7 +33,7 @@ from trader_core.model import (
     Symbol,
     WouldTriggerError,
 )
-from trader_core.model.events import OrderFailed
+from trader_core.model.events import OrderFailed, ProtectionBesideDoubt
 from trader_core.model.stats import StatsScope
 from trader_core.plans import PlanPolicy
 
@@ -282,11 +285,17 @@ def test_a_bracket_that_never_reached_the_venue_is_replaced_though_one_legs_look
     assert len([c for c in venue.calls if c[0] == "place_exit_bracket"]) == 2
 
 
+# A holding of the account's owner beside the bot's: the balance lock no longer keeps a second bracket out, so the
+# bot must wait for the venue's word on a bracket in doubt.
+OWNERS_BTC = {USDT: Decimal(100000), Asset("BTC"): Decimal(1)}
+
+
 def _unknown_bracket(window: timedelta | None, *, reached_venue: bool = False,
                      clock: SimulatedClock | None = None) -> tuple[Bot, FakeExchange]:
-    """A bot whose bracket placement had an unknown outcome, on a venue that promises ``window``."""
+    """A bot whose bracket placement had an unknown outcome, on a venue that promises ``window``, in an account
+    that holds more BTC than the bot's."""
     clock = clock or SimulatedClock(T0)
-    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, acceptance_window=window)
+    venue = FakeExchange(clock=clock, balances=OWNERS_BTC, acceptance_window=window)
     venue.set_price(BTC, Decimal(50000))
     bot = make_bot(clock=clock, venue=venue)
     assert bot.buy() == "order_open"
@@ -338,11 +347,12 @@ def test_a_bracket_that_reached_the_venue_is_found_and_kept_however_late_the_loo
     assert _brackets(venue) == 1, "the bracket at the venue is adopted, never doubled"
 
 
-def _bracket_held_at_the_venue(window: timedelta) -> tuple[Bot, FakeExchange]:
+def _bracket_held_at_the_venue(window: timedelta | None, *, venue: FakeExchange | None = None,
+                               balances: dict[Asset, Decimal] = OWNERS_BTC) -> tuple[Bot, FakeExchange]:
     """A bot whose bracket placement met a dropped connection, while the venue still holds the request and
     carries it out later (Binance's matching engine can, within the request's recvWindow)."""
-    clock = SimulatedClock(T0)
-    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, acceptance_window=window)
+    clock = venue._clock if venue is not None else SimulatedClock(T0)  # type: ignore[assignment]
+    venue = venue or FakeExchange(clock=clock, balances=balances, acceptance_window=window)
     venue.set_price(BTC, Decimal(50000))
     bot = make_bot(clock=clock, venue=venue)
     assert bot.buy() == "order_open"
@@ -386,7 +396,61 @@ def test_a_bracket_in_doubt_after_a_restart_waits_for_the_acceptance_window_on_t
     restarted.tick(minutes=0)  # three answers so far and now 26.5 s since the intent was stored
     assert _protection(restarted) == {IntentStatus.OPEN}, "a new bracket rests at the venue"
     assert _brackets(venue) == 2
-    assert venue.apply_held() == 0, "the old request, past its window, is never carried out"
+
+
+BOTS_ONLY = {USDT: Decimal(100000)}  # the account holds no BTC but what the bot buys
+
+
+def _open_brackets(venue: FakeExchange) -> int:
+    return len(run(venue.fetch_open_orders(BTC))) // 2
+
+
+@pytest.mark.parametrize("window", [timedelta(seconds=25), None])
+def test_a_bracket_in_doubt_is_replaced_at_once_when_the_account_cannot_hold_both(window: timedelta | None) -> None:
+    bot, venue = _bracket_held_at_the_venue(window, balances=BOTS_ONLY)
+    _quick_ticks(bot, 1)  # not found once: the venue may still place it, but could not hold a second beside it
+    assert _brackets(venue) == 2, "a replacement went out without waiting for the proof"
+    assert _open_brackets(venue) == 1
+    (beside,) = bot.telemetry.of_type(ProtectionBesideDoubt)
+    assert isinstance(beside, ProtectionBesideDoubt)
+    assert Decimal(beside.held) < 2 * bot.plan().quantity.value
+    assert venue.apply_held() == 0, "the late one is refused: the replacement holds the BTC"
+    for _ in range(2):
+        bot.tick()  # the bracket in doubt is proven absent in time; nothing is sent again
+    assert _brackets(venue) == 2
+    assert _open_brackets(venue) == 1
+    assert _protection(bot) == {IntentStatus.OPEN}
+
+
+def test_when_the_bracket_in_doubt_lands_first_the_replacement_is_refused_and_the_first_kept() -> None:
+    clock = SimulatedClock(T0)
+    venue = LandsBeforeItsReplacement(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
+    bot, venue = _bracket_held_at_the_venue(None, venue=venue)
+    _quick_ticks(bot, 1)  # the first lands just before the replacement: the venue refuses the replacement
+    assert _brackets(venue) == 2
+    assert _open_brackets(venue) == 1
+    _quick_ticks(bot, 1)  # the first is found and adopted
+    assert _protection(bot) == {IntentStatus.OPEN}
+    assert _brackets(venue) == 2
+    assert _open_brackets(venue) == 1
+    assert bot.services.health.status.state.value == "active", "no halt for a refused replacement"
+
+
+def test_with_more_of_the_asset_in_the_account_a_bracket_in_doubt_waits_for_the_venues_word() -> None:
+    bot, venue = _bracket_held_at_the_venue(timedelta(seconds=25))  # the owner holds 1 BTC beside the bot's
+    _quick_ticks(bot, 3)
+    assert _brackets(venue) == 1
+    assert not bot.telemetry.of_type(ProtectionBesideDoubt)
+
+
+@attrs.define(init=False, eq=False)
+class LandsBeforeItsReplacement(FakeExchange):
+    """The fake venue, except that a held placement reaches the book as soon as anyone asks for the balances (the
+    replacement's check): the race the balance lock settles."""
+
+    async def fetch_balances(self) -> tuple[Balance, ...]:
+        self.apply_held()
+        return await super().fetch_balances()
 
 
 def test_a_step_of_the_wall_clock_is_no_time_passed_at_the_venue() -> None:

@@ -11,6 +11,7 @@ import attrs
 from trader_core.execution import OrderExecutor, exit_quantity
 from trader_core.health import ExchangeHealthManager
 from trader_core.model import (
+    ExchangeError,
     ExitBracket,
     ExitReason,
     InstrumentRules,
@@ -22,11 +23,12 @@ from trader_core.model import (
     PlanId,
     PlanStatus,
     Price,
+    Side,
     Symbol,
     TrackedOrder,
     WouldTriggerError,
 )
-from trader_core.model.events import ProtectionFailed
+from trader_core.model.events import ProtectionBesideDoubt, ProtectionFailed
 from trader_core.plans.policy import (
     PlanPolicy,
     age_exceeded,
@@ -87,6 +89,8 @@ class PlanMonitor:
                 continue  # entry still working, or an exit in flight
             legs = tuple(o for o in orders if o.role in (OrderRole.STOP, OrderRole.TARGET))
             price = last_prices.get(plan.symbol)
+            if legs and all(map(_in_doubt, legs)) and await self._protect_beside_doubt(plan, legs, price):
+                continue
             if legs and price is not None and self._target_reached_beside_a_venue_stop(plan, price):
                 await self.exit_plan(plan, ExitReason.TARGET, price,
                                      f"target reached at {price} (held by the bot beside the venue's stop)")
@@ -158,6 +162,51 @@ class PlanMonitor:
             await self._place(plan, rules)  # without OCO: the stop rests at the venue, the bot holds the target
         else:
             await self._watch(plan, rules, price)
+
+    async def _protect_beside_doubt(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> bool:
+        """Protect ``plan`` now although its only protection is a placement in doubt, when the venue's balance lock
+        lets at most one of the two rest; True when a replacement went out.
+
+        Until a placement in doubt is answered for or proven absent (on Binance, 25 s after it was sent) the venue
+        may still accept it. A spot venue holds the quantity of a resting sell order, so when the account holds less
+        of the asset than the two quantities together, whichever reaches the book first holds it and the venue
+        refuses the other. With more of the asset in the account (a holding that is not the bot's), both could rest
+        and the second would sell what is not the bot's: the monitor waits for the venue's word, as it does when
+        the price is already past a level (an exit beside a bracket that landed would sell twice), for a short
+        plan (its lock is in the quote asset) and once this process's attempts for the plan are spent."""
+        trading = self.executor.trading
+        if (plan.side is not Side.BUY or price is None
+                or not (trading.holds_protective_exits or trading.holds_protective_stops)
+                or self._attempts.get(plan.plan_id.value, 0) >= _MAX_PROTECTION_ATTEMPTS):
+            return False
+        rules = self.rules[plan.symbol]
+        stop, target = protective_prices(plan, rules)
+        changed = (stop, target) != (plan.stop_price, plan.target_price)
+        updated = plan.evolve(stop_price=stop, target_price=target) if changed else plan
+        quantity = rules.round_quantity(plan.quantity.value)
+        if stop is None or not quantity.value or triggered_exit(updated, price) is not None:
+            return False
+        try:
+            balances = await trading.fetch_balances()
+        except ExchangeError:
+            return False
+        held = sum((b.total for b in balances if b.asset == plan.symbol.base), Decimal(0))
+        in_doubt = min(legs, key=lambda leg: leg.request.quantity.value)
+        if held >= quantity.value + in_doubt.request.quantity.value:
+            return False
+        self.executor.telemetry.emit(ProtectionBesideDoubt(
+            at=self.executor.clock.now(), plan_id=plan.plan_id.value, symbol=str(plan.symbol),
+            in_doubt=in_doubt.client_order_id.value, held=str(held)))
+        try:
+            if trading.holds_protective_exits and target is not None:
+                await self._place_bracket(updated, rules, stop, target, plan_changed=changed)
+            else:
+                if changed:
+                    self.executor.save(plans=(updated,))
+                await self._place(updated, rules)
+        except WouldTriggerError:
+            pass  # the market reached a level meanwhile: the venue's word on the placement in doubt decides
+        return True
 
     def _target_reached_beside_a_venue_stop(self, plan: Plan, price: Decimal) -> bool:
         """Whether ``plan`` rests on a venue-held stop alone (no OCO) and the price has reached its target."""
@@ -304,6 +353,12 @@ class PlanMonitor:
             reference_price=price,
             role=OrderRole.EXIT, plan_id=plan.plan_id, exit_reason=reason, reason=f"{reason.value} at {price}",
         )
+
+
+def _in_doubt(order: TrackedOrder) -> bool:
+    """Sent, never acknowledged, nothing filled, not proven absent: the venue may or may not have it."""
+    return (order.status in (IntentStatus.UNKNOWN, IntentStatus.PENDING_SUBMIT) and order.venue_order_id is None
+            and not order.filled_quantity)
 
 
 def triggered_exit(plan: Plan, price: Decimal) -> ExitReason | None:

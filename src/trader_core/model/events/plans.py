@@ -6,7 +6,10 @@ import attrs
 
 from trader_core.model.events.base import Event
 
-__all__ = ["PlanCancelled", "PlanClosed", "PlanOpened", "ProtectionFailed", "ProtectionPlaced", "SignalHandled"]
+__all__ = [
+    "PlanCancelled", "PlanClosed", "PlanOpened", "ProtectionBesideDoubt", "ProtectionFailed", "ProtectionPlaced",
+    "SignalHandled",
+]
 
 
 # --- plans and signals -----------------------------------------------------------------------------
@@ -60,6 +63,19 @@ class SignalHandled(Event):
     symbol: str
     status: str
     detail: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ProtectionBesideDoubt(Event):
+    """A plan's only protection was a placement in doubt (sent, never acknowledged, not proven absent yet), and the
+    account holds less of the asset (``held``) than that placement and a replacement would need together: the
+    venue's balance lock lets at most one of them rest, so the replacement went out without waiting for the
+    proof."""
+
+    plan_id: str
+    symbol: str
+    in_doubt: str
+    held: str
 
 
 @attrs.frozen(kw_only=True)
