@@ -15,6 +15,7 @@ from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
 from trader_core.model import (
+    Action,
     Asset,
     Balance,
     ClientOrderId,
@@ -441,6 +442,43 @@ def test_with_more_of_the_asset_in_the_account_a_bracket_in_doubt_waits_for_the_
     _quick_ticks(bot, 3)
     assert _brackets(venue) == 1
     assert not bot.telemetry.of_type(ProtectionBesideDoubt)
+
+
+def _exit_in_doubt(balances: dict[Asset, Decimal]) -> tuple[Bot, FakeExchange]:
+    """A protected plan whose CLOSE_POSITION cancelled its bracket and sent a market sell whose answer was lost,
+    while the venue still holds the sell and may run it later."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=balances, acceptance_window=timedelta(seconds=25))
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert _open_brackets(venue) == 1
+    venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
+    bot.act(Action.CLOSE_POSITION)
+    assert _open_brackets(venue) == 0
+    return bot, venue
+
+
+def test_an_exit_in_doubt_is_protected_beside_when_the_account_cannot_hold_both() -> None:
+    bot, venue = _exit_in_doubt(BOTS_ONLY)
+    _quick_ticks(bot, 1)
+    assert _open_brackets(venue) == 1, "a bracket holds the BTC while the sell is in doubt"
+    assert venue.apply_held() == 0, "the late sell is refused: the bracket holds the BTC"
+    bot.tick()  # past the window: the sell is proven absent; the plan goes on under its bracket
+    assert bot.plan().status is PlanStatus.OPEN
+    assert _protection(bot) == {IntentStatus.OPEN}
+    assert _open_brackets(venue) == 1
+
+
+def test_an_exit_in_doubt_beside_a_holding_of_the_owners_waits_for_the_venues_word() -> None:
+    bot, venue = _exit_in_doubt(OWNERS_BTC)
+    _quick_ticks(bot, 3)
+    assert _open_brackets(venue) == 0
+    assert venue.apply_held() == 1, "the sell lands late"
+    bot.tick(minutes=0)
+    assert bot.services.book.plans(BTC) == (), "and closes the plan: nothing was sold twice"
+    assert bot.services.tracker.holding(BTC).quantity == 0
 
 
 @attrs.define(init=False, eq=False)

@@ -85,10 +85,15 @@ class PlanMonitor:
             if plan.status is not PlanStatus.OPEN or not plan.quantity:
                 continue
             orders = book.orders_of_plan(plan.plan_id)
-            if any(o.role in (OrderRole.ENTRY, OrderRole.EXIT) for o in orders):
-                continue  # entry still working, or an exit in flight
             legs = tuple(o for o in orders if o.role in (OrderRole.STOP, OrderRole.TARGET))
             price = last_prices.get(plan.symbol)
+            working = tuple(o for o in orders if o.role in (OrderRole.ENTRY, OrderRole.EXIT))
+            if working:
+                # An entry still working, or an exit in flight; an exit in doubt (with nothing resting) may be
+                # protected beside, as a bracket in doubt is.
+                if all(o.role is OrderRole.EXIT for o in working) and all(map(_in_doubt, orders)):
+                    await self._protect_beside_doubt(plan, orders, price)
+                continue
             if legs and all(map(_in_doubt, legs)) and await self._protect_beside_doubt(plan, legs, price):
                 continue
             if legs and price is not None and self._target_reached_beside_a_venue_stop(plan, price):
@@ -164,16 +169,19 @@ class PlanMonitor:
             await self._watch(plan, rules, price)
 
     async def _protect_beside_doubt(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> bool:
-        """Protect ``plan`` now although its only protection is a placement in doubt, when the venue's balance lock
-        lets at most one of the two rest; True when a replacement went out.
+        """Protect ``plan`` now although its only protection (``legs``: a bracket, or the exit that replaced it) is a
+        placement in doubt, when the venue's balance lock lets at most one of the two take the asset; True when
+        protection went out.
 
         Until a placement in doubt is answered for or proven absent (on Binance, 25 s after it was sent) the venue
-        may still accept it. A spot venue holds the quantity of a resting sell order, so when the account holds less
-        of the asset than the two quantities together, whichever reaches the book first holds it and the venue
-        refuses the other. With more of the asset in the account (a holding that is not the bot's), both could rest
-        and the second would sell what is not the bot's: the monitor waits for the venue's word, as it does when
-        the price is already past a level (an exit beside a bracket that landed would sell twice), for a short
-        plan (its lock is in the quote asset) and once this process's attempts for the plan are spent."""
+        may still accept it. A spot venue holds the quantity of a resting sell order and a market sell needs it
+        free, so when the account holds less of the asset than the two quantities together, whichever reaches the
+        book first takes it and the venue refuses the other (a late exit so refused is proven absent in its time,
+        and the plan stays open under its new bracket, as after any failed exit). With more of the asset in the
+        account (a holding that is not the bot's), both could go through and the second would sell what is not the
+        bot's: the monitor waits for the venue's word, as it does when the price is already past a level (an exit
+        beside a bracket that landed would sell twice), for a short plan (its lock is in the quote asset) and once
+        this process's attempts for the plan are spent."""
         trading = self.executor.trading
         if (plan.side is not Side.BUY or price is None
                 or not (trading.holds_protective_exits or trading.holds_protective_stops)
