@@ -20,6 +20,7 @@ __all__ = ["LoguruTelemetry", "RecordingTelemetry", "event_fields"]
 # Events a person watching stderr should see without asking for more detail.
 _WARNING_EVENTS = frozenset({
     "OrderRejected", "OrderFailed", "OrderOutcomeUnknown", "CancelOutcomeUnknown", "LedgerAnomalyDetected",
+    "ProtectionOutlivedItsPlan",
     "TickFailed",
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",

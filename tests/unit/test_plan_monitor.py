@@ -34,7 +34,7 @@ from trader_core.model import (
     Symbol,
     WouldTriggerError,
 )
-from trader_core.model.events import OrderFailed, ProtectionBesideDoubt
+from trader_core.model.events import OrderFailed, ProtectionBesideDoubt, ProtectionOutlivedItsPlan
 from trader_core.model.stats import StatsScope
 from trader_core.plans import PlanPolicy
 
@@ -479,6 +479,35 @@ def test_an_exit_in_doubt_beside_a_holding_of_the_owners_waits_for_the_venues_wo
     bot.tick(minutes=0)
     assert bot.services.book.plans(BTC) == (), "and closes the plan: nothing was sold twice"
     assert bot.services.tracker.holding(BTC).quantity == 0
+
+
+def test_a_bracket_placed_beside_an_exit_that_had_gone_through_is_cancelled_when_the_exit_is_booked() -> None:
+    # The exit went through but its answer was lost, and the owner holds 1.5 times the plan's BTC beside it: the
+    # account then holds less than the plan and the exit together, so a bracket goes out beside the exit in doubt,
+    # and the venue accepts it (it holds the owner's BTC). Once the exit is found and booked, the plan has ended:
+    # its bracket must not stay to sell the owner's BTC.
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    bot.tick()
+    owners = bot.plan().quantity.value * Decimal("1.5")
+    venue.deposit(Asset("BTC"), owners)
+    venue.apply_then_fail("place_order", OutcomeUnknownError("connection dropped"))
+    bot.act(Action.CLOSE_POSITION)  # the bracket is cancelled, the sell goes through, its answer is lost
+    venue.fail_next("fetch_fills", ExchangeUnavailableError("503"))  # this tick's sync fails: the fill is not seen
+    with suppress(ExchangeUnavailableError):
+        run(bot.services.resync.sync())
+    run(bot.services.monitor.protect(bot.view().last_prices))  # the loop protects after a failed sync too
+    assert bot.telemetry.of_type(ProtectionBesideDoubt), "a bracket went out beside the exit in doubt"
+    assert len(run(venue.fetch_open_orders(BTC))) == 2, "and the venue took it, on the owner's BTC"
+    bot.tick(minutes=0)
+    assert bot.services.book.plans(BTC) == (), "the exit is booked: the plan has ended"
+    assert run(venue.fetch_open_orders(BTC)) == (), "and no stop of it is left to sell the owner's BTC"
+    assert bot.telemetry.of_type(ProtectionOutlivedItsPlan)
+    held = {b.asset: b.total for b in run(venue.fetch_balances())}
+    assert held[Asset("BTC")] == owners
 
 
 @attrs.define(init=False, eq=False)

@@ -9,6 +9,7 @@ import attrs
 
 from trader_core.execution import OrderExecutor, TradingBook
 from trader_core.model import (
+    ClientOrderId,
     Fill,
     InstrumentRules,
     IntentStatus,
@@ -19,7 +20,13 @@ from trader_core.model import (
     Symbol,
     TrackedOrder,
 )
-from trader_core.model.events import ForeignFillIgnored, LedgerAnomalyDetected, PlanClosed, PlanOpened
+from trader_core.model.events import (
+    ForeignFillIgnored,
+    LedgerAnomalyDetected,
+    PlanClosed,
+    PlanOpened,
+    ProtectionOutlivedItsPlan,
+)
 from trader_core.plans import after_fill, after_order_closed, status_from_fills
 from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import Telemetry, Trading, UnitOfWork
@@ -117,6 +124,7 @@ class ResyncService:
             (tracked, open_orders[tracked.client_order_id])
             for tracked in active if tracked.client_order_id in open_orders
         )
+        await self._cancel_outlived(symbol, frozenset(open_orders))
         # Not open at the venue: looked up by client order id, intents in flight (pending, unknown) first.
         missing = [t for t in self.book.orders(symbol) if t.client_order_id not in open_orders]
         missing.sort(key=lambda t: t.status not in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN))
@@ -128,6 +136,22 @@ class ResyncService:
                 return  # the budget of this sync is spent: the rest are looked up next time
             self._lookups -= 1
             await self._settle(tracked)
+
+    async def _cancel_outlived(self, symbol: Symbol, open_at_venue: frozenset[ClientOrderId]) -> None:
+        """Cancel the stops and targets resting at the venue whose plan has ended. No normal course leaves one (an
+        OCO's other leg goes with the fill, an exit cancels them first); one that does would sell what is no longer
+        the bot's: a bracket placed beside an exit in doubt that had in fact gone through, in an account holding
+        more of the asset than the bot's."""
+        outlived = [t for t in self.book.orders(symbol)
+                    if t.client_order_id in open_at_venue and t.role in (OrderRole.STOP, OrderRole.TARGET)
+                    and t.plan_id is not None and self.book.plan(t.plan_id) is None]
+        for tracked in outlived:
+            assert tracked.plan_id is not None
+            self.telemetry.emit(ProtectionOutlivedItsPlan(
+                at=self.executor.clock.now(), client_order_id=tracked.client_order_id.value,
+                plan_id=tracked.plan_id.value, symbol=str(symbol)))
+        if outlived:
+            await self.executor.cancel_all(outlived)
 
     async def _sync_fills(self, symbol: Symbol) -> None:
         """Every new fill of ``symbol`` since the cursor, page by page, de-duplicated by trade id."""

@@ -58,6 +58,7 @@ from trader_core.model.events.orders import (
     OrderOutcomeUnknown,
     OrderRejected,
     OrderSubmitted,
+    ProtectionOutlivedItsPlan,
     ReconciliationReported,
 )
 from trader_core.model.events.plans import (
@@ -121,6 +122,7 @@ __all__ = [
     "PlanOpened",
     "ProtectionBesideDoubt",
     "ProtectionFailed",
+    "ProtectionOutlivedItsPlan",
     "ProtectionPlaced",
     "ReconciliationReported",
     "RunFinished",

@@ -15,6 +15,7 @@ __all__ = [
     "OrderOutcomeUnknown",
     "OrderRejected",
     "OrderSubmitted",
+    "ProtectionOutlivedItsPlan",
     "ReconciliationReported",
 ]
 
@@ -76,6 +77,16 @@ class CancelOutcomeUnknown(Event):
 
     client_order_id: str
     reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ProtectionOutlivedItsPlan(Event):
+    """A stop or target of a plan that has ended still rests at the venue; it is cancelled, since what it would sell
+    is no longer the bot's."""
+
+    client_order_id: str
+    plan_id: str
+    symbol: str
 
 
 @attrs.frozen(kw_only=True)
