@@ -444,9 +444,8 @@ def test_with_more_of_the_asset_in_the_account_a_bracket_in_doubt_waits_for_the_
     assert not bot.telemetry.of_type(ProtectionBesideDoubt)
 
 
-def _exit_in_doubt(balances: dict[Asset, Decimal]) -> tuple[Bot, FakeExchange]:
-    """A protected plan whose CLOSE_POSITION cancelled its bracket and sent a market sell whose answer was lost,
-    while the venue still holds the sell and may run it later."""
+def _protected_plan(balances: dict[Asset, Decimal]) -> tuple[Bot, FakeExchange]:
+    """A bot on Binance's terms (a 25 s acceptance window) holding a plan its bracket protects."""
     clock = SimulatedClock(T0)
     venue = FakeExchange(clock=clock, balances=balances, acceptance_window=timedelta(seconds=25))
     venue.set_price(BTC, Decimal(50000))
@@ -454,6 +453,13 @@ def _exit_in_doubt(balances: dict[Asset, Decimal]) -> tuple[Bot, FakeExchange]:
     assert bot.buy() == "order_open"
     bot.tick()
     assert _open_brackets(venue) == 1
+    return bot, venue
+
+
+def _exit_in_doubt(balances: dict[Asset, Decimal]) -> tuple[Bot, FakeExchange]:
+    """A protected plan whose CLOSE_POSITION cancelled its bracket and sent a market sell whose answer was lost,
+    while the venue still holds the sell and may run it later."""
+    bot, venue = _protected_plan(balances)
     venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
     bot.act(Action.CLOSE_POSITION)
     assert _open_brackets(venue) == 0
@@ -486,12 +492,7 @@ def test_a_bracket_placed_beside_an_exit_that_had_gone_through_is_cancelled_when
     # account then holds less than the plan and the exit together, so a bracket goes out beside the exit in doubt,
     # and the venue accepts it (it holds the owner's BTC). Once the exit is found and booked, the plan has ended:
     # its bracket must not stay to sell the owner's BTC.
-    clock = SimulatedClock(T0)
-    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
-    venue.set_price(BTC, Decimal(50000))
-    bot = make_bot(clock=clock, venue=venue)
-    assert bot.buy() == "order_open"
-    bot.tick()
+    bot, venue = _protected_plan(BOTS_ONLY)
     owners = bot.plan().quantity.value * Decimal("1.5")
     venue.deposit(Asset("BTC"), owners)
     venue.apply_then_fail("place_order", OutcomeUnknownError("connection dropped"))
