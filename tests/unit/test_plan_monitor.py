@@ -17,9 +17,9 @@ from trader_adapters.memory.exchange import FakeExchange
 from trader_core.model import (
     Action,
     Asset,
-    Balance,
     ClientOrderId,
     ExchangeUnavailableError,
+    ExitBracket,
     ExitReason,
     IntentStatus,
     Order,
@@ -423,9 +423,9 @@ def test_a_bracket_in_doubt_is_replaced_at_once_when_the_account_cannot_hold_bot
     assert _protection(bot) == {IntentStatus.OPEN}
 
 
-def test_when_the_bracket_in_doubt_lands_first_the_replacement_is_refused_and_the_first_kept() -> None:
+def test_when_the_bracket_in_doubt_lands_just_before_its_replacement_the_replacement_is_refused() -> None:
     clock = SimulatedClock(T0)
-    venue = LandsBeforeItsReplacement(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
+    venue = LandsJustBeforeItsReplacement(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
     bot, venue = _bracket_held_at_the_venue(None, venue=venue)
     _quick_ticks(bot, 1)  # the first lands just before the replacement: the venue refuses the replacement
     assert _brackets(venue) == 2
@@ -435,6 +435,18 @@ def test_when_the_bracket_in_doubt_lands_first_the_replacement_is_refused_and_th
     assert _brackets(venue) == 2
     assert _open_brackets(venue) == 1
     assert bot.services.health.status.state.value == "active", "no halt for a refused replacement"
+
+
+def test_a_bracket_in_doubt_that_has_landed_unseen_gets_no_replacement_the_venue_would_refuse() -> None:
+    bot, venue = _bracket_held_at_the_venue(timedelta(seconds=25), balances=BOTS_ONLY)
+    assert venue.apply_held() == 1  # it lands; this tick's sync fails before it is seen
+    venue.fail_next("fetch_fills", ExchangeUnavailableError("503"))
+    with suppress(ExchangeUnavailableError):
+        run(bot.services.resync.sync())
+    run(bot.services.monitor.protect(bot.view().last_prices))
+    assert _brackets(venue) == 1, "the BTC is held: nothing is sent to be refused"
+    _quick_ticks(bot, 1)
+    assert _protection(bot) == {IntentStatus.OPEN}
 
 
 def test_with_more_of_the_asset_in_the_account_a_bracket_in_doubt_waits_for_the_venues_word() -> None:
@@ -512,13 +524,13 @@ def test_a_bracket_placed_beside_an_exit_that_had_gone_through_is_cancelled_when
 
 
 @attrs.define(init=False, eq=False)
-class LandsBeforeItsReplacement(FakeExchange):
-    """The fake venue, except that a held placement reaches the book as soon as anyone asks for the balances (the
-    replacement's check): the race the balance lock settles."""
+class LandsJustBeforeItsReplacement(FakeExchange):
+    """The fake venue, except that a held placement reaches the book just before the next bracket does: the race
+    the balance lock settles."""
 
-    async def fetch_balances(self) -> tuple[Balance, ...]:
+    async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
         self.apply_held()
-        return await super().fetch_balances()
+        return await super().place_exit_bracket(bracket)
 
 
 def test_a_step_of_the_wall_clock_is_no_time_passed_at_the_venue() -> None:

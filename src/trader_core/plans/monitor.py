@@ -180,8 +180,9 @@ class PlanMonitor:
         and the plan stays open under its new bracket, as after any failed exit). With more of the asset in the
         account (a holding that is not the bot's), both could go through and the second would sell what is not the
         bot's: the monitor waits for the venue's word, as it does when the price is already past a level (an exit
-        beside a bracket that landed would sell twice), for a short plan (its lock is in the quote asset) and once
-        this process's attempts for the plan are spent."""
+        beside a bracket that landed would sell twice), for a short plan (its lock is in the quote asset), once
+        this process's attempts for the plan are spent, and when less than the plan is free (the order in doubt has
+        most likely taken it: a replacement would only be refused)."""
         trading = self.executor.trading
         if (plan.side is not Side.BUY or price is None
                 or not (trading.holds_protective_exits or trading.holds_protective_stops)
@@ -198,10 +199,13 @@ class PlanMonitor:
             balances = await trading.fetch_balances()
         except ExchangeError:
             return False
-        held = sum((b.total for b in balances if b.asset == plan.symbol.base), Decimal(0))
+        base = [b for b in balances if b.asset == plan.symbol.base]
+        held = sum((b.total for b in base), Decimal(0))
         in_doubt = min(legs, key=lambda leg: leg.request.quantity.value)
         if held >= quantity.value + in_doubt.request.quantity.value:
             return False
+        if sum((b.free for b in base), Decimal(0)) < quantity.value:
+            return False  # the venue would refuse it: something holds the asset, most likely the order in doubt
         self.executor.telemetry.emit(ProtectionBesideDoubt(
             at=self.executor.clock.now(), plan_id=plan.plan_id.value, symbol=str(plan.symbol),
             in_doubt=in_doubt.client_order_id.value, held=str(held)))
