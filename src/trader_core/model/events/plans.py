@@ -67,10 +67,10 @@ class SignalHandled(Event):
 
 @attrs.frozen(kw_only=True)
 class ProtectionBesideDoubt(Event):
-    """A plan's only protection was a placement in doubt (sent, never acknowledged, not proven absent yet), and the
-    account holds less of the asset (``held``) than that placement and a replacement would need together: the
-    venue's balance lock lets at most one of them rest, so the replacement went out without waiting for the
-    proof."""
+    """A plan's only protection was a placement in doubt (``in_doubt``: its bracket, or the exit sent in its place;
+    sent, never acknowledged, not proven absent yet), and the account holds less of the asset (``held``) than that
+    placement and a new bracket need together: the venue's balance lock lets at most one of them take it, so the
+    new bracket went out without waiting for the proof."""
 
     plan_id: str
     symbol: str
