@@ -160,11 +160,11 @@ class Engine:
         elif amount > reserved:
             self.accounts.debit(asset, amount - reserved)
 
-    def fill(self, o: Order, qty: Decimal, price: Decimal, maker: bool) -> None:
-        """Execute ``qty`` of ``o`` at ``price``: move funds, charge commission in the received asset,
-        record the trade, update status; the OCO sibling expires and leftover locks are released."""
+    def fill(self, o: Order, qty: Decimal, price: Decimal, maker: bool, at: int | None = None) -> None:
+        """Execute ``qty`` of ``o`` at ``price`` (at ``at``, default now): move funds, charge commission in the
+        received asset, record the trade, update status; the OCO sibling expires and leftover locks are released."""
         r = self.rules[o.symbol]
-        now = self.clock()
+        now = self.clock() if at is None else at
         quote_amt = qty * price
         bnb_fee = self._bnb_fee(r, quote_amt)
         if self.fee_in_quote:

@@ -140,7 +140,7 @@ def _start(engine: Engine, o: Order) -> None:
         return
     o.working_time = o.time
     if o.type == "MARKET" or (o.type == "LIMIT" and engine.marketable(o, last)):
-        engine.fill(o, o.remaining, last, maker=False)
+        engine.fill(o, o.remaining, last, maker=False, at=o.time)  # the trade's time is the order's transactTime
     elif o.time_in_force in ("IOC", "FOK"):
         engine.finish(o, "EXPIRED")
 

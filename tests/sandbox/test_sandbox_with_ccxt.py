@@ -503,6 +503,17 @@ _OPS = st.lists(st.one_of(
 ), max_size=40)
 
 
+def test_a_market_orders_trade_is_dated_at_its_transact_time_however_the_clock_moves() -> None:
+    # Binance dates the trades of an order that fills on arrival at the order's transactTime; the bot books a
+    # market order's fill from the answer (dated transactTime) and finds the same trade in myTrades later.
+    ex = Exchange(Settings(symbols=("BTCUSDT",), history=5))
+    ticks = iter(range(1_800_000_000_000, 1_900_000_000_000, 7))
+    ex.engine.clock = lambda: next(ticks)  # a clock that has moved on by each reading
+    answer = trading.new_order(ex.engine, {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"})
+    assert answer["status"] == "FILLED"
+    assert [t.time for t in ex.engine.trades] == [answer["transactTime"]]
+
+
 @settings(max_examples=40, deadline=None)
 @given(ops=_OPS, step_volume=st.sampled_from([None, "0.003"]))
 def test_balances_are_conserved_and_locks_match_open_orders(ops: list[tuple[str, str, int, int]],
