@@ -132,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         if fault is not None and fault.apply_after is not None:
-            self._answer_now_run_later(fault, fault.apply_after, method, url.path, params, request_headers=self.headers,
+            self._answer_now_run_later(fault, method, url.path, params, request_headers=self.headers,
                                        raw_query=url.query, raw_body=raw_body, n_pairs=len(pairs))
             return
         if fault is not None and not fault.apply and (fault.drop or fault.status):
@@ -152,17 +152,18 @@ class Handler(BaseHTTPRequestHandler):
         """The request's parameters as logged (Binance: its query and form body)."""
         return params
 
-    def _answer_now_run_later(self, fault: Fault, after: float, method: str, path: str, params: dict[str, str],
+    def _answer_now_run_later(self, fault: Fault, method: str, path: str, params: dict[str, str],
                               **request: Any) -> None:
-        """Fail the request as ``fault`` says (dropped, or its status) and run it ``after`` seconds later; the
-        log has it once, when it ran, with both outcomes."""
+        """Fail the request as ``fault`` says (dropped, or its status) and run it ``fault.apply_after`` seconds later;
+        the log has it once, when it ran, with both outcomes."""
         ex = self.server.exchange
-        seen = "dropped" if fault.drop else str(fault.status or 503)
+        after = fault.apply_after or 0.0
+        answered = None if fault.drop else fault.status or 503
 
         def run_late() -> None:
             status = self._api(method, path, params=params, **request)[0]
-            ex.record(method, path, params, None if fault.drop else fault.status or 503,
-                      f"answered {seen} at once, run {after:g} s later ({status})")
+            ex.record(method, path, params, answered,
+                      f"answered {answered or 'dropped'} at once, run {after:g} s later ({status})")
 
         timer = threading.Timer(after, run_late)
         timer.daemon = True

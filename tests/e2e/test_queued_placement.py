@@ -69,8 +69,8 @@ def test_an_entry_run_by_the_venue_after_several_not_found_answers_is_booked_and
     assert not later, "no second entry was sent"
     seen = events(tmp_path)
     entry_id = str(entry["params"]["newClientOrderId"])  # type: ignore[index]
-    looked_up = [e for e in seen if e["event"] == "OrderOutcomeUnknown" and e["client_order_id"] == entry_id]
-    assert looked_up, "the bot did not know the outcome at first"
+    unknown_at_first = [e for e in seen if e["event"] == "OrderOutcomeUnknown" and e["client_order_id"] == entry_id]
+    assert unknown_at_first, "the bot did not know the outcome at first"
     assert not [e for e in seen if e["event"] == "OrderFailed" and e["client_order_id"] == entry_id], (
         "taken for absent while the venue could still run it")
     assert not [e for e in seen if e["event"] == "ForeignFillIgnored"], "a fill of the bot's own order was ignored"

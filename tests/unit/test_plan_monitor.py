@@ -348,11 +348,13 @@ def test_a_bracket_that_reached_the_venue_is_found_and_kept_however_late_the_loo
     assert _brackets(venue) == 1, "the bracket at the venue is adopted, never doubled"
 
 
-def _bracket_held_at_the_venue(window: timedelta | None, *, venue: FakeExchange | None = None,
-                               balances: dict[Asset, Decimal] = OWNERS_BTC) -> tuple[Bot, FakeExchange]:
+def _bracket_held_at_the_venue(window: timedelta | None, *, balances: dict[Asset, Decimal] = OWNERS_BTC,
+                               clock: SimulatedClock | None = None,
+                               venue: FakeExchange | None = None) -> tuple[Bot, FakeExchange]:
     """A bot whose bracket placement met a dropped connection, while the venue still holds the request and
-    carries it out later (Binance's matching engine can, within the request's recvWindow)."""
-    clock = venue._clock if venue is not None else SimulatedClock(T0)  # type: ignore[assignment]
+    carries it out later (Binance's matching engine can, within the request's recvWindow). A ``venue`` given
+    runs on ``clock``."""
+    clock = clock or SimulatedClock(T0)
     venue = venue or FakeExchange(clock=clock, balances=balances, acceptance_window=window)
     venue.set_price(BTC, Decimal(50000))
     bot = make_bot(clock=clock, venue=venue)
@@ -426,7 +428,7 @@ def test_a_bracket_in_doubt_is_replaced_at_once_when_the_account_cannot_hold_bot
 def test_when_the_bracket_in_doubt_lands_just_before_its_replacement_the_replacement_is_refused() -> None:
     clock = SimulatedClock(T0)
     venue = LandsJustBeforeItsReplacement(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
-    bot, venue = _bracket_held_at_the_venue(None, venue=venue)
+    bot, venue = _bracket_held_at_the_venue(None, clock=clock, venue=venue)
     _quick_ticks(bot, 1)  # the first lands just before the replacement: the venue refuses the replacement
     assert _brackets(venue) == 2
     assert _open_brackets(venue) == 1

@@ -151,11 +151,15 @@ class PlanMonitor:
         await self._protect(updated, rules, stop, target, changed=changed, price=price)
 
     async def _protect(self, plan: Plan, rules: InstrumentRules, stop: Price | None, target: Price | None, *,
-                       changed: bool, price: Decimal | None) -> None:
+                       changed: bool, price: Decimal | None, exit_if_passed: bool = True) -> None:
+        """Place the plan's protection as the venue can hold it. When the venue says the market is already past a
+        level, the plan is exited (unless not ``exit_if_passed``: then nothing more is done this tick)."""
         if self.executor.trading.holds_protective_exits and stop is not None and target is not None:
             try:
                 await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
             except WouldTriggerError as exc:
+                if not exit_if_passed:
+                    return
                 passed = (triggered_exit(plan.evolve(stop_price=stop, target_price=target), price)
                           if price is not None else None) or ExitReason.STOP
                 await self._exit_unprotected(plan, passed, price, f"the venue refused protection: {exc}"[:300])
@@ -209,15 +213,8 @@ class PlanMonitor:
         self.executor.telemetry.emit(ProtectionBesideDoubt(
             at=self.executor.clock.now(), plan_id=plan.plan_id.value, symbol=str(plan.symbol),
             in_doubt=in_doubt.client_order_id.value, held=str(held)))
-        try:
-            if trading.holds_protective_exits and target is not None:
-                await self._place_bracket(updated, rules, stop, target, plan_changed=changed)
-            else:
-                if changed:
-                    self.executor.save(plans=(updated,))
-                await self._place(updated, rules)
-        except WouldTriggerError:
-            pass  # the market reached a level meanwhile: the venue's word on the placement in doubt decides
+        # Should the market reach a level meanwhile, no exit: the venue's word on the placement in doubt decides.
+        await self._protect(updated, rules, stop, target, changed=changed, price=price, exit_if_passed=False)
         return True
 
     def _target_reached_beside_a_venue_stop(self, plan: Plan, price: Decimal) -> bool:
