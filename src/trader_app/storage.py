@@ -137,6 +137,10 @@ def check_url(url: str) -> None:
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {backend!r} in {describe(url)}; {SUPPORTED}")
+    if backend == "sqlite" and sqlite_path(url) is None:
+        # Each connection would get a database of its own, and the run would be gone with the process.
+        raise ConfigError(f"an in-memory database ({describe(url)}) keeps nothing a run or another command could "
+                          f"read back; {SUPPORTED}")
     try:
         dialect = parsed.set(drivername="postgresql+psycopg").get_dialect() if parsed.drivername == "postgresql" \
             else parsed.get_dialect()

@@ -175,6 +175,7 @@ BAD_URLS = {
     "refused connection": (f"postgresql://trader:{SECRET}@127.0.0.1:{{port}}/db", "Connection refused"),
     "password in the query": (f"postgresql://trader@127.0.0.1:{{port}}/db?password={SECRET}",
                               "Connection refused"),
+    "in-memory SQLite": ("sqlite://", "an in-memory database"),
 }
 COMMANDS = {
     "run": ["run", "--days", "1"],
