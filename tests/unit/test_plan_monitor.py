@@ -525,6 +525,55 @@ def test_a_bracket_placed_beside_an_exit_that_had_gone_through_is_cancelled_when
     assert held[Asset("BTC")] == owners
 
 
+def _replaced_beside_doubt(plans: PlanPolicy | None = None) -> tuple[Bot, FakeExchange]:
+    """A plan whose first bracket is in doubt (the venue holds the request and may still run it) and whose
+    replacement rests at the venue beside it (the account could not hold both)."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue, **({} if plans is None else {"plans": plans}))
+    assert bot.buy() == "order_open"
+    venue.fail_then_apply_later("place_exit_bracket", OutcomeUnknownError("connection dropped"))
+    bot.tick()
+    _quick_ticks(bot, 1)
+    assert _protection(bot) == {IntentStatus.UNKNOWN, IntentStatus.OPEN}
+    assert _open_brackets(venue) == 1
+    return bot, venue
+
+
+def test_an_exit_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_place() -> None:
+    # The soak's longest stretch: a CLOSE_POSITION cancelled the resting bracket, could not cancel the one in doubt
+    # (the venue does not know it yet), so sent no sell, and left the plan with no protection at the venue.
+    bot, venue = _replaced_beside_doubt()
+    outcome = bot.act(Action.CLOSE_POSITION)
+    assert _open_brackets(venue) == 1, "the plan keeps the protection it has while its exit cannot go out"
+    assert outcome.status.value == "close_position_blocked"
+    assert "in doubt" in outcome.detail
+    assert _brackets(venue) == 2
+    for _ in range(2):
+        bot.tick()  # the first is proven absent in time: the plan is as before, under its bracket
+    assert _protection(bot) == {IntentStatus.OPEN}
+    assert bot.act(Action.CLOSE_POSITION).status.value == "close_position_executed"
+    bot.tick(minutes=0)
+    assert bot.services.book.plans(BTC) == ()
+    assert run(venue.fetch_open_orders(BTC)) == ()
+
+
+def test_a_trail_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_place() -> None:
+    bot, venue = _replaced_beside_doubt(TRAIL)
+    venue.set_price(BTC, Decimal(51000))  # past the trail's trigger: the stop would move up to the entry
+    bot.tick(minutes=0)
+    assert _open_brackets(venue) == 1, "no move while the bracket in doubt could not be cancelled with the other"
+    for _ in range(2):
+        bot.tick()
+    assert _open_brackets(venue) == 1
+    (stop,) = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP)
+    entry = bot.plan().entry_price
+    assert stop.request.stop_price is not None
+    assert entry is not None
+    assert stop.request.stop_price.value >= entry.value, "the trail applies once the doubt is settled"
+
+
 @attrs.define(init=False, eq=False)
 class LandsJustBeforeItsReplacement(FakeExchange):
     """The fake venue, except that a held placement reaches the book just before the next bracket does: the race

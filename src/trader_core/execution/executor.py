@@ -235,6 +235,24 @@ class OrderExecutor:
             settled[adopted.client_order_id] = adopted
         return tuple(settled.get(tracked.client_order_id, tracked) for tracked in orders)
 
+    async def withdraw(self, orders: Iterable[TrackedOrder]) -> bool:
+        """Cancel ``orders`` to make way for what replaces them (an exit, a new bracket); True when none of them is
+        left working.
+
+        Those in doubt (sent, never answered for: the venue may still carry them out) go first, and the others
+        only once none is left in doubt: while one is, the replacement cannot go out, and an order resting at the
+        venue (a plan's only sure protection) is not taken down for nothing."""
+        orders = tuple(orders)
+        doubtful = [o for o in orders if o.in_doubt]
+        if doubtful:
+            await self.cancel_all(doubtful)
+            if any(self.book.order(o.client_order_id) is not None for o in doubtful):
+                return False
+        rest = [o for o in orders if not o.in_doubt and self.book.order(o.client_order_id) is not None]
+        if rest:
+            await self.cancel_all(rest)
+        return all(self.book.order(o.client_order_id) is None for o in orders)
+
     async def resolve(self, tracked: TrackedOrder) -> TrackedOrder:
         """Look an order up by client order id and adopt what the venue says.
 

@@ -98,6 +98,13 @@ class TrackedOrder:
         """The id the venue knows the order by."""
         return self.request.client_order_id
 
+    @property
+    def in_doubt(self) -> bool:
+        """Sent, never acknowledged, nothing filled, not proven absent: the venue may or may not have it (and
+        may still carry it out)."""
+        return (self.status in (IntentStatus.UNKNOWN, IntentStatus.PENDING_SUBMIT) and self.venue_order_id is None
+                and not self.filled_quantity)
+
 
 @attrs.frozen(kw_only=True)
 class FillRecord:

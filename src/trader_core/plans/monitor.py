@@ -91,10 +91,10 @@ class PlanMonitor:
             if working:
                 # An entry still working, or an exit in flight; an exit in doubt (with nothing resting) may be
                 # protected beside, as a bracket in doubt is.
-                if all(o.role is OrderRole.EXIT for o in working) and all(map(_in_doubt, orders)):
+                if all(o.role is OrderRole.EXIT for o in working) and all(o.in_doubt for o in orders):
                     await self._protect_beside_doubt(plan, orders, price)
                 continue
-            if legs and all(map(_in_doubt, legs)) and await self._protect_beside_doubt(plan, legs, price):
+            if legs and all(leg.in_doubt for leg in legs) and await self._protect_beside_doubt(plan, legs, price):
                 continue
             if legs and price is not None and self._target_reached_beside_a_venue_stop(plan, price):
                 await self.exit_plan(plan, ExitReason.TARGET, price,
@@ -230,12 +230,10 @@ class PlanMonitor:
         return bool(wanted) and all(not leg.filled_quantity and leg.request.quantity != wanted for leg in legs)
 
     async def _cancel_legs(self, plan: Plan) -> bool:
-        """Cancel the plan's protective legs; True when none is left working."""
-        book = self.executor.book
-        legs = book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET)
-        if legs:
-            await self.executor.cancel_all(legs)
-        return not book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET)
+        """Cancel the plan's protective legs to make way for new ones or an exit (``OrderExecutor.withdraw``: a
+        leg resting at the venue stays while one in doubt does); True when none is left working."""
+        return await self.executor.withdraw(
+            self.executor.book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET))
 
     async def reprotect(self, plan: Plan, last_price: Decimal | None = None) -> None:
         """Re-place ``plan``'s protection now (its levels or size changed): cancel, then place."""
@@ -362,12 +360,6 @@ class PlanMonitor:
             reference_price=price,
             role=OrderRole.EXIT, plan_id=plan.plan_id, exit_reason=reason, reason=f"{reason.value} at {price}",
         )
-
-
-def _in_doubt(order: TrackedOrder) -> bool:
-    """Sent, never acknowledged, nothing filled, not proven absent: the venue may or may not have it."""
-    return (order.status in (IntentStatus.UNKNOWN, IntentStatus.PENDING_SUBMIT) and order.venue_order_id is None
-            and not order.filled_quantity)
 
 
 def triggered_exit(plan: Plan, price: Decimal) -> ExitReason | None:

@@ -48,6 +48,9 @@ from trader_core.trading.outcomes import ORDER_STATUS, ActionOutcome, ActionPoli
 
 __all__ = ["TradeActionHandler"]
 
+# An exit held up by an order of the plan in doubt: the plan's resting protection is kept (the detail starts so).
+_KEPT = "protection_kept"
+
 
 @attrs.define
 class TradeActionHandler:
@@ -235,10 +238,9 @@ class TradeActionHandler:
         """Exit ``wanted`` (default: all) of one plan: its pending entry and protection are cancelled first,
         then a market exit of what it holds. Returns a short status for the detail."""
         book = self.executor.book
-        await self.executor.cancel_all(
-            book.orders_of_plan(plan.plan_id, OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET))
-        if book.orders_of_plan(plan.plan_id):
-            return "exit_pending"
+        making_way = book.orders_of_plan(plan.plan_id, OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET)
+        if not await self.executor.withdraw(making_way) or book.orders_of_plan(plan.plan_id):
+            return self._held_up(plan)
         current = book.plan(plan.plan_id)
         if current is None or current.status is not PlanStatus.OPEN or not current.quantity:
             return "nothing_held"  # never filled (its plan ends with the cancelled entry), or already exited
@@ -260,6 +262,14 @@ class TradeActionHandler:
         if maker is not None:
             tracked = await self._maker.after(tracked, price)
         return ORDER_STATUS[tracked.status].value
+
+    def _held_up(self, plan: Plan) -> str:
+        """Why an exit of ``plan`` cannot go out yet: an order of it in doubt (its resting protection was kept), or
+        one still working (a cancel not confirmed)."""
+        in_doubt = [o.client_order_id.value for o in self.executor.book.orders_of_plan(plan.plan_id) if o.in_doubt]
+        if in_doubt:
+            return f"{_KEPT}: {', '.join(in_doubt)} in doubt, no exit until the venue answers for it"
+        return "exit_pending"
 
     async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None) -> ActionOutcome:
         """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance."""
@@ -337,6 +347,8 @@ class TradeActionHandler:
             return ActionOutcome(ActionStatus.PARTIAL_CLOSE_EXECUTED, f"{status}: {sized.quantity} {plan.symbol.base}")
         if status == "exit_pending":
             return ActionOutcome(ActionStatus.PARTIAL_CLOSE_PENDING, "protection could not be cancelled yet")
+        if status.startswith(_KEPT):
+            return ActionOutcome(ActionStatus.PARTIAL_CLOSE_BLOCKED, status)
         return ActionOutcome(ActionStatus.PARTIAL_CLOSE_ERROR, status)
 
     # -- CANCEL, UPDATE_PLAN -----------------------------------------------------------------------------
