@@ -549,6 +549,10 @@ def test_an_exit_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_
     assert _open_brackets(venue) == 1, "the plan keeps the protection it has while its exit cannot go out"
     assert outcome.status.value == "close_position_blocked"
     assert "in doubt" in outcome.detail
+    assert not [c for c in venue.calls if c[0] == "cancel_order"], (
+        "nothing is cancelled, the bracket in doubt neither: it may be the one that landed")
+    sell = bot.act(Action.SELL, quantity=Quantity(Decimal("0.001")))
+    assert sell.status.value == "close_position_blocked", "a SELL of a quantity is not reported executed either"
     assert _brackets(venue) == 2
     for _ in range(2):
         bot.tick()  # the first is proven absent in time: the plan is as before, under its bracket
@@ -557,6 +561,18 @@ def test_an_exit_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_
     bot.tick(minutes=0)
     assert bot.services.book.plans(BTC) == ()
     assert run(venue.fetch_open_orders(BTC)) == ()
+
+
+def test_a_second_exit_signal_leaves_the_bracket_placed_beside_an_exit_in_doubt() -> None:
+    bot, venue = _exit_in_doubt(BOTS_ONLY)
+    _quick_ticks(bot, 1)
+    assert _open_brackets(venue) == 1, "a bracket holds the BTC while the sell is in doubt"
+    outcome = bot.act(Action.CLOSE_POSITION)
+    assert _open_brackets(venue) == 1, "the exit in doubt is the plan's exit: nothing is cancelled for another"
+    assert outcome.status.value == "close_position_blocked"
+    assert venue.apply_held() == 0, "the late sell is refused: the bracket holds the BTC"
+    bot.tick()
+    assert _protection(bot) == {IntentStatus.OPEN}
 
 
 def test_a_trail_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_place() -> None:

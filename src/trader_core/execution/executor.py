@@ -239,18 +239,15 @@ class OrderExecutor:
         """Cancel ``orders`` to make way for what replaces them (an exit, a new bracket); True when none of them is
         left working.
 
-        Those in doubt (sent, never answered for: the venue may still carry them out) go first, and the others
-        only once none is left in doubt: while one is, the replacement cannot go out, and an order resting at the
-        venue (a plan's only sure protection) is not taken down for nothing."""
+        While one of them is in doubt (sent, never answered for: the venue may still carry it out) nothing is
+        cancelled: the replacement could not go out beside it, an order resting at the venue (a plan's only sure
+        protection) is not taken down for nothing, and a cancel sent for the one in doubt proves nothing when the
+        venue does not know it yet but takes it down when it has landed. The resync's lookups settle it."""
         orders = tuple(orders)
-        doubtful = [o for o in orders if o.in_doubt]
-        if doubtful:
-            await self.cancel_all(doubtful)
-            if any(self.book.order(o.client_order_id) is not None for o in doubtful):
-                return False
-        rest = [o for o in orders if not o.in_doubt and self.book.order(o.client_order_id) is not None]
-        if rest:
-            await self.cancel_all(rest)
+        if any(o.in_doubt for o in orders):
+            return False
+        if orders:
+            await self.cancel_all(orders)
         return all(self.book.order(o.client_order_id) is None for o in orders)
 
     async def resolve(self, tracked: TrackedOrder) -> TrackedOrder:

@@ -238,6 +238,8 @@ class TradeActionHandler:
         """Exit ``wanted`` (default: all) of one plan: its pending entry and protection are cancelled first,
         then a market exit of what it holds. Returns a short status for the detail."""
         book = self.executor.book
+        if book.orders_of_plan(plan.plan_id, OrderRole.EXIT):
+            return self._held_up(plan)  # an exit of it is working, or in doubt: nothing is cancelled for another
         making_way = book.orders_of_plan(plan.plan_id, OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET)
         if not await self.executor.withdraw(making_way) or book.orders_of_plan(plan.plan_id):
             return self._held_up(plan)
@@ -276,13 +278,7 @@ class TradeActionHandler:
         plans = [p for p in self.executor.book.plans(symbol) if p.status is PlanStatus.OPEN and p.quantity]
         if not plans:
             return ActionOutcome(ActionStatus.CLOSE_POSITION_NONE, "the bot holds nothing in this symbol")
-        statuses = [await self._exit_plan(plan, reason, why, price) for plan in plans]
-        sent = any(s.startswith("order_") and s not in ("order_rejected", "order_failed", "order_unknown")
-                   for s in statuses)
-        status = ActionStatus.CLOSE_POSITION_EXECUTED if sent or "exit_pending" in statuses else (
-            ActionStatus.CLOSE_POSITION_NONE if all(s == "nothing_held" for s in statuses)
-            else ActionStatus.CLOSE_POSITION_BLOCKED)
-        return ActionOutcome(status, ",".join(statuses))
+        return _closed([await self._exit_plan(plan, reason, why, price) for plan in plans])
 
     async def flatten_all(self, why: str, prices: Mapping[Symbol, Decimal]) -> tuple[ActionOutcome, ...]:
         """Exit every plan of the bot (``ExitReason.FLATTEN``), e.g. after a loss limit under
@@ -315,7 +311,7 @@ class TradeActionHandler:
             left -= part
         if not statuses:
             return ActionOutcome(ActionStatus.CLOSE_POSITION_NONE, "the bot holds nothing in this symbol")
-        return ActionOutcome(ActionStatus.CLOSE_POSITION_EXECUTED, ",".join(statuses))
+        return _closed(statuses)
 
     async def _partial_close(self, signal: Signal, price: Decimal | None) -> ActionOutcome:  # noqa: PLR0911 - one per check
         """A fraction of the plan's actual filled quantity; the plan closes only when exits fill."""
@@ -407,3 +403,14 @@ class TradeActionHandler:
                 await self.monitor.reprotect(latest, price)
                 details.append("protection re-placed")
         return ActionOutcome(ActionStatus.PLAN_UPDATED, "; ".join(details))
+
+
+def _closed(statuses: list[str]) -> ActionOutcome:
+    """A SELL's or CLOSE_POSITION's outcome from each plan's exit status: executed when an exit went out (or one
+    is pending), none when no plan held anything, else blocked."""
+    sent = any(s.startswith("order_") and s not in ("order_rejected", "order_failed", "order_unknown")
+               for s in statuses)
+    status = ActionStatus.CLOSE_POSITION_EXECUTED if sent or "exit_pending" in statuses else (
+        ActionStatus.CLOSE_POSITION_NONE if all(s == "nothing_held" for s in statuses)
+        else ActionStatus.CLOSE_POSITION_BLOCKED)
+    return ActionOutcome(status, ",".join(statuses))
