@@ -485,10 +485,14 @@ def test_an_exit_in_doubt_is_protected_beside_when_the_account_cannot_hold_both(
     _quick_ticks(bot, 1)
     assert _open_brackets(venue) == 1, "a bracket holds the BTC while the sell is in doubt"
     assert venue.apply_held() == 0, "the late sell is refused: the bracket holds the BTC"
-    bot.tick()  # past the window: the sell is proven absent; the plan goes on under its bracket
-    assert bot.plan().status is PlanStatus.OPEN
-    assert _protection(bot) == {IntentStatus.OPEN}
+    _quick_ticks(bot, 2)
+    assert bot.plan().status is PlanStatus.OPEN, "within the window the plan waits under its bracket"
     assert _open_brackets(venue) == 1
+    bot.tick()  # past the window: the sell is proven absent, and the exit asked for goes out again
+    bot.tick(minutes=0)
+    assert bot.services.book.plans(BTC) == ()
+    assert run(venue.fetch_open_orders(BTC)) == ()
+    assert bot.services.tracker.holding(BTC).quantity == 0
 
 
 def test_an_exit_in_doubt_beside_a_holding_of_the_owners_waits_for_the_venues_word() -> None:
@@ -547,20 +551,21 @@ def test_an_exit_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_
     bot, venue = _replaced_beside_doubt()
     outcome = bot.act(Action.CLOSE_POSITION)
     assert _open_brackets(venue) == 1, "the plan keeps the protection it has while its exit cannot go out"
-    assert outcome.status.value == "close_position_blocked"
+    assert outcome.status.value == "close_position_deferred"
     assert "in doubt" in outcome.detail
     assert not [c for c in venue.calls if c[0] == "cancel_order"], (
         "nothing is cancelled, the bracket in doubt neither: it may be the one that landed")
     sell = bot.act(Action.SELL, quantity=Quantity(Decimal("0.001")))
     assert sell.status.value == "close_position_blocked", "a SELL of a quantity is not reported executed either"
     assert _brackets(venue) == 2
-    for _ in range(2):
-        bot.tick()  # the first is proven absent in time: the plan is as before, under its bracket
-    assert _protection(bot) == {IntentStatus.OPEN}
-    assert bot.act(Action.CLOSE_POSITION).status.value == "close_position_executed"
+    _quick_ticks(bot, 2)  # not proven absent yet: the plan waits under its resting bracket
+    assert _open_brackets(venue) == 1
+    assert bot.services.book.plans(BTC) != ()
+    bot.tick()  # past the window the first is proven absent: the exit the signal asked for goes out, by itself
     bot.tick(minutes=0)
-    assert bot.services.book.plans(BTC) == ()
+    assert bot.services.book.plans(BTC) == (), "the plan is closed by the exit it was asked for"
     assert run(venue.fetch_open_orders(BTC)) == ()
+    assert bot.services.tracker.holding(BTC).quantity == 0
 
 
 def test_a_second_exit_signal_leaves_the_bracket_placed_beside_an_exit_in_doubt() -> None:
@@ -569,10 +574,12 @@ def test_a_second_exit_signal_leaves_the_bracket_placed_beside_an_exit_in_doubt(
     assert _open_brackets(venue) == 1, "a bracket holds the BTC while the sell is in doubt"
     outcome = bot.act(Action.CLOSE_POSITION)
     assert _open_brackets(venue) == 1, "the exit in doubt is the plan's exit: nothing is cancelled for another"
-    assert outcome.status.value == "close_position_blocked"
+    assert outcome.status.value == "close_position_deferred"
     assert venue.apply_held() == 0, "the late sell is refused: the bracket holds the BTC"
-    bot.tick()
-    assert _protection(bot) == {IntentStatus.OPEN}
+    bot.tick()  # proven absent: the exit asked for goes out again, the bracket cancelled first
+    bot.tick(minutes=0)
+    assert bot.services.book.plans(BTC) == ()
+    assert run(venue.fetch_open_orders(BTC)) == ()
 
 
 def test_a_trail_that_a_bracket_in_doubt_holds_up_leaves_the_resting_bracket_in_place() -> None:

@@ -72,15 +72,24 @@ class PlanMonitor:
     _attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
+    _deferred_exits: dict[PlanId, tuple[ExitReason, str]] = attrs.field(factory=dict, init=False)
 
     def remember_volatility(self, plan_id: PlanId, flag: str | None) -> None:
         """The entry signal's volatility flag for ``plan_id`` (scales its breakeven trail)."""
         if flag:
             self._volatility[plan_id.value] = flag
 
+    def defer_exit(self, plan_id: PlanId, reason: ExitReason, why: str) -> None:
+        """Exit ``plan_id`` once none of its orders is in doubt and none is working (an exit asked for while one was
+        in doubt). Forgotten when the plan ends first; kept in memory only (a restart forgets it)."""
+        self._deferred_exits[plan_id] = (reason, why)
+
     async def protect(self, last_prices: Mapping[Symbol, Decimal]) -> None:
-        """Apply the plan rules to every open plan, then protect those with no protection in flight."""
+        """Carry out the exits deferred until now, apply the plan rules to every open plan, then protect those with no
+        protection in flight."""
         book = self.executor.book
+        for ended in [p for p in self._deferred_exits if book.plan(p) is None]:
+            del self._deferred_exits[ended]
         for plan in book.plans():
             if plan.status is not PlanStatus.OPEN or not plan.quantity:
                 continue
@@ -88,6 +97,12 @@ class PlanMonitor:
             legs = tuple(o for o in orders if o.role in (OrderRole.STOP, OrderRole.TARGET))
             price = last_prices.get(plan.symbol)
             working = tuple(o for o in orders if o.role in (OrderRole.ENTRY, OrderRole.EXIT))
+            if plan.plan_id in self._deferred_exits and not working and not any(o.in_doubt for o in orders):
+                reason, why = self._deferred_exits.pop(plan.plan_id)
+                sent = await self.exit_plan(plan, reason, price, why)
+                if sent is not None and sent.in_doubt:
+                    self._deferred_exits[plan.plan_id] = (reason, why)
+                continue
             if working:
                 # An entry still working, or an exit in flight; an exit in doubt (with nothing resting) may be
                 # protected beside, as a bracket in doubt is.

@@ -48,8 +48,10 @@ from trader_core.trading.outcomes import ORDER_STATUS, ActionOutcome, ActionPoli
 
 __all__ = ["TradeActionHandler"]
 
-# An exit held up by an order of the plan in doubt: the plan's resting protection is kept (the detail starts so).
+# An exit held up by an order of the plan in doubt: the plan's resting protection is kept (the detail starts so);
+# a whole plan's exit so held up is carried out by the plan monitor once the doubt is settled.
 _KEPT = "protection_kept"
+_DEFERRED = "deferred"
 
 
 @attrs.define
@@ -239,10 +241,11 @@ class TradeActionHandler:
         then a market exit of what it holds. Returns a short status for the detail."""
         book = self.executor.book
         if book.orders_of_plan(plan.plan_id, OrderRole.EXIT):
-            return self._held_up(plan)  # an exit of it is working, or in doubt: nothing is cancelled for another
+            # An exit of it is working, or in doubt: nothing is cancelled for another.
+            return self._held_up(plan, reason, why, whole=wanted is None)
         making_way = book.orders_of_plan(plan.plan_id, OrderRole.ENTRY, OrderRole.STOP, OrderRole.TARGET)
         if not await self.executor.withdraw(making_way) or book.orders_of_plan(plan.plan_id):
-            return self._held_up(plan)
+            return self._held_up(plan, reason, why, whole=wanted is None)
         current = book.plan(plan.plan_id)
         if current is None or current.status is not PlanStatus.OPEN or not current.quantity:
             return "nothing_held"  # never filled (its plan ends with the cancelled entry), or already exited
@@ -263,15 +266,28 @@ class TradeActionHandler:
         )
         if maker is not None:
             tracked = await self._maker.after(tracked, price)
+        return self._sent(tracked, reason, why, whole=wanted is None)
+
+    def _sent(self, tracked: TrackedOrder, reason: ExitReason, why: str, *, whole: bool) -> str:
+        """The status of an exit sent; one in doubt (its answer lost) of a whole plan is sent again by the plan
+        monitor should the venue prove not to have it."""
+        if tracked.in_doubt and whole and self.monitor is not None and tracked.plan_id is not None:
+            self.monitor.defer_exit(tracked.plan_id, reason, why)
+            return f"{_DEFERRED}: exit {tracked.client_order_id} in doubt, sent again should the venue not have it"
         return ORDER_STATUS[tracked.status].value
 
-    def _held_up(self, plan: Plan) -> str:
-        """Why an exit of ``plan`` cannot go out yet: an order of it in doubt (its resting protection was kept), or
-        one still working (a cancel not confirmed)."""
-        in_doubt = [o.client_order_id.value for o in self.executor.book.orders_of_plan(plan.plan_id) if o.in_doubt]
-        if in_doubt:
-            return f"{_KEPT}: {', '.join(in_doubt)} in doubt, no exit until the venue answers for it"
-        return "exit_pending"
+    def _held_up(self, plan: Plan, reason: ExitReason, why: str, *, whole: bool) -> str:
+        """Why an exit of ``plan`` cannot go out yet: an order of it in doubt (its resting protection was kept; the
+        exit of a whole plan is left to the plan monitor for when the doubt is settled), or one still working (a
+        cancel not confirmed)."""
+        in_doubt = ", ".join(o.client_order_id.value for o in self.executor.book.orders_of_plan(plan.plan_id)
+                             if o.in_doubt)
+        if not in_doubt:
+            return "exit_pending"
+        if whole and self.monitor is not None:
+            self.monitor.defer_exit(plan.plan_id, reason, why)
+            return f"{_DEFERRED}: {in_doubt} in doubt, protection kept; the exit goes out once the venue answers for it"
+        return f"{_KEPT}: {in_doubt} in doubt, no exit until the venue answers for it"
 
     async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None) -> ActionOutcome:
         """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance."""
@@ -407,10 +423,15 @@ class TradeActionHandler:
 
 def _closed(statuses: list[str]) -> ActionOutcome:
     """A SELL's or CLOSE_POSITION's outcome from each plan's exit status: executed when an exit went out (or one
-    is pending), none when no plan held anything, else blocked."""
+    is pending), deferred when one waits for an order in doubt, none when no plan held anything, else blocked."""
     sent = any(s.startswith("order_") and s not in ("order_rejected", "order_failed", "order_unknown")
                for s in statuses)
-    status = ActionStatus.CLOSE_POSITION_EXECUTED if sent or "exit_pending" in statuses else (
-        ActionStatus.CLOSE_POSITION_NONE if all(s == "nothing_held" for s in statuses)
-        else ActionStatus.CLOSE_POSITION_BLOCKED)
+    if sent or "exit_pending" in statuses:
+        status = ActionStatus.CLOSE_POSITION_EXECUTED
+    elif any(s.startswith(_DEFERRED) for s in statuses):
+        status = ActionStatus.CLOSE_POSITION_DEFERRED
+    elif all(s == "nothing_held" for s in statuses):
+        status = ActionStatus.CLOSE_POSITION_NONE
+    else:
+        status = ActionStatus.CLOSE_POSITION_BLOCKED
     return ActionOutcome(status, ",".join(statuses))

@@ -49,6 +49,7 @@ class ActionStatus(enum.StrEnum):
     CLOSE_POSITION_EXECUTED = "close_position_executed"
     CLOSE_POSITION_NONE = "close_position_none"
     CLOSE_POSITION_BLOCKED = "close_position_blocked"
+    CLOSE_POSITION_DEFERRED = "close_position_deferred"  # held up by an order in doubt; goes out once it is settled
     CANCEL_MISSING_ID = "cancel_missing_id"
     CANCEL_NOT_OURS = "cancel_not_ours"
     CANCELLED = "cancelled"
