@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trader_app.settings.llm import LlmSettings, load_llm_settings
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from trader_adapters.llm.strategy import LlmStrategy
     from trader_app.orchestrator import StrategyOrchestrator
 
-__all__ = ["bind_llm", "build_llm_strategy", "check_llm", "close_llm", "records_spend"]
+__all__ = ["bind_llm", "build_llm_strategy", "cassette_file", "check_llm", "close_llm", "records_spend"]
 
 
 def build_llm_strategy(flags: Mapping[str, Any], symbols: tuple[Symbol, ...], plan_cap: int) -> LlmStrategy:
@@ -64,6 +65,13 @@ def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchest
                  market=orchestrator.services.market.market, now=orchestrator.clock.now(),
                  scope=StatsScope.for_mode(run.mode, run.run_id),
                  report_failure=orchestrator.services.health.report_tool_failure)
+
+
+def cassette_file(strategy: SignalSource) -> tuple[Path, bool] | None:
+    """An LLM strategy's cassette and whether the run writes to it (record and auto modes); None without one."""
+    if (llm := _as_llm(strategy)) is None or llm.cassette is None:
+        return None
+    return llm.cassette.path, llm.cassette.mode != "replay"
 
 
 async def close_llm(strategy: SignalSource) -> None:

@@ -117,6 +117,11 @@ class LlmStrategy:
         if now is not None:
             self._traces.prune(now - self.policy.retention)
 
+    @property
+    def cassette(self) -> Cassette | None:
+        """The cassette the model's answers are recorded to or replayed from (None: none)."""
+        return self._cassette
+
     async def close(self) -> None:
         """Close the cassette and the model's connections."""
         if self._cassette is not None:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from trader_app.commands.target import add_target, target
+from trader_app.outputs import check_outputs
+from trader_app.settings import config_file
 from trader_core.model import Candle, ConfigError, Symbol
 
 __all__ = ["check_writable", "register", "report_command", "report_run", "write_outputs"]
@@ -26,9 +28,15 @@ def register(sub: Any) -> None:
     parser.add_argument("--candles", help="candle CSV the run replayed: marks equity at every candle and draws it")
     parser.add_argument("--since", help="only trades and fills at or after this ISO time (UTC)")
     parser.add_argument("--until", help="only trades and fills at or before this ISO time (UTC)")
-    parser.set_defaults(handler=lambda args: report_command(
-        *target(args), args.run, out=args.out, json_out=args.json, candles=args.candles,
-        since=_time(args.since, "--since"), until=_time(args.until, "--until")))
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: Any) -> int:
+    db, bot = target(args)
+    check_outputs({"--out": args.out, "--json": args.json},
+                  reads={"--candles": args.candles, "--config": config_file({"config": args.config})}, db=db)
+    return report_command(db, bot, args.run, out=args.out, json_out=args.json, candles=args.candles,
+                          since=_time(args.since, "--since"), until=_time(args.until, "--until"))
 
 
 def _time(text: str | None, flag: str) -> datetime | None:

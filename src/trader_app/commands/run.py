@@ -11,14 +11,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
 from trader_app.heap import freeze_startup_heap
 from trader_app.lease import BotLease, BotTakenError, DatabaseLockedError, holder_message
-from trader_app.llm_strategy import bind_llm, check_llm, close_llm, records_spend
-from trader_app.settings import Settings, load_settings
+from trader_app.llm_strategy import bind_llm, cassette_file, check_llm, close_llm, records_spend
+from trader_app.outputs import check_outputs
+from trader_app.settings import Settings, config_file, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
 from trader_app.terminal import JobProgress, key_value_table, show
@@ -115,6 +117,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
             "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
             "target_pct": settings.target_pct, "volatility_sizing": settings.volatility_sizing,
         })
+    _check_files(flags, settings, strategy, report_out)
     from trader_adapters.telemetry import LoguruTelemetry
 
     sinks: list[LoguruTelemetry] = []
@@ -163,6 +166,17 @@ def _report_target(flags: Mapping[str, Any]) -> str | None:
 
         check_writable(out)
     return out
+
+
+def _check_files(flags: Mapping[str, Any], settings: Settings, strategy: SignalSource, report_out: str | None) -> None:
+    """No output of the run may replace its database, a file it reads, or another output."""
+    reads: dict[str, Path | str | None] = {"--data": settings.data, "--signals": settings.signals,
+                                           "--config": config_file(flags)}
+    outputs: dict[str, Path | str | None] = {"--summary-json": settings.summary_json, "--report": report_out}
+    if (cassette := cassette_file(strategy)) is not None:
+        path, written = cassette
+        (outputs if written else reads)["--llm-cassette"] = path
+    check_outputs(outputs, reads=reads, db=settings.db)
 
 
 def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strategy: SignalSource,

@@ -14,7 +14,7 @@ from trader_app.settings.validation import validate
 from trader_app.settings.values import DEFAULTS, Secret, Settings
 from trader_core.model import ConfigError
 
-__all__ = ["load_settings"]
+__all__ = ["config_file", "load_settings"]
 
 
 def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
@@ -23,7 +23,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = dict(DEFAULTS)
     problems: list[str] = []
-    config_path = flags.get("config") or environ.get("TRADER_CONFIG")
+    config_path = config_file(flags, environ)
     if config_path:
         raw.update(_read_toml(Path(config_path), problems))
     raw.update(_read_env(environ))
@@ -37,6 +37,12 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     if problems or settings is None:
         raise ConfigError("invalid settings: " + "; ".join(problems))
     return settings
+
+
+def config_file(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str | None:
+    """The TOML file the settings are read from: ``flags['config']`` or ``TRADER_CONFIG`` (None: no file)."""
+    environ = os.environ if environ is None else environ
+    return flags.get("config") or environ.get("TRADER_CONFIG") or None
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:

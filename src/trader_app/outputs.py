@@ -1,0 +1,51 @@
+"""Files a command writes (``--out``, ``--json``, ``--summary-json``, ``--report``, a recording LLM cassette...)
+are checked before anything runs: none may be a folder, the database (a SQLite file or its ``-wal``, ``-shm``
+or ``-journal`` file), a file the command reads (``--data``, ``--config``...), or another of its outputs.
+Writing over any of them would lose data; a refusal is a ``ConfigError`` (exit 2, one line)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from trader_app.storage import sqlite_path
+from trader_core.model import ConfigError
+
+__all__ = ["check_outputs"]
+
+# The files of a SQLite database: its main file and the ones SQLite keeps beside it.
+_SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def check_outputs(outputs: Mapping[str, str | Path | None], *, reads: Mapping[str, str | Path | None] | None = None,
+                  db: str | None = None) -> None:
+    """Raise ``ConfigError`` when an output (flag -> file; None: not given) would replace the database ``db``
+    (a URL), a file in ``reads`` (flag -> file), another output, or is a folder."""
+    taken: list[tuple[str, Path]] = []
+    database = sqlite_path(db) if db else None
+    if database is not None:
+        for suffix in _SQLITE_SUFFIXES:
+            file = database.with_name(database.name + suffix)
+            taken.append((f"the database {database}" if not suffix else f"the database's {suffix[1:]} file", file))
+    taken += [(f"the file of {flag}", Path(name)) for flag, name in (reads or {}).items() if name]
+    for flag, name in outputs.items():
+        if not name:
+            continue
+        path = Path(name)
+        if path.is_dir():
+            raise ConfigError(f"{flag} {name} is a folder; give a file name")
+        for what, other in taken:
+            if _same_file(path, other):
+                raise ConfigError(f"{flag} {name} is {what}; refusing to write over it (choose another file)")
+        taken.append((f"the file of {flag}", path))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through links, relative or absolute; also when neither exists)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

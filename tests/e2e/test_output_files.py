@@ -1,0 +1,55 @@
+"""End to end: no output flag of ``run`` or ``report`` writes over the database (a SQLite file or its -wal/-shm
+file), a file the command reads, another output, or a folder: exit 2, one line, every file left as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_db_cli import app, one_error_line
+from tests.e2e.test_llm_cassette import _write_candles as write_candles
+
+pytestmark = pytest.mark.slow
+
+RUN = ("run", "--data", "small.csv", "--symbol", "BTC/USDT", "--db", "sqlite:///v.db")
+REPORT = ("report", "--db", "sqlite:///v.db")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``small.csv``, ``bot.toml`` and ``v.db`` holding one replay of the candles."""
+    folder = tmp_path_factory.mktemp("outputs")
+    write_candles(folder / "small.csv", 300)
+    (folder / "bot.toml").write_text("seed = 7\n")
+    result = app(folder, *RUN)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ((*RUN, "--summary-json", "v.db"), "--summary-json v.db is the database v.db"),
+    ((*RUN, "--summary-json", "v.db-wal"), "--summary-json v.db-wal is the database's wal file"),
+    ((*RUN, "--report", "v.db-shm"), "--report v.db-shm is the database's shm file"),
+    ((*RUN, "--report", "v.db"), "--report v.db is the database v.db"),
+    ((*RUN, "--summary-json", "small.csv"), "--summary-json small.csv is the file of --data"),
+    ((*RUN, "--summary-json", "../{folder}/small.csv"), "is the file of --data"),
+    ((*RUN, "--config", "bot.toml", "--summary-json", "bot.toml"), "is the file of --config"),
+    ((*RUN, "--summary-json", "same.json", "--report", "same.json"), "--report same.json is the file of "
+                                                                     "--summary-json"),
+    ((*RUN, "--summary-json", "."), "--summary-json . is a folder"),
+    ((*REPORT, "--out", "v.db"), "--out v.db is the database v.db"),
+    ((*REPORT, "--json", "./v.db"), "--json ./v.db is the database v.db"),
+    ((*REPORT, "--candles", "small.csv", "--json", "small.csv"), "--json small.csv is the file of --candles"),
+    ((*REPORT, "--out", "r.html", "--json", "r.html"), "--json r.html is the file of --out"),
+], ids=lambda value: " ".join(value) if isinstance(value, tuple) else None)
+def test_an_output_never_replaces_the_database_or_an_input(folder: Path, args: tuple[str, ...], problem: str) -> None:
+    before = _files(folder)
+    result = app(folder, *(arg.replace("{folder}", folder.name) for arg in args))
+    assert result.returncode == 2, result.stderr
+    assert problem in one_error_line(result)
+    assert _files(folder) == before, "nothing written"
