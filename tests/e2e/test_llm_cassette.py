@@ -177,3 +177,26 @@ def test_a_killed_llm_replay_keeps_the_record_of_every_call_it_paid_for(tmp_path
     finally:
         store.close()
     assert stored >= answered - 1, f"{answered} calls made, {stored} stored: paid calls were lost in the crash"
+
+
+@pytest.mark.parametrize(("mode", "cassette", "extra", "problem"), [
+    ("record", "data.csv", (), "llm cassette data.csv, line 1: not a recorded exchange"),
+    ("record", "notes.txt", (), "llm cassette notes.txt, line 1: not a recorded exchange"),
+    ("record", "x.db-wal", (), "--llm-cassette x.db-wal is the database's wal file"),
+    ("record", "out.json", ("--summary-json", "out.json"), "--llm-cassette out.json is the file of --summary-json"),
+    ("replay", "empty.jsonl", ("--summary-json", "empty.jsonl"), "--summary-json empty.jsonl is the file of "
+                                                                 "--llm-cassette"),
+])
+def test_a_cassette_never_replaces_another_file_and_no_output_replaces_the_cassette(
+        tmp_path: Path, mode: str, cassette: str, extra: tuple[str, ...], problem: str) -> None:
+    _write_candles(tmp_path / "data.csv", 50)
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    (tmp_path / "empty.jsonl").write_text("")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    result = _app(tmp_path, "run", "--data", "data.csv", "--symbol", "BTC/USDT", "--strategy", "llm",
+                  "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-model", "emu-1", "--llm-cassette", cassette,
+                  "--llm-cassette-mode", mode, "--db", "sqlite:///x.db", *extra)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert problem in result.stderr
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before, "nothing written"

@@ -38,6 +38,17 @@ class Cassette:
         self.recorded = 0
         if mode != "record":
             self._load()
+        elif self.path.exists():
+            self._refuse_other_file()
+
+    def _refuse_other_file(self) -> None:
+        """Record mode writes the cassette anew: an existing file is replaced only when it is a cassette (every
+        line a recorded exchange), never a candle CSV, a database or any other file named by mistake."""
+        try:
+            self._load()
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; record mode would write over it: choose another file") from exc
+        self._replies.clear()
 
     def _load(self) -> None:
         if not self.path.exists():
