@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_db_cli import one_error_line
 from trader_sandbox.testing import running_sandbox
 
 pytestmark = pytest.mark.slow
@@ -54,3 +56,40 @@ def test_a_file_that_is_not_a_candle_csv_is_never_appended_to(tmp_path: Path) ->
     assert result.returncode == 2
     assert "refusing to append" in result.stderr
     assert (tmp_path / "notes.csv").read_text() == "hello\n"
+
+
+def test_a_file_of_another_symbol_is_never_continued(tmp_path: Path) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with running_sandbox(history=600) as sandbox:
+        def download(symbol: str) -> subprocess.CompletedProcess[str]:
+            return _app(tmp_path, "data", "download", "--exchange", "binance", "--sandbox-url", sandbox.url,
+                        "--symbol", symbol, "--timeframe", "1m", "--out", "d.csv",
+                        "--since", (now - timedelta(minutes=500)).isoformat())
+
+        assert download("BTC/USDT").returncode == 0
+        btc = (tmp_path / "d.csv").read_text()
+        other = download("ETH/USDT")
+        assert other.returncode == 2, other.stderr
+        assert "d.csv holds other candles than ETH/USDT 1m on binance at " in one_error_line(other)
+        assert "nothing appended" in other.stderr
+        assert (tmp_path / "d.csv").read_text() == btc
+        assert download("BTC/USDT").returncode == 0, "the same symbol is still continued"
+
+
+@pytest.mark.parametrize(("out", "problem"), [
+    ("folder", "--out folder is a folder"),
+    ("base.db", "base.db exists but is not a candle CSV"),
+    ("nan.csv", "nan.csv line 3: open 'NaN' is not a finite number; refusing to append"),
+])
+def test_an_out_that_is_no_candle_csv_is_one_line_and_left_alone(tmp_path: Path, out: str, problem: str) -> None:
+    (tmp_path / "folder").mkdir()
+    with sqlite3.connect(tmp_path / "base.db") as connection:
+        connection.execute("CREATE TABLE t (x)")
+    (tmp_path / "nan.csv").write_text("timestamp_ms,open,high,low,close,volume\n"
+                                      "1747699200000,100,101,99,100,1\n1747699260000,NaN,101,99,100,1\n")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    result = _app(tmp_path, "data", "download", "--exchange", "binance", "--sandbox-url", "http://127.0.0.1:9",
+                  "--symbol", "BTC/USDT", "--timeframe", "1m", "--since", "2025-05-20", "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert problem in one_error_line(result)
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()} == before

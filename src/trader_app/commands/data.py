@@ -8,11 +8,16 @@ from __future__ import annotations
 import asyncio
 import csv
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from trader_app.outputs import check_outputs
 from trader_app.terminal import JobProgress
 from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, Timeframe
+
+if TYPE_CHECKING:
+    from trader_adapters.ccxt import CcxtExchange
 
 __all__ = ["download", "register"]
 
@@ -43,6 +48,7 @@ def _handle(args: Any) -> int:
     timeframe = Timeframe(args.timeframe)
     since = _time(args.since, "--since")
     until = _time(args.until, "--until") if args.until else None
+    check_outputs({"--out": args.out})
     count = asyncio.run(download(args.exchange, symbol, timeframe, since=since, until=until, out=Path(args.out),
                                  sandbox_url=args.sandbox_url))
     print(f"{count} new candles written to {args.out}")
@@ -57,33 +63,70 @@ def _time(text: str, flag: str) -> datetime:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _resume_point(path: Path, timeframe: Timeframe) -> datetime | None:
-    """The open time after the file's last candle, or None for a new or empty file."""
+def _last_candle(path: Path, symbol: Symbol, timeframe: Timeframe) -> Candle | None:
+    """The last candle of an existing file (None for a new, empty or header-only file). A file that is not a valid
+    candle CSV (another file, a bad row) is never appended to: ``ConfigError``."""
+    from trader_adapters.feeds.csv_feed import load_candle_rows
+
     if not path.exists() or path.stat().st_size == 0:
         return None
-    with path.open(encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if not rows or tuple(rows[0]) != HEADER:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), [])
+            has_rows = any(line.strip() for line in handle)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{path} exists but is not a candle CSV ({exc}); refusing to append") from exc
+    if tuple(header) != HEADER:
         raise ConfigError(f"{path} exists but is not a candle CSV ({','.join(HEADER)}); refusing to append")
-    if len(rows) == 1:
+    if not has_rows:
         return None
     try:
-        last = int(rows[-1][0])
-    except (ValueError, IndexError) as exc:
-        raise ConfigError(f"{path} line {len(rows)}: unreadable timestamp; refusing to append") from exc
-    return datetime.fromtimestamp(last / 1000, UTC) + timeframe.duration
+        return load_candle_rows(path, symbol, timeframe)[-1]
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}; refusing to append") from exc
 
 
 async def download(exchange_id: str, symbol: Symbol, timeframe: Timeframe, *, since: datetime,
                    until: datetime | None, out: Path, sandbox_url: str | None = None) -> int:
-    """Append every closed candle from ``since`` (or where ``out`` ends) to ``until``; the count written."""
+    """Append every closed candle from ``since`` (or where ``out`` ends) to ``until``; the count written. A file
+    is continued only when its last candle is the venue's candle of ``symbol`` at that time."""
     from trader_adapters.ccxt import CcxtExchange
     from trader_adapters.clock import SystemClock
 
     clock = SystemClock()
-    start = max(since, _resume_point(out, timeframe) or since)
+    last = _last_candle(out, symbol, timeframe)
+    start = since if last is None else max(since, last.open_time + timeframe.duration)
     end = min(until or clock.now(), clock.now())
     venue = CcxtExchange.create(exchange_id, clock=clock, sandbox=sandbox_url is not None, base_url=sandbox_url)
+    try:
+        if last is not None:
+            await _check_continues(venue, exchange_id, symbol, timeframe, last=last, out=out)
+        return await _append(venue, symbol, timeframe, start=start, end=end, out=out)
+    finally:
+        await venue.close()
+
+
+async def _check_continues(venue: CcxtExchange, exchange_id: str, symbol: Symbol, timeframe: Timeframe, *,
+                           last: Candle, out: Path) -> None:
+    """``ConfigError`` unless the venue's candle of ``symbol`` at the file's last time has the file's prices: a
+    file of another symbol, venue or timeframe must not be continued with this one's candles."""
+    page = await venue.fetch_candles(symbol, timeframe, since=last.open_time, limit=1)
+    theirs = next((c for c in page if c.open_time == last.open_time), None)
+    if theirs is not None and _prices(theirs) == _prices(last):
+        return
+    venue_has = "no candle" if theirs is None else "open/high/low/close " + "/".join(map(str, _prices(theirs)))
+    raise ConfigError(f"{out} holds other candles than {symbol} {timeframe.text} on {exchange_id} at "
+                      f"{last.open_time.isoformat()}: the file has open/high/low/close "
+                      f"{'/'.join(map(str, _prices(last)))}, the venue {venue_has}; nothing appended")
+
+
+def _prices(candle: Candle) -> tuple[Decimal, ...]:
+    return candle.open, candle.high, candle.low, candle.close
+
+
+async def _append(venue: CcxtExchange, symbol: Symbol, timeframe: Timeframe, *, start: datetime,
+                  end: datetime, out: Path) -> int:
+    """Append the venue's closed candles from ``start`` to ``end`` (a header first in a new file); the count."""
     written = 0
     total = max(1, int((end - start) / timeframe.duration))
     new_file = not out.exists() or out.stat().st_size == 0
@@ -106,7 +149,6 @@ async def download(exchange_id: str, symbol: Symbol, timeframe: Timeframe, *, si
                 progress(written)
     finally:
         progress.close(written)
-        await venue.close()
     return written
 
 
