@@ -163,6 +163,13 @@ def test_db_backup_to_a_chosen_file_refuses_to_overwrite_it(tmp_path: Path) -> N
     second = app(tmp_path, "db", "backup", "--db", "sqlite:///bot.db", "--out", "copy.db")
     assert second.returncode == 2
     assert "copy.db exists already" in one_error_line(second)
+    for out, problem in (("bot.db-wal", "--out bot.db-wal is the database's wal file"),
+                         ("bot.db-shm", "--out bot.db-shm is the database's shm file")):
+        before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+        refused = app(tmp_path, "db", "backup", "--db", "sqlite:///bot.db", "--out", out)
+        assert refused.returncode == 2, refused.stderr
+        assert problem in one_error_line(refused)
+        assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
 
 
 # --- bad URLs: one line, exit 2, no password anywhere ---------------------------------------------------

@@ -42,6 +42,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     ((*RUN, "--summary-json", "same.json", "--report", "same.json"), "--report same.json is the file of "
                                                                      "--summary-json"),
     ((*RUN, "--summary-json", "."), "--summary-json . is a folder"),
+    ((*RUN, "--log-dir", ".", "--report", "telemetry.jsonl"), "--log-dir telemetry.jsonl is the file of --report"),
     ((*REPORT, "--out", "v.db"), "--out v.db is the database v.db"),
     ((*REPORT, "--json", "./v.db"), "--json ./v.db is the database v.db"),
     ((*REPORT, "--candles", "small.csv", "--json", "small.csv"), "--json small.csv is the file of --candles"),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from trader_app.backups import backup_database
+from trader_app.outputs import check_outputs
 from trader_app.settings import load_settings
 from trader_app.storage import describe, schema_state, upgrade_database
 
@@ -84,6 +85,7 @@ def check_command(args: Any) -> int:
 def backup_command(args: Any) -> int:
     """Write a backup and print its path."""
     url = _url(args)
+    check_outputs({"--out": args.out}, db=url)
     written = backup_database(url, args.out)
     print(f"backed up {describe(url)} to {written}")
     return 0

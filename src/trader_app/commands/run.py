@@ -172,7 +172,8 @@ def _check_files(flags: Mapping[str, Any], settings: Settings, strategy: SignalS
     """No output of the run may replace its database, a file it reads, or another output."""
     reads: dict[str, Path | str | None] = {"--data": settings.data, "--signals": settings.signals,
                                            "--config": config_file(flags)}
-    outputs: dict[str, Path | str | None] = {"--summary-json": settings.summary_json, "--report": report_out}
+    outputs: dict[str, Path | str | None] = {"--summary-json": settings.summary_json, "--report": report_out,
+                                             "--log-dir": settings.log_dir / "telemetry.jsonl"}
     if (cassette := cassette_file(strategy)) is not None:
         path, written = cassette
         (outputs if written else reads)["--llm-cassette"] = path
