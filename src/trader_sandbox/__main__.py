@@ -40,9 +40,25 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    """Serve with parsed ``args`` until SIGINT or SIGTERM; exit code 0."""
-    settings: dict[str, Any] = {"data_symbol": args.data_symbol, "commission_rate": Decimal(args.commission_rate)}
+def _decimal(option: str, text: str, *, positive: bool) -> Decimal:
+    """``text`` as a finite Decimal, positive or at least zero; else a one-line ``ValueError`` naming ``option``."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or (positive and value == 0):
+        raise ValueError(f"{option} must be a {'positive' if positive else 'non-negative'} number, got {text!r}")
+    return value
+
+
+def _settings(args: argparse.Namespace, symbols: tuple[str, ...]) -> dict[str, Any]:
+    """The emulator settings of ``args``; a bad option is a one-line ``ValueError``."""
+    if args.data_symbol.upper() not in symbols:
+        raise ValueError(f"--data-symbol {args.data_symbol!r} is not one of the listed symbols: {', '.join(symbols)}")
+    if not 0 <= args.step_interval < 1e6:
+        raise ValueError(f"--step-interval must be 0 (off) or a positive number of seconds, got {args.step_interval}")
+    settings: dict[str, Any] = {"data_symbol": args.data_symbol.upper(),
+                                "commission_rate": _decimal("--commission-rate", args.commission_rate, positive=False)}
     if args.speed is not None:
         if not 0 < args.speed < 1e6:
             raise ValueError(f"--speed must be a positive number below 1e6, got {args.speed}")
@@ -50,12 +66,19 @@ def run(args: argparse.Namespace) -> int:
     if args.bnb_fees:
         settings["bnb_fees"] = True
     if args.step_volume:
-        settings["step_volume"] = Decimal(args.step_volume)
+        settings["step_volume"] = _decimal("--step-volume", args.step_volume, positive=True)
     if args.api_key:
         settings["api_key"] = args.api_key
     if args.secret:
         settings["secret"] = args.secret
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve with parsed ``args`` until SIGINT or SIGTERM; exit code 0. Bad options raise a one-line
+    ``ValueError``."""
     symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
+    settings = _settings(args, symbols)
     sandbox = start_sandbox(port=args.port, data=args.data, symbols=symbols, venue=args.venue, **settings)
     done = threading.Event()
 

@@ -86,3 +86,27 @@ def test_a_speed_that_is_not_a_positive_number_is_refused_in_one_line(tmp_path: 
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "--speed must be a positive number" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--step-volume", "-1"], "--step-volume must be a positive number"),
+        (["--step-interval", "-1"], "--step-interval must be 0 (off) or a positive number"),
+        (["--data-symbol", "garbage"], "--data-symbol 'garbage' is not one of the listed symbols"),
+        (["--data", "negative.csv"], "negative.csv line 2: open -1 is not positive"),
+        (["--data", "nan.csv"], "nan.csv line 3: close 'NaN' is not a finite number"),
+        (["--data", "huge.csv"], "huge.csv line 2: open 1e400 is out of range"),
+    ],
+)
+def test_bad_sandbox_options_and_data_are_refused_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    header = "timestamp_ms,open,high,low,close,volume\n"
+    ok = "1600000060000,1,2,0.5,1,10\n"
+    (tmp_path / "negative.csv").write_text(header + "1600000000000,-1,1,1,1,10\n" + ok)
+    (tmp_path / "nan.csv").write_text(header + "1600000000000,1,1,1,1,10\n1600000060000,1,1,1,NaN,10\n")
+    (tmp_path / "huge.csv").write_text(header + "1600000000000,1e400,1e400,1e400,1e400,10\n" + ok)
+    result = subprocess.run([APP, "sandbox", *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.strip().count("\n") == 0
+    assert message in result.stderr

@@ -20,12 +20,16 @@ from trader_core.model.errors import ConfigError, InvalidDataError
 from trader_core.model.ids import Symbol
 from trader_core.model.market import Candle, Timeframe
 
-__all__ = ["CSV_HEADER", "load_candle_rows", "load_candles_csv"]
+__all__ = ["CSV_HEADER", "MAX_VALUE", "MIN_VALUE", "load_candle_rows", "load_candles_csv"]
 
 CSV_HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INFER_ROWS = 1000  # the timeframe is the most common spacing among this many leading rows
 _MIN_PLAUSIBLE_MS = 10**11  # 1973 in ms; a smaller value is almost surely seconds, not milliseconds
+# The sane range of a price or a (non-zero) volume: far beyond any real market, yet every value stays exact in
+# Decimal arithmetic and finite and non-zero as a float (1e400 is inf and 1e-400 is 0 to an indicator).
+MIN_VALUE = Decimal("1e-12")
+MAX_VALUE = Decimal("1e15")
 
 
 def load_candles_csv(
@@ -36,7 +40,8 @@ def load_candles_csv(
     ``timestamp_ms`` is the candle's OPEN time in epoch milliseconds, UTC. Numbers are parsed as
     ``Decimal`` from their text. The timeframe is inferred from the most common spacing of the first
     rows unless given. Rows must be strictly ascending and at least one timeframe apart (gaps are
-    allowed). With ``now`` (the caller's clock), a candle opening after it is bad input: a replay must
+    allowed). Prices and non-zero volumes must lie in [``MIN_VALUE``, ``MAX_VALUE``), 1e-12 to below 1e15.
+    With ``now`` (the caller's clock), a candle opening after it is bad input: a replay must
     never be asked to walk through years that have not happened. Raises ``ConfigError``
     (``<file> line <n>: <problem>``) on any problem.
     """
@@ -150,6 +155,7 @@ def _parse(name: str, body: Iterable[Sequence[str]], symbol: Symbol, tf: Timefra
             )
         except (ValueError, ArithmeticError, InvalidDataError, OverflowError) as exc:
             raise ConfigError(f"{name} line {lineno}: {_diagnose(row, exc)}") from exc
+        _check_range(name, lineno, row, candle)
         if ms < _MIN_PLAUSIBLE_MS:
             raise ConfigError(f"{name} line {lineno}: timestamp_ms {ms} looks like seconds, expected milliseconds")
         if ms > max_ms:
@@ -169,6 +175,18 @@ def _parse(name: str, body: Iterable[Sequence[str]], symbol: Symbol, tf: Timefra
         else:
             keep(ms, row, candle)
     return tuple(candles)
+
+
+def _check_range(name: str, lineno: int, row: Sequence[str], candle: Candle) -> None:
+    """Refuse a valid row with a price or a non-zero volume outside [MIN_VALUE, MAX_VALUE), naming the first."""
+    if candle.low >= MIN_VALUE and candle.high < MAX_VALUE and (
+            candle.volume == 0 or MIN_VALUE <= candle.volume < MAX_VALUE):
+        return
+    for column, text in zip(CSV_HEADER[1:], row[1:], strict=True):
+        value = Decimal(text)
+        if not (column == "volume" and value == 0) and not MIN_VALUE <= value < MAX_VALUE:
+            raise ConfigError(f"{name} line {lineno}: {column} {text} is out of range "
+                              f"(expected {MIN_VALUE} to below {MAX_VALUE:.0E})")
 
 
 def _diagnose(row: Sequence[str], exc: Exception) -> str:  # noqa: PLR0911 - one return per problem

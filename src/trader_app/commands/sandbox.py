@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from trader_core.model import ConfigError
+from trader_core.model.ids import Symbol
 
 __all__ = ["register", "sandbox_command"]
 
@@ -30,8 +31,13 @@ def register(sub: Any) -> None:
 
 
 def sandbox_command(args: argparse.Namespace) -> int:
-    """Serve until a signal; exit code 0."""
+    """Serve until a signal; exit code 0. ``--data`` passes the checks of every candle CSV first (the emulator
+    is an independent program: it cannot import the loader)."""
+    from trader_adapters.feeds.csv_feed import load_candle_rows
     from trader_sandbox.__main__ import main as sandbox_main
+
+    if args.data:
+        load_candle_rows(args.data, Symbol.parse("BTC/USDT"))  # the symbol only tags the rows read
 
     argv = ["--venue", args.venue, "--port", str(args.port), "--data-symbol", args.data_symbol,
             "--step-interval", str(args.step_interval)]
