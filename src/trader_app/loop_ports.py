@@ -4,7 +4,7 @@ queue. Protocols, so replays, live runs and tests plug in their own."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 __all__ = ["CommandQueue", "Sleeper"]
@@ -29,6 +29,6 @@ class CommandQueue(Protocol):
         """True when a command waits (cheap: asked while the loop sleeps)."""
         ...
 
-    async def process(self, started_at: datetime, stop: Callable[[str], None]) -> tuple[object, ...]:
-        """Handle every pending command; a command queued before ``started_at`` is stale, not executed."""
+    async def process(self, stop: Callable[[str], None]) -> tuple[object, ...]:
+        """Handle every pending command; a command queued before the run started is stale, not executed."""
         ...

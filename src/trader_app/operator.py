@@ -3,7 +3,9 @@ loop at the start of a tick and acknowledged with a result (docs/operations.md).
 
 The queue is an audit log: a command is never deleted, only marked executed, rejected or stale. A command
 queued before the run started is stale: reported, never executed (an old ``close-all`` must not fire when a
-bot is restarted days later).
+bot is restarted days later). ``trader-app command`` stamps a command with the machine's clock, so the run's
+start and the handling are taken on that clock too (``wall``), not on the run's (a venue's, which may be ahead
+of it or run faster).
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ class CommandProcessor:
     clock: Clock
     telemetry: Telemetry
     exit_policy: str = "cancel"
+    wall: Clock | None = None  # the clock commands are stamped by (the machine's); None: ``clock``
+    started_at: datetime = attrs.field(init=False)  # the run's start on ``wall``: a command queued before is stale
+
+    def __attrs_post_init__(self) -> None:
+        self.started_at = self._wall().now()
+
+    def _wall(self) -> Clock:
+        return self.clock if self.wall is None else self.wall
 
     def pending(self) -> bool:
         """True when a command waits (a cheap query, asked while the loop sleeps); False if the store fails."""
@@ -44,13 +54,13 @@ class CommandProcessor:
         except TraderError:
             return False
 
-    async def process(self, started_at: datetime, stop: Callable[[str], None]) -> tuple[OperatorCommand, ...]:
+    async def process(self, stop: Callable[[str], None]) -> tuple[OperatorCommand, ...]:
         """Handle every pending command, oldest first; each is stored with its result as it is handled."""
         with self.store.unit_of_work() as uow:
             pending = uow.commands.list_pending()
         handled = []
         for command in pending:
-            if command.created_at < started_at:
+            if command.created_at < self.started_at:
                 status, result = CommandStatus.STALE, (
                     f"not executed: queued at {command.created_at.isoformat()}, before this run started")
             else:
@@ -58,7 +68,7 @@ class CommandProcessor:
                     status, result = await self._execute(command, stop)
                 except TraderError as exc:
                     status, result = CommandStatus.REJECTED, f"failed: {type(exc).__name__}: {exc}"
-            done = command.handled(status, result, self.clock.now())
+            done = command.handled(status, result, self._wall().now())
             with self.store.unit_of_work() as uow:
                 uow.commands.update(done)
                 uow.commit()

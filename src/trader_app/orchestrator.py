@@ -98,6 +98,9 @@ class StrategyOrchestrator:
     # Loop status (trader-app status, metrics): stored at most every ``status_every`` (not in replays).
     status_every: timedelta = timedelta(seconds=5)
     on_status: Callable[[LoopStatus], None] | None = None
+    # The operator's clock (the machine's), which ``trader-app status`` reads the stored status by: the time
+    # of the stored loop status. None: ``clock`` (they differ when the run follows a venue's clock).
+    wall: Clock | None = None
     # Asked before each tick: a reason to stop at once (the bot's lease lost to another process), or None.
     guard: Callable[[], str | None] | None = None
     on_started: Callable[[], None] | None = None  # once start-up is done (the CLI freezes its heap)
@@ -178,7 +181,7 @@ class StrategyOrchestrator:
         if self.commands is None:
             return
         try:
-            await self.commands.process(self.run.started_at, self.request_stop)
+            await self.commands.process(self.request_stop)
         except TraderError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"operator commands: {exc}"[:500]))
 
@@ -273,7 +276,8 @@ class StrategyOrchestrator:
         self._status_written = mono
         s = self.services
         trading = s.resync.executor.trading
-        status = capture_loop_status(at=now, ticks=self.ticks, duration=duration, lag=lag, interval=self.interval,
+        at = now if self.wall is None else self.wall.now()
+        status = capture_loop_status(at=at, ticks=self.ticks, duration=duration, lag=lag, interval=self.interval,
                                      health=s.health, tracker=s.tracker, prices=s.market.last_prices(),
                                      symbols=s.market.active_symbols(),
                                      protection=protection_form(holds_exits=trading.holds_protective_exits,

@@ -143,12 +143,15 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
     """Wire a run against a real venue through ccxt (connected by :func:`connect_venue`): live, its sandbox (or
     our emulator), or paper (the venue's public data, the paper venue's fills). System clock (the emulator's market
     clock with ``--sandbox-url``); the loop polls every ``interval``."""
+    from trader_adapters.clock import SystemClock
     from trader_adapters.paper.live import LivePaperMarket
     from trader_adapters.paper.replay import ReplayMarket
     from trader_adapters.paper.venue import PaperExchange
     from trader_adapters.sleep import SystemSleeper
 
     exchange, rules, clock, venue_clock = venue.exchange, venue.rules, venue.clock, venue.venue_clock
+    # The operator's commands and `trader-app status` go by the machine's clock, whatever clock the run follows.
+    wall = SystemClock()
     paper = settings.mode == "paper"
     timeframe = settings.timeframe or Timeframe("1m")
     # A market clock faster than real time: venue-time tolerances grow with it (one wall second of lag is
@@ -182,7 +185,8 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
         interval=timedelta(seconds=float(settings.interval)), balance=settings.balance,
         exit_policy=settings.exit_policy, accept_reconciliation=settings.accept_reconciliation,
         balances=BalanceCheck(trading, telemetry, clock),
-        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy),
+        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy, wall=wall),
+        wall=wall,
     )
     return Replay(orchestrator, [exchange.close])
 

@@ -4,6 +4,7 @@ that clock, sees fresh closed candles, and trades the data."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -77,6 +78,42 @@ def test_a_bot_trades_csv_data_at_sixty_times_real_time(tmp_path: Path) -> None:
     finished = next(e for e in log if e["event"] == "RunFinished")["at"]
     market_seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(run_started)).total_seconds()
     assert market_seconds > 3 * 60 * 0.9, "the bot's clock followed the 60x market clock (3 s after the fill)"
+
+
+def test_status_and_commands_go_by_the_operators_clock_while_the_bot_follows_a_faster_market(
+        tmp_path: Path) -> None:
+    sandbox, info = _sandbox(tmp_path)
+    db = f"sqlite:///{tmp_path / 'live.db'}"
+    env = {**os.environ, "TRADER_EXCHANGE__API_KEY": info["api_key"], "TRADER_EXCHANGE__SECRET": info["secret"]}
+    try:
+        bot = subprocess.Popen(
+            [APP, "run", "--exchange", "binance", "--sandbox-url", info["url"], "--symbol", "BTC/USDT",
+             "--interval", "1", "--db", db],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        loop = None
+        while loop is None:
+            assert bot.poll() is None, bot.stderr.read() if bot.stderr else ""
+            assert time.monotonic() < deadline, "no loop status within 60 s"
+            time.sleep(0.5)
+            status = subprocess.run([APP, "status", "--db", db, "--json"], cwd=tmp_path, capture_output=True,
+                                    text=True, timeout=60, check=False)
+            loop = json.loads(status.stdout)["loop"] if status.returncode == 0 else None  # no database yet
+        assert 0 <= float(loop["age_s"]) < 15, loop
+        command = subprocess.run([APP, "command", "stop", "--db", db, "--wait", "--timeout", "30"], cwd=tmp_path,
+                                 env=env, capture_output=True, text=True, timeout=90, check=False)
+        assert command.returncode == 0, command.stdout + command.stderr
+        assert "executed: stopping" in command.stdout
+        stdout, stderr = bot.communicate(timeout=60)
+        assert bot.returncode == 0, stderr
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        sandbox.send_signal(signal.SIGTERM)
+        sandbox.communicate(timeout=10)
+    summary = dict(line.split(None, 1) for line in stdout.strip().splitlines() if line.strip())
+    assert summary["stop_reason"] == "manual stop"
 
 
 @pytest.mark.parametrize("speed", ["0", "-5", "inf", "nan"])

@@ -146,7 +146,7 @@ class Bot:
 
 
 def a_bot(*, mode: str = "paper", exit_policy: str = "cancel", interval: timedelta = MINUTE,
-          start: bool = True, store: InMemoryStore | None = None) -> Bot:
+          start: bool = True, store: InMemoryStore | None = None, wall: SimulatedClock | None = None) -> Bot:
     clock = SimulatedClock(T0)
     venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
     venue.set_price(BTC, PRICE)
@@ -163,7 +163,7 @@ def a_bot(*, mode: str = "paper", exit_policy: str = "cancel", interval: timedel
     orchestrator = StrategyOrchestrator(
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=sleeper, run=run,
         interval=interval, balance=Decimal(100000), exit_policy=exit_policy,
-        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=exit_policy),
+        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=exit_policy, wall=wall), wall=wall,
     )
     if start:
         asyncio.run(orchestrator.start())
@@ -350,6 +350,20 @@ def test_a_command_queued_before_the_run_started_is_reported_stale_not_executed(
     assert (event.command, event.status) == ("halt", "stale")
     with store.unit_of_work() as uow:
         assert not uow.commands.has_pending()
+
+
+def test_commands_are_judged_on_the_operators_clock_when_the_bot_follows_a_venue_clock_ahead_of_it() -> None:
+    wall = SimulatedClock(T0 - timedelta(minutes=30))  # the machine's clock; the bot's (the venue's) reads T0
+    store = InMemoryStore(BotId("ops"))
+    old = queue(store, CommandName.PAUSE, wall.now() - timedelta(seconds=1))
+    bot = a_bot(store=store, wall=wall)
+    wall.advance(timedelta(seconds=5))
+    fresh = queue(store, CommandName.HALT, wall.now())
+    bot.tick()
+    assert stored(store, old).status is CommandStatus.STALE
+    assert stored(store, fresh).status is CommandStatus.EXECUTED
+    assert stored(store, fresh).handled_at == wall.now()
+    assert bot.health.status.state is TradingState.HALTED
 
 
 # --- the sleep is interruptible --------------------------------------------------------------------------
