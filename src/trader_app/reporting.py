@@ -8,6 +8,7 @@ run stores, live or replayed (docs/decisions.md, 2026-12-03)."""
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -21,9 +22,11 @@ from trader_core.costs import spend_of
 from trader_core.model import Candle, ConfigError, FillRecord, Plan, RunRecord, Symbol
 from trader_core.model.llm import LlmCallRecord
 
-__all__ = ["ReportInputs", "gather"]
+__all__ = ["FILL_PRICE_TOLERANCE", "ReportInputs", "check_candles", "gather"]
 
 _DEFAULT_BALANCE = Decimal(10000)
+# How far a fill's price may lie outside its candle's [low, high]: slippage, a live fill between two captures.
+FILL_PRICE_TOLERANCE = Decimal("0.05")
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +53,33 @@ def _balance(run: RunRecord) -> Decimal:
         return Decimal(json.loads(run.config_json).get("balance") or _DEFAULT_BALANCE)
     except (ValueError, ArithmeticError, AttributeError):
         return _DEFAULT_BALANCE
+
+
+def check_candles(name: str, candles: Sequence[Candle], fills: Sequence[FillRecord], *,
+                  since: datetime | None = None, until: datetime | None = None) -> None:
+    """Refuse (``ConfigError``) a candle file that is not the run's: every fill of the candles' symbol (in
+    ``[since, until]``) must fall in a candle (``open_time <= time < close_time``) and its price within that
+    candle's low and high, give or take ``FILL_PRICE_TOLERANCE``. ``candles`` ascend, one symbol."""
+    if not candles:
+        return
+    symbol = candles[0].symbol
+    opens = [c.open_time for c in candles]
+    for record in fills:
+        fill = record.fill
+        if fill.symbol != symbol or (since is not None and fill.time < since) or (
+                until is not None and fill.time > until):
+            continue
+        at = bisect_right(opens, fill.time) - 1
+        candle = candles[at] if at >= 0 else None
+        if candle is None or fill.time >= candle.close_time:
+            raise ConfigError(f"{name}: no candle at the run's fill {fill.trade_id} ({fill.time.isoformat()}); "
+                              f"the file covers {opens[0].isoformat()} to {candles[-1].close_time.isoformat()}: "
+                              "is it the run's candle file?")
+        price = fill.price.value
+        if not candle.low * (1 - FILL_PRICE_TOLERANCE) <= price <= candle.high * (1 + FILL_PRICE_TOLERANCE):
+            raise ConfigError(f"{name}: the run's fill {fill.trade_id} at {price} ({fill.time.isoformat()}) is "
+                              f"outside its candle's low {candle.low} to high {candle.high}: is it the run's "
+                              "candle file?")
 
 
 def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], candles: Sequence[Candle],

@@ -15,7 +15,8 @@ __all__ = ["report_document"]
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral_value() else str(value)
+        # Plain notation (10000, not 1E+4); a whole number without its trailing zeros.
+        return format(value.normalize() if value == value.to_integral_value() else value, "f")
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, timedelta):
