@@ -28,7 +28,6 @@ from trader_core.market_data import CapturePolicy, MarketDataPolicy, MarketDataS
 from trader_core.model import (
     Asset,
     Candle,
-    ConfigError,
     InstrumentRules,
     RunId,
     RunRecord,
@@ -106,9 +105,7 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
     from trader_adapters.feeds.synthetic import generate_candles
 
     if settings.data is not None:
-        if len(settings.symbols) != 1 and settings.symbols != _default_symbols():
-            raise ConfigError("a CSV file holds one symbol: give exactly one --symbol with --data")
-        symbol = settings.symbols[0] if len(settings.symbols) == 1 else Symbol.parse("BTC/USDT")
+        symbol = settings.symbols[0]  # exactly one with --data (settings/validation.py)
         from trader_adapters.clock import SystemClock
 
         # A row dated after the present is bad input (exit 2 naming the line), never a walk through
@@ -121,12 +118,6 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         symbol: generate_candles(symbol, timeframe, settings.start, count, settings.seed)
         for symbol in settings.symbols
     }
-
-
-def _default_symbols() -> tuple[Symbol, ...]:
-    from trader_app.settings import DEFAULTS
-
-    return tuple(Symbol.parse(s) for s in DEFAULTS["symbols"])
 
 
 def build_services(

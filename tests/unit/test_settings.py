@@ -68,3 +68,86 @@ def test_settings_stored_with_a_run_never_hold_the_database_password(url: str) -
 def test_a_credential_too_short_to_be_real_is_refused_not_redacted_all_over_the_log() -> None:
     with pytest.raises(ConfigError, match="TRADER_EXCHANGE__SECRET is 1 characters long, too short"):
         load_settings({}, environ={"TRADER_EXCHANGE__API_KEY": "a" * 64, "TRADER_EXCHANGE__SECRET": "e"})
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("on", True), ("ON", True), ("yes", True), ("1", True), ("True", True),
+    ("off", False), ("No", False), ("0", False), ("false", False),
+])
+def test_a_yes_no_setting_reads_every_usual_spelling(text: str, expected: bool) -> None:
+    assert load_settings({}, environ={"TRADER_DRY_RUN": text}).dry_run is expected
+
+
+@pytest.mark.parametrize(("line", "expected"), [("dry_run = true", True), ("dry_run = false", False),
+                                                ('dry_run = "on"', True)])
+def test_a_yes_no_setting_in_the_file_is_a_toml_boolean_or_a_usual_spelling(tmp_path: Path, line: str,
+                                                                            expected: bool) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(line + "\n")
+    assert load_settings({"config": str(config)}, environ={}).dry_run is expected
+
+
+@pytest.mark.parametrize(("variable", "key", "value"), [
+    ("TRADER_DRY_RUN", "dry_run", "maybe"),
+    ("TRADER_VERBOSE", "verbose", "banana"),
+    ("TRADER_OVERNIGHT_WIDEN", "overnight_widen", "perhaps"),
+    ("TRADER_LIVE", "live", "banana"),
+])
+def test_a_yes_no_setting_with_any_other_value_is_refused_naming_the_key_and_value(variable: str, key: str,
+                                                                                   value: str) -> None:
+    with pytest.raises(ConfigError, match=f"{key} must be true or false .*got '{value}'"):
+        load_settings({}, environ={variable: value})
+
+
+def test_a_yes_no_setting_in_the_file_with_another_value_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text('dry_run = "maybe"\n')
+    with pytest.raises(ConfigError, match=r"dry_run must be true or false .*got 'maybe'"):
+        load_settings({"config": str(config)}, environ={})
+
+
+@pytest.mark.parametrize("line", ["fast = 5.5", "fast = 5.0", "fast = true", 'fast = "5.5"'])
+def test_a_whole_number_setting_refuses_fractions_and_booleans(tmp_path: Path, line: str) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(line + "\n")
+    with pytest.raises(ConfigError, match="fast must be a whole number"):
+        load_settings({"config": str(config)}, environ={})
+
+
+def test_a_whole_number_setting_takes_an_integer_or_a_string_of_digits(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text('fast = "7"\nslow = 40\n')
+    assert (load_settings({"config": str(config)}, environ={}).fast, load_settings(
+        {"config": str(config)}, environ={}).slow) == (7, 40)
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"days": 100000}, "days must be 1 to 3660"),
+    ({"days": 0}, "days must be 1 to 3660"),
+    ({"max_plans_per_symbol": 0}, "max_plans_per_symbol must be at least 1"),
+    ({"max_order_value": "0"}, "max_order_value must be positive"),
+    ({"max_total_exposure": "0"}, "max_total_exposure must be positive"),
+    ({"high_vol_size_factor": "50"}, "high_vol_size_factor must be above 0 and at most 1"),
+    ({"medium_vol_size_factor": "0"}, "medium_vol_size_factor must be above 0 and at most 1"),
+    ({"max_drawdown_pct": "150"}, "max_drawdown_pct must be above 0 and at most 100"),
+    ({"max_daily_loss_pct": "0"}, "max_daily_loss_pct must be above 0 and at most 100"),
+])
+def test_a_value_that_makes_no_sense_is_refused(flags: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(flags, environ={})
+
+
+def test_a_csv_file_takes_exactly_one_symbol_and_replays_btc_when_none_is_given(tmp_path: Path) -> None:
+    data = tmp_path / "c.csv"
+    data.write_text("timestamp_ms,open,high,low,close,volume\n")
+    with pytest.raises(ConfigError, match="give exactly one --symbol with --data"):
+        load_settings({"data": str(data), "symbols": ["BTC/USDT", "ETH/USDT"]}, environ={})
+    assert load_settings({"data": str(data)}, environ={}).symbols == (Symbol.parse("BTC/USDT"),)
+
+
+def test_an_llm_api_key_in_the_file_is_refused_whatever_the_strategy(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text('strategy = "sma"\n[llm]\napi_key = "sk-in-the-file"\n')
+    with pytest.raises(ConfigError, match="api_key is not read from a file") as caught:
+        load_settings({"config": str(config)}, environ={})
+    assert "sk-in-the-file" not in str(caught.value)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from trader_app.settings.parsing import parse_count, parse_flag
 from trader_app.settings.values import Secret
 from trader_core.model import ConfigError
 
@@ -117,8 +118,7 @@ def _table(path: Path, problems: list[str]) -> dict[str, Any]:
     if not isinstance(table, dict):
         problems.append(f"config file {path}: llm must be a table ([llm])")
         return {}
-    if "api_key" in table:
-        problems.append(f"config file {path}: [llm] api_key is not read from a file; set TRADER_LLM__API_KEY")
+    # An api_key in the file is refused by the main settings (settings/loading.py), whatever the strategy.
     problems.extend(f"config file {path}: [llm] unknown key {k!r}" for k in sorted(set(table) - set(LLM_DEFAULTS))
                     if k != "api_key")
     return {k: v for k, v in table.items() if k in LLM_DEFAULTS}
@@ -148,7 +148,7 @@ def _validate(raw: dict[str, Any], api_key: str, problems: list[str]) -> LlmSett
         problems.append("llm break_glass_size_factor: at most 1 (it scales entries down)")
     timeout = check("timeout_s", _positive)
     retention = check("trace_retention_days", _positive)
-    flags = {name: check(name, _flag) for name in ("tools", "structured_output", "chop_filter")}
+    flags = {name: check(name, parse_flag) for name in ("tools", "structured_output", "chop_filter")}
     mode = str(raw["cassette_mode"])
     if mode not in ("record", "replay", "auto"):
         problems.append(f"llm cassette_mode {mode!r}: use record, replay or auto")
@@ -195,9 +195,7 @@ def _positive(value: Any) -> Decimal:
 
 
 def _count(value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError("a whole number is needed")
-    number = int(str(value))
+    number = parse_count(value)
     if number < 0:
         raise ValueError("a whole number >= 0 is needed")
     return number
@@ -211,14 +209,3 @@ def _span(value: Any) -> timedelta:
     if not number.is_finite() or number < 0:
         raise ValueError("a duration >= 0 is needed, e.g. 30s, 5m, 1h")
     return timedelta(seconds=float(number * (unit or 1)))
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("true or false")

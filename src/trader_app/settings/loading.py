@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from trader_app.settings.parsing import parse_flag
 from trader_app.settings.validation import validate
 from trader_app.settings.values import DEFAULTS, Secret, Settings
 from trader_core.model import ConfigError
@@ -27,7 +28,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     if config_path:
         raw.update(_read_toml(Path(config_path), problems))
     raw.update(_read_env(environ))
-    if _truthy(raw.get("live")) and not _truthy(flags.get("live")):
+    if _is_true(raw.get("live")) and not _is_true(flags.get("live")):
         # Real money is a decision made on the command line, each time: never by a file or an inherited variable.
         problems.append("live trading is turned on only by --live on the command line, not by TRADER_LIVE or the "
                         "config file")
@@ -59,6 +60,9 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
         problems.append(f"config file {path}: {exc}")
         return {}
     unknown = sorted(set(document) - set(DEFAULTS) - {"llm"})  # [llm]: settings/llm.py
+    if isinstance(document.get("llm"), dict) and "api_key" in document["llm"]:
+        # Whatever the strategy: a key in a file is a secret left lying around (docs/llm.md).
+        problems.append(f"config file {path}: [llm] api_key is not read from a file; set TRADER_LLM__API_KEY")
     problems.extend(f"config file {path}: unknown key {key!r}" for key in unknown)
     # [exchange] holds credentials (read by _read_credentials); `exchange = "binance"` names the venue.
     return {k: v for k, v in document.items() if k in DEFAULTS and not isinstance(v, dict)}
@@ -90,8 +94,12 @@ def _read_credentials(config_path: object, environ: Mapping[str, str], problems:
             "password": Secret(str(password)) if password else None}
 
 
-def _truthy(value: object) -> bool:
-    return str(value).lower() in ("1", "true", "yes")
+def _is_true(value: object) -> bool:
+    """A valid true; anything else that is not false is reported by ``validate``."""
+    try:
+        return parse_flag(value)
+    except ValueError:
+        return False
 
 
 # Variables of sections read elsewhere, and of the project's own test harness: not settings, not misspelt.

@@ -9,8 +9,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from trader_app.settings.parsing import parse_count, parse_flag
 from trader_app.settings.values import (
     DECIMAL_KEYS,
+    DEFAULTS,
     FLAGS,
     HEALTH_INT_KEYS,
     INT_KEYS,
@@ -20,16 +22,20 @@ from trader_app.settings.values import (
 )
 from trader_core.model import BotId, ConfigError, InvalidValueError, Symbol, Timeframe
 
-__all__ = ["validate"]
+__all__ = ["MAX_DAYS", "validate"]
+
+# A synthetic replay of ten years of 1m candles is over five million per symbol; beyond it a typo (100000)
+# fills the disk in seconds without a word.
+MAX_DAYS = 3660
 
 
 def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # noqa: PLR0912, PLR0915 - one check per key
     values: dict[str, Any] = {}
     for key in INT_KEYS:
         try:
-            values[key] = int(raw[key])
-        except (TypeError, ValueError):
-            problems.append(f"{key} must be a whole number, got {raw[key]!r}")
+            values[key] = parse_count(raw[key])
+        except ValueError as exc:
+            problems.append(f"{key} must be {exc}, got {raw[key]!r}")
     for key in DECIMAL_KEYS:
         try:
             number = Decimal(str(raw[key]))
@@ -38,7 +44,8 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
             values[key] = number
         except (InvalidOperation, ValueError):
             problems.append(f"{key} must be a non-negative number, got {raw[key]!r}")
-    for key in ("stake", "balance", "target_pct", "lease_seconds"):
+    # max_order_value or max_total_exposure 0: every entry is refused, the bot can never trade.
+    for key in ("stake", "balance", "target_pct", "lease_seconds", "max_order_value", "max_total_exposure"):
         if key in values and values[key] <= 0:
             problems.append(f"{key} must be positive, got {values[key]}")
     # A stop at or beyond 100 % below the entry is no stop: every bracket would be refused, every entry unprotected.
@@ -49,10 +56,15 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
                     for key in ("fee_pct", "slippage_pct") if key in values and values[key] >= 100)
     if "fast" in values and "slow" in values and not 0 < values["fast"] < values["slow"]:
         problems.append(f"need 0 < fast < slow, got fast={values['fast']} slow={values['slow']}")
-    if values.get("days", 1) <= 0:
-        problems.append("days must be at least 1")
-    problems.extend(f"{key} must be at least 1, got {values[key]}" for key in HEALTH_INT_KEYS
+    if not 1 <= values.get("days", 1) <= MAX_DAYS:
+        problems.append(f"days must be 1 to {MAX_DAYS} (ten years of candles), got {values['days']}")
+    # max_plans_per_symbol 0: no plan may open, the bot can never trade.
+    problems.extend(f"{key} must be at least 1, got {values[key]}" for key in (*HEALTH_INT_KEYS, "max_plans_per_symbol")
                     if key in values and values[key] < 1)
+    # A size factor scales entries down in volatile markets: above 1 it would enlarge them, at 0 skip them unsaid.
+    problems.extend(f"{key} must be above 0 and at most 1 (it scales entries down), got {values[key]}"
+                    for key in ("high_vol_size_factor", "medium_vol_size_factor")
+                    if key in values and not 0 < values[key] <= 1)
     symbols_raw = raw["symbols"] if isinstance(raw["symbols"], list | tuple) else str(raw["symbols"]).split(",")
     try:
         values["symbols"] = tuple(dict.fromkeys(Symbol.parse(str(s)) for s in symbols_raw))
@@ -79,13 +91,23 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
     values["data"] = None if data in (None, "") else Path(str(data))
     if values["data"] is not None and not values["data"].is_file():
         problems.append(f"data file {values['data']} not found")
+    if values["data"] is not None and "symbols" in values:
+        # A CSV file holds one symbol; left unset, the default pair becomes BTC/USDT alone, as the run trades.
+        if raw["symbols"] is DEFAULTS["symbols"]:
+            values["symbols"] = (Symbol.parse("BTC/USDT"),)
+        elif len(values["symbols"]) != 1:
+            problems.append("a CSV file holds one symbol: give exactly one --symbol with --data")
     summary = raw["summary_json"]
     values["summary_json"] = None if summary in (None, "") else Path(str(summary))
     values["log_dir"] = Path(str(raw["log_dir"]))
     values["db"] = str(raw["db"])
     values["strategy"] = str(raw["strategy"])
     for key in FLAGS:
-        values[key] = str(raw[key]).lower() in ("1", "true", "yes")
+        try:
+            values[key] = parse_flag(raw[key])
+        except ValueError as exc:
+            problems.append(f"{key} must be {exc}, got {raw[key]!r}")
+            values[key] = False
     values["day_timezone"] = str(raw["day_timezone"])
     try:
         zoneinfo.ZoneInfo(values["day_timezone"])
@@ -117,6 +139,10 @@ def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: lis
             values[key] = number
         except (InvalidOperation, ValueError):
             problems.append(f"{key} must be a non-negative number or empty (off), got {raw[key]!r}")
+    # A loss of more than 100 % of the equity cannot happen (the limit would never fire); 0 halts at once.
+    problems.extend(f"{key} must be above 0 and at most 100 (percent of the equity) or empty (off), got {values[key]}"
+                    for key in ("max_daily_loss_pct", "max_drawdown_pct")
+                    if values.get(key) is not None and not 0 < values[key] <= 100)
     problems.extend(f"{key} must be at least 1, got {values[key]}" for key in RISK_INT_KEYS
                     if key in values and values[key] < 1)
     policy = str(raw["loss_policy"]).strip().lower()
@@ -176,11 +202,11 @@ def _validate_capture(raw: dict[str, Any], values: dict[str, Any], problems: lis
         problems.append(f"ohlcv_min_spacing_seconds must be a non-negative number, got "
                         f"{raw['ohlcv_min_spacing_seconds']!r}")
     try:
-        values["ohlcv_max_rows"] = int(raw["ohlcv_max_rows"])
+        values["ohlcv_max_rows"] = parse_count(raw["ohlcv_max_rows"])
         if values["ohlcv_max_rows"] < 1:
             problems.append(f"ohlcv_max_rows must be at least 1, got {values['ohlcv_max_rows']}")
-    except (TypeError, ValueError):
-        problems.append(f"ohlcv_max_rows must be a whole number, got {raw['ohlcv_max_rows']!r}")
+    except ValueError as exc:
+        problems.append(f"ohlcv_max_rows must be {exc}, got {raw['ohlcv_max_rows']!r}")
     age = "" if raw["ohlcv_max_age_days"] is None else str(raw["ohlcv_max_age_days"]).strip()
     try:
         days = None if age.lower() in ("", "off", "none") else Decimal(age)
