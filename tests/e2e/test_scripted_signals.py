@@ -67,11 +67,19 @@ def test_a_signals_file_drives_every_plan_action_through_the_cli(tmp_path: Path)
     assert len(fills) == 3
 
 
-def test_a_malformed_line_exits_2_naming_the_line_and_writes_nothing(tmp_path: Path) -> None:
-    lines = [json.dumps(SIGNALS[0]), '{"at": "2025-01-01T00:41:00Z", "action": "JUMP", "symbol": "BTC/USDT"}']
-    (tmp_path / "signals.jsonl").write_text("\n".join(lines) + "\n")
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"action": "JUMP"}, "unknown action 'JUMP'"),
+    ({"stop_pct": 150}, "stop_pct must be below 100"),
+    ({"target_pct": -5}, "a percentage distance must be positive, got -5"),
+    ({"stop": "abc"}, "stop 'abc' is not a number"),
+    ({"notional": "Infinity"}, "notional 'Infinity' is not a finite number"),
+])
+def test_a_malformed_line_exits_2_naming_the_line_and_writes_nothing(tmp_path: Path, fields: dict[str, object],
+                                                                      message: str) -> None:
+    second = {"at": "2025-01-01T00:41:00Z", "action": "BUY", "symbol": "BTC/USDT", "notional": "100", **fields}
+    (tmp_path / "signals.jsonl").write_text(json.dumps(SIGNALS[0]) + "\n" + json.dumps(second) + "\n")
     result = _app(tmp_path, "run", "--symbol", "BTC/USDT", "--days", "1", "--signals", "signals.jsonl")
     assert result.returncode == 2
-    assert "line 2" in result.stderr
-    assert "JUMP" in result.stderr
+    assert "signals.jsonl, line 2: " + message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "trader.db").exists()

@@ -60,3 +60,12 @@ def test_a_replay_from_a_cassette_needs_no_url() -> None:
     assert llm.cassette == Path("c.jsonl")
     with pytest.raises(ConfigError, match="base_url"):
         load_llm_settings({"llm_cassette": "c.jsonl", "llm_cassette_mode": "auto", "llm_model": "m"}, {})
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("TRADER_LLM__DECISION_INTERVAL", "soon", "llm decision_interval 'soon': the duration 'soon' is not a number"),
+    ("TRADER_LLM__BUDGET", "ten", "llm budget 'ten': the value 'ten' is not a number"),
+])
+def test_a_value_that_is_no_number_is_said_so_in_words(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_llm_settings({"llm_model": "m", "llm_base_url": "http://127.0.0.1:9/v1"}, {variable: value})

@@ -32,6 +32,7 @@ from trader_core.model import (
     Quantity,
     Signal,
     Symbol,
+    parse_number,
 )
 from trader_core.ports import DecisionContext, Store
 
@@ -180,14 +181,7 @@ def _at(value: Any) -> datetime:
 
 def _decimal(record: dict[str, Any], name: str) -> Decimal | None:
     value = record.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"{name} must be a number")
-    number = Decimal(str(value))
-    if not number.is_finite():
-        raise ValueError(f"{name} must be finite")
-    return number
+    return None if value is None else parse_number(value, name)
 
 
 def _signal(record: dict[str, Any]) -> Signal:

@@ -19,7 +19,7 @@ import attrs
 
 from trader_app.settings.parsing import parse_count, parse_flag
 from trader_app.settings.values import Secret
-from trader_core.model import ConfigError
+from trader_core.model import ConfigError, parse_number
 
 __all__ = ["LLM_DEFAULTS", "LlmSettings", "load_llm_settings"]
 
@@ -181,8 +181,8 @@ def _url(value: Any) -> str:
 
 
 def _money(value: Any) -> Decimal:
-    number = Decimal(str(value))
-    if not number.is_finite() or number < 0:
+    number = parse_number(value, "the value")
+    if number < 0:
         raise ValueError("a number >= 0 is needed")
     return number
 
@@ -205,7 +205,7 @@ def _span(value: Any) -> timedelta:
     """Seconds (``5``, ``2.5``) or a number with a unit (``30s``, ``5m``, ``1h``, ``1d``)."""
     text = str(value).strip()
     unit = _UNITS.get(text[-1:])
-    number = Decimal(text[:-1] if unit else text)
-    if not number.is_finite() or number < 0:
+    number = parse_number(text[:-1] if unit else text, "the duration")
+    if number < 0:
         raise ValueError("a duration >= 0 is needed, e.g. 30s, 5m, 1h")
     return timedelta(seconds=float(number * (unit or 1)))

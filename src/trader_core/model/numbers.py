@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from trader_core.model.errors import InvalidValueError
 
-__all__ = ["ONE", "ZERO", "to_decimal", "to_decimal_or_none"]
+__all__ = ["ONE", "ZERO", "parse_number", "to_decimal", "to_decimal_or_none"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -41,3 +41,18 @@ def to_decimal(value: object) -> Decimal:
 def to_decimal_or_none(value: object) -> Decimal | None:
     """Like :func:`to_decimal`, but ``None`` stays ``None``."""
     return None if value is None else to_decimal(value)
+
+
+def parse_number(value: object, name: str) -> Decimal:
+    """User input (a signals file, a settings value) as a finite ``Decimal``, read through its text (a JSON
+    number as written). Anything else is an ``InvalidValueError`` saying so in words (``stop 'abc' is not a
+    number``), never the bare ``decimal.ConversionSyntax`` of ``Decimal('abc')``."""
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidValueError(f"{name} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise InvalidValueError(f"{name} {value!r} is not a finite number")
+    return number

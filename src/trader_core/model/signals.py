@@ -67,6 +67,9 @@ class Signal:
             raise InvalidValueError("give quantity or notional, not both")
         if self.notional is not None and self.notional <= ZERO:
             raise InvalidValueError(f"notional must be positive, got {self.notional}")
+        if self.stop_pct is not None and self.stop_pct >= 100:
+            # As the settings' stop_pct: a stop 100 % or more below the entry is no stop.
+            raise InvalidValueError(f"stop_pct must be below 100 (percent below the entry), got {self.stop_pct}")
         if self.stop is not None and self.stop_pct is not None:
             raise InvalidValueError("give stop or stop_pct, not both")
         if self.target is not None and self.target_pct is not None:
