@@ -95,6 +95,7 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     ("GET", "/api/v1/bots/alpha/commands/cmd-none", None, 404, "no command"),
     ("POST", "/api/v1/bots/alpha/commands/explode", {}, 404, "one of pause"),
     ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": -1}, 400, "positive integer"),
+    ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": 10**23}, 400, "minutes must be 1 to 525600"),
     ("POST", "/api/v1/bots/alpha/commands/halt", {"minutes": 3}, 400, "with pause only"),
     ("POST", "/api/v1/bots/alpha/commands/pause", [1], 400, "JSON object"),
     ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, ""),

@@ -470,6 +470,39 @@ def test_the_command_cli_queues_and_times_out_when_no_bot_answers(tmp_path, caps
         command_command("stop", url, "ops", minutes=5)
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["command", "pause", "--minutes", "99999999999999999999999"], "minutes must be 1 to 525600"),
+    (["command", "pause", "--wait", "--timeout", "nan"], "--timeout must be a positive number of seconds, got nan"),
+    (["llm", "traces", "--last", "99999999999999999999999"], "--last must be 1 to 10000"),
+    (["sandbox", "--port", "99999"], "a port is 0 (any free one) to 65535, got '99999'"),
+    (["sandbox", "--port", "-1"], "a port is 0 (any free one) to 65535, got '-1'"),
+    (["llm-sandbox", "--port", "70000"], "a port is 0 (any free one) to 65535, got '70000'"),
+])
+def test_a_number_out_of_range_on_the_command_line_exits_2_with_one_line_and_queues_nothing(
+        tmp_path, capsys, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    from trader_app.cli import main
+    from trader_app.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'base.db'}"
+    open_store(url, BotId("default")).close()
+    targeted = [*args, "--db", url] if args[0] in ("command", "llm") else args
+    try:
+        code = main(targeted)
+    except SystemExit as exit_:  # a usage error found by the parser
+        code = exit_.code  # type: ignore[assignment]
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("trader-app: error: ")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    store = open_store(url, BotId("default"), migrate=False)
+    try:
+        with store.unit_of_work() as uow:
+            assert not uow.commands.list_pending()
+    finally:
+        store.close()
+
+
 # --- a clean stop (issue 17 item 7) ----------------------------------------------------------------------
 
 

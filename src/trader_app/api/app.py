@@ -122,7 +122,10 @@ class Endpoints:
             raise BadRequestError("minutes: a positive integer, with pause only")
         wait = request.query_params.get("wait")
         seconds = None if wait is None else _int(wait, 10, 1, 60)
-        queued = self.fleet.queue(bot, name, minutes)
+        try:
+            queued = self.fleet.queue(bot, name, minutes)
+        except InvalidValueError as exc:  # the command's own bounds (minutes up to a year)
+            raise BadRequestError(str(exc)) from None
         if seconds is None:
             return queued
         deadline = time.monotonic() + seconds

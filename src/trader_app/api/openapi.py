@@ -61,7 +61,8 @@ def openapi_schema() -> dict[str, Any]:
                 "parameters": [_BOT, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                                _query("wait", "integer", "seconds (1-60) to wait for the bot's result")],
                 "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"minutes": {"type": "integer", "minimum": 1}}}}}},
+                    "type": "object",
+                    "properties": {"minutes": {"type": "integer", "minimum": 1, "maximum": 525600}}}}}},
                 "responses": {"200": {"description": "the queued command"}, "400": _ERROR, "401": _ERROR,
                               "404": _ERROR}}},
         },

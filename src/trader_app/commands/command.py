@@ -6,6 +6,7 @@ the queue while sleeping), executes it at the start of a tick and stores the res
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from datetime import UTC, datetime
@@ -47,8 +48,8 @@ def command_command(name: str, db: str, bot: str, *, minutes: int | None = None,
         raise ConfigError(str(exc)) from exc
     if minutes is not None and command.name is not CommandName.PAUSE:
         raise ConfigError("--minutes goes with pause only")
-    if timeout <= 0:
-        raise ConfigError(f"--timeout must be positive, got {timeout}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ConfigError(f"--timeout must be a positive number of seconds, got {timeout}")
     store = open_store(db, bot_id, migrate=False)
     try:
         try:

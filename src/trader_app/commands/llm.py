@@ -12,6 +12,8 @@ from trader_core.model.llm import LlmTraceRecord
 
 __all__ = ["register", "trace_json", "traces_command"]
 
+_MAX_LAST = 10_000  # more than a week of decisions at the default 5m interval; beyond, a typo (and an overflow)
+
 
 def register(sub: Any) -> None:
     """Add ``llm traces``."""
@@ -37,8 +39,8 @@ def traces_command(db: str, bot: str, last: int, as_json: bool) -> int:
     """Print the bot's latest ``last`` traces."""
     from trader_app.storage import open_store
 
-    if last < 1:
-        raise ConfigError(f"--last must be at least 1, got {last}")
+    if not 1 <= last <= _MAX_LAST:
+        raise ConfigError(f"--last must be 1 to {_MAX_LAST}, got {last}")
     try:
         bot_id = BotId(bot)
     except InvalidValueError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from trader_app.commands.arguments import port
 from trader_core.model import ConfigError
 
 __all__ = ["llm_sandbox_command", "register"]
@@ -18,7 +19,7 @@ __all__ = ["llm_sandbox_command", "register"]
 def register(sub: Any) -> None:
     """Add ``llm-sandbox``."""
     parser = sub.add_parser("llm-sandbox", help="run an OpenAI-compatible chat emulator on 127.0.0.1 (prints url)")
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--port", type=port, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--script", help="JSON lines of scripted answers, one per request (docs/llm.md)")
     parser.set_defaults(handler=llm_sandbox_command)
 

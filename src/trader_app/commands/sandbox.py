@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from trader_app.commands.arguments import port
 from trader_core.model import ConfigError
 from trader_core.model.ids import Symbol
 
@@ -18,7 +19,7 @@ def register(sub: Any) -> None:
     )
     sandbox.add_argument("--venue", choices=("binance", "gemini"), default="binance",
                          help="the API it speaks: binance (spot /api/v3, default) or gemini (/v1)")
-    sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    sandbox.add_argument("--port", type=port, default=0, help="port on 127.0.0.1 (default: a free one)")
     sandbox.add_argument("--data", help="candle CSV: timestamp_ms,open,high,low,close,volume")
     sandbox.add_argument("--data-symbol", default="BTCUSDT", help="the symbol the CSV prices (default BTCUSDT)")
     sandbox.add_argument("--step-interval", type=float, default=0.0,

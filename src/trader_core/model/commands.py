@@ -36,9 +36,16 @@ class CommandStatus(enum.Enum):
     STALE = "stale"
 
 
+# A pause of up to a year; longer is a typo (and overflows the database): leave minutes out to pause until resumed.
+MAX_PAUSE_MINUTES = 525_600
+
+
 def _minutes(_instance: object, _attribute: object, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise InvalidValueError(f"minutes must be a positive whole number, got {value!r}")
+    if value is not None and value > MAX_PAUSE_MINUTES:
+        raise InvalidValueError(f"minutes must be 1 to {MAX_PAUSE_MINUTES} (a year; leave it out to pause until "
+                                f"resumed), got {value}")
 
 
 def _command_id(_instance: object, _attribute: object, value: str) -> None:
