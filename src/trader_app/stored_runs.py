@@ -9,7 +9,7 @@ from trader_core.model import BotId, ConfigError, FillRecord, InvalidValueError,
 from trader_core.model.llm import LlmCallRecord
 from trader_core.ports import UnitOfWork
 
-__all__ = ["StoredRun", "find_run", "read_run"]
+__all__ = ["StoredRun", "find_run", "no_runs", "read_run"]
 
 
 @attrs.frozen
@@ -20,6 +20,12 @@ class StoredRun:
     plans: tuple[Plan, ...]
     fills: tuple[FillRecord, ...]
     llm_calls: tuple[LlmCallRecord, ...]
+
+
+def no_runs(bot: str, db: str) -> ConfigError:
+    """The refusal for a bot that has no run in the store: an unknown bot (trades, report, rebuild, status,
+    command)."""
+    return ConfigError(f"bot {bot} has no runs in {db}")
 
 
 def find_run(uow: UnitOfWork, run: str | None) -> StoredRun | None:
@@ -47,5 +53,5 @@ def read_run(db: str, bot: str, run: str | None) -> StoredRun:
     finally:
         store.close()
     if found is None:
-        raise ConfigError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs in {db}")
+        raise ConfigError(f"no run {run!r} for bot {bot}") if run else no_runs(bot, db)
     return found

@@ -52,6 +52,16 @@ def test_status_trades_and_command_follow_trader_db_and_trader_bot_like_run(tmp_
     assert trades.stdout.strip(), "alpha's round trips, from alpha's database"
 
 
+def test_status_and_command_refuse_a_bot_that_never_ran_like_trades(tmp_path: Path) -> None:
+    assert _app(tmp_path, "run", "--days", "1").returncode == 0
+    for command in (["status"], ["command", "pause"], ["trades"]):
+        result = _app(tmp_path, *command, "--bot", "nobody")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr == "trader-app: error: bot nobody has no runs in sqlite:///trader.db\n"
+        assert result.stdout == ""
+    assert _commands(f"sqlite:///{tmp_path / 'trader.db'}", "nobody") == [], "nothing queued"
+
+
 def test_live_trading_is_never_turned_on_by_the_environment_or_the_config_file(tmp_path: Path) -> None:
     keys = {"TRADER_EXCHANGE__API_KEY": "k" * 64, "TRADER_EXCHANGE__SECRET": "s" * 64}
     by_env = _app(tmp_path, "run", "--exchange", "binance", TRADER_LIVE="true", **keys)

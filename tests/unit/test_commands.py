@@ -453,7 +453,13 @@ def test_the_command_cli_queues_and_times_out_when_no_bot_answers(tmp_path, caps
     from trader_core.model import ConfigError
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
-    open_store(url, BotId("ops")).close()  # the schema, as the bot's first run creates it
+    store = open_store(url, BotId("ops"))  # the schema and the run, as the bot's first run creates them
+    try:
+        with store.unit_of_work() as uow:
+            uow.runs.add(RunRecord(run_id=RunId("ops-first"), mode="paper", started_at=T0))
+            uow.commit()
+    finally:
+        store.close()
     assert command_command("pause", url, "ops", minutes=5) == 0
     assert command_command("stop", url, "ops", wait=True, timeout=0.3) == 1
     out = capsys.readouterr().out

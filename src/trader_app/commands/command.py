@@ -14,6 +14,7 @@ from typing import Any
 
 from trader_app.commands.target import add_target, target
 from trader_app.storage import open_store
+from trader_app.stored_runs import no_runs
 from trader_core.model import BotId, ConfigError, InvalidValueError, StoreError
 from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
 
@@ -54,6 +55,8 @@ def command_command(name: str, db: str, bot: str, *, minutes: int | None = None,
     try:
         try:
             with store.unit_of_work() as uow:
+                if uow.runs.find_latest() is None:
+                    raise no_runs(bot, db)
                 uow.commands.add(command)
                 uow.commit()
         except StoreError as exc:

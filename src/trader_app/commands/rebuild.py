@@ -15,6 +15,7 @@ from typing import Any
 
 from trader_app.commands.target import add_target, target
 from trader_app.storage import open_store
+from trader_app.stored_runs import no_runs
 from trader_core.model import BotId, ConfigError, InvalidValueError, RunId
 
 __all__ = ["rebuild_command", "register"]
@@ -46,7 +47,7 @@ def rebuild_command(db: str, bot: str, run: str | None, day_timezone: str) -> in
         with store.unit_of_work() as uow:
             record = uow.runs.find(run_id) if run_id else uow.runs.find_latest()
         if record is None:
-            raise ConfigError(f"no run {run!r} for bot {bot}" if run else f"bot {bot} has no runs in the database")
+            raise ConfigError(f"no run {run!r} for bot {bot}") if run else no_runs(bot, db)
         scope = StatsScope(record.run_id) if run_id else StatsScope.for_mode(record.mode, record.run_id)
         tracker = PortfolioTracker(store, SystemClock(), RecordingTelemetry(),
                                    policy=LedgerPolicy(day_timezone=day_timezone))

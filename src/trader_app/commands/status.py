@@ -22,6 +22,7 @@ from rich.table import Table
 from trader_app.commands.target import add_target, target
 from trader_app.llm_status import budget_json
 from trader_app.loop_status import STATUS_KEY, LoopStatus
+from trader_app.stored_runs import no_runs
 from trader_app.terminal import key_value_table, rows_table, show
 from trader_core.model import (
     ZERO,
@@ -62,6 +63,8 @@ def status_command(db: str, bot: str, as_json: bool) -> int:
         status = collect_status(store, datetime.now(UTC))
     finally:
         store.close()
+    if status["run"] is None:
+        raise no_runs(bot, db)
     if as_json:
         sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
