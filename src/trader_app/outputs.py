@@ -1,12 +1,13 @@
 """Files a command writes (``--out``, ``--json``, ``--summary-json``, ``--report``, a recording LLM cassette...)
 are checked before anything runs: none may be a folder, the database (a SQLite file or its ``-wal``, ``-shm``
-or ``-journal`` file), a file the command reads (``--data``, ``--config``...), or another of its outputs.
+or ``-journal`` file), a file the command reads (``--data``, ``--config``...), or another of its outputs,
+and each must go into a writable folder that exists (unless its writer creates folders, as ``--log-dir``).
 Writing over any of them would lose data; a refusal is a ``ConfigError`` (exit 2, one line)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from trader_app.storage import sqlite_path
@@ -19,9 +20,10 @@ _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 
 def check_outputs(outputs: Mapping[str, str | Path | None], *, reads: Mapping[str, str | Path | None] | None = None,
-                  db: str | None = None) -> None:
+                  db: str | None = None, creates_folders: Collection[str] = ()) -> None:
     """Raise ``ConfigError`` when an output (flag -> file; None: not given) would replace the database ``db``
-    (a URL), a file in ``reads`` (flag -> file), another output, or is a folder."""
+    (a URL), a file in ``reads`` (flag -> file), another output, is a folder, or cannot be written: its folder
+    is missing (unless its flag is in ``creates_folders``), not a folder, or not writable."""
     taken: list[tuple[str, Path]] = []
     database = sqlite_path(db) if db else None
     if database is not None:
@@ -35,10 +37,24 @@ def check_outputs(outputs: Mapping[str, str | Path | None], *, reads: Mapping[st
         path = Path(name)
         if path.is_dir():
             raise ConfigError(f"{flag} {name} is a folder; give a file name")
+        _check_folder(flag, name, path.parent, creates=flag in creates_folders)
         for what, other in taken:
             if _same_file(path, other):
                 raise ConfigError(f"{flag} {name} is {what}; refusing to write over it (choose another file)")
         taken.append((f"the file of {flag}", path))
+
+
+def _check_folder(flag: str, name: str | Path, folder: Path, *, creates: bool) -> None:
+    """Refuse ``name`` when ``folder`` (its folder) is missing, not a folder or not writable; when the writer
+    ``creates`` missing folders, the nearest existing folder above it must be writable instead."""
+    while creates and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.exists():
+        raise ConfigError(f"{flag} {name}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {name}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{flag} {name}: the folder {folder} is not writable")
 
 
 def _same_file(a: Path, b: Path) -> bool:

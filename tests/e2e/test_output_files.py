@@ -54,3 +54,27 @@ def test_an_output_never_replaces_the_database_or_an_input(folder: Path, args: t
     assert result.returncode == 2, result.stderr
     assert problem in one_error_line(result)
     assert _files(folder) == before, "nothing written"
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ((*REPORT, "--out", "no/such/r.html"), "--out no/such/r.html: the folder no/such does not exist"),
+    ((*REPORT, "--json", "small.csv/r.json"), "--json small.csv/r.json: small.csv is not a folder"),
+    ((*RUN, "--summary-json", "no/s.json"), "--summary-json no/s.json: the folder no does not exist"),
+    ((*RUN, "--report", "small.csv/r.html"), "--report small.csv/r.html: small.csv is not a folder"),
+], ids=lambda value: " ".join(value) if isinstance(value, tuple) else None)
+def test_an_output_in_a_missing_folder_or_under_a_file_is_refused_before_anything_is_printed(
+        folder: Path, args: tuple[str, ...], problem: str) -> None:
+    before = _files(folder)
+    result = app(folder, *args)
+    assert result.returncode == 2, result.stderr
+    assert problem in one_error_line(result)
+    assert result.stdout == ""
+    assert _files(folder) == before, "nothing written"
+    assert not (folder / "no").exists()
+
+
+def test_a_log_dir_that_does_not_exist_yet_is_still_created_by_the_run(tmp_path: Path) -> None:
+    write_candles(tmp_path / "small.csv", 300)
+    result = app(tmp_path, *RUN, "--log-dir", "new/logs")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new" / "logs" / "telemetry.jsonl").is_file()

@@ -15,7 +15,7 @@ from trader_app.outputs import check_outputs
 from trader_app.settings import config_file
 from trader_core.model import Candle, ConfigError, Symbol
 
-__all__ = ["check_writable", "register", "report_command", "report_run", "write_outputs"]
+__all__ = ["register", "report_command", "report_run", "write_outputs"]
 
 
 def register(sub: Any) -> None:
@@ -49,12 +49,6 @@ def _time(text: str | None, flag: str) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def check_writable(name: str) -> None:
-    """Raise ``ConfigError`` when ``name`` cannot be written (its folder is missing)."""
-    if not Path(name).parent.is_dir():
-        raise ConfigError(f"cannot write {name}: no folder {Path(name).parent}")
-
-
 def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None) -> None:
     """Print the report to stdout and write the HTML and JSON files (each whole, via a temporary name)."""
     from trader_adapters.report import print_report, render_html, report_document
@@ -66,8 +60,6 @@ def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | 
                                        prices=inputs.prices, marks=inputs.marks)))
     if json_out:
         files.append((json_out, json.dumps(report_document(inputs.report, run_id=run_id, bot=bot), indent=2)))
-    for name, _ in files:
-        check_writable(name)
     for name, text in files:
         path = Path(name)
         partial = path.with_name(path.name + ".partial")

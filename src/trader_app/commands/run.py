@@ -159,12 +159,8 @@ def _report_at_end(settings: Settings, run_id: str, series: Mapping[Symbol, Sequ
 
 
 def _report_target(flags: Mapping[str, Any]) -> str | None:
-    """``--report FILE``, checked writable before anything runs."""
+    """``--report FILE`` (checked writable by ``_check_files`` before anything runs)."""
     out: str | None = flags.get("report")
-    if out:
-        from trader_app.commands.report import check_writable
-
-        check_writable(out)
     return out
 
 
@@ -177,7 +173,7 @@ def _check_files(flags: Mapping[str, Any], settings: Settings, strategy: SignalS
     if (cassette := cassette_file(strategy)) is not None:
         path, written = cassette
         (outputs if written else reads)["--llm-cassette"] = path
-    check_outputs(outputs, reads=reads, db=settings.db)
+    check_outputs(outputs, reads=reads, db=settings.db, creates_folders=("--log-dir", "--llm-cassette"))
 
 
 def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strategy: SignalSource,
