@@ -129,8 +129,8 @@ def _opened_read_only(url: str) -> bool:
 
 
 def check_url(url: str) -> None:
-    """Refuse, with a ``ConfigError``, a URL that is unparsable, of an unsupported database, or whose
-    driver is not installed. Opens no connection."""
+    """Refuse, with a ``ConfigError``, a URL that is unparsable, of an unsupported database, whose
+    driver is not installed, or a SQLite "file" that is a folder. Opens no connection."""
     from sqlalchemy.exc import NoSuchModuleError
 
     parsed = parse_url(url)
@@ -155,6 +155,9 @@ def check_url(url: str) -> None:
     if getattr(dialect, "is_async", False):
         raise ConfigError(f"driver {parsed.drivername!r} is asynchronous; the store needs a synchronous one; "
                           f"{SUPPORTED}")
+    path = sqlite_path(url)
+    if path is not None and path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a database file")
 
 
 @contextmanager

@@ -70,3 +70,12 @@ def test_a_run_on_a_database_opened_read_only_by_its_url_says_so(tmp_path: Path)
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     status = _app(tmp_path, "status", "--db", "sqlite:///file:trader.db?mode=ro&uri=true")
     assert status.returncode == 0, status.stderr
+
+
+def test_a_database_url_naming_a_folder_says_so(tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    for command in (["run", "--days", "1"], ["status"], ["command", "pause"], ["db", "upgrade"]):
+        result = _app(tmp_path, *command, "--db", "sqlite:///adir")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == "trader-app: error: adir is a folder, not a database file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["adir"]
