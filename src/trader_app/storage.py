@@ -173,6 +173,8 @@ def config_errors(url: str) -> Iterator[None]:
         reason = _driver_reason(exc)
         if reason and reason not in message:
             message = f"{message} ({reason})"
+        # The user's URL, not the read-only form a reader opened (sqlite:///file%3A...?mode=ro&uri=true).
+        message = message.replace(describe(read_only_url(url)), describe(url))
         # from None: the chained driver exception is not shown to the operator, and cannot leak later.
         raise ConfigError(redact(message, url)) from None
 

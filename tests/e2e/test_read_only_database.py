@@ -79,3 +79,12 @@ def test_a_database_url_naming_a_folder_says_so(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert result.stderr == "trader-app: error: adir is a folder, not a database file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["adir"]
+
+
+def test_an_error_reading_a_database_names_the_users_url_not_the_read_only_form(tmp_path: Path) -> None:
+    (tmp_path / "bad.db").write_text("not a database\n")
+    result = _app(tmp_path, "status", "--db", "sqlite:///bad.db")
+    assert result.returncode == 2, result.stderr
+    assert "database sqlite:///bad.db:" in result.stderr
+    assert "mode=ro" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
