@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,64 @@ def load_script(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"script {path}, line {number}: not JSON ({exc})") from None
         if not isinstance(entry, dict):
             raise ValueError(f"script {path}, line {number}: each entry must be a JSON object")
+        problem = _entry_problem(entry)
+        if problem:
+            raise ValueError(f"script {path}, line {number}: {problem}")
         entries.append(entry)
     return entries
+
+
+_FLAGS = ("drop", "malformed", "reject_response_format")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_duration(value: Any) -> bool:
+    return _is_number(value) and math.isfinite(value) and value >= 0
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_usage(value: Any) -> bool:
+    return isinstance(value, bool) or (isinstance(value, list) and len(value) == 2 and all(map(_is_count, value)))
+
+
+def _is_tool_calls(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("arguments", {}), dict)
+        for c in value)
+
+
+def _is_status(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {  # key: (valid?, the rule); "json" takes any value
+    "content": (lambda v: isinstance(v, str), "must be text"),
+    "refusal": (lambda v: isinstance(v, str), "must be text"),
+    **{flag: (lambda v: isinstance(v, bool), "must be true or false") for flag in _FLAGS},
+    "delay_s": (_is_duration, "must be a number of seconds >= 0"),
+    "retry_after": (_is_duration, "must be a number of seconds >= 0"),
+    "status": (_is_status, "must be an HTTP status 100 to 599"),
+    "usage": (_is_usage, "must be false or [prompt_tokens, completion_tokens]"),
+    "tool_calls": (_is_tool_calls, 'must be a list of {"name": text, "arguments": object}'),
+}
+_KEYS = {"json", *_CHECKS}
+
+
+def _entry_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with a script entry, or None."""
+    for key, value in entry.items():
+        if key not in _KEYS:
+            return f"unknown key {key!r} (known: {', '.join(sorted(_KEYS))})"
+        valid, rule = _CHECKS.get(key, (lambda _v: True, ""))
+        if not valid(value):
+            return f"{key} {rule}, got {value!r}"
+    return None
 
 
 class _Server(ThreadingHTTPServer):
