@@ -96,6 +96,23 @@ def test_a_misspelt_variable_is_named_with_the_closest_known_one(tmp_path: Path)
     assert "unknown environment variable TRADER_STKAE is ignored; did you mean TRADER_STAKE?" in result.stderr
 
 
+@pytest.mark.parametrize(("variable", "message"), [
+    ("TRADER_EXCHANGE__SECRETT", "unknown environment variable TRADER_EXCHANGE__SECRETT; did you mean "
+                                 "TRADER_EXCHANGE__SECRET?"),
+    ("TRADER_EXCHANGE__BOGUS", "unknown environment variable TRADER_EXCHANGE__BOGUS"),
+    ("TRADER_LLM__MODLE", "unknown environment variable TRADER_LLM__MODLE; did you mean TRADER_LLM__MODEL?"),
+    ("TRADER_LLM__BOGUS", "unknown environment variable TRADER_LLM__BOGUS"),
+])
+def test_a_misspelt_exchange_or_llm_variable_is_refused_whatever_the_strategy(
+        tmp_path: Path, variable: str, message: str) -> None:
+    result = _app(tmp_path, "run", "--days", "1", **{variable: "x"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("trader-app: error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "trader.db").exists(), "nothing written"
+
+
 @pytest.mark.parametrize(("flags", "env"), [
     (["--timeframe", "7m"], {}),
     ([], {"TRADER_OHLCV_TIMEFRAMES": "1m,7m"}),

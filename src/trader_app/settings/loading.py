@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from trader_app.settings.llm import LLM_DEFAULTS
 from trader_app.settings.parsing import parse_flag
 from trader_app.settings.validation import validate
 from trader_app.settings.values import DEFAULTS, Secret, Settings
@@ -28,6 +29,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     if config_path:
         raw.update(_read_toml(Path(config_path), problems))
     raw.update(_read_env(environ))
+    problems.extend(_unknown_section_variables(environ))
     if _is_true(raw.get("live")) and not _is_true(flags.get("live")):
         # Real money is a decision made on the command line, each time: never by a file or an inherited variable.
         problems.append("live trading is turned on only by --live on the command line, not by TRADER_LIVE or the "
@@ -120,6 +122,22 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
         else:
             _warn_unknown(name)
     return values
+
+
+# The keys of the sections read from ``TRADER_<SECTION>__<KEY>`` (exchange credentials, [llm]).
+_SECTION_KEYS = {"TRADER_EXCHANGE__": ("api_key", "secret", "password"), "TRADER_LLM__": ("api_key", *LLM_DEFAULTS)}
+
+
+def _unknown_section_variables(environ: Mapping[str, str]) -> list[str]:
+    """A misspelt TRADER_EXCHANGE__ or TRADER_LLM__ variable, whatever the strategy: refused, naming the closest."""
+    problems = []
+    for prefix, keys in _SECTION_KEYS.items():
+        known = {prefix + key.upper() for key in keys}  # read by these exact names
+        for name in sorted(n for n in environ if n.startswith(prefix) and n not in known):
+            close = difflib.get_close_matches(name[len(prefix):].lower(), keys, n=1)
+            hint = f"; did you mean {prefix}{close[0].upper()}?" if close else ""
+            problems.append(f"unknown environment variable {name}{hint}")
+    return problems
 
 
 def _warn_unknown(name: str) -> None:
