@@ -156,3 +156,17 @@ def test_files_that_are_not_utf8_and_a_venue_named_in_the_config_file_are_handle
         assert text in result.stderr
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ("BTC/USDT:maybe", "maker_overrides: entry 'BTC/USDT:maybe' must be SYMBOL:true or SYMBOL:false"),
+    ("ETH/USDT:no,BTCUSDT:yes", "maker_overrides: entry 'BTCUSDT:yes': invalid symbol 'BTCUSDT'"),
+])
+def test_a_malformed_maker_override_is_refused_naming_the_entry(tmp_path: Path, overrides: str,
+                                                                 message: str) -> None:
+    result = _app(tmp_path, "run", "--days", "1", TRADER_MAKER_PREFERENCE="true", TRADER_MAKER_OVERRIDES=overrides)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("trader-app: error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "trader.db").exists(), "nothing written"

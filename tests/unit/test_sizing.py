@@ -24,7 +24,7 @@ from trader_core.execution import (
     stacking_blocked,
     volatility_scaled,
 )
-from trader_core.model import Action, InstrumentRules, Price, Quantity, Quote, Side, Signal
+from trader_core.model import Action, InstrumentRules, InvalidValueError, Price, Quantity, Quote, Side, Signal
 
 POLICY = SizingPolicy()
 D = Decimal
@@ -258,7 +258,7 @@ def test_stacking_blocks_a_buy_with_a_position_and_pending_buys_or_plans_never_a
 
 
 def test_maker_overrides_are_case_insensitive() -> None:
-    overrides = parse_maker_overrides("btc/usdt:no, Eth/Usdt:YES,bad,SOL/USDT:maybe")
+    overrides = parse_maker_overrides("btc/usdt:no, Eth/Usdt:YES,")
     assert overrides == {"BTC/USDT": False, "ETH/USDT": True}
     preference = MakerPreference(default=True, overrides=overrides)
     assert preference.for_symbol(BTC_USDT) is False
@@ -266,6 +266,12 @@ def test_maker_overrides_are_case_insensitive() -> None:
     assert preference.for_symbol("SOL/USDT") is True
     assert MakerPreference(default=False).for_symbol(BTC_USDT) is False
     assert MakerPreference(overrides={"btc/usdt": True}, default=False).for_symbol("BTC/USDT") is True
+
+
+@pytest.mark.parametrize("text", ["BTC/USDT:maybe", "bad", "BTC/USDT", ":yes", "BTCUSDT:no"])
+def test_a_malformed_maker_override_is_refused_naming_it(text: str) -> None:
+    with pytest.raises(InvalidValueError, match=f"entry '{text}'"):
+        parse_maker_overrides(f"ETH/USDT:no,{text}")
 
 
 @pytest.mark.parametrize(("volatility", "expected"), [

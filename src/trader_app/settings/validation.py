@@ -20,6 +20,7 @@ from trader_app.settings.values import (
     RISK_INT_KEYS,
     Settings,
 )
+from trader_core.execution import parse_maker_overrides
 from trader_core.model import BotId, ConfigError, InvalidValueError, Symbol, Timeframe
 
 __all__ = ["MAX_DAYS", "validate"]
@@ -169,6 +170,10 @@ def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: lis
     except ValueError:
         problems.append(f"day_end_cutoff must be a local time HH:MM, got {raw['day_end_cutoff']!r}")
     values["maker_overrides"] = str(raw["maker_overrides"] or "")
+    try:
+        parse_maker_overrides(values["maker_overrides"])
+    except InvalidValueError as exc:
+        problems.append(f"maker_overrides: {exc}")
     signals = raw["signals"]
     values["signals"] = None if signals in (None, "") else Path(str(signals))
     if values["signals"] is not None and not values["signals"].is_file():

@@ -14,7 +14,18 @@ from decimal import ROUND_DOWN, Context, Decimal
 
 import attrs
 
-from trader_core.model import ONE, ZERO, InstrumentRules, Price, Quantity, Quote, Side, Signal, Symbol
+from trader_core.model import (
+    ONE,
+    ZERO,
+    InstrumentRules,
+    InvalidValueError,
+    Price,
+    Quantity,
+    Quote,
+    Side,
+    Signal,
+    Symbol,
+)
 
 __all__ = [
     "MakerPreference",
@@ -195,18 +206,29 @@ def stacking_blocked(side: Side, position: Decimal, pending_buys: int, open_plan
     return side is Side.BUY and position > ZERO and (pending_buys > 0 or open_plans > 0)
 
 
+_MAKER_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def parse_maker_overrides(text: str) -> dict[str, bool]:
     """Parse ``"SYM:true,SYM2:no"`` (catalog §1): ``true/1/yes`` and ``false/0/no``, any case.
 
-    Entries without ``:`` or with another value are skipped, as in the original.
+    A malformed entry is an ``InvalidValueError`` naming it (the original skipped it: a typo went unnoticed);
+    empty entries (a trailing comma) are ignored.
     """
     result: dict[str, bool] = {}
     for entry in text.split(","):
+        if not entry.strip():
+            continue
         name, sep, flag = entry.partition(":")
-        value = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
-            flag.strip().lower())
-        if sep and name.strip() and value is not None:
-            result[name.strip().upper()] = value
+        value = _MAKER_FLAGS.get(flag.strip().lower())
+        if not sep or value is None:
+            raise InvalidValueError(f"entry {entry.strip()!r} must be SYMBOL:true or SYMBOL:false "
+                                    "(true/1/yes, false/0/no)")
+        try:
+            symbol = Symbol.parse(name.strip())
+        except InvalidValueError as exc:
+            raise InvalidValueError(f"entry {entry.strip()!r}: {exc}") from None
+        result[str(symbol)] = value
     return result
 
 
