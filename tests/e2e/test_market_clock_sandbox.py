@@ -5,7 +5,6 @@ that clock, sees fresh closed candles, and trades the data."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -17,26 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.telemetry_log import events
+from tests.e2e.wave import wave_csv
 
 pytestmark = pytest.mark.slow
 
 APP = str(Path(sys.executable).parent / "trader-app")
 
 
-def _csv(path: Path) -> Path:
-    rows = ["timestamp_ms,open,high,low,close,volume"]
-    previous = 30_000.0
-    for i in range(900):  # a wave: SMA(2) and SMA(3) cross every few candles
-        close = 30_000 + 600 * math.sin(i / 4)
-        rows.append(f"{1_600_000_000_000 + i * 60_000},{previous:.2f},{max(previous, close) + 5:.2f},"
-                    f"{min(previous, close) - 5:.2f},{close:.2f},12.5")
-        previous = close
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
 def _sandbox(folder: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen([APP, "sandbox", "--data", str(_csv(folder / "btc.csv")), "--speed", "60"],
+    data = wave_csv(folder / "btc.csv", candles=900, start_ms=1_600_000_000_000)
+    process = subprocess.Popen([APP, "sandbox", "--data", str(data), "--speed", "60"],
                                cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
     info: dict[str, str] = {}

@@ -4,7 +4,6 @@ Chromium, and bad input refused with one line and no file."""
 from __future__ import annotations
 
 import json
-import math
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import render, screenshot
+from tests.e2e.wave import wave_csv
 
 pytestmark = pytest.mark.slow
 
@@ -120,24 +120,12 @@ def test_the_llm_cost_charged_during_the_run_is_taken_from_the_result(replayed: 
     assert Decimal(new["net_pnl"]) == Decimal(old["net_pnl"]) - Decimal("1.25")
 
 
-def _wave_csv(path: Path, scale: float = 1.0) -> Path:
-    rows = ["timestamp_ms,open,high,low,close,volume"]
-    previous = 30_000.0
-    for i in range(300):  # a wave: SMA(2) and SMA(3) cross every few candles
-        close = 30_000 + 600 * math.sin(i / 4)
-        rows.append(f"{1_717_200_000_000 + i * 60_000},{previous * scale:.2f},{(max(previous, close) + 5) * scale:.2f},"
-                    f"{(min(previous, close) - 5) * scale:.2f},{close * scale:.2f},12.5")
-        previous = close
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def replayed_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding ``trader.db`` after a replay of ``wave.csv`` that traded."""
     folder = tmp_path_factory.mktemp("replayed_csv")
-    result = _app(folder, "run", "--data", str(_wave_csv(folder / "wave.csv")), "--symbol", "BTC/USDT",
-                  "--fast", "2", "--slow", "3")
+    data = wave_csv(folder / "wave.csv", candles=300, start_ms=1_717_200_000_000)
+    result = _app(folder, "run", "--data", str(data), "--symbol", "BTC/USDT", "--fast", "2", "--slow", "3")
     assert result.returncode == 0, result.stderr
     assert int(dict(line.split(None, 1) for line in result.stdout.splitlines() if line.strip())["fills"]) > 0
     return folder
@@ -159,7 +147,7 @@ def test_the_runs_own_candle_file_marks_the_report_and_its_json_writes_plain_dec
 def test_a_candle_file_that_is_not_the_runs_is_refused(replayed_csv: Path, candles: str, message: str) -> None:
     header = "timestamp_ms,open,high,low,close,volume\n"
     (replayed_csv / "unrelated.csv").write_text(header + "1600000000000,1,1,1,1,10\n1600000060000,1,1,1,1,10\n")
-    _wave_csv(replayed_csv / "scaled.csv", scale=1.5)
+    wave_csv(replayed_csv / "scaled.csv", candles=300, start_ms=1_717_200_000_000, scale=1.5)
     (replayed_csv / "huge.csv").write_text(header + "1717200000000,1e400,1e400,1e400,1e400,10\n"
                                            "1717200060000,1,1,1,1,10\n")
     result = _app(replayed_csv, "report", "--candles", candles, "--json", "bad.json")
