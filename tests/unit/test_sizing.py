@@ -257,6 +257,11 @@ def test_stacking_blocks_a_buy_with_a_position_and_pending_buys_or_plans_never_a
     assert not stacking_blocked(Side.SELL, D(1), pending_buys=3, open_plans=3)
 
 
+def test_maker_overrides_take_the_yes_no_words_of_every_setting() -> None:
+    # dry_run = "on" is true: an override written the same way must not be refused as a typo.
+    assert parse_maker_overrides("BTC/USDT:on, ETH/USDT:Off") == {"BTC/USDT": True, "ETH/USDT": False}
+
+
 def test_maker_overrides_are_case_insensitive() -> None:
     overrides = parse_maker_overrides("btc/usdt:no, Eth/Usdt:YES,")
     assert overrides == {"BTC/USDT": False, "ETH/USDT": True}

@@ -1,28 +1,15 @@
-"""The one reading of a yes/no setting and of a whole-number setting, for every table (main and ``[llm]``):
-from the environment (text), the TOML file (typed) or a flag."""
+"""The one reading of a whole-number setting, for every table (main and ``[llm]``): from the environment (text),
+the TOML file (typed) or a flag. Yes/no settings use the core's ``parse_flag`` (shared with ``maker_overrides``)."""
 
 from __future__ import annotations
 
 import re
 
+from trader_core.model import parse_flag
+
 __all__ = ["parse_count", "parse_flag"]
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 _WHOLE = re.compile(r"[+-]?\d+")
-
-
-def parse_flag(value: object) -> bool:
-    """A TOML boolean, or true/false, 1/0, yes/no, on/off in any case. Anything else is a ``ValueError``:
-    a typo must never read as false (``dry_run = "on"`` sending real orders)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError("true or false (or 1/0, yes/no, on/off)")
 
 
 def parse_count(value: object) -> int:

@@ -25,6 +25,7 @@ from trader_core.model import (
     Side,
     Signal,
     Symbol,
+    parse_flag,
 )
 
 __all__ = [
@@ -206,11 +207,8 @@ def stacking_blocked(side: Side, position: Decimal, pending_buys: int, open_plan
     return side is Side.BUY and position > ZERO and (pending_buys > 0 or open_plans > 0)
 
 
-_MAKER_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
 def parse_maker_overrides(text: str) -> dict[str, bool]:
-    """Parse ``"SYM:true,SYM2:no"`` (catalog §1): ``true/1/yes`` and ``false/0/no``, any case.
+    """Parse ``"SYM:true,SYM2:no"`` (catalog §1): the yes/no words of every setting (``parse_flag``), any case.
 
     A malformed entry is an ``InvalidValueError`` naming it (the original skipped it: a typo went unnoticed);
     empty entries (a trailing comma) are ignored.
@@ -220,10 +218,13 @@ def parse_maker_overrides(text: str) -> dict[str, bool]:
         if not entry.strip():
             continue
         name, sep, flag = entry.partition(":")
-        value = _MAKER_FLAGS.get(flag.strip().lower())
-        if not sep or value is None:
+        try:
+            if not sep:
+                raise InvalidValueError("no ':'")
+            value = parse_flag(flag)
+        except InvalidValueError:
             raise InvalidValueError(f"entry {entry.strip()!r} must be SYMBOL:true or SYMBOL:false "
-                                    "(true/1/yes, false/0/no)")
+                                    "(true/1/yes/on, false/0/no/off)") from None
         try:
             symbol = Symbol.parse(name.strip())
         except InvalidValueError as exc:

@@ -24,7 +24,7 @@ from trader_core.model.instrument import InstrumentRules
 from trader_core.model.lease import Lease
 from trader_core.model.market import Candle, Quote, Timeframe, require_utc
 from trader_core.model.money import Money, Price, Quantity
-from trader_core.model.numbers import ONE, ZERO, parse_number, to_decimal, to_decimal_or_none
+from trader_core.model.numbers import ONE, ZERO, parse_flag, parse_number, to_decimal, to_decimal_or_none
 from trader_core.model.orders import (
     Balance,
     ExitBracket,
@@ -96,6 +96,7 @@ __all__ = [
     "UnknownSymbolError",
     "VenueOrderId",
     "WouldTriggerError",
+    "parse_flag",
     "parse_number",
     "require_utc",
     "to_decimal",

@@ -1,4 +1,4 @@
-"""Decimal conversion at the core's boundary: floats, bools, NaN and infinities are refused."""
+"""User input read at the core's boundary: Decimals (floats, bools, NaN and infinities refused) and yes/no."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from trader_core.model.errors import InvalidValueError
 
-__all__ = ["ONE", "ZERO", "parse_number", "to_decimal", "to_decimal_or_none"]
+__all__ = ["ONE", "ZERO", "parse_flag", "parse_number", "to_decimal", "to_decimal_or_none"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -56,3 +56,21 @@ def parse_number(value: object, name: str) -> Decimal:
     if not number.is_finite():
         raise InvalidValueError(f"{name} {value!r} is not a finite number")
     return number
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_flag(value: object) -> bool:
+    """A boolean, or true/false, 1/0, yes/no, on/off in any case: the one yes/no vocabulary of settings and
+    overrides. Anything else is an ``InvalidValueError``: a typo must never read as false (``dry_run = "on"``
+    sending real orders)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidValueError("true or false (or 1/0, yes/no, on/off)")
