@@ -24,7 +24,7 @@ _WARNING_EVENTS = frozenset({
     "TickFailed",
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
-    "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "ReconciliationReported",
+    "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "OrderRanAfterAll", "ReconciliationReported",
     "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
 })
 

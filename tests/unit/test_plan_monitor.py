@@ -34,7 +34,13 @@ from trader_core.model import (
     Symbol,
     WouldTriggerError,
 )
-from trader_core.model.events import OrderFailed, ProtectionBesideDoubt, ProtectionOutlivedItsPlan
+from trader_core.model.events import (
+    ForeignFillIgnored,
+    OrderFailed,
+    OrderRanAfterAll,
+    ProtectionBesideDoubt,
+    ProtectionOutlivedItsPlan,
+)
 from trader_core.model.stats import StatsScope
 from trader_core.plans import PlanPolicy
 
@@ -615,3 +621,35 @@ def test_a_step_of_the_wall_clock_is_no_time_passed_at_the_venue() -> None:
     now = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.STOP, OrderRole.TARGET)
     assert {o.status for o in now} == {IntentStatus.UNKNOWN}, "no proof from a clock that jumped"
     assert _brackets(venue) == 1
+
+
+def test_an_entry_taken_for_absent_that_the_venue_runs_after_all_is_booked_and_protected() -> None:
+    # A venue that promises no acceptance window (Gemini, OKX, Kraken): three "not found" answers prove a placement
+    # absent, but the venue may still run it later. Its fill is the bot's own: ignored as foreign, the BTC it bought
+    # belonged to no plan, was never protected and the ledger disagreed with the venue.
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=None)
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
+    bot.buy()
+    for _ in range(3):
+        bot.tick()
+    assert bot.services.book.plans(BTC) == (), "taken for absent: its plan ended with nothing bought"
+    assert venue.apply_held() == 1, "the venue runs the entry after all"
+    bot.tick()
+    assert not bot.telemetry.of_type(ForeignFillIgnored)
+    (ran,) = bot.telemetry.of_type(OrderRanAfterAll)
+    assert isinstance(ran, OrderRanAfterAll)
+    assert ran.status_was == "failed"
+    assert bot.services.tracker.holding(BTC).quantity > 0, "the fill is booked"
+    plan = bot.plan()
+    assert plan.status is PlanStatus.OPEN, "its plan is open again"
+    assert plan.closed_at is None
+    assert plan.quantity.value == bot.services.tracker.holding(BTC).quantity
+    bot.tick()
+    assert _open_brackets(venue) == 1, "and protected at the venue"
+    with bot.store.unit_of_work() as uow:
+        stored = uow.plans.find(plan.plan_id)
+    assert stored is not None
+    assert stored.status is PlanStatus.OPEN

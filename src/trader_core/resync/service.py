@@ -23,6 +23,7 @@ from trader_core.model import (
 from trader_core.model.events import (
     ForeignFillIgnored,
     LedgerAnomalyDetected,
+    OrderRanAfterAll,
     PlanClosed,
     PlanOpened,
     ProtectionOutlivedItsPlan,
@@ -32,6 +33,10 @@ from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import Telemetry, Trading, UnitOfWork
 
 __all__ = ["ResyncService", "SyncPolicy"]
+
+# Orders the bot concluded had not reached the venue (proven absent) or no longer exist there (lost): a fill of one
+# is the venue having run it after all.
+_CONCLUDED = frozenset({IntentStatus.FAILED, IntentStatus.LOST})
 
 
 @attrs.frozen(kw_only=True)
@@ -46,6 +51,9 @@ class SyncPolicy:
     # With a venue that pushes executions: every symbol with orders is polled once per this many syncs
     # anyway (the safety net); in between only the symbols the venue reported, or with intents in flight.
     full_sync_every: int = 60
+    # A symbol in which an order was concluded absent or lost has its fills fetched at every sync for this long
+    # after, orders or not: a venue without an acceptance window may still run it (its fill is then booked).
+    watch_concluded: timedelta = timedelta(minutes=15)
 
 
 def cursor_key(venue: str, symbol: Symbol) -> str:
@@ -76,6 +84,7 @@ class ResyncService:
     _pushed: bool = attrs.field(default=False, init=False)  # the venue reports executions (ExecutionReports)
     _reported: set[Symbol] = attrs.field(factory=set, init=False)
     _syncs: int = attrs.field(default=0, init=False)
+    _watched: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)  # symbol -> watched until
 
     def on_execution(self, symbol: Symbol) -> None:
         """The venue's push: an order of ``symbol`` changed there; the next sync visits it."""
@@ -99,8 +108,13 @@ class ResyncService:
 
     def _due(self, asked: frozenset[Symbol]) -> frozenset[Symbol]:
         """The symbols this sync visits: all with orders, unless the venue pushes its executions; then
-        those it reported, those asked for and those with an intent in flight, and all at the cadence."""
+        those it reported, those asked for and those with an intent in flight, and all at the cadence; and always
+        those watched since an order in them was concluded absent or lost."""
         with_orders = self.book.symbols_with_orders()
+        if self._watched:
+            now = self.executor.clock.now()
+            self._watched = {symbol: until for symbol, until in self._watched.items() if until > now}
+            asked |= frozenset(self._watched)
         self._syncs += 1
         if not self._pushed or self._syncs % self.policy.full_sync_every == 1:
             self._reported.clear()
@@ -198,6 +212,8 @@ class ResyncService:
 
     async def _settle(self, tracked: TrackedOrder) -> None:
         updated = await self.executor.resolve(tracked)
+        if updated.status in _CONCLUDED:
+            self._watched[updated.request.symbol] = self.executor.clock.now() + self.policy.watch_concluded
         if updated.status.is_active or updated.plan_id is None:
             return
         plan = self.book.plan(updated.plan_id)
@@ -216,6 +232,9 @@ class ResyncService:
         if self.tracker.is_booked(venue, fill):
             return True  # the cursor is inclusive: the last page's newest fills come back once more
         tracked = None if fill.client_order_id is None else self.book.order(fill.client_order_id)
+        concluded: Plan | None = None
+        if tracked is None and fill.client_order_id is not None:
+            tracked, concluded = self._concluded(fill.client_order_id)
         if tracked is None:
             self._ignore_foreign(fill)
             return True
@@ -233,7 +252,7 @@ class ResyncService:
         if valued is None:
             return False
         order = attrs.evolve(tracked, filled_quantity=filled, status=status_from_fills(tracked, filled))
-        plan = None if tracked.plan_id is None else self.book.plan(tracked.plan_id)
+        plan = concluded or (None if tracked.plan_id is None else self.book.plan(tracked.plan_id))
         new_plan = None if plan is None else after_fill(plan, tracked, fill, self.rules.get(fill.symbol))
 
         def write(uow: UnitOfWork) -> None:
@@ -248,6 +267,11 @@ class ResyncService:
         if record is None:
             return True
         self.booked += 1
+        if tracked.status in _CONCLUDED:
+            self.telemetry.emit(OrderRanAfterAll(
+                at=fill.time, client_order_id=tracked.client_order_id.value, symbol=str(fill.symbol),
+                trade_id=fill.trade_id.value, status_was=tracked.status.value,
+                plan_id=None if tracked.plan_id is None else tracked.plan_id.value))
         self.book.put_order(order)
         if order.status is IntentStatus.FILLED:
             self.tracker.order_completed(order)
@@ -256,6 +280,19 @@ class ResyncService:
             if order.status is IntentStatus.FILLED:
                 self.executor.announce_closed(order)
         return True
+
+    def _concluded(self, client_order_id: ClientOrderId) -> tuple[TrackedOrder | None, Plan | None]:
+        """An order of the bot's that it had concluded absent or lost (no longer in the book), and its plan as it
+        would stand had the order not been concluded: an entry's plan pending again (it never held anything), any
+        other plan as stored. (None, None) for an order that is not the bot's or ended otherwise."""
+        with self.executor.store.unit_of_work() as uow:
+            tracked = uow.orders.find(client_order_id)
+            if tracked is None or tracked.status not in _CONCLUDED:
+                return None, None
+            plan = None if tracked.plan_id is None else uow.plans.find(tracked.plan_id)
+        if plan is not None and tracked.role is OrderRole.ENTRY and plan.status is PlanStatus.CANCELLED:
+            plan = attrs.evolve(plan, status=PlanStatus.PENDING, closed_at=None, reason="entry ran after all")
+        return tracked, plan
 
     def _announce_plan(self, plan: Plan, new_plan: Plan, fill: Fill) -> None:
         self.book.put_plan(new_plan)

@@ -13,6 +13,7 @@ __all__ = [
     "OrderFailed",
     "OrderLost",
     "OrderOutcomeUnknown",
+    "OrderRanAfterAll",
     "OrderRejected",
     "OrderSubmitted",
     "ProtectionOutlivedItsPlan",
@@ -108,6 +109,19 @@ class OrderLost(Event):
     client_order_id: str
     symbol: str
     detail: str
+
+
+@attrs.frozen(kw_only=True)
+class OrderRanAfterAll(Event):
+    """A fill of an order the bot had concluded absent (``failed``: proven absent by its lookups) or lost: the
+    venue ran it after all. The fill is booked and the order's plan follows it (an entry's plan is open again and
+    protected); a person should know, since the rule that proved it absent was wrong for this venue."""
+
+    client_order_id: str
+    symbol: str
+    trade_id: str
+    status_was: str
+    plan_id: str | None
 
 
 @attrs.frozen(kw_only=True)
