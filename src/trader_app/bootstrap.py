@@ -41,6 +41,7 @@ from trader_core.ports import (
     Clock,
     ExecutionReports,
     MarketData,
+    OrderIdMemory,
     Reconnectable,
     SignalSource,
     Store,
@@ -168,7 +169,8 @@ def build_services(
         store, clock, tracker, book, manager, risk.entries, risk.losses, allocation=risk.allocation,
         loss_policy=risk.loss_policy, durable=run.mode != "replay")
     # Fill cursors are persisted for venues that outlive a run (not a replay's or paper run's own venue).
-    resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"))
+    resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"),
+                           order_ids=venue if isinstance(venue, OrderIdMemory) else None)
     if isinstance(venue, ExecutionReports):
         # The paper/replay venue pushes its executions: the poll visits only what changed (and all at a
         # cadence); a live venue has no push and is polled every tick as before.

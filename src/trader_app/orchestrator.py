@@ -62,6 +62,9 @@ class Services:
 
 
 _MAX_BACKOFF = timedelta(minutes=5)
+# How many of its latest stored orders a live or sandbox bot hands its venue adapter at start-up (OrderIdMemory):
+# the ones whose fills the first sync may meet (those after the fill cursor), with room to spare.
+RECALLED_ORDERS = 500
 
 
 @attrs.define
@@ -209,7 +212,10 @@ class StrategyOrchestrator:
             # sandbox bot resumes every active order and plan of the bot, whichever run made it.
             scope = self.run.run_id if self.run.mode in ("replay", "paper") else None
             services.book.load(uow.orders.list_active(scope), uow.plans.list_active(scope))
+            # The venue adapter learns which of the venue's orders are the bot's: no lookup for their fills.
+            recent = uow.orders.list_recent(RECALLED_ORDERS) if scope is None else ()
             uow.commit()
+        services.resync.recall((*services.book.orders(), *recent))
         # A pause or halt stored by an earlier run and still in force applies from the first tick.
         services.health.load()
         # The ledger: a replay is its own scope, a live/paper bot's is bot-wide; the cached ledger is used

@@ -27,16 +27,21 @@ from trader_core.model import (
     AuthenticationError,
     Balance,
     ExchangeUnavailableError,
+    IntentStatus,
     Liquidity,
     OrderNotFoundError,
     OrderRejectedError,
+    OrderRole,
     OrderStatus,
     OutcomeUnknownError,
     Price,
     Quantity,
     RateLimitedError,
+    RunId,
     Side,
+    TrackedOrder,
 )
+from trader_core.ports import OrderIdMemory
 
 VENUE_SPECIFIC = {
     # Binance charges a buy's commission in the asset received (base), not in the quote asset.
@@ -281,6 +286,30 @@ def test_fills_of_orders_placed_before_a_restart_keep_their_client_id(harness: C
     assert fill.client_order_id == cid("before-1")
     lookups = [r for r in requests_to(harness, "GET", "/api/v3/order") if "orderId" in r["params"]]
     assert len(lookups) == 1  # resolved by one order lookup (Binance's myTrades has no client id)
+
+
+def test_a_restarted_adapter_told_the_bots_stored_orders_recognises_their_fills_without_a_lookup(
+        harness: CcxtSandboxHarness) -> None:
+    # Each lookup is a request a restarted bot makes before it can book a fill and protect the position: under
+    # faults, one more chance for its first tick to fail (the soak's worst late restart was one such lookup).
+    harness.fund(USDT, Decimal("10000"))
+    order = run(harness.venue.place_order(market("before-2", Side.BUY, "0.1")))
+    stored = TrackedOrder(run_id=RunId("r1"), request=market("before-2", Side.BUY, "0.1"), role=OrderRole.ENTRY,
+                          status=IntentStatus.FILLED, created_at=order.created_at, updated_at=order.created_at,
+                          venue_order_id=order.venue_order_id)
+    restarted = CcxtExchange.create(
+        "binance", clock=harness.clock, api_key=harness.sandbox.api_key, secret=harness.sandbox.secret,
+        base_url=harness.sandbox.url, options={"enableRateLimit": False},
+    )
+    assert isinstance(restarted, OrderIdMemory)
+    restarted.remember_orders([stored])
+    on_loop: Any = OnLoop(restarted, harness.loop)
+    try:
+        (fill,) = run(on_loop.fetch_fills(BTC))
+    finally:
+        run(on_loop.close())
+    assert fill.client_order_id == cid("before-2")
+    assert not [r for r in requests_to(harness, "GET", "/api/v3/order") if "orderId" in r["params"]]
 
 
 def test_credentials_never_appear_in_errors_from_the_venue(harness: CcxtSandboxHarness) -> None:

@@ -465,6 +465,24 @@ def test_orders_created_at_the_same_time_keep_the_order_they_were_stored_in(stor
         assert uow.orders.list_for_run(R1) == orders
 
 
+def test_recent_orders_are_the_last_stored_of_the_bot_whatever_their_status_newest_first(
+        make_store: MakeStore) -> None:
+    # What a restarted bot hands its venue adapter (OrderIdMemory): the last intents it stored, whichever run
+    # stored them and whatever became of them; never another bot's.
+    store, theirs = make_store("bot-a"), make_store("bot-b")
+    first = an_order("c-first", created_at=at(3), status=IntentStatus.FILLED)
+    second = an_order("c-second", created_at=at(1), status=IntentStatus.OPEN, run_id=R2)
+    third = an_order("c-third", created_at=at(2), status=IntentStatus.FAILED)
+    seed(store, orders=(first, second))
+    seed(theirs, orders=(an_order("c-theirs", created_at=at(9)),))
+    seed(store, orders=(third,))
+    with store.unit_of_work() as uow:
+        assert uow.orders.list_recent(2) == (third, second)
+        assert uow.orders.list_recent(10) == (third, second, first)
+        with pytest.raises(StoreError):
+            uow.orders.list_recent(0)
+
+
 def test_active_plans_are_listed_oldest_first_and_filtered_by_run(store: Store) -> None:
     pending = a_plan("p-pending", status=PlanStatus.PENDING, opened_at=at(2))
     open_ = a_plan("p-open", status=PlanStatus.OPEN, opened_at=at(1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -628,3 +628,35 @@ def test_an_unresolved_intent_keeps_the_gate_until_a_sync_resolves_it(world: Wor
         world.sync()
     assert _stored(world, order.client_order_id.value).status is IntentStatus.FAILED
     assert bot.services.health.status.state is TradingState.ACTIVE
+
+
+@attrs.define(init=False, eq=False)
+class RememberingExchange(FakeExchange):
+    """The fake venue, with an adapter's order-id memory (``OrderIdMemory``): what it was told at start-up."""
+
+    told: list[tuple[str, str | None]] = attrs.field(init=False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.told = []
+
+    def remember_orders(self, orders: Iterable[TrackedOrder]) -> None:
+        self.told.extend((o.client_order_id.value, o.venue_order_id and o.venue_order_id.value) for o in orders)
+
+
+def test_a_restarted_bot_tells_its_venue_adapter_which_orders_are_its_own() -> None:
+    # Binance's trade list names the venue's order id alone: an adapter that forgot which ids are the bot's looks
+    # each one up before the first sync can book a fill, one request more on every restart.
+    clock = SimulatedClock(T0)
+    venue = RememberingExchange(clock=clock, balances={USDT: Decimal(1_000_000)})
+    venue.set_price(BTC, Decimal(50000))
+    world = World(clock, venue, venue, CrashingStore(InMemoryStore(BotId("crash"))))
+    world.boot()
+    filled = world.submit(market=True)
+    resting = world.submit(market=False)
+    venue.told.clear()
+    world.restart()
+    told = dict(venue.told)
+    assert told[filled.client_order_id.value] == "1", "the order filled in the previous run"
+    assert told[resting.client_order_id.value] == "2", "and the one still resting"
+    assert all(venue_id is not None for venue_id in told.values()), "only orders the venue has an id for"

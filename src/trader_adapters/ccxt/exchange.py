@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ from trader_core.model.ids import ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest, OrderType, Side
+from trader_core.model.records import TrackedOrder
 from trader_core.ports.clock import Clock
 
 if TYPE_CHECKING:
@@ -333,6 +335,16 @@ class CcxtExchange(CcxtSession):
         if since is not None:
             fills = [fill for fill in fills if fill.time >= since]
         return tuple(fills[:limit] if since is not None else fills[-limit:])
+
+    def remember_orders(self, orders: Iterable[TrackedOrder]) -> None:
+        """``OrderIdMemory``: the bot's stored orders, noted as if this process had placed them (venue id, the
+        type asked for, the client id in the venue's form), so their fills and orders need no lookup."""
+        for order in orders:
+            cid = order.client_order_id
+            self._ids.remember_type(cid, order.request.order_type)
+            self._ids.outgoing(self._spec.exchange_id, cid)
+            if order.venue_order_id is not None:
+                self._ids.note(order.venue_order_id.value, cid)
 
     async def fetch_balances(self) -> tuple[Balance, ...]:
         """Every non-zero balance of the account."""

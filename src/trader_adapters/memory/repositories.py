@@ -94,6 +94,14 @@ class InMemoryOrderRepository(Repository):
                 lambda order: order.status.is_active and run_id in (None, order.run_id),
             )
 
+    def list_recent(self, limit: int) -> tuple[TrackedOrder, ...]:
+        """The ``limit`` most recently stored intents, newest first."""
+        with self._uow.guard("list recent orders"):
+            if limit < 1:
+                raise StoreError(f"list recent orders: limit must be positive, got {limit}")
+            newest = sorted(self._state.orders.values(), key=lambda entry: entry.seq, reverse=True)
+            return tuple(entry.value for entry in newest[:limit])
+
     def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
         """Every intent of the run, oldest first."""
         with self._uow.guard(f"list orders of run {run_id}"):

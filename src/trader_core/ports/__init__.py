@@ -1,7 +1,14 @@
 """Ports: the Protocols the core depends on. Each method's docstring is its contract."""
 
 from trader_core.ports.clock import Clock
-from trader_core.ports.exchange import ExecutionListener, ExecutionReports, MarketData, Reconnectable, Trading
+from trader_core.ports.exchange import (
+    ExecutionListener,
+    ExecutionReports,
+    MarketData,
+    OrderIdMemory,
+    Reconnectable,
+    Trading,
+)
 from trader_core.ports.fees import FeeRates
 from trader_core.ports.store import (
     CandleRepository,
@@ -31,6 +38,7 @@ __all__ = [
     "LeaseRepository",
     "LedgerRepository",
     "MarketData",
+    "OrderIdMemory",
     "OrderRepository",
     "PlanRepository",
     "Reconnectable",

@@ -10,7 +10,7 @@ raises; it never returns empty data to mean an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -18,8 +18,9 @@ from trader_core.model.ids import ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.model.orders import Balance, ExitBracket, Fill, Order, OrderRequest
+from trader_core.model.records import TrackedOrder
 
-__all__ = ["ExecutionListener", "ExecutionReports", "MarketData", "Reconnectable", "Trading"]
+__all__ = ["ExecutionListener", "ExecutionReports", "MarketData", "OrderIdMemory", "Reconnectable", "Trading"]
 
 
 class MarketData(Protocol):
@@ -151,4 +152,20 @@ class ExecutionReports(Protocol):
 
     def subscribe_executions(self, listener: ExecutionListener) -> None:
         """Call ``listener(symbol)`` after each change of an order of ``symbol`` made by the venue itself."""
+        ...
+
+
+@runtime_checkable
+class OrderIdMemory(Protocol):
+    """An optional capability of a ``Trading`` adapter that learns, in its process, which venue order ids are the
+    bot's and what type each was asked as (Binance's trade list names the venue's order id alone: the adapter
+    looks an unknown one up before it can say a fill is the bot's).
+
+    At start-up the bot hands it the orders it stored, so a restarted bot recognises its own fills and orders
+    without a lookup each: fewer requests in the first tick after a restart, fewer chances for one to fail.
+    ``CcxtExchange`` has it; venues whose fills carry the client order id need not.
+    """
+
+    def remember_orders(self, orders: Iterable[TrackedOrder]) -> None:
+        """Take ``orders`` (stored intents; those with a venue order id) as the bot's own."""
         ...

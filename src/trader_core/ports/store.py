@@ -89,6 +89,10 @@ class OrderRepository(Protocol):
         only those of ``run_id`` when given."""
         ...
 
+    def list_recent(self, limit: int) -> tuple[TrackedOrder, ...]:
+        """The bot's ``limit`` most recently stored intents, whatever their status, newest first."""
+        ...
+
     def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
         """Every intent of the run, oldest first."""
         ...

@@ -30,7 +30,7 @@ from trader_core.model.events import (
 )
 from trader_core.plans import after_fill, after_order_closed, status_from_fills
 from trader_core.portfolio import PortfolioTracker
-from trader_core.ports import Telemetry, Trading, UnitOfWork
+from trader_core.ports import OrderIdMemory, Telemetry, Trading, UnitOfWork
 
 __all__ = ["ResyncService", "SyncPolicy"]
 
@@ -76,6 +76,7 @@ class ResyncService:
     rules: Mapping[Symbol, InstrumentRules]
     policy: SyncPolicy = SyncPolicy()
     durable: bool = True  # persist fill cursors (False for a replay: its venue lives one run)
+    order_ids: OrderIdMemory | None = None  # the venue adapter, when it must learn which orders are the bot's
     _cursor: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)
     _loaded: set[Symbol] = attrs.field(factory=set, init=False)
     _foreign: set[str] = attrs.field(factory=set, init=False)
@@ -85,6 +86,12 @@ class ResyncService:
     _reported: set[Symbol] = attrs.field(factory=set, init=False)
     _syncs: int = attrs.field(default=0, init=False)
     _watched: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)  # symbol -> watched until
+
+    def recall(self, orders: Iterable[TrackedOrder]) -> None:
+        """At start-up: hand the venue adapter the bot's stored orders (those the venue has an id for), so that it
+        recognises their fills without looking each order up (see ``OrderIdMemory``)."""
+        if self.order_ids is not None:
+            self.order_ids.remember_orders(o for o in orders if o.venue_order_id is not None)
 
     def on_execution(self, symbol: Symbol) -> None:
         """The venue's push: an order of ``symbol`` changed there; the next sync visits it."""

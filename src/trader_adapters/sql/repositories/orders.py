@@ -123,6 +123,15 @@ class SqlOrderRepository(Repository):
             rows = self._rows(statement.order_by(OrderRow.created_at, OrderRow.id))
             return tuple(order_from_row(row) for row in rows if run_id is None or row.run_id == run_id.value)
 
+    def list_recent(self, limit: int) -> tuple[TrackedOrder, ...]:
+        """The ``limit`` most recently stored intents, newest first (by row id: the primary key's index)."""
+        if limit < 1:
+            raise StoreError(f"list recent orders: limit must be positive, got {limit}")
+        with self._uow.guard("list recent orders"):
+            rows = self._rows(select(OrderRow).where(OrderRow.bot_id == self._bot).order_by(OrderRow.id.desc())
+                              .limit(limit))
+            return tuple(order_from_row(row) for row in rows)
+
     def list_for_run(self, run_id: RunId) -> tuple[TrackedOrder, ...]:
         """Every intent of the run, oldest first."""
         with self._uow.guard(f"list orders of run {run_id}"):
