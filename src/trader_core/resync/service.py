@@ -51,8 +51,9 @@ class SyncPolicy:
     # With a venue that pushes executions: every symbol with orders is polled once per this many syncs
     # anyway (the safety net); in between only the symbols the venue reported, or with intents in flight.
     full_sync_every: int = 60
-    # A symbol in which an order was concluded absent or lost has its fills fetched at every sync for this long
-    # after, orders or not: a venue without an acceptance window may still run it (its fill is then booked).
+    # On a venue without an acceptance window (nothing bounds a late placement), a symbol in which an order was
+    # concluded absent or lost has its fills fetched at every sync for this long after, orders or not: the venue may
+    # still run it (its fill is then booked).
     watch_concluded: timedelta = timedelta(minutes=15)
 
 
@@ -219,7 +220,7 @@ class ResyncService:
 
     async def _settle(self, tracked: TrackedOrder) -> None:
         updated = await self.executor.resolve(tracked)
-        if updated.status in _CONCLUDED:
+        if updated.status in _CONCLUDED and self.trading.acceptance_window is None:
             self._watched[updated.request.symbol] = self.executor.clock.now() + self.policy.watch_concluded
         if updated.status.is_active or updated.plan_id is None:
             return
