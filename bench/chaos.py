@@ -370,12 +370,18 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
         list[float], list[tuple[float, float]]]:
     """For each run that started with the venue holding an unprotected position: the time from RunStarted to
     protection, and the stretch from its first tick's market data (first ``MarketDataFresh``) to protection (a
-    run killed before that tick is not late; one killed after it unprotected is late until the kill)."""
+    run killed before that tick is not late; one killed after it unprotected is late until the kill, i.e. until the
+    next process's first event: the next process's start-up is its own, measured from its own first tick)."""
     by_run: dict[str, dict[str, float]] = {}
+    first_seen: dict[str, float] = {}
     for e in events:
-        if e["event"] in ("RunStarted", "MarketDataFresh") and "run_id" in e:
-            by_run.setdefault(e["run_id"], {}).setdefault(e["event"], datetime.fromisoformat(e["at"]).timestamp())
-    ends = sorted(datetime.fromisoformat(e["at"]).timestamp() for e in events if e["event"] == "RunStarted")
+        if "run_id" not in e:
+            continue
+        at = datetime.fromisoformat(e["at"]).timestamp()
+        first_seen[e["run_id"]] = min(at, first_seen.get(e["run_id"], at))
+        if e["event"] in ("RunStarted", "MarketDataFresh"):
+            by_run.setdefault(e["run_id"], {}).setdefault(e["event"], at)
+    ends = sorted(first_seen.values())
     to_protect: list[float] = []
     late: list[tuple[float, float]] = []
     for marks in by_run.values():
