@@ -243,8 +243,10 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str,
         crashes: list[str] = []
         refused = 0
         began = time.monotonic()
+        started: list[float] = []  # when each process was started (epoch seconds): the previous one is dead by then
         for _ in range(restarts):
             runs = _count(folder, "RunStarted")
+            started.append(time.time())
             bot = _start(folder, sb)
             if rng.random() < 0.15:  # now and then during start-up (reconciliation, first sync)
                 _wait(bot, rng.uniform(0.2, 2.5))
@@ -264,6 +266,7 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str,
                     crashes.append(f"exit {bot.returncode}: {err.strip().splitlines()[-1:] if err else ''}")
         chaos.halt()
         soak_seconds = time.monotonic() - began
+        started.append(time.time())
         last = _start(folder, sb)
         time.sleep(8)
         protection.halt()
@@ -273,7 +276,7 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str,
             crashes.append(f"final run exit {last.returncode}: {err.strip().splitlines()[-1:]}")
         summary = dict(line.split(None, 1) for line in out.strip().splitlines() if len(line.split(None, 1)) == 2)
         return _figures(folder, sb, chaos=chaos, protection=protection, crashes=crashes, refused=refused,
-                        restarts=restarts, soak_seconds=soak_seconds, summary=summary)
+                        restarts=restarts, soak_seconds=soak_seconds, summary=summary, started=started)
 
 
 def _count(folder: Path, event: str) -> int:
@@ -290,7 +293,8 @@ def _wait(bot: subprocess.Popen[str], seconds: float) -> bool:
 
 
 def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection, crashes: list[str],
-             refused: int, restarts: int, soak_seconds: float, summary: dict[str, str]) -> dict[str, Any]:
+             refused: int, restarts: int, soak_seconds: float, summary: dict[str, str],
+             started: list[float]) -> dict[str, Any]:
     log = sb.requests()
     sent: list[str] = []
     for entry in log:  # an OCO's list id is its stop leg's id: each id once per request
@@ -303,8 +307,9 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
     booked = _booked(folder)
     events = _events(folder)
     # Kept beside the logs, so a soak run with --keep can be looked into again afterwards.
-    (folder / "chaos.json").write_text(json.dumps({"effects": chaos.effects, "stretches": protection.stretches()}))
-    after_restart, late_stretches = _after_restarts(events, protection.stretches())
+    (folder / "chaos.json").write_text(json.dumps({"effects": chaos.effects, "stretches": protection.stretches(),
+                                                   "started": started}))
+    after_restart, late_stretches = _after_restarts(events, protection.stretches(), started)
     late = [b - a for a, b in late_stretches]
     # Which faults held up each restart that protected late (its stretch after the first tick overlaps their
     # effect): a late restart with none is the bot's own doing.
@@ -366,12 +371,13 @@ def _covered(a: float, b: float, spans: list[tuple[float, float]]) -> float:
     return total
 
 
-def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, float]]) -> tuple[
-        list[float], list[tuple[float, float]]]:
+def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, float]],
+                    started: list[float] | None = None) -> tuple[list[float], list[tuple[float, float]]]:
     """For each run that started with the venue holding an unprotected position: the time from RunStarted to
     protection, and the stretch from its first tick's market data (first ``MarketDataFresh``) to protection (a
     run killed before that tick is not late; one killed after it unprotected is late until the kill, i.e. until the
-    next process's first event: the next process's start-up is its own, measured from its own first tick)."""
+    next process was started (``started``; without it, the next process's first event): the next process's
+    start-up is its own, measured from its own first tick)."""
     by_run: dict[str, dict[str, float]] = {}
     first_seen: dict[str, float] = {}
     for e in events:
@@ -381,7 +387,7 @@ def _after_restarts(events: list[dict[str, Any]], stretches: list[tuple[float, f
         first_seen[e["run_id"]] = min(at, first_seen.get(e["run_id"], at))
         if e["event"] in ("RunStarted", "MarketDataFresh"):
             by_run.setdefault(e["run_id"], {}).setdefault(e["event"], at)
-    ends = sorted(first_seen.values())
+    ends = sorted([*first_seen.values(), *(started or ())])
     to_protect: list[float] = []
     late: list[tuple[float, float]] = []
     for marks in by_run.values():

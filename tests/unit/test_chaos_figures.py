@@ -41,3 +41,16 @@ def test_a_restart_is_late_until_it_is_killed_not_until_the_next_process_has_sta
     to_protect, late = chaos._after_restarts(events, [(at + 0.5, at + 20.0)])
     assert [round(b - a, 2) for a, b in late] == [2.5, 4.5]
     assert [round(t, 2) for t in to_protect] == [19.0, 5.0]
+
+
+def test_with_the_start_times_recorded_a_restart_is_late_until_the_next_process_was_started() -> None:
+    # The next process may log nothing for a while (its first request timing out before its first event): when
+    # the soak recorded when it started each process, that bounds the previous one's lateness.
+    chaos = _chaos()
+    at = T0.timestamp()
+    events = [
+        _event("LedgerCacheLoaded", "a", 0.0), _event("RunStarted", "a", 1.0), _event("MarketDataFresh", "a", 1.5),
+        _event("LedgerCacheLoaded", "b", 15.0), _event("RunStarted", "b", 15.2), _event("MarketDataFresh", "b", 15.5),
+    ]
+    _, late = chaos._after_restarts(events, [(at + 0.5, at + 20.0)], [at - 0.5, at + 3.0])
+    assert [round(b - a, 2) for a, b in late] == [1.5, 4.5]
