@@ -23,9 +23,9 @@ _WARNING_EVENTS = frozenset({
     "ProtectionOutlivedItsPlan",
     "TickFailed",
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
-    "VenueCallsSuspended", "ExchangeReconnectFailed", "MarketDataStale", "FeeRateUnavailable",
-    "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "OrderRanAfterAll", "ReconciliationReported",
-    "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
+    "VenueCallsSuspended", "VenueAuthenticationFailed", "ExchangeReconnectFailed", "MarketDataStale",
+    "FeeRateUnavailable", "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "OrderRanAfterAll",
+    "ReconciliationReported", "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
 })
 
 

@@ -20,6 +20,7 @@ from trader_core.health import ExchangeHealthManager
 from trader_core.market_data import MarketDataService, MarketView
 from trader_core.model import (
     Action,
+    AuthenticationError,
     ExchangeError,
     InvariantViolationError,
     OrderRole,
@@ -116,10 +117,20 @@ class StrategyOrchestrator:
             self.stop_reason = reason
         self.sleeper.wake()
 
+    @property
+    def credentials_refused(self) -> str | None:
+        """Why the venue refused the bot's credentials, when it did (the loop stops on it), else None."""
+        return self.services.health.credentials_refused
+
     async def run_until_stopped(self, elapsed: Callable[[], Decimal]) -> RunSummary:
-        """The whole lifecycle; cleanup runs whatever ended the loop."""
+        """The whole lifecycle; cleanup runs whatever ended the loop.
+
+        When the venue refuses the credentials (``credentials_refused``) the loop stops after that tick and the
+        run ends FAILED with no clean-up at the venue: every call would meet the same refusal, and what rests
+        there (protective stops and targets included) is left as it is."""
         await self.start()
-        await self._balances("baseline")
+        if not self._stop_if_refused():
+            await self._balances("baseline")
         if self.on_started is not None:
             self.on_started()
         status = RunStatus.FAILED
@@ -131,13 +142,21 @@ class StrategyOrchestrator:
                 await self.tick()
                 if self.stop_reason is None:
                     await self.sleep(self.next_sleep())
-            await self._exit()
-            await self._last_sync()
-            await self._balances("report")
-            status = RunStatus.FINISHED
+            if self.credentials_refused is None:
+                await self._exit()
+                await self._last_sync()
+                await self._balances("report")
+                status = RunStatus.FINISHED
         finally:
             summary = self.finish(status, elapsed())
         return summary
+
+    def _stop_if_refused(self) -> bool:
+        """Ask the loop to stop once the venue has refused the credentials; True when it has."""
+        refused = self.credentials_refused
+        if refused is not None:
+            self.request_stop(f"venue refused the credentials ({refused})"[:500])
+        return refused is not None
 
     async def sleep(self, duration: timedelta) -> None:
         """Sleep until the next tick; with a command queue, in slices of ``command_poll``, asking the queue
@@ -257,10 +276,13 @@ class StrategyOrchestrator:
             if isinstance(exc, InvariantViolationError):
                 health.halt(f"invariant breach: {exc}"[:500], "invariant")
             self.failed_in_row += 1
-            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"{type(exc).__name__}: {exc}"[:500]))
+            if not (isinstance(exc, AuthenticationError) and health.credentials_refused is not None):
+                # (a refusal of the credentials has its own event, VenueAuthenticationFailed, and ends the loop)
+                self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"{type(exc).__name__}: {exc}"[:500]))
         else:
             self.failed_in_row = 0
         await health.end_tick(completed=completed)
+        self._stop_if_refused()
         self.ticks += 1
         self._observe_loop(self.clock.monotonic() - began)
         if self.on_tick is not None:

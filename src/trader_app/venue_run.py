@@ -30,6 +30,7 @@ from trader_app.orchestrator import StrategyOrchestrator
 from trader_app.settings import Settings
 from trader_core.model import (
     Asset,
+    AuthenticationError,
     ConfigError,
     ExchangeUnavailableError,
     InstrumentRules,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from trader_adapters.ccxt import CcxtExchange
     from trader_adapters.clock import VenueClock
 
-__all__ = ["VenueConnection", "build_venue_run", "check_venue_settings", "connect_venue"]
+__all__ = ["VenueConnection", "build_venue_run", "check_venue_settings", "connect_venue", "refused_while_running"]
 
 
 _START_ATTEMPTS = 4
@@ -132,10 +133,39 @@ async def connect_venue(settings: Settings) -> VenueConnection:
         for extra in settings.ohlcv_timeframes or ():
             await exchange.check_timeframe(extra)
         rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
+        if not paper:
+            await _check_credentials(exchange)
     except BaseException:
         await exchange.close()
         raise
     return VenueConnection(exchange, rules, clock, venue_clock)
+
+
+_KEYS_HINT = ("check TRADER_EXCHANGE__API_KEY and TRADER_EXCHANGE__SECRET (or [exchange] in the config file), "
+              "the key's permissions and its IP restrictions")
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line (a venue's message may carry line breaks)."""
+    return " ".join(text.split())
+
+
+async def _check_credentials(exchange: CcxtExchange) -> None:
+    """A signed read (the account's balances) before anything is written: keys the venue refuses are bad
+    configuration (``ConfigError``, exit 2), not something to trade around. A venue that does not answer it is
+    left to the run (its start-up reconciliation asks again, and a refusal then stops the loop)."""
+    try:
+        await exchange.fetch_balances()
+    except AuthenticationError as exc:
+        raise ConfigError(_one_line(f"{exchange.venue} refused the API key at start-up ({exc}); {_KEYS_HINT}")) from exc
+    except ExchangeUnavailableError:
+        return
+
+
+def refused_while_running(venue: str, reason: str) -> ConfigError:
+    """The error a run ends with when ``venue`` refused its credentials mid-run (keys revoked or changed)."""
+    return ConfigError(_one_line(f"{venue} refused the API key while running ({reason}); the bot stopped and left its "
+                                 f"orders at the venue, protective stops and targets included; {_KEYS_HINT}"))
 
 
 async def build_venue_run(settings: Settings, store: Store, venue: VenueConnection, *,

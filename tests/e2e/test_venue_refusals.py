@@ -1,6 +1,7 @@
 """Configuration errors on any venue are one line on stderr and exit 2, before any network I/O or database file:
 a venue without lookup by client id refused live, a missing passphrase or key, a venue without a sandbox, an
-unknown venue id, and (once the venue is reached, still before the database) a timeframe it does not offer."""
+unknown venue id, and (once the venue is reached, still before the database) a timeframe it does not offer or
+keys it refuses."""
 
 from __future__ import annotations
 
@@ -87,3 +88,23 @@ def test_a_timeframe_the_venue_lacks_is_one_line_and_exit_2(tmp_path: Path, venu
     assert f"has no {timeframe} candles" in lines[0]
     assert has in lines[0]
     assert not (tmp_path / "t.db").exists()
+
+
+@pytest.mark.parametrize("venue", ["binance", "gemini"])
+def test_keys_the_venue_refuses_at_start_up_are_one_line_and_exit_2(tmp_path: Path, venue: str) -> None:
+    from trader_sandbox.testing import running_sandbox
+
+    wrong = {"TRADER_EXCHANGE__API_KEY": "account-" + "k" * 24, "TRADER_EXCHANGE__SECRET": "s" * 40}
+    with running_sandbox(venue=venue, history=5) as sandbox:
+        result = subprocess.run([APP, "run", "--exchange", venue, "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT",
+                                 "--timeframe", "1m", "--db", f"sqlite:///{tmp_path}/t.db"],
+                                cwd=tmp_path, env={**os.environ, **wrong}, capture_output=True, text=True, timeout=60,
+                                check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"trader-app: error: {venue}-emulator refused the API key at start-up")
+    assert "TRADER_EXCHANGE__API_KEY" in lines[0]
+    for secret in wrong.values():
+        assert secret not in result.stderr + result.stdout
+    assert not (tmp_path / "t.db").exists(), "nothing is written"

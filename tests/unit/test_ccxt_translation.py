@@ -226,6 +226,20 @@ def test_binance_answer_to_core_error(row: tuple[Any, ...]) -> None:
         assert type(translate_error(exc, kind, what="call", redact=Redactor([]))) is expected
 
 
+def test_a_key_refused_after_it_has_worked_is_an_authentication_failure_not_a_ban() -> None:
+    # Keys revoked while the bot runs: ccxt reads a -2015 after a first success as a temporary ban.
+    client = ccxt.binance({"options": {"fetchMarkets": {"types": ["spot"]},
+                                       "hasAlreadyAuthenticatedSuccessfully": True}})
+    body = _err(-2015, "Invalid API-key, IP, or permissions for action.")
+    with pytest.raises(ccxt.DDoSProtection) as caught:
+        client.handle_errors(401, "Unauthorized", "http://127.0.0.1:9/api/v3/account", "GET", {}, body,
+                             json.loads(body), {}, "")
+    for kind in (C, X, R):
+        assert type(translate_error(caught.value, kind, what="call", redact=Redactor([]))) is AuthenticationError
+    ban = ccxt_exception(418, _err(-1003, "Way too many requests; IP banned."))
+    assert type(translate_error(ban, R, what="call", redact=Redactor([]))) is RateLimitedError, "a ban stays a ban"
+
+
 @pytest.mark.parametrize(("msg", "reason"), [
     ("Account has insufficient balance for requested action.", "insufficient USDT"),
     ("Filter failure: NOTIONAL", "notional"),

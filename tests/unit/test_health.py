@@ -52,7 +52,6 @@ from trader_core.model.events import (
     MarketDataFresh,
     MarketDataStale,
     PauseRequested,
-    TradingStateChanged,
     TradingStateRestored,
     VenueCallsResumed,
     VenueCallsSuspended,
@@ -230,18 +229,26 @@ def test_a_circuit_goes_ok_degraded_tripped_degraded_ok() -> None:
     assert record_clean_tick(circuit, at(5)) == (circuit, ()), "a clean tick on an ok circuit records nothing"
 
 
-def test_an_authentication_failure_halts_trading_and_a_pause_cannot_lift_it() -> None:
-    manager, clock, telemetry = a_manager()
+def test_refused_credentials_stop_every_order_with_one_event_and_store_no_halt() -> None:
+    store = InMemoryStore(BotId("health"))
+    manager, clock, telemetry = a_manager(store=store)
     manager.begin_tick()
     manager.report_exchange_failure("fetch_balances", AuthenticationError("invalid API key"))
-    assert manager.status.state is TradingState.HALTED
-    assert not manager.may_send_orders()
-    manager.request_pause(secs(10), "llm asked", "signal")
+    manager.report_exchange_failure("fetch_fills BTC/USDT", AuthenticationError("invalid API key"))
+    assert not manager.may_send_orders(), "no order of any kind, protection included"
+    assert manager.entry_refusal(BTC) == manager.credentials_refused
+    assert manager.credentials_refused == (
+        "authentication failed at fetch_balances: AuthenticationError: invalid API key")
+    assert [e.name for e in telemetry.events] == ["VenueAuthenticationFailed"], \
+        "one event, no circuit failure, no trading state change"
+    assert manager.circuit(CircuitName.EXCHANGE).health.value == "ok"
     clock.advance(secs(3600))
-    assert manager.status.state is TradingState.HALTED
-    assert manager.resume("alice").state is TradingState.ACTIVE
-    changes = [(e.previous, e.state) for e in telemetry.of_type(TradingStateChanged)]  # type: ignore[attr-defined]
-    assert changes == [("active", "halted"), ("halted", "active")]
+    manager.resume("alice")
+    assert not manager.may_send_orders(), "keys need the operator: nothing in the process lifts the refusal"
+    with store.unit_of_work() as uow:
+        stored = uow.trading_state.find()
+    assert stored is None or stored.state is TradingState.ACTIVE, \
+        "nothing stored: a restart with working keys trades at once"
 
 
 def test_only_an_operator_resume_ends_a_pause_early() -> None:

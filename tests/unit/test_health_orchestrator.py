@@ -29,6 +29,7 @@ from trader_core.model import (
     RateLimitedError,
     RunId,
     RunRecord,
+    RunStatus,
     Signal,
     Symbol,
     Timeframe,
@@ -106,7 +107,7 @@ def _candle(open_time: datetime) -> Candle:
 
 
 def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None, mode: str = "paper",
-           answers_with_fills: bool = False) -> Loop:
+           answers_with_fills: bool = False, started: bool = True) -> Loop:
     clock = SimulatedClock(T0)
     venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, answers_with_fills=answers_with_fills)
     venue.set_price(BTC, Decimal(50000))
@@ -124,7 +125,8 @@ def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None, mode: st
         services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SimulatedSleeper(clock), run=run,
         interval=MINUTE, balance=Decimal(100000),
     )
-    asyncio.run(orchestrator.start())
+    if started:
+        asyncio.run(orchestrator.start())
     return Loop(orchestrator, venue, clock, telemetry, strategy, store)
 
 
@@ -277,20 +279,37 @@ def test_a_pause_trading_signal_pauses_entries_through_the_manager() -> None:
     assert loop.outcomes(loop.tick()) == ["sent"]
 
 
-def test_an_authentication_failure_halts_every_order_until_an_operator_resumes() -> None:
-    loop = a_loop(POLICY)
-    loop.tick()
-    loop.venue.fail_next("fetch_fills", AuthenticationError("API key revoked"))
-    loop.tick()
-    health = loop.orchestrator.services.health
-    assert health.status.state is TradingState.HALTED
-    calls = len(loop.venue.calls)
-    halted = loop.tick()
-    placed = [c for c in loop.venue.calls[calls:] if c[0] in ("place_order", "place_exit_bracket")]
-    assert placed == [], "no new orders of any kind, protection included"
-    assert not any(isinstance(e, SignalHandled) for e in halted), "the strategy is not asked while halted"
-    health.resume("alice")
-    assert protected(loop.tick())
+def test_refused_credentials_stop_the_loop_with_one_event_and_leave_protection_at_the_venue() -> None:
+    loop = a_loop(POLICY, started=False)
+    orchestrator, venue = loop.orchestrator, loop.venue
+    orchestrator.exit_policy = "flatten"  # would exit every plan on a clean stop: not when the keys are refused
+    orchestrator.until = T0 + 10 * MINUTE  # a loop that never stops ends here, and the test fails
+    calls: list[int] = []
+
+    def after_tick(ticks: int) -> None:
+        if ticks == 1:  # the entry filled and its stop and target rest at the venue: now the key is revoked
+            venue.fail_next("fetch_fills", AuthenticationError("fills BTC/USDT: -2015 Invalid API-key"))
+            calls.append(len(venue.calls))
+
+    orchestrator.on_tick = after_tick
+    summary = asyncio.run(orchestrator.run_until_stopped(lambda: Decimal(0)))
+
+    assert orchestrator.ticks == 2, "the loop stopped after the tick that met the refusal"
+    assert summary.stop_reason.startswith("venue refused the credentials (authentication failed at fetch_fills")
+    assert orchestrator.credentials_refused is not None
+    seen = [e.name for e in loop.telemetry.events
+            if e.name in ("VenueAuthenticationFailed", "TickFailed", "TradingStateChanged", "CircuitDegraded")]
+    assert seen == ["VenueAuthenticationFailed"], "one alert"
+    after = [c[0] for c in venue.calls[calls[0]:]]
+    assert not [c for c in after if c in ("place_order", "place_exit_bracket", "cancel_order")], after
+    legs = asyncio.run(venue.fetch_open_orders(BTC))
+    assert len(legs) == 2, "the stop and target still rest at the venue"
+    with loop.store.unit_of_work() as uow:
+        run = uow.runs.find(orchestrator.run.run_id)
+        stored_state = uow.trading_state.find()
+    assert run is not None
+    assert run.status is RunStatus.FAILED
+    assert stored_state is None or stored_state.state is TradingState.ACTIVE, "no halt stored for the next start"
 
 
 def test_a_rate_limit_suspends_fetching_until_retry_after_while_protection_goes_on() -> None:

@@ -110,8 +110,18 @@ ERROR_TABLE: tuple[_Row, ...] = (
 )
 
 
+# Binance's -2015 ("Invalid API-key, IP, or permissions for action.", HTTP 401). ccxt raises it as
+# DDoSProtection once the same client has authenticated before (its guess: a temporary ban), so a key revoked
+# while the bot runs would read as a rate limit, retried for ever. Binance bans with 418/429 (-1003); a 401
+# -2015 is a refusal of the key whatever came before it.
+_REFUSED_KEY = re.compile(r'"code"\s*:\s*-2015\b')
+
+
 def core_error_class(exc: BaseException, kind: CallKind) -> type[TraderError] | None:
-    """The core error class the table gives ``exc`` for ``kind``; None when no row matches (a bug)."""
+    """The core error class the table gives ``exc`` for ``kind``; None when no row matches (a bug). A Binance
+    -2015 that ccxt raised as ``DDoSProtection`` is an ``AuthenticationError``, as it is on a first request."""
+    if isinstance(exc, ccxt.DDoSProtection) and _REFUSED_KEY.search(str(exc)):
+        return AuthenticationError
     for row in ERROR_TABLE:
         if isinstance(exc, row.ccxt_class):
             return row.target(kind)

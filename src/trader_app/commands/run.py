@@ -24,7 +24,7 @@ from trader_app.settings import Settings, config_file, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
 from trader_app.terminal import JobProgress, key_value_table, show
-from trader_app.venue_run import check_venue_settings
+from trader_app.venue_run import check_venue_settings, refused_while_running
 from trader_core.model import Candle, ConfigError, RunRecord, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
@@ -131,12 +131,13 @@ def run_command(flags: Mapping[str, Any]) -> int:
         return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
+    refused: ConfigError | None = None  # the venue refused the credentials mid-run
     try:
         if settings.mode == "replay":
             summary = _replay(settings, series, strategy, telemetry_for, elapsed)
         else:
-            summary = asyncio.run(_venue_session(settings, strategy, telemetry_for, elapsed,
-                                                 on_status=None if metrics is None else metrics.observe))
+            summary, refused = asyncio.run(_venue_session(settings, strategy, telemetry_for, elapsed,
+                                                          on_status=None if metrics is None else metrics.observe))
     finally:
         if metrics is not None:
             metrics.close()
@@ -147,6 +148,8 @@ def run_command(flags: Mapping[str, Any]) -> int:
         settings.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
     if report_out:
         _report_at_end(settings, summary.run_id, series, report_out)
+    if refused is not None:
+        raise refused
     return 0
 
 
@@ -220,9 +223,11 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
 
 async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_for: Callable[[RunRecord], Telemetry],
                          elapsed: Callable[[], Decimal], *,
-                         on_status: Callable[[LoopStatus], None] | None = None) -> RunSummary:
+                         on_status: Callable[[LoopStatus], None] | None = None,
+                         ) -> tuple[RunSummary, ConfigError | None]:
     """Reach the venue first (nothing is written when it cannot serve the run), then hold the bot's store and
-    lease, and run until stopped."""
+    lease, and run until stopped. Returns the summary and, when the venue refused the credentials while the bot
+    ran, the error the command ends with (after the summary is shown)."""
     from trader_adapters.strategies.scripted import ScriptedSignals, report_missed
     from trader_app.venue_run import connect_venue
 
@@ -246,8 +251,10 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
 async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection, *,
                         telemetry_for: Callable[[RunRecord], Telemetry], strategy: SignalSource,
                         elapsed: Callable[[], Decimal], on_status: Callable[[LoopStatus], None] | None = None,
-                        guard: Callable[[], str | None] | None = None) -> RunSummary:
-    """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit."""
+                        guard: Callable[[], str | None] | None = None,
+                        ) -> tuple[RunSummary, ConfigError | None]:
+    """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit.
+    Returns the summary and, when the venue refused the credentials, the error to end with."""
     from trader_app.venue_run import build_venue_run
 
     wired = await build_venue_run(settings, store, venue, telemetry_factory=telemetry_for, strategy=strategy)
@@ -271,7 +278,8 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
         await wired.close()
         await close_llm(strategy)
     check_llm(strategy)
-    return summary
+    refused = wired.orchestrator.credentials_refused
+    return summary, None if refused is None else refused_while_running(venue.exchange.venue, refused)
 
 
 def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:

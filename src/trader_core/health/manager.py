@@ -40,6 +40,7 @@ from trader_core.model.events import (
     MarketDataFresh,
     MarketDataStale,
     TradingStateRestored,
+    VenueAuthenticationFailed,
     VenueCallsResumed,
     VenueCallsSuspended,
     VenueReadRetried,
@@ -96,6 +97,7 @@ class ExchangeHealthManager:
     _tick_failures: dict[CircuitName, int] = attrs.field(factory=dict, init=False)
     _tick_connection_failures: int = attrs.field(default=0, init=False)
     _reported: list[BaseException] = attrs.field(factory=list, init=False)
+    _credentials_refused: str | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._circuits = {name: CircuitState(name=name) for name in CircuitName}
@@ -171,18 +173,26 @@ class ExchangeHealthManager:
 
     def report_exchange_failure(self, site: str, error: BaseException) -> None:
         """A venue call at ``site`` failed. A rate limit suspends venue calls instead of counting; an
-        authentication failure also halts trading. Reporting the same exception twice counts once."""
+        authentication failure refuses every order from now on (``credentials_refused``) instead of counting.
+        Reporting the same exception twice counts once."""
         if any(error is seen for seen in self._reported):
             return
         self._reported.append(error)
         if isinstance(error, RateLimitedError):
             self.suspend_venue(site, error.retry_after, str(error))
             return
+        if isinstance(error, AuthenticationError):
+            self._refuse_credentials(site, error)
+            return
         if isinstance(error, _CONNECTION_ERRORS):
             self._tick_connection_failures += 1
         self._fail(CircuitName.EXCHANGE, site, error)
-        if isinstance(error, AuthenticationError):
-            self.halt(f"authentication failed at {site}: {_text(error)}", "exchange:authentication")
+
+    @property
+    def credentials_refused(self) -> str | None:
+        """Why the venue refused the bot's credentials (the first authentication failure), or None. Once set it
+        stays for the process: keys need the operator, and the loop stops on it."""
+        return self._credentials_refused
 
     def report_retried_read(self, site: str, error: BaseException) -> None:
         """A read at ``site`` met a passing failure and its retry was answered: seen, not a circuit failure."""
@@ -264,6 +274,8 @@ class ExchangeHealthManager:
     def entry_refusal(self, symbol: Symbol) -> str | None:
         """Why a new entry in ``symbol`` may not be sent now, or None when it may. A symbol with no verdict
         yet is not refused here (the strategy is only offered symbols known to be fresh)."""
+        if self._credentials_refused is not None:
+            return self._credentials_refused
         status = self.status
         if status.state is not TradingState.ACTIVE:
             until = "" if status.until is None else f" until {status.until.isoformat()}"
@@ -281,8 +293,9 @@ class ExchangeHealthManager:
         return frozenset(symbol for symbol in fresh if self.entry_refusal(symbol) is None)
 
     def may_send_orders(self) -> bool:
-        """False while HALTED: no new orders of any kind (exits and protection included)."""
-        return self.status.state is not TradingState.HALTED
+        """False while HALTED or once the venue refused the credentials: no new orders of any kind (exits and
+        protection included)."""
+        return self._credentials_refused is None and self.status.state is not TradingState.HALTED
 
     # -- internals -------------------------------------------------------------------------------------
 
@@ -302,6 +315,15 @@ class ExchangeHealthManager:
                     uow.commit()
         self._emit(events)
         return status
+
+    def _refuse_credentials(self, site: str, error: BaseException) -> None:
+        """The first authentication failure: one event; no order goes out after it. Not a trading state: nothing
+        is stored, so a restart with working keys trades at once (and one with the same keys is refused at
+        start-up, before the store is touched)."""
+        if self._credentials_refused is not None:
+            return
+        self._credentials_refused = f"authentication failed at {site}: {_text(error)}"[:500]
+        self.telemetry.emit(VenueAuthenticationFailed(at=self.clock.now(), site=site, error=_text(error)))
 
     def _fail(self, name: CircuitName, site: str, error: BaseException) -> None:
         now = self.clock.now()

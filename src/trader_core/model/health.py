@@ -65,7 +65,7 @@ class TradingState(enum.Enum):
     * REDUCING: no new entries; exits, cancels and plan protection go on (a pause, a tripped circuit,
       a loss limit, an unfinished reconciliation).
     * HALTED: no new orders of any kind, except an operator's close-all / cancel-all; venue-held
-      protective orders stay (an authentication failure, an invariant breach, an operator's halt).
+      protective orders stay (an invariant breach, an operator's halt).
     """
 
     ACTIVE = "active"

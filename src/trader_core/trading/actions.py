@@ -126,8 +126,10 @@ class TradeActionHandler:
         if signal.action is Action.PAUSE_TRADING:
             return self._pause(signal)
         if not self.health.may_send_orders():
-            return ActionOutcome(ActionStatus.TRADING_HALTED,
-                                 f"no new orders while halted: {self.health.status.reason}")
+            refused = self.health.credentials_refused
+            why = (f"no new orders while halted: {self.health.status.reason}" if refused is None
+                   else f"no new orders: {refused}")
+            return ActionOutcome(ActionStatus.TRADING_HALTED, why)
         if signal.action is Action.BUY:
             refusal = self.health.entry_refusal(signal.symbol)
             if refusal is not None:

@@ -19,6 +19,7 @@ __all__ = [
     "PauseRequested",
     "TradingStateChanged",
     "TradingStateRestored",
+    "VenueAuthenticationFailed",
     "VenueCallsResumed",
     "VenueCallsSuspended",
     "VenueReadRetried",
@@ -97,6 +98,16 @@ class VenueCallsSuspended(Event):
     site: str
     until: datetime
     detail: str
+
+
+@attrs.frozen(kw_only=True)
+class VenueAuthenticationFailed(Event):
+    """The venue refused the bot's credentials at ``site`` (a wrong, revoked or under-privileged API key): no
+    order goes out any more and the bot stops, leaving what rests at the venue (protection included) in place.
+    Emitted once per process; ``error`` never carries a credential."""
+
+    site: str
+    error: str
 
 
 @attrs.frozen(kw_only=True)
