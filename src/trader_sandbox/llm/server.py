@@ -11,7 +11,8 @@ A script entry (one JSON object per line of the ``--script`` file) says how to a
 * ``reject_response_format``: 400 when the request asks for ``response_format``.
 
 When the script is used up every request gets the default answer. ``GET /sandbox/requests`` lists the
-requests received (``count`` and bodies); ``POST /sandbox/script`` replaces the script (a JSON list);
+requests received (``count`` and bodies); ``POST /sandbox/script`` replaces the script (a JSON list of entries,
+checked as a script file's are: a bad one is answered 400 naming it, and the script in use stays);
 ``GET /v1/models`` lists one model.
 """
 
@@ -28,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LlmSandbox", "load_script", "start_llm_sandbox"]
+__all__ = ["LlmSandbox", "load_script", "script_problem", "start_llm_sandbox"]
 
 _DEFAULT: dict[str, Any] = {"json": {"signals": []}}
 
@@ -94,6 +95,19 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {  # key: (valid?, the r
 _KEYS = {"json", *_CHECKS}
 
 
+def script_problem(entries: Any) -> str | None:
+    """What is wrong with a script given as a decoded JSON value (a list of entries), or None."""
+    if not isinstance(entries, list):
+        return f"the script must be a JSON list of entries, got {type(entries).__name__}"
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            return f"entry {number}: each entry must be a JSON object, got {entry!r}"[:300]
+        problem = _entry_problem(entry)
+        if problem:
+            return f"entry {number}: {problem}"[:300]
+    return None
+
+
 def _entry_problem(entry: dict[str, Any]) -> str | None:
     """What is wrong with a script entry, or None."""
     for key, value in entry.items():
@@ -150,17 +164,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """POST: chat completions, the script control."""
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        length = (self.headers.get("Content-Length") or "0").strip()
+        if not (length.isascii() and length.isdigit()):
+            self.close_connection = True  # the body's end is unknown: nothing after it can be read
+            self._send(400, _error(f"Content-Length must be a whole number of bytes, got {length!r}",
+                                   "invalid_request_error"))
+            return
+        raw = self.rfile.read(int(length)) if int(length) else b""
         try:
             body = json.loads(raw or b"null")
         except ValueError:
             self._send(400, _error("body is not JSON", "invalid_request_error"))
             return
         if self.path.startswith("/sandbox/script"):
+            problem = script_problem(body)
+            if problem is not None:
+                self._send(400, _error(f"script not replaced: {problem}", "invalid_request_error"))
+                return
             with self.server.lock:
-                self.server.script = [e for e in body if isinstance(e, dict)] if isinstance(body, list) else []
-            self._send(200, {"entries": len(self.server.script)})
+                self.server.script = list(body)
+            self._send(200, {"entries": len(body)})
             return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send(404, _error("not found", "not_found"))
@@ -244,9 +267,10 @@ class LlmSandbox:
             return list(self._server.requests)
 
     def script(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Replace the remaining script."""
+        """Replace the remaining script; a bad entry is a ``ValueError`` naming it (the script in use stays)."""
+        checked = _checked(entries)
         with self._server.lock:
-            self._server.script = list(entries)
+            self._server.script = checked
 
     def stop(self) -> None:
         """Stop serving."""
@@ -255,9 +279,18 @@ class LlmSandbox:
         self._thread.join(timeout=5)
 
 
+def _checked(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    script = list(entries)
+    problem = script_problem(script)
+    if problem is not None:
+        raise ValueError(f"script: {problem}")
+    return script
+
+
 def start_llm_sandbox(port: int = 0, script: Sequence[dict[str, Any]] = ()) -> LlmSandbox:
-    """Serve on 127.0.0.1:``port`` (0: a free port) in a background thread."""
-    server = _Server(("127.0.0.1", port), script)
+    """Serve on 127.0.0.1:``port`` (0: a free port) in a background thread; a bad script entry is a
+    ``ValueError`` naming it."""
+    server = _Server(("127.0.0.1", port), _checked(script))
     thread = threading.Thread(target=server.serve_forever, name="llm-sandbox", daemon=True)
     thread.start()
     return LlmSandbox(server, thread)
