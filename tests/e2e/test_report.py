@@ -67,7 +67,7 @@ def test_the_html_report_draws_every_chart_offline_in_a_real_browser(replayed: P
 @pytest.mark.parametrize(("args", "message"), [
     (("--run", "nosuchrun"), "no run 'nosuchrun'"),
     (("--bot", "someone-else"), "has no runs"),
-    (("--since", "yesterday"), "not an ISO time"),
+    (("--since", "yesterday"), "not an ISO-8601 time"),
     (("--since", "2999-01-01"), "nothing to report"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_file(replayed: Path, args: tuple[str, ...], message: str) -> None:

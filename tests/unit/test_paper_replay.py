@@ -342,6 +342,11 @@ OK1 = f"{MS0 + 60_000},100,101,99,100,1"
         (rows(OK0, OK1, OK1), "line 4: duplicate timestamp_ms"),
         (rows(f"{MS0 // 1000},1,1,1,1,1", f"{MS0 // 1000 + 60},1,1,1,1,1"), "line 2: .* looks like seconds"),
         (rows(f"{MS0}.5,100,101,99,100,1", OK1), "line 2: timestamp_ms .* not an integer"),
+        (rows(OK0, "99999999999999999999,100,101,99,100,1"), r"line 3: timestamp_ms 99999999999999999999 is beyond "
+         r"the calendar \(after year 9999\): expected milliseconds since 1970-01-01 UTC, from 100000000000 \(1973\) "
+         r"to 253402300799999 \(the end of 9999\)"),
+        (rows("253402300800000,1,1,1,1,1", "253402300860000,1,1,1,1,1"),
+         r"line 2: timestamp_ms 253402300800000 is beyond the calendar \(after year 9999\)"),
         (rows(OK0), "line 2: cannot infer the timeframe"),
         ("", "line 2: no candles"),
     ],

@@ -26,6 +26,8 @@ CSV_HEADER = ("timestamp_ms", "open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INFER_ROWS = 1000  # the timeframe is the most common spacing among this many leading rows
 _MIN_PLAUSIBLE_MS = 10**11  # 1973 in ms; a smaller value is almost surely seconds, not milliseconds
+# The calendar's first and last milliseconds (0001-01-01, 9999-12-31T23:59:59.999Z): beyond them, no date.
+_CALENDAR_MS = (-62_135_596_800_000, 253_402_300_799_999)
 # The sane range of a price or a (non-zero) volume: far beyond any real market, yet every value stays exact in
 # Decimal arithmetic and finite and non-zero as a float (1e400 is inf and 1e-400 is 0 to an indicator).
 MIN_VALUE = Decimal("1e-12")
@@ -192,9 +194,14 @@ def _check_range(name: str, lineno: int, row: Sequence[str], candle: Candle) -> 
 def _diagnose(row: Sequence[str], exc: Exception) -> str:  # noqa: PLR0911 - one return per problem
     """A precise reason for a row the fast path refused."""
     try:
-        int(row[0])
+        ms = int(row[0])
     except ValueError:
         return f"timestamp_ms {row[0]!r} is not an integer"
+    first, last = _CALENDAR_MS
+    if not first <= ms <= last:
+        return (f"timestamp_ms {row[0]} is beyond the calendar ({'after year 9999' if ms > last else 'before year 1'}):"
+                f" expected milliseconds since 1970-01-01 UTC, from {_MIN_PLAUSIBLE_MS} (1973) to {last} (the end of"
+                f" 9999)")
     values: dict[str, Decimal] = {}
     for column, text in zip(CSV_HEADER[1:], row[1:], strict=True):
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from trader_core.model import (
     Signal,
     Symbol,
     parse_number,
+    parse_time,
 )
 from trader_core.ports import DecisionContext, Store
 
@@ -173,10 +174,7 @@ def parse_signal_record(record: object, *, require_at: bool) -> tuple[datetime |
 
 
 def _at(value: Any) -> datetime:
-    at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if at.tzinfo is None:
-        raise ValueError(f"'at' needs a UTC offset (e.g. 2025-01-01T00:30:00Z), got {value!r}")
-    return at.astimezone(UTC)
+    return parse_time(value, "'at'", assume_utc=False)
 
 
 def _decimal(record: dict[str, Any], name: str) -> Decimal | None:

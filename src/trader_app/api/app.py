@@ -27,7 +27,7 @@ from trader_adapters.sql.round_trips import RoundTripFilter
 from trader_app.api.fleet import Fleet, NotFoundError
 from trader_app.api.openapi import openapi_schema
 from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, UnavailableReport
-from trader_core.model import InvalidValueError, StoreError, TraderError
+from trader_core.model import InvalidValueError, StoreError, TraderError, parse_time
 from trader_core.model.commands import CommandName
 
 __all__ = ["TOKEN_HEADER", "Endpoints", "create_app"]
@@ -67,7 +67,8 @@ class Endpoints:
     def trades(self, request: Request) -> Any:
         """Round trips, filtered by symbol and entry time, paged (in the database)."""
         q = request.query_params
-        where = RoundTripFilter(symbol=q.get("symbol"), start=_time(q.get("start")), end=_time(q.get("end")))
+        where = RoundTripFilter(symbol=q.get("symbol"), start=_time(q.get("start"), "start"),
+                                 end=_time(q.get("end"), "end"))
         offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
         return self.fleet.trades(request.path_params["bot"], q.get("run"), where, offset, limit)
 
@@ -80,7 +81,8 @@ class Endpoints:
         q = request.query_params
         bot = request.path_params["bot"]
         self.fleet.store(bot)
-        found = self.reports.metrics(bot, q.get("run"), _time(q.get("start")), _time(q.get("end")))
+        found = self.reports.metrics(bot, q.get("run"), _time(q.get("start"), "start"),
+                                      _time(q.get("end"), "end"))
         if found is None:
             raise NotFoundError("report metrics are not available")
         return found
@@ -234,13 +236,10 @@ def _int(text: str | None, default: int, low: int, high: int) -> int:
     return value
 
 
-def _time(text: str | None) -> datetime | None:
+def _time(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadRequestError(f"not an ISO-8601 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise BadRequestError(f"time without a timezone: {text!r}")
-    return value
+        return parse_time(text, name, assume_utc=False)
+    except InvalidValueError as exc:
+        raise BadRequestError(str(exc)) from None

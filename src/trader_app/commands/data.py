@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from trader_app.outputs import check_outputs
 from trader_app.terminal import JobProgress
-from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, Timeframe
+from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, Timeframe, parse_time
 
 if TYPE_CHECKING:
     from trader_adapters.ccxt import CcxtExchange
@@ -57,10 +57,9 @@ def _handle(args: Any) -> int:
 
 def _time(text: str, flag: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ConfigError(f"{flag} must be an ISO-8601 date or time, got {text!r}") from exc
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        return parse_time(text, flag)
+    except InvalidValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _last_candle(path: Path, symbol: Symbol, timeframe: Timeframe) -> Candle | None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from trader_app.commands.target import add_target, target
 from trader_app.outputs import check_outputs
 from trader_app.settings import config_file
-from trader_core.model import Candle, ConfigError, Symbol
+from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, parse_time
 
 __all__ = ["register", "report_command", "report_run", "write_outputs"]
 
@@ -43,10 +43,9 @@ def _time(text: str | None, flag: str) -> datetime | None:
     if text is None:
         return None
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"{flag}: not an ISO time: {text!r}") from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return parse_time(text, flag)
+    except InvalidValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None) -> None:

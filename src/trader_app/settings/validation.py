@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from trader_app.settings.values import (
     Settings,
 )
 from trader_core.execution import parse_maker_overrides
-from trader_core.model import BotId, ConfigError, InvalidValueError, Symbol, Timeframe
+from trader_core.model import BotId, ConfigError, InvalidValueError, Symbol, Timeframe, parse_time
 
 __all__ = ["MAX_DAYS", "validate"]
 
@@ -84,14 +84,18 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
     except InvalidValueError as exc:
         problems.append(str(exc))
     try:
-        start = datetime.fromisoformat(str(raw["start"]).replace("Z", "+00:00"))
-        values["start"] = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(UTC)
-    except ValueError:
-        problems.append(f"start must be an ISO-8601 time, got {raw['start']!r}")
+        values["start"] = parse_time(raw["start"], "start")
+    except InvalidValueError as exc:
+        problems.append(str(exc))
     data = raw["data"]
     values["data"] = None if data in (None, "") else Path(str(data))
     if values["data"] is not None and not values["data"].is_file():
         problems.append(f"data file {values['data']} not found")
+    days = values.get("days")
+    if (values["data"] is None and "start" in values and isinstance(days, int) and 1 <= days <= MAX_DAYS
+            and datetime.max.replace(tzinfo=UTC) - values["start"] < timedelta(days=days + 1)):
+        problems.append(f"start {values['start']:%Y-%m-%d} plus {days} days of synthetic candles runs beyond the "
+                        f"calendar (it ends 9999-12-31 UTC): start earlier or ask for fewer days")
     if values["data"] is not None and "symbols" in values:
         # A CSV file holds one symbol; left unset, the default pair becomes BTC/USDT alone, as the run trades.
         if raw["symbols"] is DEFAULTS["symbols"]:

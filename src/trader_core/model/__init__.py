@@ -39,6 +39,7 @@ from trader_core.model.orders import (
 from trader_core.model.plans import ExitReason, Plan, PlanStatus
 from trader_core.model.records import FillRecord, IntentStatus, OrderRole, RunRecord, RunStatus, TrackedOrder
 from trader_core.model.signals import Action, Signal
+from trader_core.model.times import parse_time
 
 __all__ = [
     "ONE",
@@ -98,6 +99,7 @@ __all__ = [
     "WouldTriggerError",
     "parse_flag",
     "parse_number",
+    "parse_time",
     "require_utc",
     "to_decimal",
     "to_decimal_or_none",
