@@ -1,4 +1,7 @@
-"""``python -m trader_sandbox``: run the emulator until SIGINT/SIGTERM, after printing url, api_key, secret."""
+"""``python -m trader_sandbox``: run the emulator until SIGINT/SIGTERM, after printing url, api_key, secret.
+
+Bad options or data (a ``--data`` file the candle check refuses, a port in use) end it with exit 2 and one line
+on stderr, as ``trader-app sandbox`` does."""
 
 from __future__ import annotations
 
@@ -103,8 +106,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and serve."""
-    return run(build_parser().parse_args(argv))
+    """Parse ``argv`` and serve; bad options or data: one line on stderr, exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (OSError, ValueError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from trader_formats.candle_csv import open_candle_file
 
 __all__ = [
     "DEFAULT_BALANCES",
@@ -139,21 +140,10 @@ class Candle:
 
 
 def load_candles(path: Path) -> list[Candle]:
-    """Read ``timestamp_ms,open,high,low,close,volume`` rows (header required), oldest first."""
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        need = {"timestamp_ms", "open", "high", "low", "close", "volume"}
-        if reader.fieldnames is None or not need <= set(reader.fieldnames):
-            raise ValueError(f"{path}: header must be timestamp_ms,open,high,low,close,volume")
-        rows = [
-            Candle(int(row["timestamp_ms"]), Decimal(row["open"]), Decimal(row["high"]), Decimal(row["low"]),
-                   Decimal(row["close"]), Decimal(row["volume"]))
-            for row in reader
-        ]
-    if not rows:
-        raise ValueError(f"{path}: no candles")
-    rows.sort(key=lambda c: c.time)
-    return rows
+    """Read ``timestamp_ms,open,high,low,close,volume`` rows, oldest first, checked as the bot checks a candle file
+    (``trader_formats.candle_csv``): a problem is a one-line ``ValueError`` naming the file and the line."""
+    with open_candle_file(path) as file:
+        return [Candle(ms, *values) for ms, _row, values in file.rows]
 
 
 def synthetic_candles(start_price: Decimal, tick: Decimal, *, start_ms: int, interval_ms: int = 60_000,

@@ -114,6 +114,13 @@ def test_a_speed_that_is_not_a_positive_number_is_refused_in_one_line(tmp_path: 
     assert "--speed must be a positive number" in result.stderr
 
 
+# The emulator's two commands: the project's CLI and the emulator's own program (an independent program: it
+# checks a candle file with trader_formats.candle_csv, as the bot does).
+PROGRAMS = {"trader-app sandbox": [APP, "sandbox"],
+            "python -m trader_sandbox": [sys.executable, "-m", "trader_sandbox"]}
+
+
+@pytest.mark.parametrize("program", list(PROGRAMS))
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -123,16 +130,26 @@ def test_a_speed_that_is_not_a_positive_number_is_refused_in_one_line(tmp_path: 
         (["--data", "negative.csv"], "negative.csv line 2: open -1 is not positive"),
         (["--data", "nan.csv"], "nan.csv line 3: close 'NaN' is not a finite number"),
         (["--data", "huge.csv"], "huge.csv line 2: open 1e400 is out of range"),
+        (["--data", "missing.csv"], "missing.csv: cannot read candles: [Errno 2] No such file or directory"),
+        (["--data", "header.csv"], "header.csv line 1: bad header 'time,o,h,l,c,v', expected timestamp_ms,open,"),
+        (["--data", "text.csv"], "text.csv line 3: close 'abc' is not a number"),
+        (["--data", "unordered.csv"], "unordered.csv line 4: timestamp_ms 1600000000000 is before the previous"),
     ],
 )
-def test_bad_sandbox_options_and_data_are_refused_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_sandbox_options_and_data_are_refused_in_one_line(tmp_path: Path, program: str, args: list[str],
+                                                              message: str) -> None:
     header = "timestamp_ms,open,high,low,close,volume\n"
-    ok = "1600000060000,1,2,0.5,1,10\n"
+    first, ok = "1600000000000,1,2,0.5,1,10\n", "1600000060000,1,2,0.5,1,10\n"
     (tmp_path / "negative.csv").write_text(header + "1600000000000,-1,1,1,1,10\n" + ok)
     (tmp_path / "nan.csv").write_text(header + "1600000000000,1,1,1,1,10\n1600000060000,1,1,1,NaN,10\n")
     (tmp_path / "huge.csv").write_text(header + "1600000000000,1e400,1e400,1e400,1e400,10\n" + ok)
-    result = subprocess.run([APP, "sandbox", *args], cwd=tmp_path, capture_output=True, text=True,
+    (tmp_path / "header.csv").write_text("time,o,h,l,c,v\n" + first + ok)
+    (tmp_path / "text.csv").write_text(header + first + "1600000060000,1,2,0.5,abc,10\n")
+    (tmp_path / "unordered.csv").write_text(header + first + ok + first)
+    result = subprocess.run([*PROGRAMS[program], *args], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 2, result.stdout
-    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith(f"{'trader-app' if program.startswith('trader-app') else program}: error: ")
     assert message in result.stderr
+    assert "url=" not in result.stdout, "nothing was served"

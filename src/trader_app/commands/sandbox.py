@@ -7,7 +7,6 @@ from typing import Any
 
 from trader_app.commands.arguments import port
 from trader_core.model import ConfigError
-from trader_core.model.ids import Symbol
 
 __all__ = ["register", "sandbox_command"]
 
@@ -32,13 +31,10 @@ def register(sub: Any) -> None:
 
 
 def sandbox_command(args: argparse.Namespace) -> int:
-    """Serve until a signal; exit code 0. ``--data`` passes the checks of every candle CSV first (the emulator
-    is an independent program: it cannot import the loader)."""
-    from trader_adapters.feeds.csv_feed import load_candle_rows
-    from trader_sandbox.__main__ import main as sandbox_main
-
-    if args.data:
-        load_candle_rows(args.data, Symbol.parse("BTC/USDT"))  # the symbol only tags the rows read
+    """Serve until a signal; exit code 0. The emulator checks a ``--data`` file as the bot checks every candle CSV
+    (``trader_formats.candle_csv``) and refuses bad options itself: its ``ValueError`` is a one-line error here."""
+    from trader_sandbox.__main__ import build_parser as sandbox_parser
+    from trader_sandbox.__main__ import run as sandbox_run
 
     argv = ["--venue", args.venue, "--port", str(args.port), "--data-symbol", args.data_symbol,
             "--step-interval", str(args.step_interval)]
@@ -49,6 +45,6 @@ def sandbox_command(args: argparse.Namespace) -> int:
     if args.step_volume:
         argv += ["--step-volume", args.step_volume]
     try:
-        return sandbox_main(argv)
+        return sandbox_run(sandbox_parser().parse_args(argv))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"sandbox: {exc}") from exc
