@@ -241,8 +241,8 @@ class ResyncService:
             return True  # the cursor is inclusive: the last page's newest fills come back once more
         tracked = None if fill.client_order_id is None else self.book.order(fill.client_order_id)
         concluded: Plan | None = None
-        if tracked is None and fill.client_order_id is not None:
-            tracked, concluded = self._concluded(fill.client_order_id)
+        if tracked is None and fill.client_order_id is not None and fill.trade_id.value not in self._foreign:
+            tracked, concluded = self._concluded(fill.client_order_id)  # (a fill already found foreign: no query)
         if tracked is None:
             self._ignore_foreign(fill)
             return True
