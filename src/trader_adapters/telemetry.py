@@ -25,6 +25,7 @@ _WARNING_EVENTS = frozenset({
     "DuplicateFillIgnored", "ForeignFillIgnored", "PlanCancelled", "CircuitTripped", "TradingStateChanged",
     "VenueCallsSuspended", "VenueAuthenticationFailed", "ExchangeReconnectFailed", "MarketDataStale",
     "FeeRateUnavailable", "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "OrderRanAfterAll",
+    "ConcludedOrderFoundOpen",
     "ReconciliationReported", "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
 })
 

@@ -14,6 +14,7 @@ import pytest
 from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
+from trader_core.execution import MakerPreference
 from trader_core.model import (
     Action,
     Asset,
@@ -24,6 +25,7 @@ from trader_core.model import (
     IntentStatus,
     Order,
     OrderRejectedError,
+    OrderRequest,
     OrderRole,
     OrderType,
     OutcomeUnknownError,
@@ -31,10 +33,12 @@ from trader_core.model import (
     Price,
     Quantity,
     RunId,
+    Side,
     Symbol,
     WouldTriggerError,
 )
 from trader_core.model.events import (
+    ConcludedOrderFoundOpen,
     ForeignFillIgnored,
     OrderFailed,
     OrderRanAfterAll,
@@ -344,6 +348,83 @@ def test_without_an_acceptance_window_a_bracket_lost_in_flight_needs_three_not_f
     assert _brackets(venue) == 1, "two not-found answers, however late, prove nothing on this venue"
     bot.tick()
     assert _brackets(venue) == 2
+
+
+def test_a_bracket_taken_for_absent_that_the_venue_places_after_all_is_cancelled_not_left_beside_its_successor(
+) -> None:
+    # Without an acceptance window, three "not found" answers prove the first bracket absent and a second goes out;
+    # if the venue then places the first after all, two stops rest for one position: both would sell when the price
+    # falls, the second out of the owner's own BTC.
+    bot, venue = _held_bracket_proven_absent()
+    assert venue.apply_held() == 1, "the venue places the first bracket after all"
+    assert _open_brackets(venue) == 2
+    bot.tick()
+    assert _open_brackets(venue) == 1, "the late one is cancelled"
+    assert _protection(bot) == {IntentStatus.OPEN}, "the plan keeps its successor"
+    found = [e for e in bot.telemetry.of_type(ConcludedOrderFoundOpen) if isinstance(e, ConcludedOrderFoundOpen)]
+    assert len(found) == 2, "its stop and its target, each reported"
+    assert {e.status_was for e in found} == {"failed"}
+    assert {e.plan_id for e in found} == {bot.plan().plan_id.value}
+    with bot.store.unit_of_work() as uow:
+        stored = [uow.orders.find(ClientOrderId(e.client_order_id)) for e in found]
+    assert {o.role for o in stored if o is not None} == {OrderRole.STOP, OrderRole.TARGET}
+    assert {o.status for o in stored if o is not None} == {IntentStatus.CANCELED}, (
+        "stored as what they became: placed, then cancelled")
+    bot.tick()
+    assert len(bot.telemetry.of_type(ConcludedOrderFoundOpen)) == 2, "reported once"
+    assert _open_brackets(venue) == 1
+
+
+def test_orders_open_at_the_venue_that_the_bot_never_stored_are_left_alone() -> None:
+    # The owner's own order, and one with the bot's prefix it has no intent for (the start-up reconciliation's
+    # "unexpected", for a person to look at): the bot cancels only what it stored and gave up.
+    bot, venue = _held_bracket_proven_absent()
+    others = [run(venue.place_order(OrderRequest(
+        client_order_id=ClientOrderId(cid), symbol=BTC, side=Side.SELL, order_type=OrderType.LIMIT,
+        quantity=Quantity(Decimal("0.1")), price=Price(Decimal(90000))))) for cid in ("owner-1", "tc-r1-99-1")]
+    for _ in range(2):
+        bot.tick()
+    still_open = {o.client_order_id for o in run(venue.fetch_open_orders(BTC))}
+    assert {o.client_order_id for o in others} <= still_open
+    assert not bot.telemetry.of_type(ConcludedOrderFoundOpen)
+    assert not [c for c in venue.calls if c[0] == "cancel_order"]
+
+
+def test_a_resting_entry_taken_for_absent_that_the_venue_places_after_all_is_cancelled() -> None:
+    # A maker entry (a limit) whose placement went unanswered on a venue without an acceptance window: proven absent,
+    # its plan cancelled. Placed late, it rests with no other order of the bot's in the symbol: left there it would
+    # buy on a decision the bot gave up, whenever the price comes to it.
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=None)
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue, maker=MakerPreference(default=True))
+    venue.set_quote(BTC, Decimal(50000), Decimal(50010))  # a post-only buy at the maker price rests
+    venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
+    assert bot.buy() == "order_unknown"
+    for _ in range(3):
+        bot.tick()
+    assert bot.services.book.plans(BTC) == (), "proven absent: its plan is cancelled"
+    assert venue.apply_held() == 1
+    (late,) = run(venue.fetch_open_orders(BTC))
+    bot.tick()
+    assert run(venue.fetch_open_orders(BTC)) == (), "cancelled at the venue"
+    (found,) = bot.telemetry.of_type(ConcludedOrderFoundOpen)
+    assert isinstance(found, ConcludedOrderFoundOpen)
+    assert found.client_order_id == late.client_order_id.value
+    venue.set_quote(BTC, Decimal(49000), Decimal(49010))  # the price comes down through the old limit
+    bot.tick()
+    assert bot.services.tracker.holding(BTC).quantity == 0, "nothing bought for a plan the bot gave up"
+
+
+def _held_bracket_proven_absent() -> tuple[Bot, FakeExchange]:
+    """A bot on a venue without an acceptance window whose first bracket the venue holds back: three lookups
+    prove it absent and a second bracket protects the plan (the account holds more BTC than the bot's)."""
+    bot, venue = _bracket_held_at_the_venue(None)
+    for _ in range(3):
+        bot.tick()
+    assert _brackets(venue) == 2
+    assert _protection(bot) == {IntentStatus.OPEN}
+    return bot, venue
 
 
 def test_a_bracket_that_reached_the_venue_is_found_and_kept_however_late_the_lookup() -> None:

@@ -7,13 +7,17 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from trader_core.execution import OrderExecutor, TradingBook
+from trader_core.execution import OrderExecutor, TradingBook, is_own
 from trader_core.model import (
     ClientOrderId,
+    ExchangeUnavailableError,
     Fill,
     InstrumentRules,
     IntentStatus,
+    Order,
+    OrderNotFoundError,
     OrderRole,
+    OutcomeUnknownError,
     Plan,
     PlanStatus,
     Quantity,
@@ -21,6 +25,7 @@ from trader_core.model import (
     TrackedOrder,
 )
 from trader_core.model.events import (
+    ConcludedOrderFoundOpen,
     ForeignFillIgnored,
     LedgerAnomalyDetected,
     OrderRanAfterAll,
@@ -52,8 +57,8 @@ class SyncPolicy:
     # anyway (the safety net); in between only the symbols the venue reported, or with intents in flight.
     full_sync_every: int = 60
     # On a venue without an acceptance window (nothing bounds a late placement), a symbol in which an order was
-    # concluded absent or lost has its fills fetched at every sync for this long after, orders or not: the venue may
-    # still run it (its fill is then booked).
+    # concluded absent or lost has its fills and open orders fetched at every sync for this long after, orders or
+    # not: the venue may still run it (its fill is then booked) or place it (it is then cancelled).
     watch_concluded: timedelta = timedelta(minutes=15)
 
 
@@ -87,6 +92,10 @@ class ResyncService:
     _reported: set[Symbol] = attrs.field(factory=set, init=False)
     _syncs: int = attrs.field(default=0, init=False)
     _watched: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)  # symbol -> watched until
+    # Open orders with the bot's prefix found not to be concluded ones (never looked up again), and concluded ones
+    # already reported open.
+    _not_concluded: set[ClientOrderId] = attrs.field(factory=set, init=False)
+    _found_open: set[ClientOrderId] = attrs.field(factory=set, init=False)
 
     def recall(self, orders: Iterable[TrackedOrder]) -> None:
         """At start-up: hand the venue adapter the bot's stored orders (those the venue has an id for), so that it
@@ -138,8 +147,8 @@ class ResyncService:
             await self._book(fill)  # not bookable yet (no fee rate): the fill query brings it back
         await self._sync_fills(symbol)
         active = self.book.orders(symbol)
-        if not active:
-            return
+        if not active and symbol not in self._watched:
+            return  # (a watched symbol's open orders are listed too: an order concluded absent may rest there)
         open_orders = {order.client_order_id: order for order in await self.trading.fetch_open_orders(symbol)}
         # Open at the venue: adopt what it says (an unknown outcome found open is resolved here, free).
         self.executor.adopt_all(
@@ -147,6 +156,7 @@ class ResyncService:
             for tracked in active if tracked.client_order_id in open_orders
         )
         await self._cancel_outlived(symbol, frozenset(open_orders))
+        await self._cancel_concluded(symbol, open_orders)
         # Not open at the venue: looked up by client order id, intents in flight (pending, unknown) first.
         missing = [t for t in self.book.orders(symbol) if t.client_order_id not in open_orders]
         missing.sort(key=lambda t: t.status not in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN))
@@ -174,6 +184,48 @@ class ResyncService:
                 plan_id=tracked.plan_id.value, symbol=str(symbol)))
         if outlived:
             await self.executor.cancel_all(outlived)
+
+    async def _cancel_concluded(self, symbol: Symbol, open_at_venue: Mapping[ClientOrderId, Order]) -> None:
+        """Cancel the bot's orders resting at the venue that it had concluded absent or lost: the venue placed them
+        late (a venue without an acceptance window). The bot gave each up (an entry's plan was cancelled, a stop or
+        target replaced); left there, one would buy for no plan, or sell beside its successor, out of the owner's
+        own coins. A cancel the venue does not answer is tried again at the next sync that finds it open."""
+        for tracked in self._concluded_open(open_at_venue):
+            cid = tracked.client_order_id
+            if cid not in self._found_open:
+                self._found_open.add(cid)
+                plan_id = None if tracked.plan_id is None else tracked.plan_id.value
+                self.telemetry.emit(ConcludedOrderFoundOpen(
+                    at=self.executor.clock.now(), client_order_id=cid.value, symbol=str(symbol),
+                    status_was=tracked.status.value, plan_id=plan_id))
+            try:
+                answer = await self._cancel_or_look_up(symbol, cid)
+            except (OutcomeUnknownError, ExchangeUnavailableError, OrderNotFoundError):
+                continue
+            self.executor.adopt_all(((tracked, answer),))
+
+    async def _cancel_or_look_up(self, symbol: Symbol, cid: ClientOrderId) -> Order:
+        """Cancel ``cid``; when the venue no longer has it open (an OCO's other leg goes with the first), what it
+        says of it."""
+        try:
+            return await self.trading.cancel_order(symbol, cid)
+        except OrderNotFoundError:
+            return await self.trading.fetch_order(symbol, cid)
+
+    def _concluded_open(self, open_at_venue: Mapping[ClientOrderId, Order]) -> list[TrackedOrder]:
+        """The stored orders, concluded absent or lost, among the open ones the bot's book does not hold (each
+        other id with the bot's prefix is looked up once: an order never stored is the reconciler's to report)."""
+        prefix = self.executor.prefix
+        unknown = [cid for cid in open_at_venue if self.book.order(cid) is None and cid not in self._not_concluded
+                   and is_own(prefix, cid)]
+        if not unknown:
+            return []
+        with self.executor.store.unit_of_work() as uow:
+            stored = [(cid, uow.orders.find(cid)) for cid in unknown]
+        concluded = [tracked for _, tracked in stored if tracked is not None and tracked.status in _CONCLUDED]
+        self._not_concluded.update(cid for cid, tracked in stored
+                                   if tracked is None or tracked.status not in _CONCLUDED)
+        return concluded
 
     async def _sync_fills(self, symbol: Symbol) -> None:
         """Every new fill of ``symbol`` since the cursor, page by page, de-duplicated by trade id."""

@@ -52,6 +52,7 @@ from trader_core.model.events.market import (
 )
 from trader_core.model.events.orders import (
     CancelOutcomeUnknown,
+    ConcludedOrderFoundOpen,
     OrderAcknowledged,
     OrderClosed,
     OrderFailed,
@@ -90,6 +91,7 @@ __all__ = [
     "CircuitRecovered",
     "CircuitTripped",
     "CommandHandled",
+    "ConcludedOrderFoundOpen",
     "DataGap",
     "DuplicateFillIgnored",
     "Event",

@@ -8,6 +8,7 @@ from trader_core.model.events.base import Event
 
 __all__ = [
     "CancelOutcomeUnknown",
+    "ConcludedOrderFoundOpen",
     "OrderAcknowledged",
     "OrderClosed",
     "OrderFailed",
@@ -120,6 +121,19 @@ class OrderRanAfterAll(Event):
     client_order_id: str
     symbol: str
     trade_id: str
+    status_was: str
+    plan_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ConcludedOrderFoundOpen(Event):
+    """An order the bot had concluded absent (``failed``) or lost rests open at the venue after all: the venue
+    placed it late. The bot has given it up (an entry's plan was cancelled, a protective order replaced), so it is
+    cancelled rather than left to sell or buy beside its successor; a person should know, as for
+    ``OrderRanAfterAll``."""
+
+    client_order_id: str
+    symbol: str
     status_was: str
     plan_id: str | None
 
