@@ -394,16 +394,7 @@ def test_a_resting_entry_taken_for_absent_that_the_venue_places_after_all_is_can
     # A maker entry (a limit) whose placement went unanswered on a venue without an acceptance window: proven absent,
     # its plan cancelled. Placed late, it rests with no other order of the bot's in the symbol: left there it would
     # buy on a decision the bot gave up, whenever the price comes to it.
-    clock = SimulatedClock(T0)
-    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=None)
-    venue.set_price(BTC, Decimal(50000))
-    bot = make_bot(clock=clock, venue=venue, maker=MakerPreference(default=True))
-    venue.set_quote(BTC, Decimal(50000), Decimal(50010))  # a post-only buy at the maker price rests
-    venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
-    assert bot.buy() == "order_unknown"
-    for _ in range(3):
-        bot.tick()
-    assert bot.services.book.plans(BTC) == (), "proven absent: its plan is cancelled"
+    bot, venue = _maker_entry_proven_absent(FakeExchange)
     assert venue.apply_held() == 1
     (late,) = run(venue.fetch_open_orders(BTC))
     bot.tick()
@@ -414,6 +405,52 @@ def test_a_resting_entry_taken_for_absent_that_the_venue_places_after_all_is_can
     venue.set_quote(BTC, Decimal(49000), Decimal(49010))  # the price comes down through the old limit
     bot.tick()
     assert bot.services.tracker.holding(BTC).quantity == 0, "nothing bought for a plan the bot gave up"
+
+
+class FillsAsItIsCancelled(FakeExchange):
+    """The fake venue, except that once a held placement is applied, the price falls through it just before the
+    bot's cancel arrives: the cancel finds it filled."""
+
+    def apply_held(self) -> int:
+        placed = super().apply_held()
+        self.falls = True
+        return placed
+
+    async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
+        if getattr(self, "falls", False):
+            self.set_quote(BTC, Decimal(49000), Decimal(49010))
+        return await super().cancel_order(symbol, client_order_id)
+
+
+def test_an_entry_taken_for_absent_that_fills_as_the_bot_cancels_it_is_booked_and_protected() -> None:
+    # Too late to cancel: the venue ran it, so it is the bot's position like any fill of an order run after all
+    # (its plan open again and protected), not coins of a plan that no longer exists.
+    bot, venue = _maker_entry_proven_absent(FillsAsItIsCancelled)
+    assert venue.apply_held() == 1
+    bot.tick()  # found open; the cancel finds it filled
+    bot.tick()  # its fill is booked
+    assert bot.telemetry.of_type(OrderRanAfterAll)
+    plan = bot.plan()
+    assert plan.status is PlanStatus.OPEN, "its plan is open again"
+    assert plan.quantity.value == bot.services.tracker.holding(BTC).quantity > 0
+    bot.tick()
+    assert _protection(bot) == {IntentStatus.OPEN}, "and protected at the venue"
+
+
+def _maker_entry_proven_absent(venue_type: type[FakeExchange]) -> tuple[Bot, FakeExchange]:
+    """A bot on a venue without an acceptance window whose maker entry (a limit buy that rests) the venue holds
+    back: three lookups prove it absent and its plan is cancelled."""
+    clock = SimulatedClock(T0)
+    venue = venue_type(clock=clock, balances=BOTS_ONLY, acceptance_window=None)
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue, maker=MakerPreference(default=True))
+    venue.set_quote(BTC, Decimal(50000), Decimal(50010))  # a post-only buy at the maker price rests
+    venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
+    assert bot.buy() == "order_unknown"
+    for _ in range(3):
+        bot.tick()
+    assert bot.services.book.plans(BTC) == (), "proven absent: its plan is cancelled"
+    return bot, venue
 
 
 def _held_bracket_proven_absent() -> tuple[Bot, FakeExchange]:

@@ -202,6 +202,8 @@ class ResyncService:
                 answer = await self._cancel_or_look_up(symbol, cid)
             except (OutcomeUnknownError, ExchangeUnavailableError, OrderNotFoundError):
                 continue
+            if answer.filled_quantity:
+                continue  # too late: it ran; its fills are booked as those of an order run after all (its plan too)
             self.executor.adopt_all(((tracked, answer),))
 
     async def _cancel_or_look_up(self, symbol: Symbol, cid: ClientOrderId) -> Order:
