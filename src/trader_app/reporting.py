@@ -84,9 +84,11 @@ def check_candles(name: str, candles: Sequence[Candle], fills: Sequence[FillReco
 
 def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], candles: Sequence[Candle],
            *, since: datetime | None = None, until: datetime | None = None,
-           llm_calls: Sequence[LlmCallRecord] = ()) -> ReportInputs:
+           llm_calls: Sequence[LlmCallRecord] = (), captured: Sequence[Candle] = ()) -> ReportInputs:
     """The report of ``run`` (trades exiting in ``[since, until]`` when given), net of the LLM calls' charged cost
-    (calls answered from a cassette are not charged). Raises ``ConfigError`` when there is nothing to report."""
+    (calls answered from a cassette are not charged). Equity is marked at ``candles`` (a replay's own), else at the
+    fills and the ``captured`` candles (a venue run's OHLCV capture). Raises ``ConfigError`` when there is nothing
+    to report."""
     def within(at: datetime) -> bool:
         return (since is None or at >= since) and (until is None or at <= until)
 
@@ -95,7 +97,9 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
     if candles:
         series = [(c.close_time, c.symbol, c.close) for c in candles if within(c.close_time)]
     else:
-        series = [(f.fill.time, f.fill.symbol, f.fill.price.value) for f in sorted(fills, key=lambda f: f.fill.time)]
+        series = [(f.fill.time, f.fill.symbol, f.fill.price.value) for f in fills]
+        series += [(c.close_time, c.symbol, c.close) for c in captured if within(c.close_time)]
+        series.sort(key=lambda point: point[0])
     if not series:
         raise ConfigError(f"run {run.run_id.value} has nothing to report (no fills or prices in the range)")
     balance = _balance(run)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from trader_app.stored_runs import StoredRun
+from trader_app.stored_runs import StoredRun, captured_prices
 from trader_core.model import ConfigError, RunId
 from trader_core.ports import Store
 
@@ -97,15 +97,19 @@ class StoreReports:
             if record is None:
                 return None
             calls = tuple(uow.llm_calls.list_calls(record.run_id))
+            # (the newest captured candle of each series: equity is marked at them too)
+            captured = tuple(uow.candles.list_for(symbol, timeframe, limit=1) for symbol, timeframe in
+                             uow.candles.stored_keys()) if record.mode != "replay" else ()
             version = (record, uow.fills.count(record.run_id), len(calls),
-                       tuple(sorted(p.plan_id.value for p in uow.plans.list_active(record.run_id))))
+                       tuple(sorted(p.plan_id.value for p in uow.plans.list_active(record.run_id))), captured)
             key = (bot, record.run_id.value, start, end)
             with self._lock:
                 known = self._kept.get(key)
             if known is not None and known[0] == version:
                 return known[1]
-            stored = StoredRun(record, tuple(uow.plans.list_for_run(record.run_id)),
-                               tuple(uow.fills.list_for_run(record.run_id)), calls)
+            fills = tuple(uow.fills.list_for_run(record.run_id))
+            stored = StoredRun(record, tuple(uow.plans.list_for_run(record.run_id)), fills, calls,
+                               captured_prices(uow, record, fills))
         document = _report(bot, stored, start, end)
         with self._lock:
             self._kept.pop(key, None)
@@ -121,7 +125,7 @@ def _report(bot: str, stored: StoredRun, start: datetime | None, end: datetime |
 
     try:
         inputs = gather(stored.record, stored.plans, stored.fills, (), since=start, until=end,
-                        llm_calls=stored.llm_calls)
+                        llm_calls=stored.llm_calls, captured=stored.captured)
     except ConfigError:
         return None
     return report_document(inputs.report, run_id=stored.record.run_id.value, bot=bot)

@@ -79,19 +79,20 @@ def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_
 def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | str, *, out: str | None,
                json_out: str | None, since: datetime | None = None, until: datetime | None = None) -> int:
     """Report ``run`` of ``bot`` in ``db``, marking equity at ``candles`` (a CSV file of the run's first symbol,
-    or the candles themselves; at the run's fills when there are none)."""
+    or the candles themselves; when there are none, at the run's fills and the candles captured while it ran)."""
     from trader_adapters.feeds.csv_feed import load_candles_csv
     from trader_app.reporting import check_candles, gather
     from trader_app.stored_runs import read_run
 
-    stored = read_run(db, bot, run)
+    stored = read_run(db, bot, run, prices=not candles)
     record = stored.record
     if isinstance(candles, str):
         symbols = str(json.loads(record.config_json).get("symbols") or "BTC/USDT").split(",")
         name = candles
         candles = load_candles_csv(name, Symbol.parse(symbols[0]))
         check_candles(name, candles, stored.fills, since=since, until=until)
-    inputs = gather(record, stored.plans, stored.fills, candles, since=since, until=until, llm_calls=stored.llm_calls)
+    inputs = gather(record, stored.plans, stored.fills, candles, since=since, until=until, llm_calls=stored.llm_calls,
+                    captured=stored.captured)
     write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
                   run_id=record.run_id.value, bot=bot, out=out, json_out=json_out)
     return 0

@@ -154,7 +154,8 @@ def run_command(flags: Mapping[str, Any]) -> int:
 
 
 def _report_at_end(settings: Settings, run_id: str, series: Mapping[Symbol, Sequence[Candle]], out: str) -> None:
-    """``--report``: the run's report, its equity marked at the replayed candles (at its fills on a venue)."""
+    """``--report``: the run's report, its equity marked at the replayed candles (on a venue, at its fills and the
+    candles captured while it ran)."""
     from trader_app.commands.report import report_run
 
     candles = sorted((c for symbol_candles in series.values() for c in symbol_candles), key=lambda c: c.close_time)
