@@ -1,7 +1,7 @@
 """Chaos soak: ``trader-app run --exchange binance`` against the emulator, killed with SIGKILL at random moments
 and restarted, while about a fifth of its requests meet a fault.
 
-    python bench/chaos.py [--restarts 200] [--fault-rate 0.2] [--seed 1] [--json] [--keep DIR]
+    python bench/chaos.py [--restarts 200] [--fault-rate 0.2] [--seed 1] [--venue binance|gemini] [--json] [--keep DIR]
 
 The bot trades scripted signals every few seconds (``--signals``, caught up after a restart): a market BUY
 with a stop and a target (an OCO bracket held by the venue), a SELL of half (a partial close: the bracket is
@@ -12,6 +12,12 @@ or dropped after the venue acted), a placement answered 503 or dropped at once a
 (within its recvWindow, as Binance's queue can), 429 with Retry-After, a 418 ban (2 s), and a clock skew
 beyond recvWindow (1 s). After the last kill the faults stop and one clean run books what is left and is
 stopped with SIGTERM.
+
+``--venue gemini`` runs the same soak against the emulator's Gemini face (``--exchange gemini``, one-minute
+candles): no OCO there (the stop rests at the venue as an ``exchange stop limit``, the target is the bot's), and the
+fault mix is Gemini's: 5xx, timeouts, dropped connections, apply-then-fail on ``/v1/order/new`` and
+``/v1/order/cancel``, a placement answered at once and run later (Gemini's nonce then refuses it once a later
+request has been seen, as the venue would), 429 with Retry-After, and a clock skew beyond Gemini's 30 s nonce window.
 
 Prints: restarts, orders sent, client ids sent twice (from the emulator's request log), the venue's fills of
 the bot's orders vs the fills booked (missing, doubled), restarts that found a position without venue
@@ -34,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,18 +48,62 @@ from typing import Any
 
 from trader_sandbox.faults import Fault
 from trader_sandbox.sandbox import Sandbox
-from trader_sandbox.testing import ccxt_client, running_sandbox
+from trader_sandbox.testing import running_sandbox
 
 APP = str(Path(sys.executable).parent / "trader-app")
 INTERVAL = 0.5  # the bot's tick (s)
 ONE_TICK = 1.0  # the protective step runs right after the tick's market data: allowed slack (s)
 CYCLE = 6  # one BUY, partial SELL, CLOSE_POSITION every CYCLE seconds
-ORDER_PATHS = {("POST", "/api/v3/order"): ("newClientOrderId",),
-               ("POST", "/api/v3/orderList/oco"): ("listClientOrderId", "aboveClientOrderId", "belowClientOrderId")}
-FAULT_KINDS = ("5xx", "timeout", "drop", "apply_place", "apply_cancel", "apply_oco", "late_place", "late_oco", "429",
-               "ban", "skew")
-FAULT_WEIGHTS = (28, 2, 14, 12, 11, 7, 6, 4, 10, 2, 4)
 LATE = (0.5, 8.0)  # a queued placement runs this many seconds after its answer (within the 10 s recvWindow)
+
+
+@dataclass(frozen=True)
+class Venue:
+    """What the soak needs to know of a venue's face of the emulator: how the bot is started on it, which requests
+    carry client order ids, and its fault mix (kind -> weight; the specs of the kinds bound to a request)."""
+
+    name: str
+    timeframe: str
+    order_paths: dict[tuple[str, str], tuple[str, ...]]
+    weights: dict[str, int]
+    specs: dict[str, dict[str, Any]]
+    late: tuple[str, ...]  # kinds whose request runs a moment after its answer
+    rate_limited: dict[str, Any]
+    skew_ms: int
+
+
+VENUES = {
+    "binance": Venue(
+        name="binance", timeframe="1s",
+        order_paths={("POST", "/api/v3/order"): ("newClientOrderId",),
+                     ("POST", "/api/v3/orderList/oco"): ("listClientOrderId", "aboveClientOrderId",
+                                                         "belowClientOrderId")},
+        weights={"5xx": 28, "timeout": 2, "drop": 14, "apply_place": 12, "apply_cancel": 11, "apply_oco": 7,
+                 "late_place": 6, "late_oco": 4, "429": 10, "ban": 2, "skew": 4},
+        specs={"apply_place": {"path": "/api/v3/order", "method": "POST", "apply": True},
+               "apply_cancel": {"path": "/api/v3/order", "method": "DELETE", "apply": True},
+               "apply_oco": {"path": "/api/v3/orderList/oco", "method": "POST", "apply": True},
+               "late_place": {"path": "/api/v3/order", "method": "POST"},
+               "late_oco": {"path": "/api/v3/orderList/oco", "method": "POST"}},
+        late=("late_place", "late_oco"),
+        rate_limited={"status": 429, "code": -1003, "msg": "Too much request weight used.",
+                      "headers": {"Retry-After": "1"}},
+        skew_ms=20_000,  # beyond the bot's 10 s recvWindow
+    ),
+    "gemini": Venue(
+        name="gemini", timeframe="1m",
+        order_paths={("POST", "/v1/order/new"): ("client_order_id",)},
+        weights={"5xx": 30, "timeout": 2, "drop": 15, "apply_place": 13, "apply_cancel": 12, "late_place": 8,
+                 "429": 12, "skew": 4},
+        specs={"apply_place": {"path": "/v1/order/new", "method": "POST", "apply": True},
+               "apply_cancel": {"path": "/v1/order/cancel", "method": "POST", "apply": True},
+               "late_place": {"path": "/v1/order/new", "method": "POST"}},
+        late=("late_place",),
+        rate_limited={"status": 429, "headers": {"Retry-After": "1"},
+                      "body": '{"result":"error","reason":"RateLimit","message":"Requests were made too frequently"}'},
+        skew_ms=40_000,  # beyond Gemini's 30 s window for a time-based nonce
+    ),
+}
 # How long a fault keeps the bot from the venue once it hit (s): a timeout until ccxt gives up, a 429 its
 # Retry-After, a ban or a skew while it lasts, anything else about one request's round trip.
 FAULT_EFFECT = {"timeout": 11.0, "429": 1.0, "ban": 2.0, "skew": 1.0}
@@ -75,8 +126,8 @@ def _signals(path: Path, start: datetime, seconds: float) -> None:
 class Chaos:
     """Arms faults so that about ``rate`` of the requests meet one; counts what it did."""
 
-    def __init__(self, sandbox: Sandbox, rate: float, rng: random.Random) -> None:
-        self.sandbox, self.rate, self.rng = sandbox, rate, rng
+    def __init__(self, sandbox: Sandbox, rate: float, rng: random.Random, venue: Venue = VENUES["binance"]) -> None:
+        self.sandbox, self.rate, self.rng, self.venue = sandbox, rate, rng, venue
         self.injected: Counter[str] = Counter()  # ban and skew (each hits every request while it lasts)
         self.armed: list[tuple[str, Fault]] = []
         self.effects: list[tuple[float, float, str]] = []  # (from, to, kind): when each fault held the bot up
@@ -112,7 +163,7 @@ class Chaos:
             waiting = [f for _, f in self.armed if not f.hits]
             if self.faulted() + len(waiting) >= self.rate * self.sandbox.request_count():
                 continue
-            kind = self.rng.choices(FAULT_KINDS, FAULT_WEIGHTS)[0]
+            kind = self.rng.choices(list(self.venue.weights), list(self.venue.weights.values()))[0]
             general = kind in ("5xx", "timeout", "drop", "429")
             if any(f.path == "*" for f in waiting) or (not general and len(waiting) > 1):
                 continue
@@ -132,28 +183,27 @@ class Chaos:
             self.stop.wait(2.0)
             return
         if kind == "skew":
-            sb.set_clock_skew(self.rng.choice((-1, 1)) * 20_000)
+            sb.set_clock_skew(self.rng.choice((-1, 1)) * self.venue.skew_ms)
             self._effect(kind)
             self.injected[kind] += 1
             self.stop.wait(1.0)
             sb.set_clock_skew(0)
             return
-        spec: dict[str, Any] = {
-            "5xx": {"status": self.rng.choice((500, 502, 503, 504))},
-            "timeout": {"delay": 11.0},
-            "drop": {"drop": True},
-            "apply_place": {"path": "/api/v3/order", "method": "POST", "apply": True,
-                            "drop": self.rng.random() < 0.5},
-            "apply_cancel": {"path": "/api/v3/order", "method": "DELETE", "apply": True,
-                             "drop": self.rng.random() < 0.5},
-            "apply_oco": {"path": "/api/v3/orderList/oco", "method": "POST", "apply": True},
-            "late_place": {"path": "/api/v3/order", "method": "POST", "apply_after": self.rng.uniform(*LATE),
-                           "drop": self.rng.random() < 0.5},
-            "late_oco": {"path": "/api/v3/orderList/oco", "method": "POST", "apply_after": self.rng.uniform(*LATE),
-                         "drop": self.rng.random() < 0.5},
-            "429": {"status": 429, "code": -1003, "msg": "Too much request weight used.",
-                    "headers": {"Retry-After": "1"}},
-        }[kind]
+        spec: dict[str, Any]
+        if kind == "5xx":
+            spec = {"status": self.rng.choice((500, 502, 503, 504))}
+        elif kind == "timeout":
+            spec = {"delay": 11.0}
+        elif kind == "drop":
+            spec = {"drop": True}
+        elif kind == "429":
+            spec = dict(self.venue.rate_limited)
+        else:  # bound to a placement or a cancel: answered 503 or dropped (half each)
+            spec = {**self.venue.specs[kind], "drop": self.rng.random() < 0.5}
+            if kind in self.venue.late:
+                spec["apply_after"] = self.rng.uniform(*LATE)
+            elif kind == "apply_oco":
+                spec.pop("drop")
         self.armed.append((kind, sb.inject(**spec)))
 
 
@@ -221,33 +271,35 @@ def _events(folder: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _start(folder: Path, sandbox: Sandbox) -> subprocess.Popen[str]:
+def _start(folder: Path, sandbox: Sandbox, venue: Venue) -> subprocess.Popen[str]:
     env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
     return subprocess.Popen(
-        [APP, "run", "--exchange", "binance", "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT", "--timeframe",
-         "1s", "--interval", str(INTERVAL), "--signals", "signals.jsonl", "--signals-catch-up",
+        [APP, "run", "--exchange", venue.name, "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT", "--timeframe",
+         venue.timeframe, "--interval", str(INTERVAL), "--signals", "signals.jsonl", "--signals-catch-up",
          "--accept-reconciliation"],
         cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
-def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str, Any]:
+def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue = VENUES["binance"]
+         ) -> dict[str, Any]:
     """Run the soak in ``folder``; return the figures."""
     rng = random.Random(seed)
-    with running_sandbox(candle_ms=1000, history=60, balances={"USDT": Decimal(100_000), "BNB": Decimal(10)}) as sb:
+    with running_sandbox(venue=venue.name, candle_ms=1000, history=60 if venue.name == "binance" else 120,
+                         balances={"USDT": Decimal(100_000), "BNB": Decimal(10)}) as sb:
         sb.start_timer(1.0)
         _signals(folder / "signals.jsonl", datetime.now(UTC) + timedelta(seconds=3), restarts * 15 + 60)
-        chaos, protection = Chaos(sb, fault_rate, rng), Protection(sb)
+        chaos, protection = Chaos(sb, fault_rate, rng, venue), Protection(sb)
         chaos.start()
         protection.start()
         crashes: list[str] = []
-        refused = 0
+        refused: list[str] = []  # exit 2: what the bot said
         began = time.monotonic()
         started: list[float] = []  # when each process was started (epoch seconds): the previous one is dead by then
         for _ in range(restarts):
             runs = _count(folder, "RunStarted")
             started.append(time.time())
-            bot = _start(folder, sb)
+            bot = _start(folder, sb, venue)
             if rng.random() < 0.15:  # now and then during start-up (reconciliation, first sync)
                 _wait(bot, rng.uniform(0.2, 2.5))
             else:  # mostly while it trades: a random moment of its first few seconds
@@ -261,13 +313,13 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str,
             else:
                 _, err = bot.communicate()
                 if bot.returncode == 2:
-                    refused += 1
+                    refused.append(err.strip().splitlines()[-1] if err.strip() else "")
                 else:
                     crashes.append(f"exit {bot.returncode}: {err.strip().splitlines()[-1:] if err else ''}")
         chaos.halt()
         soak_seconds = time.monotonic() - began
         started.append(time.time())
-        last = _start(folder, sb)
+        last = _start(folder, sb, venue)
         time.sleep(8)
         protection.halt()
         last.send_signal(signal.SIGTERM)
@@ -276,7 +328,7 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int) -> dict[str,
             crashes.append(f"final run exit {last.returncode}: {err.strip().splitlines()[-1:]}")
         summary = dict(line.split(None, 1) for line in out.strip().splitlines() if len(line.split(None, 1)) == 2)
         return _figures(folder, sb, chaos=chaos, protection=protection, crashes=crashes, refused=refused,
-                        restarts=restarts, soak_seconds=soak_seconds, summary=summary, started=started)
+                        restarts=restarts, soak_seconds=soak_seconds, summary=summary, started=started, venue=venue)
 
 
 def _count(folder: Path, event: str) -> int:
@@ -293,17 +345,18 @@ def _wait(bot: subprocess.Popen[str], seconds: float) -> bool:
 
 
 def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection, crashes: list[str],
-             refused: int, restarts: int, soak_seconds: float, summary: dict[str, str],
-             started: list[float]) -> dict[str, Any]:
+             refused: list[str], restarts: int, soak_seconds: float, summary: dict[str, str],
+             started: list[float], venue: Venue = VENUES["binance"]) -> dict[str, Any]:
     log = sb.requests()
     sent: list[str] = []
     for entry in log:  # an OCO's list id is its stop leg's id: each id once per request
-        keys = ORDER_PATHS.get((entry["method"], entry["path"]), ())
-        sent += sorted({entry["params"][key] for key in keys if key in entry["params"]})
+        keys = venue.order_paths.get((entry["method"], entry["path"]), ())
+        sent += sorted({str(entry["params"][key]) for key in keys if key in entry["params"]})
     twice = sorted(cid for cid, n in Counter(sent).items() if n > 1)
-    client = ccxt_client(sb)
-    own = {str(o["id"]) for o in client.fetch_orders("BTC/USDT") if str(o.get("clientOrderId") or "").startswith("tc")}
-    venue_fills = {str(t["id"]) for t in client.fetch_my_trades("BTC/USDT", limit=1000) if str(t["order"]) in own}
+    ex = sb.exchange  # the venue's own books, whichever face it speaks
+    with ex.lock:
+        own = {o.order_id for o in ex.engine.orders.values() if o.client_id.startswith("tc")}
+        venue_fills = {str(t.trade_id) for t in ex.engine.trades if t.order_id in own}
     booked = _booked(folder)
     events = _events(folder)
     # Kept beside the logs, so a soak run with --keep can be looked into again afterwards.
@@ -351,7 +404,8 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
         "longest_unprotected_any_s": round(max(stretches, default=0.0), 2),
         "circuit_trips": sum(e["event"] == "CircuitTripped" for e in events),
         "circuit_recoveries": sum(e["event"] == "CircuitRecovered" for e in events),
-        "crashes": len(crashes), "crash_lines": crashes[:5], "startup_refusals": refused,
+        "crashes": len(crashes), "crash_lines": crashes[:5], "startup_refusals": len(refused),
+        "startup_refusal_lines": sorted(set(refused))[:5],
         "balances": "reconciled" if reconciled and not mismatches else ("; ".join(mismatches) or "not checked"),
         "venue_balances": {a: str(f + lk) for a, (f, lk) in sb.balances().items() if a in ("BTC", "USDT", "BNB")},
         "final_run": {k: summary.get(k, "") for k in ("fills", "round_trips", "reconciliation", "stop_reason")},
@@ -454,15 +508,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=200)
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--venue", choices=sorted(VENUES), default="binance", help="the emulator's face to trade on")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--keep", type=Path, help="run in this folder (kept) instead of a temporary one")
     args = parser.parse_args(argv)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        figures = soak(args.keep, args.restarts, args.fault_rate, args.seed)
+        figures = soak(args.keep, args.restarts, args.fault_rate, args.seed, VENUES[args.venue])
     else:
         with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
-            figures = soak(Path(folder), args.restarts, args.fault_rate, args.seed)
+            figures = soak(Path(folder), args.restarts, args.fault_rate, args.seed, VENUES[args.venue])
     if args.json:
         print(json.dumps(figures))
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -52,15 +52,18 @@ __all__ = ["VenueConnection", "build_venue_run", "check_venue_settings", "connec
 _START_ATTEMPTS = 4
 
 
-async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe) -> None:
-    """Load the venue's markets and check the run's timeframe before anything is written. A venue that does not
-    answer is retried with a doubling delay (1, 2, 4 s), saying so; then it is a start-up error (exit 2), as is a
-    timeframe the venue does not have."""
-    delay = 1.0
-    for attempt in range(1, _START_ATTEMPTS + 1):
+async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe,
+                       symbols: Sequence[Symbol]) -> dict[Symbol, InstrumentRules]:
+    """Load the venue's markets, check the run's timeframe and read every symbol's rules (Gemini: one request
+    each) before anything is written. A venue that does not answer is retried with a doubling delay (1, 2, 4 s),
+    saying so; then it is a start-up error (exit 2), as is a timeframe the venue does not have or a symbol it
+    does not list."""
+    delay, attempt = 1.0, 0
+    while True:
+        attempt += 1
         try:
             await exchange.check_timeframe(timeframe)
-            return
+            return {symbol: await exchange.fetch_instrument(symbol) for symbol in symbols}
         except ExchangeUnavailableError as exc:
             if attempt == _START_ATTEMPTS:
                 await exchange.close()
@@ -69,7 +72,7 @@ async def _reach_venue(exchange: CcxtExchange, venue: str, timeframe: Timeframe)
                   file=sys.stderr)
             await asyncio.sleep(delay)
             delay *= 2
-        except ConfigError:
+        except BaseException:
             await exchange.close()
             raise
 
@@ -128,11 +131,10 @@ async def connect_venue(settings: Settings) -> VenueConnection:
         venue_clock=venue_clock,
     )
     timeframe = settings.timeframe or Timeframe("1m")
-    await _reach_venue(exchange, settings.exchange, timeframe)
+    rules = await _reach_venue(exchange, settings.exchange, timeframe, settings.symbols)
     try:
         for extra in settings.ohlcv_timeframes or ():
             await exchange.check_timeframe(extra)
-        rules = {symbol: await exchange.fetch_instrument(symbol) for symbol in settings.symbols}
         if not paper:
             await _check_credentials(exchange)
     except BaseException:

@@ -93,9 +93,9 @@ class CcxtSandboxHarness:
 
     name = "ccxt"
 
-    def __init__(self, venue: str = "binance") -> None:
-        self._context = running_sandbox(balances={}, symbols=("BTCUSDT", "ETHUSDT"), history=50,
-                                         commission_rate=FEE_RATE, venue=venue)
+    def __init__(self, venue: str = "binance", symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")) -> None:
+        self._context = running_sandbox(balances={}, symbols=symbols, history=50, commission_rate=FEE_RATE,
+                                         venue=venue)
         self.sandbox: Sandbox = self._context.__enter__()
         self.clock = SystemClock()
         self.exchange = CcxtExchange.create(

@@ -9,6 +9,7 @@ client id already in use) and are replaced by Gemini-true variants.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from trader_core.model import (
     Price,
     Quantity,
     Side,
+    Symbol,
 )
 
 VENUE_SPECIFIC = {
@@ -194,3 +196,42 @@ def test_signed_payload_carries_the_endpoint_and_an_increasing_nonce(harness: Cc
     assert len(nonces) == 2
     assert nonces[0] < nonces[1]
     assert all(r["params"]["request"] == "/v1/balances" for r in private_payloads(harness, "/v1/balances"))
+
+
+def test_start_up_reads_the_details_of_the_symbols_it_trades_not_of_every_listed_one() -> None:
+    # Gemini lists over a hundred symbols, and ccxt, told to read every symbol's details, sends one request for each
+    # at start-up and after every rules reload: each a chance for a fault to fail the whole load, and all of them
+    # against Gemini's public rate limit. The bot needs the details of the symbols it trades.
+    h = CcxtSandboxHarness("gemini", symbols=("BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT"))
+    try:
+        assert run(h.market.fetch_instrument(BTC)).tick_size == Decimal("0.01")
+        details = [r["path"] for r in h.sandbox.requests() if r["path"].startswith("/v1/symbols/details/")]
+        assert details == ["/v1/symbols/details/btcusdt"]
+        run(h.market.fetch_instrument(BTC))
+        h.fund(USDT, Decimal(1000))
+        run(h.venue.place_order(limit("tc-d-1", Side.BUY, "0.001", "20000")))  # no second reading
+        assert len([r for r in h.sandbox.requests() if r["path"].startswith("/v1/symbols/details/")]) == 1
+        eth = run(h.market.fetch_instrument(Symbol.parse("ETH/USDT")))
+        assert eth.symbol == Symbol.parse("ETH/USDT")
+        assert [r["path"] for r in h.sandbox.requests() if r["path"].startswith("/v1/symbols/details/")] == [
+            "/v1/symbols/details/btcusdt", "/v1/symbols/details/ethusdt"]
+    finally:
+        h.close()
+
+
+def test_a_price_refused_on_a_changed_tick_reads_that_symbols_details_again(harness: CcxtSandboxHarness) -> None:
+    # The venue's rules change under a running bot: its refusal reads the traded symbol's details again (once a
+    # minute at most), not the whole list of markets, and the next order is checked against the new tick.
+    harness.fund(USDT, Decimal(10_000))
+    run(harness.market.fetch_instrument(BTC))
+    ex = harness.sandbox.exchange
+    with ex.lock:
+        ex.rules["BTCUSDT"] = dataclasses.replace(ex.rules["BTCUSDT"], tick=Decimal(1))
+    with pytest.raises(OrderRejectedError, match="increment is 1"):
+        run(harness.venue.place_order(limit("tc-t-1", Side.BUY, "0.001", "20000.5")))
+    assert run(harness.market.fetch_instrument(BTC)).tick_size == Decimal(1)
+    with pytest.raises(OrderRejectedError, match="not a multiple of the tick 1"):  # refused before it is sent
+        run(harness.venue.place_order(limit("tc-t-2", Side.BUY, "0.001", "20000.5")))
+    assert run(harness.venue.place_order(limit("tc-t-3", Side.BUY, "0.001", "20001"))).status is OrderStatus.OPEN
+    details = [r["path"] for r in harness.sandbox.requests() if r["path"].startswith("/v1/symbols")]
+    assert details == ["/v1/symbols", "/v1/symbols/details/btcusdt", "/v1/symbols/details/btcusdt"]

@@ -16,7 +16,7 @@ import ccxt.async_support as ccxt
 from trader_adapters.ccxt.errors import Redactor
 from trader_core.model.errors import ConfigError
 
-__all__ = ["CONFIG_KEYS", "WIRE_LOGGER", "ClientSpec", "build_client", "default_options"]
+__all__ = ["CONFIG_KEYS", "DETAILS_ON_DEMAND", "WIRE_LOGGER", "ClientSpec", "build_client", "default_options"]
 
 # Keys of ``options`` that are ccxt *constructor* settings rather than entries of ccxt's ``options``.
 CONFIG_KEYS = frozenset({"enableRateLimit", "rateLimit", "timeout"})
@@ -33,14 +33,19 @@ _BINANCE_OPTIONS: dict[str, Any] = {
 }
 
 
-# Gemini: markets from /v1/symbols plus each symbol's details (tick, step, minimum), never from the web pages
-# ccxt scrapes by default (docs and exchange front page).
+# Gemini: markets from /v1/symbols, never from the web pages ccxt scrapes by default (docs and exchange front
+# page); the details (tick, step, minimum) of a symbol only when the bot uses it (``DETAILS_ON_DEMAND``): ccxt would
+# otherwise read them for each of the 100-odd symbols Gemini lists, one request each, at every load.
 _GEMINI_OPTIONS: dict[str, Any] = {
     "fetchMarketsMethod": "fetch_markets_from_api",
-    "fetchMarketsFromAPI": {"fetchDetailsForAllSymbols": True},
+    "fetchMarketsFromAPI": {"fetchDetailsForAllSymbols": False},
     "fetchCurrencies": {"webApiEnable": False},
 }
 _DEFAULTS = {"binance": _BINANCE_OPTIONS, "gemini": _GEMINI_OPTIONS}
+
+# Venues whose loaded markets carry no trading rules: the session reads a symbol's details before it first uses
+# it (the method of ccxt's implicit API for one symbol's details).
+DETAILS_ON_DEMAND = {"gemini": "publicGetV1SymbolsDetailsSymbol"}
 
 
 def default_options(exchange_id: str) -> dict[str, Any]:

@@ -142,7 +142,7 @@ class CcxtExchange(CcxtSession):
 
     async def fetch_quote(self, symbol: Symbol) -> Quote:
         """Top of book (order book, depth 5) and last price (ticker), fetched together."""
-        client = await self._ready()
+        client = await self._ready_for(symbol)
         self._rules_for(symbol)
         started = self._clock.monotonic()
 
@@ -166,7 +166,7 @@ class CcxtExchange(CcxtSession):
         self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
     ) -> tuple[Candle, ...]:
         """Closed candles from ``fetch_ohlcv``; the bar still forming by the clock is dropped."""
-        client = await self._ready()
+        client = await self._ready_for(symbol)
         self._rules_for(symbol)
         self._require_timeframe(client, timeframe)
         if limit <= 0:
@@ -185,14 +185,14 @@ class CcxtExchange(CcxtSession):
 
     async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
         """The venue's rules for ``symbol`` from its loaded markets."""
-        await self._ready()
+        await self._ready_for(symbol)
         return self._rules_for(symbol)
 
     # -- Trading ----------------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
         """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping."""
-        client = await self._ready()
+        client = await self._ready_for(request.symbol)
         rules = self._rules_for(request.symbol)
         stop_limit = None
         if request.order_type is OrderType.STOP_LOSS and request.stop_price is not None:
@@ -229,7 +229,7 @@ class CcxtExchange(CcxtSession):
         what = f"place {bracket.symbol} exit bracket {bracket.stop_client_order_id}/{bracket.target_client_order_id}"
         if not self._holds_exits:
             raise OrderRejectedError(f"{what}: rejected: {self._venue} cannot hold protective exits")
-        client = await self._ready()
+        client = await self._ready_for(bracket.symbol)
         rules = self._rules_for(bracket.symbol)
         market = client.market(str(bracket.symbol))
         stop_limit = self._stop_limit(client, bracket.symbol, bracket.side, bracket.stop_price.value, rules)
@@ -251,7 +251,7 @@ class CcxtExchange(CcxtSession):
 
     async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
         """Cancel by client order id. ``OrderNotFoundError`` may follow a cancel that did happen."""
-        client = await self._ready()
+        client = await self._ready_for(symbol)
         self._rules_for(symbol)
         what = f"cancel {symbol} {client_order_id}"
         venue_id = self._ids.venue_id(client_order_id)
@@ -274,7 +274,7 @@ class CcxtExchange(CcxtSession):
 
     async def fetch_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
         """The order's current state, by client order id."""
-        client = await self._ready()
+        client = await self._ready_for(symbol)
         self._rules_for(symbol)
         raw = await self._guard(
             CallKind.READ, f"fetch order {symbol} {client_order_id}", client,
@@ -285,7 +285,7 @@ class CcxtExchange(CcxtSession):
 
     async def fetch_open_orders(self, symbol: Symbol) -> tuple[Order, ...]:
         """Every open order in ``symbol`` (the bot's and others'), oldest first."""
-        client = await self._ready()
+        client = await self._ready_for(symbol)
         self._rules_for(symbol)
         raws = await self._guard(
             CallKind.READ, f"open orders {symbol}", client, lambda c: c.fetch_open_orders(str(symbol))
@@ -317,7 +317,7 @@ class CcxtExchange(CcxtSession):
     ) -> tuple[Fill, ...]:
         """The account's trades in ``symbol`` as fills, oldest first, each with the bot's client order id
         when the order is the bot's (resolved through the order-id map, fetching an unseen order once)."""
-        client = await self._ready()
+        client = await self._ready_for(symbol)
         self._rules_for(symbol)
         if limit <= 0:
             return ()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import ccxt.async_support as ccxt
 
-from trader_adapters.ccxt.client import ClientSpec, build_client
+from trader_adapters.ccxt.client import DETAILS_ON_DEMAND, ClientSpec, build_client
 from trader_adapters.ccxt.clock_sync import align_signing, sample_venue_clock
 from trader_adapters.ccxt.errors import CallKind, retry_after_from_headers, translate_error
 from trader_adapters.ccxt.ids import OrderIds
@@ -26,6 +26,7 @@ from trader_adapters.ccxt.marketdata import parse_instrument
 from trader_adapters.ccxt.shaping import client_id_params
 from trader_adapters.ccxt.translate import TICK_SIZE, parse_order
 from trader_core.model.errors import (
+    ExchangeError,
     InvalidDataError,
     InvalidValueError,
     OrderNotFoundError,
@@ -131,6 +132,30 @@ class CcxtSession:
                 )
         return client
 
+    async def _ready_for(self, symbol: Symbol) -> Any:
+        """``_ready``, and ``symbol``'s rules read first on a venue whose markets carry none (``DETAILS_ON_DEMAND``):
+        once per symbol, and only for the symbols the bot uses."""
+        client = await self._ready()
+        if symbol not in self._rules and self._spec.exchange_id in DETAILS_ON_DEMAND:
+            await self._read_details(client, symbol)
+        return client
+
+    async def _read_details(self, client: Any, symbol: Symbol) -> None:
+        """Read ``symbol``'s details and put them in the client's markets (a symbol the venue does not list is left
+        for ``_rules_for`` to refuse)."""
+        market = client.markets.get(str(symbol))
+        if market is None:
+            return
+        method = DETAILS_ON_DEMAND[self._spec.exchange_id]
+        raw = await self._guard(CallKind.READ, f"{symbol} details", client,
+                                lambda c: getattr(c, method)({"symbol": market["id"]}))
+        detailed = client.parse_market(raw)
+        if not detailed or detailed.get("symbol") != str(symbol):
+            raise InvalidDataError(f"{self._venue} details of {symbol}: not the symbol asked for")
+        client.set_markets([m for name, m in client.markets.items() if name != str(symbol)] + [detailed])
+        self._remember(client)
+        self._index_markets(client)
+
     def _index_markets(self, client: Any) -> None:
         rules: dict[Symbol, InstrumentRules] = {}
         for market in client.markets.values():
@@ -150,6 +175,13 @@ class CcxtSession:
         if self._last_reload is not None and now - self._last_reload < _MARKET_RELOAD_INTERVAL:
             return
         self._last_reload = now
+        if self._spec.exchange_id in DETAILS_ON_DEMAND:  # the rules of the symbols in use, read again
+            for symbol in list(self._rules):
+                try:
+                    await self._read_details(client, symbol)
+                except ExchangeError:
+                    return
+            return
         try:
             await client.load_markets(True)
         except (ccxt.BaseError, OSError):
