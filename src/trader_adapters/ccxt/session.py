@@ -26,7 +26,6 @@ from trader_adapters.ccxt.marketdata import parse_instrument
 from trader_adapters.ccxt.shaping import client_id_params
 from trader_adapters.ccxt.translate import TICK_SIZE, parse_order
 from trader_core.model.errors import (
-    ExchangeError,
     InvalidDataError,
     InvalidValueError,
     OrderNotFoundError,
@@ -179,8 +178,8 @@ class CcxtSession:
             for symbol in list(self._rules):
                 try:
                     await self._read_details(client, symbol)
-                except ExchangeError:
-                    return
+                except TraderError:
+                    return  # the old rules stay
             return
         try:
             await client.load_markets(True)
