@@ -199,11 +199,11 @@ class Chaos:
         elif kind == "429":
             spec = dict(self.venue.rate_limited)
         else:  # bound to a placement or a cancel: answered 503 or dropped (half each)
-            spec = {**self.venue.specs[kind], "drop": self.rng.random() < 0.5}
+            spec = dict(self.venue.specs[kind])
+            if kind != "apply_oco":  # an OCO applied then failed is always answered 503
+                spec["drop"] = self.rng.random() < 0.5
             if kind in self.venue.late:
                 spec["apply_after"] = self.rng.uniform(*LATE)
-            elif kind == "apply_oco":
-                spec.pop("drop")
         self.armed.append((kind, sb.inject(**spec)))
 
 

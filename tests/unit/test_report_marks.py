@@ -71,7 +71,8 @@ def test_candles_captured_before_the_run_started_or_after_it_ended_do_not_mark_i
         assert record is not None
         uow.runs.update(attrs.evolve(record, finished_at=T0 + timedelta(hours=3), config_json=json.dumps({})))
         uow.commit()
-    deep, _ = _report_of(bot)
+    deep, points = _report_of(bot)
+    assert points == 2, "marked at its two fills only: the candles fall outside its span"
     assert deep < Decimal("0.1")
 
 

@@ -208,7 +208,8 @@ class ResyncService:
 
     async def _cancel_or_look_up(self, symbol: Symbol, cid: ClientOrderId) -> Order:
         """Cancel ``cid``; when the venue no longer has it open (an OCO's other leg goes with the first), what it
-        says of it."""
+        says of it. (Not ``OrderExecutor.cancel_all``: on a second not-found it would count the concluded order's
+        lookups again and conclude it a second time.)"""
         try:
             return await self.trading.cancel_order(symbol, cid)
         except OrderNotFoundError:
