@@ -630,6 +630,59 @@ def test_an_unresolved_intent_keeps_the_gate_until_a_sync_resolves_it(world: Wor
     assert bot.services.health.status.state is TradingState.ACTIVE
 
 
+def _entry_placed_while_the_bot_was_down(world: World) -> str:
+    """On a venue without an acceptance window (the in-memory one, as Gemini): a resting entry whose placement went
+    unanswered is proven absent by three "not found" answers (its plan cancelled); the process is then killed and
+    the venue places the request after all. Its client order id."""
+    world.boot()
+    world.venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
+    order = world.submit(market=False)
+    for _ in range(3):
+        world.sync()
+    assert _stored(world, order.client_order_id.value).status is IntentStatus.FAILED
+    world.bot = None  # killed
+    assert world.venue.apply_held() == 1
+    assert len(run(world.venue.fetch_open_orders(BTC))) == 1
+    return order.client_order_id.value
+
+
+def test_an_order_given_up_that_the_venue_placed_while_the_bot_was_down_is_cancelled_at_start_up(
+        world: World) -> None:
+    # Left open it would buy whenever the price comes to it, on a decision the bot gave up; reported as
+    # "unexpected" it held entries back until a person accepted the report, for an order the bot knows all about.
+    late = _entry_placed_while_the_bot_was_down(world)
+    bot = world.boot()
+    assert run(world.venue.fetch_open_orders(BTC)) == (), "cancelled at the venue"
+    assert _stored(world, late).status is IntentStatus.CANCELED
+    report = _report(world)
+    assert report.gate == "clean"
+    assert report.unexpected == ()
+    assert report.concluded_found_open == (late,)
+    assert bot.services.health.status.state is TradingState.ACTIVE
+    world.check()
+
+
+def test_a_given_up_order_whose_cancel_goes_unanswered_at_start_up_holds_entries_until_a_sync_cancels_it(
+        world: World) -> None:
+    late = _entry_placed_while_the_bot_was_down(world)
+    for _ in range(2):  # the listing's cancel, and the start-up sync's (the symbol is watched once it failed)
+        world.venue.fail_next("cancel_order", OutcomeUnknownError("timeout"))
+    bot = world.boot()
+    report = _report(world)
+    assert report.gate == "reducing"
+    assert report.concluded_found_open == (late,)
+    assert bot.services.health.status.state is TradingState.REDUCING, "no new entry beside an order still open"
+    assert len(run(world.venue.fetch_open_orders(BTC))) == 1
+    world.venue.fail_next("cancel_order", OutcomeUnknownError("timeout"))
+    world.sync()  # no order of the bot's in the symbol: it is listed because it is watched
+    assert bot.services.health.status.state is TradingState.REDUCING, "its cancel unanswered again"
+    world.sync()
+    assert run(world.venue.fetch_open_orders(BTC)) == ()
+    assert _stored(world, late).status is IntentStatus.CANCELED
+    assert bot.services.health.status.state is TradingState.ACTIVE
+    world.check()
+
+
 @attrs.define(init=False, eq=False)
 class RememberingExchange(FakeExchange):
     """The fake venue, with an adapter's order-id memory (``OrderIdMemory``): what it was told at start-up."""

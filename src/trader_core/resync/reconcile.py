@@ -9,7 +9,7 @@ import attrs
 
 from trader_core.execution import is_own
 from trader_core.health import ExchangeHealthManager
-from trader_core.model import ZERO, Asset, ExchangeError, IntentStatus, Symbol
+from trader_core.model import ZERO, Asset, ClientOrderId, ExchangeError, IntentStatus, Order, Symbol
 from trader_core.model.events import ReconciliationReported
 from trader_core.model.health import TradingState
 from trader_core.portfolio import Holding
@@ -31,6 +31,8 @@ class ReconciliationReport:
     missing: tuple[str, ...] = ()
     lost: tuple[str, ...] = ()
     unexpected: tuple[str, ...] = ()
+    concluded_found_open: tuple[str, ...] = ()
+    still_open: tuple[str, ...] = ()
     foreign: int = 0
     fills_booked: int = 0
     balance_issues: tuple[str, ...] = ()
@@ -38,14 +40,16 @@ class ReconciliationReport:
 
     @property
     def clean(self) -> bool:
-        """True when nothing needs a person: every intent is resolved and the venue agrees."""
-        return not (self.missing or self.lost or self.unexpected or self.balance_issues or self.error)
+        """True when nothing needs a person (every intent is resolved and the venue agrees) and no order the bot gave
+        up is still open at the venue."""
+        return not (self.missing or self.lost or self.unexpected or self.still_open or self.balance_issues
+                    or self.error)
 
     def problems(self) -> str:
         """A one-line account of what is not clean."""
         parts = [f"{name}: {', '.join(ids)}" for name, ids in (
             ("unresolved", self.missing), ("lost", self.lost), ("unexpected", self.unexpected),
-            ("balances", self.balance_issues),
+            ("given up yet open, cancel unanswered", self.still_open), ("balances", self.balance_issues),
         ) if ids]
         if self.error:
             parts.append(f"failed: {self.error}")
@@ -57,8 +61,9 @@ class StartupReconciler:
     """Before the first tick of a live, sandbox or paper run (the book holds the bot's active orders and
     plans of every earlier run):
 
-    1. the venue's open orders of each symbol: the bot's (by client-id prefix) are adopted, those with no
-       stored intent reported as unexpected, everyone else's counted as foreign and never touched;
+    1. the venue's open orders of each symbol: the bot's (by client-id prefix) are adopted; those it had
+       concluded absent or lost (the venue placed them late) cancelled; those with no stored intent reported as
+       unexpected; everyone else's counted as foreign and never touched;
     2. fills since the persisted cursor, paginated until exhausted, each booked once by trade id;
     3. every stored intent no longer open is looked up (up to ``rounds`` times: an intent never
        acknowledged and still not found is proven absent, FAILED; an acknowledged one becomes LOST);
@@ -93,15 +98,16 @@ class StartupReconciler:
         now = self.resync.executor.clock.now()
         self.telemetry.emit(ReconciliationReported(
             at=now, adopted=report.adopted, closed_while_away=report.closed_while_away, absent=report.absent,
-            missing=report.missing, lost=report.lost, unexpected=report.unexpected, foreign=report.foreign,
+            missing=report.missing, lost=report.lost, unexpected=report.unexpected,
+            concluded_found_open=report.concluded_found_open, foreign=report.foreign,
             fills_booked=report.fills_booked, balance_issues=report.balance_issues, gate=gate,
         ))
         return report
 
     async def review(self) -> None:
         """After a tick's sync: a reconciliation the venue could not answer is run again; otherwise the gate
-        lifts once no intent of the bot is unresolved any more (lost orders, unexpected orders and balance
-        shortfalls need the operator)."""
+        lifts once no intent of the bot is unresolved and no order it gave up is still open at the venue (lost
+        orders, unexpected orders and balance shortfalls need the operator)."""
         if not self.pending or self.report is None:
             return
         if self.report.error is not None:
@@ -109,7 +115,9 @@ class StartupReconciler:
             return
         unresolved = [o for o in self.resync.book.orders()
                       if o.status in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN)]
-        if not unresolved and not (self.report.lost or self.report.unexpected or self.report.balance_issues):
+        if unresolved or self.resync.concluded_still_open:
+            return
+        if not (self.report.lost or self.report.unexpected or self.report.balance_issues):
             self._lift()
 
     def accept(self) -> bool:
@@ -133,8 +141,10 @@ class StartupReconciler:
         symbols = sorted(set(self.symbols) | book.symbols_with_orders())
         adopted: list[str] = []
         unexpected: list[str] = []
+        concluded: list[str] = []
         foreign = 0
         for symbol in symbols:
+            unknown: dict[ClientOrderId, Order] = {}
             for order in await trading.fetch_open_orders(symbol):
                 cid = order.client_order_id
                 if not is_own(self.prefix, cid):
@@ -142,7 +152,10 @@ class StartupReconciler:
                 elif cid in before:
                     adopted.append(cid.value)
                 else:
-                    unexpected.append(cid.value)
+                    unknown[cid] = order
+            given_up = await resync.cancel_concluded(symbol, unknown) if unknown else ()
+            concluded.extend(cid.value for cid in given_up)
+            unexpected.extend(cid.value for cid in unknown if cid not in given_up)
         booked = resync.booked
         for _ in range(max(1, self.rounds)):
             await resync.sync(symbols, max_lookups=len(before) + 1)
@@ -163,7 +176,9 @@ class StartupReconciler:
                 closed.append(cid.value)
         return ReconciliationReport(
             adopted=tuple(adopted), closed_while_away=tuple(closed), absent=tuple(absent), missing=tuple(missing),
-            lost=tuple(lost), unexpected=tuple(unexpected), foreign=foreign, fills_booked=resync.booked - booked,
+            lost=tuple(lost), unexpected=tuple(unexpected), concluded_found_open=tuple(concluded),
+            still_open=tuple(sorted(cid.value for cid in resync.concluded_still_open)), foreign=foreign,
+            fills_booked=resync.booked - booked,
             balance_issues=await self._balances(),
         )
 

@@ -96,6 +96,8 @@ class ResyncService:
     # already reported open.
     _not_concluded: set[ClientOrderId] = attrs.field(factory=set, init=False)
     _found_open: set[ClientOrderId] = attrs.field(factory=set, init=False)
+    # Concluded orders found open whose cancel the venue has not answered yet (client order id -> symbol).
+    _still_open: dict[ClientOrderId, Symbol] = attrs.field(factory=dict, init=False)
 
     def recall(self, orders: Iterable[TrackedOrder]) -> None:
         """At start-up: hand the venue adapter the bot's stored orders (those the venue has an id for), so that it
@@ -156,7 +158,7 @@ class ResyncService:
             for tracked in active if tracked.client_order_id in open_orders
         )
         await self._cancel_outlived(symbol, frozenset(open_orders))
-        await self._cancel_concluded(symbol, open_orders)
+        await self.cancel_concluded(symbol, open_orders)
         # Not open at the venue: looked up by client order id, intents in flight (pending, unknown) first.
         missing = [t for t in self.book.orders(symbol) if t.client_order_id not in open_orders]
         missing.sort(key=lambda t: t.status not in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN))
@@ -185,12 +187,23 @@ class ResyncService:
         if outlived:
             await self.executor.cancel_all(outlived)
 
-    async def _cancel_concluded(self, symbol: Symbol, open_at_venue: Mapping[ClientOrderId, Order]) -> None:
-        """Cancel the bot's orders resting at the venue that it had concluded absent or lost: the venue placed them
-        late (a venue without an acceptance window). The bot gave each up (an entry's plan was cancelled, a stop or
-        target replaced); left there, one would buy for no plan, or sell beside its successor, out of the owner's
-        own coins. A cancel the venue does not answer is tried again at the next sync that finds it open."""
-        for tracked in self._concluded_open(open_at_venue):
+    @property
+    def concluded_still_open(self) -> frozenset[ClientOrderId]:
+        """Orders the bot had concluded absent or lost, found open at the venue, whose cancel is not answered yet."""
+        return frozenset(self._still_open)
+
+    async def cancel_concluded(self, symbol: Symbol,
+                               open_at_venue: Mapping[ClientOrderId, Order]) -> tuple[ClientOrderId, ...]:
+        """Cancel the bot's orders resting at the venue (``open_at_venue``: those of ``symbol``) that it had
+        concluded absent or lost: the venue placed them late (a venue without an acceptance window). The bot gave
+        each up (an entry's plan was cancelled, a stop or target replaced); left there, one would buy for no plan,
+        or sell beside its successor, out of the owner's own coins. A cancel the venue does not answer is tried
+        again at the next sync (the symbol is watched meanwhile). Returns the concluded orders found."""
+        for cid, at in list(self._still_open.items()):
+            if at == symbol and cid not in open_at_venue:
+                del self._still_open[cid]  # gone from the book: the unanswered cancel went through, or it ran
+        found = self._concluded_open(open_at_venue)
+        for tracked in found:
             cid = tracked.client_order_id
             if cid not in self._found_open:
                 self._found_open.add(cid)
@@ -201,10 +214,14 @@ class ResyncService:
             try:
                 answer = await self._cancel_or_look_up(symbol, cid)
             except (OutcomeUnknownError, ExchangeUnavailableError, OrderNotFoundError):
+                self._still_open[cid] = symbol
+                self._watched[symbol] = self.executor.clock.now() + self.policy.watch_concluded
                 continue
+            self._still_open.pop(cid, None)
             if answer.filled_quantity:
                 continue  # too late: it ran; its fills are booked as those of an order run after all (its plan too)
             self.executor.adopt_all(((tracked, answer),))
+        return tuple(tracked.client_order_id for tracked in found)
 
     async def _cancel_or_look_up(self, symbol: Symbol, cid: ClientOrderId) -> Order:
         """Cancel ``cid``; when the venue no longer has it open (an OCO's other leg goes with the first), what it

@@ -145,7 +145,9 @@ class ReconciliationReported(Event):
     ``adopted``: stored intents found at the venue; ``closed_while_away``: orders that ended while the bot
     was down; ``absent``: intents proven never to have reached the venue (failed); ``missing``: intents
     still unresolved; ``lost``: acknowledged orders the venue no longer knows; ``unexpected``: open orders
-    with the bot's prefix and no stored intent; ``foreign``: other open orders (ignored, never touched);
+    with the bot's prefix and no stored intent; ``concluded_found_open``: orders the bot had concluded absent or
+    lost, found open (the venue placed them late) and cancelled (``ConcludedOrderFoundOpen``; one whose cancel is
+    not answered keeps the gate until a sync cancels it); ``foreign``: other open orders (ignored, never touched);
     ``balance_issues``: assets the venue holds less of than the bot's own fills say. ``gate``: ``clean``,
     ``accepted`` (by the operator) or ``reducing`` (no new entries until clean or accepted)."""
 
@@ -155,6 +157,7 @@ class ReconciliationReported(Event):
     missing: tuple[str, ...]
     lost: tuple[str, ...]
     unexpected: tuple[str, ...]
+    concluded_found_open: tuple[str, ...]
     foreign: int
     fills_booked: int
     balance_issues: tuple[str, ...]
