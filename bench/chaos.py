@@ -70,6 +70,9 @@ class Venue:
     late: tuple[str, ...]  # kinds whose request runs a moment after its answer
     rate_limited: dict[str, Any]
     skew_ms: int
+    # A process that started is killed at a random moment this many seconds after its RunStarted: long enough for
+    # a few ticks of trading (a tick on Gemini takes about 1.5 s: ccxt paces its public requests at 0.5 s).
+    life: tuple[float, float] = (0.0, 5.0)
 
 
 VENUES = {
@@ -102,6 +105,7 @@ VENUES = {
         rate_limited={"status": 429, "headers": {"Retry-After": "1"},
                       "body": '{"result":"error","reason":"RateLimit","message":"Requests were made too frequently"}'},
         skew_ms=40_000,  # beyond Gemini's 30 s window for a time-based nonce
+        life=(0.0, 15.0),
     ),
 }
 # How long a fault keeps the bot from the venue once it hit (s): a timeout until ccxt gives up, a 429 its
@@ -306,7 +310,7 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue
                 deadline = time.monotonic() + 20
                 while _count(folder, "RunStarted") == runs and bot.poll() is None and time.monotonic() < deadline:
                     time.sleep(0.05)
-                _wait(bot, rng.uniform(0.0, 5.0))
+                _wait(bot, rng.uniform(*venue.life))
             if bot.poll() is None:
                 bot.send_signal(signal.SIGKILL)
                 bot.wait(timeout=10)
