@@ -43,6 +43,7 @@ from trader_core.model.events import (
     OrderFailed,
     OrderRanAfterAll,
     ProtectionBesideDoubt,
+    ProtectionFailed,
     ProtectionOutlivedItsPlan,
 )
 from trader_core.model.stats import StatsScope
@@ -771,3 +772,62 @@ def test_an_entry_taken_for_absent_that_the_venue_runs_after_all_is_booked_and_p
         stored = uow.plans.find(plan.plan_id)
     assert stored is not None
     assert stored.status is PlanStatus.OPEN
+
+
+# -- a stop-limit the price has gapped through ------------------------------------------------------------------
+
+
+def _bot_on_stop_limits(balances: dict[Asset, Decimal] = BOTS_ONLY) -> tuple[Bot, FakeExchange]:
+    """A bot whose venue holds its stops as stop-limits 0.5 % beyond the trigger (Binance's BTCUSDT, Gemini), with
+    a long plan bought at 50,000 and its bracket resting (stop 49,000, target 51,500)."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=balances, stop_limit_offset=Decimal("0.005"))
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert _protection(bot) == {IntentStatus.OPEN}
+    return bot, venue
+
+
+def test_a_stop_limit_the_price_gapped_through_is_replaced_by_a_market_exit() -> None:
+    # The stop triggers at 49,000 but its limit (48,755) is above the market after the gap: it rests unfilled, a
+    # sell order the market has left behind, and the position is unprotected while the price keeps falling.
+    bot, venue = _bot_on_stop_limits()
+    venue.set_price(BTC, Decimal(47000))
+    assert _open_brackets(venue) == 1, "the stop-limit rests unfilled"
+    bot.tick()
+    assert bot.services.book.plans(BTC), "one tick past the stop: the venue may still be filling it"
+    bot.tick()  # past it at the second tick in a row: the legs are cancelled and a market sell goes out
+    bot.tick()  # its fill booked
+    assert bot.services.book.plans(BTC) == (), "exited at the market"
+    assert bot.services.tracker.holding(BTC).quantity == 0
+    assert run(venue.fetch_open_orders(BTC)) == (), "the stranded stop and its target are cancelled"
+    exits = [c for c in venue.calls if c[0] == "place_order"]
+    assert len(exits) == 2, "the entry and one market exit"
+    (failed,) = bot.telemetry.of_type(ProtectionFailed)
+    assert isinstance(failed, ProtectionFailed)
+    assert failed.action == "exit"
+    assert "gapped through the stop" in failed.reason
+
+
+def test_a_stop_limit_within_its_limit_fills_at_the_venue_and_the_bot_sends_nothing_more() -> None:
+    bot, venue = _bot_on_stop_limits()
+    venue.set_price(BTC, Decimal(48900))  # past the stop, within its limit: the venue fills it
+    for _ in range(3):
+        bot.tick()
+    assert bot.services.book.plans(BTC) == ()
+    assert len([c for c in venue.calls if c[0] == "place_order"]) == 1, "no exit beside the stop that filled"
+    assert not bot.telemetry.of_type(ProtectionFailed)
+
+
+def test_a_price_that_comes_back_above_the_stop_between_two_ticks_leaves_the_bracket_alone() -> None:
+    bot, venue = _bot_on_stop_limits()
+    venue.set_price(BTC, Decimal(47000))
+    bot.tick()
+    venue.set_price(BTC, Decimal(49500))
+    bot.tick()
+    venue.set_price(BTC, Decimal(47000))  # past it again: the count starts over
+    bot.tick()
+    assert _protection(bot) == {IntentStatus.OPEN}
+    assert len([c for c in venue.calls if c[0] == "cancel_order"]) == 0

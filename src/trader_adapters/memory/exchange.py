@@ -54,6 +54,9 @@ class FakeExchange:
     * LIMIT / TAKE_PROFIT orders rest and fill (maker) at their price when a new last price reaches
       them; STOP_LOSS legs trigger when the last price reaches the stop and fill (taker) at the bid
       (sell) or ask (buy). Brackets are OCO. Only :meth:`set_quote` / :meth:`set_price` move prices.
+      With ``stop_limit_offset`` a stop is a stop-limit (what the ccxt adapter sends where a symbol has no
+      market stop): once triggered it fills only while the bid (sell) or ask (buy) is within its limit, the
+      stop moved by that fraction; a price that gaps beyond the limit leaves it resting unfilled.
     * ``fail_next(name, error)`` makes the next call of ``name`` raise ``error`` without doing anything;
       ``apply_then_fail(name, error)`` lets it take effect, then raises (a lost response);
       ``fail_then_apply_later(name, error)`` raises at once and keeps the placement, which
@@ -70,6 +73,7 @@ class FakeExchange:
     _holds_stops: bool | None
     _answers_with_fills: bool
     _acceptance_window: timedelta | None
+    _stop_limit_offset: Decimal | None
     _listed: set[Symbol]
     _quotes: dict[Symbol, Quote]
     _candles: dict[tuple[Symbol, Timeframe], list[Candle]] = attrs.field(repr=False)
@@ -92,6 +96,7 @@ class FakeExchange:
         holds_protective_stops: bool | None = None,
         answers_with_fills: bool = False,
         acceptance_window: timedelta | None = None,
+        stop_limit_offset: Decimal | None = None,
     ) -> None:
         """An empty venue (no prices yet) holding ``balances``. ``answers_with_fills``: a market order's answer
         carries its fill (``Order.fills``), as Binance's FULL response does. ``acceptance_window``: what the
@@ -100,6 +105,7 @@ class FakeExchange:
         self._clock, self._rules, self._venue, self._holds_exits = clock, rules, venue, holds_protective_exits
         self._holds_stops, self._answers_with_fills = holds_protective_stops, answers_with_fills
         self._acceptance_window = acceptance_window
+        self._stop_limit_offset = stop_limit_offset
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules)
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
@@ -352,13 +358,16 @@ class FakeExchange:
                     liquidity = Liquidity.TAKER if order.order_type is OrderType.STOP_LOSS else Liquidity.MAKER
                     self._book.execute(order, price, now, liquidity)
 
-    @staticmethod
-    def _execution_price(order: SimOrder, quote: Quote) -> Decimal | None:
+    def _execution_price(self, order: SimOrder, quote: Quote) -> Decimal | None:
         sign = order.side.sign
         if order.order_type is OrderType.STOP_LOSS and order.stop_price is not None:
-            if (quote.last - order.stop_price) * sign >= ZERO:
-                return quote.ask if order.side is Side.BUY else quote.bid
-            return None
+            if (quote.last - order.stop_price) * sign < ZERO:
+                return None
+            price = quote.ask if order.side is Side.BUY else quote.bid
+            offset = self._stop_limit_offset
+            if offset is not None and (price - order.stop_price * (1 + sign * offset)) * sign > ZERO:
+                return None  # a stop-limit whose limit the market has gapped beyond rests unfilled
+            return price
         if order.price is not None and (order.price - quote.last) * sign >= ZERO:
             return order.price
         return None

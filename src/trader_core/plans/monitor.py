@@ -73,6 +73,8 @@ class PlanMonitor:
     _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
     _deferred_exits: dict[PlanId, tuple[ExitReason, str]] = attrs.field(factory=dict, init=False)
+    # Plans whose last price was past their stop at the previous tick while the venue's stop rested unfilled.
+    _past_stop: set[PlanId] = attrs.field(factory=set, init=False)
 
     def remember_volatility(self, plan_id: PlanId, flag: str | None) -> None:
         """The entry signal's volatility flag for ``plan_id`` (scales its breakeven trail)."""
@@ -114,6 +116,11 @@ class PlanMonitor:
             if legs and price is not None and self._target_reached_beside_a_venue_stop(plan, price):
                 await self.exit_plan(plan, ExitReason.TARGET, price,
                                      f"target reached at {price} (held by the bot beside the venue's stop)")
+                continue
+            if self._stop_left_behind(plan, legs, price):
+                await self._exit_unprotected(plan, ExitReason.STOP, price,
+                                             f"the price gapped through the stop {plan.stop_price}: last {price} at "
+                                             "two ticks in a row and the venue's stop has not filled")
                 continue
             await self._evaluate(plan, legs, price)
 
@@ -230,6 +237,25 @@ class PlanMonitor:
             in_doubt=in_doubt.client_order_id.value, held=str(held)))
         # Should the market reach a level meanwhile, no exit: the venue's word on the placement in doubt decides.
         await self._protect(updated, rules, stop, target, changed=changed, price=price, exit_if_passed=False)
+        return True
+
+    def _stop_left_behind(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> bool:
+        """Whether the plan's stop rests at the venue unfilled although the last price has been past it at this tick
+        and the previous one. Where a symbol has no market stop the venue holds a stop-limit (Binance's BTCUSDT,
+        Gemini): a price that gaps through its limit triggers it and leaves it resting as a limit order the market
+        has left behind, so the position is unprotected while the loss grows. A stop that is filling is booked by
+        the tick's sync before this is asked; the exit cancels the legs first, and a leg found filled then ends
+        the plan without an exit."""
+        stop = plan.stop_price
+        resting = [leg for leg in legs if leg.role is OrderRole.STOP and not leg.in_doubt
+                   and leg.status in (IntentStatus.OPEN, IntentStatus.PARTIALLY_FILLED)]
+        if stop is None or price is None or not resting or (price - stop.value) * plan.side.sign >= 0:
+            self._past_stop.discard(plan.plan_id)
+            return False
+        if plan.plan_id not in self._past_stop:
+            self._past_stop.add(plan.plan_id)
+            return False
+        self._past_stop.discard(plan.plan_id)
         return True
 
     def _target_reached_beside_a_venue_stop(self, plan: Plan, price: Decimal) -> bool:
