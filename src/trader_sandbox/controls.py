@@ -19,7 +19,7 @@ def _price(ex: Exchange, body: Body, _q: Query) -> Any:
     if "symbol" in body:
         prices[body["symbol"]] = body["price"]
     for symbol, price in prices.items():
-        ex.set_price(symbol, str(price))
+        ex.set_price(symbol, str(price), gap=bool(body.get("gap", False)))
     return {"prices": ex.prices()}
 
 

@@ -245,42 +245,57 @@ class Engine:
 
     # -- price moves -------------------------------------------------------------------------------
 
-    def advance(self, symbol: str, path: list[Decimal]) -> None:
-        """Walk the price of ``symbol`` through ``path``: triggers fire and resting limits fill on the way."""
+    def advance(self, symbol: str, path: list[Decimal], *, gap: bool = False) -> None:
+        """Walk the price of ``symbol`` through ``path``: triggers fire and resting limits fill on the way. With
+        ``gap`` each move is a jump: nothing trades between two points, so a stop crossed triggers at the point
+        reached (a market stop fills there; a stop-limit whose limit the jump passed rests unfilled), while a
+        resting limit crossed still fills at its own price."""
         market = self.markets[symbol]
         budget = self.step_volume
         prev = market.last
         for point in path:
-            budget = self._segment(symbol, prev, point, budget)
+            budget = self._segment(symbol, prev, point, budget, gap=gap)
             market.set_last(point)
             prev = point
 
-    def _segment(self, symbol: str, a: Decimal, b: Decimal, budget: Decimal | None) -> Decimal | None:
+    def _segment(self, symbol: str, a: Decimal, b: Decimal, budget: Decimal | None, *,
+                 gap: bool = False) -> Decimal | None:
+        landed: set[int] = set()  # stop-limits a jump triggered: they meet the market only where it landed
         while True:
             best: tuple[Decimal, int, Order, Decimal, bool] | None = None
             for o in self.open_orders(symbol):
-                if o.is_working and o.type in LIMIT_TYPES:
-                    if budget is not None and budget <= 0:
-                        continue
-                    hit = _reach(a, b, o.price, down=o.side == "BUY")
-                    is_trigger = False
-                elif not o.is_working and o.type in STOP_TYPES:
-                    hit = _reach(a, b, o.stop_price, down=triggers_down(o))
-                    is_trigger = True
-                else:
-                    continue
-                if hit is not None and (best is None or (hit[0], o.order_id) < (best[0], best[1])):
-                    best = (hit[0], o.order_id, o, hit[1], is_trigger)
+                found = self._hit(o, a, b, budget, gap=gap, landed=landed)
+                if found is not None and (best is None or (found[0], o.order_id) < (best[0], best[1])):
+                    best = (found[0], o.order_id, o, found[1], found[2])
             if best is None:
                 return budget
             _, _, o, price, is_trigger = best
             if is_trigger:
+                if gap:
+                    landed.add(o.order_id)
                 self._trigger(o, price)
             else:
                 qty = o.remaining if budget is None else min(o.remaining, budget)
                 self.fill(o, qty, o.price, maker=True)
                 if budget is not None:
                     budget -= qty
+
+    @staticmethod
+    def _hit(o: Order, a: Decimal, b: Decimal, budget: Decimal | None, *, gap: bool,
+             landed: set[int]) -> tuple[Decimal, Decimal, bool] | None:
+        """Where the move from ``a`` to ``b`` first reaches ``o``: (distance, price, whether it is a trigger)."""
+        if o.is_working and o.type in LIMIT_TYPES:
+            if budget is not None and budget <= 0:
+                return None
+            hit = _reach(b if o.order_id in landed else a, b, o.price, down=o.side == "BUY")
+            return None if hit is None else (hit[0], hit[1], False)
+        if not o.is_working and o.type in STOP_TYPES:
+            hit = _reach(a, b, o.stop_price, down=triggers_down(o))
+            if hit is None:
+                return None
+            # In a jump the first trade past the stop is the one the jump lands on.
+            return hit[0], (b if gap and hit[0] > 0 else hit[1]), True
+        return None
 
     def _trigger(self, o: Order, price: Decimal) -> None:
         o.working_time = self.clock()

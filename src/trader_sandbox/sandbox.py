@@ -40,9 +40,10 @@ class Sandbox:
 
     # -- market ----------------------------------------------------------------------------------------
 
-    def set_price(self, symbol: str, price: Decimal | str | int) -> None:
-        """Move ``symbol``'s last price; resting orders and stops it crosses fill or trigger."""
-        self.exchange.set_price(symbol, price)
+    def set_price(self, symbol: str, price: Decimal | str | int, *, gap: bool = False) -> None:
+        """Move ``symbol``'s last price; resting orders and stops it crosses fill or trigger. ``gap``: the move is
+        a jump with no trade on the way (a stop-limit whose limit it passes rests unfilled)."""
+        self.exchange.set_price(symbol, price, gap=gap)
 
     def step(self, n: int = 1, symbol: str | None = None) -> dict[str, str]:
         """Reveal the next ``n`` candles (all symbols, or one); returns the last prices."""

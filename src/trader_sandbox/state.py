@@ -153,11 +153,12 @@ class Exchange:
             self.nonces.clear()
             self.log.clear()
 
-    def set_price(self, symbol: str, price: Decimal | str | int) -> None:
-        """Move the last price of ``symbol`` to ``price``; orders it crosses trigger and fill."""
+    def set_price(self, symbol: str, price: Decimal | str | int, *, gap: bool = False) -> None:
+        """Move the last price of ``symbol`` to ``price``; orders it crosses trigger and fill (``gap``: in one jump,
+        see ``Engine.advance``)."""
         with self.lock:
             self._market(symbol)
-            self.engine.advance(symbol, [Decimal(str(price))])
+            self.engine.advance(symbol, [Decimal(str(price))], gap=gap)
 
     def step(self, n: int = 1, symbol: str | None = None) -> dict[str, str]:
         """Reveal the next ``n`` candles (of one symbol or all), walking each candle's price path."""

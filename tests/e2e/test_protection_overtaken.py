@@ -77,3 +77,39 @@ def test_a_stop_passed_before_the_bracket_goes_out_is_exited_at_market(tmp_path:
     assert failed, "the missed protection was reported"
     assert {e["action"] for e in failed} == {"exit"}
     assert not [o for o in moving_sandbox.orders() if o.get("status") == "NEW"], "no order left working"
+
+
+def test_a_stop_limit_the_price_gaps_through_is_replaced_by_a_market_exit(tmp_path: Path,
+                                                                        moving_sandbox: Sandbox) -> None:
+    # BTCUSDT lists no market stop: the bracket's stop is a STOP_LOSS_LIMIT 0.5 % under its trigger. A price that
+    # jumps 4 % under the entry triggers it and leaves it resting as a sell limit above the market, unfilled.
+    buy = {"at": (datetime.now(UTC) + timedelta(seconds=12)).isoformat(), "action": "BUY", "symbol": "BTC/USDT",
+           "notional": "600", "stop_pct": 2, "target_pct": 3, "reason": "entry"}
+    (tmp_path / "signals.jsonl").write_text(json.dumps(buy) + "\n")
+    bot = _start(tmp_path, moving_sandbox)
+
+    def protected() -> bool:
+        return len([o for o in moving_sandbox.orders() if o.get("status") == "NEW"
+                    and o.get("type") in ("STOP_LOSS_LIMIT", "LIMIT_MAKER")]) == 2
+
+    _wait("the bracket", protected, bot)
+    moving_sandbox.stop_timer()
+    entry = Decimal(moving_sandbox.prices()["BTCUSDT"])
+    moving_sandbox.set_price("BTCUSDT", (entry * Decimal("0.96")).quantize(Decimal("0.01")), gap=True)
+    stranded = [o for o in moving_sandbox.orders() if o.get("type") == "STOP_LOSS_LIMIT"]
+    assert [o["status"] for o in stranded] == ["NEW"], "the venue leaves the triggered stop-limit unfilled"
+
+    def closed() -> bool:
+        return any(e["event"] == "PlanClosed" for e in events(tmp_path))
+
+    _wait("the plan's exit", closed, bot, seconds=30)
+    bot.send_signal(signal.SIGTERM)
+    _, stderr = bot.communicate(timeout=60)
+    assert bot.returncode == 0, stderr
+
+    assert [o["type"] for o in _orders(moving_sandbox) if o["side"] == "SELL"] == ["MARKET"]
+    (closing,) = [e for e in events(tmp_path) if e["event"] == "PlanClosed"]
+    assert closing["exit_reason"] == "stop"
+    (failed,) = [e for e in events(tmp_path) if e["event"] == "ProtectionFailed"]
+    assert "gapped through the stop" in failed["reason"]
+    assert not [o for o in moving_sandbox.orders() if o.get("status") == "NEW"], "no order left working"

@@ -144,3 +144,28 @@ def test_the_protective_stop_is_one_the_symbol_allows(sandbox: Sandbox) -> None:
     asyncio.run(_protect(sandbox, SOL, "140.00", "160.00", "1.000"))
     by_id = {o["clientOrderId"]: o for o in sandbox.orders()}
     assert by_id["sl-SOL"]["type"] == by_id["st-SOL"]["type"] == "STOP_LOSS"
+
+
+def test_a_price_that_gaps_through_a_stop_limit_leaves_it_resting_and_a_market_stop_fills_where_it_lands(
+        sandbox: Sandbox) -> None:
+    """Binance: a triggered STOP_LOSS_LIMIT is a limit order at its limit price; a market that jumped past that
+    limit does not trade it. A market stop fills at the first price past its trigger, the one the jump lands on."""
+    asyncio.run(_protect(sandbox, BTC, "29000.00", "31000.00", "0.01000"))
+    asyncio.run(_protect(sandbox, SOL, "140.00", "160.00", "1.000"))
+    sandbox.set_price("BTCUSDT", Decimal(27000), gap=True)
+    sandbox.set_price("SOLUSDT", Decimal(120), gap=True)
+    by_id = {o["clientOrderId"]: o for o in sandbox.orders()}
+    for cid in ("sl-BTC", "st-BTC"):
+        assert (by_id[cid]["status"], Decimal(by_id[cid]["executedQty"])) == ("NEW", 0), "triggered, unfilled"
+    assert by_id["tp-BTC"]["status"] == "EXPIRED", "its OCO leg goes once the stop triggers"
+    assert by_id["sl-SOL"]["status"] == "FILLED"
+    sold = by_id["sl-SOL"]
+    assert Decimal(sold["cummulativeQuoteQty"]) / Decimal(sold["executedQty"]) == 120, (
+        "filled where the jump landed, not at the trigger")
+
+
+def test_a_price_walked_through_a_stop_limit_fills_it_on_the_way(sandbox: Sandbox) -> None:
+    asyncio.run(_protect(sandbox, BTC, "29000.00", "31000.00", "0.01000"))
+    sandbox.set_price("BTCUSDT", Decimal(27000))  # a walk: it trades at every price on the way
+    by_id = {o["clientOrderId"]: o for o in sandbox.orders()}
+    assert by_id["sl-BTC"]["status"] == "FILLED"
