@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +62,17 @@ def _check_type(r: SymbolRules, otype: str) -> None:
         raise errors.ApiError(400, -1013, f"{kind} orders are not supported for this symbol.")
 
 
+def _not_taken(p: Params, otype: str, key: Callable[[str], str], prefix: str) -> None:
+    """-1106 for a parameter ``otype`` does not take (a MARKET with a stop price is refused, not run as a plain
+    market order)."""
+    if otype not in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
+        not_required(p, key("timeInForce"))
+    if otype not in STOP_TYPES:
+        not_required(p, key("stopPrice"))
+    if otype != "MARKET" and not prefix:
+        not_required(p, "quoteOrderQty")
+
+
 def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: str, prefix: str = "",
                 cid: str | None = None) -> Order:
     """Validate the parameters of one order (or one OCO leg, whose keys carry ``prefix``) into an Order."""
@@ -74,10 +86,9 @@ def build_order(engine: Engine, r: SymbolRules, p: Params, *, side: str, otype: 
     tif = "GTC"
     qty = optional_decimal(p, "quantity")
     quote_qty = ZERO
+    _not_taken(p, otype, key, prefix)
     if otype in ("LIMIT", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
         tif = _tif(p, key("timeInForce"))
-    elif otype != "MARKET":
-        not_required(p, key("timeInForce"))
     if otype in ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"):
         price = _positive(decimal(p, key("price")), "price")
         engine.check_price(r, price)

@@ -169,3 +169,20 @@ def test_a_price_walked_through_a_stop_limit_fills_it_on_the_way(sandbox: Sandbo
     sandbox.set_price("BTCUSDT", Decimal(27000))  # a walk: it trades at every price on the way
     by_id = {o["clientOrderId"]: o for o in sandbox.orders()}
     assert by_id["sl-BTC"]["status"] == "FILLED"
+
+
+@pytest.mark.parametrize(("extra", "order"), [
+    ({"stopPrice": "31000"}, {"type": "MARKET", "quantity": "0.001"}),  # a mistaken "stop market" on BTCUSDT
+    ({"stopPrice": "29000"}, {"type": "LIMIT", "quantity": "0.001", "price": "29500", "timeInForce": "GTC"}),
+    ({"timeInForce": "GTC"}, {"type": "MARKET", "quantity": "0.001"}),
+    ({"quoteOrderQty": "100"}, {"type": "LIMIT", "quantity": "0.001", "price": "29500", "timeInForce": "GTC"}),
+])
+def test_a_parameter_the_order_type_does_not_take_is_refused_not_ignored(
+        sandbox: Sandbox, extra: dict[str, str], order: dict[str, str]) -> None:
+    """Binance answers -1106 "Parameter '...' sent when not required."; a MARKET order sent with a stop price is
+    refused there, and must not run here as a plain market order."""
+    raw = ccxt_client(sandbox)
+    name = next(iter(extra))
+    with pytest.raises(ccxt.BadRequest, match=f"-1106.*Parameter '{name}' sent when not required"):
+        raw.private_post_order({"symbol": "BTCUSDT", "side": "BUY", **order, **extra})
+    assert sandbox.orders() == [], "nothing placed, nothing filled"
