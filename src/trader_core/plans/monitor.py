@@ -92,6 +92,8 @@ class PlanMonitor:
         book = self.executor.book
         for ended in [p for p in self._deferred_exits if book.plan(p) is None]:
             del self._deferred_exits[ended]
+        if self._past_stop:
+            self._past_stop = {p for p in self._past_stop if book.plan(p) is not None}
         for plan in book.plans():
             if plan.status is not PlanStatus.OPEN or not plan.quantity:
                 continue
