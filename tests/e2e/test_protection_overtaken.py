@@ -47,6 +47,14 @@ def _wait(what: str, done: Callable[[], bool], bot: subprocess.Popen[str], secon
         time.sleep(0.05)
 
 
+def _stop_once_exited(folder: Path, bot: subprocess.Popen[str]) -> None:
+    """Wait for the plan's exit, then stop the bot with SIGTERM: it ends cleanly."""
+    _wait("the plan's exit", lambda: any(e["event"] == "PlanClosed" for e in events(folder)), bot, seconds=30)
+    bot.send_signal(signal.SIGTERM)
+    _, stderr = bot.communicate(timeout=60)
+    assert bot.returncode == 0, stderr
+
+
 def test_a_stop_passed_before_the_bracket_goes_out_is_exited_at_market(tmp_path: Path,
                                                                         moving_sandbox: Sandbox) -> None:
     buy = {"at": (datetime.now(UTC) + timedelta(seconds=12)).isoformat(), "action": "BUY", "symbol": "BTC/USDT",
@@ -61,13 +69,7 @@ def test_a_stop_passed_before_the_bracket_goes_out_is_exited_at_market(tmp_path:
     entry = Decimal(moving_sandbox.prices()["BTCUSDT"])
     moving_sandbox.set_price("BTCUSDT", (entry * Decimal("0.96")).quantize(Decimal("0.01")))  # 2 % below the stop
 
-    def closed() -> bool:
-        return any(e["event"] == "PlanClosed" for e in events(tmp_path))
-
-    _wait("the plan's exit", closed, bot, seconds=30)
-    bot.send_signal(signal.SIGTERM)
-    _, stderr = bot.communicate(timeout=60)
-    assert bot.returncode == 0, stderr
+    _stop_once_exited(tmp_path, bot)
 
     sells = [o for o in _orders(moving_sandbox) if o["side"] == "SELL"]
     assert [o["type"] for o in sells] == ["MARKET"], "one market exit, nothing left resting"
@@ -99,13 +101,7 @@ def test_a_stop_limit_the_price_gaps_through_is_replaced_by_a_market_exit(tmp_pa
     stranded = [o for o in moving_sandbox.orders() if o.get("type") == "STOP_LOSS_LIMIT"]
     assert [o["status"] for o in stranded] == ["NEW"], "the venue leaves the triggered stop-limit unfilled"
 
-    def closed() -> bool:
-        return any(e["event"] == "PlanClosed" for e in events(tmp_path))
-
-    _wait("the plan's exit", closed, bot, seconds=30)
-    bot.send_signal(signal.SIGTERM)
-    _, stderr = bot.communicate(timeout=60)
-    assert bot.returncode == 0, stderr
+    _stop_once_exited(tmp_path, bot)
 
     assert [o["type"] for o in _orders(moving_sandbox) if o["side"] == "SELL"] == ["MARKET"]
     (closing,) = [e for e in events(tmp_path) if e["event"] == "PlanClosed"]
