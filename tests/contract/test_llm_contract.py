@@ -98,6 +98,17 @@ def test_failures_become_one_reason_without_the_key(emulator: LlmSandbox, entry:
     assert "sk-test-secret" not in caught.value.reason
 
 
+@pytest.mark.parametrize("status", [401, 400, 503])
+def test_a_server_that_repeats_the_key_in_its_error_does_not_carry_it_into_the_reason(
+        emulator: LlmSandbox, status: int) -> None:
+    # Some servers' 401 says "Incorrect API key provided: <the key>": that reason reaches the log, the telemetry,
+    # the cassette and the traces table.
+    with pytest.raises(ChatFailedError) as caught:
+        _ask(emulator, [{"status": status, "echo_key": True}])
+    assert "sk-test-secret" not in caught.value.reason
+    assert "Incorrect API key provided: ***" in caught.value.reason
+
+
 def test_a_server_without_structured_output_is_told_apart(emulator: LlmSandbox) -> None:
     with pytest.raises(FormatRefusedError):
         _ask(emulator, [{"reject_response_format": True}])

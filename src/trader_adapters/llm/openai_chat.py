@@ -54,6 +54,7 @@ class OpenAiChat:
         self._client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout_s,
                                           max_retries=max_retries)
         self._timeout_s = timeout_s
+        self._key = api_key
 
     async def close(self) -> None:
         """Release the HTTP connections."""
@@ -76,16 +77,20 @@ class OpenAiChat:
             raise ChatFailedError("LLM rate limited (HTTP 429)", _retry_after(exc.response)) from None
         except openai.BadRequestError as exc:
             if request.structured:
-                raise FormatRefusedError(f"LLM refused the request (HTTP 400): {_short(exc.message)}") from None
-            raise ChatFailedError(f"LLM refused the request (HTTP 400): {_short(exc.message)}") from None
+                raise FormatRefusedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}") from None
+            raise ChatFailedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}") from None
         except openai.APIStatusError as exc:
-            raise ChatFailedError(f"LLM call failed (HTTP {exc.status_code}): {_short(exc.message)}") from None
+            raise ChatFailedError(f"LLM call failed (HTTP {exc.status_code}): {self._said(exc.message)}") from None
         except openai.APIConnectionError:
             raise ChatFailedError("LLM connection failed (refused or dropped)") from None
         except (openai.OpenAIError, ValueError, TypeError, KeyError) as exc:
             raise ChatFailedError(f"LLM reply unreadable ({type(exc).__name__})") from None
         latency = int((time.perf_counter() - started) * 1000)
         return _reply(completion, latency)
+
+    def _said(self, message: str) -> str:
+        """The server's error message, short, with the API key masked (some servers repeat it in a 401)."""
+        return _short(message.replace(self._key, "***") if self._key else message)
 
 
 def _reply(completion: Any, latency_ms: int) -> ChatReply:

@@ -8,7 +8,8 @@ A script entry (one JSON object per line of the ``--script`` file) says how to a
   (default: about a token per 4 bytes of the messages and of the answer);
 * ``delay_s``: wait before answering; ``status``: an HTTP error (429 with ``retry_after``, 500, ...);
 * ``drop``: close the connection without an answer; ``malformed``: a body that is not JSON;
-* ``reject_response_format``: 400 when the request asks for ``response_format``.
+* ``reject_response_format``: 400 when the request asks for ``response_format``;
+* ``echo_key``: with ``status``, the error message repeats the request's bearer token (as some servers' 401 does).
 
 When the script is used up every request gets the default answer. ``GET /sandbox/requests`` lists the
 requests received (``count`` and bodies); ``POST /sandbox/script`` replaces the script (a JSON list of entries,
@@ -53,7 +54,7 @@ def load_script(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-_FLAGS = ("drop", "malformed", "reject_response_format")
+_FLAGS = ("drop", "malformed", "reject_response_format", "echo_key")
 
 
 def _is_number(value: Any) -> bool:
@@ -210,8 +211,11 @@ class _Handler(BaseHTTPRequestHandler):
         status = int(entry.get("status", 200))
         if status != 200:
             headers = {"Retry-After": str(entry["retry_after"])} if "retry_after" in entry else {}
-            self._send(status, _error(f"emulated HTTP {status}", "rate_limit_exceeded" if status == 429
-                                      else "server_error"), headers)
+            message = f"emulated HTTP {status}"
+            if entry.get("echo_key"):
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                message = f"Incorrect API key provided: {token}"
+            self._send(status, _error(message, "rate_limit_exceeded" if status == 429 else "server_error"), headers)
             return
         self._send(200, _completion(body, entry))
 
