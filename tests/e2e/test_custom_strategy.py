@@ -31,3 +31,30 @@ def test_the_documented_example_strategy_runs_and_trades(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     summary = dict(line.split(None, 1) for line in result.stdout.strip().splitlines())
     assert int(summary["fills"]) > 0
+
+
+def _run_with(tmp_path: Path, source: str, spec: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "user_strategy.py").write_text(source)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "trader-app"), "run", "--days", "1", "--strategy", spec],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))},
+    )
+
+
+@pytest.mark.parametrize("body", ['raise ValueError("my bug")', "return 5", 'return ("junk",)'])
+def test_a_strategy_whose_decide_fails_is_reported_and_the_run_carries_on(tmp_path: Path, body: str) -> None:
+    # docs/strategies.md: "An exception raised by decide is reported and the loop carries on." A live bot must not
+    # end on a bug in the user's own code.
+    result = _run_with(tmp_path, f"class Broken:\n    async def decide(self, context):\n        {body}\n",
+                       "user_strategy:Broken")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "strategy user_strategy:Broken: decide" in (tmp_path / "logs" / "telemetry.jsonl").read_text()
+
+
+def test_a_strategy_spec_that_names_something_other_than_a_class_is_bad_usage(tmp_path: Path) -> None:
+    result = _run_with(tmp_path, "NOT_A_CLASS = 3\n", "user_strategy:NOT_A_CLASS")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "trader-app: error: strategy 'user_strategy:NOT_A_CLASS' is not a class"]

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from trader_adapters.strategies.sma_cross import SmaCross
-from trader_core.model import ConfigError
-from trader_core.ports import SignalSource
+from trader_core.model import ConfigError, InvalidDataError, Signal
+from trader_core.ports import DecisionContext, SignalSource
 
 __all__ = ["load_strategy"]
 
@@ -31,12 +31,33 @@ def load_strategy(spec: str, options: dict[str, Any]) -> SignalSource:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"strategy {spec!r} cannot be loaded: {exc}") from exc
+    if not inspect.isclass(cls):
+        raise ConfigError(f"strategy {spec!r} is not a class")
     accepted = inspect.signature(cls).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted}
     strategy = cls(**kwargs)
     if not callable(getattr(strategy, "decide", None)):
         raise ConfigError(f"strategy {spec!r} has no decide(context) method")
-    return strategy  # type: ignore[no-any-return]
+    return _Guarded(spec, strategy)
+
+
+class _Guarded:
+    """A user's strategy, whose failures are the bot's kind: an exception raised by its ``decide``, or an answer
+    that is not a sequence of signals, becomes ``InvalidDataError`` (reported; the loop carries on, no signal that
+    tick), never the end of a running bot."""
+
+    def __init__(self, spec: str, strategy: Any) -> None:
+        self._spec, self._strategy = spec, strategy
+
+    async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        try:
+            answer = await self._strategy.decide(context)
+        except Exception as exc:  # the user's code: any failure is reported, not raised through the loop
+            raise InvalidDataError(f"strategy {self._spec}: decide raised {type(exc).__name__}: {exc}"[:300]) from exc
+        if not isinstance(answer, (tuple, list)) or not all(isinstance(signal, Signal) for signal in answer):
+            raise InvalidDataError(f"strategy {self._spec}: decide returned {type(answer).__name__}, not a sequence "
+                                   "of Signal")
+        return tuple(answer)
 
 
 def _pct(value: object) -> Decimal | None:
