@@ -24,7 +24,7 @@ def _price(ex: Exchange, body: Body, _q: Query) -> Any:
 
 
 def _step(ex: Exchange, body: Body, _q: Query) -> Any:
-    return {"prices": ex.step(int(body.get("n", 1)), body.get("symbol"))}
+    return {"prices": ex.step(int(body.get("n", 1)), body.get("symbol"), quiet=bool(body.get("quiet", False)))}
 
 
 def _add_fault(ex: Exchange, body: Body, _q: Query) -> Any:

@@ -42,14 +42,19 @@ class SymbolMarket:
             self._next = next(self.pending, None)
         return self._next
 
-    def step(self) -> list[Decimal]:
+    def step(self, *, quiet: bool = False) -> list[Decimal]:
         """Reveal the next candle; return the price path it walks (open, nearer extreme, other extreme, close).
+        ``quiet``: the candle's time passes with no trade (open, high, low and close at the last price, no volume,
+        an empty path), as a real venue's candle does when nobody trades.
 
         An exhausted series returns an empty path and the price stays where it is."""
         c = self.peek()
         if c is None:
             return []
         self._next = None
+        if quiet:
+            self.history.append(Candle(c.time, self.last, self.last, self.last, self.last, ZERO))
+            return []
         self.history.append(c)
         # A rising bar most likely visited its low first; a falling bar its high first.
         return [c.open, c.low, c.high, c.close] if c.close >= c.open else [c.open, c.high, c.low, c.close]

@@ -45,9 +45,10 @@ class Sandbox:
         a jump with no trade on the way (a stop-limit whose limit it passes rests unfilled)."""
         self.exchange.set_price(symbol, price, gap=gap)
 
-    def step(self, n: int = 1, symbol: str | None = None) -> dict[str, str]:
-        """Reveal the next ``n`` candles (all symbols, or one); returns the last prices."""
-        return self.exchange.step(n, symbol)
+    def step(self, n: int = 1, symbol: str | None = None, *, quiet: bool = False) -> dict[str, str]:
+        """Reveal the next ``n`` candles (all symbols, or one); returns the last prices. ``quiet``: the candles'
+        time passes with no trade, at the last price (the price stays where ``set_price`` put it)."""
+        return self.exchange.step(n, symbol, quiet=quiet)
 
     def prices(self) -> dict[str, str]:
         """Last price per symbol."""

@@ -160,13 +160,14 @@ class Exchange:
             self._market(symbol)
             self.engine.advance(symbol, [Decimal(str(price))], gap=gap)
 
-    def step(self, n: int = 1, symbol: str | None = None) -> dict[str, str]:
-        """Reveal the next ``n`` candles (of one symbol or all), walking each candle's price path."""
+    def step(self, n: int = 1, symbol: str | None = None, *, quiet: bool = False) -> dict[str, str]:
+        """Reveal the next ``n`` candles (of one symbol or all), walking each candle's price path (``quiet``:
+        candles with no trade, at the last price)."""
         with self.lock:
             names = [self._market(symbol).rules.symbol] if symbol else list(self.markets)
             for _ in range(n):
                 for name in names:
-                    path = self.markets[name].step()
+                    path = self.markets[name].step(quiet=quiet)
                     if path:
                         self.engine.advance(name, path)
             return self.prices()

@@ -164,6 +164,19 @@ def test_a_price_that_gaps_through_a_stop_limit_leaves_it_resting_and_a_market_s
         "filled where the jump landed, not at the trigger")
 
 
+def test_a_quiet_candle_keeps_the_price_where_the_gap_left_it(sandbox: Sandbox) -> None:
+    """Time passes after a gap with nobody trading: the next candle is flat at the last price with no volume, so a
+    bot reading closed candles sees where the price went, and the stop-limit left behind still rests."""
+    asyncio.run(_protect(sandbox, BTC, "29000.00", "31000.00", "0.01000"))
+    sandbox.set_price("BTCUSDT", Decimal(27000), gap=True)
+    sandbox.step(2, "BTCUSDT", quiet=True)
+    assert Decimal(sandbox.prices()["BTCUSDT"]) == 27000
+    *_, before, last = sandbox.exchange.markets["BTCUSDT"].klines("1m", None, None, 3)
+    assert [Decimal(v) for v in last[1:6]] == [Decimal(27000)] * 4 + [Decimal(0)]
+    assert last[0] - before[0] == 60_000, "the candle's time is the series' next one"
+    assert {o["clientOrderId"]: o["status"] for o in sandbox.orders()}["sl-BTC"] == "NEW"
+
+
 def test_a_price_walked_through_a_stop_limit_fills_it_on_the_way(sandbox: Sandbox) -> None:
     asyncio.run(_protect(sandbox, BTC, "29000.00", "31000.00", "0.01000"))
     sandbox.set_price("BTCUSDT", Decimal(27000))  # a walk: it trades at every price on the way
