@@ -27,7 +27,7 @@ from trader_core.model import (
     RunId,
     Signal,
 )
-from trader_core.model.events import PlanCancelled, SignalHandled
+from trader_core.model.events import PlanCancelled, ProtectionFailed, SignalHandled
 from trader_core.plans import PlanPolicy
 from trader_core.risk import RiskPolicy
 from trader_core.trading import ActionStatus
@@ -174,6 +174,20 @@ def test_cancel_statuses() -> None:
     stop = bot.services.book.orders_of_plan(plan_id, OrderRole.STOP)[0]
     assert bot.act(Action.CANCEL, ETH, client_order_id=stop.client_order_id).status is ActionStatus.CANCEL_NOT_OURS
     assert bot.act(Action.CANCEL, client_order_id=stop.client_order_id).status is ActionStatus.CANCELLED
+
+
+def test_absolute_levels_off_the_tick_are_put_on_it_and_the_position_is_protected() -> None:
+    """A signal's (or the LLM clamp's) stop and target need not sit on the venue's tick (BTC/USDT: 0.01); the venue
+    refuses a price off it, so the plan keeps them rounded and its bracket goes out at once, not sold unprotected."""
+    bot = make_bot()
+    plan_id = opened(bot, stop=Price("48999.123"), target=Price("51234.5678"), stop_pct=None, target_pct=None)
+    plan = bot.plan()
+    assert (plan.plan_id, plan.stop_price, plan.target_price) == (plan_id, Price("48999.12"), Price("51234.57"))
+    (stop, target) = sorted(bot.services.book.orders_of_plan(plan_id, OrderRole.STOP, OrderRole.TARGET),
+                            key=lambda o: o.role.value)
+    assert (stop.request.stop_price, target.request.price) == (Price("48999.12"), Price("51234.57"))
+    assert [c[0] for c in bot.placed()] == ["place_order", "place_exit_bracket"], "one bracket, accepted"
+    assert not bot.telemetry.of_type(ProtectionFailed)
 
 
 def test_update_plan_validates_bumps_the_version_and_re_places_the_bracket() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from tests.strategies import BTC_USDT, T0, decimals
 from trader_core.model import (
     ClientOrderId,
+    InstrumentRules,
     InvalidDataError,
     InvalidValueError,
     Plan,
@@ -29,6 +30,7 @@ from trader_core.plans import (
     day_end_due,
     overnight_widening,
     plan_cap,
+    protective_prices,
     trail_fraction,
     trail_to_breakeven,
 )
@@ -215,3 +217,18 @@ def test_the_plan_cap_refuses_or_replaces_the_oldest() -> None:
     over = plan_cap(plans, BTC_USDT, PlanPolicy(max_plans_per_symbol=1, replace_oldest_on_cap=True))
     assert [str(p.plan_id) for p in over.replace] == ["p1", "p2"]
     assert plan_cap(plans, ETH_USDT, policy).allowed
+
+
+@given(entry=decimals("100", "1000", 2), stop=decimals("1", "99.99", 6), target=decimals("1000.01", "2000", 6),
+       tick=st.sampled_from(["0.01", "0.05", "0.25", "1"]))
+def test_protective_levels_are_always_on_the_venue_tick(entry: Decimal, stop: Decimal, target: Decimal,
+                                                        tick: str) -> None:
+    """Whatever a plan stores (an absolute level from a signal or a clamp, or a stored older plan), the levels its
+    bracket is built from are multiples of the tick (a venue refuses any other price), each within half a tick of
+    the level asked for."""
+    rules = InstrumentRules(symbol=BTC_USDT, tick_size=tick, step_size="0.001", min_quantity="0.001", min_notional="5")
+    placed_stop, placed_target = protective_prices(plan(entry=entry, stop=stop, target=target), rules)
+    assert placed_stop is not None and placed_target is not None
+    for asked, level in ((stop, placed_stop.value), (target, placed_target.value)):
+        assert level % D(tick) == 0
+        assert abs(level - asked) <= D(tick) / 2

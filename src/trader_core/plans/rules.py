@@ -70,15 +70,17 @@ def after_order_closed(plan: Plan, order: TrackedOrder, now: datetime, *, entry_
 
 
 def protective_prices(plan: Plan, rules: InstrumentRules) -> tuple[Price | None, Price | None]:
-    """Stop and target for an open plan, on the venue's tick; percent distances use the entry price.
+    """Stop and target for an open plan, on the venue's tick; percent distances use the entry price (an absolute
+    level stored off the tick, by a version that did not round it, is rounded too).
 
     Side-symmetric: for a long plan the stop sits below the entry, for a short one above it.
     """
+    stop = None if plan.stop_price is None else rules.round_price(plan.stop_price.value)
+    target = None if plan.target_price is None else rules.round_price(plan.target_price.value)
     if plan.entry_price is None:
-        return plan.stop_price, plan.target_price
+        return stop, target
     entry = plan.entry_price.value
     sign = plan.side.sign
-    stop, target = plan.stop_price, plan.target_price
     if stop is None and plan.stop_pct is not None:
         stop = rules.round_price(entry * (1 - sign * plan.stop_pct / 100))
     if target is None and plan.target_pct is not None:

@@ -195,11 +195,15 @@ class TradeActionHandler:
             details.append(f"replaced {old.plan_id}: {replaced_outcome}")
         now = self.executor.clock.now()
 
+        # Absolute levels go on the venue's tick, as UPDATE_PLAN's do: the venue refuses a price off it.
+        stop_level = rules.round_price(signal.stop.value) if signal.stop is not None else None
+        target_level = rules.round_price(signal.target.value) if signal.target is not None else None
+
         def new_plan(plan_id: PlanId, entry_id: ClientOrderId) -> Plan:
             return Plan(
                 plan_id=plan_id, run_id=self.executor.run_id, symbol=symbol, side=Side.BUY,
                 status=PlanStatus.PENDING, entry_client_order_id=entry_id, opened_at=now,
-                stop_price=signal.stop, target_price=signal.target, stop_pct=signal.stop_pct,
+                stop_price=stop_level, target_price=target_level, stop_pct=signal.stop_pct,
                 target_pct=signal.target_pct, reason=signal.reason,
             )
 
