@@ -14,6 +14,7 @@ from trader_adapters.memory.exchange import FakeExchange
 from trader_core.market_data import MarketView
 from trader_core.model import (
     Action,
+    Asset,
     ClientOrderId,
     ExchangeUnavailableError,
     ExitReason,
@@ -26,11 +27,14 @@ from trader_core.model import (
     Quantity,
     RunId,
     Signal,
+    Symbol,
 )
-from trader_core.model.events import PlanCancelled, ProtectionFailed, SignalHandled
+from trader_core.model.events import FeeRateUnavailable, PlanCancelled, ProtectionFailed, SignalHandled
 from trader_core.plans import PlanPolicy
 from trader_core.risk import RiskPolicy
 from trader_core.trading import ActionStatus
+
+BNB = Asset("BNB")
 
 
 def opened(bot: Bot, **fields: Any) -> PlanId:
@@ -188,6 +192,44 @@ def test_absolute_levels_off_the_tick_are_put_on_it_and_the_position_is_protecte
     assert (stop.request.stop_price, target.request.price) == (Price("48999.12"), Price("51234.57"))
     assert [c[0] for c in bot.placed()] == ["place_order", "place_exit_bracket"], "one bracket, accepted"
     assert not bot.telemetry.of_type(ProtectionFailed)
+
+
+def bnb_venue(clock: SimulatedClock, *listed: Symbol) -> FakeExchange:
+    """A venue charging fees in BNB (worth 600 USDT) from an account holding some."""
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000), BNB: Decimal(1)}, fee_in=(BNB, Decimal(600)))
+    venue.set_price(BTC, Decimal(50000))
+    venue.set_price(ETH, Decimal(2000))
+    for symbol in listed:
+        venue.set_price(symbol, Decimal(600))
+    return venue
+
+
+def test_an_entry_whose_fee_no_market_values_is_booked_and_protected() -> None:
+    """A fee in BNB where the venue lists no BNB/USDT (nor USDT/BNB): no rate will ever come, so the fill is
+    booked with the fee valued at 0 and said so, and the position is protected at once, not left pending."""
+    clock = SimulatedClock(T0)
+    bot = make_bot(clock=clock, venue=bnb_venue(clock))
+    plan_id = opened(bot)
+    assert bot.plan().plan_id == plan_id
+    assert [c[0] for c in bot.placed()] == ["place_order", "place_exit_bracket"]
+    with bot.store.unit_of_work() as uow:
+        (record,) = uow.fills.list_all()
+    assert (record.fill.fee.asset, record.fee_quote, record.fee_rate) == (BNB, Decimal(0), Decimal(0))
+    assert record.fee_rate_source is not None
+    assert record.fee_rate_source.startswith("unvalued")
+    (told,) = bot.telemetry.of_type(FeeRateUnavailable)
+    assert "valued at 0" in told.detail  # type: ignore[attr-defined]
+
+
+def test_an_entry_whose_fee_has_a_market_is_valued_at_its_price() -> None:
+    clock = SimulatedClock(T0)
+    bot = make_bot(clock=clock, venue=bnb_venue(clock, Symbol(BNB, USDT)))
+    opened(bot)
+    with bot.store.unit_of_work() as uow:
+        (record,) = uow.fills.list_all()
+    assert record.fee_rate == Decimal(600)
+    assert record.fee_quote == record.fill.fee.amount * 600
+    assert not bot.telemetry.of_type(FeeRateUnavailable)
 
 
 def test_update_plan_validates_bumps_the_version_and_re_places_the_bracket() -> None:

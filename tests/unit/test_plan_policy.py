@@ -228,7 +228,8 @@ def test_protective_levels_are_always_on_the_venue_tick(entry: Decimal, stop: De
     the level asked for."""
     rules = InstrumentRules(symbol=BTC_USDT, tick_size=tick, step_size="0.001", min_quantity="0.001", min_notional="5")
     placed_stop, placed_target = protective_prices(plan(entry=entry, stop=stop, target=target), rules)
-    assert placed_stop is not None and placed_target is not None
+    assert placed_stop is not None
+    assert placed_target is not None
     for asked, level in ((stop, placed_stop.value), (target, placed_target.value)):
         assert level % D(tick) == 0
         assert abs(level - asked) <= D(tick) / 2

@@ -11,6 +11,7 @@ import pytest
 
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
+from trader_adapters.memory.exchange import FakeExchange
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_core.model import (
     Asset,
@@ -18,6 +19,7 @@ from trader_core.model import (
     BotId,
     ClientOrderId,
     ConfigError,
+    ExchangeUnavailableError,
     Fill,
     IntentStatus,
     InvalidValueError,
@@ -45,7 +47,7 @@ from trader_core.model.events import (
     OrderFeesReconciled,
 )
 from trader_core.model.stats import StatsScope
-from trader_core.portfolio import LedgerPolicy, PortfolioTracker
+from trader_core.portfolio import LedgerPolicy, PortfolioTracker, QuoteFeeRates
 from trader_core.portfolio.balances import balance_lines
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -198,6 +200,41 @@ def test_without_a_rate_the_fill_is_not_booked_and_an_event_says_it_waits() -> N
     with pytest.raises(InvalidValueError, match="rate"):
         book(tracker, fill)  # booking without the rate is refused, never valued at 0
     assert tracker.stats.fills == 0
+
+
+def test_quote_fee_rates_read_the_pair_its_inverse_or_say_no_market_values_the_asset() -> None:
+    """BNB/USDT listed: its last price; only EUR/USDT listed for a fee in USDT on a EUR pair: one over its
+    price; neither pair listed: (0, why), so the fill is booked rather than held back for good; the venue
+    down: None (asked again on the next sync)."""
+    venue = FakeExchange(clock=SimulatedClock(T0))
+    venue.set_price(Symbol.parse("BNB/USDT"), Decimal(600))
+    venue.set_price(Symbol.parse("EUR/USDT"), Decimal("1.25"))
+    rates = QuoteFeeRates(venue)
+    assert asyncio.run(rates.rate(Asset("BNB"), Asset("USDT")))[0] == Decimal(600)  # type: ignore[index]
+    inverted = asyncio.run(rates.rate(Asset("USDT"), Asset("EUR")))
+    assert inverted is not None
+    assert inverted[0] == Decimal("0.8")
+    assert "EUR/USDT inverted" in inverted[1]
+    unvalued = asyncio.run(rates.rate(Asset("BNB"), Asset("EUR")))
+    assert unvalued is not None
+    assert unvalued[0] == 0
+    assert unvalued[1].startswith("unvalued")
+    venue.fail_next("fetch_quote", ExchangeUnavailableError("down"))
+    assert asyncio.run(rates.rate(Asset("BNB"), Asset("USDT"))) is None
+
+
+def test_a_fee_no_market_values_is_booked_at_zero_and_said_so() -> None:
+    tracker, telemetry = a_tracker()
+    tracker.rates = Rates(Decimal(0))
+    fill = a_fill(Side.BUY, "1", "100", fee="0.0001", fee_asset="BNB")
+    valued = value_fee(tracker, fill)
+    assert valued == (Decimal(0), "test:BNB/USDT")
+    record = tracker.book(fill, run_id=RUN, venue="paper", plan_id=None, role=OrderRole.ENTRY,
+                          fee_rate=valued[0], fee_rate_source=valued[1])
+    assert record is not None
+    assert record.fee_quote == 0
+    assert tracker.stats.fees_by_asset == ((Asset("BNB"), Decimal("0.0001")),)
+    assert "valued at 0" in telemetry.of_type(FeeRateUnavailable)[0].detail  # type: ignore[attr-defined]
 
 
 def test_fees_in_base_or_quote_need_no_rate() -> None:

@@ -97,16 +97,18 @@ class FakeExchange:
         answers_with_fills: bool = False,
         acceptance_window: timedelta | None = None,
         stop_limit_offset: Decimal | None = None,
+        fee_in: tuple[Asset, Decimal] | None = None,
     ) -> None:
         """An empty venue (no prices yet) holding ``balances``. ``answers_with_fills``: a market order's answer
         carries its fill (``Order.fills``), as Binance's FULL response does. ``acceptance_window``: what the
-        venue promises about late placements (see the port), None by default."""
+        venue promises about late placements (see the port), None by default. ``fee_in``: fees charged in a
+        third asset worth the given quote per unit, while the account holds enough of it (``SimBook``)."""
         self.calls, self.closed = [], False
         self._clock, self._rules, self._venue, self._holds_exits = clock, rules, venue, holds_protective_exits
         self._holds_stops, self._answers_with_fills = holds_protective_stops, answers_with_fills
         self._acceptance_window = acceptance_window
         self._stop_limit_offset = stop_limit_offset
-        self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules)
+        self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules, fee_in=fee_in)
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
         self._fail_before, self._fail_after = {}, {}

@@ -93,14 +93,17 @@ def _fill_time(fill: Fill) -> datetime:
 class SimBook:
     """Balances, orders and fills of one simulated account.
 
-    ``fee_rate`` is a fraction of the notional, always charged in the quote asset. A market buy holds
-    ``quantity * reference * (1 + buy_margin) * (1 + fee_rate)`` of quote at placement; at execution
-    the hold is released and the real cost charged, and an unaffordable buy EXPIRES unfilled.
+    ``fee_rate`` is a fraction of the notional, charged in the quote asset; with ``fee_in`` (an asset and its
+    price in every quote, as Binance's BNB fee discount) it is charged in that asset while the account holds
+    enough of it. A market buy holds ``quantity * reference * (1 + buy_margin) * (1 + fee_rate)`` of quote at
+    placement; at execution the hold is released and the real cost charged, and an unaffordable buy EXPIRES
+    unfilled.
     """
 
     venue: str
     fee_rate: Decimal
     rules: Callable[[Symbol], InstrumentRules]
+    fee_in: tuple[Asset, Decimal] | None = None
     _free: dict[Asset, Decimal] = attrs.field(factory=dict)
     _locked: dict[Asset, Decimal] = attrs.field(factory=dict)
     _orders: dict[tuple[Symbol, ClientOrderId], SimOrder] = attrs.field(factory=dict, repr=False)
@@ -286,6 +289,13 @@ class SimBook:
         quote, base, quantity = order.symbol.quote, order.symbol.base, order.quantity
         notional = quantity * price
         fee = notional * self.fee_rate
+        charged = Money(fee, quote)
+        if self.fee_in is not None and fee:
+            asset, worth = self.fee_in
+            in_asset = (fee / worth).quantize(Decimal("1e-8"))
+            if self._free.get(asset, ZERO) >= in_asset:
+                self._free[asset] -= in_asset
+                fee, charged = ZERO, Money(in_asset, asset)
         if order.side is Side.BUY:
             if self._free.get(quote, ZERO) < notional + fee:
                 self._finish(order, OrderStatus.EXPIRED, time)
@@ -301,7 +311,7 @@ class SimBook:
         fill = Fill(
             trade_id=TradeId(str(self._trade_seq)), venue_order_id=order.venue_order_id,
             client_order_id=order.client_order_id, symbol=order.symbol, side=order.side, price=Price(price),
-            quantity=Quantity(quantity), fee=Money(fee, quote), time=time, liquidity=liquidity,
+            quantity=Quantity(quantity), fee=charged, time=time, liquidity=liquidity,
         )
         self._fills.setdefault(order.symbol, []).append(fill)
         return fill

@@ -3,11 +3,21 @@ except ``QuoteFeeRates``, which asks the market for a rate (before any unit of w
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import attrs
 
-from trader_core.model import ZERO, Asset, ExchangeError, Fill, InvalidDataError, OrderRequest, Symbol
+from trader_core.model import (
+    ONE,
+    ZERO,
+    Asset,
+    ExchangeError,
+    Fill,
+    InvalidDataError,
+    OrderRequest,
+    Symbol,
+    UnknownSymbolError,
+)
 from trader_core.ports import MarketData
 
 __all__ = ["FeePolicy", "QuoteFeeRates", "estimate_fee", "exceeds_sanity_bound", "needs_rate"]
@@ -48,17 +58,27 @@ def estimate_fee(request: OrderRequest, rate: Decimal | None, reference_price: D
 
 @attrs.define
 class QuoteFeeRates:
-    """``FeeRates`` from the market's last price of ``ASSET/QUOTE`` (e.g. BNB/USDT for a BNB fee)."""
+    """``FeeRates`` from the market's last price of ``ASSET/QUOTE`` (e.g. BNB/USDT for a BNB fee), or the inverse
+    of ``QUOTE/ASSET``'s where the venue lists only that one."""
 
     market: MarketData
     source: str = "quote"
 
     async def rate(self, asset: Asset, quote: Asset) -> tuple[Decimal, str] | None:
-        """The last price of ``asset/quote`` and where it came from; None when the market has no such
-        pair or cannot answer now."""
-        symbol = Symbol(asset, quote)
-        try:
-            quote_now = await self.market.fetch_quote(symbol)
-        except (ExchangeError, InvalidDataError):
-            return None
-        return quote_now.last, f"{self.source}:{symbol}@{quote_now.observed_at.isoformat()}"
+        """The rate and where it came from; ``(0, why)`` when the venue lists neither pair (no market values
+        the fee), None when the market cannot answer now."""
+        for symbol, inverse in ((Symbol(asset, quote), False), (Symbol(quote, asset), True)):
+            try:
+                quote_now = await self.market.fetch_quote(symbol)
+            except UnknownSymbolError:
+                continue
+            except (ExchangeError, InvalidDataError):
+                return None
+            last = quote_now.last
+            if last <= ZERO:
+                return None
+            with localcontext() as exact:
+                exact.prec = 28
+                value = ONE / last if inverse else last
+            return value, f"{self.source}:{symbol}{' inverted' if inverse else ''}@{quote_now.observed_at.isoformat()}"
+        return ZERO, f"unvalued: the venue lists neither {asset}/{quote} nor {quote}/{asset}"

@@ -186,13 +186,25 @@ class PortfolioTracker:
 
     async def fee_rate_for(self, fill: Fill) -> tuple[Decimal | None, str | None] | None:
         """The rate to value ``fill``'s fee at: ``(None, None)`` when its fee is in the base or quote asset
-        (or zero), ``(rate, source)`` for a third asset, and None (with ``FeeRateUnavailable``) when no
-        rate can be had now. Call it before ``book``, never inside a unit of work."""
+        (or zero), ``(rate, source)`` for a third asset, ``(0, why)`` (with ``FeeRateUnavailable``) when no
+        market values that asset in the quote, and None (with ``FeeRateUnavailable``) when no rate can be had
+        now. Call it before ``book``, never inside a unit of work.
+
+        A fee no market values is booked at 0 in quote (its amount still counts in the fees per asset): holding
+        the fill back for a rate that will never come would keep its plan pending, and the position unprotected,
+        for good."""
         if not needs_rate(fill):
             return None, None
         asset = fill.fee.asset
         answer = None if self.rates is None else await self.rates.rate(asset, fill.symbol.quote)
-        if answer is None or answer[0] <= ZERO:
+        if answer is not None and answer[0] == ZERO:
+            self.telemetry.emit(
+                FeeRateUnavailable(at=self.clock.now(), trade_id=fill.trade_id.value, symbol=str(fill.symbol),
+                                   fee_asset=asset.code, detail=f"{answer[1]}; the fill is booked with the fee "
+                                   "valued at 0 in quote (its amount counts in the fees per asset)")
+            )
+            return answer
+        if answer is None or answer[0] < ZERO:
             detail = "no fee-rate source configured" if self.rates is None else "no rate available now"
             self.telemetry.emit(
                 FeeRateUnavailable(at=self.clock.now(), trade_id=fill.trade_id.value, symbol=str(fill.symbol),

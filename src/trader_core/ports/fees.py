@@ -18,6 +18,8 @@ class FeeRates(Protocol):
     """Rates for valuing fees paid in an asset that is neither the base nor the quote of the fill."""
 
     async def rate(self, asset: Asset, quote: Asset) -> tuple[Decimal, str] | None:
-        """``(quote per unit of asset, where the rate came from)``, or None when no rate is available
-        (unknown pair, venue down). Never raises for an unavailable rate."""
+        """``(quote per unit of asset, where the rate came from)``; ``(0, why)`` when no market values the asset
+        in the quote at all (the fee is then booked unvalued, rather than the fill held back for good); None
+        when no rate can be had now (venue down: asked again on the next sync). Never raises for an unavailable
+        rate."""
         ...
