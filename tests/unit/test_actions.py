@@ -296,6 +296,23 @@ def test_partial_close_statuses_and_the_plan_closes_only_when_exits_fill() -> No
     assert bot.services.book.plans() == ()
 
 
+def test_a_partial_close_never_leaves_a_remainder_the_plan_no_longer_holds() -> None:
+    """The close is sized at the last price, the market sell fills at the bid. A remainder worth the venue's minimum
+    (5 USDT) at the last price is dust at the bid: sized at the last price alone, the plan closed on that fill and
+    the remainder stayed held with no plan to protect or sell it. A remainder that close to the minimum goes with
+    the close."""
+    bot = make_bot()
+    plan_id = opened(bot)
+    held = bot.plan().quantity.value
+    bot.venue.set_quote(BTC, bid=Decimal(49990), ask=Decimal(50010), last=Decimal(50000))
+    fraction = (held - Decimal("0.000095")) / held  # rounds down to leave 0.0001 BTC: 5 USDT at 50,000
+    outcome = bot.act(Action.PARTIAL_CLOSE, plan_id=plan_id, close_fraction=fraction)
+    assert outcome.status is ActionStatus.PARTIAL_CLOSE_EXECUTED
+    bot.tick()
+    assert bot.services.book.plans() == ()
+    assert bot.services.tracker.holding(BTC).quantity == 0, "nothing held outside a plan"
+
+
 def test_an_exit_the_venue_refuses_leaves_the_plan_open() -> None:
     bot = make_bot()
     plan_id = opened(bot)

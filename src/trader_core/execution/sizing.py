@@ -29,6 +29,7 @@ from trader_core.model import (
 )
 
 __all__ = [
+    "REMAINDER_MARGIN",
     "MakerPreference",
     "SizedOrder",
     "SizingPolicy",
@@ -53,6 +54,9 @@ __all__ = [
 # cap / price is rounded toward zero, so a trimmed order can never be worth a hair more than the cap.
 _DOWN = Context(prec=28, rounding=ROUND_DOWN)
 _HUNDRED = Decimal(100)
+# How far below the last price a partial close's remainder must still be sellable: more than a market sell's
+# slippage on a liquid book, so the fill does not leave the plan holding dust.
+REMAINDER_MARGIN = Decimal("0.05")
 
 
 @attrs.frozen(kw_only=True)
@@ -321,12 +325,15 @@ def exit_quantity(wanted: Decimal, held: Quantity, price: Price, rules: Instrume
 
     Dust policy: when what would be left is unsellable dust (below a venue minimum, or below one step)
     and the whole holding (on the step) is sellable, the exit takes the whole instead, so a partial close
-    never strands a remainder the bot can no longer sell.
+    never strands a remainder the bot can no longer sell. The remainder is judged ``REMAINDER_MARGIN`` below
+    ``price``: the exit is sized at the last price but fills lower (a market sell takes the bid), and the plan
+    closes on a fill that leaves dust at the fill's price, whatever is still held.
     """
     part = rules.round_quantity(min(max(wanted, ZERO), held.value))
     whole = rules.round_quantity(held.value)
     left = held.value - part.value
-    if part != whole and left > ZERO and _is_dust(left, price, rules) and not rules.violations(whole, price):
+    cautious = Price(price.value * (ONE - REMAINDER_MARGIN))
+    if part != whole and left > ZERO and _is_dust(left, cautious, rules) and not rules.violations(whole, price):
         return SizedOrder(whole)
     return _checked(part, price, rules)
 
