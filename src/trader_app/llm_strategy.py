@@ -46,7 +46,7 @@ def _policy(llm: LlmSettings, plan_cap: int, policy: Any, gates: Any) -> Any:
         error_cooldown=llm.error_cooldown, decision_interval=llm.decision_interval,
         prompt_byte_budget=llm.prompt_byte_budget, history=llm.history, tools=llm.tools,
         max_tool_rounds=llm.max_tool_rounds, structured=llm.structured_output, plan_cap=plan_cap, gates=gates,
-        retention=llm.trace_retention)
+        retention=llm.trace_retention, decision_timeout=llm.decision_timeout)
 
 
 def _as_llm(strategy: SignalSource) -> LlmStrategy | None:

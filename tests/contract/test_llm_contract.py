@@ -79,6 +79,11 @@ def test_a_429_is_retried_by_the_sdk_after_retry_after(emulator: LlmSandbox) -> 
     assert len(emulator.requests) == 2
 
 
+def test_token_counts_past_belief_are_unknown_usage_not_a_number_too_large_to_store(emulator: LlmSandbox) -> None:
+    reply = _ask(emulator, [{"content": "{}", "usage": [10**20, 1]}])
+    assert reply.usage is None
+
+
 def test_a_429_without_retries_left_fails_with_its_retry_after(emulator: LlmSandbox) -> None:
     with pytest.raises(ChatFailedError, match="429") as caught:
         _ask(emulator, [{"status": 429, "retry_after": 7}])

@@ -11,6 +11,7 @@ from typing import Any
 from tests.unit.trading_bot import BTC, ETH, OFF, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
+from trader_core.execution import MakerPreference
 from trader_core.market_data import MarketView
 from trader_core.model import (
     Action,
@@ -177,7 +178,13 @@ def test_cancel_statuses() -> None:
     plan_id = opened(bot)
     stop = bot.services.book.orders_of_plan(plan_id, OrderRole.STOP)[0]
     assert bot.act(Action.CANCEL, ETH, client_order_id=stop.client_order_id).status is ActionStatus.CANCEL_NOT_OURS
-    assert bot.act(Action.CANCEL, client_order_id=stop.client_order_id).status is ActionStatus.CANCELLED
+    refused = bot.act(Action.CANCEL, client_order_id=stop.client_order_id)
+    assert refused.status is ActionStatus.CANCEL_PROTECTION, "a signal cannot open a gap in the protection"
+    assert all(o.status is IntentStatus.OPEN for o in bot.services.book.orders_of_plan(plan_id, OrderRole.STOP))
+    maker = make_bot(maker=MakerPreference(default=True))
+    assert maker.buy() == "order_open"
+    (entry,) = maker.services.book.orders_of_plan(maker.plan().plan_id, OrderRole.ENTRY)
+    assert maker.act(Action.CANCEL, client_order_id=entry.client_order_id).status is ActionStatus.CANCELLED
 
 
 def test_absolute_levels_off_the_tick_are_put_on_it_and_the_position_is_protected() -> None:

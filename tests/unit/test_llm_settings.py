@@ -69,3 +69,37 @@ def test_a_replay_from_a_cassette_needs_no_url() -> None:
 def test_a_value_that_is_no_number_is_said_so_in_words(variable: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_llm_settings({"llm_model": "m", "llm_base_url": "http://127.0.0.1:9/v1"}, {variable: value})
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://api.openai.com/v1", False), ("http://8.8.8.8:8000/v1", False),
+    ("https://api.openai.com/v1", True), ("http://127.0.0.1:11434/v1", True), ("http://localhost:8000/v1", True),
+    ("http://192.168.1.20:8000/v1", True), ("http://[::1]:8000/v1", True),
+])
+def test_an_api_key_never_travels_in_clear_beyond_this_machine_or_a_private_network(url: str, allowed: bool) -> None:
+    environ = {**BASE, "TRADER_LLM__BASE_URL": url, "TRADER_LLM__API_KEY": "sk-secret-1"}
+    if allowed:
+        assert load_llm_settings({}, environ).base_url == url
+        return
+    with pytest.raises(ConfigError, match="in clear; use https") as caught:
+        load_llm_settings({}, environ)
+    assert "sk-secret-1" not in str(caught.value)
+    assert load_llm_settings({}, {**environ, "TRADER_LLM__API_KEY": ""}).base_url == url  # no key: nothing to leak
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("TRADER_LLM__DECISION_INTERVAL", "1e20", "at most 366 days"),
+    ("TRADER_LLM__ERROR_COOLDOWN_S", "1e300", "at most 366 days"),
+    ("TRADER_LLM__TRACE_RETENTION_DAYS", "1e20", "trace_retention_days: at most 366"),
+    ("TRADER_LLM__MAX_CONSECUTIVE_ERRORS", "0", "at least 1"),
+    ("TRADER_LLM__MAX_TOOL_ROUNDS", "1000", "at most 10"),
+    ("TRADER_LLM__DECISION_TIMEOUT_S", "0", "decision_timeout_s: more than 0"),
+])
+def test_values_past_any_use_are_one_line_errors(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_llm_settings({}, {**BASE, variable: value})
+
+
+def test_the_decision_timeout_reads_a_duration() -> None:
+    assert load_llm_settings({}, {**BASE, "TRADER_LLM__DECISION_TIMEOUT_S": "2m"}).decision_timeout == timedelta(
+        minutes=2)

@@ -19,7 +19,7 @@ from trader_adapters.llm.openai_chat import FormatRefusedError
 from trader_adapters.llm.strategy import LlmPolicy, LlmStrategy
 from trader_adapters.memory.store import InMemoryStore
 from trader_core.costs import LlmRates, LlmUsage
-from trader_core.model import Action, BotId, Candle, Quote, RunId, Signal, Symbol, Timeframe
+from trader_core.model import Action, BotId, Candle, Price, Quote, RunId, Signal, Symbol, Timeframe
 from trader_core.ports import DecisionContext
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -334,3 +334,77 @@ def test_traces_older_than_the_retention_are_pruned_when_bound() -> None:
     _strategy(ScriptedChat([]), store, retention=timedelta(days=7))
     with store.unit_of_work() as uow:
         assert [t.trace_id for t in uow.llm_traces.recent(10)] == ["old-6"]
+
+
+# --- what a hostile model or server cannot do (a review's findings) -------------------------------
+
+
+class SlowChat(ScriptedChat):
+    """A server that trickles its answer for ever: each call waits far past any deadline."""
+
+    async def complete(self, request: ChatRequest) -> ChatReply:
+        self.requests.append(request)
+        await asyncio.sleep(3600)
+        raise AssertionError("never answered")
+
+
+def test_a_decision_that_outlasts_its_deadline_is_a_failed_hold_and_the_tick_goes_on() -> None:
+    store = InMemoryStore(BotId("b"))
+    strategy = _strategy(SlowChat([]), store, decision_timeout=timedelta(milliseconds=50))
+    (signals,) = _decide(strategy, range(1))
+    assert [s.action for s in signals] == [Action.HOLD]
+    assert "not done within 0.05 s" in (signals[0].reason or "")
+    with store.unit_of_work() as uow:
+        (trace,) = uow.llm_traces.recent(5)
+    assert "decision_timeout_s" in trace.reason
+
+
+@pytest.mark.parametrize("error", [OverflowError("int too large to convert"), ValueError("cannot convert NaN"),
+                                   RuntimeError("anything else")])
+def test_no_error_from_the_model_side_ends_the_run(error: Exception) -> None:
+    (signals,) = _decide(_strategy(ScriptedChat([error])), range(1))
+    assert signals[0].action is Action.HOLD
+    assert type(error).__name__ in (signals[0].reason or "")
+
+
+def test_a_retry_after_of_a_year_waits_at_most_the_error_cooldown() -> None:
+    chat = ScriptedChat([ChatFailedError("LLM rate limited (HTTP 429)", 365 * 86400.0),
+                         ChatFailedError("LLM rate limited (HTTP 429)", 1e20)])
+    strategy = _strategy(chat, error_cooldown=timedelta(minutes=15))
+    _decide(strategy, range(30))  # asked at minute 1, then at 16 (the cooldown, not a year), then at 31
+    assert len(chat.requests) == 2
+    _decide(strategy, range(30, 31))
+    assert len(chat.requests) == 3
+
+
+def test_the_budget_holds_between_tool_rounds() -> None:
+    ask = ChatReply(content=None, tool_calls=(ToolCall("c1", "get_quote", '{"symbol": "BTC/USDT"}'),),
+                    usage=LlmUsage(100_000, 1000))  # 0.208 a call
+    chat = ScriptedChat([ask] * 6)
+    strategy = _strategy(chat, tools=True, max_tool_rounds=5, budget=Decimal("0.1"))
+    (signals,) = _decide(strategy, range(1))
+    assert len(chat.requests) == 1, "the call that crossed the budget is the last one"
+    assert signals[0].reason == "LLM cost cap hit"
+
+
+def test_a_buy_without_a_stop_gets_one_at_the_band_and_a_stop_above_the_price_is_refused() -> None:
+    chat = ScriptedChat([_reply({"signals": [{"action": "BUY", "symbol": "BTC/USDT", "notional": 50}]}),
+                         _reply({"signals": [{"action": "BUY", "symbol": "BTC/USDT", "stop": 150}]})])
+    first, second = _decide(_strategy(chat), range(2))
+    assert (first[0].action, first[0].stop, first[0].stop_pct) == (Action.BUY, None, Decimal(2))
+    assert second[0].action is Action.HOLD
+    assert "stop" in (second[0].reason or "")
+
+
+def test_an_update_plan_cannot_move_the_levels_out_of_the_band() -> None:
+    answer = {"signals": [{"action": "UPDATE_PLAN", "symbol": "BTC/USDT", "plan_id": "P1", "stop": 1,
+                           "target": 1_000_000_000}]}
+    (signals,) = _decide(_strategy(ScriptedChat([_reply(answer)])), range(1))
+    assert signals[0].action is Action.UPDATE_PLAN
+    assert (signals[0].stop, signals[0].target) == (Price(98), Price(102))  # price 100, band 2 %
+
+
+def test_a_model_pauses_entries_for_a_day_at_most() -> None:
+    answer = {"signals": [{"action": "PAUSE_TRADING", "symbol": "BTC/USDT", "minutes": 1_000_000_000}]}
+    (signals,) = _decide(_strategy(ScriptedChat([_reply(answer)])), range(1))
+    assert (signals[0].action, signals[0].pause) == (Action.PAUSE_TRADING, timedelta(days=1))

@@ -8,6 +8,7 @@ a server that refuses ``response_format`` (HTTP 400 while asking for structured 
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -18,6 +19,9 @@ from trader_core.costs import LlmUsage
 
 __all__ = ["SIGNALS_SCHEMA", "FormatRefusedError", "OpenAiChat"]
 
+# A token count beyond this is not believable (no model reads or writes a billion tokens in one call): the
+# usage is then unknown (``LlmUsageMissing``), never a number too large to store.
+_MOST_TOKENS = 1_000_000_000
 _NUMBER = {"type": "number"}
 _STRING = {"type": "string"}
 # The answer as structured output: the scripted signals format (docs/signals.md) in a {"signals": [...]}
@@ -90,14 +94,19 @@ class OpenAiChat:
 
     def _said(self, message: str) -> str:
         """The server's error message, short, with the API key masked (some servers repeat it in a 401)."""
-        return _short(message.replace(self._key, "***") if self._key else message)
+        return _short(self.mask(message))
+
+    def mask(self, text: str) -> str:
+        """``text`` with the API key masked."""
+        return text.replace(self._key, "***") if self._key else text
 
 
 def _reply(completion: Any, latency_ms: int) -> ChatReply:
     usage = getattr(completion, "usage", None)
     counted = None
-    if usage is not None and isinstance(usage.prompt_tokens, int) and isinstance(usage.completion_tokens, int):
-        counted = LlmUsage(max(usage.prompt_tokens, 0), max(usage.completion_tokens, 0))
+    if usage is not None and all(isinstance(n, int) and 0 <= n <= _MOST_TOKENS
+                                 for n in (usage.prompt_tokens, usage.completion_tokens)):
+        counted = LlmUsage(usage.prompt_tokens, usage.completion_tokens)
     choices = getattr(completion, "choices", None) or []
     if not choices or getattr(choices[0], "message", None) is None:
         return ChatReply(content=None, usage=counted, finish_reason="no_choice", latency_ms=latency_ms)
@@ -112,9 +121,10 @@ def _reply(completion: Any, latency_ms: int) -> ChatReply:
 
 def _retry_after(response: Any) -> float | None:
     try:
-        return float(response.headers.get("retry-after"))
+        seconds = float(response.headers.get("retry-after"))
     except (TypeError, ValueError, AttributeError):
         return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def _short(message: object) -> str:

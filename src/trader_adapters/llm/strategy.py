@@ -11,7 +11,9 @@ one HOLD with the reason, stop and target clamped into the band around the price
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,7 +25,7 @@ import attrs
 from trader_adapters.llm.answer import ParsedAnswer, hold, parse_answer
 from trader_adapters.llm.cassette import Cassette, CassetteMissError
 from trader_adapters.llm.chat import ChatFailedError, ChatModel, ChatReply, ChatRequest
-from trader_adapters.llm.clamps import clamp_levels
+from trader_adapters.llm.clamps import clamp_levels, stop_at_or_above
 from trader_adapters.llm.gates import GatePolicy, fee_ratio_blocks, is_chop, priority_move_pct, spacing
 from trader_adapters.llm.market_tools import TOOL_DEFINITIONS, answer_tool_calls
 from trader_adapters.llm.openai_chat import FormatRefusedError
@@ -39,6 +41,8 @@ from trader_core.model.stats import StatsScope
 from trader_core.ports import DecisionContext, MarketData, Store, Telemetry
 
 __all__ = ["LlmPolicy", "LlmStrategy"]
+
+_LONGEST_PAUSE = timedelta(days=1)  # a model's PAUSE_TRADING lasts at most this
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +65,9 @@ class LlmPolicy:
     plan_cap: int = 1
     gates: GatePolicy = GatePolicy()
     retention: timedelta = timedelta(days=7)  # traces older than this are pruned when the strategy is bound
+    # The longest one decision may take, retries and tool rounds included: the tick (and the protection of the
+    # next one) waits for it, so past it the decision is a failed HOLD and the tick goes on.
+    decision_timeout: timedelta = timedelta(seconds=60)
 
 
 @attrs.define
@@ -214,11 +221,41 @@ class LlmStrategy:
             plan_cap=self.policy.plan_cap, trading_state="active" if context.may_enter else "entries_paused",
             rejections=tuple(self._rejections), results=tuple(self._results),
         ), self.policy.prompt_byte_budget)
-        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
         self._last_call = context.now
         trace = DecisionTrace(trace_id=trace_id, at=context.now, model=self.policy.model, prompt=prompt)
+        limit = self.policy.decision_timeout.total_seconds()
+        try:
+            async with asyncio.timeout(limit):
+                parsed = await self._rounds(prompt, context, default, trace)
+        except TimeoutError:
+            trace.error = f"LLM decision not done within {limit:g} s (decision_timeout_s)"
+            parsed = hold(default, trace.error, failed=True)
+        except Exception as exc:  # noqa: BLE001 - nothing the model or its server sends ends the run
+            trace.error = self._masked(f"LLM call failed ({type(exc).__name__}: {exc})")
+            parsed = hold(default, trace.error, failed=True)
+        self._errors = self._errors + 1 if parsed.failed else 0
+        if parsed.failed and self._bound is not None and self._bound.report_failure is not None:
+            self._bound.report_failure("llm.answer", InvalidDataError(parsed.reason))
+        trace.signals = json.dumps([_signal_json(s) for s in parsed.signals], sort_keys=True)
+        trace.reason = parsed.reason
+        if self._traces is not None and self._bound is not None:
+            self._traces.add(self._bound.run_id, trace)
+        return parsed
+
+    def _masked(self, text: str) -> str:
+        """``text`` with the model client's API key masked (when it has one to mask)."""
+        mask = getattr(self._model, "mask", None)
+        return " ".join((mask(text) if mask is not None else text).split())[:200]
+
+    async def _rounds(self, prompt: str, context: DecisionContext, default: Symbol,
+                      trace: DecisionTrace) -> ParsedAnswer:
+        """The decision's calls: tool rounds (at most ``max_tool_rounds``), then the answer parsed."""
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
         parsed: ParsedAnswer | None = None
         for round_number in range(self.policy.max_tool_rounds + 1):
+            if round_number and not self.tracker.may_call():  # the budget holds between rounds too
+                trace.error = "LLM cost cap hit"
+                return hold(default, trace.error, failed=False)
             offer = TOOL_DEFINITIONS if self.policy.tools and round_number < self.policy.max_tool_rounds else ()
             reply = await self._call(ChatRequest(model=self.policy.model, messages=tuple(messages), tools=offer,
                                                  structured=self._structured), context.now, trace)
@@ -246,13 +283,6 @@ class LlmStrategy:
             break
         if parsed is None:
             parsed = hold(default, "LLM answer: still asking for tools after the last round", failed=True)
-        self._errors = self._errors + 1 if parsed.failed else 0
-        if parsed.failed and self._bound is not None and self._bound.report_failure is not None:
-            self._bound.report_failure("llm.answer", InvalidDataError(parsed.reason))
-        trace.signals = json.dumps([_signal_json(s) for s in parsed.signals], sort_keys=True)
-        trace.reason = parsed.reason
-        if self._traces is not None and self._bound is not None:
-            self._traces.add(self._bound.run_id, trace)
         return parsed
 
     async def _call(self, request: ChatRequest, now: datetime, trace: DecisionTrace) -> ChatReply | None:
@@ -261,11 +291,18 @@ class LlmStrategy:
             reply, replayed = await self._exchange(request)
         except FormatRefusedError:
             self._structured = False  # the server has no structured output: JSON parsed from the text from now on
+            if not self.tracker.may_call():
+                trace.error = "LLM cost cap hit"
+                return None
             return await self._call(attrs.evolve(request, structured=False), now, trace)
         except ChatFailedError as exc:
             trace.error = exc.reason
-            if exc.retry_after_s and self._next_decision is not None:  # the server said when to come back
-                self._next_decision = max(self._next_decision, now + timedelta(seconds=exc.retry_after_s))
+            wait = exc.retry_after_s
+            if wait and math.isfinite(wait) and wait > 0 and self._next_decision is not None:
+                # The server said when to come back; at most the error cooldown (a year's Retry-After would
+                # silence the strategy for good).
+                later = min(timedelta(seconds=min(wait, 1e9)), self.policy.error_cooldown)
+                self._next_decision = max(self._next_decision, now + later)
             return None
         except CassetteMissError as exc:
             self.fatal = f"llm cassette: no recorded answer for the decision at {now.isoformat()} ({exc}; replay mode)"
@@ -307,6 +344,12 @@ class LlmStrategy:
         for signal in parsed.signals:
             price = prices.get(signal.symbol)
             clamped = signal if price is None else clamp_levels(signal, price, self.policy.level_band_pct)
+            if price is not None and stop_at_or_above(clamped, price):
+                shaped.append(Signal(action=Action.HOLD, symbol=signal.symbol,
+                                     reason=f"LLM BUY refused: its stop {signal.stop} is not below the price {price}"))
+                continue
+            if clamped.pause is not None and clamped.pause > _LONGEST_PAUSE:
+                clamped = attrs.evolve(clamped, pause=_LONGEST_PAUSE)  # an operator resumes; a model's pause ends
             if size_factor is not None and clamped.action is Action.BUY:
                 clamped = attrs.evolve(clamped, size_factor=min(clamped.size_factor or Decimal(1), size_factor))
             shaped.append(clamped)

@@ -7,6 +7,7 @@ machine), never the file, never logged or stored. Every problem is listed in one
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -34,6 +35,7 @@ LLM_DEFAULTS: dict[str, Any] = {
     "error_cooldown_s": "900",
     "decision_interval": "5m",
     "timeout_s": "30",
+    "decision_timeout_s": "60",
     "max_retries": 2,
     "prompt_byte_budget": 16000,
     "history": 60,
@@ -54,6 +56,8 @@ LLM_DEFAULTS: dict[str, Any] = {
 _FLAGS = {"llm_base_url": "base_url", "llm_model": "model", "llm_cassette": "cassette",
           "llm_cassette_mode": "cassette_mode"}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_MOST_DAYS = 366  # the longest duration any llm setting takes
+_MOST_TOOL_ROUNDS = 10
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +75,7 @@ class LlmSettings:
     error_cooldown: timedelta
     decision_interval: timedelta
     timeout_s: Decimal
+    decision_timeout: timedelta
     max_retries: int
     prompt_byte_budget: int
     history: int
@@ -140,6 +145,10 @@ def _validate(raw: dict[str, Any], api_key: str, problems: list[str]) -> LlmSett
                                                    "history", "max_tool_rounds")}
     if ints["prompt_byte_budget"] is not None and ints["prompt_byte_budget"] < 1000:
         problems.append("llm prompt_byte_budget: at least 1000 bytes")
+    if ints["max_consecutive_errors"] == 0:
+        problems.append("llm max_consecutive_errors: at least 1 (0 would hold before any call)")
+    if ints["max_tool_rounds"] is not None and ints["max_tool_rounds"] > _MOST_TOOL_ROUNDS:
+        problems.append(f"llm max_tool_rounds: at most {_MOST_TOOL_ROUNDS} (each round is a paid call)")
     spans = {name: check(name, _span) for name in ("min_call_interval_s", "error_cooldown_s", "decision_interval",
                                                    "min_trade_interval_s", "break_glass_cooldown_s")}
     gates = {name: check(name, _money) for name in ("fee_ratio_cooldown_pct", "priority_move_pct")}
@@ -147,17 +156,26 @@ def _validate(raw: dict[str, Any], api_key: str, problems: list[str]) -> LlmSett
     if factor is not None and factor > 1:
         problems.append("llm break_glass_size_factor: at most 1 (it scales entries down)")
     timeout = check("timeout_s", _positive)
+    deadline = check("decision_timeout_s", _span)
+    if deadline is not None and deadline <= timedelta(0):
+        problems.append("llm decision_timeout_s: more than 0 is needed")
     retention = check("trace_retention_days", _positive)
+    if retention is not None and retention > _MOST_DAYS:
+        problems.append(f"llm trace_retention_days: at most {_MOST_DAYS}")
     flags = {name: check(name, parse_flag) for name in ("tools", "structured_output", "chop_filter")}
     mode = str(raw["cassette_mode"])
     if mode not in ("record", "replay", "auto"):
         problems.append(f"llm cassette_mode {mode!r}: use record, replay or auto")
+    if base_url is not None and api_key and not _private_or_tls(base_url):
+        problems.append(f"llm base_url {base_url}: plain http to a host that is not this machine or a private "
+                        "network would send TRADER_LLM__API_KEY in clear; use https")
     if problems:
         return None
     return LlmSettings(
         base_url=base_url, model=model, api_key=Secret(api_key), **values,
         min_call_interval=spans["min_call_interval_s"], max_consecutive_errors=ints["max_consecutive_errors"],
         error_cooldown=spans["error_cooldown_s"], decision_interval=spans["decision_interval"], timeout_s=timeout,
+        decision_timeout=deadline,
         max_retries=ints["max_retries"], prompt_byte_budget=ints["prompt_byte_budget"], history=ints["history"],
         tools=flags["tools"], max_tool_rounds=ints["max_tool_rounds"], structured_output=flags["structured_output"],
         trace_retention=timedelta(days=float(retention)), cassette=None if raw["cassette"] in (None, "") else Path(
@@ -202,10 +220,29 @@ def _count(value: Any) -> int:
 
 
 def _span(value: Any) -> timedelta:
-    """Seconds (``5``, ``2.5``) or a number with a unit (``30s``, ``5m``, ``1h``, ``1d``)."""
+    """Seconds (``5``, ``2.5``) or a number with a unit (``30s``, ``5m``, ``1h``, ``1d``), at most a year."""
     text = str(value).strip()
     unit = _UNITS.get(text[-1:])
     number = parse_number(text[:-1] if unit else text, "the duration")
     if number < 0:
         raise ValueError("a duration >= 0 is needed, e.g. 30s, 5m, 1h")
-    return timedelta(seconds=float(number * (unit or 1)))
+    seconds = number * (unit or 1)
+    if seconds > _MOST_DAYS * 86400:
+        raise ValueError(f"at most {_MOST_DAYS} days")
+    return timedelta(seconds=float(seconds))
+
+
+def _private_or_tls(url: str) -> bool:
+    """Whether a key sent to ``url`` stays off the open internet: https, or plain http to this machine or a
+    private network (a local model server, the project's emulator)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private

@@ -377,6 +377,11 @@ class TradeActionHandler:
         order = self.executor.book.order(signal.client_order_id)
         if order is None or order.request.symbol != signal.symbol:
             return ActionOutcome(ActionStatus.CANCEL_NOT_OURS, "only the bot's own active orders can be cancelled")
+        if order.role in (OrderRole.STOP, OrderRole.TARGET):
+            # The monitor would place it again at the next tick: a cancel only opens a gap in the protection.
+            return ActionOutcome(ActionStatus.CANCEL_PROTECTION,
+                                 "a plan's stop or target is not cancelled by a signal: UPDATE_PLAN moves it, "
+                                 "CLOSE_POSITION or PARTIAL_CLOSE exits")
         result = await self.executor.cancel(order)
         return ActionOutcome(ActionStatus.CANCELLED if result.status is IntentStatus.CANCELED
                              else ActionStatus.CANCEL_FAILED, result.status.value)

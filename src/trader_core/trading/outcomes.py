@@ -52,6 +52,7 @@ class ActionStatus(enum.StrEnum):
     CLOSE_POSITION_DEFERRED = "close_position_deferred"  # held up by an order in doubt; goes out once it is settled
     CANCEL_MISSING_ID = "cancel_missing_id"
     CANCEL_NOT_OURS = "cancel_not_ours"
+    CANCEL_PROTECTION = "cancel_protection"  # a plan's stop or target: changed by UPDATE_PLAN, ended with the plan
     CANCELLED = "cancelled"
     CANCEL_FAILED = "cancel_failed"
     UPDATE_PLAN_MISSING_ID = "update_plan_missing_id"
