@@ -249,8 +249,10 @@ def test_fees_eating_half_the_gross_stop_the_calls() -> None:
         uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(-10), fees=Decimal(5)))
         uow.commit()
     chat = ScriptedChat([])
-    assert _decide(_strategy(chat, store), range(3)) == [(), (), ()]
+    decisions = _decide(_strategy(chat, store), range(3))
     assert chat.requests == []
+    assert [[(s.action, s.reason) for s in d] for d in decisions] == [[(
+        Action.HOLD, "LLM fee-ratio cooldown: fees 5.00 against a gross realized PnL of -10.00 (limit 50 %)")]] * 3
     with store.unit_of_work() as uow:
         uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(20), fees=Decimal(5)))
         uow.commit()

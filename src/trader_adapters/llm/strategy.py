@@ -151,8 +151,11 @@ class LlmStrategy:
         if blocked is not None:
             return hold(default, blocked, failed=False).signals
         closes = [c.close for c in self._windows.get(default, ())]
-        if is_chop(closes, self.policy.gates) or self._fees_block():
+        if is_chop(closes, self.policy.gates):
             return ()
+        fees_block = self._fees_block()
+        if fees_block is not None:  # said, once a decision: the model is not asked again until the ratio falls
+            return hold(default, fees_block, failed=False).signals
         moves = [(c.close_time, c.close) for c in self._windows.get(default, ())]
         gate = spacing(context.now, self._last_trade, self._last_break_glass,
                        priority_move_pct(moves, context.now, self.policy.gates.priority_lookback), self.policy.gates)
@@ -194,14 +197,19 @@ class LlmStrategy:
             self._errors_until = None  # cooled down: one more try (a failure re-arms the cooldown)
         return None
 
-    def _fees_block(self) -> bool:
-        """The fee-ratio cooldown: fees have eaten the configured share of the gross realized PnL."""
+    def _fees_block(self) -> str | None:
+        """The fee-ratio cooldown, when fees have eaten the configured share of the gross realized PnL: why."""
         if self._bound is None:
-            return False
+            return None
         with self._bound.store.unit_of_work() as uow:
             ledger = uow.ledger.find(self._bound.scope)
-        return ledger is not None and fee_ratio_blocks(ledger.totals.realized_pnl, ledger.totals.fees,
-                                                       self.policy.gates)
+        if ledger is None:
+            return None
+        totals = ledger.totals
+        if not fee_ratio_blocks(totals.realized_pnl, totals.fees, self.policy.gates):
+            return None
+        return (f"LLM fee-ratio cooldown: fees {totals.fees:.2f} against a gross realized PnL of "
+                f"{totals.realized_pnl:.2f} (limit {self.policy.gates.fee_ratio_cooldown_pct} %)")
 
     def _observe_trades(self, context: DecisionContext) -> None:
         """A change of the bot's position since the previous tick is an executed trade (trade spacing)."""
