@@ -77,7 +77,8 @@ def test_a_value_that_is_no_number_is_said_so_in_words(variable: str, value: str
     ("http://192.168.1.20:8000/v1", True), ("http://[::1]:8000/v1", True),
 ])
 def test_an_api_key_never_travels_in_clear_beyond_this_machine_or_a_private_network(url: str, allowed: bool) -> None:
-    environ = {**BASE, "TRADER_LLM__BASE_URL": url, "TRADER_LLM__API_KEY": "sk-secret-1"}
+    environ = {**BASE, "TRADER_LLM__BASE_URL": url, "TRADER_LLM__API_KEY": "sk-secret-1",
+               "TRADER_LLM__INPUT_COST_PER_MTOK": "2.5", "TRADER_LLM__OUTPUT_COST_PER_MTOK": "10"}
     if allowed:
         assert load_llm_settings({}, environ).base_url == url
         return
@@ -103,3 +104,14 @@ def test_values_past_any_use_are_one_line_errors(variable: str, value: str, mess
 def test_the_decision_timeout_reads_a_duration() -> None:
     assert load_llm_settings({}, {**BASE, "TRADER_LLM__DECISION_TIMEOUT_S": "2m"}).decision_timeout == timedelta(
         minutes=2)
+
+
+def test_a_remote_model_needs_its_prices_and_a_local_one_is_free_by_default() -> None:
+    remote = {**BASE, "TRADER_LLM__BASE_URL": "https://api.openai.com/v1"}
+    with pytest.raises(ConfigError, match="input_cost_per_mtok and output_cost_per_mtok: required"):
+        load_llm_settings({}, remote)
+    free = load_llm_settings({}, {**remote, "TRADER_LLM__INPUT_COST_PER_MTOK": "0",
+                                  "TRADER_LLM__OUTPUT_COST_PER_MTOK": "0"})
+    assert (free.input_cost_per_mtok, free.output_cost_per_mtok) == (0, 0)
+    local = load_llm_settings({}, BASE)
+    assert (local.input_cost_per_mtok, local.output_cost_per_mtok) == (0, 0)

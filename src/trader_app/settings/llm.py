@@ -27,8 +27,10 @@ __all__ = ["LLM_DEFAULTS", "LlmSettings", "load_llm_settings"]
 LLM_DEFAULTS: dict[str, Any] = {
     "base_url": None,
     "model": None,
-    "input_cost_per_mtok": "0",
-    "output_cost_per_mtok": "0",
+    # No default beyond this machine or a private network: a remote model's price is the user's to state (0 for a
+    # free one), or the budget would count nothing.
+    "input_cost_per_mtok": None,
+    "output_cost_per_mtok": None,
     "budget": "10",
     "min_call_interval_s": "5",
     "max_consecutive_errors": 3,
@@ -140,6 +142,13 @@ def _validate(raw: dict[str, Any], api_key: str, problems: list[str]) -> LlmSett
     offline = str(raw["cassette_mode"]) == "replay" and raw["cassette"] not in (None, "")
     base_url = "http://127.0.0.1:9/v1" if offline and raw["base_url"] is None else check("base_url", _url)
     model = check("model", _required)
+    unpriced = [name for name in ("input_cost_per_mtok", "output_cost_per_mtok") if raw[name] in (None, "")]
+    local = offline or (base_url is not None and _on_this_network(base_url))
+    for name in unpriced:
+        raw[name] = "0"  # a local model server, the emulator or a cassette replay: nothing to pay
+    if unpriced and not local and base_url is not None:
+        problems.append(f"llm {' and '.join(unpriced)}: required for a model beyond this machine or a private "
+                        f"network ({base_url}), so the budget counts what is spent (0 for a free model)")
     values = {name: check(name, _money) for name in ("input_cost_per_mtok", "output_cost_per_mtok", "budget")}
     ints = {name: check(name, _count) for name in ("max_consecutive_errors", "max_retries", "prompt_byte_budget",
                                                    "history", "max_tool_rounds")}
@@ -235,10 +244,12 @@ def _span(value: Any) -> timedelta:
 def _private_or_tls(url: str) -> bool:
     """Whether a key sent to ``url`` stays off the open internet: https, or plain http to this machine or a
     private network (a local model server, the project's emulator)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = parts.hostname or ""
+    return urlsplit(url).scheme == "https" or _on_this_network(url)
+
+
+def _on_this_network(url: str) -> bool:
+    """Whether ``url``'s host is this machine or on a private network."""
+    host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
     try:
