@@ -27,6 +27,7 @@ _WARNING_EVENTS = frozenset({
     "FeeRateUnavailable", "FeeAboveSanityBound", "BalanceMismatchDetected", "OrderLost", "OrderRanAfterAll",
     "ConcludedOrderFoundOpen",
     "ReconciliationReported", "MarketDataRejected", "CandleCaptureFailed", "LoopLagged", "DataGap",
+    "LlmDecisionFailed",
 })
 
 

@@ -69,3 +69,9 @@ def test_unknown_symbol_malformed_and_deep_nesting_hold_with_a_reason() -> None:
     assert parse_answer("I refuse.", SYMBOLS, BTC).failed
     assert parse_answer("[" * 100_000, SYMBOLS, BTC).failed
     assert parse_answer(b"\xff\xfe", SYMBOLS, BTC).reason == "LLM answer: not UTF-8"
+
+
+def test_an_empty_list_is_nothing_to_do_bare_or_in_its_envelope() -> None:
+    for raw in ("[]", '{"signals": []}', "```json\n[]\n```"):
+        parsed = parse_answer(raw, SYMBOLS, BTC)
+        assert (parsed.failed, parsed.reason) == (False, "LLM answer: no signal"), raw

@@ -410,3 +410,18 @@ def test_a_model_pauses_entries_for_a_day_at_most() -> None:
     answer = {"signals": [{"action": "PAUSE_TRADING", "symbol": "BTC/USDT", "minutes": 1_000_000_000}]}
     (signals,) = _decide(_strategy(ScriptedChat([_reply(answer)])), range(1))
     assert (signals[0].action, signals[0].pause) == (Action.PAUSE_TRADING, timedelta(days=1))
+
+
+def test_each_failed_decision_is_an_event_with_its_streak() -> None:
+    from trader_core.model.events import LlmDecisionFailed
+
+    events = Events()
+    down = ChatFailedError("LLM call failed (HTTP 503): down")
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1),
+                                     min_call_interval=timedelta(0)),
+                           ScriptedChat([down, down, _reply({"signals": []})]), (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
+    _decide(strategy, range(3))
+    failed = [e for e in events.events if isinstance(e, LlmDecisionFailed)]
+    assert [(e.streak, e.reason) for e in failed] == [(1, "LLM call failed (HTTP 503): down"),
+                                                      (2, "LLM call failed (HTTP 503): down")]

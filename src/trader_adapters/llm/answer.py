@@ -50,6 +50,8 @@ def parse_answer(raw: bytes | str, symbols: Collection[Symbol], default: Symbol)
         if not decoded["signals"]:
             return hold(default, "LLM answer: no signal", failed=False)
         decoded = decoded["signals"]
+    if decoded == []:  # a bare empty list: "nothing to do", as the envelope's is
+        return hold(default, "LLM answer: no signal", failed=False)
     records = decoded if isinstance(decoded, list) else [decoded]
     if not records or len(records) > _MAX_SIGNALS:
         return hold(default, f"LLM answer: {len(records)} signals (1-{_MAX_SIGNALS} expected)", failed=True)

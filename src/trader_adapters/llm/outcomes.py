@@ -36,17 +36,20 @@ def outcomes(signals: Sequence[Signal], before: Snapshot, after: DecisionContext
     held_before = dict(before.positions)
     held_after = {str(s): q for s, q in after.positions}
     result = []
+    claimed: set[str] = set()  # each new plan is the outcome of one BUY, in order
     for signal in signals:
         symbol = str(signal.symbol)
         entry: dict[str, str] = {"action": signal.action.value, "symbol": symbol}
-        if signal.action in (Action.BUY, Action.SELL):
-            opened = [p for p in after.plans if p.plan_id.value not in versions and p.symbol == signal.symbol]
+        if signal.action is Action.BUY:
+            opened = [p for p in after.plans if p.plan_id.value not in versions and p.symbol == signal.symbol
+                      and p.plan_id.value not in claimed]
             if opened:
+                claimed.add(opened[0].plan_id.value)
                 entry.update(status="entered", plan_id=opened[0].plan_id.value, plan_status=opened[0].status.value,
                              client_order_id=opened[0].entry_client_order_id.value)
             else:
                 entry["status"] = "not entered"
-        elif signal.action in (Action.CLOSE_POSITION, Action.PARTIAL_CLOSE):
+        elif signal.action in (Action.SELL, Action.CLOSE_POSITION, Action.PARTIAL_CLOSE):  # a spot SELL reduces
             was, now = held_before.get(symbol, Decimal(0)), held_after.get(symbol, Decimal(0))
             entry.update(status="position changed" if now != was else "position unchanged", position=str(now))
         elif signal.action is Action.UPDATE_PLAN and signal.plan_id is not None:

@@ -35,7 +35,7 @@ from trader_adapters.llm.tools import ToolThrottle
 from trader_adapters.llm.traces import DecisionTrace, TraceWriter
 from trader_core.costs import CostTracker, LlmRates, spend_of
 from trader_core.model import Action, Candle, InvalidDataError, RunId, Signal, Symbol
-from trader_core.model.events import LlmCallCompleted, LlmUsageMissing
+from trader_core.model.events import LlmCallCompleted, LlmDecisionFailed, LlmUsageMissing
 from trader_core.model.llm import LlmCallRecord
 from trader_core.model.stats import StatsScope
 from trader_core.ports import DecisionContext, MarketData, Store, Telemetry
@@ -242,8 +242,13 @@ class LlmStrategy:
             trace.error = self._masked(f"LLM call failed ({type(exc).__name__}: {exc})")
             parsed = hold(default, trace.error, failed=True)
         self._errors = self._errors + 1 if parsed.failed else 0
-        if parsed.failed and self._bound is not None and self._bound.report_failure is not None:
-            self._bound.report_failure("llm.answer", InvalidDataError(parsed.reason))
+        if parsed.failed and self._bound is not None:
+            if self._bound.telemetry is not None:
+                self._bound.telemetry.emit(LlmDecisionFailed(at=context.now, model=self.policy.model,
+                                                             trace_id=trace_id, reason=parsed.reason,
+                                                             streak=self._errors))
+            if self._bound.report_failure is not None:
+                self._bound.report_failure("llm.answer", InvalidDataError(parsed.reason))
         trace.signals = json.dumps([_signal_json(s) for s in parsed.signals], sort_keys=True)
         trace.reason = parsed.reason
         if self._traces is not None and self._bound is not None:

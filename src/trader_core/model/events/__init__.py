@@ -41,6 +41,7 @@ from trader_core.model.events.ledger import (
 )
 from trader_core.model.events.llm import (
     LlmCallCompleted,
+    LlmDecisionFailed,
     LlmUsageMissing,
     ToolCallsThrottled,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "LedgerRebuilt",
     "LiquidityChanged",
     "LlmCallCompleted",
+    "LlmDecisionFailed",
     "LlmUsageMissing",
     "LoopLagged",
     "MarketDataFresh",

@@ -1,5 +1,5 @@
-"""Events of the LLM signal source: a call answered (with its usage and cost), usage not reported, tool requests
-throttled."""
+"""Events of the LLM signal source: a call answered (with its usage and cost), a decision that failed, usage not
+reported, tool requests throttled."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import attrs
 
 from trader_core.model.events.base import Event
 
-__all__ = ["LlmCallCompleted", "LlmUsageMissing", "ToolCallsThrottled"]
+__all__ = ["LlmCallCompleted", "LlmDecisionFailed", "LlmUsageMissing", "ToolCallsThrottled"]
 
 
 @attrs.frozen(kw_only=True)
@@ -22,6 +22,17 @@ class LlmCallCompleted(Event):
     cost: str
     latency_ms: int
     replayed: bool
+
+
+@attrs.frozen(kw_only=True)
+class LlmDecisionFailed(Event):
+    """A decision of the LLM strategy ended without a usable answer (the server down or refusing, a timeout, a
+    malformed answer): it held, with ``reason``. ``streak``: failed decisions in a row, this one included."""
+
+    model: str
+    trace_id: str
+    reason: str
+    streak: int
 
 
 @attrs.frozen(kw_only=True)
