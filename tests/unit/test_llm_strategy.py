@@ -205,6 +205,20 @@ def test_a_cassette_replays_without_calling_and_charges_nothing(tmp_path: Path) 
         assert all(c.replayed for c in uow.llm_calls.list_calls())
 
 
+def test_a_recorded_rate_limit_moves_the_replay_as_it_moved_the_recording(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    limited = ChatFailedError("LLM rate limited (HTTP 429)", retry_after_s=180)
+    recorder = Cassette(path, "record", ScriptedChat([limited]))
+    recorded = _decide(_strategy(ScriptedChat([]), cassette=recorder), range(8))
+    recorder.close()
+    stops: list[str] = []
+    strategy = _strategy(ScriptedChat([]), cassette=Cassette(path, "replay", None))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=stops.append, now=T0)
+    replayed = _decide(strategy, range(8))
+    assert stops == [], "the replay asked only what the recording asked"
+    assert [[s.reason for s in d] for d in replayed] == [[s.reason for s in d] for d in recorded]
+
+
 def test_a_replay_miss_stops_the_run_naming_the_market_time(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
     path.write_text("")

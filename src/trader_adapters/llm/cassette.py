@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from trader_adapters.llm.chat import ChatFailedError, ChatModel, ChatReply, ChatRequest
 from trader_core.model import ConfigError
@@ -108,6 +108,8 @@ class Cassette:
         entry: dict[str, object] = {"key": request.key(), "request": request.as_json()}
         if isinstance(reply, ChatFailedError):
             entry["error"] = {"reason": reply.reason, "kind": type(reply).__name__}
+            if reply.retry_after_s is not None:  # it moved the next decision: a replay must move it too
+                entry["error"]["retry_after_s"] = reply.retry_after_s
         else:
             entry["reply"] = reply.as_json()
         self._out.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
@@ -121,9 +123,11 @@ class Cassette:
             self._out = None
 
 
-def _failure(error: dict[str, str]) -> ChatFailedError:
-    """A recorded failure, as the same kind of error (a refused response_format stays one)."""
+def _failure(error: dict[str, Any]) -> ChatFailedError:
+    """A recorded failure, as the same kind of error (a refused response_format stays one) with the server's
+    Retry-After when it sent one."""
     from trader_adapters.llm.openai_chat import FormatRefusedError
 
     kind = FormatRefusedError if error.get("kind") == "FormatRefusedError" else ChatFailedError
-    return kind(str(error["reason"]))
+    wait = error.get("retry_after_s")
+    return kind(str(error["reason"]), float(wait) if isinstance(wait, int | float) else None)
