@@ -107,9 +107,10 @@ class Cassette:
             self._out = self.path.open("w" if self.mode == "record" else "a", encoding="utf-8")
         entry: dict[str, object] = {"key": request.key(), "request": request.as_json()}
         if isinstance(reply, ChatFailedError):
-            entry["error"] = {"reason": reply.reason, "kind": type(reply).__name__}
+            error: dict[str, object] = {"reason": reply.reason, "kind": type(reply).__name__}
             if reply.retry_after_s is not None:  # it moved the next decision: a replay must move it too
-                entry["error"]["retry_after_s"] = reply.retry_after_s
+                error["retry_after_s"] = reply.retry_after_s
+            entry["error"] = error
         else:
             entry["reply"] = reply.as_json()
         self._out.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
