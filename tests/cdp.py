@@ -40,6 +40,7 @@ class Page:
         assert b" 101 " in head.split(b"\r\n")[0], head
         self.next_id = 0
         self.dialogs: list[str] = []
+        self.prompt_text = ""  # what a prompt is answered with
 
     def _send_frame(self, text: str) -> None:
         data = text.encode()
@@ -73,7 +74,8 @@ class Page:
                 return message
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send a command and wait for its answer; dialogs opened meanwhile are accepted (prompts get "")."""
+        """Send a command and wait for its answer; dialogs opened meanwhile are accepted (prompts get
+        ``prompt_text``)."""
         self.next_id += 1
         wanted = self.next_id
         self._send_frame(json.dumps({"id": wanted, "method": method, "params": params}))
@@ -83,7 +85,7 @@ class Page:
                 self.dialogs.append(message["params"]["message"])
                 self.next_id += 1
                 self._send_frame(json.dumps({"id": self.next_id, "method": "Page.handleJavaScriptDialog",
-                                             "params": {"accept": True, "promptText": ""}}))
+                                             "params": {"accept": True, "promptText": self.prompt_text}}))
             elif message.get("id") == wanted:
                 assert "error" not in message, message
                 result: dict[str, Any] = message.get("result", {})

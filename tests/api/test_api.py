@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 
 from tests.api.conftest import TOKEN, Server, tmp_sqlite
 from trader_app.api import create_app
@@ -101,6 +102,8 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": -1}, 400, "positive integer"),
     ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": 10**23}, 400, "minutes must be 1 to 525600"),
     ("POST", "/api/v1/bots/alpha/commands/halt", {"minutes": 3}, 400, "with pause only"),
+    # What a browser sends for a length it could not read ("30 min"): not a pause until resumed.
+    ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": None}, 400, "positive integer"),
     ("POST", "/api/v1/bots/alpha/commands/pause", [1], 400, "JSON object"),
     ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, ""),
     ("GET", "/api/v1/nothing", None, 404, "not found"),
@@ -186,3 +189,41 @@ def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
                                         "TRADER_API__TOKEN"]
     assert main(["serve", "--db", f"sqlite:///{tmp_path / 'missing.db'}"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8080", "127.0.0.1.nip.io", "10.0.0.5"])
+def test_a_page_that_rebinds_its_name_to_loopback_reads_nothing(client: httpx.Client, host: str) -> None:
+    """DNS rebinding: a web page whose name now resolves to 127.0.0.1 sends its own name as Host. Reads need no
+    token on loopback, so the Host is what tells the page from the user's browser on this machine."""
+    answer = client.get("/api/v1/bots/alpha/status", headers={"Host": host})
+    assert answer.status_code == 421
+    assert "alpha" not in answer.text
+    for name in ("127.0.0.1", "localhost", "[::1]"):
+        assert client.get("/api/v1/bots", headers={"Host": f"{name}:8080"}).status_code == 200
+
+
+def test_every_answer_forbids_framing_and_sniffing(client: httpx.Client) -> None:
+    for path in ("/", "/api/v1/bots", "/api/v1/nothing"):
+        headers = client.get(path).headers
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_store_failure_does_not_name_the_database(tmp_path: Path) -> None:
+    url = tmp_sqlite(tmp_path)
+    assert main(["run", "--days", "1", "--db", url, "--bot", "gamma"]) == 0
+    with sqlalchemy.create_engine(url).begin() as connection:  # a row this build cannot read
+        connection.execute(sqlalchemy.text(
+            "insert into trading_state(bot_id, state, reason, source, since, until) "
+            "values ('gamma', 'sleepy', 'x', 'x', '2026-12-04T00:00:00+00:00', NULL)"))
+    server = Server(create_app(Fleet(url), TOKEN))
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            answer = http.get("/api/v1/bots/gamma/status")
+    finally:
+        server.stop()
+    assert answer.status_code == 503
+    assert "the store failed" in answer.json()["error"]
+    assert str(tmp_path) not in answer.text
+    assert "sqlite" not in answer.text

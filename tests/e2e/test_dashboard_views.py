@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
+import httpx
 import pytest
+import sqlalchemy
 
 from tests.api.conftest import TOKEN, Server
 from tests.cdp import browser_page
@@ -20,6 +23,7 @@ from trader_adapters.sql.store import SqlStore
 from trader_app.api import create_app
 from trader_app.api.fleet import Fleet
 from trader_app.api.sources import LlmSource
+from trader_app.cli import main
 from trader_app.storage import upgrade_database
 from trader_core.model import StoreError
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
@@ -158,6 +162,38 @@ def test_without_llm_decisions_the_section_says_so_and_a_failing_source_does_not
         assert page.evaluate("document.getElementById('llm-budget').hidden")
     with _serve(database, FailingLlm()) as server, browser_page(server.url + "/?bot=alpha") as page:
         page.wait_for(f"{LLM_TEXT}.includes('LLM decisions unavailable')")
-        assert "unreadable" in page.evaluate(LLM_TEXT)
+        assert "the store failed" in page.evaluate(LLM_TEXT)
         page.wait_for("document.querySelectorAll('#trades tbody tr').length === 20")
         assert page.evaluate("document.getElementById('state').textContent") == "active"
+
+
+def test_an_unreadable_bot_does_not_blank_the_others_and_a_pause_length_must_be_whole_minutes(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    for bot in ("good", "broken"):
+        assert main(["run", "--days", "1", "--db", url, "--bot", bot]) == 0
+    with sqlalchemy.create_engine(url).begin() as connection:  # a state this build cannot read
+        connection.execute(sqlalchemy.text(
+            "insert into trading_state(bot_id, state, reason, source, since, until) "
+            "values ('broken', 'sleepy', 'x', 'x', '2026-12-04T00:00:00+00:00', NULL)"))
+    server = Server(create_app(Fleet(url), TOKEN))
+    try:
+        with browser_page(server.url + "/?bot=good") as page:
+            page.wait_for("document.getElementById('bot-name').textContent === 'good'")
+            assert page.evaluate("document.getElementById('bot').hidden") is False
+            assert page.evaluate("document.querySelectorAll('#bots-table tbody tr').length") == 2
+            assert "unreadable" in page.evaluate("document.getElementById('bots-table').textContent")
+            assert page.evaluate("!!document.getElementById('cmd-pause')")
+            page.evaluate(f"(() => {{ const t = document.getElementById('token'); t.value = '{TOKEN}'; "
+                          "t.dispatchEvent(new Event('change')); return true; })()")
+            page.prompt_text = "30 min"
+            page.evaluate("document.getElementById('cmd-pause').click(), true")
+            page.wait_for("document.getElementById('command-result').textContent.startsWith('not sent')")
+            page.prompt_text = "30"
+            page.evaluate("document.getElementById('cmd-pause').click(), true")
+            page.wait_for("document.getElementById('command-result').textContent.includes('pause for 30 min')")
+        with httpx.Client(base_url=server.url) as http:
+            log = http.get("/api/v1/bots/good/commands").json()["commands"]
+        assert [(c["name"], c["minutes"]) for c in log] == [("pause", 30)], "only the whole-minute pause was sent"
+    finally:
+        server.stop()

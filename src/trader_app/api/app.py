@@ -6,6 +6,7 @@ with a 4xx status; an unexpected failure is a 500 with a one-line message, never
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from loguru import logger
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from trader_adapters.sql.round_trips import RoundTripFilter
 from trader_app.api.fleet import Fleet, NotFoundError
@@ -119,21 +122,27 @@ class Endpoints:
             raise NotFoundError(f"no command {request.path_params['name']!r}; one of "
                                 + ", ".join(n.value for n in CommandName)) from None
         minutes = body.get("minutes")
-        if minutes is not None and (name is not CommandName.PAUSE or not isinstance(minutes, int)
-                                    or isinstance(minutes, bool) or minutes <= 0):
-            raise BadRequestError("minutes: a positive integer, with pause only")
-        wait = request.query_params.get("wait")
-        seconds = None if wait is None else _int(wait, 10, 1, 60)
+        if "minutes" in body and (name is not CommandName.PAUSE or not isinstance(minutes, int)
+                                  or isinstance(minutes, bool) or minutes <= 0):
+            # An explicit null is refused too: it is what a browser sends for a number it could not read
+            # ("30 min"), and no minutes means a pause until resumed.
+            raise BadRequestError("minutes: a positive integer, with pause only (leave it out to pause until resumed)")
         try:
-            queued = self.fleet.queue(bot, name, minutes)
+            return self.fleet.queue(bot, name, minutes)
         except InvalidValueError as exc:  # the command's own bounds (minutes up to a year)
             raise BadRequestError(str(exc)) from None
-        if seconds is None:
+
+    async def awaited(self, request: Request, queued: Any) -> Any:
+        """With ``?wait=N``: the command once the bot has answered, or as it stands after N seconds. Waits on the
+        event loop (a worker thread only for each look), so waiting clients cannot use up the worker threads."""
+        wait = request.query_params.get("wait")
+        if wait is None:
             return queued
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + _int(wait, 10, 1, 60)
+        bot = request.path_params["bot"]
         while queued["status"] == "pending" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            queued = self.fleet.command(bot, queued["command_id"])
+            await asyncio.sleep(0.2)
+            queued = await run_in_threadpool(self.fleet.command, bot, queued["command_id"])
         return queued
 
     def schema(self, _: Request) -> Any:
@@ -142,7 +151,7 @@ class Endpoints:
 
 
 def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool = False,
-               report: ReportSource | None = None, llm: LlmSource | None = None) -> Starlette:
+               report: ReportSource | None = None, llm: LlmSource | None = None) -> ASGIApp:
     """The app over ``fleet``; ``token`` guards commands (and every request with ``require_token_for_reads``)."""
     api = Endpoints(fleet, report or UnavailableReport(), llm or UnavailableLlm())
 
@@ -150,7 +159,8 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
         given = request.headers.get(TOKEN_HEADER, "")
         return token is not None and hmac.compare_digest(given.encode(), token.encode())
 
-    def endpoint(func: Callable[[Request], Any], *, write: bool = False) -> Handler:
+    def endpoint(func: Callable[[Request], Any], *, write: bool = False,
+                 then: Callable[[Request, Any], Awaitable[Any]] | None = None) -> Handler:
         async def handle(request: Request) -> Response:
             if (write or require_token_for_reads) and not authorised(request):
                 why = f"missing or wrong {TOKEN_HEADER}" if token else "no token is configured (TRADER_API__TOKEN)"
@@ -160,13 +170,16 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
                 if not isinstance(body, dict):
                     raise BadRequestError("the body must be a JSON object")
                 request.state.body = body
-                return _json(await run_in_threadpool(func, request))
+                result = await run_in_threadpool(func, request)
+                return _json(result if then is None else await then(request, result))
             except NotFoundError as exc:
                 return _error(404, str(exc))
             except (BadRequestError, InvalidValueError, ValueError) as exc:
                 return _error(400, str(exc))
             except StoreError as exc:
-                return _error(503, f"the store failed: {exc}")
+                # The detail names the database (its URL, its file): the server's log has it, the answer not.
+                logger.warning("api: the store failed: {}", exc)
+                return _error(503, "the store failed (the server's log says why)")
             except TraderError as exc:
                 return _error(400, str(exc))
         return handle
@@ -187,7 +200,7 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
         Route(b + "/llm/calls/{call_id}", endpoint(api.llm_trace)),
         Route(b + "/commands", endpoint(api.commands)),
         Route(b + "/commands/{command_id}", endpoint(api.one_command)),
-        Route(b + "/commands/{name}", endpoint(api.send, write=True), methods=["POST"]),
+        Route(b + "/commands/{name}", endpoint(api.send, write=True, then=api.awaited), methods=["POST"]),
         Mount("/static", StaticFiles(directory=_STATIC), name="static"),
     ]
 
@@ -196,8 +209,43 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
         yield
         fleet.close()
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _failed},
-                     lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error, Exception: _failed},
+                    lifespan=lifespan)
+    return _Guarded(app, loopback_only=not require_token_for_reads)
+
+
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+_HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),
+            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+@attrs.frozen
+class _Guarded:
+    """The app behind two guards. On loopback (reads need no token) a request must name a loopback host: a web page
+    that rebinds its own name to 127.0.0.1 sends its name as ``Host`` and is refused (421), so it cannot read the
+    bots' data. And every answer forbids framing and content sniffing."""
+
+    app: Starlette
+    loopback_only: bool
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.loopback_only:
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name.lower() not in _LOOPBACK_NAMES:
+                await _error(421, f"host {host[:100]!r} is not this machine: the server answers 127.0.0.1, "
+                                  "localhost and [::1] only")(scope, receive, send)
+                return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 async def _index(_: Request) -> Response:

@@ -52,16 +52,23 @@ function chart(points) {
 }
 async function send(name) {
   let body = {};
+  const out = document.getElementById("command-result");
   if (name === "pause") {
     const m = prompt("Pause for how many minutes? (empty: until resumed)", "");
     if (m === null) return;
-    if (m.trim()) body = {minutes: Number(m)};
+    const text = m.trim();
+    // A whole number of minutes or nothing: "30 min" or "1,5" must not become a pause with no end.
+    if (text && !/^[1-9][0-9]{0,5}$/.test(text)) {
+      out.textContent = "not sent: minutes must be a whole number (empty: until resumed), not " + JSON.stringify(m);
+      return;
+    }
+    if (text) body = {minutes: Number(text)};
   } else if (!confirm("Send " + name + " to bot " + selected + "?")) return;
-  const out = document.getElementById("command-result");
   const r = await fetch("/api/v1/bots/" + encodeURIComponent(selected) + "/commands/" + name,
                         {method: "POST", headers: headers(), body: JSON.stringify(body)});
   const j = await r.json();
-  out.textContent = r.ok ? "queued " + j.name + " (" + j.command_id + ")" : "refused: " + j.error;
+  const length = name === "pause" ? (j.minutes ? " for " + j.minutes + " min" : " until resumed") : "";
+  out.textContent = r.ok ? "queued " + j.name + length + " (" + j.command_id + ")" : "refused: " + j.error;
   refresh();
 }
 function buttons() {
@@ -76,9 +83,17 @@ function buttons() {
 async function refreshBots() {
   const {bots} = await get("/api/v1/bots");
   const body = document.querySelector("#bots-table tbody");
-  const rows = await Promise.all(bots.map(b => get("/api/v1/bots/" + encodeURIComponent(b) + "/status")));
+  // One bot that cannot be read is shown as such; it does not hide the others.
+  const rows = await Promise.allSettled(bots.map(b => get("/api/v1/bots/" + encodeURIComponent(b) + "/status")));
   body.replaceChildren();
-  rows.forEach(s => {
+  rows.forEach((answer, i) => {
+    if (answer.status === "rejected") {
+      const tr = body.insertRow();
+      tr.className = "bot-row failed";
+      cell(tr, bots[i]); cell(tr, "unreadable").className = "state-error"; cell(tr, answer.reason.message);
+      return;
+    }
+    const s = answer.value;
     const tr = body.insertRow();
     tr.className = "bot-row" + (s.bot === selected ? " selected" : "");
     tr.addEventListener("click", () => { selected = s.bot; history.replaceState(null, "", "?bot=" + s.bot); refresh(); });
@@ -204,9 +219,18 @@ async function refreshBot() {
   llmTable(base, llm, s.llm_budget);
   table("commands", cmds.commands, ["created_at", "name", "status", "result"]);
 }
+// When the server or a read fails, what is on the page is the last good answer: said in a banner.
+let lastGood = null;
 async function refresh() {
-  try { await refreshBots(); await refreshBot(); document.title = "trader-core"; }
-  catch (e) { document.title = "trader-core (error: " + e.message + ")"; }
+  const banner = document.getElementById("stale");
+  try {
+    await refreshBots(); await refreshBot();
+    lastGood = new Date(); banner.hidden = true; document.title = "trader-core";
+  } catch (e) {
+    const since = lastGood ? "not updated since " + lastGood.toLocaleTimeString() : "not loaded";
+    banner.textContent = since + ": " + e.message; banner.hidden = false;
+    document.title = "trader-core (error: " + e.message + ")";
+  }
 }
 refresh();
 setInterval(refresh, 1000);
