@@ -625,6 +625,21 @@ def test_fills_stream_in_booking_order_in_batches_and_by_run(store: Store) -> No
         assert (uow.fills.count(), uow.fills.count(R1), uow.fills.count(RunId("nope"))) == (7, 4, 0)
 
 
+def test_a_unit_of_work_that_streamed_fills_can_still_write_as_a_rebuild_does(store: Store) -> None:
+    # The rebuild's sequence: stream the fills, count them, replace the cached ledger (a DELETE), commit.
+    # The stream's server-side cursor (PostgreSQL) must stay with its SELECT, not with the later statements.
+    fills = tuple(a_fill(f"t-{i}") for i in range(3))
+    seed(store, fills=fills)
+    with store.unit_of_work() as uow:
+        assert tuple(uow.fills.iter_all(R1, batch=2)) == fills
+        assert uow.fills.count(R1) == 3
+        uow.ledger.replace(a_snapshot())
+        uow.ledger.replace(a_snapshot())
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.ledger.find(RUN_SCOPE) == a_snapshot()
+
+
 def test_a_stored_fills_identity_is_found_and_an_unknown_one_is_not(store: Store) -> None:
     seed(store, fills=(a_fill("t-1"),))
     with store.unit_of_work() as uow:

@@ -191,8 +191,12 @@ class SqlFillRepository(Repository):
             statement = statement.where(FILLS.c.run_id == run_id.value)
         statement = statement.order_by(FILLS.c.booking_seq)
         with self._uow.guard("list fills"):
-            connection = self._uow.connection.execution_options(stream_results=True, max_row_buffer=batch)
-            result = connection.execute(statement)
+            # The options go on this execution only: ``Connection.execution_options`` changes the shared
+            # connection in place, and every later statement of the unit of work (the rebuild's DELETE)
+            # became a server-side cursor (``DECLARE ... CURSOR FOR DELETE``: a syntax error on PostgreSQL).
+            result = self._uow.connection.execute(
+                statement, execution_options={"stream_results": True, "max_row_buffer": batch}
+            )
             read = fill_reader()
             for rows in result.partitions(batch):
                 yield from map(read, rows)
