@@ -3,6 +3,8 @@ file), a file the command reads, another output, or a folder: exit 2, one line, 
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,49 @@ def test_a_log_dir_that_does_not_exist_yet_is_still_created_by_the_run(tmp_path:
     result = app(tmp_path, *RUN, "--log-dir", "new/logs")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "new" / "logs" / "telemetry.jsonl").is_file()
+
+
+def test_outputs_are_written_through_a_symbolic_link_to_the_file_it_names(tmp_path: Path) -> None:
+    write_candles(tmp_path / "small.csv", 300)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "old.html").write_text("old report")
+    (kept / "old.html").chmod(0o640)
+    names = ("summary.json", "run.html", "report.html", "report.json")
+    for name in names:
+        (tmp_path / name).symlink_to(kept / ("old.html" if name == "run.html" else name))
+    ran = app(tmp_path, *RUN, "--summary-json", "summary.json", "--report", "run.html")
+    assert ran.returncode == 0, ran.stderr
+    reported = app(tmp_path, *REPORT, "--out", "report.html", "--json", "report.json")
+    assert reported.returncode == 0, reported.stderr
+    for name in names:
+        assert (tmp_path / name).is_symlink(), f"{name} is still the link"
+    assert sorted(path.name for path in kept.iterdir()) == ["old.html", "report.html", "report.json", "summary.json"]
+    assert (kept / "old.html").read_text().startswith("<!DOCTYPE html>")
+    assert (kept / "old.html").stat().st_mode & 0o777 == 0o640, "the file keeps its permissions"
+    assert '"run_id"' in (kept / "summary.json").read_text()
+    assert (kept / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert '"net_pnl"' in (kept / "report.json").read_text()
+
+
+@pytest.mark.parametrize("args", [
+    (*RUN, "--report", "{special}"),
+    (*RUN, "--summary-json", "{special}"),
+    (*RUN, "--summary-json", "link"),
+    (*REPORT, "--out", "{special}"),
+    (*REPORT, "--json", "link"),
+], ids=" ".join)
+def test_an_output_that_is_a_device_or_pipe_is_refused_before_anything_runs(
+        folder: Path, args: tuple[str, ...]) -> None:
+    special = folder / "pipe"
+    if not special.exists():
+        os.mkfifo(special)
+        (folder / "link").symlink_to(special)
+    before = _files(folder)
+    result = app(folder, *(arg.replace("{special}", "pipe") for arg in args))
+    assert result.returncode == 2, result.stderr
+    assert "is not a regular file" in one_error_line(result)
+    assert result.stdout == ""
+    assert stat.S_ISFIFO(special.stat().st_mode), "the pipe is still a pipe"
+    assert (folder / "link").is_symlink()
+    assert _files(folder) == before, "nothing written"

@@ -7,11 +7,10 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from trader_app.commands.target import add_target, target
-from trader_app.outputs import check_outputs
+from trader_app.outputs import check_outputs, write_output
 from trader_app.settings import config_file
 from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, parse_time
 
@@ -48,26 +47,22 @@ def _time(text: str | None, flag: str) -> datetime | None:
         raise ConfigError(str(exc)) from exc
 
 
-def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None) -> None:
-    """Print the report to stdout and write the HTML and JSON files (each whole, via a temporary name)."""
+def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None,
+                  out_flag: str = "--out") -> None:
+    """Print the report to stdout and write the HTML and JSON files (each whole, via a temporary name);
+    ``out_flag`` names ``out`` in a refusal (``run --report``)."""
     from trader_adapters.report import print_report, render_html, report_document
 
     print_report(inputs.report, sys.stdout)
-    files: list[tuple[str, str]] = []
+    files: list[tuple[str, str, str]] = []
     if out:
-        files.append((out, render_html(inputs.report, title=title, trades=inputs.trades, equity=inputs.equity,
-                                       prices=inputs.prices, marks=inputs.marks)))
+        files.append((out_flag, out, render_html(inputs.report, title=title, trades=inputs.trades,
+                                                equity=inputs.equity, prices=inputs.prices, marks=inputs.marks)))
     if json_out:
-        files.append((json_out, json.dumps(report_document(inputs.report, run_id=run_id, bot=bot), indent=2)))
-    for name, text in files:
-        path = Path(name)
-        partial = path.with_name(path.name + ".partial")
-        try:
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(path)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise ConfigError(f"cannot write {name}: {exc.strerror}") from exc
+        files.append(("--json", json_out,
+                      json.dumps(report_document(inputs.report, run_id=run_id, bot=bot), indent=2)))
+    for flag, name, text in files:
+        write_output(flag, name, text)
 
 
 def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_out: str | None,
@@ -77,7 +72,8 @@ def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_
 
 
 def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | str, *, out: str | None,
-               json_out: str | None, since: datetime | None = None, until: datetime | None = None) -> int:
+               json_out: str | None, since: datetime | None = None, until: datetime | None = None,
+               out_flag: str = "--out") -> int:
     """Report ``run`` of ``bot`` in ``db``, marking equity at ``candles`` (a CSV file of the run's first symbol,
     or the candles themselves; when there are none, at the run's fills and the candles captured while it ran)."""
     from trader_adapters.feeds.csv_feed import load_candles_csv
@@ -94,5 +90,5 @@ def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | s
     inputs = gather(record, stored.plans, stored.fills, candles, since=since, until=until, llm_calls=stored.llm_calls,
                     captured=stored.captured)
     write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
-                  run_id=record.run_id.value, bot=bot, out=out, json_out=json_out)
+                  run_id=record.run_id.value, bot=bot, out=out, json_out=json_out, out_flag=out_flag)
     return 0

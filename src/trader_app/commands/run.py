@@ -19,7 +19,7 @@ from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
 from trader_app.heap import freeze_startup_heap
 from trader_app.lease import BotLease, BotTakenError, DatabaseLockedError, holder_message
 from trader_app.llm_strategy import bind_llm, cassette_file, check_llm, close_llm, records_spend
-from trader_app.outputs import check_outputs
+from trader_app.outputs import check_outputs, write_output
 from trader_app.settings import Settings, config_file, load_settings
 from trader_app.storage import open_store
 from trader_app.summary import RunSummary
@@ -145,7 +145,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
             sink.close()
     show([key_value_table(summary.as_dict(), title="run summary")], summary.render())
     if settings.summary_json is not None:
-        settings.summary_json.write_text(json.dumps(summary.as_dict(), indent=2) + "\n", encoding="utf-8")
+        write_output("--summary-json", settings.summary_json, json.dumps(summary.as_dict(), indent=2) + "\n")
     if report_out:
         _report_at_end(settings, summary.run_id, series, report_out)
     if refused is not None:
@@ -159,7 +159,7 @@ def _report_at_end(settings: Settings, run_id: str, series: Mapping[Symbol, Sequ
     from trader_app.commands.report import report_run
 
     candles = sorted((c for symbol_candles in series.values() for c in symbol_candles), key=lambda c: c.close_time)
-    report_run(settings.db, settings.bot.value, run_id, candles, out=out, json_out=None)
+    report_run(settings.db, settings.bot.value, run_id, candles, out=out, json_out=None, out_flag="--report")
 
 
 def _report_target(flags: Mapping[str, Any]) -> str | None:
