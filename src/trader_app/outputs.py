@@ -35,6 +35,8 @@ def check_outputs(outputs: Mapping[str, str | Path | None], *, reads: Mapping[st
     taken: list[tuple[str, Path]] = []
     database = sqlite_path(db) if db else None
     if database is not None:
+        if database.is_dir():  # "." or "/" has no name to put "-wal" after; any folder is refused alike
+            raise ConfigError(f"{database} is a folder, not a database file")
         for suffix in _SQLITE_SUFFIXES:
             file = database.with_name(database.name + suffix)
             taken.append((f"the database {database}" if not suffix else f"the database's {suffix[1:]} file", file))

@@ -81,6 +81,17 @@ def test_a_database_url_naming_a_folder_says_so(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["adir"]
 
 
+@pytest.mark.parametrize("url", ["sqlite:///.", "sqlite:////"])
+def test_a_database_url_naming_a_folder_without_a_name_says_so(tmp_path: Path, url: str) -> None:
+    # "." and "/" have no file name: the checks of the database's -wal/-shm files beside it must not crash.
+    folder = Path(url.removeprefix("sqlite:///"))
+    for command in (["run", "--days", "1"], ["report"], ["db", "backup"], ["status"], ["rebuild"]):
+        result = _app(tmp_path, *command, "--db", url)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"trader-app: error: {folder} is a folder, not a database file\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_error_reading_a_database_names_the_users_url_not_the_read_only_form(tmp_path: Path) -> None:
     (tmp_path / "bad.db").write_text("not a database\n")
     result = _app(tmp_path, "status", "--db", "sqlite:///bad.db")
