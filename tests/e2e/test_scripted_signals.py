@@ -83,3 +83,21 @@ def test_a_malformed_line_exits_2_naming_the_line_and_writes_nothing(tmp_path: P
     assert "signals.jsonl, line 2: " + message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "trader.db").exists()
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"at": "2025-01-01T00:41:00Z", "action": "PAUSE_TRADING", "symbol": "BTC/USDT", "minutes": 1e12}',
+     "minutes must be 0 to 525600 (a year), got 1000000000000.0"),
+    ('{"at": "2025-01-01T00:41:00Z", "action": "PAUSE_TRADING", "symbol": "BTC/USDT", "minutes": 1e300}',
+     "minutes must be 0 to 525600 (a year), got 1E+300"),
+    ('{"at": null, "action": "BUY", "symbol": "BTC/USDT", "notional": "100"}',
+     "'at' must be an ISO-8601 time, got null"),
+    ('{"at": "2025-01-01T00:41:00Z", "action": "BUY", "symbol": "BTC/USDT", "regime": ' + "[" * 100_000
+     + "]" * 100_000 + "}", "not JSON this program reads: nested too deeply"),
+], ids=["minutes 1e12", "minutes 1e300", "at null", "nested 100,000 deep"])
+def test_a_line_that_would_fail_when_it_fires_is_a_malformed_line(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "signals.jsonl").write_text(json.dumps(SIGNALS[0]) + "\n" + line + "\n")
+    result = _app(tmp_path, "run", "--symbol", "BTC/USDT", "--days", "1", "--signals", "signals.jsonl")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr == f"trader-app: error: signals file signals.jsonl, line 2: {message}\n"
+    assert not (tmp_path / "trader.db").exists()

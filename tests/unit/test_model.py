@@ -138,3 +138,10 @@ def test_signals_refuse_contradictory_fields() -> None:
         Signal(action=Action.PARTIAL_CLOSE, symbol=BTC_USDT, close_fraction=Decimal("1.5"))
     with pytest.raises(InvalidValueError):
         Signal(action=Action.BUY, symbol=BTC_USDT, stop=Price("1"), stop_pct=Decimal(2))
+
+
+def test_a_signals_pause_is_at_most_a_year_so_its_end_is_a_date() -> None:
+    # A user's strategy builds its Signal itself: a pause of 10**9 minutes overflowed a date when it fired.
+    assert Signal(action=Action.PAUSE_TRADING, symbol=BTC_USDT, pause=timedelta(days=365)).pause == timedelta(days=365)
+    with pytest.raises(InvalidValueError, match="at most 525600 minutes"):
+        Signal(action=Action.PAUSE_TRADING, symbol=BTC_USDT, pause=timedelta(days=366))

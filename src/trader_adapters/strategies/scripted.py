@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from trader_core.model import (
+    ZERO,
     Action,
     ClientOrderId,
     ConfigError,
@@ -35,6 +36,7 @@ from trader_core.model import (
     parse_number,
     parse_time,
 )
+from trader_core.model.commands import MAX_PAUSE_MINUTES
 from trader_core.ports import DecisionContext, Store
 
 __all__ = ["Scripted", "ScriptedSignals", "load_signals", "parse_signal_line", "parse_signal_record", "report_missed"]
@@ -150,8 +152,16 @@ def parse_signal_line(line: str) -> tuple[datetime, Signal]:
         record = json.loads(line)
     except ValueError as exc:
         raise ConfigError(f"not JSON: {exc}") from exc
-    at, signal = parse_signal_record(record, require_at=True)
-    assert at is not None
+    except RecursionError:
+        raise ConfigError("not JSON this program reads: nested too deeply") from None
+    if isinstance(record, dict) and record.get("at", "") is None:
+        raise ConfigError("'at' must be an ISO-8601 time, got null")
+    try:
+        at, signal = parse_signal_record(record, require_at=True)
+    except RecursionError:
+        raise ConfigError("a value is nested too deeply") from None
+    if at is None:  # parse_signal_record requires 'at', and null is refused above
+        raise ConfigError("missing 'at'")
     return at, signal
 
 
@@ -189,6 +199,9 @@ def _signal(record: dict[str, Any]) -> Signal:
         raise ValueError(f"unknown action {record['action']!r} ({', '.join(a.value for a in Action)})") from None
     quantity, stop, target = _decimal(record, "quantity"), _decimal(record, "stop"), _decimal(record, "target")
     minutes = _decimal(record, "minutes")
+    if minutes is not None and not ZERO <= minutes <= MAX_PAUSE_MINUTES:
+        # Checked before it becomes a timedelta: 1e12 minutes is one, and overflows a date when the pause starts.
+        raise ValueError(f"minutes must be 0 to {MAX_PAUSE_MINUTES} (a year), got {minutes}")
     regime = record.get("regime") or {}
     if not isinstance(regime, dict):
         raise ValueError("regime must be an object of flags, e.g. {\"volatility\": \"high\"}")

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import attrs
 
+from trader_core.model.commands import MAX_PAUSE_MINUTES
 from trader_core.model.errors import InvalidValueError
 from trader_core.model.ids import ClientOrderId, PlanId, Symbol
 from trader_core.model.money import Price, Quantity
@@ -80,6 +81,9 @@ class Signal:
             raise InvalidValueError(f"size_factor must be positive, got {self.size_factor}")
         if self.pause is not None and self.pause < timedelta(0):
             raise InvalidValueError("a pause cannot be negative")
+        if self.pause is not None and self.pause > timedelta(minutes=MAX_PAUSE_MINUTES):
+            # As an operator's pause command: longer is a typo, and the end of the pause would overflow a date.
+            raise InvalidValueError(f"a pause must be at most {MAX_PAUSE_MINUTES} minutes (a year), got {self.pause}")
 
     def regime_flag(self, name: str) -> str | None:
         """The value of regime flag ``name``, if the signal carries it."""
