@@ -28,6 +28,7 @@ from trader_core.market_data import CapturePolicy, MarketDataPolicy, MarketDataS
 from trader_core.model import (
     Asset,
     Candle,
+    ConfigError,
     InstrumentRules,
     RunId,
     RunRecord,
@@ -115,6 +116,10 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         return {symbol: load_candle_rows(settings.data, symbol, settings.timeframe, now=now)}
     timeframe = settings.timeframe or Timeframe("1m")
     count = int(timedelta(days=settings.days) / timeframe.duration)
+    if count < 1:
+        needed = -(-timeframe.duration // timedelta(days=1))  # whole days, rounded up
+        raise ConfigError(f"the synthetic feed of {settings.days} day(s) is shorter than one {timeframe.text} candle: "
+                          f"give days of at least {needed} or a shorter timeframe")
     return {
         symbol: generate_candles(symbol, timeframe, settings.start, count, settings.seed)
         for symbol in settings.symbols

@@ -143,6 +143,8 @@ def test_a_row_dated_after_the_present_is_refused_at_once_with_its_line(tmp_path
     (["--strategy", "nope.module:Thing"], "cannot be loaded"),
     (["--days", "100000"], "days must be 1 to 3660"),
     (["--data", "c.csv", "--symbol", "BTC/USDT", "--symbol", "ETH/USDT"], "give exactly one --symbol with --data"),
+    (["--timeframe", "1w"], "the synthetic feed of 3 day(s) is shorter than one 1w candle: give days of at least 7"),
+    (["--timeframe", "2d", "--days", "1"], "the synthetic feed of 1 day(s) is shorter than one 2d candle"),
 ])
 def test_bad_settings_exit_2_with_one_clear_line_and_write_nothing(tmp_path: Path, args: list[str],
                                                                      message: str) -> None:
