@@ -1,7 +1,8 @@
 """Files a command writes (``--out``, ``--json``, ``--summary-json``, ``--report``, a recording LLM cassette...)
 are checked before anything runs: none may be a folder, the database (a SQLite file or its ``-wal``, ``-shm``
 or ``-journal`` file), a file the command reads (``--data``, ``--config``...), or another of its outputs,
-and each must go into a writable folder that exists (unless its writer creates folders, as ``--log-dir``).
+and each must be writable if it exists and go into a writable folder that exists (unless its writer creates
+folders, as ``--log-dir``).
 Writing over any of them would lose data; a refusal is a ``ConfigError`` (exit 2, one line).
 
 An output that is a symbolic link is written through it, to the file it names (as a plain write would), and a
@@ -30,8 +31,9 @@ _SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 def check_outputs(outputs: Mapping[str, str | Path | None], *, reads: Mapping[str, str | Path | None] | None = None,
                   db: str | None = None, creates_folders: Collection[str] = ()) -> None:
     """Raise ``ConfigError`` when an output (flag -> file; None: not given) would replace the database ``db``
-    (a URL), a file in ``reads`` (flag -> file), another output, is a folder, or cannot be written: its folder
-    is missing (unless its flag is in ``creates_folders``), not a folder, or not writable."""
+    (a URL), a file in ``reads`` (flag -> file), another output, is a folder or not a regular file, or cannot be
+    written: it exists and is not writable, or its folder is missing (unless its flag is in ``creates_folders``),
+    not a folder, or not writable."""
     taken: list[tuple[str, Path]] = []
     database = sqlite_path(db) if db else None
     if database is not None:
@@ -47,6 +49,9 @@ def check_outputs(outputs: Mapping[str, str | Path | None], *, reads: Mapping[st
         path = Path(name)
         target = output_target(flag, name)
         _check_folder(flag, name, target.parent, creates=flag in creates_folders)
+        if target.exists() and not os.access(target, os.W_OK):
+            # A read-only (or immutable) file: said now, not after the run when its writer fails.
+            raise ConfigError(f"{flag} {name} is not writable")
         for what, other in taken:
             if _same_file(path, other):
                 raise ConfigError(f"{flag} {name} is {what}; refusing to write over it (choose another file)")

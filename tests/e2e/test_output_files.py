@@ -4,7 +4,10 @@ file), a file the command reads, another output, or a folder: exit 2, one line, 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,40 @@ def test_an_output_that_is_a_device_or_pipe_is_refused_before_anything_runs(
     assert stat.S_ISFIFO(special.stat().st_mode), "the pipe is still a pipe"
     assert (folder / "link").is_symlink()
     assert _files(folder) == before, "nothing written"
+
+
+@pytest.fixture
+def frozen(tmp_path: Path) -> Iterator[Path]:
+    """A folder with ``small.csv``, a replayed ``v.db`` and outputs that exist but no one may write (root included:
+    the immutable flag): ``logs/telemetry.jsonl``, ``s.json`` and ``r.html``."""
+    write_candles(tmp_path / "small.csv", 300)
+    assert app(tmp_path, *RUN, "--log-dir", "other").returncode == 0
+    (tmp_path / "logs").mkdir()
+    files = [tmp_path / "logs" / "telemetry.jsonl", tmp_path / "s.json", tmp_path / "r.html"]
+    for file in files:
+        file.write_text("kept\n")
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available to make a file read-only")
+    made = subprocess.run(["chattr", "+i", *map(str, files)], capture_output=True, check=False)
+    if made.returncode != 0:
+        pytest.skip(f"this file system does not take the immutable flag: {made.stderr!r}")
+    try:
+        yield tmp_path
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, files)], check=False)
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    ((*RUN, "--log-dir", "logs"), "--log-dir logs/telemetry.jsonl is not writable"),
+    ((*RUN, "--log-dir", "other", "--summary-json", "s.json"), "--summary-json s.json is not writable"),
+    ((*RUN, "--log-dir", "other", "--report", "r.html"), "--report r.html is not writable"),
+    ((*REPORT, "--out", "r.html"), "--out r.html is not writable"),
+], ids=lambda value: " ".join(value) if isinstance(value, tuple) else None)
+def test_an_output_that_exists_but_cannot_be_written_is_refused_before_the_run(
+        frozen: Path, args: tuple[str, ...], problem: str) -> None:
+    before = _files(frozen), _files(frozen / "logs"), _files(frozen / "other")
+    result = app(frozen, *args)
+    assert result.returncode == 2, result.stderr
+    assert problem in one_error_line(result)
+    assert result.stdout == ""
+    assert (_files(frozen), _files(frozen / "logs"), _files(frozen / "other")) == before, "no run, nothing written"
