@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_db_cli import one_error_line
+from tests.e2e.test_db_cli import one_error_line, refused_port
 from trader_sandbox.testing import running_sandbox
 
 pytestmark = pytest.mark.slow
@@ -93,3 +93,27 @@ def test_an_out_that_is_no_candle_csv_is_one_line_and_left_alone(tmp_path: Path,
     assert result.returncode == 2, result.stderr
     assert problem in one_error_line(result)
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()} == before
+
+
+def test_a_venue_that_cannot_be_reached_is_one_line_and_leaves_no_file(tmp_path: Path) -> None:
+    (tmp_path / "kept.csv").write_text("timestamp_ms,open,high,low,close,volume\n1747699200000,100,101,99,100,1\n")
+    url = f"http://127.0.0.1:{refused_port()}"
+    for out in ("new.csv", "kept.csv"):
+        result = _app(tmp_path, "data", "download", "--exchange", "binance", "--sandbox-url", url,
+                      "--symbol", "BTC/USDT", "--timeframe", "1m", "--since", "2025-05-20", "--out", out)
+        assert result.returncode == 2, result.stderr
+        line = one_error_line(result)
+        assert line.startswith("trader-app: error: downloading from binance failed: "), line
+        assert line.endswith(f"nothing written to {out}"), line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["kept.csv"], "no header-only file"
+    assert (tmp_path / "kept.csv").read_text().count("\n") == 2
+
+
+@pytest.mark.parametrize("until", ["2025-05-19", "2025-05-20T00:00:00Z"])
+def test_an_until_not_after_since_is_refused(tmp_path: Path, until: str) -> None:
+    result = _app(tmp_path, "data", "download", "--exchange", "binance", "--sandbox-url", "http://127.0.0.1:9",
+                  "--symbol", "BTC/USDT", "--timeframe", "1m", "--since", "2025-05-20", "--until", until,
+                  "--out", "d.csv")
+    assert result.returncode == 2, result.stderr
+    assert f"--until {until} is not after --since 2025-05-20" in one_error_line(result)
+    assert list(tmp_path.iterdir()) == []

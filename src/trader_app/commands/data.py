@@ -6,6 +6,7 @@ Paginated through ``fetch_ohlcv``; resumable: an existing file is continued from
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from trader_app.outputs import check_outputs
 from trader_app.terminal import JobProgress
-from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, Timeframe, parse_time
+from trader_core.model import Candle, ConfigError, ExchangeError, InvalidValueError, Symbol, Timeframe, parse_time
 
 if TYPE_CHECKING:
     from trader_adapters.ccxt import CcxtExchange
@@ -48,6 +49,8 @@ def _handle(args: Any) -> int:
     timeframe = Timeframe(args.timeframe)
     since = _time(args.since, "--since")
     until = _time(args.until, "--until") if args.until else None
+    if until is not None and until <= since:
+        raise ConfigError(f"--until {args.until} is not after --since {args.since}: no candle lies between them")
     check_outputs({"--out": args.out})
     count = asyncio.run(download(args.exchange, symbol, timeframe, since=since, until=until, out=Path(args.out),
                                  sandbox_url=args.sandbox_url))
@@ -97,10 +100,18 @@ async def download(exchange_id: str, symbol: Symbol, timeframe: Timeframe, *, si
     start = since if last is None else max(since, last.open_time + timeframe.duration)
     end = min(until or clock.now(), clock.now())
     venue = CcxtExchange.create(exchange_id, clock=clock, sandbox=sandbox_url is not None, base_url=sandbox_url)
+    written = [0]
     try:
         if last is not None:
             await _check_continues(venue, exchange_id, symbol, timeframe, last=last, out=out)
-        return await _append(venue, symbol, timeframe, start=start, end=end, out=out)
+        return await _append(venue, symbol, timeframe, start=start, end=end, out=out, written=written)
+    except ExchangeError as exc:
+        # Unreachable, refusing or failing: one line (as ``run`` says a venue it cannot reach at start-up). What
+        # was written is whole pages of candles, which a rerun continues; a new file is made only with the first.
+        kept = f"{written[0]} candles written to {out} before it; run again to continue" if written[0] else \
+            f"nothing written to {out}"
+        reason = " ".join(str(exc).split())[:300]  # one line, whatever the venue's error body holds
+        raise ConfigError(f"downloading from {exchange_id} failed: {reason}; {kept}") from exc
     finally:
         await venue.close()
 
@@ -124,31 +135,35 @@ def _prices(candle: Candle) -> tuple[Decimal, ...]:
 
 
 async def _append(venue: CcxtExchange, symbol: Symbol, timeframe: Timeframe, *, start: datetime,
-                  end: datetime, out: Path) -> int:
-    """Append the venue's closed candles from ``start`` to ``end`` (a header first in a new file); the count."""
-    written = 0
+                  end: datetime, out: Path, written: list[int]) -> int:
+    """Append the venue's closed candles from ``start`` to ``end`` (a header first in a new file); the count, also
+    kept in ``written[0]`` as it grows. The file is opened with the first page: a venue that never answers leaves
+    no header-only file behind."""
     total = max(1, int((end - start) / timeframe.duration))
     new_file = not out.exists() or out.stat().st_size == 0
     progress = JobProgress("download", total, "candles")
     try:
-        with out.open("a", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            if new_file:
-                writer.writerow(HEADER)
+        with contextlib.ExitStack() as files:
+            writer: Any = None
             cursor = start
             while cursor < end:
                 page = await venue.fetch_candles(symbol, timeframe, since=cursor, limit=_PAGE)
                 page = tuple(c for c in page if c.open_time >= cursor and c.open_time < end)
                 if not page:
                     break
+                if writer is None:
+                    handle = files.enter_context(out.open("a", encoding="utf-8", newline=""))
+                    writer = csv.writer(handle, lineterminator="\n")
+                    if new_file:
+                        writer.writerow(HEADER)
                 writer.writerows(_row(c) for c in page)
                 handle.flush()  # a crash loses at most the page in flight; a rerun continues after the last row
-                written += len(page)
+                written[0] += len(page)
                 cursor = page[-1].open_time + timeframe.duration
-                progress(written)
+                progress(written[0])
     finally:
-        progress.close(written)
-    return written
+        progress.close(written[0])
+    return written[0]
 
 
 def _row(candle: Candle) -> tuple[str, ...]:
