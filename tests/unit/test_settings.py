@@ -151,3 +151,21 @@ def test_an_llm_api_key_in_the_file_is_refused_whatever_the_strategy(tmp_path: P
     with pytest.raises(ConfigError, match="api_key is not read from a file") as caught:
         load_settings({"config": str(config)}, environ={})
     assert "sk-in-the-file" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["stake = {amount = 5}\n", "[max_order_value]\nusdt = 100\n",
+                                  "fast = 5\n[risk]\nx = 1\n[timeframe]\n"])
+def test_a_table_where_a_value_belongs_is_an_error_naming_the_key(tmp_path: Path, text: str) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(text)
+    key = next(name for name in ("stake", "max_order_value", "timeframe") if name in text)
+    with pytest.raises(ConfigError, match=f"{key} must be a value, not a table") as caught:
+        load_settings({"config": str(config)}, environ={})
+    assert "\n" not in str(caught.value)
+
+
+def test_the_exchange_table_still_holds_credentials(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[exchange]\napi_key = "{"k" * 16}"\nsecret = "{"s" * 16}"\n')
+    settings = load_settings({"config": str(config)}, environ={})
+    assert settings.api_key == Secret("k" * 16)

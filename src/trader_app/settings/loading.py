@@ -66,6 +66,10 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
         # Whatever the strategy: a key in a file is a secret left lying around (docs/llm.md).
         problems.append(f"config file {path}: [llm] api_key is not read from a file; set TRADER_LLM__API_KEY")
     problems.extend(f"config file {path}: unknown key {key!r}" for key in unknown)
+    # A table where a value belongs (`stake = {amount = 5}`, `[stake]`) was dropped, and the default used unsaid.
+    problems.extend(f"config file {path}: {key} must be a value, not a table"
+                    for key, value in document.items()
+                    if key in DEFAULTS and key != "exchange" and isinstance(value, dict))
     # [exchange] holds credentials (read by _read_credentials); `exchange = "binance"` names the venue.
     return {k: v for k, v in document.items() if k in DEFAULTS and not isinstance(v, dict)}
 
