@@ -169,3 +169,11 @@ def test_the_exchange_table_still_holds_credentials(tmp_path: Path) -> None:
     config.write_text(f'[exchange]\napi_key = "{"k" * 16}"\nsecret = "{"s" * 16}"\n')
     settings = load_settings({"config": str(config)}, environ={})
     assert settings.api_key == Secret("k" * 16)
+
+
+@pytest.mark.parametrize(("buffer", "cap"), [("5000", "5000"), ("6000", "5000"), ("5", "5")])
+def test_an_order_value_buffer_at_or_above_the_max_order_value_is_an_error(buffer: str, cap: str) -> None:
+    with pytest.raises(ConfigError, match=f"order_value_buffer must be below max_order_value .*got {buffer} and {cap}"):
+        load_settings({}, environ={"TRADER_ORDER_VALUE_BUFFER": buffer, "TRADER_MAX_ORDER_VALUE": cap})
+    settings = load_settings({}, environ={"TRADER_ORDER_VALUE_BUFFER": "4999", "TRADER_MAX_ORDER_VALUE": "5000"})
+    assert (settings.order_value_buffer, settings.max_order_value) == (Decimal(4999), Decimal(5000))

@@ -49,6 +49,11 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
     for key in ("stake", "balance", "target_pct", "lease_seconds", "max_order_value", "max_total_exposure"):
         if key in values and values[key] <= 0:
             problems.append(f"{key} must be positive, got {values[key]}")
+    # A buffer at or above the cap trims every entry to nothing: the bot could never buy, and would not say why.
+    if "order_value_buffer" in values and "max_order_value" in values \
+            and values["order_value_buffer"] >= values["max_order_value"] > 0:
+        problems.append(f"order_value_buffer must be below max_order_value (entries are trimmed to their "
+                        f"difference), got {values['order_value_buffer']} and {values['max_order_value']}")
     # A stop at or beyond 100 % below the entry is no stop: every bracket would be refused, every entry unprotected.
     if "stop_pct" in values and not 0 < values["stop_pct"] < 100:
         problems.append(f"stop_pct must be above 0 and below 100 (percent below the entry), got {values['stop_pct']}")
