@@ -421,7 +421,7 @@ def test_an_update_plan_cannot_move_the_levels_out_of_the_band() -> None:
 
 
 def test_a_model_pauses_entries_for_a_day_at_most() -> None:
-    answer = {"signals": [{"action": "PAUSE_TRADING", "symbol": "BTC/USDT", "minutes": 1_000_000_000}]}
+    answer = {"signals": [{"action": "PAUSE_TRADING", "symbol": "BTC/USDT", "minutes": 100_000}]}  # 69 days
     (signals,) = _decide(_strategy(ScriptedChat([_reply(answer)])), range(1))
     assert (signals[0].action, signals[0].pause) == (Action.PAUSE_TRADING, timedelta(days=1))
 
