@@ -92,19 +92,24 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
     def within(at: datetime) -> bool:
         return (since is None or at >= since) and (until is None or at <= until)
 
-    fills = [f for f in fills if within(f.fill.time)]
+    # Round trips and equity come from the whole run, then are cut to the range: a trade entered before ``since``
+    # and closed inside it is the range's, whole, and the equity at ``since`` (what the run held then included)
+    # is the range's starting balance, never a holding rebuilt from the range's fills alone.
     trades = [t for t in _trips(plans, fills) if within(t.exit_time)]
     if candles:
-        series = [(c.close_time, c.symbol, c.close) for c in candles if within(c.close_time)]
+        whole = [(c.close_time, c.symbol, c.close) for c in candles]
     else:
-        series = [(f.fill.time, f.fill.symbol, f.fill.price.value) for f in fills]
-        series += [(c.close_time, c.symbol, c.close) for c in captured if within(c.close_time)]
-        series.sort(key=lambda point: point[0])
+        whole = [(f.fill.time, f.fill.symbol, f.fill.price.value) for f in fills]
+        whole += [(c.close_time, c.symbol, c.close) for c in captured]
+        whole.sort(key=lambda point: point[0])
+    series = [point for point in whole if within(point[0])]
     if not series:
         raise ConfigError(f"run {run.run_id.value} has nothing to report (no fills or prices in the range)")
-    balance = _balance(run)
-    marks_in = [(at, {symbol: price}) for at, symbol, price in series]
-    equity = equity_curve(balance, fills, marks_in)
+    curve = equity_curve(_balance(run), fills, [(at, {symbol: price}) for at, symbol, price in whole])
+    before = [point for point in curve if since is not None and point.at < since]
+    balance = before[-1].equity if before else _balance(run)
+    equity = [point for point in curve if within(point.at)]
+    fills = [f for f in fills if within(f.fill.time)]
     first: dict[Symbol, Decimal] = {}
     last: dict[Symbol, Decimal] = {}
     for _, symbol, price in series:

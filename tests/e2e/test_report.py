@@ -155,3 +155,27 @@ def test_a_candle_file_that_is_not_the_runs_is_refused(replayed_csv: Path, candl
     assert re.search(message, result.stderr), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (replayed_csv / "bad.json").exists()
+
+
+def test_a_range_that_cuts_a_trade_keeps_it_whole_and_starts_from_the_equity_then(tmp_path: Path) -> None:
+    """``--since`` inside a run: a trade that entered before it and exited inside it is in the range, whole (not
+    dropped, its exit not a short sale), and the range starts from the equity at ``since``."""
+    signals = tmp_path / "signals.jsonl"
+    signals.write_text("\n".join(json.dumps(line) for line in (
+        {"at": "2025-01-01T00:40:00Z", "action": "BUY", "symbol": "BTC/USDT", "notional": "2000", "stop_pct": 2,
+         "target_pct": 3, "reason": "a"},
+        {"at": "2025-01-01T00:55:00Z", "action": "CLOSE_POSITION", "symbol": "BTC/USDT", "reason": "b"},
+        {"at": "2025-01-01T01:10:00Z", "action": "BUY", "symbol": "BTC/USDT", "notional": "1000", "stop_pct": 2,
+         "target_pct": 3, "reason": "c"})) + "\n")
+    run = _app(tmp_path, "run", "--symbol", "BTC/USDT", "--days", "1", "--signals", str(signals))
+    assert run.returncode == 0, run.stderr
+    trades = [json.loads(line) for line in _app(tmp_path, "trades").stdout.splitlines()]
+    assert len(trades) == 2, "the rules above make two round trips"
+    result = _app(tmp_path, "report", "--since", "2025-01-01T00:50:00Z", "--json", "range.json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "range.json").read_text())
+    assert document["stats"]["count"] == 2
+    assert Decimal(document["stats"]["net_profit"]) == sum(Decimal(t["realized_pnl"]) for t in trades)
+    assert _app(tmp_path, "report", "--json", "whole.json").returncode == 0
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert Decimal(document["final_equity"]) == Decimal(whole["final_equity"]), "the same run ends where it ends"
