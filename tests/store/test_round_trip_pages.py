@@ -14,6 +14,7 @@ import attrs
 import pytest
 
 from trader_adapters.sql.round_trips import (
+    ClosedResult,
     RoundTripFilter,
     closed_results,
     count_round_trips,
@@ -229,3 +230,13 @@ def test_a_served_total_and_equity_follow_every_fill_and_plan_change(store: SqlS
             assert points == equity_points(closed_results(uow, R1))
     finally:
         fleet.close()
+
+
+def test_equity_points_are_written_in_plain_notation() -> None:
+    """A cumulative result of zero with eight places is ``0E-8`` in ``str()``; docs/reports.md promises plain."""
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    results = [ClosedResult("P1", at, Decimal("1.00000000"), Decimal("1.00000000")),
+               ClosedResult("P2", at + timedelta(minutes=1), Decimal("-0.00000001"), Decimal(0))]
+    points = equity_points(results)
+    assert [(p["realized_pnl"], p["drawdown"]) for p in points] == [("0.00000000", "0.00000000"),
+                                                                    ("-0.00000001", "-0.00000001")]

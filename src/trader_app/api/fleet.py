@@ -206,7 +206,7 @@ def equity_rows(results: Iterable[ClosedResult]) -> Iterator[tuple[str, str, str
     for at, net in sorted(((r.exit_time.isoformat(), r.realized - r.fees) for r in results), key=itemgetter(0)):
         total += net.quantize(_FINE, rounding=ROUND_HALF_EVEN)
         peak = max(peak, total)
-        yield at, str(total), str(total - peak)
+        yield at, f"{total:f}", f"{total - peak:f}"  # plain notation: a zero of 8 places is 0E-8 in str()
 
 
 def equity_points(results: Iterable[ClosedResult]) -> list[dict[str, str]]:
