@@ -41,7 +41,8 @@ def _ours(path: Path) -> dict[str, Decimal]:
     return {
         "trades": Decimal(stats["count"]), "wins": Decimal(stats["wins"]), "losses": Decimal(stats["losses"]),
         "draws": Decimal(0), "profit": Decimal(stats["net_profit"]),
-        "profit factor": Decimal(stats["profit_factor"]), "best trade": Decimal(stats["best"]),
+        "profit factor": Decimal(stats["profit_factor"] or 0),  # null: no losing trade (freqtrade says 0)
+        "best trade": Decimal(stats["best"]),
         "worst trade": Decimal(stats["worst"]), "max drawdown closed": Decimal(data["closed_drawdown"]["amount"]),
     }
 

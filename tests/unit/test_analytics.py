@@ -125,3 +125,23 @@ def test_the_equity_curve_ends_at_cash_plus_holdings_at_the_last_price(prices: l
                           last_prices={BTC: prices[-1]}, start=at(0), end=at(len(prices)))
     assert report.final_equity == curve[-1].equity
     assert report.drawdown.amount >= 0
+
+
+def test_ratios_without_a_loss_or_a_drawdown_are_undefined_and_shown_so() -> None:
+    """Only winning trades and a rising curve: profit factor, Sortino and Calmar have nothing to divide by. They
+    are None ("n/a" in the terminal and the HTML), never 0, which reads as a rule that lost everything."""
+    import io
+
+    from trader_adapters.report import print_report, render_html
+
+    trades = [trip("5", hours=0), trip("7", hours=30)]
+    assert trade_stats(trades).profit_factor is None
+    curve = [EquityPoint(at(h), D(1000) + h) for h in range(0, 72, 24)]
+    report = build_report(trades=trades, equity=curve, balance=D(1000), first_prices={BTC: D(100)},
+                          last_prices={BTC: D(110)}, start=at(0), end=at(72))
+    assert (report.sortino, report.calmar, report.stats.profit_factor) == (None, None, None)
+    terminal = io.StringIO()
+    print_report(report, terminal)
+    assert "n/a" in terminal.getvalue()
+    page = render_html(report, title="t", trades=tuple(trades), equity=tuple(curve), prices=(), marks=())
+    assert "<th>Profit factor</th><td>n/a</td>" in page

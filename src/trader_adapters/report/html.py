@@ -80,6 +80,11 @@ def _table(title: str, rows: Sequence[GroupRow]) -> str:
     return f"<h2>{escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
+def _n(value: Decimal | None, places: int) -> str:
+    """``value`` to ``places`` decimals, or "n/a" when it is undefined (a ratio without a loss or a drawdown)."""
+    return "n/a" if value is None else f"{value:.{places}f}"
+
+
 def _metrics(report: Report) -> str:
     s, dd, cd = report.stats, report.drawdown, report.closed_drawdown
     pairs = [
@@ -88,9 +93,9 @@ def _metrics(report: Report) -> str:
         ("Max drawdown (marked)", f"{dd.pct:.2f}% / {dd.amount:,.2f}"),
         ("Max drawdown (closed)", f"{cd.pct:.2f}% / {cd.amount:,.2f}"),
         ("Drawdown peak -> trough", f"{dd.peak_at or '-'} -> {dd.trough_at or '-'} ({dd.duration})"),
-        ("Sharpe / Sortino / Calmar", f"{report.sharpe:.2f} / {report.sortino:.2f} / {report.calmar:.2f}"),
+        ("Sharpe / Sortino / Calmar", f"{report.sharpe:.2f} / {_n(report.sortino, 2)} / {_n(report.calmar, 2)}"),
         ("Trades / wins / losses", f"{s.count} / {s.wins} / {s.losses}"), ("Win rate", f"{s.win_rate * 100:.2f}%"),
-        ("Net profit", f"{s.net_profit:,.2f}"), ("Profit factor", f"{s.profit_factor:.3f}"),
+        ("Net profit", f"{s.net_profit:,.2f}"), ("Profit factor", _n(s.profit_factor, 3)),
         ("Expectancy", f"{s.expectancy:,.4f}"), ("Average win / loss", f"{s.average_win:,.2f} / {s.average_loss:,.2f}"),
         ("Best / worst trade", f"{s.best:,.2f} / {s.worst:,.2f}"),
         ("Longest streaks win / loss", f"{s.longest_win_streak} / {s.longest_loss_streak}"),

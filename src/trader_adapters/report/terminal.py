@@ -14,8 +14,8 @@ from trader_core.analytics import GroupRow, Report
 __all__ = ["print_report"]
 
 
-def _d(value: Decimal, places: int = 2) -> str:
-    return f"{value:,.{places}f}"
+def _d(value: Decimal | None, places: int = 2) -> str:
+    return "n/a" if value is None else f"{value:,.{places}f}"
 
 
 def _metrics(report: Report) -> Table:

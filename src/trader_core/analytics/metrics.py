@@ -133,17 +133,19 @@ def _mean(values: Sequence[Decimal]) -> Decimal:
     return sum(values, ZERO) / len(values) if values else ZERO
 
 
-def ratios(returns: Sequence[Decimal], annual_return: Decimal, max_drawdown_pct: Decimal) -> dict[str, Decimal]:
+def ratios(returns: Sequence[Decimal], annual_return: Decimal, max_drawdown_pct: Decimal
+           ) -> dict[str, Decimal | None]:
     """Sharpe and Sortino on daily returns (risk-free rate 0, annualised by the square root of 365), Calmar as the
-    annualised return over the maximum drawdown."""
+    annualised return over the maximum drawdown. Sortino without a losing day and Calmar without a drawdown are
+    undefined (None: shown "n/a"), never 0, which reads as a bad rule."""
     mean = _mean(returns)
     spread = (sum(((r - mean) ** 2 for r in returns), ZERO) / (len(returns) - 1)).sqrt() if len(returns) > 1 else ZERO
     downside = (sum((min(r, ZERO) ** 2 for r in returns), ZERO) / len(returns)).sqrt() if returns else ZERO
     scale = DAYS_PER_YEAR.sqrt()
     return {
         "sharpe": mean / spread * scale if spread > ZERO else ZERO,
-        "sortino": mean / downside * scale if downside > ZERO else ZERO,
-        "calmar": annual_return * 100 / max_drawdown_pct if max_drawdown_pct > ZERO else ZERO,
+        "sortino": mean / downside * scale if downside > ZERO else None,
+        "calmar": annual_return * 100 / max_drawdown_pct if max_drawdown_pct > ZERO else None,
     }
 
 
@@ -159,7 +161,7 @@ class TradeStats:
     gross_loss: Decimal
     net_profit: Decimal
     fees: Decimal
-    profit_factor: Decimal
+    profit_factor: Decimal | None  # None without a losing trade (undefined, not 0)
     expectancy: Decimal
     average_win: Decimal
     average_loss: Decimal
@@ -197,7 +199,7 @@ def trade_stats(trades: Sequence[RoundTrip]) -> TradeStats:
         win_rate=Decimal(len(winners)) / count if count else ZERO,
         gross_profit=profit, gross_loss=loss, net_profit=profit + loss,
         fees=sum((t.fees for t in ordered), ZERO),
-        profit_factor=profit / -loss if loss < ZERO else ZERO,
+        profit_factor=profit / -loss if loss < ZERO else None,
         expectancy=(profit + loss) / count if count else ZERO,
         average_win=profit / len(winners) if winners else ZERO,
         average_loss=loss / len(losers) if losers else ZERO,

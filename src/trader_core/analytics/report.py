@@ -84,8 +84,8 @@ class Report:
     drawdown: Drawdown
     closed_drawdown: Drawdown
     sharpe: Decimal
-    sortino: Decimal
-    calmar: Decimal
+    sortino: Decimal | None  # None: no losing day
+    calmar: Decimal | None  # None: no drawdown
     stats: TradeStats
     exposure_pct: Decimal
     trades_per_day: Decimal
@@ -133,7 +133,7 @@ def build_report(*, trades: Sequence[RoundTrip], equity: Sequence[EquityPoint], 
         start=start, end=end, balance=balance, final_equity=final - llm_cost, total_return_pct=total * 100,
         annual_return_pct=yearly * 100, buy_and_hold_pct=sum(holds, ZERO) / len(holds) * 100 if holds else ZERO,
         drawdown=mtm, closed_drawdown=drawdown(closed_trade_equity(balance, trades)),
-        sharpe=ratio["sharpe"], sortino=ratio["sortino"], calmar=ratio["calmar"], stats=stats,
+        sharpe=ratio["sharpe"] or ZERO, sortino=ratio["sortino"], calmar=ratio["calmar"], stats=stats,
         exposure_pct=_exposure(trades, start, end), trades_per_day=Decimal(stats.count) / days if days else ZERO,
         llm_cost=llm_cost,
         fees_share_of_gross_pct=stats.fees / abs(gross) * 100 if gross else ZERO,
