@@ -439,3 +439,21 @@ def test_each_failed_decision_is_an_event_with_its_streak() -> None:
     failed = [e for e in events.events if isinstance(e, LlmDecisionFailed)]
     assert [(e.streak, e.reason) for e in failed] == [(1, "LLM call failed (HTTP 503): down"),
                                                       (2, "LLM call failed (HTTP 503): down")]
+
+
+def test_a_call_is_stored_as_soon_as_it_is_answered_not_when_its_decision_ends() -> None:
+    """A process killed between two tool rounds has paid for the first: the budget, rebuilt from the stored calls
+    after a restart, must know of it."""
+    store = InMemoryStore(BotId("b"))
+    stored_when_asked_again: list[int] = []
+
+    class Watching(ScriptedChat):
+        async def complete(self, request: ChatRequest) -> ChatReply:
+            with store.unit_of_work() as uow:
+                stored_when_asked_again.append(len(uow.llm_calls.list_calls()))
+            return await super().complete(request)
+
+    ask = ChatReply(content=None, tool_calls=(ToolCall("c1", "get_quote", '{"symbol": "BTC/USDT"}'),),
+                    usage=LlmUsage(10, 1))
+    _decide(_strategy(Watching([ask]), store, tools=True, max_tool_rounds=2), range(1))
+    assert stored_when_asked_again == [0, 1], "the first call was in the store while the second was asked"

@@ -334,12 +334,13 @@ class LlmStrategy:
                     cost=str(cost), latency_ms=reply.latency_ms, replayed=replayed))
             if reply.usage is None and self._bound.telemetry is not None:
                 self._bound.telemetry.emit(LlmUsageMissing(at=now, model=request.model, trace_id=trace.trace_id))
-            # Stored with the decision's trace, in one unit of work, when the decision ends (the same tick).
-            trace.records.append(LlmCallRecord(
+            record = LlmCallRecord(
                 trace_id=trace.trace_id, run_id=self._bound.run_id, at=now, model=request.model,
                 tokens_in=None if reply.usage is None else reply.usage.tokens_in,
                 tokens_out=None if reply.usage is None else reply.usage.tokens_out,
-                cost=cost, latency_ms=reply.latency_ms, replayed=replayed))
+                cost=cost, latency_ms=reply.latency_ms, replayed=replayed)
+            if self._traces is not None:
+                self._traces.add_call(record)  # at once: paid for, whatever becomes of the decision
         return reply
 
     async def _exchange(self, request: ChatRequest) -> tuple[ChatReply, bool]:

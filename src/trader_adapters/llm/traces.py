@@ -40,7 +40,6 @@ class DecisionTrace:
     cost: Decimal = Decimal(0)
     latency_ms: int = 0
     replayed: bool = False
-    records: list[LlmCallRecord] = attrs.Factory(list)  # the calls to store with the trace
 
     def add_call(self, reply: ChatReply, cost: Decimal, replayed: bool) -> None:
         """Count one call of this decision."""
@@ -66,11 +65,16 @@ class TraceWriter:
 
     store: Store
 
-    def add(self, run_id: RunId, trace: DecisionTrace) -> None:
-        """Store one finished decision and its calls (one unit of work)."""
+    def add_call(self, call: LlmCallRecord) -> None:
+        """Store one answered call at once: it is paid for, and the budget is rebuilt from these rows after a
+        restart, so a process killed before its decision ends must not forget it."""
         with self.store.unit_of_work() as uow:
-            for call in trace.records:
-                uow.llm_calls.add(call)
+            uow.llm_calls.add(call)
+            uow.commit()
+
+    def add(self, run_id: RunId, trace: DecisionTrace) -> None:
+        """Store one finished decision (its calls were stored as they were answered)."""
+        with self.store.unit_of_work() as uow:
             uow.llm_traces.add(trace.record(run_id))
             uow.commit()
 
