@@ -22,7 +22,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
-__all__ = ["JobProgress", "key_value_table", "rows_table", "show"]
+__all__ = ["JobProgress", "ReaderConsole", "key_value_table", "rows_table", "show"]
+
+
+class ReaderConsole(Console):
+    """A rich console that lets a reader going away (``| head``) end as a ``BrokenPipeError``, which the CLI's
+    one handler turns into a quiet exit 0, instead of rich's own ``SystemExit(1)``: output cut short by its reader
+    is not a failure of the command."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
 
 
 class _RateColumn(TextColumn):
@@ -55,7 +64,7 @@ class JobProgress:
         self._bar: Progress | None = None
         self._task: Any = None
         if is_terminal:
-            console = Console(file=self.stream, force_terminal=True)
+            console = ReaderConsole(file=self.stream, force_terminal=True)
             self._bar = Progress(
                 TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
                 TextColumn(unit), _RateColumn(unit), TimeRemainingColumn(), console=console, transient=False,
@@ -113,6 +122,6 @@ def show(parts: Iterable[Table | str], plain: str, stream: TextIO | None = None,
     if not (stream.isatty() if terminal is None else terminal):
         stream.write(plain if plain.endswith("\n") else plain + "\n")
         return
-    console = Console(file=stream, force_terminal=True)
+    console = ReaderConsole(file=stream, force_terminal=True)
     for part in parts:
         console.print(part)

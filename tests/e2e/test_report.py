@@ -179,3 +179,17 @@ def test_a_range_that_cuts_a_trade_keeps_it_whole_and_starts_from_the_equity_the
     assert _app(tmp_path, "report", "--json", "whole.json").returncode == 0
     whole = json.loads((tmp_path / "whole.json").read_text())
     assert Decimal(document["final_equity"]) == Decimal(whole["final_equity"]), "the same run ends where it ends"
+
+
+def test_a_reader_that_stops_early_costs_neither_the_files_nor_the_exit_code(replayed: Path) -> None:
+    """``trader-app report --out ... --json ... | head -1``: the files are written, and the reader going away is
+    not a failure (rich's own answer to a broken pipe was exit 1, and the files came after the tables)."""
+    report = subprocess.Popen([APP, "report", "--out", "cut.html", "--json", "cut.json"], cwd=replayed,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert report.stdout is not None
+    report.stdout.readline()
+    report.stdout.close()  # the reader goes away, as head does
+    _, stderr = report.communicate(timeout=120)
+    assert report.returncode == 0, stderr
+    assert (replayed / "cut.html").stat().st_size > 0
+    assert json.loads((replayed / "cut.json").read_text())["stats"]["count"] > 0

@@ -53,9 +53,10 @@ def _group(title: str, rows: Sequence[GroupRow]) -> Table:
     return table
 
 
-def print_report(report: Report, stream: IO[str]) -> None:
-    """Print the metrics and the tables by symbol, exit reason and month to ``stream``."""
-    console = Console(file=stream, width=100)
+def print_report(report: Report, stream: IO[str], console: Console | None = None) -> None:
+    """Print the metrics and the tables by symbol, exit reason and month to ``stream`` (through ``console`` when
+    given: the CLI's, which ends a broken pipe its own way)."""
+    console = console or Console(file=stream, width=100)
     console.print(_metrics(report))
     console.print(_group("By symbol", report.by_symbol))
     console.print(_group("By exit reason", report.by_exit_reason))

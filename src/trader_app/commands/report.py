@@ -12,6 +12,7 @@ from typing import Any
 from trader_app.commands.target import add_target, target
 from trader_app.outputs import check_outputs, write_output
 from trader_app.settings import config_file
+from trader_app.terminal import ReaderConsole
 from trader_core.model import Candle, ConfigError, InvalidValueError, Symbol, parse_time
 
 __all__ = ["register", "report_command", "report_run", "write_outputs"]
@@ -49,11 +50,11 @@ def _time(text: str | None, flag: str) -> datetime | None:
 
 def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | None, json_out: str | None,
                   out_flag: str = "--out") -> None:
-    """Print the report to stdout and write the HTML and JSON files (each whole, via a temporary name);
-    ``out_flag`` names ``out`` in a refusal (``run --report``)."""
+    """Write the HTML and JSON files (each whole, via a temporary name), then print the report to stdout (files
+    first: a reader that stops early, ``| head``, must not cost them); ``out_flag`` names ``out`` in a refusal
+    (``run --report``)."""
     from trader_adapters.report import print_report, render_html, report_document
 
-    print_report(inputs.report, sys.stdout)
     files: list[tuple[str, str, str]] = []
     if out:
         files.append((out_flag, out, render_html(inputs.report, title=title, trades=inputs.trades,
@@ -63,6 +64,7 @@ def write_outputs(inputs: Any, *, title: str, run_id: str, bot: str, out: str | 
                       json.dumps(report_document(inputs.report, run_id=run_id, bot=bot), indent=2)))
     for flag, name, text in files:
         write_output(flag, name, text)
+    print_report(inputs.report, sys.stdout, ReaderConsole(file=sys.stdout, width=100))
 
 
 def report_command(db: str, bot: str, run: str | None, *, out: str | None, json_out: str | None,
