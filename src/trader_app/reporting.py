@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -19,10 +19,20 @@ from trader_adapters.report import PricePoint, TradeMark
 from trader_app.summary import round_trips
 from trader_core.analytics import EquityPoint, Report, RoundTrip, build_report, equity_curve
 from trader_core.costs import spend_of
-from trader_core.model import Candle, ConfigError, FillRecord, Plan, RunRecord, Symbol
+from trader_core.model import (
+    Candle,
+    ConfigError,
+    FillRecord,
+    Plan,
+    RunRecord,
+    Symbol,
+    Timeframe,
+    TraderError,
+    parse_time,
+)
 from trader_core.model.llm import LlmCallRecord
 
-__all__ = ["FILL_PRICE_TOLERANCE", "ReportInputs", "check_candles", "gather"]
+__all__ = ["FILL_PRICE_TOLERANCE", "ReportInputs", "check_candles", "gather", "replayed_candles"]
 
 _DEFAULT_BALANCE = Decimal(10000)
 # How far a fill's price may lie outside its candle's [low, high]: slippage, a live fill between two captures.
@@ -80,6 +90,29 @@ def check_candles(name: str, candles: Sequence[Candle], fills: Sequence[FillReco
             raise ConfigError(f"{name}: the run's fill {fill.trade_id} at {price} ({fill.time.isoformat()}) is "
                               f"outside its candle's low {candle.low} to high {candle.high}: is it the run's "
                               "candle file?")
+
+
+def replayed_candles(run: RunRecord) -> tuple[Candle, ...]:
+    """The candles a replay of the synthetic feed ran on, generated again from its stored settings (the feed is
+    seeded: the same candles), so its report marks equity as ``run --report`` did; () for any other run, a CSV
+    replay (its file is named with ``--candles``) or settings this cannot read."""
+    from trader_adapters.feeds.synthetic import generate_candles
+
+    if run.mode != "replay":
+        return ()
+    try:
+        config = json.loads(run.config_json)
+        if config.get("data"):
+            return ()
+        timeframe = Timeframe(config.get("timeframe") or "1m")
+        start = parse_time(str(config["start"]), "start")
+        seed, days = int(config["seed"]), int(config["days"])
+        symbols = [Symbol.parse(name) for name in str(config["symbols"]).split(",") if name]
+    except (KeyError, TypeError, ValueError, TraderError):
+        return ()
+    count = int(timedelta(days=days) / timeframe.duration)
+    candles = (c for symbol in symbols for c in generate_candles(symbol, timeframe, start, count, seed))
+    return tuple(sorted(candles, key=lambda c: c.close_time))
 
 
 def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], candles: Sequence[Candle],

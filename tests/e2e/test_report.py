@@ -193,3 +193,16 @@ def test_a_reader_that_stops_early_costs_neither_the_files_nor_the_exit_code(rep
     assert report.returncode == 0, stderr
     assert (replayed / "cut.html").stat().st_size > 0
     assert json.loads((replayed / "cut.json").read_text())["stats"]["count"] > 0
+
+
+def test_a_synthetic_replays_report_later_is_the_one_its_run_printed(tmp_path: Path) -> None:
+    """``trader-app report`` of a replay of the synthetic feed marks equity at the same candles as ``run --report``
+    did (generated again from the run's stored settings), not at its fills alone, which understated the drawdown
+    and stretched the annualised figures."""
+    run = _app(tmp_path, "run", "--days", "1", "--report", "at-run.html")
+    assert run.returncode == 0, run.stderr
+    later = _app(tmp_path, "report", "--json", "later.json")
+    assert later.returncode == 0, later.stderr
+    for figure in ("max drawdown (marked) %", "max drawdown (marked)", "annualised return %", "exposure %"):
+        pattern = re.escape(figure) + r"\s*│\s*([-\d.,]+)"
+        assert re.findall(pattern, later.stdout)[0] == re.findall(pattern, run.stdout)[0], figure

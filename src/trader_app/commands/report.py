@@ -79,7 +79,7 @@ def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | s
     """Report ``run`` of ``bot`` in ``db``, marking equity at ``candles`` (a CSV file of the run's first symbol,
     or the candles themselves; when there are none, at the run's fills and the candles captured while it ran)."""
     from trader_adapters.feeds.csv_feed import load_candles_csv
-    from trader_app.reporting import check_candles, gather
+    from trader_app.reporting import check_candles, gather, replayed_candles
     from trader_app.stored_runs import read_run
 
     stored = read_run(db, bot, run, prices=not candles)
@@ -89,6 +89,8 @@ def report_run(db: str, bot: str, run: str | None, candles: Sequence[Candle] | s
         name = candles
         candles = load_candles_csv(name, Symbol.parse(symbols[0]))
         check_candles(name, candles, stored.fills, since=since, until=until)
+    elif not candles:
+        candles = replayed_candles(record)  # a synthetic replay: marked as its own run --report was
     inputs = gather(record, stored.plans, stored.fills, candles, since=since, until=until, llm_calls=stored.llm_calls,
                     captured=stored.captured)
     write_outputs(inputs, title=f"Report of run {record.run_id.value} (bot {bot}, {record.mode})",
