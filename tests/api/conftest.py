@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 import uvicorn
 
 from tests.store.databases import fresh_postgres_schema
@@ -86,3 +87,11 @@ def tmp_sqlite(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     assert main(["db", "upgrade", "--db", url]) == 0
     return url
+
+
+def store_unreadable_state(url: str, bot: str) -> None:
+    """Give ``bot`` a stored trading state this build cannot read (its status then fails as a store error)."""
+    with sqlalchemy.create_engine(url).begin() as connection:
+        connection.execute(sqlalchemy.text(
+            "insert into trading_state(bot_id, state, reason, source, since, until) "
+            f"values ('{bot}', 'sleepy', 'x', 'x', '2026-12-04T00:00:00+00:00', NULL)"))

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy
 
-from tests.api.conftest import TOKEN, Server, tmp_sqlite
+from tests.api.conftest import TOKEN, Server, store_unreadable_state, tmp_sqlite
 from trader_app.api import create_app
 from trader_app.api.fleet import Fleet
 from trader_app.api.openapi import openapi_schema
@@ -213,10 +212,7 @@ def test_every_answer_forbids_framing_and_sniffing(client: httpx.Client) -> None
 def test_a_store_failure_does_not_name_the_database(tmp_path: Path) -> None:
     url = tmp_sqlite(tmp_path)
     assert main(["run", "--days", "1", "--db", url, "--bot", "gamma"]) == 0
-    with sqlalchemy.create_engine(url).begin() as connection:  # a row this build cannot read
-        connection.execute(sqlalchemy.text(
-            "insert into trading_state(bot_id, state, reason, source, since, until) "
-            "values ('gamma', 'sleepy', 'x', 'x', '2026-12-04T00:00:00+00:00', NULL)"))
+    store_unreadable_state(url, "gamma")
     server = Server(create_app(Fleet(url), TOKEN))
     try:
         with httpx.Client(base_url=server.url) as http:

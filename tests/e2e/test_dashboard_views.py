@@ -15,9 +15,8 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-import sqlalchemy
 
-from tests.api.conftest import TOKEN, Server
+from tests.api.conftest import TOKEN, Server, store_unreadable_state
 from tests.cdp import browser_page
 from trader_adapters.sql.store import SqlStore
 from trader_app.api import create_app
@@ -172,10 +171,7 @@ def test_an_unreadable_bot_does_not_blank_the_others_and_a_pause_length_must_be_
     url = f"sqlite:///{tmp_path / 'two.db'}"
     for bot in ("good", "broken"):
         assert main(["run", "--days", "1", "--db", url, "--bot", bot]) == 0
-    with sqlalchemy.create_engine(url).begin() as connection:  # a state this build cannot read
-        connection.execute(sqlalchemy.text(
-            "insert into trading_state(bot_id, state, reason, source, since, until) "
-            "values ('broken', 'sleepy', 'x', 'x', '2026-12-04T00:00:00+00:00', NULL)"))
+    store_unreadable_state(url, "broken")
     server = Server(create_app(Fleet(url), TOKEN))
     try:
         with browser_page(server.url + "/?bot=good") as page:

@@ -21,6 +21,7 @@ from trader_core.model import (
     ConfigError,
     ExchangeUnavailableError,
     Fill,
+    FillRecord,
     IntentStatus,
     InvalidValueError,
     Liquidity,
@@ -172,16 +173,22 @@ class Rates:
         return None if self.rate_value is None else (self.rate_value, f"test:{asset}/{quote}")
 
 
-def test_a_bnb_fee_is_valued_at_the_rate_fetched_before_booking_and_stored_with_the_fill() -> None:
-    store = InMemoryStore(BotId("bot"))
-    tracker, _ = a_tracker(store)
-    tracker.rates = Rates(Decimal("600"))
+def book_bnb_fee(tracker: PortfolioTracker, rate: Decimal) -> FillRecord:
+    """Value a fill's BNB fee at ``rate`` (as the rates source answers it), then book the fill with it."""
+    tracker.rates = Rates(rate)
     fill = a_fill(Side.BUY, "1", "100", fee="0.0001", fee_asset="BNB")
     valued = value_fee(tracker, fill)
-    assert valued == (Decimal(600), "test:BNB/USDT")
+    assert valued == (rate, "test:BNB/USDT")
     record = tracker.book(fill, run_id=RUN, venue="paper", plan_id=None, role=OrderRole.ENTRY,
                           fee_rate=valued[0], fee_rate_source=valued[1])
     assert record is not None
+    return record
+
+
+def test_a_bnb_fee_is_valued_at_the_rate_fetched_before_booking_and_stored_with_the_fill() -> None:
+    store = InMemoryStore(BotId("bot"))
+    tracker, _ = a_tracker(store)
+    record = book_bnb_fee(tracker, Decimal("600"))
     assert (record.fee_quote, record.fee_rate) == (Decimal("0.06"), Decimal(600))
     assert record.fee_rate_source == "test:BNB/USDT"
     assert tracker.stats.fees_by_asset == ((Asset("BNB"), Decimal("0.0001")),)
@@ -225,13 +232,7 @@ def test_quote_fee_rates_read_the_pair_its_inverse_or_say_no_market_values_the_a
 
 def test_a_fee_no_market_values_is_booked_at_zero_and_said_so() -> None:
     tracker, telemetry = a_tracker()
-    tracker.rates = Rates(Decimal(0))
-    fill = a_fill(Side.BUY, "1", "100", fee="0.0001", fee_asset="BNB")
-    valued = value_fee(tracker, fill)
-    assert valued == (Decimal(0), "test:BNB/USDT")
-    record = tracker.book(fill, run_id=RUN, venue="paper", plan_id=None, role=OrderRole.ENTRY,
-                          fee_rate=valued[0], fee_rate_source=valued[1])
-    assert record is not None
+    record = book_bnb_fee(tracker, Decimal(0))
     assert record.fee_quote == 0
     assert tracker.stats.fees_by_asset == ((Asset("BNB"), Decimal("0.0001")),)
     assert "valued at 0" in telemetry.of_type(FeeRateUnavailable)[0].detail  # type: ignore[attr-defined]

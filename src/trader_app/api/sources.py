@@ -121,10 +121,11 @@ class StoreReports:
 
 def _report(bot: str, stored: StoredRun, start: datetime | None, end: datetime | None) -> dict[str, Any] | None:
     from trader_adapters.report import report_document
-    from trader_app.reporting import gather
+    from trader_app.reporting import gather, replayed_candles
 
-    try:
-        inputs = gather(stored.record, stored.plans, stored.fills, (), since=start, until=end,
+    try:  # a synthetic replay is marked at its candles, generated again (kept with the report, as it is)
+        inputs = gather(stored.record, stored.plans, stored.fills, replayed_candles(stored.record), since=start,
+                        until=end,
                         llm_calls=stored.llm_calls, captured=stored.captured)
     except ConfigError:
         return None
