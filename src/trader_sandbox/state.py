@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -94,6 +95,11 @@ class Exchange:
         """Server time in ms as ``GET /api/v3/time`` and the recvWindow check see it: the market clock plus
         the skew (the skew stands for a client clock that drifted)."""
         return self.clock.now_ms() + self.clock_skew_ms
+
+    def wall_time(self) -> int:
+        """The real time in ms plus the skew: what a time-based nonce is checked against (Gemini's 30 s window is
+        real time, at any market speed; the client makes its nonce from its own clock)."""
+        return int(time.time() * 1000) + self.clock_skew_ms
 
     def market_time(self) -> int:
         """The market clock in ms, without skew: the time of every order, trade and candle (a venue's trade

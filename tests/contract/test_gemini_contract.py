@@ -23,8 +23,10 @@ from tests.contract.test_exchange_contract import balances, bracket, cid, limit,
 from trader_adapters.ccxt import CcxtExchange
 from trader_core.model import (
     Balance,
+    ExchangeUnavailableError,
     InstrumentRules,
     Liquidity,
+    OrderNotFoundError,
     OrderRejectedError,
     OrderRequest,
     OrderStatus,
@@ -186,7 +188,17 @@ def test_cancel_after_a_restart_finds_the_venue_id_by_client_id_first(harness: C
     status_call = private_payloads(harness, "/v1/order/status")[-1]
     cancel_call = private_payloads(harness, "/v1/order/cancel")[-1]
     assert status_call["params"]["client_order_id"] == "rs-1"
+    assert "order_id" not in status_call["params"], "Gemini takes one id in a lookup, never both"
     assert cancel_call["params"]["order_id"] == str(canceled.venue_order_id)
+
+
+def test_a_lookup_sends_exactly_one_id(harness: CcxtSandboxHarness) -> None:
+    harness.fund(USDT, Decimal("10000"))
+    placed = run(harness.venue.place_order(limit("one-1", Side.BUY, "0.1", "29000")))
+    assert run(harness.venue.fetch_order(BTC, cid("one-1"))).venue_order_id == placed.venue_order_id
+    (status_call,) = private_payloads(harness, "/v1/order/status")
+    assert (status_call["params"]["order_id"], "client_order_id" in status_call["params"]) == (
+        str(placed.venue_order_id), False)
 
 
 def test_signed_payload_carries_the_endpoint_and_an_increasing_nonce(harness: CcxtSandboxHarness) -> None:
@@ -235,3 +247,19 @@ def test_a_price_refused_on_a_changed_tick_reads_that_symbols_details_again(harn
     assert run(harness.venue.place_order(limit("tc-t-3", Side.BUY, "0.001", "20001"))).status is OrderStatus.OPEN
     details = [r["path"] for r in harness.sandbox.requests() if r["path"].startswith("/v1/symbols")]
     assert details == ["/v1/symbols", "/v1/symbols/details/btcusdt", "/v1/symbols/details/btcusdt"]
+
+
+def test_a_404_page_that_is_not_geminis_answer_proves_nothing_absent(harness: CcxtSandboxHarness) -> None:
+    """A proxy's or gateway's HTML 404 on the order lookup is the venue unreachable, not "no such order": three of
+    them in a row would otherwise prove a resting order absent (Gemini has no acceptance window), and the bot would
+    place its successor beside it. Gemini's own "not found" (JSON, reason OrderNotFound) still is one."""
+    harness.fund(USDT, Decimal("10000"))
+    run(harness.venue.place_order(limit("nf-1", Side.BUY, "0.1", "29000")))
+    harness.sandbox.inject("/v1/order/status", method="POST", status=404,
+                           body="<html><body><h1>404 Not Found</h1>nginx</body></html>", times=3)
+    for _ in range(3):
+        with pytest.raises(ExchangeUnavailableError):
+            run(harness.venue.fetch_order(BTC, cid("nf-1")))
+    assert run(harness.venue.fetch_order(BTC, cid("nf-1"))).venue_order_id, "it was there all along"
+    with pytest.raises(OrderNotFoundError):
+        run(harness.venue.fetch_order(BTC, cid("never-placed")))

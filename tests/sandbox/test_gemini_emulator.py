@@ -106,9 +106,35 @@ def test_the_real_ccxt_gemini_raises_its_own_errors_for_the_emulators_reasons(ge
     with pytest.raises(ccxt.AuthenticationError):
         client.fetch_balance()
     client.secret = gemini.secret
+    # Plain ccxt reads the contract fields Gemini documents on a spot symbol as a swap's (the adapter drops them).
+    (btc,) = [name for name in client.load_markets() if name.startswith("BTC/USDT")]
     with pytest.raises(ccxt.InsufficientFunds):
-        client.create_order("BTC/USDT", "limit", "buy", 20, 29000)
+        client.create_order(btc, "limit", "buy", 20, 29000)
     with pytest.raises(ccxt.OrderNotFound):
         client.fetch_order("12345")
-    placed = client.create_order("BTC/USDT", "limit", "buy", 0.1, 29000, {"clientOrderId": "bot-1"})
-    assert client.fetch_order(None, None, {"client_order_id": "bot-1"})["id"] == placed["id"]
+    placed = client.create_order(btc, "limit", "buy", 0.1, 29000, {"clientOrderId": "bot-1"})
+    assert client.privatePostV1OrderStatus({"client_order_id": "bot-1"})["order_id"] == placed["id"]
+    # ccxt's own fetch_order always sends order_id, null when it is not known: Gemini takes one id, never both.
+    with pytest.raises(ccxt.ExchangeError, match="cannot be used in combination"):
+        client.fetch_order(None, None, {"client_order_id": "bot-1"})
+
+
+def test_at_any_market_speed_a_time_nonce_is_checked_against_real_time() -> None:
+    """Gemini's 30 s window for a time-based nonce is real time: a client makes its nonce from its own clock. At
+    speed 60 the market clock is a minute ahead after one real second; the private call must still pass."""
+    sandbox = start_sandbox(venue="gemini", symbols=("BTCUSDT",), history=20, balances={"USDT": "100"}, speed=60)
+    try:
+        assert call(sandbox, "/v1/balances", {})[0] == 200
+        time.sleep(1.0)  # a minute of market time
+        status, body = call(sandbox, "/v1/balances", {})
+        assert status == 200, body
+        ahead = {"request": "/v1/balances", "nonce": str(int(time.time() * 1000) + 60_000)}
+        encoded = base64.b64encode(json.dumps(ahead).encode()).decode()
+        stale = urllib.request.Request(sandbox.url + "/v1/balances", method="POST", data=b"", headers={
+            "Content-Type": "text/plain", "X-GEMINI-APIKEY": sandbox.api_key, "X-GEMINI-PAYLOAD": encoded,
+            "X-GEMINI-SIGNATURE": sign(sandbox.secret, encoded)})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(stale, timeout=5)
+        assert "not within 30 seconds" in refused.value.read().decode(), "a nonce a real minute off is refused"
+    finally:
+        sandbox.stop()

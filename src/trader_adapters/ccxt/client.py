@@ -46,6 +46,7 @@ _DEFAULTS = {"binance": _BINANCE_OPTIONS, "gemini": _GEMINI_OPTIONS}
 # Venues whose loaded markets carry no trading rules: the session reads a symbol's details before it first uses
 # it (the method of ccxt's implicit API for one symbol's details).
 DETAILS_ON_DEMAND = {"gemini": "publicGetV1SymbolsDetailsSymbol"}
+_ANY_404_IS_NOT_FOUND = frozenset({"gemini"})  # venues whose ccxt class reads a bare HTTP 404 as OrderNotFound
 
 
 def default_options(exchange_id: str) -> dict[str, Any]:
@@ -136,6 +137,11 @@ def build_client(spec: ClientSpec) -> Any:
     credentials = {"apiKey": spec.api_key, "secret": spec.secret, "password": spec.password}
     config.update({key: value for key, value in credentials.items() if value})
     client = exchange_class(config)
+    if spec.exchange_id in _ANY_404_IS_NOT_FOUND:
+        # ccxt's gemini maps any HTTP 404 to OrderNotFound, an HTML page from a proxy or a gateway included; Gemini
+        # itself says "no such order" in its JSON (reason OrderNotFound), which ccxt reads before the status code.
+        # Three such pages in a row would prove a resting order absent: a bare 404 is the venue unreachable.
+        client.httpExceptions = {**client.httpExceptions, "404": ccxt.ExchangeNotAvailable}
     if spec.transport is not None:
         # A transport with ``bind(client)`` gets the client, to run the venue's own error handling on its answers.
         bind = getattr(spec.transport, "bind", None)

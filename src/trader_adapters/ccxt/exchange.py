@@ -26,6 +26,7 @@ from trader_adapters.ccxt.requests import create_args, describe, oco_request, st
 from trader_adapters.ccxt.session import DEFAULT_STOP_LIMIT_OFFSET, CcxtSession
 from trader_adapters.ccxt.shaping import (
     CANCEL_BY_VENUE_ID,
+    LOOKUP_BY_ONE_ID,
     completed_ack,
     needs_book,
     refused_on_arrival,
@@ -276,10 +277,21 @@ class CcxtExchange(CcxtSession):
         """The order's current state, by client order id."""
         client = await self._ready_for(symbol)
         self._rules_for(symbol)
+        venue_id = self._ids.venue_id(client_order_id)
+        if self._spec.exchange_id in LOOKUP_BY_ONE_ID:
+            # Gemini takes its order id or the client id, never both ("order_id cannot be used in combination
+            # with client_order_id"), and ccxt's fetch_order always sends order_id, null when unknown (after a
+            # restart, or for a placement in doubt): the request is made here with exactly one of them.
+            request = {"order_id": venue_id} if venue_id is not None else self._by_client_id(client_order_id)
+
+            async def by_one_id(c: Any) -> Any:
+                return c.parse_order(await c.privatePostV1OrderStatus(request))
+
+            raw = await self._guard(CallKind.READ, f"fetch order {symbol} {client_order_id}", client, by_one_id)
+            return self._order(raw, client_order_id)
         raw = await self._guard(
             CallKind.READ, f"fetch order {symbol} {client_order_id}", client,
-            lambda c: c.fetch_order(self._ids.venue_id(client_order_id), str(symbol),
-                                    self._by_client_id(client_order_id)),
+            lambda c: c.fetch_order(venue_id, str(symbol), self._by_client_id(client_order_id)),
         )
         return self._order(raw, client_order_id)
 

@@ -148,6 +148,10 @@ class CcxtSession:
         method = DETAILS_ON_DEMAND[self._spec.exchange_id]
         raw = await self._guard(CallKind.READ, f"{symbol} details", client,
                                 lambda c: getattr(c, method)({"symbol": market["id"]}))
+        if isinstance(raw, dict) and raw.get("product_type") == "spot":
+            # Gemini documents contract fields on a spot symbol too (``contract_price_currency``); ccxt reads that
+            # one as a settlement currency and makes the symbol a swap (BTC/USD:USD), which would stop start-up.
+            raw = {key: value for key, value in raw.items() if not key.startswith("contract_")}
         detailed = client.parse_market(raw)
         if not detailed or detailed.get("symbol") != str(symbol):
             raise InvalidDataError(f"{self._venue} details of {symbol}: not the symbol asked for")

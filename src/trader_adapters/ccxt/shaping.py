@@ -26,6 +26,7 @@ from trader_core.model.orders import OrderRequest, OrderType, Side
 __all__ = [
     "CANCEL_BY_VENUE_ID",
     "DEFAULT_MARKET_SLIPPAGE",
+    "LOOKUP_BY_ONE_ID",
     "client_id_params",
     "completed_ack",
     "needs_book",
@@ -36,6 +37,7 @@ __all__ = [
 DEFAULT_MARKET_SLIPPAGE = Decimal("0.02")  # a Gemini "market" order's limit: 2 % beyond the touch
 _LIMIT_ONLY = frozenset({"gemini"})
 CANCEL_BY_VENUE_ID = frozenset({"gemini"})  # venues whose cancel takes the venue's order id only
+LOOKUP_BY_ONE_ID = frozenset({"gemini"})  # venues whose order lookup takes one id: the venue's or the client's
 
 
 def needs_book(exchange_id: str, request: OrderRequest) -> bool:

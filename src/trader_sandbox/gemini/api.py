@@ -24,7 +24,9 @@ def _details(ex: Exchange, symbol: str) -> dict[str, Any]:
     # Gemini's own naming: ``tick_size`` is the quantity increment, ``quote_increment`` the price tick.
     return {"symbol": r.symbol, "base_currency": r.base, "quote_currency": r.quote, "tick_size": float(r.step),
             "quote_increment": float(r.tick), "min_order_size": number(r.min_qty), "status": "open",
-            "wrap_enabled": False, "product_type": "spot"}
+            "wrap_enabled": False, "product_type": "spot",
+            # As Gemini documents a spot instrument: contract fields on a spot symbol too.
+            "contract_type": "vanilla", "contract_price_currency": r.quote}
 
 
 def _ticker(ex: Exchange, symbol: str) -> dict[str, Any]:

@@ -194,7 +194,11 @@ def _find(engine: Engine, payload: dict[str, Any]) -> Order:
 
 
 def status(engine: Engine, payload: dict[str, Any]) -> dict[str, Any]:
-    """``POST /v1/order/status`` by ``order_id`` or ``client_order_id`` (the newest with that id)."""
+    """``POST /v1/order/status`` by ``order_id`` or ``client_order_id`` (the newest with that id), never both:
+    Gemini's API says "order_id cannot be used in combination with client_order_id" (a key sent as null
+    counts: a client that sends ``"order_id": null`` beside a client id is refused, not read generously)."""
+    if "order_id" in payload and "client_order_id" in payload:
+        raise GeminiError(400, "InvalidParameter", "order_id cannot be used in combination with client_order_id")
     return order_json(_find(engine, payload))
 
 

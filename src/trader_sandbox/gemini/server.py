@@ -48,7 +48,7 @@ class GeminiHandler(Handler):
                 handler = api.PRIVATE.get(path)
                 if method != "POST" or handler is None:
                     raise GeminiError(404, "EndpointNotFound", f"API entry point `{path}` not found")
-                payload = auth.verify(request_headers, path, ex.keys, ex.nonces, ex.server_time())
+                payload = auth.verify(request_headers, path, ex.keys, ex.nonces, ex.wall_time())
                 return 200, handler(ex, payload), {}, False
         except GeminiError as exc:
             return exc.status, exc.body(), {}, False
