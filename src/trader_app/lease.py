@@ -1,7 +1,7 @@
 """One process at a time runs a bot: the lease in the store is taken at start, renewed while the bot runs, and
 released at exit. A second process exits 2 naming the holder. A lease left by a process that died without
-releasing it (kill -9, a power cut) is taken over once it expires, or at once when its holder ran on this host and
-is gone (the pid file's rule)."""
+releasing it (kill -9, a power cut) is taken over once it expires, or at once when its holder ran on this host, in
+this pid namespace, and is gone (the pid file's rule)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ class BotTakenError(ConfigError):
     """Another live process runs this bot."""
 
 
+def _this_host() -> str:
+    """This machine's name, and the pid namespace when the system names it: two containers with one host name
+    (``--network host``, a shared ``hostname:``) see each other's pids as absent, so a holder's pid counts as gone
+    only to a process that can see the pids of its namespace."""
+    name = socket.gethostname()[:200]
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return name
+    return f"{name} ({namespace})"
+
+
 def _process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -45,10 +57,11 @@ class BotLease:
     store: Store
     clock: Clock
     ttl: timedelta = timedelta(seconds=30)
-    host: str = attrs.field(factory=socket.gethostname)
+    host: str = attrs.field(factory=_this_host)
     pid: int = attrs.field(factory=os.getpid)
     token: str = attrs.field(factory=lambda: secrets.token_hex(16))
     lost: str | None = attrs.field(default=None, init=False)
+    _renewed: timedelta = attrs.field(default=timedelta(0), init=False)  # clock.monotonic() at the last renewal
     _stop: threading.Event = attrs.field(factory=threading.Event, init=False)
     _thread: threading.Thread | None = attrs.field(default=None, init=False)
 
@@ -73,7 +86,11 @@ class BotLease:
         self._thread.start()
 
     def guard(self) -> str | None:
-        """Why the bot must stop (its lease was lost), or None."""
+        """Why the bot must stop (its lease was lost), or None. When the last renewal this process saw is older
+        than two thirds of the time to live (the process was stalled: a paused VM, swapping, a stopped process),
+        the lease is looked at now, before the tick can send anything, rather than when the renewer wakes."""
+        if self.lost is None and self.clock.monotonic() - self._renewed > self.ttl * 2 / 3:
+            self._check()
         return self.lost
 
     def release(self) -> None:
@@ -94,19 +111,29 @@ class BotLease:
         with self.store.unit_of_work() as uow:
             held = uow.leases.take(mine, now, replacing=replacing)
             uow.commit()
+        if held.token == self.token:
+            self._renewed = self.clock.monotonic()
         return held
 
+    def _check(self) -> bool:
+        """Renew the lease now; True while it is this process's (a store failure: unknown, so True: nobody else
+        can take it without the store either)."""
+        try:
+            held = self._take()
+        except Exception:  # noqa: BLE001 - the database away, or anything else: asked again next period
+            return True
+        if held.token != self.token:
+            self.lost = f"lease lost to {held.describe()}"
+            return False
+        return True
+
     def _renew(self) -> None:
-        """Renew every third of the time to live; a failed renewal is retried, a lease taken by another process
-        (this one was stalled past its expiry) stops the bot."""
+        """Renew every third of the time to live; a failed renewal is retried (whatever failed: a renewer that
+        died would let the lease expire under a live bot), a lease taken by another process (this one was
+        stalled past its expiry) stops the bot."""
         period = self.ttl.total_seconds() / 3
         while not self._stop.wait(period):
-            try:
-                held = self._take()
-            except StoreError:
-                continue  # the database is away: try again; the lease holds for two more periods
-            if held.token != self.token:
-                self.lost = f"lease lost to {held.describe()}"
+            if not self._check():
                 return
 
 

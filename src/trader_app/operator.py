@@ -2,8 +2,9 @@
 loop at the start of a tick and acknowledged with a result (docs/operations.md).
 
 The queue is an audit log: a command is never deleted, only marked executed, rejected or stale. A command
-queued before the run started is stale: reported, never executed (an old ``close-all`` must not fire when a
-bot is restarted days later). ``trader-app command`` stamps a command with the machine's clock, so the run's
+queued before the run's process started is stale: reported, never executed (an old ``close-all`` must not fire
+when a bot is restarted days later), except ``halt`` and ``pause``, which only hold trading back.
+``trader-app command`` stamps a command with the machine's clock, so the run's
 start and the handling are taken on that clock too (``wall``), not on the run's (a venue's, which may be ahead
 of it or run faster).
 """
@@ -25,6 +26,9 @@ from trader_core.ports import Clock, Store, Telemetry
 __all__ = ["MANUAL_STOP", "OPERATOR", "CommandProcessor"]
 
 MANUAL_STOP = "manual stop"
+# Commands that only hold trading back are carried out whenever they were queued: a halt or pause sent while the
+# bot was down (or starting) meant "do not trade", and dropping it as stale let the bot trade.
+_NEVER_STALE = frozenset({CommandName.HALT, CommandName.PAUSE})
 OPERATOR = "operator"
 
 
@@ -38,10 +42,11 @@ class CommandProcessor:
     telemetry: Telemetry
     exit_policy: str = "cancel"
     wall: Clock | None = None  # the clock commands are stamped by (the machine's); None: ``clock``
+    since: datetime | None = None  # when the process started (on ``wall``); None: now
     started_at: datetime = attrs.field(init=False)  # the run's start on ``wall``: a command queued before is stale
 
     def __attrs_post_init__(self) -> None:
-        self.started_at = self._wall().now()
+        self.started_at = self.since if self.since is not None else self._wall().now()
 
     def _wall(self) -> Clock:
         return self.clock if self.wall is None else self.wall
@@ -60,7 +65,7 @@ class CommandProcessor:
             pending = uow.commands.list_pending()
         handled = []
         for command in pending:
-            if command.created_at < self.started_at:
+            if command.created_at < self.started_at and command.name not in _NEVER_STALE:
                 status, result = CommandStatus.STALE, (
                     f"not executed: queued at {command.created_at.isoformat()}, before this run started")
             else:

@@ -107,6 +107,9 @@ class StrategyOrchestrator:
     wall: Clock | None = None
     # Asked before each tick: a reason to stop at once (the bot's lease lost to another process), or None.
     guard: Callable[[], str | None] | None = None
+    # Why the lease was lost, when it was: the bot is another process's now, so the loop ends with nothing more
+    # sent to the venue (no exit policy, no last sync: they would act on positions the new holder runs).
+    lease_lost: str | None = attrs.field(default=None, init=False)
     on_started: Callable[[], None] | None = None  # once start-up is done (the CLI freezes its heap)
     last_lag: timedelta = attrs.field(default=timedelta(0), init=False)
     _status_written: timedelta | None = attrs.field(default=None, init=False)
@@ -127,7 +130,8 @@ class StrategyOrchestrator:
 
         When the venue refuses the credentials (``credentials_refused``) the loop stops after that tick and the
         run ends FAILED with no clean-up at the venue: every call would meet the same refusal, and what rests
-        there (protective stops and targets included) is left as it is."""
+        there (protective stops and targets included) is left as it is. When the lease is lost (``lease_lost``)
+        the run ends FAILED the same way: another process runs the bot now."""
         await self.start()
         if not self._stop_if_refused():
             await self._balances("baseline")
@@ -142,7 +146,7 @@ class StrategyOrchestrator:
                 await self.tick()
                 if self.stop_reason is None:
                     await self.sleep(self.next_sleep())
-            if self.credentials_refused is None:
+            if self.credentials_refused is None and self.lease_lost is None:
                 await self._exit()
                 await self._last_sync()
                 await self._balances("report")
@@ -258,6 +262,7 @@ class StrategyOrchestrator:
     async def tick(self) -> None:
         """One pass of the loop; its health is reported to the manager whatever happens."""
         if self.guard is not None and (reason := self.guard()) is not None:
+            self.lease_lost = reason
             self.request_stop(reason)
             return
         await self.process_commands()

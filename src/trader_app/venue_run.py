@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
@@ -171,7 +171,8 @@ def refused_while_running(venue: str, reason: str) -> ConfigError:
 
 
 async def build_venue_run(settings: Settings, store: Store, venue: VenueConnection, *,
-                          telemetry_factory: Callable[[RunRecord], Telemetry], strategy: SignalSource) -> Replay:
+                          telemetry_factory: Callable[[RunRecord], Telemetry], strategy: SignalSource,
+                          commands_since: datetime | None = None) -> Replay:
     """Wire a run against a real venue through ccxt (connected by :func:`connect_venue`): live, its sandbox (or
     our emulator), or paper (the venue's public data, the paper venue's fills). System clock (the emulator's market
     clock with ``--sandbox-url``); the loop polls every ``interval``."""
@@ -217,7 +218,8 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
         interval=timedelta(seconds=float(settings.interval)), balance=settings.balance,
         exit_policy=settings.exit_policy, accept_reconciliation=settings.accept_reconciliation,
         balances=BalanceCheck(trading, telemetry, clock),
-        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy, wall=wall),
+        commands=CommandProcessor(services, store, clock, telemetry, exit_policy=settings.exit_policy, wall=wall,
+                                  since=commands_since),
         wall=wall,
     )
     return Replay(orchestrator, [exchange.close])

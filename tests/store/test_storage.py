@@ -20,7 +20,7 @@ from trader_adapters.sql.migrate import current_revision, head_revision, upgrade
 from trader_adapters.sql.store import SqlStore, create_store_engine
 from trader_app.backups import backup_database, backup_sqlite, find_pg_dump
 from trader_app.storage import open_store, redact, schema_state
-from trader_core.model import BotId, ConfigError
+from trader_core.model import BotId, ConfigError, StoreError
 
 SECRET = "s3cr3t-Pa55"
 BOT = BotId("bot-a")
@@ -201,3 +201,21 @@ def test_a_postgres_backup_is_a_pg_dump_archive_and_the_password_stays_out_of_th
         backup_database(refused, tmp_path / "refused.dump")
     assert_no_secret(caught.value)
     assert not (tmp_path / "refused.dump").exists()
+
+
+def test_a_write_lock_held_past_the_wait_is_a_store_error_not_a_raw_driver_error(tmp_path: Path) -> None:
+    """Another connection holds SQLite's write lock longer than the store waits: the unit of work fails as a
+    ``StoreError`` (a failed tick, a lease renewal tried again), never a raw ``sqlite3.OperationalError`` that
+    gets past every handler and ends a live bot with a traceback."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    upgrade_to_head(url)
+    store = SqlStore(create_store_engine(url, busy_timeout_ms=50), BotId("b"), owns_engine=True)
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with store.unit_of_work() as uow, pytest.raises(StoreError, match="locked"):
+            uow.values.put("k", "v")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        store.close()

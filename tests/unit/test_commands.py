@@ -233,6 +233,25 @@ def test_a_stop_command_ends_the_loop_with_manual_stop_and_a_complete_cleanup() 
     assert '"stop_reason": "manual stop"' in run.summary_json
 
 
+def test_a_bot_that_lost_its_lease_sends_nothing_more_whatever_its_exit_policy() -> None:
+    """Stalled past its lease (a paused VM), the bot finds another process holding it: the positions are that
+    process's now. Under ``flatten`` the old one sold the plan the new one protected, and the new one sold it
+    again; it ends with nothing sent: no exit policy, no last sync."""
+    bot = a_bot(exit_policy="flatten", start=False)
+    _foreign(bot)
+    taken_at = T0 + 3 * MINUTE
+    bot.orchestrator.guard = lambda: "lease lost to host vm, pid 1" if bot.clock.now() > taken_at else None
+    asyncio.run(bot.orchestrator.run_until_stopped(lambda: Decimal(0)))
+    assert bot.orchestrator.stop_reason == "lease lost to host vm, pid 1"
+    sent_after = [c for c in bot.venue.calls if c[0] in ("place_order", "cancel_order")]
+    assert [c[0] for c in sent_after].count("cancel_order") == 0, "the bracket the new holder took over stays"
+    assert [p.status for p in bot.orchestrator.services.book.plans()] == [PlanStatus.OPEN]
+    with bot.store.unit_of_work() as uow:
+        run = uow.runs.find(bot.orchestrator.run.run_id)
+    assert run is not None
+    assert run.status is RunStatus.FAILED
+
+
 @pytest.mark.parametrize("policy", ["cancel", "leave"])
 def test_a_stop_under_cancel_or_leave_keeps_the_venue_held_bracket(policy: str) -> None:
     bot = a_stopped_bot(policy)
@@ -337,7 +356,7 @@ def test_accept_reconciliation_lifts_the_start_up_gate() -> None:
 
 def test_a_command_queued_before_the_run_started_is_reported_stale_not_executed() -> None:
     store = InMemoryStore(BotId("ops"))
-    old = queue(store, CommandName.HALT, T0 - timedelta(hours=3))
+    old = queue(store, CommandName.STOP, T0 - timedelta(hours=3))
     bot = a_bot(store=store)
     bot.tick()
     command = stored(store, old)
@@ -345,17 +364,41 @@ def test_a_command_queued_before_the_run_started_is_reported_stale_not_executed(
     assert command.handled_at == T0 + MINUTE
     assert command.result is not None
     assert "before this run started" in command.result
-    assert bot.health.status.state is TradingState.ACTIVE  # not executed
+    assert bot.orchestrator.stop_reason is None  # not executed
     (event,) = bot.handled()
-    assert (event.command, event.status) == ("halt", "stale")
+    assert (event.command, event.status) == ("stop", "stale")
     with store.unit_of_work() as uow:
         assert not uow.commands.has_pending()
+
+
+@pytest.mark.parametrize(("name", "state"), [(CommandName.HALT, TradingState.HALTED),
+                                             (CommandName.PAUSE, TradingState.REDUCING)])
+def test_a_halt_or_pause_queued_while_the_bot_was_down_is_carried_out(name: CommandName,
+                                                                       state: TradingState) -> None:
+    """They only hold trading back: dropping one as stale let a bot that was told not to trade trade."""
+    store = InMemoryStore(BotId("ops"))
+    old = queue(store, name, T0 - timedelta(hours=3))
+    bot = a_bot(store=store)
+    bot.tick()
+    assert stored(store, old).status is CommandStatus.EXECUTED
+    assert bot.health.status.state is state
+
+
+def test_a_command_queued_while_the_process_started_is_this_runs() -> None:
+    """The run's start is the process's (``since``), not the moment the loop's command reader was built after the
+    venue's start-up: a stop sent while the bot connected is carried out."""
+    store = InMemoryStore(BotId("ops"))
+    sent = queue(store, CommandName.CLOSE_ALL, T0 - timedelta(seconds=2))
+    bot = a_bot(store=store)
+    bot.orchestrator.commands = attrs.evolve(bot.orchestrator.commands, since=T0 - timedelta(seconds=5))
+    bot.tick()
+    assert stored(store, sent).status is CommandStatus.EXECUTED
 
 
 def test_commands_are_judged_on_the_operators_clock_when_the_bot_follows_a_venue_clock_ahead_of_it() -> None:
     wall = SimulatedClock(T0 - timedelta(minutes=30))  # the machine's clock; the bot's (the venue's) reads T0
     store = InMemoryStore(BotId("ops"))
-    old = queue(store, CommandName.PAUSE, wall.now() - timedelta(seconds=1))
+    old = queue(store, CommandName.CLOSE_ALL, wall.now() - timedelta(seconds=1))
     bot = a_bot(store=store, wall=wall)
     wall.advance(timedelta(seconds=5))
     fresh = queue(store, CommandName.HALT, wall.now())

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from trader_adapters.sql.repositories import (
     SqlCandleRepository,
@@ -113,8 +113,13 @@ def _prepare_sqlite(engine: Engine, busy_timeout_ms: int, *, read_only: bool = F
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Straight to the driver: every unit of work begins here, and SQLAlchemy's statement machinery
-        # (compilation cache, events, result set) costs more than the BEGIN itself.
-        connection.connection.driver_connection.execute(begin)
+        # (compilation cache, events, result set) costs more than the BEGIN itself. The driver's own error (a
+        # write lock held past the busy timeout) is wrapped as SQLAlchemy would: the unit of work's guard turns
+        # it into a StoreError, never a raw sqlite3 error past every handler.
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except Exception as exc:
+            raise OperationalError(begin, None, exc) from exc
 
 
 class SqlStore:

@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -232,6 +232,8 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
     from trader_adapters.strategies.scripted import ScriptedSignals, report_missed
     from trader_app.venue_run import connect_venue
 
+    # Commands queued from here on are this run's (a halt sent while it connects to the venue is not stale).
+    started = SystemClock().now()
     venue = await connect_venue(settings)
     try:
         store, lease = _open_held_store(settings)
@@ -243,7 +245,7 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
             report_missed(strategy.resume(store, SystemClock().now(), catch_up=settings.signals_catch_up),
                           settings.signals)
         return await _run_on_venue(settings, store, venue, telemetry_for=telemetry_for, strategy=strategy,
-                                   elapsed=elapsed, on_status=on_status, guard=lease.guard)
+                                   elapsed=elapsed, on_status=on_status, guard=lease.guard, started=started)
     finally:
         lease.release()
         store.close()
@@ -252,13 +254,14 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
 async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection, *,
                         telemetry_for: Callable[[RunRecord], Telemetry], strategy: SignalSource,
                         elapsed: Callable[[], Decimal], on_status: Callable[[LoopStatus], None] | None = None,
-                        guard: Callable[[], str | None] | None = None,
+                        guard: Callable[[], str | None] | None = None, started: datetime | None = None,
                         ) -> tuple[RunSummary, ConfigError | None]:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit.
     Returns the summary and, when the venue refused the credentials, the error to end with."""
     from trader_app.venue_run import build_venue_run
 
-    wired = await build_venue_run(settings, store, venue, telemetry_factory=telemetry_for, strategy=strategy)
+    wired = await build_venue_run(settings, store, venue, telemetry_factory=telemetry_for, strategy=strategy,
+                                  commands_since=started)
     wired.orchestrator.on_status = on_status  # the metrics endpoint's view of the loop (None: off)
     wired.orchestrator.guard = guard  # the bot's lease: lost to another process -> stop
     bind_llm(strategy, store, wired.orchestrator)
