@@ -104,7 +104,7 @@ def new_run(mode: str, config: Mapping[str, str], clock: Clock) -> RunRecord:
 def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
     """The candles a replay runs on: the CSV file, or the seeded synthetic feed."""
     from trader_adapters.feeds.csv_feed import load_candle_rows
-    from trader_adapters.feeds.synthetic import generate_candles
+    from trader_adapters.feeds.synthetic import candles_per_days, generate_candles
 
     if settings.data is not None:
         symbol = settings.symbols[0]  # exactly one with --data (settings/validation.py)
@@ -115,7 +115,7 @@ def load_series(settings: Settings) -> dict[Symbol, Sequence[Candle]]:
         now = SystemClock().now()
         return {symbol: load_candle_rows(settings.data, symbol, settings.timeframe, now=now)}
     timeframe = settings.timeframe or Timeframe("1m")
-    count = int(timedelta(days=settings.days) / timeframe.duration)
+    count = candles_per_days(timeframe, settings.days)
     if count < 1:
         needed = -(-timeframe.duration // timedelta(days=1))  # whole days, rounded up
         raise ConfigError(f"the synthetic feed of {settings.days} day(s) is shorter than one {timeframe.text} candle: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
@@ -96,7 +96,7 @@ def replayed_candles(run: RunRecord) -> tuple[Candle, ...]:
     """The candles a replay of the synthetic feed ran on, generated again from its stored settings (the feed is
     seeded: the same candles), so its report marks equity as ``run --report`` did; () for any other run, a CSV
     replay (its file is named with ``--candles``) or settings this cannot read."""
-    from trader_adapters.feeds.synthetic import generate_candles
+    from trader_adapters.feeds.synthetic import candles_per_days, generate_candles
 
     if run.mode != "replay":
         return ()
@@ -110,7 +110,7 @@ def replayed_candles(run: RunRecord) -> tuple[Candle, ...]:
         symbols = [Symbol.parse(name) for name in str(config["symbols"]).split(",") if name]
     except (KeyError, TypeError, ValueError, TraderError):
         return ()
-    count = int(timedelta(days=days) / timeframe.duration)
+    count = candles_per_days(timeframe, days)
     candles = (c for symbol in symbols for c in generate_candles(symbol, timeframe, start, count, seed))
     return tuple(sorted(candles, key=lambda c: c.close_time))
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from trader_core.model.errors import ConfigError
 from trader_core.model.ids import Symbol
 from trader_core.model.market import Candle, Timeframe, require_utc
 
-__all__ = ["generate_candles", "starting_price"]
+__all__ = ["candles_per_days", "generate_candles", "starting_price"]
 
 _START_PRICES = {"BTC": 60000, "ETH": 3000, "SOL": 150}
 _DEFAULT_START = 100
@@ -32,6 +32,11 @@ _SWITCH_PROB = 1 / 250  # mean regime length ~250 bars: regimes persist
 def starting_price(symbol: Symbol) -> int:
     """The synthetic series' first price for ``symbol``'s base asset (BTC 60000, ETH 3000, SOL 150, else 100)."""
     return _START_PRICES.get(symbol.base.code, _DEFAULT_START)
+
+
+def candles_per_days(timeframe: Timeframe, days: int) -> int:
+    """How many whole candles of ``timeframe`` a synthetic feed of ``days`` days holds."""
+    return int(timedelta(days=days) / timeframe.duration)
 
 
 def generate_candles(
