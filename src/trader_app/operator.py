@@ -18,7 +18,7 @@ import attrs
 
 from trader_app.orchestrator import Services
 from trader_core.model import TraderError
-from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
+from trader_core.model.commands import HOLDS_TRADING_BACK, CommandName, CommandStatus, OperatorCommand
 from trader_core.model.events import CommandHandled
 from trader_core.model.health import TradingStatus
 from trader_core.ports import Clock, Store, Telemetry
@@ -26,9 +26,6 @@ from trader_core.ports import Clock, Store, Telemetry
 __all__ = ["MANUAL_STOP", "OPERATOR", "CommandProcessor"]
 
 MANUAL_STOP = "manual stop"
-# Commands that only hold trading back are carried out whenever they were queued: a halt or pause sent while the
-# bot was down (or starting) meant "do not trade", and dropping it as stale let the bot trade.
-_NEVER_STALE = frozenset({CommandName.HALT, CommandName.PAUSE})
 OPERATOR = "operator"
 
 
@@ -65,7 +62,7 @@ class CommandProcessor:
             pending = uow.commands.list_pending()
         handled = []
         for command in pending:
-            if command.created_at < self.started_at and command.name not in _NEVER_STALE:
+            if command.created_at < self.started_at and command.name not in HOLDS_TRADING_BACK:
                 status, result = CommandStatus.STALE, (
                     f"not executed: queued at {command.created_at.isoformat()}, before this run started")
             else:

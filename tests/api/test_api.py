@@ -79,8 +79,14 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     one = client.get(f"/api/v1/bots/beta/commands/{queued['command_id']}").json()
     assert one == log[0]
     assert client.get("/api/v1/bots/alpha/commands").json()["commands"] == []
-    waited = client.post("/api/v1/bots/beta/commands/resume", headers=AUTH, params={"wait": 1}).json()
+    waited = client.post("/api/v1/bots/beta/commands/halt", headers=AUTH, params={"wait": 1}).json()
     assert waited["status"] == "pending", "no bot is running, so nothing handles it"
+    # Beta's process is gone: a command it would drop as stale at its next start is refused, not "queued".
+    stopped = client.post("/api/v1/bots/beta/commands/close-all", headers=AUTH)
+    assert stopped.status_code == 409
+    assert stopped.json()["error"].startswith("the bot is not running (no process has run it): close-all is carried "
+                                              "out by a running bot only")
+    assert [c["name"] for c in client.get("/api/v1/bots/beta/commands").json()["commands"]] == ["halt", "pause"]
 
 
 @pytest.mark.parametrize(("case"), [

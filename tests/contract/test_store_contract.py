@@ -1017,6 +1017,18 @@ def test_a_lease_in_force_keeps_a_second_holder_out_until_it_expires(store: Stor
     assert take(store, late, at(1.6)) == late, "taken over once expired"
 
 
+def test_a_renewal_keeps_the_time_the_holder_took_the_bot(store: Store) -> None:
+    """An operator told "running since 12:00:20" by every renewal could not tell a bot up for a week from one
+    that just started."""
+    take(store, a_lease("first"), T0)
+    held = take(store, a_lease("first", since=at(5), seconds=30), at(5))
+    assert (held.since, held.expires_at) == (T0, at(5) + timedelta(seconds=30)), "renewed until later, since kept"
+    with store.unit_of_work() as uow:
+        assert uow.leases.find() == held
+    late = a_lease("second", since=at(60), pid=200)
+    assert take(store, late, at(60)).since == at(60), "a new holder's lease starts when it took the bot"
+
+
 def test_a_dead_holder_can_be_replaced_at_once_and_release_frees_the_bot(store: Store) -> None:
     dead, heir = a_lease("dead"), a_lease("heir", since=at(0.1))
     take(store, dead, T0)

@@ -164,6 +164,9 @@ def test_without_llm_decisions_the_section_says_so_and_a_failing_source_does_not
         assert "the store failed" in page.evaluate(LLM_TEXT)
         page.wait_for("document.querySelectorAll('#trades tbody tr').length === 20")
         assert page.evaluate("document.getElementById('state').textContent") == "active"
+        # The fixture's run is marked running and no process holds the bot: what a kill -9 leaves.
+        assert page.evaluate("document.getElementById('process').textContent") == \
+            "process: down: no process holds the bot (killed or crashed)"
 
 
 def test_an_unreadable_bot_does_not_blank_the_others_and_a_pause_length_must_be_whole_minutes(
@@ -179,6 +182,8 @@ def test_an_unreadable_bot_does_not_blank_the_others_and_a_pause_length_must_be_
             assert page.evaluate("document.getElementById('bot').hidden") is False
             assert page.evaluate("document.querySelectorAll('#bots-table tbody tr').length") == 2
             assert "unreadable" in page.evaluate("document.getElementById('bots-table').textContent")
+            assert page.evaluate("document.querySelector('#bots-table tbody tr td.process').textContent") \
+                == "finished", "a finished replay is not taken for a bot that is down"
             assert page.evaluate("!!document.getElementById('cmd-pause')")
             page.evaluate(f"(() => {{ const t = document.getElementById('token'); t.value = '{TOKEN}'; "
                           "t.dispatchEvent(new Event('change')); return true; })()")

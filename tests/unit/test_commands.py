@@ -43,6 +43,7 @@ from trader_core.model import (
 from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
 from trader_core.model.events import CommandHandled, RunFinished
 from trader_core.model.health import HealthPolicy, TradingState
+from trader_core.model.lease import Lease
 from trader_core.ports import DecisionContext
 from trader_core.trading import ActionPolicy
 
@@ -500,6 +501,9 @@ def test_the_command_cli_queues_and_times_out_when_no_bot_answers(tmp_path, caps
     try:
         with store.unit_of_work() as uow:
             uow.runs.add(RunRecord(run_id=RunId("ops-first"), mode="paper", started_at=T0))
+            now = datetime.now(UTC)  # a process holds the bot (its lease in force) but never answers
+            uow.leases.take(Lease(token="hung", host="box", pid=1, since=now, expires_at=now + timedelta(hours=1)),
+                            now)
             uow.commit()
     finally:
         store.close()
@@ -517,6 +521,38 @@ def test_the_command_cli_queues_and_times_out_when_no_bot_answers(tmp_path, caps
     assert [(c.name, c.minutes) for c in pending] == [(CommandName.PAUSE, 5), (CommandName.STOP, None)]
     with pytest.raises(ConfigError, match="--minutes goes with pause only"):
         command_command("stop", url, "ops", minutes=5)
+
+
+@pytest.mark.parametrize("name", ["stop", "close-all", "cancel-all", "resume", "accept-reconciliation"])
+def test_a_command_a_stopped_bot_would_drop_as_stale_is_refused_not_queued(tmp_path, capsys, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Told "queued", an operator expected a close-all sent to a bot that was down to run at its next start; it
+    was reported stale there and never ran. A halt or pause is kept: it holds from the next start."""
+    from trader_app.cli import main
+    from trader_app.storage import open_store
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = open_store(url, BotId("ops"))
+    try:
+        with store.unit_of_work() as uow:
+            uow.runs.add(RunRecord(run_id=RunId("ops-first"), mode="live", started_at=T0))
+            uow.leases.take(Lease(token="killed", host="box", pid=7, since=T0, expires_at=T0 + timedelta(seconds=30)),
+                            T0)
+            uow.commit()
+    finally:
+        store.close()
+    assert main(["command", name, "--db", url, "--bot", "ops"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"trader-app: error: the bot is not running (its last process (box, pid 7) stopped holding it at "
+                   f"2025-01-01T00:00:30+00:00): {name} is carried out by a running bot only, and one queued now "
+                   "would be stale at its next start; halt and pause are kept for its next start; nothing queued")
+    assert main(["command", "halt", "--db", url, "--bot", "ops"]) == 0
+    assert "; the bot is not running: the halt holds from its next start" in capsys.readouterr().out
+    store = open_store(url, BotId("ops"), migrate=False)
+    try:
+        with store.unit_of_work() as uow:
+            assert [c.name for c in uow.commands.list_pending()] == [CommandName.HALT]
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -88,8 +88,8 @@ def test_json_output_is_plain_data_with_decimals_as_strings() -> None:
     status = collect_status(bot.store, bot.clock.now())
     again = json.loads(json.dumps(status))
     assert again == status
-    assert set(status) == {"bot", "run", "trading_state", "loop", "circuits", "positions", "plans", "orders", "pnl",
-                           "llm_budget"}
+    assert set(status) == {"bot", "run", "process", "trading_state", "loop", "circuits", "positions", "plans",
+                           "orders", "pnl", "llm_budget"}
     assert status["llm_budget"] is None  # never ran the LLM strategy
 
     def walk(value: Any) -> None:
@@ -231,3 +231,29 @@ def test_status_says_how_the_venue_protects_open_plans(holds_exits: bool, holds_
     shown = collect_status(bot.store, bot.clock.now())
     assert shown["loop"]["protection"] == words
     assert f"protection     {words}" in render_status(shown)
+
+
+def test_status_tells_a_run_whose_process_is_gone_from_a_live_one() -> None:
+    """A bot killed with -9 (or a power cut) leaves its run marked running: only its lease, expired and not
+    renewed, tells the operator that nothing is watching the positions."""
+    from trader_core.model.lease import Lease
+
+    bot = _bot_with_a_protected_position()
+    now = bot.clock.now()
+    with bot.store.unit_of_work() as uow:
+        uow.runs.add(RunRecord(run_id=RunId("live-1"), mode="live", started_at=now - timedelta(days=2)))
+        uow.leases.take(Lease(token="t", host="box", pid=4242, since=now - timedelta(days=2),
+                              expires_at=now + timedelta(seconds=20)), now)
+        uow.commit()
+
+    alive = collect_status(bot.store, now)
+    assert alive["process"] == {"host": "box", "pid": 4242, "since": (now - timedelta(days=2)).isoformat(),
+                                "expires_at": (now + timedelta(seconds=20)).isoformat(), "alive": True}
+    assert f"process        running: host box, pid 4242, since {(now - timedelta(days=2)).isoformat()}" \
+        in render_status(alive)
+
+    gone = collect_status(bot.store, now + timedelta(minutes=5))
+    assert gone["run"]["status"] == "running"
+    assert gone["process"]["alive"] is False
+    assert (f"process        none since {(now + timedelta(seconds=20)).isoformat()}: the run is marked running "
+            "but no process holds the bot (killed or crashed)") in render_status(gone)

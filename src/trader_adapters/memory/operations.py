@@ -139,10 +139,12 @@ class InMemoryLeaseRepository(Repository):
         with self._uow.guard("take lease"):
             check_values(lease, "take lease")
             current = self._state.lease
-            if current is None or not current.in_force(now) or current.token in (lease.token, replacing):
-                self._state.lease = lease
-                return lease
-            return current
+            if current is not None and current.token == lease.token:  # a renewal: the holder's start stays
+                lease = attrs.evolve(lease, since=current.since)
+            elif current is not None and current.in_force(now) and current.token != replacing:
+                return current
+            self._state.lease = lease
+            return lease
 
     def find(self) -> Lease | None:
         """The bot's lease, or None."""

@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from trader_adapters.sql.round_trips import RoundTripFilter
-from trader_app.api.fleet import Fleet, NotFoundError
+from trader_app.api.fleet import ConflictError, Fleet, NotFoundError
 from trader_app.api.openapi import openapi_schema
 from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, UnavailableReport
 from trader_core.model import InvalidValueError, StoreError, TraderError, parse_time
@@ -172,8 +172,8 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
                 request.state.body = body
                 result = await run_in_threadpool(func, request)
                 return _json(result if then is None else await then(request, result))
-            except NotFoundError as exc:
-                return _error(404, str(exc))
+            except (NotFoundError, ConflictError) as exc:
+                return _error(404 if isinstance(exc, NotFoundError) else 409, str(exc))
             except (BadRequestError, InvalidValueError, ValueError) as exc:
                 return _error(400, str(exc))
             except StoreError as exc:

@@ -36,7 +36,7 @@ from trader_app.commands.status import collect_status
 from trader_app.storage import read_only_url
 from trader_app.summary import round_trips
 from trader_core.model import ZERO, BotId, RunId, RunRecord, StoreError
-from trader_core.model.commands import CommandName, OperatorCommand
+from trader_core.model.commands import CommandName, OperatorCommand, refused_while_down
 
 __all__ = ["Fleet", "NotFoundError", "command_json", "equity_json", "equity_points", "equity_rows"]
 
@@ -46,6 +46,10 @@ _EQUITY_KEPT = 32  # runs whose encoded equity curve is kept
 _PAGES_KEPT = 128  # encoded trades pages kept, each at most _PAGE_BYTES_KEPT (so at most 8 MiB)
 _PAGE_BYTES_KEPT = 64 * 1024
 RunVersion = tuple[int, int, int]
+
+
+class ConflictError(RuntimeError):
+    """The request cannot be carried out in the bot's present state (a 409)."""
 
 
 class NotFoundError(LookupError):
@@ -185,6 +189,9 @@ class Fleet:
         command = OperatorCommand(command_id=f"cmd-{uuid.uuid4().hex[:20]}", name=name,
                                   created_at=datetime.now(UTC), minutes=minutes)
         with self._writer(bot).unit_of_work() as uow:
+            refused = refused_while_down(name, uow.leases.find(), command.created_at)
+            if refused is not None:
+                raise ConflictError(refused)
             uow.commands.add(command)
             uow.commit()
         return command_json(command)

@@ -64,6 +64,6 @@ def openapi_schema() -> dict[str, Any]:
                     "type": "object",
                     "properties": {"minutes": {"type": "integer", "minimum": 1, "maximum": 525600}}}}}},
                 "responses": {"200": {"description": "the queued command"}, "400": _ERROR, "401": _ERROR,
-                              "404": _ERROR}}},
+                              "404": _ERROR, "409": _ERROR}}},
         },
     }

@@ -16,7 +16,7 @@ from trader_app.commands.target import add_target, target
 from trader_app.storage import open_store
 from trader_app.stored_runs import no_runs
 from trader_core.model import BotId, ConfigError, InvalidValueError, StoreError
-from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand
+from trader_core.model.commands import CommandName, CommandStatus, OperatorCommand, refused_while_down
 
 __all__ = ["command_command", "register"]
 
@@ -57,12 +57,18 @@ def command_command(name: str, db: str, bot: str, *, minutes: int | None = None,
             with store.unit_of_work() as uow:
                 if uow.runs.find_latest() is None:
                     raise no_runs(bot, db)
+                holder = uow.leases.find()
+                refused = refused_while_down(command.name, holder, command.created_at)
+                if refused is not None:
+                    raise ConfigError(f"{refused}; nothing queued")
                 uow.commands.add(command)
                 uow.commit()
         except StoreError as exc:
             raise ConfigError(f"cannot queue the command ({exc}); is the database upgraded (trader-app db "
                               "upgrade)?") from exc
-        print(f"queued {command.name.value} ({command.command_id}) for bot {bot}")
+        down = "" if holder is not None and holder.in_force(command.created_at) else \
+            f"; the bot is not running: the {command.name.value} holds from its next start"
+        print(f"queued {command.name.value} ({command.command_id}) for bot {bot}{down}")
         if not wait:
             return 0
         deadline = time.monotonic() + timeout

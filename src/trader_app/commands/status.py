@@ -86,6 +86,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         plans = uow.plans.list_active(run_scope)
         orders = uow.orders.list_active(run_scope)
         llm_budget = budget_json(uow, now)
+        lease = uow.leases.find()
     loop = _loop(loop_text)
     prices = {} if loop is None else dict(loop.prices)
     return {
@@ -93,6 +94,10 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         "run": None if latest is None else {"run_id": latest.run_id.value, "mode": latest.mode,
                                             "status": latest.status.value,
                                             "started_at": latest.started_at.isoformat()},
+        "process": None if lease is None else {
+            "host": lease.host, "pid": lease.pid, "since": lease.since.isoformat(),
+            "expires_at": lease.expires_at.isoformat(), "alive": lease.in_force(now),
+        },
         "trading_state": {
             "state": "active" if trading is None else trading.state.value,
             "reason": "" if trading is None else trading.reason,
@@ -236,6 +241,8 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
     run = status["run"]
     out.append(f"bot            {status['bot']}" + ("  (no runs)" if run is None else
                                                      f"  (run {run['run_id']}, {run['mode']}, {run['status']})"))
+    if run is not None:
+        out.append(f"process        {_process_line(run, status['process'])}")
     reason = f"  ({state['reason']})" if state["reason"] else ""
     until = f" until {state['until']}" if state["until"] else ""
     out.append(f"trading state  {state['state']}{until}{reason}")
@@ -261,6 +268,18 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
                    f"burn {llm['burn_rate_per_hour']}/h, {hours} h to the cap, {llm['calls']} calls; "
                    f"net after LLM {net}")
     return out
+
+
+def _process_line(run: dict[str, Any], process: dict[str, Any] | None) -> str:
+    """Whether a process runs the bot now (its lease in force): a run killed or crashed stays marked running in
+    the store, and only the lease tells it apart from a live one."""
+    if process is not None and process["alive"]:
+        return f"running: host {process['host']}, pid {process['pid']}, since {process['since']}"
+    if run["status"] != "running":
+        return "none"
+    gone = "" if process is None else f" since {process['expires_at']}"
+    return (f"none{gone}: the run is marked running but no process holds the bot (killed or crashed); "
+            "starting the bot again resumes it")
 
 
 def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[str]:

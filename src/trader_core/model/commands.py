@@ -9,9 +9,10 @@ from datetime import datetime
 import attrs
 
 from trader_core.model.errors import InvalidValueError
+from trader_core.model.lease import Lease
 from trader_core.model.market import utc
 
-__all__ = ["CommandName", "CommandStatus", "OperatorCommand"]
+__all__ = ["HOLDS_TRADING_BACK", "CommandName", "CommandStatus", "OperatorCommand", "refused_while_down"]
 
 
 class CommandName(enum.Enum):
@@ -24,6 +25,25 @@ class CommandName(enum.Enum):
     CLOSE_ALL = "close-all"
     CANCEL_ALL = "cancel-all"
     ACCEPT_RECONCILIATION = "accept-reconciliation"
+
+
+# Commands that only hold trading back are carried out whenever they were queued: a halt or pause sent while the
+# bot was down (or starting) meant "do not trade", and dropping it as stale let the bot trade. Any other command
+# queued before the bot's process started is stale: an old close-all must not fire at a restart days later.
+HOLDS_TRADING_BACK = frozenset({CommandName.HALT, CommandName.PAUSE})
+
+
+def refused_while_down(name: CommandName, lease: Lease | None, now: datetime) -> str | None:
+    """Why ``name`` is not queued now, or None: no process holds the bot (no lease in force at ``now``) and the
+    command would only be reported stale at the bot's next start, so queueing it would tell the operator
+    "queued" for something that never happens."""
+    if name in HOLDS_TRADING_BACK or (lease is not None and lease.in_force(now)):
+        return None
+    down = ("no process has run it" if lease is None
+            else f"its last process ({lease.host}, pid {lease.pid}) stopped holding it at "
+                 f"{lease.expires_at.isoformat(timespec='seconds')}")
+    return (f"the bot is not running ({down}): {name.value} is carried out by a running bot only, and one queued "
+            "now would be stale at its next start; halt and pause are kept for its next start")
 
 
 class CommandStatus(enum.Enum):

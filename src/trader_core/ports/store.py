@@ -277,8 +277,9 @@ class LeaseRepository(Protocol):
 
     def take(self, lease: Lease, now: datetime, *, replacing: str | None = None) -> Lease:
         """Hold the bot with ``lease`` when nobody does, when the lease in force has expired at ``now``, when it
-        is this same token (a renewal), or when its token is ``replacing`` (a holder known to be dead). Returns
-        the lease in force afterwards: ``lease`` itself when taken, the other holder's otherwise."""
+        is this same token (a renewal: the lease in force keeps its ``since``, the holder's start), or when its
+        token is ``replacing`` (a holder known to be dead). Returns the lease in force afterwards: ``lease`` when
+        taken (with the first ``since`` when renewed), the other holder's otherwise."""
         ...
 
     def find(self) -> Lease | None:

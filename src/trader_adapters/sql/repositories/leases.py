@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, or_, select
+from sqlalchemy import Table, bindparam, case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trader_adapters.sql.models import LeaseRow
@@ -22,13 +22,16 @@ _COLUMNS = ("token", "host", "pid", "since", "expires_at")
 
 @cache
 def _take(dialect: str) -> Any:
-    """INSERT the lease; on the bot's existing row, overwrite it only where it has expired, is ours, or belongs to
-    the holder being replaced. Both SQLite (3.24+) and PostgreSQL run the whole decision in this one statement."""
+    """INSERT the lease; on the bot's existing row, overwrite it only where it has expired, is ours (a renewal,
+    which keeps the holder's ``since``), or belongs to the holder being replaced. Both SQLite (3.24+) and
+    PostgreSQL run the whole decision in this one statement."""
     insert_ = sqlite.insert if dialect == "sqlite" else postgresql.insert
     statement = insert_(_LEASES)
     return statement.on_conflict_do_update(
         index_elements=["bot_id"],
-        set_={name: statement.excluded[name] for name in _COLUMNS},
+        set_={name: statement.excluded[name] for name in _COLUMNS}
+        | {"since": case((_LEASES.c.token == statement.excluded.token, _LEASES.c.since),  # a renewal keeps it
+                         else_=statement.excluded.since)},
         where=or_(
             _LEASES.c.expires_at <= bindparam("now"),
             _LEASES.c.token == statement.excluded.token,

@@ -80,6 +80,17 @@ function buttons() {
     box.appendChild(b);
   });
 }
+// Whether a process runs the bot: a run killed or crashed stays marked running in the store; only its lease,
+// in force or not, tells a live bot from one nobody watches.
+function processText(s) {
+  if (s.process && s.process.alive) return "running (pid " + s.process.pid + " on " + s.process.host + ")";
+  if (s.run && s.run.status === "running")
+    return "down: no process holds the bot" + (s.process ? " since " + s.process.expires_at : "") + " (killed or crashed)";
+  return s.run ? s.run.status : "no runs";
+}
+function processClass(s) {
+  return "process " + (s.process && s.process.alive ? "state-active" : s.run && s.run.status === "running" ? "state-error" : "");
+}
 async function refreshBots() {
   const {bots} = await get("/api/v1/bots");
   const body = document.querySelector("#bots-table tbody");
@@ -98,6 +109,7 @@ async function refreshBots() {
     tr.className = "bot-row" + (s.bot === selected ? " selected" : "");
     tr.addEventListener("click", () => { selected = s.bot; history.replaceState(null, "", "?bot=" + s.bot); refresh(); });
     cell(tr, s.bot);
+    cell(tr, processText(s)).className = processClass(s);
     cell(tr, s.trading_state.state).className = "state-" + s.trading_state.state;
     cell(tr, s.trading_state.reason);
     cell(tr, s.loop ? s.loop.at : "");
@@ -209,6 +221,8 @@ async function refreshBot() {
   const state = document.getElementById("state");
   state.textContent = s.trading_state.state; state.className = "state-" + s.trading_state.state;
   document.getElementById("reason").textContent = s.trading_state.reason;
+  const proc = document.getElementById("process");
+  proc.textContent = "process: " + processText(s); proc.className = processClass(s);
   buttons();
   table("positions", s.positions, ["symbol", "quantity", "average_cost", "last_price", "unrealized_pnl"]);
   table("plans", s.plans.map(p => Object.assign({}, p, {protection: p.protection.map(o => o.role + " " + o.status).join(", ")})),
