@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,17 +91,36 @@ def test_a_429_without_retries_left_fails_with_its_retry_after(emulator: LlmSand
     assert caught.value.retry_after_s == 7
 
 
-@pytest.mark.parametrize(("entry", "reason"), [
-    ({"status": 500}, "HTTP 500"),
-    ({"drop": True}, "connection failed"),
-    ({"malformed": True}, "unreadable"),
-    ({"delay_s": 1.5}, "timed out after 0.5 s"),
+@pytest.mark.parametrize(("entry", "reason", "billable"), [
+    ({"status": 500}, "HTTP 500", False),
+    ({"drop": True}, "connection failed", True),  # dropped after the request was read
+    ({"malformed": True}, "unreadable", True),
+    ({"delay_s": 1.5}, "timed out after 0.5 s", True),
 ])
-def test_failures_become_one_reason_without_the_key(emulator: LlmSandbox, entry: dict[str, Any], reason: str) -> None:
+def test_failures_become_one_reason_without_the_key(emulator: LlmSandbox, entry: dict[str, Any], reason: str,
+                                                    billable: bool) -> None:
     with pytest.raises(ChatFailedError) as caught:
         _ask(emulator, [entry], timeout_s=0.5)
     assert reason in caught.value.reason
     assert "sk-test-secret" not in caught.value.reason
+    assert caught.value.billable is billable, "whether the provider may have billed the lost answer"
+
+
+def test_a_refused_connection_reached_no_server_and_is_not_billable() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def go() -> None:
+        chat = OpenAiChat(base_url=f"http://127.0.0.1:{port}/v1", api_key="", timeout_s=2, max_retries=0)
+        try:
+            await chat.complete(REQUEST)
+        finally:
+            await chat.close()
+
+    with pytest.raises(ChatFailedError, match="connection failed") as caught:
+        asyncio.run(go())
+    assert caught.value.billable is False
 
 
 @pytest.mark.parametrize("status", [401, 400, 503])

@@ -96,3 +96,17 @@ def test_totals_survive_a_restart(rates: LlmRates, calls: list[tuple[LlmUsage | 
     with store.unit_of_work() as uow:
         restored = spend_of(uow.llm_calls.list_calls())
     assert restored == tracker.spend
+
+
+@given(rates_st, usage_st, st.integers(0, 10_000_000), st.integers(0, 1_000_000))
+def test_a_call_without_reported_usage_is_charged_its_estimate_and_reported_usage_wins(
+        rates: LlmRates, usage: LlmUsage | None, bytes_in: int, bytes_out: int) -> None:
+    from trader_core.costs import estimated_usage
+
+    estimate = estimated_usage(bytes_in, bytes_out)
+    assert 3 * estimate.tokens_in >= bytes_in > 3 * (estimate.tokens_in - 1)
+    assert 3 * estimate.tokens_out >= bytes_out > 3 * (estimate.tokens_out - 1)
+    tracker, cost = CostTracker(rates, Decimal(1)).record(usage, estimate=estimate)
+    assert cost == call_cost(usage if usage is not None else estimate, rates)
+    assert tracker.spend.tokens_in == (0 if usage is None else usage.tokens_in), "token totals are reported ones"
+    assert tracker.spend.usage_missing == (usage is None)

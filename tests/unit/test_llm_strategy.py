@@ -292,19 +292,58 @@ class Events:
         self.events.append(event)
 
 
-def test_usage_not_reported_costs_nothing_and_is_an_event() -> None:
+def test_usage_not_reported_is_charged_an_estimate_and_is_an_event() -> None:
     from trader_core.model.events import LlmCallCompleted, LlmUsageMissing
 
     events = Events()
-    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)),
-                           ScriptedChat([_reply({"signals": []}, None)]), (BTC,))
+    chat = ScriptedChat([_reply({"signals": []}, None)])
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)), chat, (BTC,))
     strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, telemetry=events, now=T0)
     _decide(strategy, range(1))
-    assert strategy.tracker.spend.cost == 0
+    sent = len(json.dumps(chat.requests[0].as_json(), separators=(",", ":")).encode())
+    expected = (-(-sent // 3) * RATES.input_per_mtok + -(-len('{"signals": []}') // 3) * RATES.output_per_mtok) \
+        / 1_000_000
+    assert strategy.tracker.spend.cost == expected > 0
     assert [type(e) for e in events.events] == [LlmCallCompleted, LlmUsageMissing]
     completed = events.events[0]
     assert isinstance(completed, LlmCallCompleted)
-    assert (completed.tokens_in, completed.cost, completed.replayed) == (None, "0", False)
+    assert (completed.tokens_in, completed.cost, completed.replayed) == (None, str(expected), False)
+
+
+def test_a_priced_server_that_never_reports_usage_still_meets_the_budget_cap() -> None:
+    """A proxy that strips usage made every call free: the budget never held and the bot paid for ever."""
+    chat = ScriptedChat([_reply({"signals": []}, None) for _ in range(200)])
+    decisions = _decide(_strategy(chat, budget=Decimal("0.01")), range(200))
+    assert len(chat.requests) < 200
+    assert [s.reason for s in decisions[-1]] == ["LLM cost cap hit"]
+
+
+@pytest.mark.parametrize(("failure", "charged"), [
+    (ChatFailedError("LLM call timed out after 30 s", billable=True), True),
+    (ChatFailedError("LLM connection failed (refused or dropped)", billable=True), True),
+    (ChatFailedError("LLM call failed (HTTP 500): boom"), False),
+    (ChatFailedError("LLM rate limited (HTTP 429)", 5.0), False),
+])
+def test_a_call_whose_answer_was_lost_is_charged_its_input(failure: ChatFailedError, charged: bool) -> None:
+    """A timed-out call had reached the provider, which bills the prompt it read: charged nothing, a server
+    that always timed out spent past any budget unseen."""
+    store = InMemoryStore(BotId("b"))
+    chat = ScriptedChat([failure])
+    strategy = _strategy(chat, store)
+    (signals,) = _decide(strategy, range(1))
+    assert signals[0].action is Action.HOLD
+    with store.unit_of_work() as uow:
+        calls = uow.llm_calls.list_calls()
+    sent = len(json.dumps(chat.requests[0].as_json(), separators=(",", ":")).encode())
+    cost = -(-sent // 3) * RATES.input_per_mtok / 1_000_000
+    if charged:
+        assert [(c.tokens_in, c.cost) for c in calls] == [(None, cost)]
+        assert strategy.tracker.spend.cost == cost
+        assert f"charged {cost} USD for its input (estimated)" in (signals[0].reason or "")
+        assert _strategy(ScriptedChat([]), store).tracker.spend.cost == cost, "kept across a restart"
+    else:
+        assert calls == ()
+        assert strategy.tracker.spend.cost == 0
 
 
 def test_a_repeated_tool_request_is_answered_from_the_window_and_reported() -> None:
@@ -373,6 +412,9 @@ def test_a_decision_that_outlasts_its_deadline_is_a_failed_hold_and_the_tick_goe
     with store.unit_of_work() as uow:
         (trace,) = uow.llm_traces.recent(5)
     assert "decision_timeout_s" in trace.reason
+    with store.unit_of_work() as uow:
+        (call,) = uow.llm_calls.list_calls()
+    assert call.cost > 0, "the call cut short by the deadline had been sent: its input is charged"
 
 
 @pytest.mark.parametrize("error", [OverflowError("int too large to convert"), ValueError("cannot convert NaN"),

@@ -20,12 +20,15 @@ __all__ = ["ChatFailedError", "ChatModel", "ChatReply", "ChatRequest", "ToolCall
 
 class ChatFailedError(Exception):
     """The model gave no usable reply (timeout, refused connection, HTTP error, unreadable body).
-    ``retry_after_s`` is the server's Retry-After when it sent one."""
+    ``retry_after_s`` is the server's Retry-After when it sent one; ``billable``: the request reached the server
+    and its answer was lost (a timeout, a connection dropped after sending, an unreadable body), so the
+    provider may have billed it."""
 
-    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after_s: float | None = None, *, billable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
+        self.billable = billable
 
 
 @attrs.frozen

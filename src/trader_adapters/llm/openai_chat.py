@@ -75,8 +75,9 @@ class OpenAiChat:
         started = time.perf_counter()
         try:
             completion = await self._client.chat.completions.create(**kwargs)
-        except openai.APITimeoutError:
-            raise ChatFailedError(f"LLM call timed out after {self._timeout_s:g} s") from None
+        except openai.APITimeoutError as exc:
+            raise ChatFailedError(f"LLM call timed out after {self._timeout_s:g} s",
+                                  billable=_reached_server(exc)) from None
         except openai.RateLimitError as exc:
             raise ChatFailedError("LLM rate limited (HTTP 429)", _retry_after(exc.response)) from None
         except openai.BadRequestError as exc:
@@ -85,10 +86,10 @@ class OpenAiChat:
             raise ChatFailedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}") from None
         except openai.APIStatusError as exc:
             raise ChatFailedError(f"LLM call failed (HTTP {exc.status_code}): {self._said(exc.message)}") from None
-        except openai.APIConnectionError:
-            raise ChatFailedError("LLM connection failed (refused or dropped)") from None
+        except openai.APIConnectionError as exc:
+            raise ChatFailedError("LLM connection failed (refused or dropped)", billable=_reached_server(exc)) from None
         except (openai.OpenAIError, ValueError, TypeError, KeyError) as exc:
-            raise ChatFailedError(f"LLM reply unreadable ({type(exc).__name__})") from None
+            raise ChatFailedError(f"LLM reply unreadable ({type(exc).__name__})", billable=True) from None
         latency = int((time.perf_counter() - started) * 1000)
         return _reply(completion, latency)
 
@@ -117,6 +118,12 @@ def _reply(completion: Any, latency_ms: int) -> ChatReply:
     return ChatReply(content=message.content if isinstance(message.content, str) else None, tool_calls=calls,
                      usage=counted, refusal=getattr(message, "refusal", None),
                      finish_reason=str(choice.finish_reason or "stop"), latency_ms=latency_ms)
+
+
+def _reached_server(exc: BaseException) -> bool:
+    """Whether the request may have reached the server (and been billed): not when the connection was never
+    made. The SDK raises from its HTTP client's error, named alike whichever HTTP package it ships with."""
+    return type(exc.__cause__).__name__ not in ("ConnectError", "ConnectTimeout")
 
 
 def _retry_after(response: Any) -> float | None:

@@ -33,7 +33,7 @@ from trader_adapters.llm.outcomes import Snapshot, outcomes, snapshot
 from trader_adapters.llm.prompt import PromptInputs, build_prompt
 from trader_adapters.llm.tools import ToolThrottle
 from trader_adapters.llm.traces import DecisionTrace, TraceWriter
-from trader_core.costs import CostTracker, LlmRates, spend_of
+from trader_core.costs import CostTracker, LlmRates, estimated_usage, spend_of
 from trader_core.model import Action, Candle, InvalidDataError, RunId, Signal, Symbol
 from trader_core.model.events import LlmCallCompleted, LlmDecisionFailed, LlmUsageMissing
 from trader_core.model.llm import LlmCallRecord
@@ -302,6 +302,9 @@ class LlmStrategy:
         """One call, stored and charged; None when it failed (``trace.error`` says why)."""
         try:
             reply, replayed = await self._exchange(request)
+        except asyncio.CancelledError:  # the decision's deadline, or the run ending, while the call was out
+            self._charge_lost(request, now, trace)
+            raise
         except FormatRefusedError:
             self._structured = False  # the server has no structured output: JSON parsed from the text from now on
             if not self.tracker.may_call():
@@ -310,6 +313,8 @@ class LlmStrategy:
             return await self._call(attrs.evolve(request, structured=False), now, trace)
         except ChatFailedError as exc:
             trace.error = exc.reason
+            if exc.billable:
+                self._charge_lost(request, now, trace)
             wait = exc.retry_after_s
             if wait and math.isfinite(wait) and wait > 0 and self._next_decision is not None:
                 # The server said when to come back; at most the error cooldown (a year's Retry-After would
@@ -323,7 +328,8 @@ class LlmStrategy:
                 self._bound.stop(self.fatal)
             trace.error = self.fatal
             return None
-        self.tracker, cost = self.tracker.record(reply.usage, replayed=replayed)
+        estimate = None if reply.usage is not None else estimated_usage(_request_bytes(request), _reply_bytes(reply))
+        self.tracker, cost = self.tracker.record(reply.usage, replayed=replayed, estimate=estimate)
         trace.add_call(reply, cost, replayed)
         if self._bound is not None:
             if self._bound.telemetry is not None:
@@ -342,6 +348,19 @@ class LlmStrategy:
             if self._traces is not None:
                 self._traces.add_call(record)  # at once: paid for, whatever becomes of the decision
         return reply
+
+    def _charge_lost(self, request: ChatRequest, now: datetime, trace: DecisionTrace) -> None:
+        """A call whose answer was lost after the request reached the server (a timeout, a dropped connection, an
+        unreadable body, the decision's deadline): the provider may have billed its input, so it is charged at
+        the input estimated from the request, stored at once like an answered call, and said in the trace. A
+        cassette's replay sends nothing, so it charges nothing."""
+        if self._cassette is not None and self._cassette.mode == "replay":
+            return
+        self.tracker, cost = self.tracker.record(None, estimate=estimated_usage(_request_bytes(request), 0))
+        trace.error = f"{trace.error or 'LLM call cut short'}; charged {cost} USD for its input (estimated)"
+        if self._bound is not None and self._traces is not None:
+            self._traces.add_call(LlmCallRecord(trace_id=trace.trace_id, run_id=self._bound.run_id, at=now,
+                                                model=request.model, tokens_in=None, tokens_out=None, cost=cost))
 
     async def _exchange(self, request: ChatRequest) -> tuple[ChatReply, bool]:
         if self._cassette is not None:
@@ -368,6 +387,17 @@ class LlmStrategy:
                 clamped = attrs.evolve(clamped, size_factor=min(clamped.size_factor or Decimal(1), size_factor))
             shaped.append(clamped)
         return tuple(shaped)
+
+
+def _request_bytes(request: ChatRequest) -> int:
+    """The size of what is sent: the messages and the tools offered, as JSON."""
+    return len(json.dumps(request.as_json(), separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _reply_bytes(reply: ChatReply) -> int:
+    """The size of what the model wrote: its text, refusal and tool calls."""
+    written = (reply.content or "") + (reply.refusal or "") + "".join(c.name + c.arguments for c in reply.tool_calls)
+    return len(written.encode("utf-8"))
 
 
 def _signal_json(signal: Signal) -> dict[str, str]:

@@ -9,6 +9,7 @@ from trader_core.costs.tracker import (
     LlmUsage,
     budget_status,
     call_cost,
+    estimated_usage,
     net_pnl,
     spend_of,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "LlmUsage",
     "budget_status",
     "call_cost",
+    "estimated_usage",
     "net_pnl",
     "spend_of",
 ]

@@ -1,7 +1,9 @@
 """The cost tracker (original §10.1, with its defect fixed: the cost accumulates and the cap holds).
 
 A call's cost is the provider-reported input and output tokens times the rates (USD per million tokens).
-No usage reported: no cost (the caller emits ``LlmUsageMissing``). A call answered from a cassette is
+No usage reported: the tokens are estimated from the bytes sent and received (``estimated_usage``) and charged,
+so a budget holds against a server or proxy that leaves usage out (the caller emits ``LlmUsageMissing``); the
+same estimate charges a call whose answer was lost (the provider may have billed it). A call answered from a cassette is
 counted as replayed: its cost is reported apart and never charged against the budget again.
 Everything is exact ``Decimal``; nothing here reads a clock.
 """
@@ -27,6 +29,7 @@ __all__ = [
     "LlmUsage",
     "budget_status",
     "call_cost",
+    "estimated_usage",
     "net_pnl",
     "spend_of",
 ]
@@ -55,6 +58,17 @@ class LlmUsage:
 
     tokens_in: int = attrs.field(validator=attrs.validators.ge(0))
     tokens_out: int = attrs.field(validator=attrs.validators.ge(0))
+
+
+# Bytes per token when the provider reports no count: JSON, figures and symbols run shorter than English prose's
+# four, and an estimate that leans high keeps a budget a budget.
+BYTES_PER_TOKEN = 3
+
+
+def estimated_usage(bytes_in: int, bytes_out: int) -> LlmUsage:
+    """Token counts estimated from the bytes of a request and of its answer (``bytes_out`` 0: the answer was
+    lost), rounded up."""
+    return LlmUsage(-(-max(bytes_in, 0) // BYTES_PER_TOKEN), -(-max(bytes_out, 0) // BYTES_PER_TOKEN))
 
 
 def call_cost(usage: LlmUsage | None, rates: LlmRates) -> Decimal:
@@ -152,9 +166,11 @@ class CostTracker:
         """True while the charged cost is below the budget."""
         return self.spend.cost < self.budget
 
-    def record(self, usage: LlmUsage | None, *, replayed: bool = False) -> tuple[CostTracker, Decimal]:
-        """The tracker after one call, and that call's cost (charged unless ``replayed``)."""
-        cost = call_cost(usage, self.rates)
+    def record(self, usage: LlmUsage | None, *, replayed: bool = False,
+               estimate: LlmUsage | None = None) -> tuple[CostTracker, Decimal]:
+        """The tracker after one call, and that call's cost (charged unless ``replayed``): from ``usage``, or when
+        the provider reported none, from ``estimate`` (token totals count reported usage only)."""
+        cost = call_cost(usage if usage is not None else estimate, self.rates)
         s = self.spend
         tokens_in = s.tokens_in + (usage.tokens_in if usage else 0)
         tokens_out = s.tokens_out + (usage.tokens_out if usage else 0)

@@ -16,7 +16,8 @@ __all__ = ["LlmCallRecord", "LlmTraceRecord"]
 
 @attrs.frozen(kw_only=True)
 class LlmCallRecord:
-    """One model call. ``tokens_in``/``tokens_out`` None: the provider reported no usage (no cost).
+    """One model call. ``tokens_in``/``tokens_out`` None: the provider reported no usage (``cost`` is then
+    estimated from the bytes sent and received; a call whose answer was lost is charged its input so).
     ``replayed``: answered from a cassette (its ``cost`` is what it cost when recorded, not charged)."""
 
     trace_id: str = attrs.field(validator=attrs.validators.min_len(1))
