@@ -177,6 +177,16 @@ def test_a_server_without_structured_output_is_asked_for_text_from_then_on() -> 
     assert [r.structured for r in chat.requests] == [True, False, False]
 
 
+def test_a_400_that_is_not_about_the_format_does_not_turn_structured_output_off() -> None:
+    """A prompt the server found too long was answered 400 with or without the schema: the run lost structured
+    output for good although the server had it."""
+    too_long = ChatFailedError("LLM refused the request (HTTP 400): maximum context length exceeded")
+    chat = ScriptedChat([FormatRefusedError("LLM refused the request (HTTP 400): maximum context length exceeded"),
+                         too_long, _reply({"signals": []})])
+    _decide(_strategy(chat), range(2))
+    assert [r.structured for r in chat.requests] == [True, False, True]
+
+
 def test_tool_rounds_are_bounded_and_answered() -> None:
     ask = ChatReply(content=None, tool_calls=(ToolCall("c1", "get_quote", '{"symbol": "BTC/USDT"}'),),
                     usage=LlmUsage(10, 1))

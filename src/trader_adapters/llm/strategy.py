@@ -306,11 +306,7 @@ class LlmStrategy:
             self._charge_lost(request, now, trace)
             raise
         except FormatRefusedError:
-            self._structured = False  # the server has no structured output: JSON parsed from the text from now on
-            if not self.tracker.may_call():
-                trace.error = "LLM cost cap hit"
-                return None
-            return await self._call(attrs.evolve(request, structured=False), now, trace)
+            return await self._as_text(request, now, trace)
         except ChatFailedError as exc:
             trace.error = exc.reason
             if exc.billable:
@@ -348,6 +344,19 @@ class LlmStrategy:
             if self._traces is not None:
                 self._traces.add_call(record)  # at once: paid for, whatever becomes of the decision
         return reply
+
+    async def _as_text(self, request: ChatRequest, now: datetime, trace: DecisionTrace) -> ChatReply | None:
+        """A 400 to a structured request: the server may have no structured output (JSON parsed from the text
+        from now on), or the request was refused for something else (too long, a bad parameter). The same request
+        as text tells them apart: refused again, the format was not the cause and stays on."""
+        self._structured = False
+        if not self.tracker.may_call():
+            trace.error = "LLM cost cap hit"
+            return None
+        plain = await self._call(attrs.evolve(request, structured=False), now, trace)
+        if plain is None:
+            self._structured = self.policy.structured
+        return plain
 
     def _charge_lost(self, request: ChatRequest, now: datetime, trace: DecisionTrace) -> None:
         """A call whose answer was lost after the request reached the server (a timeout, a dropped connection, an
