@@ -64,7 +64,8 @@ def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchest
         llm.bind(store, run.run_id, stop=orchestrator.request_stop, telemetry=orchestrator.telemetry,
                  market=orchestrator.services.market.market, now=orchestrator.clock.now(),
                  scope=StatsScope.for_mode(run.mode, run.run_id),
-                 report_failure=orchestrator.services.health.report_tool_failure)
+                 report_failure=orchestrator.services.health.report_tool_failure,
+                 headroom=None if orchestrator.services.risk is None else orchestrator.services.risk.exposure_headroom)
 
 
 def cassette_file(strategy: SignalSource) -> tuple[Path, bool] | None:

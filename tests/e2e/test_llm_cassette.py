@@ -67,6 +67,11 @@ def test_a_recorded_llm_run_replays_offline_with_identical_trades(tmp_path: Path
     assert calls >= 10
     assert len((tmp_path / "tape.jsonl").read_text().splitlines()) == calls
     assert "llm_calls" in recorded.stdout
+    prompts = [r["messages"][0]["content"] for r in emulator.requests]
+    assert "\nexposure_headroom 10000\n" in prompts[0], "the default cap, nothing held yet"
+    held = [p for p in prompts if "position 0.00" in p or "\nplan P1 " in p]
+    assert held
+    assert all("\nexposure_headroom 10000\n" not in p for p in held), "the entry uses up some of it"
 
     replayed = _run(tmp_path, emulator.url, "data.csv", "second.db", "replay")
     assert replayed.returncode == 0, replayed.stderr

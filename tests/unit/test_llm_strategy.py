@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -175,6 +176,26 @@ def test_a_server_without_structured_output_is_asked_for_text_from_then_on() -> 
     strategy = _strategy(chat)
     _decide(strategy, range(2))
     assert [r.structured for r in chat.requests] == [True, False, False]
+
+
+def test_the_model_is_told_the_exposure_headroom_the_risk_manager_leaves_at_the_decisions_prices() -> None:
+    """The prompt said "exposure_headroom unlimited" whatever the cap: the model proposed entries the risk
+    manager then refused, each a paid call for nothing."""
+    asked: list[dict[Symbol, Decimal]] = []
+
+    def headroom(prices: Any) -> Decimal:
+        asked.append(dict(prices))
+        return Decimal("250.5")
+
+    chat = ScriptedChat([])
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)), chat, (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, now=T0, headroom=headroom)
+    _decide(strategy, range(1))
+    assert asked == [{BTC: Decimal(100)}]
+    assert "\nexposure_headroom 250.5\n" in chat.requests[0].messages[0]["content"]
+    unbound = ScriptedChat([])
+    _decide(_strategy(unbound), range(1))
+    assert "\nexposure_headroom unlimited\n" in unbound.requests[0].messages[0]["content"], "no cap configured"
 
 
 def test_a_400_that_is_not_about_the_format_does_not_turn_structured_output_off() -> None:

@@ -30,6 +30,18 @@ def test_the_risk_book_holds_the_bots_position_and_counts_each_working_order_onc
     assert book.exposure() == Decimal(1000)
 
 
+def test_the_exposure_headroom_is_what_the_cap_leaves_at_the_marks_and_never_negative() -> None:
+    bot = make_bot(risk=RiskPolicy(max_total_exposure=Decimal(1500), max_positions=2))
+    risk = bot.services.risk
+    assert risk is not None
+    assert risk.exposure_headroom({BTC: Decimal(50000)}) == Decimal(1500)
+    assert bot.buy() == "order_open"
+    assert risk.exposure_headroom({BTC: Decimal(50000)}) == Decimal(500), "a working entry counts"
+    bot.tick()
+    assert risk.exposure_headroom({BTC: Decimal(60000)}) == Decimal(300), "the position at the mark: 0.02 x 60,000"
+    assert risk.exposure_headroom({BTC: Decimal(90000)}) == 0
+
+
 def test_entry_limits_block_new_risk_but_never_a_reducing_order() -> None:
     bot = make_bot(risk=RiskPolicy(max_total_exposure=Decimal(1500), max_positions=1))
     assert bot.buy() == "order_open"

@@ -15,7 +15,7 @@ import asyncio
 import json
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -79,6 +79,7 @@ class _Bound:
     stop: Callable[[str], None]
     scope: StatsScope
     report_failure: Callable[[str, BaseException], None] | None = None
+    headroom: Callable[[Mapping[Symbol, Decimal]], Decimal] | None = None
 
 
 class LlmStrategy:
@@ -111,11 +112,14 @@ class LlmStrategy:
     def bind(self, store: Store, run_id: RunId, *, stop: Callable[[str], None], telemetry: Telemetry | None = None,
              market: MarketData | None = None, now: datetime | None = None,
              scope: StatsScope | None = None,
-             report_failure: Callable[[str, BaseException], None] | None = None) -> None:
+             report_failure: Callable[[str, BaseException], None] | None = None,
+             headroom: Callable[[Mapping[Symbol, Decimal]], Decimal] | None = None) -> None:
         """Use ``store`` (the spend so far is read from it: the budget holds across restarts) for ``run_id``;
         ``scope`` is the ledger whose gross and fees the fee-ratio gate reads (default: the bot's);
-        ``report_failure`` hears of every unusable answer (the health manager's tool circuit)."""
-        self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope(), report_failure)
+        ``report_failure`` hears of every unusable answer (the health manager's tool circuit); ``headroom``
+        tells what new entries may still add under the exposure cap at given prices (None: no cap)."""
+        self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope(), report_failure,
+                             headroom)
         with store.unit_of_work() as uow:
             spent = spend_of(uow.llm_calls.list_calls())
         self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
@@ -219,14 +223,25 @@ class LlmStrategy:
             self._last_trade = context.now
         self._positions = now_held
 
+    def _prices(self, context: DecisionContext) -> dict[Symbol, Decimal]:
+        """The last price of each symbol: the quote's, else the last candle's close."""
+        prices = {q.symbol: q.last for q in context.quotes}
+        for symbol, window in self._windows.items():
+            if symbol not in prices and window:
+                prices[symbol] = window[-1].close
+        return prices
+
     async def _consult(self, context: DecisionContext, default: Symbol) -> ParsedAnswer:
         self._seq += 1
         run = "unbound" if self._bound is None else self._bound.run_id.value
         trace_id = self._trace_id = f"{run}-{self._seq:06d}"
+        headroom = None if self._bound is None or self._bound.headroom is None else \
+            self._bound.headroom(self._prices(context))
         prompt = build_prompt(PromptInputs(
             now=context.now.isoformat(), candles={s: tuple(w) for s, w in self._windows.items()},
             quotes=context.quotes, positions=dict(context.positions), plans=context.plans,
-            plan_cap=self.policy.plan_cap, trading_state="active" if context.may_enter else "entries_paused",
+            plan_cap=self.policy.plan_cap, exposure_headroom=headroom,
+            trading_state="active" if context.may_enter else "entries_paused",
             rejections=tuple(self._rejections), results=tuple(self._results),
         ), self.policy.prompt_byte_budget)
         self._last_call = context.now
@@ -378,10 +393,7 @@ class LlmStrategy:
 
     def _shape(self, parsed: ParsedAnswer, context: DecisionContext, size_factor: Decimal | None) -> tuple[Signal, ...]:
         """Stop and target into the band around the price; break-glass entries sized by ``size_factor``."""
-        prices = {q.symbol: q.last for q in context.quotes}
-        for symbol, window in self._windows.items():
-            if symbol not in prices and window:
-                prices[symbol] = window[-1].close
+        prices = self._prices(context)
         shaped = []
         for signal in parsed.signals:
             price = prices.get(signal.symbol)

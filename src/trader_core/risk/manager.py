@@ -110,6 +110,10 @@ class RiskManager:
                 pending.append(PendingOrder(request.symbol, request.side, left * price))
         return RiskBook(positions=positions, pending=tuple(pending))
 
+    def exposure_headroom(self, marks: Mapping[Symbol, Decimal]) -> Decimal:
+        """What new entries may still add before the exposure cap (quote, never negative), marked at ``marks``."""
+        return max(self.policy.max_total_exposure - self.risk_book(marks).exposure(marks), ZERO)
+
     def check_entry(self, symbol: Symbol, quantity: Quantity, price: Price,
                     marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
         """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach."""
