@@ -170,3 +170,23 @@ def test_unknown_order_is_not_found_on_fetch_and_cancel() -> None:
     adapter = exchange(transport)
     with pytest.raises(OrderNotFoundError):
         run(adapter, adapter.cancel_order(BTC, ClientOrderId(BOT_ID)))
+
+
+def test_no_stop_goes_to_okx_where_it_could_not_be_found_or_cancelled_by_client_id() -> None:
+    """ccxt sends a spot stop to OKX as an algo order (POST /trade/order-algo, ``tdMode`` cross, the id as
+    ``clOrdId``, which OKX's algo endpoint does not take: its id there is ``algoClOrdId``). OKX's order endpoints
+    answer 51603 for it, so the bot would conclude its stop lost, place another beside it, and never cancel one.
+    The adapter says OKX holds no stop (the bot holds stop and target) and refuses one unsent."""
+    from trader_core.model import OrderRequest, OrderType, Side
+
+    transport = wire()
+    transport.answer_first("POST", "/trade/order-algo", ok([{"algoId": "681096944655273984", "algoClOrdId": "",
+                                                            "clOrdId": "", "sCode": "0", "sMsg": "", "tag": ""}]))
+    adapter = exchange(transport)
+    assert adapter.holds_protective_stops is False
+    assert adapter.holds_protective_exits is False
+    stop = OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.SELL,
+                        order_type=OrderType.STOP_LOSS, quantity=Quantity("0.001"), stop_price=Price("29000"))
+    with pytest.raises(OrderRejectedError, match="cannot hold a stop"):
+        run(adapter, adapter.place_order(stop))
+    assert [r.url for r in transport.requests if r.method == "POST"] == []

@@ -192,7 +192,13 @@ class CcxtExchange(CcxtSession):
     # -- Trading ----------------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
-        """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping."""
+        """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping. A stop on a
+        venue the table says holds none is refused unsent (OKX: ccxt makes it an algo order, which OKX's order
+        endpoints do not know by client id, so it could be neither found nor cancelled)."""
+        entry = VENUES.get(self._spec.exchange_id)
+        if request.order_type is OrderType.STOP_LOSS and entry is not None and entry.protection is Protection.NONE:
+            raise OrderRejectedError(f"{describe(request)}: rejected: {self._venue} cannot hold a stop the bot could "
+                                     "find and cancel by its client order id")
         client = await self._ready_for(request.symbol)
         rules = self._rules_for(request.symbol)
         stop_limit = None
