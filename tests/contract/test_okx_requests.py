@@ -190,3 +190,25 @@ def test_no_stop_goes_to_okx_where_it_could_not_be_found_or_cancelled_by_client_
     with pytest.raises(OrderRejectedError, match="cannot hold a stop"):
         run(adapter, adapter.place_order(stop))
     assert [r.url for r in transport.requests if r.method == "POST"] == []
+
+
+def test_fills_since_a_cursor_are_all_returned_when_okx_has_more_than_one_page_of_them() -> None:
+    """OKX answers fills-history with a ``begin`` by the newest 100 after it, newest first, and pages back with
+    ``after`` (a billId). 250 fills since the cursor (another bot or the owner trading the same symbol, a market
+    order met in many trades) must all reach the bot, oldest first: before, the oldest 150 were never booked."""
+    since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
+    start = int(since.timestamp() * 1000)
+    history = [{**FILL, "tradeId": str(5000 + i), "billId": str(90000 + i), "ts": str(start + 1000 * i),
+                "fillTime": str(start + 1000 * i)} for i in range(250)]
+
+    def page(request: Any) -> Any:
+        rows = [f for f in history if int(f["ts"]) >= int(request.query.get("begin", 0))
+                and int(f["billId"]) < int(request.query.get("after", 10**12))]
+        return ok(sorted(rows, key=lambda f: -int(f["billId"]))[:int(request.query.get("limit", 100))])
+
+    transport = wire()
+    transport.answer_first("GET", "/trade/fills-history", page)
+    adapter = exchange(transport)
+    fills = run(adapter, adapter.fetch_fills(BTC, since=since, limit=500))
+    assert [f.trade_id.value for f in fills] == [str(5000 + i) for i in range(250)]
+    assert len(transport.sent("GET", "/trade/fills-history")) == 3
