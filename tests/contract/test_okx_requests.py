@@ -212,3 +212,15 @@ def test_fills_since_a_cursor_are_all_returned_when_okx_has_more_than_one_page_o
     fills = run(adapter, adapter.fetch_fills(BTC, since=since, limit=500))
     assert [f.trade_id.value for f in fills] == [str(5000 + i) for i in range(250)]
     assert len(transport.sent("GET", "/trade/fills-history")) == 3
+
+
+def test_a_maker_rebate_okx_pays_is_booked_as_a_fill_without_fee() -> None:
+    """OKX documents a positive ``fee`` as a rebate it pays (a maker rebate); ccxt makes that a negative cost. The
+    fill is booked with no fee: before, the negative fee made every fill sync of the symbol fail, so the bot's own
+    fills (and those after it) were never booked."""
+    since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
+    transport = wire()
+    transport.answer_first("GET", "/trade/fills-history", ok([{**FILL, "execType": "M", "fee": "0.0000003"}]))
+    adapter = exchange(transport)
+    (fill,) = run(adapter, adapter.fetch_fills(BTC, since=since))
+    assert (fill.quantity, fill.fee.amount, str(fill.fee.asset)) == (Quantity("0.001"), Decimal(0), "BTC")
