@@ -224,3 +224,14 @@ def test_a_maker_rebate_okx_pays_is_booked_as_a_fill_without_fee() -> None:
     adapter = exchange(transport)
     (fill,) = run(adapter, adapter.fetch_fills(BTC, since=since))
     assert (fill.quantity, fill.fee.amount, str(fill.fee.asset)) == (Quantity("0.001"), Decimal(0), "BTC")
+
+
+def test_start_up_reads_okx_spot_instruments_only() -> None:
+    """The bot trades spot: an OKX outage or refusal on its futures, swap or option listings must not stop it
+    starting (ccxt read all four kinds, five requests, at every load of the markets)."""
+    transport = wire()
+    transport.answer_first("GET", "/public/instruments?instType=OPTION", (503, {"code": "50001", "msg": "busy"}))
+    adapter = exchange(transport)
+    rules = run(adapter, adapter.fetch_instrument(BTC))
+    assert rules.tick_size == Decimal("0.1")
+    assert [r.query["instType"] for r in transport.sent("GET", "/public/instruments")] == ["SPOT"]
