@@ -144,3 +144,20 @@ def test_bybit_ret_codes_on_create_go_through_the_one_table(answer: Any, raised:
     adapter = exchange(transport)
     with pytest.raises(raised):
         run(adapter, adapter.place_order(limit_buy(BOT_ID, BTC)))
+
+
+def test_no_stop_goes_to_bybit_where_its_cancel_could_not_reach_it() -> None:
+    """ccxt sends a spot stop to Bybit as a TP/SL order (``orderFilter: tpslOrder``) and cancels with
+    ``orderFilter: Order``, which Bybit documents as the ordinary orders only: the stop could not be taken down
+    (on the test network the bot's stop would outlive its exit). The adapter says Bybit holds no stop and refuses
+    one unsent."""
+    from trader_core.model import OrderRequest, OrderType, Side
+
+    transport = wire()
+    adapter = exchange(transport)
+    assert adapter.holds_protective_stops is False
+    stop = OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.SELL,
+                        order_type=OrderType.STOP_LOSS, quantity=Quantity("0.001"), stop_price=Price("29000"))
+    with pytest.raises(OrderRejectedError, match="cannot hold a stop"):
+        run(adapter, adapter.place_order(stop))
+    assert transport.sent("POST", "/order/create") == []

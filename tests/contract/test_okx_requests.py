@@ -170,3 +170,68 @@ def test_unknown_order_is_not_found_on_fetch_and_cancel() -> None:
     adapter = exchange(transport)
     with pytest.raises(OrderNotFoundError):
         run(adapter, adapter.cancel_order(BTC, ClientOrderId(BOT_ID)))
+
+
+def test_no_stop_goes_to_okx_where_it_could_not_be_found_or_cancelled_by_client_id() -> None:
+    """ccxt sends a spot stop to OKX as an algo order (POST /trade/order-algo, ``tdMode`` cross, the id as
+    ``clOrdId``, which OKX's algo endpoint does not take: its id there is ``algoClOrdId``). OKX's order endpoints
+    answer 51603 for it, so the bot would conclude its stop lost, place another beside it, and never cancel one.
+    The adapter says OKX holds no stop (the bot holds stop and target) and refuses one unsent."""
+    from trader_core.model import OrderRequest, OrderType, Side
+
+    transport = wire()
+    transport.answer_first("POST", "/trade/order-algo", ok([{"algoId": "681096944655273984", "algoClOrdId": "",
+                                                            "clOrdId": "", "sCode": "0", "sMsg": "", "tag": ""}]))
+    adapter = exchange(transport)
+    assert adapter.holds_protective_stops is False
+    assert adapter.holds_protective_exits is False
+    stop = OrderRequest(client_order_id=ClientOrderId(BOT_ID), symbol=BTC, side=Side.SELL,
+                        order_type=OrderType.STOP_LOSS, quantity=Quantity("0.001"), stop_price=Price("29000"))
+    with pytest.raises(OrderRejectedError, match="cannot hold a stop"):
+        run(adapter, adapter.place_order(stop))
+    assert [r.url for r in transport.requests if r.method == "POST"] == []
+
+
+def test_fills_since_a_cursor_are_all_returned_when_okx_has_more_than_one_page_of_them() -> None:
+    """OKX answers fills-history with a ``begin`` by the newest 100 after it, newest first, and pages back with
+    ``after`` (a billId). 250 fills since the cursor (another bot or the owner trading the same symbol, a market
+    order met in many trades) must all reach the bot, oldest first: before, the oldest 150 were never booked."""
+    since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
+    start = int(since.timestamp() * 1000)
+    history = [{**FILL, "tradeId": str(5000 + i), "billId": str(90000 + i), "ts": str(start + 1000 * i),
+                "fillTime": str(start + 1000 * i)} for i in range(250)]
+
+    def page(request: Any) -> Any:
+        rows = [f for f in history if int(f["ts"]) >= int(request.query.get("begin", 0))
+                and int(f["billId"]) < int(request.query.get("after", 10**12))]
+        return ok(sorted(rows, key=lambda f: -int(f["billId"]))[:int(request.query.get("limit", 100))])
+
+    transport = wire()
+    transport.answer_first("GET", "/trade/fills-history", page)
+    adapter = exchange(transport)
+    fills = run(adapter, adapter.fetch_fills(BTC, since=since, limit=500))
+    assert [f.trade_id.value for f in fills] == [str(5000 + i) for i in range(250)]
+    assert len(transport.sent("GET", "/trade/fills-history")) == 3
+
+
+def test_a_maker_rebate_okx_pays_is_booked_as_a_fill_without_fee() -> None:
+    """OKX documents a positive ``fee`` as a rebate it pays (a maker rebate); ccxt makes that a negative cost. The
+    fill is booked with no fee: before, the negative fee made every fill sync of the symbol fail, so the bot's own
+    fills (and those after it) were never booked."""
+    since = datetime(2023, 11, 14, 22, 13, tzinfo=UTC)
+    transport = wire()
+    transport.answer_first("GET", "/trade/fills-history", ok([{**FILL, "execType": "M", "fee": "0.0000003"}]))
+    adapter = exchange(transport)
+    (fill,) = run(adapter, adapter.fetch_fills(BTC, since=since))
+    assert (fill.quantity, fill.fee.amount, str(fill.fee.asset)) == (Quantity("0.001"), Decimal(0), "BTC")
+
+
+def test_start_up_reads_okx_spot_instruments_only() -> None:
+    """The bot trades spot: an OKX outage or refusal on its futures, swap or option listings must not stop it
+    starting (ccxt read all four kinds, five requests, at every load of the markets)."""
+    transport = wire()
+    transport.answer_first("GET", "/public/instruments?instType=OPTION", (503, {"code": "50001", "msg": "busy"}))
+    adapter = exchange(transport)
+    rules = run(adapter, adapter.fetch_instrument(BTC))
+    assert rules.tick_size == Decimal("0.1")
+    assert [r.query["instType"] for r in transport.sent("GET", "/public/instruments")] == ["SPOT"]

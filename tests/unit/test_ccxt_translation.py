@@ -602,7 +602,7 @@ def test_fill_from_ccxt_with_the_client_id_resolved_from_the_order_id() -> None:
 @pytest.mark.parametrize(("overrides", "match"), [
     ({"price": None}, "price"), ({"price": float("nan")}, "price"), ({"price": -1.0}, "positive"),
     ({"amount": 0.0}, "quantity"), ({"timestamp": None}, "timestamp"), ({"order": None}, "order id"),
-    ({"fee": {"cost": -0.1, "currency": "USDT"}}, "fee"), ({"id": None}, "trade id"),
+    ({"fee": {"cost": float("nan"), "currency": "USDT"}}, "fee"), ({"id": None}, "trade id"),
 ])
 def test_malformed_fills_are_invalid_data(overrides: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidDataError, match=match):

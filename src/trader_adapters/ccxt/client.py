@@ -41,7 +41,10 @@ _GEMINI_OPTIONS: dict[str, Any] = {
     "fetchMarketsFromAPI": {"fetchDetailsForAllSymbols": False},
     "fetchCurrencies": {"webApiEnable": False},
 }
-_DEFAULTS = {"binance": _BINANCE_OPTIONS, "gemini": _GEMINI_OPTIONS}
+# OKX: spot instruments only (ccxt also reads futures, swaps and the options of two underlyings: four more requests
+# at every load, each one able to fail the start-up, for markets the bot never trades).
+_OKX_OPTIONS: dict[str, Any] = {"fetchMarkets": {"types": ["spot"]}}
+_DEFAULTS = {"binance": _BINANCE_OPTIONS, "gemini": _GEMINI_OPTIONS, "okx": _OKX_OPTIONS}
 
 # Venues whose loaded markets carry no trading rules: the session reads a symbol's details before it first uses
 # it (the method of ccxt's implicit API for one symbol's details).

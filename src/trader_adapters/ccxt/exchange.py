@@ -64,6 +64,8 @@ _LOG = logging.getLogger(__name__)
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
 _BOOK_DEPTH = 5
 _MAX_CANDLES = 1000  # Binance's klines limit
+_OKX_FILL_PAGE = 100  # OKX's fills-history page (its default and its most)
+_OKX_FILL_PAGES = 100  # pages followed back from the newest before the sync gives up (10,000 fills)
 # Beyond a venue's placement expiry, before a not-found answer proves a placement absent. Binance's expiry is
 # checked just before a request is forwarded to its matching engine, and its API waits up to 10 s for the
 # matching engine to answer (-1007 past that, "execution status unknown"): 10 s for a forwarded request to be
@@ -192,7 +194,13 @@ class CcxtExchange(CcxtSession):
     # -- Trading ----------------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
-        """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping."""
+        """Send ``request`` with its client order id; see ``requests.create_args`` for the mapping. A stop on a
+        venue the table says holds none is refused unsent (OKX: ccxt makes it an algo order, which OKX's order
+        endpoints do not know by client id, so it could be neither found nor cancelled)."""
+        entry = VENUES.get(self._spec.exchange_id)
+        if request.order_type is OrderType.STOP_LOSS and entry is not None and entry.protection is Protection.NONE:
+            raise OrderRejectedError(f"{describe(request)}: rejected: {self._venue} cannot hold a stop the bot could "
+                                     "find and cancel by its client order id")
         client = await self._ready_for(request.symbol)
         rules = self._rules_for(request.symbol)
         stop_limit = None
@@ -335,7 +343,7 @@ class CcxtExchange(CcxtSession):
             return ()
         since_ms = None if since is None else to_millis(since)
         trades = await self._guard(
-            CallKind.READ, f"fills {symbol}", client, lambda c: c.fetch_my_trades(str(symbol), since_ms, limit)
+            CallKind.READ, f"fills {symbol}", client, lambda c: self._my_trades(c, symbol, since_ms, limit)
         )
         for trade in trades:
             order_id = trade.get("order")
@@ -347,6 +355,27 @@ class CcxtExchange(CcxtSession):
         if since is not None:
             fills = [fill for fill in fills if fill.time >= since]
         return tuple(fills[:limit] if since is not None else fills[-limit:])
+
+    async def _my_trades(self, client: Any, symbol: Symbol, since_ms: int | None, limit: int) -> list[Any]:
+        """ccxt's ``fetch_my_trades``. OKX answers a ``begin`` with the newest 100 fills after it, newest first (ccxt
+        sends no limit with a ``since``): a full page is followed back by OKX's ``after`` (its ``billId`` cursor)
+        until a page is short, so every fill since ``since_ms`` comes back, not only the newest 100."""
+        if self._spec.exchange_id != "okx" or since_ms is None:
+            return list(await client.fetch_my_trades(str(symbol), since_ms, limit))
+        trades: list[Any] = []
+        params: dict[str, Any] = {}
+        for _ in range(_OKX_FILL_PAGES):
+            page = list(await client.fetch_my_trades(str(symbol), since_ms, None, params))
+            trades.extend(page)
+            if len(page) < _OKX_FILL_PAGE:
+                return trades
+            try:
+                oldest = min(int((trade.get("info") or {})["billId"]) for trade in page)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InvalidDataError(f"fills {symbol}: a full OKX page without a readable billId: {exc}") from exc
+            params = {"after": str(oldest)}
+        raise InvalidDataError(f"fills {symbol}: more than {_OKX_FILL_PAGES * _OKX_FILL_PAGE} OKX fills since "
+                               f"{since_ms} ms; none is booked rather than only the newest")
 
     def remember_orders(self, orders: Iterable[TrackedOrder]) -> None:
         """``OrderIdMemory``: the bot's stored orders, noted as if this process had placed them (venue id, the

@@ -316,7 +316,9 @@ def parse_fill(trade: CcxtDict, client_order_id: Callable[[str], ClientOrderId |
         side=_side(trade.get("side"), what),
         price=Price(positive(trade.get("price"), f"{what} price")),
         quantity=Quantity(positive(trade.get("amount"), f"{what} quantity")),
-        fee=Money(ZERO if fee_cost is None else non_negative(fee_cost, f"{what} fee"), fee_asset),
+        # A negative cost is a rebate the venue paid (OKX documents a positive ``fee`` as one; ccxt flips the sign): the
+        # core's fees are never negative, so it is booked as no fee (the ledger under-counts by the rebate, never over).
+        fee=Money(ZERO if fee_cost is None else max(ZERO, decimal_of(fee_cost, f"{what} fee")), fee_asset),
         time=from_millis(trade.get("timestamp"), what),
         liquidity=Liquidity(taker_or_maker) if taker_or_maker in ("maker", "taker") else Liquidity.UNKNOWN,
     )

@@ -36,7 +36,10 @@ __all__ = [
 
 
 class Protection(enum.Enum):
-    """The strongest protective order a venue holds while the bot is down."""
+    """The strongest protective order the adapter can have a venue hold while the bot is down (and find and
+    cancel by client id). OKX holds stops and OCO pairs only as algo orders, which its order endpoints do not
+    know by ``clOrdId``; Bybit holds a spot stop as a TP/SL order (``orderFilter: tpslOrder``), which ccxt's
+    cancel and lookup (``orderFilter: Order``) do not reach: the adapter places none on either (``none``)."""
 
     OCO = "oco"  # stop and target as one venue-held pair
     STOP = "stop"  # a venue-held stop; the target is held by the bot
@@ -84,9 +87,9 @@ VENUES: dict[str, Venue] = {
               "client_order_id on /v1/order/status; cancel by the venue id it returns",
               Protection.STOP, False, True, "quote"),
         Venue("okx", "A-Za-z0-9", 32, IdForm.TEXT, "clOrdId",
-              "clOrdId on GET /api/v5/trade/order and POST cancel-order", Protection.OCO, True, True,
+              "clOrdId on GET /api/v5/trade/order and POST cancel-order", Protection.NONE, True, True,
               "received asset"),
-        Venue("bybit", "A-Za-z0-9_-", 36, IdForm.TEXT, "orderLinkId", None, Protection.STOP, False, True,
+        Venue("bybit", "A-Za-z0-9_-", 36, IdForm.TEXT, "orderLinkId", None, Protection.NONE, False, True,
               "received asset"),
         Venue("kraken", "0-9", 10, IdForm.INTEGER, "userref", None, Protection.STOP, False, False,
               "quote"),
