@@ -84,7 +84,7 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     # Beta's process is gone: a command it would drop as stale at its next start is refused, not "queued".
     stopped = client.post("/api/v1/bots/beta/commands/close-all", headers=AUTH)
     assert stopped.status_code == 409
-    assert stopped.json()["error"].startswith("the bot is not running (no process has run it): close-all is carried "
+    assert stopped.json()["error"].startswith("the bot is not running (no process holds it): close-all is carried "
                                               "out by a running bot only")
     assert [c["name"] for c in client.get("/api/v1/bots/beta/commands").json()["commands"]] == ["halt", "pause"]
 

@@ -39,7 +39,7 @@ def refused_while_down(name: CommandName, lease: Lease | None, now: datetime) ->
     "queued" for something that never happens."""
     if name in HOLDS_TRADING_BACK or (lease is not None and lease.in_force(now)):
         return None
-    down = ("no process has run it" if lease is None
+    down = ("no process holds it" if lease is None
             else f"its last process ({lease.host}, pid {lease.pid}) stopped holding it at "
                  f"{lease.expires_at.isoformat(timespec='seconds')}")
     return (f"the bot is not running ({down}): {name.value} is carried out by a running bot only, and one queued "
