@@ -42,7 +42,12 @@ def _run_with(tmp_path: Path, source: str, spec: str) -> subprocess.CompletedPro
     )
 
 
-@pytest.mark.parametrize("body", ['raise ValueError("my bug")', "return 5", 'return ("junk",)'])
+@pytest.mark.parametrize("body", [
+    'raise ValueError("my bug")', "return 5", 'return ("junk",)',
+    # A hand-built signal with a NaN stop: it crashed the handler (exit 1, a traceback) when the signal was acted on.
+    'from decimal import Decimal\n        from trader_core.model import Signal\n'
+    '        return tuple(Signal(action="BUY", symbol=s, stop=Decimal("NaN")) for s, _ in context.candles)',
+])
 def test_a_strategy_whose_decide_fails_is_reported_and_the_run_carries_on(tmp_path: Path, body: str) -> None:
     # docs/strategies.md: "An exception raised by decide is reported and the loop carries on." A live bot must not
     # end on a bug in the user's own code.
@@ -58,3 +63,22 @@ def test_a_strategy_spec_that_names_something_other_than_a_class_is_bad_usage(tm
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "trader-app: error: strategy 'user_strategy:NOT_A_CLASS' is not a class"]
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("class Broken:\n    def __init__(self):\n        raise RuntimeError('no config file')\n",
+     "trader-app: error: strategy 'user_strategy:Broken' could not be built: RuntimeError: no config file ("),
+    ("import nowhere_to_be_found_xyz\n",
+     "trader-app: error: strategy 'user_strategy:Broken' cannot be loaded: No module named 'nowhere_to_be_found_xyz'"),
+    ("x = 1 / 0\n",
+     "trader-app: error: strategy 'user_strategy:Broken' cannot be loaded: ZeroDivisionError: division by zero ("),
+    ("class Broken(:\n",
+     "trader-app: error: strategy 'user_strategy:Broken' cannot be loaded: SyntaxError: "),
+])
+def test_a_strategy_that_fails_to_load_or_build_is_one_line_and_exit_2(tmp_path: Path, source: str,
+                                                                       message: str) -> None:
+    result = _run_with(tmp_path, source, "user_strategy:Broken")
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(message)
+    assert "user_strategy.py" in line or "No module" in line, "says where the user's code failed"

@@ -18,6 +18,7 @@ from trader_core.model import (
     InvalidDataError,
     InvalidValueError,
     Money,
+    PlanId,
     Price,
     Quantity,
     Quote,
@@ -138,6 +139,26 @@ def test_signals_refuse_contradictory_fields() -> None:
         Signal(action=Action.PARTIAL_CLOSE, symbol=BTC_USDT, close_fraction=Decimal("1.5"))
     with pytest.raises(InvalidValueError):
         Signal(action=Action.BUY, symbol=BTC_USDT, stop=Price("1"), stop_pct=Decimal(2))
+
+
+@given(decimals("0.00000001", "10000000", 8))
+def test_a_signal_built_from_plain_values_holds_the_types_they_stand_for(level: Decimal) -> None:
+    """A user's strategy passes a Decimal stop (docs/strategies.md: "stop/target are absolute prices"): kept as it
+    was, the handler crashed the run on ``stop.value`` (exit 1, a traceback)."""
+    signal = Signal(action="BUY", symbol="btc/usdt", stop=level, target=str(level * 2), quantity=Decimal("0.5"),
+                    plan_id="P7", client_order_id="my-id-1")
+    assert signal == Signal(action=Action.BUY, symbol=BTC_USDT, stop=Price(level), target=Price(level * 2),
+                            quantity=Quantity("0.5"), plan_id=PlanId("P7"), client_order_id=ClientOrderId("my-id-1"))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("stop", Decimal("NaN")), ("stop", 49000.5), ("stop", Decimal(-1)), ("target", "abc"), ("quantity", Decimal(-1)),
+    ("symbol", 42), ("action", "buy now"), ("plan_id", 7), ("client_order_id", "has space"),
+])
+def test_a_signal_refuses_what_is_not_the_value_it_names(field: str, value: object) -> None:
+    fields: dict[str, object] = {"action": Action.BUY, "symbol": BTC_USDT, field: value}
+    with pytest.raises(InvalidValueError):
+        Signal(**fields)  # type: ignore[arg-type]
 
 
 def test_a_signals_pause_is_at_most_a_year_so_its_end_is_a_date() -> None:

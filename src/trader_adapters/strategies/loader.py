@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import traceback
 from decimal import Decimal
 from typing import Any
 
@@ -31,11 +32,16 @@ def load_strategy(spec: str, options: dict[str, Any]) -> SignalSource:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"strategy {spec!r} cannot be loaded: {exc}") from exc
+    except Exception as exc:  # the user's module failed as it ran (a SyntaxError, a NameError at its top level)
+        raise ConfigError(f"strategy {spec!r} cannot be loaded: {_failure(exc)}") from exc
     if not inspect.isclass(cls):
         raise ConfigError(f"strategy {spec!r} is not a class")
     accepted = inspect.signature(cls).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted}
-    strategy = cls(**kwargs)
+    try:
+        strategy = cls(**kwargs)
+    except Exception as exc:  # the user's constructor: one line saying where, not a traceback
+        raise ConfigError(f"strategy {spec!r} could not be built: {_failure(exc)}") from exc
     if not callable(getattr(strategy, "decide", None)):
         raise ConfigError(f"strategy {spec!r} has no decide(context) method")
     return _Guarded(spec, strategy)
@@ -58,6 +64,16 @@ class _Guarded:
             raise InvalidDataError(f"strategy {self._spec}: decide returned {type(answer).__name__}, not a sequence "
                                    "of Signal")
         return tuple(answer)
+
+
+def _failure(exc: BaseException) -> str:
+    """``Type: message (file:line)`` of the innermost frame an exception passed through: where the user's code
+    failed, in one line."""
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        where = f" ({frames[-1].filename}:{frames[-1].lineno})"
+    return f"{type(exc).__name__}: {exc}{where}"[:400]
 
 
 def _pct(value: object) -> Decimal | None:

@@ -37,6 +37,49 @@ def _pct(value: object) -> Decimal | None:
     return result
 
 
+# A user's strategy builds signals by hand: plain values (a Decimal stop, a "BTC/USDT" symbol, a str plan id) are
+# taken as the types they stand for, and anything else is refused when the signal is made, inside the strategy's
+# decide (reported, the loop carries on), never later in the handler as a crash.
+def _action(value: object) -> Action:
+    if isinstance(value, Action):
+        return value
+    try:
+        return Action(value)
+    except ValueError:
+        raise InvalidValueError(f"a signal's action must be one of {', '.join(a.value for a in Action)}, "
+                                f"got {value!r}") from None
+
+
+def _symbol(value: object) -> Symbol:
+    if isinstance(value, Symbol):
+        return value
+    if isinstance(value, str):
+        return Symbol.parse(value)
+    raise InvalidValueError(f"a signal's symbol must be a Symbol or 'BASE/QUOTE' text, got {value!r}")
+
+
+def _price(value: object) -> Price | None:
+    return value if value is None or isinstance(value, Price) else Price(value)
+
+
+def _quantity(value: object) -> Quantity | None:
+    return value if value is None or isinstance(value, Quantity) else Quantity(value)
+
+
+def _plan_id(value: object) -> PlanId | None:
+    if value is None or isinstance(value, PlanId):
+        return value
+    if isinstance(value, str):
+        return PlanId(value)
+    raise InvalidValueError(f"a signal's plan_id must be a PlanId or text, got {value!r}")
+
+
+def _client_order_id(value: object) -> ClientOrderId | None:
+    if value is None or isinstance(value, ClientOrderId):
+        return value
+    return ClientOrderId(value)  # type: ignore[arg-type]  # refuses what is not a valid id text
+
+
 @attrs.frozen(kw_only=True)
 class Signal:
     """One request from the strategy.
@@ -47,16 +90,16 @@ class Signal:
     ``regime`` carries flags such as ``("volatility", "high")``.
     """
 
-    action: Action
-    symbol: Symbol
-    quantity: Quantity | None = None
+    action: Action = attrs.field(converter=_action)
+    symbol: Symbol = attrs.field(converter=_symbol)
+    quantity: Quantity | None = attrs.field(default=None, converter=_quantity)
     notional: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
-    stop: Price | None = None
-    target: Price | None = None
+    stop: Price | None = attrs.field(default=None, converter=_price)
+    target: Price | None = attrs.field(default=None, converter=_price)
     stop_pct: Decimal | None = attrs.field(default=None, converter=_pct)
     target_pct: Decimal | None = attrs.field(default=None, converter=_pct)
-    plan_id: PlanId | None = None
-    client_order_id: ClientOrderId | None = None
+    plan_id: PlanId | None = attrs.field(default=None, converter=_plan_id)
+    client_order_id: ClientOrderId | None = attrs.field(default=None, converter=_client_order_id)
     size_factor: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
     close_fraction: Decimal | None = attrs.field(default=None, converter=to_decimal_or_none)
     pause: timedelta | None = None
