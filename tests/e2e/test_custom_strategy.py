@@ -33,12 +33,13 @@ def test_the_documented_example_strategy_runs_and_trades(tmp_path: Path) -> None
     assert int(summary["fills"]) > 0
 
 
-def _run_with(tmp_path: Path, source: str, spec: str) -> subprocess.CompletedProcess[str]:
+def _run_with(tmp_path: Path, source: str, spec: str, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "user_strategy.py").write_text(source)
     return subprocess.run(
         [str(Path(sys.executable).parent / "trader-app"), "run", "--days", "1", "--strategy", spec],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))},
+        env={**os.environ, **env,
+             "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))},
     )
 
 
@@ -82,3 +83,21 @@ def test_a_strategy_that_fails_to_load_or_build_is_one_line_and_exit_2(tmp_path:
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(message)
     assert "user_strategy.py" in line or "No module" in line, "says where the user's code failed"
+
+
+def test_a_strategy_that_never_answers_is_cut_short_and_the_run_goes_on(tmp_path: Path) -> None:
+    """A decide awaiting a server that never answers held the whole loop: no protection, no exit, no command."""
+    source = ("import asyncio\n"
+              "class Stuck:\n"
+              "    calls = 0\n"
+              "    async def decide(self, context):\n"
+              "        self.calls += 1\n"
+              "        if self.calls == 3:\n"
+              "            await asyncio.sleep(3600)\n"
+              "        return ()\n")
+    result = _run_with(tmp_path, source, "user_strategy:Stuck", TRADER_STRATEGY_TIMEOUT_SECONDS="0.2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = dict(line.split(None, 1) for line in result.stdout.strip().splitlines())
+    assert (summary["candles"], summary["stop_reason"]) == ("2880", "end of data"), "a day of two symbols"
+    telemetry = (tmp_path / "logs" / "telemetry.jsonl").read_text()
+    assert "strategy user_strategy:Stuck: decide did not answer within 0.2 s (strategy_timeout_seconds)" in telemetry

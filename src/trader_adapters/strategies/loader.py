@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import traceback
@@ -15,11 +16,12 @@ from trader_core.ports import DecisionContext, SignalSource
 __all__ = ["load_strategy"]
 
 
-def load_strategy(spec: str, options: dict[str, Any]) -> SignalSource:
+def load_strategy(spec: str, options: dict[str, Any], *, decide_timeout_s: float = 30.0) -> SignalSource:
     """Build the strategy named ``spec``.
 
     ``sma`` (or ``sma_cross``) is built in. ``package.module:Class`` imports the class and calls it with
-    the keyword options its constructor accepts (``fast``, ``slow``, ``stop_pct``, ``target_pct``, ...).
+    the keyword options its constructor accepts (``fast``, ``slow``, ``stop_pct``, ``target_pct``, ...); its
+    ``decide`` gets ``decide_timeout_s`` seconds to answer.
     """
     if spec in ("sma", "sma_cross"):
         return SmaCross(fast=int(options["fast"]), slow=int(options["slow"]),
@@ -44,21 +46,28 @@ def load_strategy(spec: str, options: dict[str, Any]) -> SignalSource:
         raise ConfigError(f"strategy {spec!r} could not be built: {_failure(exc)}") from exc
     if not callable(getattr(strategy, "decide", None)):
         raise ConfigError(f"strategy {spec!r} has no decide(context) method")
-    return _Guarded(spec, strategy)
+    return _Guarded(spec, strategy, decide_timeout_s)
 
 
 class _Guarded:
-    """A user's strategy, whose failures are the bot's kind: an exception raised by its ``decide``, or an answer
-    that is not a sequence of signals, becomes ``InvalidDataError`` (reported; the loop carries on, no signal that
-    tick), never the end of a running bot."""
+    """A user's strategy, whose failures are the bot's kind: an exception raised by its ``decide``, an answer
+    that is not a sequence of signals, or no answer within ``timeout_s`` (a ``decide`` awaiting a server that
+    never answers held the whole loop: no protection, no exit, no operator command) becomes ``InvalidDataError``
+    (reported; the loop carries on, no signal that tick), never the end or the stall of a running bot. Only an
+    await can be cut short: a ``decide`` that computes for ever without awaiting still holds the loop."""
 
-    def __init__(self, spec: str, strategy: Any) -> None:
-        self._spec, self._strategy = spec, strategy
+    def __init__(self, spec: str, strategy: Any, timeout_s: float = 30.0) -> None:
+        self._spec, self._strategy, self._timeout_s = spec, strategy, timeout_s
 
     async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        deadline = asyncio.timeout(self._timeout_s)
         try:
-            answer = await self._strategy.decide(context)
+            async with deadline:
+                answer = await self._strategy.decide(context)
         except Exception as exc:  # the user's code: any failure is reported, not raised through the loop
+            if deadline.expired():
+                raise InvalidDataError(f"strategy {self._spec}: decide did not answer within {self._timeout_s:g} s "
+                                       "(strategy_timeout_seconds)") from exc
             raise InvalidDataError(f"strategy {self._spec}: decide raised {type(exc).__name__}: {exc}"[:300]) from exc
         if not isinstance(answer, (tuple, list)) or not all(isinstance(signal, Signal) for signal in answer):
             raise InvalidDataError(f"strategy {self._spec}: decide returned {type(answer).__name__}, not a sequence "

@@ -116,7 +116,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
         strategy = load_strategy(settings.strategy, {
             "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
             "target_pct": settings.target_pct, "volatility_sizing": settings.volatility_sizing,
-        })
+        }, decide_timeout_s=float(settings.strategy_timeout_seconds))
     _check_files(flags, settings, strategy, report_out)
     from trader_adapters.telemetry import LoguruTelemetry
 

@@ -46,7 +46,8 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
         except (InvalidOperation, ValueError):
             problems.append(f"{key} must be a non-negative number, got {raw[key]!r}")
     # max_order_value or max_total_exposure 0: every entry is refused, the bot can never trade.
-    for key in ("stake", "balance", "target_pct", "lease_seconds", "max_order_value", "max_total_exposure"):
+    for key in ("stake", "balance", "target_pct", "lease_seconds", "max_order_value", "max_total_exposure",
+                "strategy_timeout_seconds"):
         if key in values and values[key] <= 0:
             problems.append(f"{key} must be positive, got {values[key]}")
     # A buffer at or above the cap trims every entry to nothing: the bot could never buy, and would not say why.

@@ -103,6 +103,7 @@ DEFAULTS: dict[str, Any] = {
     "replace_oldest_on_cap": False,
     "maker_preference": False,
     "volatility_sizing": False,
+    "strategy_timeout_seconds": "30",  # a user's strategy (module:Class): its decide's deadline
     "maker_overrides": "",
     "maker_timeout_seconds": "60",
     "signals": None,
@@ -132,7 +133,7 @@ DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "b
                  "max_slippage_pct", "max_spread_pct", "min_top_of_book_notional", "high_vol_size_factor",
                  "medium_vol_size_factor", "plan_max_age_minutes", "plan_trail_to_breakeven_pct",
                  "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct", "maker_timeout_seconds",
-                 "lease_seconds")
+                 "lease_seconds", "strategy_timeout_seconds")
 # Limits that are off when empty.
 OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
 FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run", "signals_catch_up",
@@ -231,6 +232,7 @@ class Settings:
     metrics_port: int | None = None  # Prometheus endpoint; None: off
     metrics_host: str = "127.0.0.1"
     lease_seconds: Decimal = Decimal(30)  # one process per bot: the lease's time to live
+    strategy_timeout_seconds: Decimal = Decimal(30)  # a user's strategy: how long one decide may take
 
     @property
     def mode(self) -> str:
