@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from trader_adapters.clock import SimulatedClock, SystemClock
 from trader_adapters.feeds import generate_candles, load_candles_csv
+from trader_adapters.memory.exchange import FakeExchange
 from trader_adapters.paper import PaperExchange, ReplayMarket, default_rules
+from trader_adapters.paper.live import LivePaperMarket
 from trader_core.model import (
     Asset,
     Candle,
@@ -419,3 +421,86 @@ def test_the_venue_reports_each_candle_that_changed_an_order_and_no_other() -> N
     assert venue.status("sl") is OrderStatus.CANCELED
     # Candle 3 reached the target: that leg filled and its partner was cancelled, reported once.
     assert [symbol for symbol, _ in reported] == [SOL]
+
+
+# -- paper trading on a live venue's data ---------------------------------------------------------
+
+
+class LivePaper:
+    """A paper venue fed by a live venue (the in-memory fake) through ``LivePaperMarket``, 1h candles, the clock
+    30 s into candle 2 (candles 0 and 1 closed and seen): the moment a live-paper bot acts on candle 1."""
+
+    HOUR = Timeframe("1h")
+
+    def __init__(self, *, usdt: str = "10000", sol: str = "0") -> None:
+        self.clock = SimulatedClock(T0 + 2 * self.HOUR.duration + timedelta(seconds=30))
+        self.live = FakeExchange(clock=self.clock, symbols=[SOL])
+        self.live.add_candles([self.candle(0, "100 101 99 100"), self.candle(1, "100 101 99 100")])
+        replay = ReplayMarket({SOL: ()}, self.clock, timeframe=self.HOUR)
+        self.market = LivePaperMarket(self.live, replay)
+        self.paper = PaperExchange(market=replay, clock=self.clock, fee_rate=Decimal("0.001"),
+                                   balances={USDT: Decimal(usdt), SOL_ASSET: Decimal(sol)}, touch=self.live)
+        self.reported: list[Symbol] = []
+        self.paper.subscribe_executions(self.reported.append)
+        run(self.market.fetch_candles(SOL, self.HOUR))
+
+    def candle(self, index: int, ohlc: str) -> Candle:
+        o, h, low, c = (Decimal(text) for text in ohlc.split())
+        return Candle(symbol=SOL, timeframe=self.HOUR, open_time=T0 + index * self.HOUR.duration,
+                      open=o, high=h, low=low, close=c, volume=Decimal(10))
+
+    def candle_closes(self, index: int, ohlc: str) -> None:
+        """Candle ``index`` closes at the live venue (the clock 30 s past its close) and the bot fetches it."""
+        self.live.add_candles([self.candle(index, ohlc)])
+        self.clock.advance_to(T0 + (index + 1) * self.HOUR.duration + timedelta(seconds=30))
+        run(self.market.fetch_candles(SOL, self.HOUR, since=T0 + index * self.HOUR.duration))
+
+    def balance(self, asset: Asset) -> Decimal:
+        return next((b.free for b in run(self.paper.fetch_balances()) if b.asset == asset), Decimal(0))
+
+
+def test_a_live_paper_market_order_fills_when_placed_at_the_live_touch_not_a_candle_later() -> None:
+    venue = LivePaper()
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    placed = run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET, quantity="2")))
+    # A live market buy takes the ask now; it used to wait for the open of candle 3 (an hour later, at 200 here).
+    assert placed.status is OrderStatus.FILLED
+    assert placed.average_price == Price("100.10")
+    assert venue.reported == [SOL]
+    venue.candle_closes(2, "100 200 100 200")
+    venue.live.set_quote(SOL, Decimal("199.90"), Decimal("200.00"))
+    sold = run(venue.paper.place_order(order("s1", Side.SELL, OrderType.MARKET, quantity="2")))
+    assert sold.status is OrderStatus.FILLED
+    assert sold.average_price == Price("199.90")  # the bid
+    fills = run(venue.paper.fetch_fills(SOL))
+    assert [(f.price.value, f.time, f.liquidity) for f in fills] == [
+        (Decimal("100.10"), T0 + 2 * venue.HOUR.duration + timedelta(seconds=30), Liquidity.TAKER),
+        (Decimal("199.90"), T0 + 3 * venue.HOUR.duration + timedelta(seconds=30), Liquidity.TAKER),
+    ]
+    # Balances agree with the fills and their fees (0.1 % of each notional, in USDT).
+    assert [f.fee.amount for f in fills] == [Decimal("0.2002"), Decimal("0.3998")]
+    assert venue.balance(USDT) == Decimal(10000) - Decimal("200.20") - Decimal("0.2002") + Decimal("399.80") - Decimal(
+        "0.3998")
+    assert venue.balance(SOL_ASSET) == 0
+
+
+def test_a_live_paper_fill_from_a_later_candle_is_never_stamped_before_an_earlier_fill() -> None:
+    venue = LivePaper(sol="1")
+    run(venue.paper.place_order(order("l1", Side.SELL, OrderType.LIMIT, price="105")))  # rests from 02:00:30
+    venue.candle_closes(2, "100 101 99 100")
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET)))  # filled at 03:00:30
+    venue.candle_closes(3, "100 106 99 104")  # candle 3 (opened 03:00) reaches the limit; seen at 04:00:30
+    assert run(venue.paper.fetch_order(SOL, ClientOrderId("l1"))).status is OrderStatus.FILLED
+    bought = run(venue.paper.fetch_fills(SOL))[0]
+    # A fill cursor at the market buy's fill still finds the limit's fill: it is not dated before it.
+    later = run(venue.paper.fetch_fills(SOL, since=bought.time))
+    assert [str(f.client_order_id) for f in later] == ["b1", "l1"]
+
+
+def test_a_live_paper_market_order_without_a_live_quote_waits_for_the_next_open() -> None:
+    venue = LivePaper()  # the live venue has no quote to give
+    assert run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET))).status is OrderStatus.OPEN
+    venue.candle_closes(2, "100 101 99 100")
+    venue.candle_closes(3, "103 104 102 103")
+    assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal(103)]
