@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from trader_core.model import (
     ConfigError,
     ExitBracket,
     Liquidity,
+    OrderRejectedError,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -504,3 +506,28 @@ def test_a_live_paper_market_order_without_a_live_quote_waits_for_the_next_open(
     venue.candle_closes(2, "100 101 99 100")
     venue.candle_closes(3, "103 104 102 103")
     assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal(103)]
+
+
+def test_a_live_paper_entry_gets_its_bracket_though_the_price_moved_past_the_stop_since_the_last_close() -> None:
+    venue = LivePaper()  # candle 1 closed at 100
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))  # up 5 % since
+    bought = run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET)))
+    assert bought.average_price == Price("105.05")
+    # Stop 2 % and target 3 % from the fill straddle the live price; against the close of 100 both were above it and
+    # the bracket was refused as triggering at once (the bot then sells what it just bought).
+    bracket = ExitBracket(
+        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
+        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
+    )
+    stop, target = run(venue.paper.place_exit_bracket(bracket))
+    assert (stop.status, target.status) == (OrderStatus.OPEN, OrderStatus.OPEN)
+
+
+def test_a_live_paper_post_only_order_is_judged_against_the_live_touch() -> None:
+    venue = LivePaper()  # candle 1 closed at 100
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"))
+    maker = attrs.evolve(order("m1", Side.BUY, OrderType.LIMIT, price="104.90"), post_only=True)
+    assert run(venue.paper.place_order(maker)).status is OrderStatus.OPEN  # below the live bid: it rests
+    taker = attrs.evolve(order("m2", Side.BUY, OrderType.LIMIT, price="105.05"), post_only=True)
+    with pytest.raises(OrderRejectedError, match="post-only"):
+        run(venue.paper.place_order(taker))  # at the live ask: it would take

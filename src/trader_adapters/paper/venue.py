@@ -20,7 +20,7 @@ from trader_adapters.paper.replay import ReplayMarket
 from trader_core.model.errors import ConfigError, ExchangeError, InvalidDataError, UnknownSymbolError
 from trader_core.model.ids import Asset, ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
-from trader_core.model.market import Candle
+from trader_core.model.market import Candle, Quote
 from trader_core.model.numbers import ONE, ZERO
 from trader_core.model.orders import Balance, ExitBracket, Fill, Liquidity, Order, OrderRequest, OrderType, Side
 from trader_core.ports.clock import Clock
@@ -50,9 +50,11 @@ class PaperExchange:
     * Fill time is the candle's ``open_time`` for every fill. Fees are ``fee_rate`` of the notional, in quote.
     * With ``touch`` (paper trading on a live venue's data) a MARKET order fills (taker) when it is placed, at
       that venue's ask for a buy and bid for a sell (less slippage as above), stamped with the clock's time: what
-      a live order would have taken, not the open of a candle up to a timeframe later. When the live quote
-      cannot be had, the order waits for the next candle's open as above. A candle's fill is never stamped
-      before a fill already made in its symbol (fills stay in time order for the fill cursor).
+      a live order would have taken, not the open of a candle up to a timeframe later. A post-only order and an
+      exit bracket are then judged against the live quote too (the touch; the last price for a bracket's
+      straddle), not a close up to a timeframe old. When the live quote cannot be had, the order waits for the
+      next candle's open as above and placements are judged against the last close. A candle's fill is never
+      stamped before a fill already made in its symbol (fills stay in time order for the fill cursor).
     """
 
     _market: ReplayMarket
@@ -133,11 +135,15 @@ class PaperExchange:
         """Validate, hold funds and queue ``request``; it executes on later candles (see the class doc)."""
         self._market.sync()
         last = self._last_price(request.symbol)
-        touch = await self._touch_price(request)
-        if touch is None:
+        quote = await self._live_quote(request.symbol)
+        if quote is None:
             order = self._book.place(request, self._clock.now(), last, self._slippage + self._buy_margin)
             return order.snapshot()
+        touch = quote.ask if request.side is Side.BUY else quote.bid
         now = self._clock.now()
+        if request.order_type is not OrderType.MARKET:
+            # A post-only order would take when it reaches the live touch, not the last candle's close.
+            return self._book.place(request, now, touch, ZERO).snapshot()
         price = self._slipped(touch, request.side, self._rules_for(request.symbol).tick_size)
         order = self._book.place(request, now, price, ZERO)  # a buy holds exactly what it then costs
         self._book.execute(order, price, now, Liquidity.TAKER)
@@ -145,22 +151,23 @@ class PaperExchange:
             listener(request.symbol)
         return order.snapshot()
 
-    async def _touch_price(self, request: OrderRequest) -> Decimal | None:
-        """The live price a market order takes now (ask for a buy, bid for a sell), or None: not a market
-        order, no live venue, or no quote from it (the order then waits for the next candle's open)."""
-        if self._touch is None or request.order_type is not OrderType.MARKET:
+    async def _live_quote(self, symbol: Symbol) -> Quote | None:
+        """The live venue's quote now, or None: no live venue, or no quote from it (a market order then waits
+        for the next candle's open, and placements are judged against the last candle's close)."""
+        if self._touch is None:
             return None
         try:
-            quote = await self._touch.fetch_quote(request.symbol)
+            return await self._touch.fetch_quote(symbol)
         except (ExchangeError, InvalidDataError):
             return None
-        return quote.ask if request.side is Side.BUY else quote.bid
 
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
-        """Hold a stop and a target as one OCO; returns (stop leg, target leg), both OPEN."""
+        """Hold a stop and a target as one OCO; returns (stop leg, target leg), both OPEN. The legs must straddle
+        the last price: the live venue's when there is one (as a live venue judges it), else the last close."""
         self._market.sync()
         last = self._last_price(bracket.symbol)
-        stop, target = self._book.place_bracket(bracket, self._clock.now(), last)
+        quote = await self._live_quote(bracket.symbol)
+        stop, target = self._book.place_bracket(bracket, self._clock.now(), last if quote is None else quote.last)
         return stop.snapshot(), target.snapshot()
 
     async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
