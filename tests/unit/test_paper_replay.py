@@ -25,6 +25,7 @@ from trader_core.model import (
     Candle,
     ClientOrderId,
     ConfigError,
+    ExchangeUnavailableError,
     ExitBracket,
     Liquidity,
     OrderRejectedError,
@@ -531,3 +532,33 @@ def test_a_live_paper_post_only_order_is_judged_against_the_live_touch() -> None
     taker = attrs.evolve(order("m2", Side.BUY, OrderType.LIMIT, price="105.05"), post_only=True)
     with pytest.raises(OrderRejectedError, match="post-only"):
         run(venue.paper.place_order(taker))  # at the live ask: it would take
+
+
+def test_a_live_paper_candle_that_arrives_a_tick_late_still_fills_the_stop_it_reaches() -> None:
+    clock = SimulatedClock(T0 + 2 * MINUTE + timedelta(seconds=5))
+    live = FakeExchange(clock=clock, symbols=[SOL, ETH])
+    for symbol in (SOL, ETH):
+        live.add_candles([bar(0, "100 101 99 100", symbol), bar(1, "100 101 99 100", symbol)])
+    replay = ReplayMarket({SOL: (), ETH: ()}, clock, timeframe=TF)
+    market = LivePaperMarket(live, replay)
+    paper = PaperExchange(market=replay, clock=clock, balances={Asset("ETH"): Decimal(1)})
+    for symbol in (SOL, ETH):
+        run(market.fetch_candles(symbol, TF))
+    run(paper.place_order(attrs.evolve(order("sl", Side.SELL, OrderType.STOP_LOSS, price="95"), symbol=ETH)))
+
+    def minute_closes(index: int, eth: str, *, eth_fails: bool = False) -> None:
+        live.add_candles([bar(index, "100 101 99 100", SOL), bar(index, eth, ETH)])
+        clock.advance(MINUTE)
+        run(market.fetch_candles(SOL, TF, since=T0 + index * MINUTE))  # SOL's newest candle is revealed first
+        if eth_fails:
+            live.fail_next("fetch_candles", ExchangeUnavailableError("timeout"))
+            with pytest.raises(ExchangeUnavailableError):
+                run(market.fetch_candles(ETH, TF, since=T0 + index * MINUTE))
+        else:
+            run(market.fetch_candles(ETH, TF, since=T0 + (index - 1) * MINUTE))
+
+    minute_closes(2, "100 101 99 100")
+    minute_closes(3, "100 100 80 99", eth_fails=True)  # ETH falls through the stop; its fetch fails this tick
+    minute_closes(4, "99 101 98 100")  # ETH's candles 3 and 4 come together, after SOL's 4 was revealed
+    # The late candle reaches the paper venue: the stop filled at 95 in minute 3, as the live stop would have.
+    assert [(f.price.value, f.time) for f in run(paper.fetch_fills(ETH))] == [(Decimal(95), T0 + 3 * MINUTE)]

@@ -43,9 +43,11 @@ class LivePaperMarket:
         for candle in candles:
             if last is None or candle.open_time > last.open_time:
                 try:
-                    self.replay.append(candle)
+                    # Late: another symbol's newer candle may be revealed already (this symbol's fetch failed
+                    # or lagged); dropping this one would skip the stops and targets it reaches.
+                    self.replay.append(candle, late=True)
                 except ConfigError:
-                    continue  # a symbol that lags behind another cannot rewrite revealed history
+                    continue  # another timeframe's candles (OHLCV capture) are not the paper venue's
                 last = candle
         self.replay.sync()
 
