@@ -562,3 +562,28 @@ def test_a_live_paper_candle_that_arrives_a_tick_late_still_fills_the_stop_it_re
     minute_closes(4, "99 101 98 100")  # ETH's candles 3 and 4 come together, after SOL's 4 was revealed
     # The late candle reaches the paper venue: the stop filled at 95 in minute 3, as the live stop would have.
     assert [(f.price.value, f.time) for f in run(paper.fetch_fills(ETH))] == [(Decimal(95), T0 + 3 * MINUTE)]
+
+
+def test_a_live_paper_target_fills_at_its_price_not_at_an_open_the_market_reached_while_it_rested() -> None:
+    venue = LivePaper(sol="1")
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))
+    bracket = ExitBracket(
+        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
+        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
+    )
+    run(venue.paper.place_exit_bracket(bracket))  # at 02:00:30, the market at 105
+    venue.candle_closes(2, "100 118 100 118")  # the rest of the placement candle: never matched (not seen whole)
+    venue.candle_closes(3, "118 119 117 118")  # opens far above the target
+    # The target rested at 108.20 while the market rose through it: a live venue fills it there, not at 118.
+    assert [(str(f.client_order_id), f.price.value) for f in run(venue.paper.fetch_fills(SOL))] == [
+        ("tp", Decimal("108.20"))]
+
+
+def test_a_live_paper_maker_buy_fills_at_its_price_not_at_a_lower_open() -> None:
+    venue = LivePaper()
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    maker = attrs.evolve(order("m1", Side.BUY, OrderType.LIMIT, price="99.95"), post_only=True)
+    assert run(venue.paper.place_order(maker)).status is OrderStatus.OPEN
+    venue.candle_closes(2, "100 100 95 95")
+    venue.candle_closes(3, "95 96 94 95")
+    assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal("99.95")]

@@ -42,7 +42,8 @@ class PaperExchange:
       + market_buy_margin) * (1 + fee_rate)`` per unit of quote at placement; if the real cost at the
       fill exceeds the free quote, the order EXPIRES unfilled.
     * LIMIT / TAKE_PROFIT: rest; a buy fills (maker) when ``low <= price``, at the price, or at the open
-      if the candle opens at or below it (sells mirror with ``high >= price``).
+      if the candle opens at or below it (sells mirror with ``high >= price``); on live data (``touch``)
+      always at the price.
     * STOP_LOSS: a sell triggers when ``low <= stop`` and fills (taker) at the stop, or at the open if
       the candle opens at or below it (gap through), less slippage (buys mirror).
     * Exit brackets (OCO): when one candle reaches both legs, a leg reached at the open (a gap) wins;
@@ -278,4 +279,9 @@ class PaperExchange:
         at_open = (level - candle.open) * sign >= ZERO
         if not at_open and (level - far) * sign < ZERO:
             return None
+        if self._touch is not None:
+            # On live data an order rests from within a candle whose rest is never seen, and it was not
+            # marketable when placed (judged against the live touch): the market crossed its level while it
+            # rested, and a resting limit fills at its own price, never at a better open.
+            return level, at_open, Liquidity.MAKER
         return (candle.open if at_open else level), at_open, Liquidity.MAKER
