@@ -587,3 +587,41 @@ def test_a_live_paper_maker_buy_fills_at_its_price_not_at_a_lower_open() -> None
     venue.candle_closes(2, "100 100 95 95")
     venue.candle_closes(3, "95 96 94 95")
     assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal("99.95")]
+
+
+_PRICES = st.integers(min_value=80, max_value=120)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bars=st.lists(st.tuples(_PRICES, _PRICES, _PRICES), min_size=1, max_size=6),
+       orders=st.lists(st.tuples(st.integers(0, 5), st.booleans(), st.integers(0, 10)), max_size=6))
+def test_live_paper_fills_stay_in_time_order_limits_fill_at_their_price_and_balances_agree(
+        bars: list[tuple[int, int, int]], orders: list[tuple[int, bool, int]]) -> None:
+    """Whatever the candles and when orders go in (a market buy, or a maker buy some ticks below the live bid):
+    the fills of the symbol are in time order, a limit fills at its own price, and the balances are what the
+    fills and their fees say."""
+    venue = LivePaper(usdt="100000")
+    limits: dict[str, Decimal] = {}
+    for index, (o, c, spread) in enumerate(bars, start=2):
+        bid = Decimal(o)
+        venue.live.set_quote(SOL, bid, bid + Decimal("0.10"))
+        for n, (at, market, below) in enumerate(orders):
+            if at != index - 2:
+                continue
+            cid = f"o{n}"
+            if market:
+                run(venue.paper.place_order(order(cid, Side.BUY, OrderType.MARKET)))
+            else:
+                price = bid - Decimal(below)
+                limits[cid] = price
+                run(venue.paper.place_order(attrs.evolve(order(cid, Side.BUY, OrderType.LIMIT, price=str(price)),
+                                                         post_only=True)))
+        low, high = min(o, c) - spread, max(o, c) + spread
+        venue.candle_closes(index, f"{o} {high} {max(low, 1)} {c}")
+    fills = run(venue.paper.fetch_fills(SOL))
+    assert [f.time for f in fills] == sorted(f.time for f in fills)
+    assert all(f.price.value == limits[str(f.client_order_id)] for f in fills if str(f.client_order_id) in limits)
+    spent = sum((f.price.value * f.quantity.value + f.fee.amount for f in fills), Decimal(0))
+    assert venue.balance(USDT) + sum((b.locked for b in run(venue.paper.fetch_balances()) if b.asset == USDT),
+                                     Decimal(0)) == Decimal(100000) - spent
+    assert venue.balance(SOL_ASSET) == sum((f.quantity.value for f in fills), Decimal(0))
