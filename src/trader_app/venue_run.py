@@ -198,10 +198,11 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
     if paper:
         replay = ReplayMarket(dict.fromkeys(settings.symbols, ()), clock, timeframe=timeframe)
         market = LivePaperMarket(exchange, replay)
-        # The paper venue of a run lives in this process only: its name is per run, like a replay's.
+        # The paper venue of a run lives in this process only: its name is per run, like a replay's. A market
+        # order takes the venue's live top of book when placed, as a live one would (``touch``).
         trading = PaperExchange(market=replay, clock=clock, balances={Asset(settings.quote): settings.balance},
                                 fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
-                                rules=rules.__getitem__, venue=f"paper-{run.run_id}")
+                                rules=rules.__getitem__, venue=f"paper-{run.run_id}", touch=exchange)
     trading = dry_run(settings, trading, telemetry, clock)
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,

@@ -26,6 +26,9 @@ from trader_core.model import (
     BotId,
     Candle,
     ExchangeUnavailableError,
+    InstrumentRules,
+    InvalidDataError,
+    Quote,
     RateLimitedError,
     RunId,
     RunRecord,
@@ -38,6 +41,7 @@ from trader_core.model import (
 from trader_core.model.events import (
     CircuitTripped,
     Event,
+    MarketDataRejected,
     OrderSubmitted,
     PauseRequested,
     SignalHandled,
@@ -358,3 +362,63 @@ def test_an_entry_the_venue_filled_at_once_is_booked_and_protected_in_the_same_t
     names = [e.name for e in events]
     assert "FillRecorded" in names, "the market entry's fill is booked in the tick that sent it"
     assert protected(events), "and its position is protected in that tick, not the next"
+
+
+@attrs.define
+class OneSidedBook:
+    """The fake venue's market data, except that ``broken``'s order book has no asks (a halted or delisting
+    market): its quote is refused at the adapter's edge every time, as the ccxt adapter refuses one."""
+
+    inner: FakeExchange
+    broken: Symbol
+
+    async def fetch_quote(self, symbol: Symbol) -> Quote:
+        if symbol == self.broken:
+            raise InvalidDataError(f"{symbol} order book: no ask")
+        return await self.inner.fetch_quote(symbol)
+
+    async def fetch_candles(self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None,
+                            limit: int = 500) -> tuple[Candle, ...]:
+        return await self.inner.fetch_candles(symbol, timeframe, since=since, limit=limit)
+
+    async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
+        return await self.inner.fetch_instrument(symbol)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def test_one_symbol_with_a_one_sided_book_does_not_pause_entries_in_the_others() -> None:
+    eth = Symbol.parse("ETH/USDT")
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)})
+    venue.set_price(BTC, Decimal(50000))
+    venue.set_price(eth, Decimal(3000))
+    venue.add_candles([_candle(T0 - MINUTE), attrs.evolve(_candle(T0 - MINUTE), symbol=eth)])
+    store, telemetry, strategy = InMemoryStore(BotId("health")), RecordingTelemetry(), Buyer()
+    run = RunRecord(run_id=RunId(f"r{next(_RUNS)}"), mode="paper", started_at=T0)
+    services = build_services(
+        store=store, market=OneSidedBook(venue, eth), trading=venue, clock=clock, telemetry=telemetry,
+        strategy=strategy, run=run, symbols=(BTC, eth), timeframe=TF,
+        rules={BTC: default_rules(BTC), eth: default_rules(eth)},
+        policy=ActionPolicy(stake=Decimal(100), max_plans_per_symbol=10), prefix="tc-health", health=POLICY,
+    )
+    orchestrator = StrategyOrchestrator(
+        services=services, store=store, clock=clock, telemetry=telemetry, sleeper=SimulatedSleeper(clock), run=run,
+        interval=MINUTE, balance=Decimal(100000),
+    )
+    asyncio.run(orchestrator.start())
+    outcomes = []
+    for _ in range(6):  # twice the circuit's threshold of ticks
+        clock.advance(MINUTE)
+        venue.add_candles([_candle(clock.now() - MINUTE), attrs.evolve(_candle(clock.now() - MINUTE), symbol=eth)])
+        before = len(telemetry.events)
+        asyncio.run(orchestrator.tick())
+        outcomes.append([e.status for e in telemetry.events[before:] if isinstance(e, SignalHandled)])  # type: ignore[attr-defined]
+    # ETH's book is refused every tick (and said so), ETH is never offered; BTC keeps trading: the venue answers.
+    assert strategy.seen == [{BTC}] * 6, strategy.seen
+    assert all(statuses and statuses[0] != "entries_blocked" for statuses in outcomes), outcomes
+    assert not [e for e in telemetry.events if isinstance(e, (CircuitTripped, PauseRequested))]
+    rejected = [e for e in telemetry.events if isinstance(e, MarketDataRejected)]
+    assert len(rejected) == 6
+    assert {(e.symbol, e.kind) for e in rejected} == {("ETH/USDT", "quote")}  # type: ignore[attr-defined]

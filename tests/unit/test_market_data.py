@@ -13,10 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trader_adapters.ccxt.marketdata import parse_candles
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
 from trader_adapters.memory.exchange import FakeExchange
+from trader_adapters.paper import PaperExchange, ReplayMarket
 from trader_adapters.paper.instruments import default_rules
+from trader_adapters.paper.live import LivePaperMarket
 from trader_adapters.sleep import SimulatedSleeper
 from trader_adapters.telemetry import RecordingTelemetry
 from trader_app.bootstrap import build_services
@@ -38,10 +41,19 @@ from trader_core.model import (
     Asset,
     BotId,
     Candle,
+    ClientOrderId,
     ConfigError,
     ExchangeUnavailableError,
+    InstrumentRules,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Price,
+    Quantity,
+    Quote,
     RunId,
     RunRecord,
+    Side,
     Signal,
     Symbol,
     Timeframe,
@@ -369,7 +381,9 @@ def test_malformed_venue_data_is_refused_at_the_edge_and_only_that_symbol_is_aff
     assert BTC not in view.last_prices
     assert [(e.symbol, e.reason) for e in telemetry.events if isinstance(e, MarketDataRejected)] == [
         ("BTC/USDT", "invalid")]
-    assert manager.circuit(CircuitName.EXCHANGE).streak == 1
+    # Refused data is the venue answering about one market, not the venue failing: the circuit (which pauses
+    # entries in every symbol when it trips) does not count it.
+    assert manager.circuit(CircuitName.EXCHANGE).streak == 0
 
 
 def test_quotes_can_be_turned_off() -> None:
@@ -427,3 +441,55 @@ def test_the_loop_offers_entries_only_in_liquid_symbols_and_captures_candles_whe
     asyncio.run(loop.tick())
     fetches = [c for c in venue.calls if c[0] == "fetch_candles"]
     assert len(fetches) == 2 + 2 + 2, "two refreshes and one capture of both symbols; not due again at 30 s"
+
+
+@attrs.define
+class OhlcvRows:
+    """A venue answering ccxt OHLCV rows, read by the ccxt adapter's own parser (``parse_candles``); no quotes."""
+
+    clock: SimulatedClock
+    rows: list[list[object]] = attrs.Factory(list)
+
+    def add(self, minute: int, o: object, h: object, low: object, c: object) -> None:
+        self.rows.append([int((T0 + timedelta(minutes=minute)).timestamp() * 1000), o, h, low, c, 1.0])
+
+    async def fetch_quote(self, symbol: Symbol) -> Quote:
+        raise ExchangeUnavailableError("no quotes here")
+
+    async def fetch_candles(self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None,
+                            limit: int = 500) -> tuple[Candle, ...]:
+        return parse_candles(self.rows, symbol, timeframe, now=self.clock.now(), since=since, limit=limit)
+
+    async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
+        return default_rules(symbol)
+
+    async def close(self) -> None:
+        return None
+
+
+def test_one_malformed_candle_is_passed_over_not_met_again_at_every_tick_and_a_paper_stop_still_fires() -> None:
+    clock = SimulatedClock(T0 + timedelta(minutes=3))
+    venue = OhlcvRows(clock)
+    venue.add(0, 100, 101, 99, 100)
+    venue.add(1, 100, 101, 99, 100)
+    replay = ReplayMarket({BTC: ()}, clock, timeframe=M1)
+    paper = PaperExchange(market=replay, clock=clock, balances={Asset("BTC"): Decimal(1)})
+    telemetry = RecordingTelemetry()
+    service = MarketDataService(LivePaperMarket(venue, replay), clock, (BTC,), M1, telemetry,
+                                MarketDataPolicy(quotes=False))
+    asyncio.run(service.refresh())
+    stop = OrderRequest(client_order_id=ClientOrderId("sl"), symbol=BTC, side=Side.SELL,
+                        order_type=OrderType.STOP_LOSS, quantity=Quantity("1"), stop_price=Price("95"))
+    asyncio.run(paper.place_order(stop))
+    venue.add(2, 0, 101, 0, 100)  # the venue publishes a bar with zero prices (a no-trade bar on some venues)
+    venue.add(3, 100, 101, 99, 100)
+    minutes: list[list[int]] = []
+    for minute in (4, 5, 6):
+        venue.add(minute, 90, 91, 80, 85)  # the market falls through the stop
+        clock.advance_to(T0 + timedelta(minutes=minute + 1))
+        view = asyncio.run(service.refresh())
+        minutes.append([c.open_time.minute for c in view.candles_of(BTC)])
+    assert minutes == [[3, 4], [5], [6]], "the bars after the bad one arrive; the bad one is not asked for again"
+    assert [(e.reason, "candle at 2025-01-01T00:02" in e.detail) for e in telemetry.events  # type: ignore[attr-defined]
+            if isinstance(e, MarketDataRejected)] == [("invalid", True)]
+    assert asyncio.run(paper.fetch_order(BTC, ClientOrderId("sl"))).status is OrderStatus.FILLED

@@ -10,20 +10,25 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trader_adapters.clock import SimulatedClock, SystemClock
 from trader_adapters.feeds import generate_candles, load_candles_csv
+from trader_adapters.memory.exchange import FakeExchange
 from trader_adapters.paper import PaperExchange, ReplayMarket, default_rules
+from trader_adapters.paper.live import LivePaperMarket
 from trader_core.model import (
     Asset,
     Candle,
     ClientOrderId,
     ConfigError,
+    ExchangeUnavailableError,
     ExitBracket,
     Liquidity,
+    OrderRejectedError,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -419,3 +424,204 @@ def test_the_venue_reports_each_candle_that_changed_an_order_and_no_other() -> N
     assert venue.status("sl") is OrderStatus.CANCELED
     # Candle 3 reached the target: that leg filled and its partner was cancelled, reported once.
     assert [symbol for symbol, _ in reported] == [SOL]
+
+
+# -- paper trading on a live venue's data ---------------------------------------------------------
+
+
+class LivePaper:
+    """A paper venue fed by a live venue (the in-memory fake) through ``LivePaperMarket``, 1h candles, the clock
+    30 s into candle 2 (candles 0 and 1 closed and seen): the moment a live-paper bot acts on candle 1."""
+
+    HOUR = Timeframe("1h")
+
+    def __init__(self, *, usdt: str = "10000", sol: str = "0") -> None:
+        self.clock = SimulatedClock(T0 + 2 * self.HOUR.duration + timedelta(seconds=30))
+        self.live = FakeExchange(clock=self.clock, symbols=[SOL])
+        self.live.add_candles([self.candle(0, "100 101 99 100"), self.candle(1, "100 101 99 100")])
+        replay = ReplayMarket({SOL: ()}, self.clock, timeframe=self.HOUR)
+        self.market = LivePaperMarket(self.live, replay)
+        self.paper = PaperExchange(market=replay, clock=self.clock, fee_rate=Decimal("0.001"),
+                                   balances={USDT: Decimal(usdt), SOL_ASSET: Decimal(sol)}, touch=self.live)
+        self.reported: list[Symbol] = []
+        self.paper.subscribe_executions(self.reported.append)
+        run(self.market.fetch_candles(SOL, self.HOUR))
+
+    def candle(self, index: int, ohlc: str) -> Candle:
+        o, h, low, c = (Decimal(text) for text in ohlc.split())
+        return Candle(symbol=SOL, timeframe=self.HOUR, open_time=T0 + index * self.HOUR.duration,
+                      open=o, high=h, low=low, close=c, volume=Decimal(10))
+
+    def candle_closes(self, index: int, ohlc: str) -> None:
+        """Candle ``index`` closes at the live venue (the clock 30 s past its close) and the bot fetches it."""
+        self.live.add_candles([self.candle(index, ohlc)])
+        self.clock.advance_to(T0 + (index + 1) * self.HOUR.duration + timedelta(seconds=30))
+        run(self.market.fetch_candles(SOL, self.HOUR, since=T0 + index * self.HOUR.duration))
+
+    def balance(self, asset: Asset) -> Decimal:
+        return next((b.free for b in run(self.paper.fetch_balances()) if b.asset == asset), Decimal(0))
+
+
+def test_a_live_paper_market_order_fills_when_placed_at_the_live_touch_not_a_candle_later() -> None:
+    venue = LivePaper()
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    placed = run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET, quantity="2")))
+    # A live market buy takes the ask now; it used to wait for the open of candle 3 (an hour later, at 200 here).
+    assert placed.status is OrderStatus.FILLED
+    assert placed.average_price == Price("100.10")
+    assert venue.reported == [SOL]
+    venue.candle_closes(2, "100 200 100 200")
+    venue.live.set_quote(SOL, Decimal("199.90"), Decimal("200.00"))
+    sold = run(venue.paper.place_order(order("s1", Side.SELL, OrderType.MARKET, quantity="2")))
+    assert sold.status is OrderStatus.FILLED
+    assert sold.average_price == Price("199.90")  # the bid
+    fills = run(venue.paper.fetch_fills(SOL))
+    assert [(f.price.value, f.time, f.liquidity) for f in fills] == [
+        (Decimal("100.10"), T0 + 2 * venue.HOUR.duration + timedelta(seconds=30), Liquidity.TAKER),
+        (Decimal("199.90"), T0 + 3 * venue.HOUR.duration + timedelta(seconds=30), Liquidity.TAKER),
+    ]
+    # Balances agree with the fills and their fees (0.1 % of each notional, in USDT).
+    assert [f.fee.amount for f in fills] == [Decimal("0.2002"), Decimal("0.3998")]
+    assert venue.balance(USDT) == Decimal(10000) - Decimal("200.20") - Decimal("0.2002") + Decimal("399.80") - Decimal(
+        "0.3998")
+    assert venue.balance(SOL_ASSET) == 0
+
+
+def test_a_live_paper_fill_from_a_later_candle_is_never_stamped_before_an_earlier_fill() -> None:
+    venue = LivePaper(sol="1")
+    run(venue.paper.place_order(order("l1", Side.SELL, OrderType.LIMIT, price="105")))  # rests from 02:00:30
+    venue.candle_closes(2, "100 101 99 100")
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET)))  # filled at 03:00:30
+    venue.candle_closes(3, "100 106 99 104")  # candle 3 (opened 03:00) reaches the limit; seen at 04:00:30
+    assert run(venue.paper.fetch_order(SOL, ClientOrderId("l1"))).status is OrderStatus.FILLED
+    bought = run(venue.paper.fetch_fills(SOL))[0]
+    # A fill cursor at the market buy's fill still finds the limit's fill: it is not dated before it.
+    later = run(venue.paper.fetch_fills(SOL, since=bought.time))
+    assert [str(f.client_order_id) for f in later] == ["b1", "l1"]
+
+
+def test_a_live_paper_market_order_without_a_live_quote_waits_for_the_next_open() -> None:
+    venue = LivePaper()  # the live venue has no quote to give
+    assert run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET))).status is OrderStatus.OPEN
+    venue.candle_closes(2, "100 101 99 100")
+    venue.candle_closes(3, "103 104 102 103")
+    assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal(103)]
+
+
+def test_a_live_paper_entry_gets_its_bracket_though_the_price_moved_past_the_stop_since_the_last_close() -> None:
+    venue = LivePaper()  # candle 1 closed at 100
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))  # up 5 % since
+    bought = run(venue.paper.place_order(order("b1", Side.BUY, OrderType.MARKET)))
+    assert bought.average_price == Price("105.05")
+    # Stop 2 % and target 3 % from the fill straddle the live price; against the close of 100 both were above it and
+    # the bracket was refused as triggering at once (the bot then sells what it just bought).
+    bracket = ExitBracket(
+        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
+        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
+    )
+    stop, target = run(venue.paper.place_exit_bracket(bracket))
+    assert (stop.status, target.status) == (OrderStatus.OPEN, OrderStatus.OPEN)
+
+
+def test_a_live_paper_post_only_order_is_judged_against_the_live_touch() -> None:
+    venue = LivePaper()  # candle 1 closed at 100
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"))
+    maker = attrs.evolve(order("m1", Side.BUY, OrderType.LIMIT, price="104.90"), post_only=True)
+    assert run(venue.paper.place_order(maker)).status is OrderStatus.OPEN  # below the live bid: it rests
+    taker = attrs.evolve(order("m2", Side.BUY, OrderType.LIMIT, price="105.05"), post_only=True)
+    with pytest.raises(OrderRejectedError, match="post-only"):
+        run(venue.paper.place_order(taker))  # at the live ask: it would take
+
+
+def test_a_live_paper_candle_that_arrives_a_tick_late_still_fills_the_stop_it_reaches() -> None:
+    clock = SimulatedClock(T0 + 2 * MINUTE + timedelta(seconds=5))
+    live = FakeExchange(clock=clock, symbols=[SOL, ETH])
+    for symbol in (SOL, ETH):
+        live.add_candles([bar(0, "100 101 99 100", symbol), bar(1, "100 101 99 100", symbol)])
+    replay = ReplayMarket({SOL: (), ETH: ()}, clock, timeframe=TF)
+    market = LivePaperMarket(live, replay)
+    paper = PaperExchange(market=replay, clock=clock, balances={Asset("ETH"): Decimal(1)})
+    for symbol in (SOL, ETH):
+        run(market.fetch_candles(symbol, TF))
+    run(paper.place_order(attrs.evolve(order("sl", Side.SELL, OrderType.STOP_LOSS, price="95"), symbol=ETH)))
+
+    def minute_closes(index: int, eth: str, *, eth_fails: bool = False) -> None:
+        live.add_candles([bar(index, "100 101 99 100", SOL), bar(index, eth, ETH)])
+        clock.advance(MINUTE)
+        run(market.fetch_candles(SOL, TF, since=T0 + index * MINUTE))  # SOL's newest candle is revealed first
+        if eth_fails:
+            live.fail_next("fetch_candles", ExchangeUnavailableError("timeout"))
+            with pytest.raises(ExchangeUnavailableError):
+                run(market.fetch_candles(ETH, TF, since=T0 + index * MINUTE))
+        else:
+            run(market.fetch_candles(ETH, TF, since=T0 + (index - 1) * MINUTE))
+
+    minute_closes(2, "100 101 99 100")
+    minute_closes(3, "100 100 80 99", eth_fails=True)  # ETH falls through the stop; its fetch fails this tick
+    minute_closes(4, "99 101 98 100")  # ETH's candles 3 and 4 come together, after SOL's 4 was revealed
+    # The late candle reaches the paper venue: the stop filled at 95 in minute 3, as the live stop would have.
+    assert [(f.price.value, f.time) for f in run(paper.fetch_fills(ETH))] == [(Decimal(95), T0 + 3 * MINUTE)]
+
+
+def test_a_live_paper_target_fills_at_its_price_not_at_an_open_the_market_reached_while_it_rested() -> None:
+    venue = LivePaper(sol="1")
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))
+    bracket = ExitBracket(
+        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
+        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
+    )
+    run(venue.paper.place_exit_bracket(bracket))  # at 02:00:30, the market at 105
+    venue.candle_closes(2, "100 118 100 118")  # the rest of the placement candle: never matched (not seen whole)
+    venue.candle_closes(3, "118 119 117 118")  # opens far above the target
+    # The target rested at 108.20 while the market rose through it: a live venue fills it there, not at 118.
+    assert [(str(f.client_order_id), f.price.value) for f in run(venue.paper.fetch_fills(SOL))] == [
+        ("tp", Decimal("108.20"))]
+
+
+def test_a_live_paper_maker_buy_fills_at_its_price_not_at_a_lower_open() -> None:
+    venue = LivePaper()
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    maker = attrs.evolve(order("m1", Side.BUY, OrderType.LIMIT, price="99.95"), post_only=True)
+    assert run(venue.paper.place_order(maker)).status is OrderStatus.OPEN
+    venue.candle_closes(2, "100 100 95 95")
+    venue.candle_closes(3, "95 96 94 95")
+    assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal("99.95")]
+
+
+_PRICES = st.integers(min_value=80, max_value=120)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bars=st.lists(st.tuples(_PRICES, _PRICES, _PRICES), min_size=1, max_size=6),
+       orders=st.lists(st.tuples(st.integers(0, 5), st.booleans(), st.integers(0, 10)), max_size=6))
+def test_live_paper_fills_stay_in_time_order_limits_fill_at_their_price_and_balances_agree(
+        bars: list[tuple[int, int, int]], orders: list[tuple[int, bool, int]]) -> None:
+    """Whatever the candles and when orders go in (a market buy, or a maker buy some ticks below the live bid):
+    the fills of the symbol are in time order, a limit fills at its own price, and the balances are what the
+    fills and their fees say."""
+    venue = LivePaper(usdt="100000")
+    limits: dict[str, Decimal] = {}
+    for index, (o, c, spread) in enumerate(bars, start=2):
+        bid = Decimal(o)
+        venue.live.set_quote(SOL, bid, bid + Decimal("0.10"))
+        for n, (at, market, below) in enumerate(orders):
+            if at != index - 2:
+                continue
+            cid = f"o{n}"
+            if market:
+                run(venue.paper.place_order(order(cid, Side.BUY, OrderType.MARKET)))
+            else:
+                price = bid - Decimal(below)
+                limits[cid] = price
+                run(venue.paper.place_order(attrs.evolve(order(cid, Side.BUY, OrderType.LIMIT, price=str(price)),
+                                                         post_only=True)))
+        low, high = min(o, c) - spread, max(o, c) + spread
+        venue.candle_closes(index, f"{o} {high} {max(low, 1)} {c}")
+    fills = run(venue.paper.fetch_fills(SOL))
+    assert [f.time for f in fills] == sorted(f.time for f in fills)
+    assert all(f.price.value == limits[str(f.client_order_id)] for f in fills if str(f.client_order_id) in limits)
+    spent = sum((f.price.value * f.quantity.value + f.fee.amount for f in fills), Decimal(0))
+    assert venue.balance(USDT) + sum((b.locked for b in run(venue.paper.fetch_balances()) if b.asset == USDT),
+                                     Decimal(0)) == Decimal(100000) - spent
+    assert venue.balance(SOL_ASSET) == sum((f.quantity.value for f in fills), Decimal(0))

@@ -21,7 +21,7 @@ from trader_adapters.ccxt.translate import (
 from trader_core.model.errors import InvalidDataError, InvalidValueError
 from trader_core.model.ids import Symbol
 from trader_core.model.instrument import InstrumentRules
-from trader_core.model.market import Candle, Quote, Timeframe
+from trader_core.model.market import Candle, MalformedCandlesError, Quote, Timeframe
 from trader_core.model.numbers import ZERO
 
 __all__ = ["parse_candles", "parse_instrument", "parse_quote"]
@@ -99,25 +99,35 @@ def parse_candles(
     limit: int = 500,
 ) -> tuple[Candle, ...]:
     """ccxt OHLCV rows as closed candles, oldest first, ``open_time >= since``, at most ``limit`` (the
-    first ones after ``since``, else the latest). The bar still forming at ``now`` is dropped."""
+    first ones after ``since``, else the latest). The bar still forming at ``now`` is dropped. Malformed rows
+    raise ``MalformedCandlesError`` naming them and carrying the well-formed candles, so that one bad bar does not
+    stop the reader at it for good."""
     candles: dict[datetime, Candle] = {}
+    problems: list[str] = []
     for row in rows:
-        if not isinstance(row, (list, tuple)) or len(row) < 6:
-            raise InvalidDataError(f"{symbol} {timeframe} candle: malformed row {row!r}")
-        open_time = from_millis(row[0], f"{symbol} {timeframe} candle")
-        where = f"{symbol} {timeframe} candle at {open_time.isoformat()}"
-        if open_time + timeframe.duration > now or (since is not None and open_time < since):
-            continue
-        o, h, low, c = (decimal_of(value, f"{where} {name}") for value, name in zip(row[1:5], "ohlc", strict=True))
-        volume = decimal_of(0 if row[5] is None else row[5], f"{where} volume")
         try:
-            candles[open_time] = Candle(
-                symbol=symbol, timeframe=timeframe, open_time=open_time, open=o, high=h, low=low, close=c,
-                volume=volume,
-            )
-        except (InvalidDataError, InvalidValueError) as exc:
-            raise InvalidDataError(f"{where}: {exc}") from exc
+            if not isinstance(row, (list, tuple)) or len(row) < 6:
+                raise InvalidDataError(f"{symbol} {timeframe} candle: malformed row {row!r}")
+            open_time = from_millis(row[0], f"{symbol} {timeframe} candle")
+            where = f"{symbol} {timeframe} candle at {open_time.isoformat()}"
+            if open_time + timeframe.duration > now or (since is not None and open_time < since):
+                continue
+            o, h, low, c = (decimal_of(value, f"{where} {name}") for value, name in zip(row[1:5], "ohlc", strict=True))
+            volume = decimal_of(0 if row[5] is None else row[5], f"{where} volume")
+            try:
+                candles[open_time] = Candle(
+                    symbol=symbol, timeframe=timeframe, open_time=open_time, open=o, high=h, low=low, close=c,
+                    volume=volume,
+                )
+            except (InvalidDataError, InvalidValueError) as exc:
+                raise InvalidDataError(f"{where}: {exc}") from exc
+        except InvalidDataError as exc:
+            problems.append(str(exc))
     ordered = [candles[key] for key in sorted(candles)]
     if limit <= 0:
         return ()
-    return tuple(ordered[:limit] if since is not None else ordered[-limit:])
+    usable = tuple(ordered[:limit] if since is not None else ordered[-limit:])
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise MalformedCandlesError("; ".join(problems[:3]) + more, usable)
+    return usable

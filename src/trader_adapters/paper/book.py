@@ -283,8 +283,12 @@ class SimBook:
     def execute(self, order: SimOrder, price: Decimal, time: datetime, liquidity: Liquidity) -> Fill | None:
         """Fill all of ``order`` at ``price`` at ``time``; its OCO partner is cancelled.
 
-        Returns None (the order EXPIRED) when a buy can no longer be paid for at that price.
+        Returns None (the order EXPIRED) when a buy can no longer be paid for at that price. A fill is never
+        stamped before the symbol's latest fill: fills stay in time order (``fills`` and a fill cursor rely on it).
         """
+        earlier = self._fills.get(order.symbol)
+        if earlier and earlier[-1].time > time:
+            time = earlier[-1].time
         self._release(order.hold)
         quote, base, quantity = order.symbol.quote, order.symbol.base, order.quantity
         notional = quantity * price

@@ -7,7 +7,7 @@ from datetime import datetime
 import attrs
 
 from trader_adapters.paper.replay import ReplayMarket
-from trader_core.model import Candle, ConfigError, InstrumentRules, Quote, Symbol, Timeframe
+from trader_core.model import Candle, ConfigError, InstrumentRules, MalformedCandlesError, Quote, Symbol, Timeframe
 from trader_core.ports import MarketData
 
 __all__ = ["LivePaperMarket"]
@@ -28,18 +28,28 @@ class LivePaperMarket:
     async def fetch_candles(
         self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500
     ) -> tuple[Candle, ...]:
-        """The source's closed candles; the new ones are handed to the paper venue first."""
-        candles = await self.source.fetch_candles(symbol, timeframe, since=since, limit=limit)
+        """The source's closed candles; the new ones are handed to the paper venue first (the well-formed ones
+        when some are malformed: the error is raised after)."""
+        try:
+            candles = await self.source.fetch_candles(symbol, timeframe, since=since, limit=limit)
+        except MalformedCandlesError as exc:
+            self._feed(symbol, exc.usable)
+            raise
+        self._feed(symbol, candles)
+        return candles
+
+    def _feed(self, symbol: Symbol, candles: tuple[Candle, ...]) -> None:
         last = self.replay.last_candle(symbol) if self.replay.is_listed(symbol) else None
         for candle in candles:
             if last is None or candle.open_time > last.open_time:
                 try:
-                    self.replay.append(candle)
+                    # Late: another symbol's newer candle may be revealed already (this symbol's fetch failed
+                    # or lagged); dropping this one would skip the stops and targets it reaches.
+                    self.replay.append(candle, late=True)
                 except ConfigError:
-                    continue  # a symbol that lags behind another cannot rewrite revealed history
+                    continue  # another timeframe's candles (OHLCV capture) are not the paper venue's
                 last = candle
         self.replay.sync()
-        return candles
 
     async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
         """The source's rules: paper orders obey the real venue's filters."""

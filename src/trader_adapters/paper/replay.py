@@ -155,11 +155,13 @@ class ReplayMarket:
         track = self._tracks[symbol] = _Track(symbol, list(candles))
         return track
 
-    def append(self, candle: Candle) -> None:
+    def append(self, candle: Candle, *, late: bool = False) -> None:
         """Add a newer candle (live feeding, tests). A new symbol is listed on its first candle.
 
-        Raises ``ConfigError`` if it is not after the symbol's last candle or would close before a
-        candle already revealed (history cannot be rewritten).
+        Raises ``ConfigError`` if it is not after the symbol's last candle or, unless ``late``, would close
+        before a candle already revealed (history cannot be rewritten). ``late`` (live feeding: one symbol's
+        answer came a tick after another's) takes it anyway, revealed at the next sync: each symbol's own
+        candles stay in order, which is all its orders are matched on.
         """
         if candle.timeframe != self._timeframe:
             raise ConfigError(f"replay market holds {self._timeframe} candles, got {candle.timeframe}")
@@ -173,7 +175,7 @@ class ReplayMarket:
         if not isinstance(self._schedule_tracks, list):
             self._schedule_tracks = list(self._schedule_tracks)
         schedule, name = self._schedule, str(candle.symbol)
-        if self._cursor and (candle.open_time, name) < _key(schedule[self._cursor - 1]):
+        if not late and self._cursor and (candle.open_time, name) < _key(schedule[self._cursor - 1]):
             raise ConfigError(f"replay market: candle at {candle.open_time.isoformat()} closes before revealed data")
         if track is None:
             track = self._add_symbol(candle.symbol, [])

@@ -3,6 +3,7 @@
 Fill rules (no look-ahead): an order placed at time T can only execute on candles with
 ``open_time >= T``. Per candle, pending market orders fill at its open first, then resting orders
 and brackets are matched against its range. Every fill is stamped with that candle's open time.
+Paper trading on live data (``touch``) fills a market order at once, at the live top of book.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import attrs
 from trader_adapters.paper.book import SimBook, SimOrder
 from trader_adapters.paper.instruments import default_rules, to_tick
 from trader_adapters.paper.replay import ReplayMarket
-from trader_core.model.errors import ConfigError, UnknownSymbolError
+from trader_core.model.errors import ConfigError, ExchangeError, InvalidDataError, UnknownSymbolError
 from trader_core.model.ids import Asset, ClientOrderId, Symbol
 from trader_core.model.instrument import InstrumentRules
-from trader_core.model.market import Candle
+from trader_core.model.market import Candle, Quote
 from trader_core.model.numbers import ONE, ZERO
 from trader_core.model.orders import Balance, ExitBracket, Fill, Liquidity, Order, OrderRequest, OrderType, Side
 from trader_core.ports.clock import Clock
-from trader_core.ports.exchange import ExecutionListener
+from trader_core.ports.exchange import ExecutionListener, MarketData
 
 __all__ = ["PaperExchange"]
 
@@ -41,12 +42,20 @@ class PaperExchange:
       + market_buy_margin) * (1 + fee_rate)`` per unit of quote at placement; if the real cost at the
       fill exceeds the free quote, the order EXPIRES unfilled.
     * LIMIT / TAKE_PROFIT: rest; a buy fills (maker) when ``low <= price``, at the price, or at the open
-      if the candle opens at or below it (sells mirror with ``high >= price``).
+      if the candle opens at or below it (sells mirror with ``high >= price``); on live data (``touch``)
+      always at the price.
     * STOP_LOSS: a sell triggers when ``low <= stop`` and fills (taker) at the stop, or at the open if
       the candle opens at or below it (gap through), less slippage (buys mirror).
     * Exit brackets (OCO): when one candle reaches both legs, a leg reached at the open (a gap) wins;
       otherwise the STOP wins (conservative). The other leg is cancelled. Cancelling either leg cancels both.
     * Fill time is the candle's ``open_time`` for every fill. Fees are ``fee_rate`` of the notional, in quote.
+    * With ``touch`` (paper trading on a live venue's data) a MARKET order fills (taker) when it is placed, at
+      that venue's ask for a buy and bid for a sell (less slippage as above), stamped with the clock's time: what
+      a live order would have taken, not the open of a candle up to a timeframe later. A post-only order and an
+      exit bracket are then judged against the live quote too (the touch; the last price for a bracket's
+      straddle), not a close up to a timeframe old. When the live quote cannot be had, the order waits for the
+      next candle's open as above and placements are judged against the last close. A candle's fill is never
+      stamped before a fill already made in its symbol (fills stay in time order for the fill cursor).
     """
 
     _market: ReplayMarket
@@ -58,6 +67,7 @@ class PaperExchange:
     _rules_cache: dict[Symbol, InstrumentRules] = attrs.field(repr=False)
     _venue: str
     _listeners: list[ExecutionListener] = attrs.field(repr=False)
+    _touch: MarketData | None = attrs.field(repr=False)
 
     def __init__(
         self,
@@ -70,15 +80,17 @@ class PaperExchange:
         rules: Callable[[Symbol], InstrumentRules] = default_rules,
         market_buy_margin: Decimal = Decimal("0.02"),
         venue: str = "paper",
+        touch: MarketData | None = None,
     ) -> None:
-        """Subscribe to ``market`` and start with ``balances`` (free)."""
+        """Subscribe to ``market`` and start with ``balances`` (free). ``touch``: the live venue whose top of
+        book a market order takes when placed (paper trading on live data); None in a replay."""
         if not ZERO <= fee_rate < ONE or not ZERO <= slippage_rate < ONE or market_buy_margin < ZERO:
             raise ConfigError(
                 f"paper venue: fee_rate {fee_rate} and slippage_rate {slippage_rate} must be in [0, 1), "
                 f"market_buy_margin {market_buy_margin} non-negative"
             )
         self._market, self._clock, self._rules, self._venue = market, clock, rules, venue
-        self._rules_cache, self._listeners = {}, []
+        self._rules_cache, self._listeners, self._touch = {}, [], touch
         self._slippage, self._buy_margin = slippage_rate, market_buy_margin
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=self._rules_for)
         self._book.deposit_all(balances)
@@ -124,14 +136,39 @@ class PaperExchange:
         """Validate, hold funds and queue ``request``; it executes on later candles (see the class doc)."""
         self._market.sync()
         last = self._last_price(request.symbol)
-        order = self._book.place(request, self._clock.now(), last, self._slippage + self._buy_margin)
+        quote = await self._live_quote(request.symbol)
+        if quote is None:
+            order = self._book.place(request, self._clock.now(), last, self._slippage + self._buy_margin)
+            return order.snapshot()
+        touch = quote.ask if request.side is Side.BUY else quote.bid
+        now = self._clock.now()
+        if request.order_type is not OrderType.MARKET:
+            # A post-only order would take when it reaches the live touch, not the last candle's close.
+            return self._book.place(request, now, touch, ZERO).snapshot()
+        price = self._slipped(touch, request.side, self._rules_for(request.symbol).tick_size)
+        order = self._book.place(request, now, price, ZERO)  # a buy holds exactly what it then costs
+        self._book.execute(order, price, now, Liquidity.TAKER)
+        for listener in self._listeners:
+            listener(request.symbol)
         return order.snapshot()
 
+    async def _live_quote(self, symbol: Symbol) -> Quote | None:
+        """The live venue's quote now, or None: no live venue, or no quote from it (a market order then waits
+        for the next candle's open, and placements are judged against the last candle's close)."""
+        if self._touch is None:
+            return None
+        try:
+            return await self._touch.fetch_quote(symbol)
+        except (ExchangeError, InvalidDataError):
+            return None
+
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:
-        """Hold a stop and a target as one OCO; returns (stop leg, target leg), both OPEN."""
+        """Hold a stop and a target as one OCO; returns (stop leg, target leg), both OPEN. The legs must straddle
+        the last price: the live venue's when there is one (as a live venue judges it), else the last close."""
         self._market.sync()
         last = self._last_price(bracket.symbol)
-        stop, target = self._book.place_bracket(bracket, self._clock.now(), last)
+        quote = await self._live_quote(bracket.symbol)
+        stop, target = self._book.place_bracket(bracket, self._clock.now(), last if quote is None else quote.last)
         return stop.snapshot(), target.snapshot()
 
     async def cancel_order(self, symbol: Symbol, client_order_id: ClientOrderId) -> Order:
@@ -242,4 +279,9 @@ class PaperExchange:
         at_open = (level - candle.open) * sign >= ZERO
         if not at_open and (level - far) * sign < ZERO:
             return None
+        if self._touch is not None:
+            # On live data an order rests from within a candle whose rest is never seen, and it was not
+            # marketable when placed (judged against the live touch): the market crossed its level while it
+            # rested, and a resting limit fills at its own price, never at a better open.
+            return level, at_open, Liquidity.MAKER
         return (candle.open if at_open else level), at_open, Liquidity.MAKER

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import attrs
 
@@ -40,11 +40,17 @@ _T = TypeVar("_T")
 # Venue errors that say something about the venue's health. A rejection, an unknown order or an unknown
 # symbol is the venue answering, not failing.
 _HEALTH_ERRORS = (ExchangeUnavailableError, OutcomeUnknownError, AuthenticationError, InvalidDataError)
+# Market data: one symbol's quote or candles refused as malformed (a one-sided or crossed book, a bad candle) is the
+# venue answering about that market; the service leaves the symbol out (MarketDataRejected), and counting it would
+# trip the circuit every few ticks and pause entries in every other symbol. A venue sending nothing usable at all
+# fails the whole refresh, and the tick, anyway.
+_MARKET_HEALTH_ERRORS = (ExchangeUnavailableError, OutcomeUnknownError, AuthenticationError)
 
 
 @attrs.define
 class _Reporting:
     health: ExchangeHealthManager
+    _counted: ClassVar[tuple[type[BaseException], ...]] = _HEALTH_ERRORS
 
     async def _call(self, site: str, call: Awaitable[_T]) -> _T:
         try:
@@ -60,12 +66,12 @@ class _Reporting:
             return await call()
         except TransientVenueError as exc:
             first: TransientVenueError = exc
-        except _HEALTH_ERRORS as exc:
+        except self._counted as exc:
             self.health.report_exchange_failure(site, exc)
             raise
         try:
             answer = await call()
-        except _HEALTH_ERRORS as exc:
+        except self._counted as exc:
             self.health.report_exchange_failure(site, first)
             self.health.report_exchange_failure(site, exc)
             raise
@@ -79,9 +85,10 @@ class _Reporting:
 @attrs.define
 class MonitoredMarketData(_Reporting):
     """``MarketData`` that reports every venue failure to the health manager, then raises it as before (a read
-    retried once after a passing failure)."""
+    retried once after a passing failure). Data refused as malformed is not a failure of the venue here."""
 
     inner: MarketData
+    _counted: ClassVar[tuple[type[BaseException], ...]] = _MARKET_HEALTH_ERRORS
 
     async def fetch_quote(self, symbol: Symbol) -> Quote:
         """As the inner port."""

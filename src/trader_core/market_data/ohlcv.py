@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from trader_core.market_data.service import FETCH_ERRORS, screen_candles
-from trader_core.model import Candle, InvalidValueError, StoreError, Symbol, Timeframe
+from trader_core.model import Candle, InvalidValueError, MalformedCandlesError, StoreError, Symbol, Timeframe
 from trader_core.model.events import CandleCaptureFailed, MarketDataRejected
 from trader_core.ports import Clock, MarketData, Store, Telemetry
 
@@ -141,11 +141,15 @@ class OhlcvCapture:
     async def _fetch(self, key: CaptureKey) -> tuple[Candle, ...] | None:
         """The key's newest closed candles fit to store, or None when the fetch failed."""
         symbol, timeframe = key
+        now = self.clock.now()
         try:
             candles = await self.market.fetch_candles(symbol, timeframe, limit=self.policy.bars)
+        except MalformedCandlesError as exc:  # the bad bars are left out, the good ones stored
+            self.telemetry.emit(MarketDataRejected(at=now, symbol=str(symbol), kind=f"candles {timeframe}",
+                                                   reason="invalid", detail=str(exc)[:500]))
+            candles = exc.usable
         except FETCH_ERRORS:
             return None
-        now = self.clock.now()
         candles, rejected = screen_candles(candles, after=None, latest_open=now + self.policy.future_tolerance)
         for reason, detail in rejected:
             self.telemetry.emit(MarketDataRejected(at=now, symbol=str(symbol), kind=f"candles {timeframe}",

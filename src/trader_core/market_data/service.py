@@ -9,7 +9,8 @@ only when every symbol failed does the refresh raise (the venue is down: the tic
 Data the venue should never have sent (a candle opened in the future, candles out of order or repeated,
 a quote stamped in the future) is dropped here with a ``MarketDataRejected`` event; malformed values (NaN,
 non-positive prices, high below low, bid above ask) are refused by the model's validators at the adapter
-edge, which raise ``InvalidDataError`` for that symbol only.
+edge, which raise ``InvalidDataError`` for that symbol only (``MalformedCandlesError`` carries the candles
+that were fine: they are used, so the next fetch goes past the bad bar).
 
 The liquidity gate is owned here: a verdict per symbol from its quote (``sizing.liquidity_problems``:
 spread cap, top-of-book notional floor); the orchestrator offers the strategy entries only in symbols
@@ -28,7 +29,16 @@ from typing import Protocol
 import attrs
 
 from trader_core.execution import SizingPolicy, liquidity_problems
-from trader_core.model import Candle, ExchangeError, InstrumentRules, InvalidDataError, Quote, Symbol, Timeframe
+from trader_core.model import (
+    Candle,
+    ExchangeError,
+    InstrumentRules,
+    InvalidDataError,
+    MalformedCandlesError,
+    Quote,
+    Symbol,
+    Timeframe,
+)
 from trader_core.model.events import LiquidityChanged, MarketDataRejected
 from trader_core.ports import Clock, MarketData, Telemetry
 
@@ -255,6 +265,13 @@ class MarketDataService:
         started = self.clock.monotonic()
         try:
             candles = await self.market.fetch_candles(symbol, self.timeframe, since=self._next_open.get(symbol))
+        except MalformedCandlesError as exc:
+            # The bad bars are refused; the good ones are used, so the next fetch starts after them (asking
+            # for the same range again would meet the same bad bar at every tick: the symbol stalled for good).
+            self._reject(symbol, "candles", "invalid", str(exc))
+            if not exc.usable:
+                return _Fetched(symbol, error=exc)
+            candles = exc.usable
         except FETCH_ERRORS as exc:
             self._rejected_if_invalid(symbol, "candles", exc)
             return _Fetched(symbol, error=exc)

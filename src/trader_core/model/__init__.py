@@ -22,7 +22,7 @@ from trader_core.model.events import Event
 from trader_core.model.ids import Asset, BotId, ClientOrderId, PlanId, RunId, Symbol, TradeId, VenueOrderId
 from trader_core.model.instrument import InstrumentRules
 from trader_core.model.lease import Lease
-from trader_core.model.market import Candle, Quote, Timeframe, require_utc
+from trader_core.model.market import Candle, MalformedCandlesError, Quote, Timeframe, require_utc
 from trader_core.model.money import Money, Price, Quantity
 from trader_core.model.numbers import ONE, ZERO, parse_flag, parse_number, to_decimal, to_decimal_or_none
 from trader_core.model.orders import (
@@ -66,6 +66,7 @@ __all__ = [
     "InvariantViolationError",
     "Lease",
     "Liquidity",
+    "MalformedCandlesError",
     "Money",
     "Order",
     "OrderNotFoundError",

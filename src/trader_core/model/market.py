@@ -17,7 +17,7 @@ from trader_core.model.errors import ConfigError, InvalidDataError
 from trader_core.model.ids import Symbol
 from trader_core.model.numbers import ZERO
 
-__all__ = ["Candle", "Quote", "Timeframe", "require_utc", "utc"]
+__all__ = ["Candle", "MalformedCandlesError", "Quote", "Timeframe", "require_utc", "utc"]
 
 # Units as ccxt's parse_timeframe defines them (a month is 30 days there, and here).
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000, "y": 31536000}
@@ -103,6 +103,15 @@ class Candle:
     def close_time(self) -> datetime:
         """When the bar closes (the next bar's open time)."""
         return self.open_time + self.timeframe.duration
+
+
+class MalformedCandlesError(InvalidDataError):
+    """Some candles of a venue's answer are malformed; ``usable`` holds the well-formed ones (oldest first), so the
+    reader can go past the bad ones rather than ask for the same range, and meet them, for ever."""
+
+    def __init__(self, message: str, usable: tuple[Candle, ...]) -> None:
+        super().__init__(message)
+        self.usable = usable
 
 
 @attrs.frozen(kw_only=True)

@@ -35,7 +35,8 @@ class MarketData(Protocol):
     ) -> tuple[Candle, ...]:
         """Closed candles, oldest first, with ``open_time >= since`` (or the latest ones when ``since``
         is None), at most ``limit``. The forming candle is never returned. Empty means no new
-        candle yet, never an error."""
+        candle yet, never an error. Malformed bars raise ``MalformedCandlesError``, which carries the
+        well-formed candles of the answer."""
         ...
 
     async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
