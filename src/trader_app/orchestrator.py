@@ -380,12 +380,17 @@ class StrategyOrchestrator:
         await self._watch_losses(view.last_prices)
 
     async def _watch_losses(self, prices: Mapping[Symbol, Decimal]) -> None:
-        """Loss limits on the bot's own equity (a breach: REDUCING); ``loss_policy = flatten`` also exits
-        every plan, once, through the action handler (unless HALTED)."""
+        """Loss limits on the bot's own equity (a breach: REDUCING, and the bot's entries still working at the
+        venue cancelled: a resting entry filling after the breach would be new risk); ``loss_policy = flatten``
+        also exits every plan, once, through the action handler (unless HALTED)."""
         risk = self.services.risk
         if risk is None or not prices:
             return
-        risk.observe(prices)
+        breach = risk.observe(prices)
+        if breach is not None and self.services.health.may_send_orders():
+            entries = [o for o in self.services.book.orders() if o.role is OrderRole.ENTRY and not o.in_doubt]
+            if entries:
+                await self.services.resync.executor.cancel_all(entries)
         if risk.flatten_due() and self.services.health.may_send_orders():
             await self.services.actions.flatten_all("loss limit breached", prices)
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
-from tests.unit.trading_bot import BTC, ETH, T0, make_bot
+from tests.unit.trading_bot import BTC, ETH, T0, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
-from trader_core.model import Action, BotId
+from trader_app.orchestrator import StrategyOrchestrator
+from trader_core.execution import MakerPreference
+from trader_core.model import Action, BotId, Candle, PlanStatus, RunId, RunRecord, Symbol, Timeframe
 from trader_core.model.health import TradingState
 from trader_core.model.stats import StatsScope
 from trader_core.risk import LOSS_LIMITS_KEY, LossLimitKind, LossLimitPolicy, RiskPolicy
@@ -91,3 +94,45 @@ def test_the_day_rolls_at_local_midnight() -> None:
     assert first_day is not None
     assert risk.state.day is not None
     assert risk.state.day > first_day
+
+
+class _Awake:
+    async def sleep(self, duration: timedelta) -> bool:
+        return True
+
+    def wake(self) -> None:
+        return None
+
+
+def _candle(symbol: Symbol, close: Decimal) -> Candle:
+    return Candle(symbol=symbol, timeframe=Timeframe("1m"), open_time=T0, open=close, high=close, low=close,
+                  close=close, volume=Decimal(1))
+
+
+def test_a_loss_limit_breach_cancels_the_bots_resting_entries_so_none_fills_after_it() -> None:
+    bot = make_bot(maker=MakerPreference(default=True),
+                   losses=LossLimitPolicy(max_daily_loss=Decimal(10), max_daily_loss_pct=None))
+    bot.venue.set_quote(BTC, Decimal(50000), Decimal(50010), Decimal(49950))  # the maker buy crosses: a market entry
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert bot.plan().status is PlanStatus.OPEN
+    bot.venue.set_quote(ETH, Decimal(2000), Decimal(2001))
+    assert bot.buy(ETH) == "order_open"  # a post-only buy resting below the bid
+    (eth_plan,) = bot.services.book.plans(ETH)
+    assert eth_plan.status is PlanStatus.PENDING
+    # BTC falls 950: about 19 lost on 0.02 BTC, above the daily limit of 10 (and above the plan's stop).
+    bot.venue.set_quote(BTC, Decimal(49000), Decimal(49000), Decimal(49000))
+    bot.venue.add_candles([_candle(BTC, Decimal(49000)), _candle(ETH, Decimal("2000.5"))])
+    record = RunRecord(run_id=RunId("r1"), mode="test", started_at=T0)
+    loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=bot.clock, telemetry=bot.telemetry,
+                                sleeper=_Awake(), run=record, interval=timedelta(minutes=1), balance=Decimal(100000))
+    run(loop.tick())
+    risk = bot.services.risk
+    assert risk is not None
+    assert risk.breach is not None
+    assert bot.services.health.status.state is TradingState.REDUCING
+    assert bot.services.book.orders(ETH) == (), "the resting ETH entry is cancelled with the breach"
+    assert bot.services.book.plans(ETH) == ()
+    bot.venue.set_quote(ETH, Decimal(1990), Decimal(1991))  # where the resting buy would have filled
+    bot.tick()
+    assert bot.services.tracker.holding(ETH).quantity == 0, "no new position after the loss limit"
