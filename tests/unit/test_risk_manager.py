@@ -11,7 +11,7 @@ from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
 from trader_app.orchestrator import StrategyOrchestrator
 from trader_core.execution import MakerPreference
-from trader_core.model import Action, BotId, Candle, PlanStatus, RunId, RunRecord, Symbol, Timeframe
+from trader_core.model import Action, BotId, Candle, PlanStatus, Price, Quantity, RunId, RunRecord, Symbol, Timeframe
 from trader_core.model.health import TradingState
 from trader_core.model.stats import StatsScope
 from trader_core.risk import LOSS_LIMITS_KEY, LossLimitKind, LossLimitPolicy, RiskPolicy
@@ -136,3 +136,15 @@ def test_a_loss_limit_breach_cancels_the_bots_resting_entries_so_none_fills_afte
     bot.venue.set_quote(ETH, Decimal(1990), Decimal(1991))  # where the resting buy would have filled
     bot.tick()
     assert bot.services.tracker.holding(ETH).quantity == 0, "no new position after the loss limit"
+
+
+def test_a_holding_without_a_price_yet_counts_at_its_cost_toward_the_exposure_cap() -> None:
+    bot = make_bot(risk=RiskPolicy(max_total_exposure=Decimal(1500)))
+    assert bot.buy() == "order_open"
+    bot.tick()  # 0.02 BTC held, bought for 1000
+    risk = bot.services.risk
+    assert risk is not None
+    # After a restart, or a tick whose BTC fetch failed, the market view may have no BTC price yet.
+    assert risk.risk_book({}).exposure() == Decimal(1000)
+    verdict = risk.check_entry(ETH, Quantity(Decimal("0.5")), Price(Decimal(2000)), {ETH: Decimal(2000)})
+    assert not verdict.allowed, "1000 held + 1000 more is above the cap of 1500, priced or not"

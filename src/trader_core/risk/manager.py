@@ -21,6 +21,7 @@ from trader_core.execution import TradingBook
 from trader_core.health import ExchangeHealthManager
 from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
 from trader_core.model.health import TradingState
+from trader_core.model.stats import Holding
 from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import Clock, Store
 from trader_core.risk.rules import (
@@ -94,9 +95,10 @@ class RiskManager:
         return LossLimitState.from_record(record)
 
     def risk_book(self, marks: Mapping[Symbol, Decimal]) -> RiskBook:
-        """The bot's holdings (marked at ``marks``) and working entries/exits, each counted once."""
+        """The bot's holdings (marked at ``marks``; at their average cost while a symbol has no price yet, so a
+        holding never counts 0 toward the exposure cap) and working entries/exits, each counted once."""
         positions = tuple(
-            Position(h.symbol, Quantity(h.quantity), Price(marks[h.symbol]) if marks.get(h.symbol) else None)
+            Position(h.symbol, Quantity(h.quantity), Price(marks[h.symbol]) if marks.get(h.symbol) else _at_cost(h))
             for h in self.tracker.holdings() if h.quantity > ZERO
         )
         pending = []
@@ -162,3 +164,9 @@ class RiskManager:
         with self.store.unit_of_work() as uow:
             uow.values.put(LOSS_LIMITS_KEY, json.dumps(state.as_record(), sort_keys=True))
             uow.commit()
+
+
+def _at_cost(holding: Holding) -> Price | None:
+    """The holding's average cost as its mark (None when it cost nothing: a gift or a base-asset rebate)."""
+    average = holding.average_cost
+    return Price(average) if average is not None and average > ZERO else None
