@@ -128,6 +128,22 @@ def test_overnight_widening_moves_the_levels_out_once_per_day() -> None:
     assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}, "once per day"
 
 
+def test_a_stop_trailed_to_breakeven_is_not_widened_overnight() -> None:
+    bot = make_bot(plans=PlanPolicy(max_age=None))  # the defaults: trail at +1 %, overnight widening on
+    assert bot.buy() == "order_open"
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(50600))
+    bot.tick()
+    assert legs(bot)["stop"] == Decimal(50000), "trailed to breakeven"
+    bot.venue.set_price(BTC, Decimal(50300))  # +0.6 %: below the trail's trigger, so nothing trails it back
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal(50000), "target": Decimal(52000)}, "the target widens, the stop stays"
+    bot.venue.set_price(BTC, Decimal(49900))  # below the entry: the breakeven stop takes the position out
+    bot.tick()
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.STOP
+
+
 def test_protection_is_resized_when_the_plan_holds_more_than_the_bracket() -> None:
     bot = make_bot()
     assert bot.buy() == "order_open"
