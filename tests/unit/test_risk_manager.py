@@ -148,3 +148,27 @@ def test_a_holding_without_a_price_yet_counts_at_its_cost_toward_the_exposure_ca
     assert risk.risk_book({}).exposure() == Decimal(1000)
     verdict = risk.check_entry(ETH, Quantity(Decimal("0.5")), Price(Decimal(2000)), {ETH: Decimal(2000)})
     assert not verdict.allowed, "1000 held + 1000 more is above the cap of 1500, priced or not"
+
+
+def test_an_operators_resume_after_a_loss_limit_breach_holds_and_the_limit_counts_again_from_there() -> None:
+    bot = make_bot(losses=LossLimitPolicy(max_daily_loss=Decimal(10), max_daily_loss_pct=None))
+    assert bot.buy(stop_pct=Decimal(10), target_pct=Decimal(20)) == "order_open"  # a stop far below
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(49400))  # -12 on 0.02 BTC
+    bot.tick()
+    health = bot.services.health
+    assert health.status.state is TradingState.REDUCING
+    health.resume("alice")  # the operator has looked at the loss and resumes
+    assert bot.buy(ETH) == "order_open", "entries go again at once"
+    bot.tick()
+    assert health.status.state is TradingState.ACTIVE, "the next tick does not take the resume back"
+    bot.venue.set_price(BTC, Decimal(49000))  # 8 more lost since the resume (and the ETH entry's fee): within it
+    bot.tick()
+    assert health.status.state is TradingState.ACTIVE
+    bot.venue.set_price(BTC, Decimal(48800))  # 12 more lost since the resume: a new breach
+    bot.tick()
+    assert health.status.state is TradingState.REDUCING
+    risk = bot.services.risk
+    assert risk is not None
+    assert risk.breach is not None
+    assert risk.breach.kind is LossLimitKind.DAILY_ABSOLUTE

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
@@ -20,12 +21,13 @@ import attrs
 from trader_core.execution import TradingBook
 from trader_core.health import ExchangeHealthManager
 from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
-from trader_core.model.health import TradingState
+from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.stats import Holding
 from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import Clock, Store
 from trader_core.risk.rules import (
     LossBreach,
+    LossLimitKind,
     LossLimitPolicy,
     LossLimitState,
     PendingOrder,
@@ -37,6 +39,7 @@ from trader_core.risk.rules import (
     check_entry,
     check_exit,
     observe_equity,
+    rearm,
 )
 
 __all__ = ["LOSS_LIMITS_KEY", "RiskManager"]
@@ -114,8 +117,13 @@ class RiskManager:
 
     def check_entry(self, symbol: Symbol, quantity: Quantity, price: Price,
                     marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
-        """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach."""
-        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=self._breach)
+        """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach (not one an
+        operator has resumed trading after: the next observation counts the limits from then)."""
+        breach = self._breach
+        if breach is not None and breach.kind is not LossLimitKind.EQUITY and _resumed_since(
+                self.health.status, self.state.breached_at):
+            breach = None
+        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=breach)
 
     def check_exit(self, symbol: Symbol, quantity: Quantity, marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
         """May the bot sell ``quantity``? Yes whenever it reduces what it holds (no entry limit applies)."""
@@ -141,12 +149,19 @@ class RiskManager:
         if equity is None:
             return None
         before = self.state
-        after, breach = observe_equity(before, equity, self.clock.now(), self.limits)
+        now = self.clock.now()
+        after, breach = observe_equity(before, equity, now, self.limits)
+        status = self.health.status
+        if breach is not None and _resumed_since(status, before.breached_at) and equity > ZERO:
+            # An operator resumed trading after this breach: the loss is accepted and the limits count from here
+            # (otherwise the next tick would pause again and "resume" could never end a loss-limit reduction).
+            after, breach = rearm(after, equity), None
+        else:
+            after = attrs.evolve(after, breached_at=None if breach is None else before.breached_at or now)
         if after != before:
             self._state = after
             self._save(after)
         self._breach = breach
-        status = self.health.status
         if breach is not None and (status.state is TradingState.ACTIVE or (
                 status.state is TradingState.REDUCING and status.until is not None)):
             self.health.request_pause(None, f"loss limit: {breach.detail}"[:500], "risk")
@@ -164,6 +179,12 @@ class RiskManager:
         with self.store.unit_of_work() as uow:
             uow.values.put(LOSS_LIMITS_KEY, json.dumps(state.as_record(), sort_keys=True))
             uow.commit()
+
+
+def _resumed_since(status: TradingStatus, breached_at: datetime | None) -> bool:
+    """Whether an operator resumed trading (ACTIVE by an operator) after the breach seen at ``breached_at``."""
+    return (breached_at is not None and status.state is TradingState.ACTIVE
+            and status.source.startswith("operator") and status.since >= breached_at)
 
 
 def _at_cost(holding: Holding) -> Price | None:
