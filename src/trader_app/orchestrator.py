@@ -220,6 +220,10 @@ class StrategyOrchestrator:
         try:
             if step == "baseline":
                 await self.balances.baseline()
+                tracker, symbols = self.services.tracker, self.services.market.symbols
+                if symbols:  # the loss limits' capital (balance + realized PnL) against what the account holds
+                    self.balances.check_capital(self.balance + tracker.net_realized, symbols[0].quote,
+                                                tracker.holdings())
             else:
                 tracker = self.services.tracker
                 await self.balances.report(tracker.holdings(), tracker.flows(since=self.balances.since))

@@ -6,14 +6,17 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.unit.trading_bot import BTC, ETH, T0, make_bot, run
+from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
+from trader_adapters.memory.exchange import FakeExchange
 from trader_app.orchestrator import StrategyOrchestrator
 from trader_core.execution import MakerPreference
 from trader_core.model import Action, BotId, Candle, PlanStatus, Price, Quantity, RunId, RunRecord, Symbol, Timeframe
+from trader_core.model.events import CapitalAboveAccount
 from trader_core.model.health import TradingState
 from trader_core.model.stats import StatsScope
+from trader_core.portfolio import BalanceCheck
 from trader_core.risk import LOSS_LIMITS_KEY, LossLimitKind, LossLimitPolicy, RiskPolicy
 from trader_core.trading import ActionStatus
 
@@ -172,3 +175,28 @@ def test_an_operators_resume_after_a_loss_limit_breach_holds_and_the_limit_count
     assert risk is not None
     assert risk.breach is not None
     assert risk.breach.kind is LossLimitKind.DAILY_ABSOLUTE
+
+
+def _started(account: Decimal, balance: Decimal) -> Bot:
+    """A bot started against an account holding ``account`` USDT, its ``balance`` setting (its capital) being
+    ``balance``; the run ends before its first tick."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: account})
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    record = RunRecord(run_id=RunId("r2"), mode="test", started_at=T0)  # (make_bot stored r1)
+    loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=clock, telemetry=bot.telemetry,
+                                sleeper=_Awake(), run=record, interval=timedelta(minutes=1), balance=balance,
+                                until=T0 - timedelta(minutes=1),
+                                balances=BalanceCheck(venue, bot.telemetry, clock))
+    run(loop.run_until_stopped(lambda: Decimal(0)))
+    return bot
+
+
+def test_a_capital_above_what_the_account_holds_is_reported_at_start_up() -> None:
+    # The user's account holds 1100 USDT but `balance` was left at its default of 10000: the daily loss limit of
+    # 3 % would only fire after 300 lost, 27 % of the account.
+    (event,) = _started(Decimal(1100), Decimal(10000)).telemetry.of_type(CapitalAboveAccount)
+    assert (event.asset, Decimal(event.capital), Decimal(event.account)) == ("USDT", 10000, 1100)
+    assert not _started(Decimal(100000), Decimal(10000)).telemetry.of_type(CapitalAboveAccount)
+    assert not _started(Decimal(1100), Decimal(1100)).telemetry.of_type(CapitalAboveAccount)
