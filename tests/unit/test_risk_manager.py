@@ -12,7 +12,26 @@ from trader_adapters.memory import InMemoryStore
 from trader_adapters.memory.exchange import FakeExchange
 from trader_app.orchestrator import StrategyOrchestrator
 from trader_core.execution import MakerPreference
-from trader_core.model import Action, BotId, Candle, PlanStatus, Price, Quantity, RunId, RunRecord, Symbol, Timeframe
+from trader_core.model import (
+    Action,
+    BotId,
+    Candle,
+    ClientOrderId,
+    Fill,
+    Liquidity,
+    Money,
+    OrderRole,
+    PlanStatus,
+    Price,
+    Quantity,
+    RunId,
+    RunRecord,
+    Side,
+    Symbol,
+    Timeframe,
+    TradeId,
+    VenueOrderId,
+)
 from trader_core.model.events import CapitalAboveAccount
 from trader_core.model.health import TradingState
 from trader_core.model.stats import StatsScope
@@ -200,3 +219,24 @@ def test_a_capital_above_what_the_account_holds_is_reported_at_start_up() -> Non
     assert (event.asset, Decimal(event.capital), Decimal(event.account)) == ("USDT", 10000, 1100)
     assert not _started(Decimal(100000), Decimal(10000)).telemetry.of_type(CapitalAboveAccount)
     assert not _started(Decimal(1100), Decimal(1100)).telemetry.of_type(CapitalAboveAccount)
+
+
+def _fill(side: Side, quantity: str, price: str, fee: Money, trade_id: str) -> Fill:
+    return Fill(trade_id=TradeId(trade_id), venue_order_id=VenueOrderId(f"v{trade_id}"),
+                client_order_id=ClientOrderId(f"tc-r1-{trade_id}-1"), symbol=BTC, side=side,
+                price=Price(Decimal(price)), quantity=Quantity(Decimal(quantity)), fee=fee, time=T0,
+                liquidity=Liquidity.TAKER)
+
+
+def test_dust_a_round_trip_left_takes_no_place_under_max_positions() -> None:
+    bot = make_bot(risk=RiskPolicy(max_positions=1))
+    tracker = bot.services.tracker
+    # A round trip on a venue charging the buy's fee in the base asset (Binance without BNB): bought 0.02313 BTC,
+    # 0.00002313 BTC went to the fee, the exit sold 0.02310 (the venue's step): 0.00000687 BTC is left, unsellable.
+    fee_in_btc = Money(Decimal("0.00002313"), BTC.base)
+    tracker.book(_fill(Side.BUY, "0.02313", "43217.55", fee_in_btc, "1"), run_id=RunId("r1"), venue="fake",
+                 plan_id=None, role=OrderRole.ENTRY)
+    tracker.book(_fill(Side.SELL, "0.02310", "43300", Money(Decimal(1), USDT), "2"), run_id=RunId("r1"), venue="fake",
+                 plan_id=None, role=OrderRole.EXIT)
+    assert tracker.holding(BTC).quantity == Decimal("0.00000687")
+    assert bot.buy(ETH) == "order_open", "the BTC dust is no position: ETH is not a second one"

@@ -18,9 +18,9 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.execution import TradingBook
+from trader_core.execution import TradingBook, exit_quantity
 from trader_core.health import ExchangeHealthManager
-from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
+from trader_core.model import ZERO, InstrumentRules, InvalidValueError, OrderRole, Price, Quantity, Symbol
 from trader_core.model.health import TradingState, TradingStatus
 from trader_core.model.stats import Holding
 from trader_core.portfolio import PortfolioTracker
@@ -68,6 +68,9 @@ class RiskManager:
     allocation: Decimal | None = None
     loss_policy: str = "reduce"
     durable: bool = True
+    # The venue's rules per symbol: a holding below them (dust a round trip left, e.g. after a fee paid in the base
+    # asset) is no position: it can be neither sold nor protected, so it takes no place under ``max_positions``.
+    rules: Mapping[Symbol, InstrumentRules] = attrs.Factory(dict)
     _state: LossLimitState | None = attrs.field(default=None, init=False)
     _breach: LossBreach | None = attrs.field(default=None, init=False)
     _flatten_pending: bool = attrs.field(default=False, init=False)
@@ -100,10 +103,12 @@ class RiskManager:
     def risk_book(self, marks: Mapping[Symbol, Decimal]) -> RiskBook:
         """The bot's holdings (marked at ``marks``; at their average cost while a symbol has no price yet, so a
         holding never counts 0 toward the exposure cap) and working entries/exits, each counted once."""
-        positions = tuple(
-            Position(h.symbol, Quantity(h.quantity), Price(marks[h.symbol]) if marks.get(h.symbol) else _at_cost(h))
-            for h in self.tracker.holdings() if h.quantity > ZERO
-        )
+        held = []
+        for h in self.tracker.holdings():
+            mark = Price(marks[h.symbol]) if marks.get(h.symbol) else _at_cost(h)
+            if h.quantity > ZERO and not self._dust(h, mark):
+                held.append(Position(h.symbol, Quantity(h.quantity), mark))
+        positions = tuple(held)
         pending = []
         for order in self.book.orders():
             if order.role not in _RISK_ROLES:
@@ -114,6 +119,13 @@ class RiskManager:
             if left > ZERO and price:
                 pending.append(PendingOrder(request.symbol, request.side, left * price))
         return RiskBook(positions=positions, pending=tuple(pending))
+
+    def _dust(self, holding: Holding, mark: Price | None) -> bool:
+        """Whether ``holding`` is below what the venue lets the bot sell (known rules and a mark only)."""
+        rules = self.rules.get(holding.symbol)
+        if rules is None or mark is None:
+            return False
+        return not exit_quantity(holding.quantity, Quantity(holding.quantity), mark, rules).sendable
 
     def check_entry(self, symbol: Symbol, quantity: Quantity, price: Price,
                     marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
