@@ -240,3 +240,25 @@ def test_dust_a_round_trip_left_takes_no_place_under_max_positions() -> None:
                  plan_id=None, role=OrderRole.EXIT)
     assert tracker.holding(BTC).quantity == Decimal("0.00000687")
     assert bot.buy(ETH) == "order_open", "the BTC dust is no position: ETH is not a second one"
+
+
+def test_a_new_capital_setting_moves_the_loss_limits_baselines_instead_of_reading_as_a_loss() -> None:
+    store = InMemoryStore(BotId("test"))
+    clock = SimulatedClock(T0)
+    policy = LossLimitPolicy(max_drawdown_pct=Decimal(10))  # and the daily defaults: 1000 and 3 %
+    first = make_bot(store=store, clock=clock, losses=policy)
+    assert first.buy() == "order_open"
+    first.tick()  # baselines at about 10000
+    # Told the account holds 1100 (CapitalAboveAccount), the user sets balance to 1100 and restarts the same day.
+    second = make_bot(store=store, clock=clock, venue=first.venue, losses=policy, run_id="r2",
+                      allocation=Decimal(1100))
+    second.services.tracker.start(StatsScope.for_mode("test", second.services.resync.executor.run_id))
+    risk = second.services.risk
+    assert risk is not None
+    assert risk.observe({BTC: Decimal(50000)}) is None, "8900 less capital is not 8900 lost"
+    assert second.services.health.status.state is TradingState.ACTIVE
+    assert risk.state.day_start_equity is not None
+    assert risk.state.day_start_equity < Decimal(1100)
+    breach = risk.observe({BTC: Decimal(48000)})  # 40 lost on 0.02 BTC: 3.6 % of the new capital
+    assert breach is not None
+    assert breach.kind is LossLimitKind.DAILY_PERCENT

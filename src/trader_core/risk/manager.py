@@ -160,9 +160,11 @@ class RiskManager:
         equity = self.equity(marks)
         if equity is None:
             return None
-        before = self.state
+        stored = self.state
+        before = stored.recapitalized(self.allocation) if self.allocation is not None else stored
         now = self.clock.now()
         after, breach = observe_equity(before, equity, now, self.limits)
+        after = attrs.evolve(after, allocation=before.allocation)
         status = self.health.status
         if breach is not None and _resumed_since(status, before.breached_at) and equity > ZERO:
             # An operator resumed trading after this breach: the loss is accepted and the limits count from here
@@ -170,7 +172,7 @@ class RiskManager:
             after, breach = rearm(after, equity), None
         else:
             after = attrs.evolve(after, breached_at=None if breach is None else before.breached_at or now)
-        if after != before:
+        if after != stored:
             self._state = after
             self._save(after)
         self._breach = breach

@@ -276,6 +276,8 @@ class LossLimitState:
     peak_equity: Decimal | None = None
     # When the breach in force was first seen (None: no breach): an operator's resume after it acknowledges it.
     breached_at: datetime | None = None
+    # The capital the baselines were counted with (None: not recorded): a new capital moves them, see ``recapitalized``.
+    allocation: Decimal | None = None
 
     def as_record(self) -> dict[str, str]:
         """The state as strings (absent values omitted)."""
@@ -288,7 +290,24 @@ class LossLimitState:
             record["peak_equity"] = str(self.peak_equity)
         if self.breached_at is not None:
             record["breached_at"] = self.breached_at.isoformat()
+        if self.allocation is not None:
+            record["allocation"] = str(self.allocation)
         return record
+
+    def recapitalized(self, allocation: Decimal) -> LossLimitState:
+        """The state for a bot whose capital is now ``allocation``: a change of capital (the ``balance`` setting)
+        is not profit or loss, so the day's baseline and the peak move by it (a baseline it takes to zero or below
+        is dropped: the next positive equity sets it again)."""
+        if self.allocation is None or self.allocation == allocation:
+            return attrs.evolve(self, allocation=allocation)
+        shift = allocation - self.allocation
+
+        def moved(level: Decimal | None) -> Decimal | None:
+            return None if level is None or level + shift <= ZERO else level + shift
+
+        start = moved(self.day_start_equity)
+        return attrs.evolve(self, allocation=allocation, day_start_equity=start, peak_equity=moved(self.peak_equity),
+                            day=self.day if start is not None else None)
 
     @classmethod
     def from_record(cls, record: Mapping[str, str]) -> LossLimitState:
@@ -301,6 +320,7 @@ class LossLimitState:
                 peak_equity=Decimal(record["peak_equity"]) if "peak_equity" in record else None,
                 breached_at=require_utc(datetime.fromisoformat(record["breached_at"]), "breached_at")
                 if "breached_at" in record else None,
+                allocation=Decimal(record["allocation"]) if "allocation" in record else None,
             )
         except (ArithmeticError, ValueError) as exc:
             raise InvalidValueError(f"corrupt loss-limit state {dict(record)!r}: {exc}") from exc
