@@ -187,10 +187,15 @@ class StrategyOrchestrator:
             return
         try:
             await self.cancel_working_orders()
+            s = self.services
             if self.exit_policy == "flatten":
-                s = self.services
                 await s.actions.flatten_all("exit policy: flatten", s.market.last_prices())
                 await s.resync.sync()
+            elif s.health.may_send_orders():
+                # An exit cancelled here (a maker exit resting, its plan's bracket already taken down for it) leaves
+                # the plan holding with nothing at the venue while the bot is down: its protection goes back first.
+                await s.resync.sync()
+                await s.monitor.protect(s.market.last_prices())
         except TraderError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"exit policy {self.exit_policy}: {exc}"[:500]))
 

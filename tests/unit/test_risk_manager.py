@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-from tests.unit.trading_bot import BTC, ETH, T0, USDT, Bot, make_bot, run
+from tests.unit.trading_bot import BTC, ETH, T0, USDT, Awake, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
 from trader_adapters.memory.exchange import FakeExchange
@@ -118,14 +118,6 @@ def test_the_day_rolls_at_local_midnight() -> None:
     assert risk.state.day > first_day
 
 
-class _Awake:
-    async def sleep(self, duration: timedelta) -> bool:
-        return True
-
-    def wake(self) -> None:
-        return None
-
-
 def _candle(symbol: Symbol, close: Decimal) -> Candle:
     return Candle(symbol=symbol, timeframe=Timeframe("1m"), open_time=T0, open=close, high=close, low=close,
                   close=close, volume=Decimal(1))
@@ -147,7 +139,7 @@ def test_a_loss_limit_breach_cancels_the_bots_resting_entries_so_none_fills_afte
     bot.venue.add_candles([_candle(BTC, Decimal(49000)), _candle(ETH, Decimal("2000.5"))])
     record = RunRecord(run_id=RunId("r1"), mode="test", started_at=T0)
     loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=bot.clock, telemetry=bot.telemetry,
-                                sleeper=_Awake(), run=record, interval=timedelta(minutes=1), balance=Decimal(100000))
+                                sleeper=Awake(), run=record, interval=timedelta(minutes=1), balance=Decimal(100000))
     run(loop.tick())
     risk = bot.services.risk
     assert risk is not None
@@ -205,7 +197,7 @@ def _started(account: Decimal, balance: Decimal) -> Bot:
     bot = make_bot(clock=clock, venue=venue)
     record = RunRecord(run_id=RunId("r2"), mode="test", started_at=T0)  # (make_bot stored r1)
     loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=clock, telemetry=bot.telemetry,
-                                sleeper=_Awake(), run=record, interval=timedelta(minutes=1), balance=balance,
+                                sleeper=Awake(), run=record, interval=timedelta(minutes=1), balance=balance,
                                 until=T0 - timedelta(minutes=1),
                                 balances=BalanceCheck(venue, bot.telemetry, clock))
     run(loop.run_until_stopped(lambda: Decimal(0)))

@@ -37,6 +37,16 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
+class Awake:
+    """A sleeper that never sleeps (tests drive the loop's ticks and its end themselves)."""
+
+    async def sleep(self, duration: timedelta) -> bool:
+        return True
+
+    def wake(self) -> None:
+        return None
+
+
 class NoStrategy:
     async def decide(self, context: object) -> tuple[Signal, ...]:
         return ()
