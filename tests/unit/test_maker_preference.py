@@ -277,3 +277,17 @@ def test_a_stop_that_cancels_a_resting_maker_exit_puts_the_plans_protection_back
     assert {leg.role for leg in legs} == {OrderRole.STOP, OrderRole.TARGET}
     at_venue = {order.client_order_id for order in run(bot.venue.fetch_open_orders(BTC))}
     assert at_venue == {leg.client_order_id for leg in legs}, "its stop and target rest at the venue while it is down"
+
+
+def test_close_position_cancels_a_resting_entry_so_nothing_fills_after_it() -> None:
+    bot = maker_bot()
+    assert bot.buy() == "order_open"  # a post-only buy at 49975 rests
+    plan_id = bot.plan().plan_id
+    outcome = bot.act(Action.CLOSE_POSITION)
+    assert outcome.status is ActionStatus.CLOSE_POSITION_EXECUTED
+    assert outcome.detail == "entry_cancelled"
+    assert bot.services.book.orders() == ()
+    assert [e.plan_id for e in bot.telemetry.of_type(PlanCancelled)] == [plan_id.value]
+    bot.venue.set_quote(BTC, Decimal(49970), Decimal(49980), Decimal(49975))  # where the resting buy would fill
+    bot.tick()
+    assert bot.services.tracker.holding(BTC).quantity == 0, "out of the symbol means no position after the close"
