@@ -254,3 +254,17 @@ def test_a_new_capital_setting_moves_the_loss_limits_baselines_instead_of_readin
     breach = risk.observe({BTC: Decimal(48000)})  # 40 lost on 0.02 BTC: 3.6 % of the new capital
     assert breach is not None
     assert breach.kind is LossLimitKind.DAILY_PERCENT
+
+
+def test_an_entry_above_the_exposure_headroom_is_sized_down_to_it() -> None:
+    bot = make_bot(risk=RiskPolicy(max_total_exposure=Decimal(1500)))
+    assert bot.buy() == "order_open"
+    bot.tick()  # 1000 of BTC held: 500 of headroom
+    outcome = bot.act(Action.BUY, ETH, stop_pct=Decimal(2), target_pct=Decimal(3))  # a stake of 1000
+    assert outcome.status is ActionStatus.ORDER_OPEN, "the original bought what the cap left, it did not refuse"
+    assert "exposure headroom" in outcome.detail
+    bot.tick()
+    risk = bot.services.risk
+    assert risk is not None
+    assert bot.services.tracker.holding(ETH).quantity == Decimal("0.25")  # 500 at 2000
+    assert risk.risk_book(bot.view().last_prices).exposure() <= Decimal(1500)

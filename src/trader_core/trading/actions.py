@@ -33,6 +33,7 @@ from trader_core.model import (
     PlanId,
     PlanStatus,
     Price,
+    Quantity,
     Quote,
     Side,
     Signal,
@@ -175,6 +176,7 @@ class TradeActionHandler:
             quantity, problems = sized.quantity, sized.problems
         if problems:
             return ActionOutcome(ActionStatus.REJECTED_RULES, "; ".join(problems))
+        quantity, notes = self._within_headroom(symbol, quantity, mark, view) if sizing is not None else (quantity, ())
         if sizing is not None:
             stop = signal.stop or (mark.value * (1 - signal.stop_pct / 100) if signal.stop_pct else None)
             target = signal.target or (mark.value * (1 + signal.target_pct / 100) if signal.target_pct else None)
@@ -189,7 +191,7 @@ class TradeActionHandler:
             refusal = await self._market_guard(symbol, price, sizing)
             if refusal is not None:
                 return refusal
-        details = [f"{quantity} {symbol.base}"]
+        details = [f"{quantity} {symbol.base}", *notes]
         for old in cap.replace:
             replaced_outcome = await self._exit_plan(old, ExitReason.MANUAL, f"replaced on cap by a new {symbol} entry",
                                                      price)
@@ -219,6 +221,21 @@ class TradeActionHandler:
         if self.monitor is not None and tracked.plan_id is not None:
             self.monitor.remember_volatility(tracked.plan_id, signal.regime_flag("volatility"))
         return ActionOutcome(ORDER_STATUS[tracked.status], "; ".join(details))
+
+    def _within_headroom(self, symbol: Symbol, quantity: Quantity, mark: Price, view: MarketView,
+                         ) -> tuple[Quantity, tuple[str, ...]]:
+        """``quantity`` sized down to the exposure cap's headroom, as the original clamped a BUY (catalog §0), and a
+        note when it was; an entry that cannot be trimmed to a sendable size is left to the risk check to refuse."""
+        if self.risk is None:
+            return quantity, ()
+        room = self.risk.headroom(symbol, mark, view.last_prices)
+        if quantity.value * mark.value <= room:
+            return quantity, ()
+        rules = self.rules[symbol]
+        trimmed = rules.round_quantity(room / mark.value)
+        if not trimmed or rules.violations(trimmed, mark):
+            return quantity, ()
+        return trimmed, (f"trimmed from {quantity} to the exposure headroom {room}",)
 
     async def _market_guard(self, symbol: Symbol, price: Decimal, sizing: SizingPolicy) -> ActionOutcome | None:
         """The slippage guard and the liquidity verdict on a fresh quote."""
