@@ -172,7 +172,7 @@ def build_services(
                                                                overnight_widen=False), health=manager)
     risk_manager = None if risk is None else RiskManager(
         store, clock, tracker, book, manager, risk.entries, risk.losses, allocation=risk.allocation,
-        loss_policy=risk.loss_policy, durable=run.mode != "replay")
+        loss_policy=risk.loss_policy, durable=run.mode != "replay", rules=rules)
     # Fill cursors are persisted for venues that outlive a run (not a replay's or paper run's own venue).
     resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"),
                            order_ids=venue if isinstance(venue, OrderIdMemory) else None)

@@ -187,10 +187,15 @@ class StrategyOrchestrator:
             return
         try:
             await self.cancel_working_orders()
+            s = self.services
             if self.exit_policy == "flatten":
-                s = self.services
                 await s.actions.flatten_all("exit policy: flatten", s.market.last_prices())
                 await s.resync.sync()
+            elif s.health.may_send_orders():
+                # An exit cancelled here (a maker exit resting, its plan's bracket already taken down for it) leaves
+                # the plan holding with nothing at the venue while the bot is down: its protection goes back first.
+                await s.resync.sync()
+                await s.monitor.protect(s.market.last_prices())
         except TraderError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"exit policy {self.exit_policy}: {exc}"[:500]))
 
@@ -220,6 +225,10 @@ class StrategyOrchestrator:
         try:
             if step == "baseline":
                 await self.balances.baseline()
+                tracker, symbols = self.services.tracker, self.services.market.symbols
+                if symbols:  # the loss limits' capital (balance + realized PnL) against what the account holds
+                    self.balances.check_capital(self.balance + tracker.net_realized, symbols[0].quote,
+                                                tracker.holdings())
             else:
                 tracker = self.services.tracker
                 await self.balances.report(tracker.holdings(), tracker.flows(since=self.balances.since))
@@ -380,12 +389,17 @@ class StrategyOrchestrator:
         await self._watch_losses(view.last_prices)
 
     async def _watch_losses(self, prices: Mapping[Symbol, Decimal]) -> None:
-        """Loss limits on the bot's own equity (a breach: REDUCING); ``loss_policy = flatten`` also exits
-        every plan, once, through the action handler (unless HALTED)."""
+        """Loss limits on the bot's own equity (a breach: REDUCING, and the bot's entries still working at the
+        venue cancelled: a resting entry filling after the breach would be new risk); ``loss_policy = flatten``
+        also exits every plan, once, through the action handler (unless HALTED)."""
         risk = self.services.risk
         if risk is None or not prices:
             return
-        risk.observe(prices)
+        breach = risk.observe(prices)
+        if breach is not None and self.services.health.may_send_orders():
+            entries = [o for o in self.services.book.orders() if o.role is OrderRole.ENTRY and not o.in_doubt]
+            if entries:
+                await self.services.resync.executor.cancel_all(entries)
         if risk.flatten_due() and self.services.health.may_send_orders():
             await self.services.actions.flatten_all("loss limit breached", prices)
 

@@ -35,8 +35,10 @@ class EquityCurve:
 
 
 def equity(balance: Decimal, tracker: PortfolioTracker, prices: Mapping[Symbol, Decimal]) -> Decimal:
-    """Starting balance plus the ledger's cash flow plus open holdings at ``prices``."""
-    held = sum((h.quantity * prices.get(h.symbol, ZERO) for h in tracker.holdings()), ZERO)
+    """Starting balance plus the ledger's cash flow plus open holdings at ``prices`` (a holding with no price yet, as
+    after a restart whose first fetch of it failed, at its cost: counted at 0 it read as a drawdown of its whole
+    value)."""
+    held = sum((h.quantity * prices[h.symbol] if prices.get(h.symbol) else h.cost for h in tracker.holdings()), ZERO)
     return balance + tracker.cash + held
 
 

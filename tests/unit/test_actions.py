@@ -366,3 +366,31 @@ def test_in_a_replay_with_volatility_sizing_entry_sizes_follow_the_sma_flag() ->
             shares.add((order.request.quantity.value * plan.entry_price.value / 1000).quantize(Decimal("0.1")))
     assert len(shares) >= 2, shares
     assert shares <= {Decimal("0.6"), Decimal("0.8"), Decimal("1.0")}
+
+
+def test_a_resting_entry_cancelled_ends_its_plan_and_the_symbol_can_be_entered_again() -> None:
+    bot = make_bot(maker=MakerPreference(default=True))
+    bot.venue.set_quote(BTC, Decimal(50000), Decimal(50010))  # a post-only buy at 49975 rests
+    assert bot.buy() == "order_open"
+    first = bot.plan().plan_id
+    (entry,) = bot.services.book.orders_of_plan(first, OrderRole.ENTRY)
+    assert bot.act(Action.CANCEL, client_order_id=entry.client_order_id).status is ActionStatus.CANCELLED
+    bot.tick()
+    with bot.store.unit_of_work() as uow:
+        stored = uow.plans.find(first)
+    assert stored is not None
+    assert stored.status is PlanStatus.CANCELLED, "its entry never filled: the plan held nothing"
+    assert [e.plan_id for e in bot.telemetry.of_type(PlanCancelled)] == [first.value]
+    assert bot.buy() == "order_open", "the cancelled plan no longer holds the symbol's only plan slot"
+
+
+def test_cancelling_the_bots_working_entries_on_stop_leaves_no_plan_pending() -> None:
+    bot = make_bot(maker=MakerPreference(default=True))
+    bot.venue.set_quote(BTC, Decimal(50000), Decimal(50010))
+    assert bot.buy() == "order_open"
+    plan_id = bot.plan().plan_id
+    working = bot.services.book.orders()
+    run(bot.services.resync.executor.cancel_all(working))  # the operator's cancel-all, the stop's exit policy
+    assert bot.services.book.plans() == ()
+    with bot.store.unit_of_work() as uow:
+        assert [p.plan_id for p in uow.plans.list_active(None)] == [], f"{plan_id} would load as pending"

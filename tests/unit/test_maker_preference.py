@@ -5,13 +5,15 @@ Risk-driven and manual exits stay marketable; the preference is off by default."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from tests.unit.trading_bot import BTC, ETH, Bot, make_bot
+from tests.unit.trading_bot import BTC, ETH, Awake, Bot, make_bot, run
 from trader_app.bootstrap import action_policy
+from trader_app.orchestrator import StrategyOrchestrator
 from trader_app.settings import load_settings
 from trader_core.execution import MakerPreference
 from trader_core.model import (
@@ -19,10 +21,13 @@ from trader_core.model import (
     ClientOrderId,
     ExchangeUnavailableError,
     IntentStatus,
+    OrderRole,
     OrderType,
     PlanStatus,
     Price,
     Quantity,
+    RunId,
+    RunRecord,
     TrackedOrder,
 )
 from trader_core.model.events import PlanCancelled
@@ -253,3 +258,36 @@ def test_a_closed_entry_leaves_the_plan_pending_while_another_entry_follows() ->
     ended = after_order_closed(plan, closed, now)
     assert ended is not None
     assert ended.status is PlanStatus.CANCELLED
+
+
+def test_a_stop_that_cancels_a_resting_maker_exit_puts_the_plans_protection_back() -> None:
+    bot = maker_bot()
+    open_plan_by_market(bot)
+    assert bot.act(Action.SELL).status.value == "close_position_executed"  # a post-only sell rests; the bracket is down
+    (exit_order,) = bot.services.book.orders()
+    assert exit_order.request.post_only
+    record = RunRecord(run_id=RunId("r2"), mode="test", started_at=bot.clock.now())
+    loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=bot.clock, telemetry=bot.telemetry,
+                                sleeper=Awake(), run=record, interval=timedelta(minutes=1), balance=Decimal(100000),
+                                until=bot.clock.now() - timedelta(seconds=1), exit_policy="cancel")
+    run(loop.run_until_stopped(lambda: Decimal(0)))  # stopped before its first tick: the exit policy runs
+    plan = bot.plan()
+    assert plan.status is PlanStatus.OPEN, "the maker exit was cancelled unfilled: the bot still holds the position"
+    legs = bot.services.book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET)
+    assert {leg.role for leg in legs} == {OrderRole.STOP, OrderRole.TARGET}
+    at_venue = {order.client_order_id for order in run(bot.venue.fetch_open_orders(BTC))}
+    assert at_venue == {leg.client_order_id for leg in legs}, "its stop and target rest at the venue while it is down"
+
+
+def test_close_position_cancels_a_resting_entry_so_nothing_fills_after_it() -> None:
+    bot = maker_bot()
+    assert bot.buy() == "order_open"  # a post-only buy at 49975 rests
+    plan_id = bot.plan().plan_id
+    outcome = bot.act(Action.CLOSE_POSITION)
+    assert outcome.status is ActionStatus.CLOSE_POSITION_EXECUTED
+    assert outcome.detail == "entry_cancelled"
+    assert bot.services.book.orders() == ()
+    assert [e.plan_id for e in bot.telemetry.of_type(PlanCancelled)] == [plan_id.value]
+    bot.venue.set_quote(BTC, Decimal(49970), Decimal(49980), Decimal(49975))  # where the resting buy would fill
+    bot.tick()
+    assert bot.services.tracker.holding(BTC).quantity == 0, "out of the symbol means no position after the close"

@@ -128,6 +128,40 @@ def test_overnight_widening_moves_the_levels_out_once_per_day() -> None:
     assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}, "once per day"
 
 
+def test_a_stop_trailed_to_breakeven_is_not_widened_overnight() -> None:
+    bot = make_bot(plans=PlanPolicy(max_age=None))  # the defaults: trail at +1 %, overnight widening on
+    assert bot.buy() == "order_open"
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(50600))
+    bot.tick()
+    assert legs(bot)["stop"] == Decimal(50000), "trailed to breakeven"
+    bot.venue.set_price(BTC, Decimal(50300))  # +0.6 %: below the trail's trigger, so nothing trails it back
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal(50000), "target": Decimal(52000)}, "the target widens, the stop stays"
+    bot.venue.set_price(BTC, Decimal(49900))  # below the entry: the breakeven stop takes the position out
+    bot.tick()
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.STOP
+
+
+def test_a_restart_the_same_day_does_not_widen_a_plan_again() -> None:
+    widen = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=True)
+    bot = make_bot(plans=widen)
+    assert bot.buy() == "order_open"
+    bot.tick()
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}
+    for number in (2, 3):  # two restarts that day (a deploy, a crash)
+        again = make_bot(store=bot.store, clock=bot.clock, venue=bot.venue, plans=widen, run_id=f"r{number}")
+        with bot.store.unit_of_work() as uow:  # what a restarted process loads before its first tick
+            again.services.book.load(uow.orders.list_active(None), uow.plans.list_active(None))
+        again.services.tracker.start(StatsScope.for_mode("sandbox", RunId(f"r{number}")))
+        again.tick()
+        assert legs(again) == {"stop": Decimal(48500), "target": Decimal(52000)}, "widened once that day, not 3 %"
+    again.tick(minutes=24 * 60)
+    assert legs(again) == {"stop": Decimal(48000), "target": Decimal(52500)}, "and once more the next day"
+
+
 def test_protection_is_resized_when_the_plan_holds_more_than_the_bracket() -> None:
     bot = make_bot()
     assert bot.buy() == "order_open"

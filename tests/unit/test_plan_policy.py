@@ -195,6 +195,21 @@ def test_widening_only_moves_levels_away_from_the_entry_within_the_cap_and_sides
     assert sell_widening.target == (Price(mirror(entry, buy_widening.target.value)) if buy_widening.target else None)
 
 
+@settings(max_examples=150)
+@given(entry=decimals("100", "1000", 2), locked=decimals("0", "50", 2), target_gap=decimals("0.01", "99", 2),
+       side=st.sampled_from([Side.BUY, Side.SELL]),
+       policy=st.builds(PlanPolicy, overnight_widen_pct=decimals("0", "0.05", 3),
+                        overnight_max_widen_pct=decimals("0", "0.1", 3), overnight_widen_abs=decimals("0", "20", 1)))
+def test_widening_never_moves_a_stop_trailed_to_breakeven_or_beyond(
+    entry: Decimal, locked: Decimal, target_gap: Decimal, side: Side, policy: PlanPolicy
+) -> None:
+    # A stop at the entry (trailed to breakeven) or past it on the winning side locks a gain; a night must not
+    # hand the trade back to a loss.
+    stop = entry + side.sign * locked
+    widening = overnight_widening(plan(side, entry, stop, entry + side.sign * target_gap, DAY1), DAY2, policy, None)
+    assert widening is None or widening.stop is None
+
+
 def test_a_negative_distance_is_refused() -> None:
     with pytest.raises(InvalidValueError):
         PlanPolicy(overnight_widen_pct=D("-0.01"))

@@ -17,6 +17,7 @@ from trader_app.cli import main
 from trader_app.reporting import gather
 from trader_app.storage import open_store
 from trader_app.stored_runs import find_run
+from trader_app.summary import EquityCurve, equity
 from trader_core.model import Action, BotId, Candle, RunId, Timeframe
 
 TF = Timeframe("1m")
@@ -102,3 +103,16 @@ def test_the_apis_metrics_mark_a_venue_runs_equity_at_its_captured_candles_and_f
     later = reports.metrics("test", "r1", None, None)
     assert later is not None
     assert Decimal("1.5") < Decimal(later["drawdown"]["pct"]) < Decimal("2.5"), "not the report kept from before"
+
+
+def test_a_tick_without_a_holdings_price_marks_it_at_cost_not_as_a_drawdown_of_its_whole_value() -> None:
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    bot.tick()  # 0.02 BTC held, bought for 1000 (fee 1)
+    curve = EquityCurve()
+    tracker = bot.services.tracker
+    curve.mark(equity(Decimal(10000), tracker, {BTC: Decimal(50000)}))
+    # A restarted bot whose first BTC fetch failed, or the summary of a run that never priced BTC.
+    assert equity(Decimal(10000), tracker, {}) == Decimal(9999)
+    curve.mark(equity(Decimal(10000), tracker, {}))
+    assert curve.max_drawdown_pct == 0, "no price is not a 10 % fall"

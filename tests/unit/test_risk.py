@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -236,6 +237,8 @@ def test_a_restart_with_the_persisted_state_keeps_the_baseline() -> None:
     state, _ = observe_equity(LossLimitState(), D(10000), T0, SYDNEY)
     restored = LossLimitState.from_record(state.as_record())
     assert restored == state
+    breached = attrs.evolve(state, breached_at=T0 + timedelta(minutes=5), allocation=D(10000))
+    assert LossLimitState.from_record(breached.as_record()) == breached, "the breach's time survives a restart"
     _, breach = observe_equity(restored, D(9400), T0 + timedelta(hours=1), SYDNEY)
     assert breach is not None  # the original re-seeded the baseline at 9400 here and saw no loss
     assert breach.kind is LossLimitKind.DAILY_PERCENT

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
-from tests.unit.trading_bot import BTC, ETH, T0, make_bot
+from tests.unit.trading_bot import BTC, ETH, T0, USDT, Awake, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory import InMemoryStore
-from trader_core.model import Action, BotId
+from trader_adapters.memory.exchange import FakeExchange
+from trader_app.orchestrator import StrategyOrchestrator
+from trader_core.execution import MakerPreference
+from trader_core.model import (
+    Action,
+    BotId,
+    Candle,
+    ClientOrderId,
+    Fill,
+    Liquidity,
+    Money,
+    OrderRole,
+    PlanStatus,
+    Price,
+    Quantity,
+    RunId,
+    RunRecord,
+    Side,
+    Symbol,
+    Timeframe,
+    TradeId,
+    VenueOrderId,
+)
+from trader_core.model.events import CapitalAboveAccount
 from trader_core.model.health import TradingState
 from trader_core.model.stats import StatsScope
+from trader_core.portfolio import BalanceCheck
 from trader_core.risk import LOSS_LIMITS_KEY, LossLimitKind, LossLimitPolicy, RiskPolicy
 from trader_core.trading import ActionStatus
 
@@ -103,3 +128,155 @@ def test_the_day_rolls_at_local_midnight() -> None:
     assert first_day is not None
     assert risk.state.day is not None
     assert risk.state.day > first_day
+
+
+def _candle(symbol: Symbol, close: Decimal) -> Candle:
+    return Candle(symbol=symbol, timeframe=Timeframe("1m"), open_time=T0, open=close, high=close, low=close,
+                  close=close, volume=Decimal(1))
+
+
+def test_a_loss_limit_breach_cancels_the_bots_resting_entries_so_none_fills_after_it() -> None:
+    bot = make_bot(maker=MakerPreference(default=True),
+                   losses=LossLimitPolicy(max_daily_loss=Decimal(10), max_daily_loss_pct=None))
+    bot.venue.set_quote(BTC, Decimal(50000), Decimal(50010), Decimal(49950))  # the maker buy crosses: a market entry
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert bot.plan().status is PlanStatus.OPEN
+    bot.venue.set_quote(ETH, Decimal(2000), Decimal(2001))
+    assert bot.buy(ETH) == "order_open"  # a post-only buy resting below the bid
+    (eth_plan,) = bot.services.book.plans(ETH)
+    assert eth_plan.status is PlanStatus.PENDING
+    # BTC falls 950: about 19 lost on 0.02 BTC, above the daily limit of 10 (and above the plan's stop).
+    bot.venue.set_quote(BTC, Decimal(49000), Decimal(49000), Decimal(49000))
+    bot.venue.add_candles([_candle(BTC, Decimal(49000)), _candle(ETH, Decimal("2000.5"))])
+    record = RunRecord(run_id=RunId("r1"), mode="test", started_at=T0)
+    loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=bot.clock, telemetry=bot.telemetry,
+                                sleeper=Awake(), run=record, interval=timedelta(minutes=1), balance=Decimal(100000))
+    run(loop.tick())
+    risk = bot.services.risk
+    assert risk is not None
+    assert risk.breach is not None
+    assert bot.services.health.status.state is TradingState.REDUCING
+    assert bot.services.book.orders(ETH) == (), "the resting ETH entry is cancelled with the breach"
+    assert bot.services.book.plans(ETH) == ()
+    bot.venue.set_quote(ETH, Decimal(1990), Decimal(1991))  # where the resting buy would have filled
+    bot.tick()
+    assert bot.services.tracker.holding(ETH).quantity == 0, "no new position after the loss limit"
+
+
+def test_a_holding_without_a_price_yet_counts_at_its_cost_toward_the_exposure_cap() -> None:
+    bot = make_bot(risk=RiskPolicy(max_total_exposure=Decimal(1500)))
+    assert bot.buy() == "order_open"
+    bot.tick()  # 0.02 BTC held, bought for 1000
+    risk = bot.services.risk
+    assert risk is not None
+    # After a restart, or a tick whose BTC fetch failed, the market view may have no BTC price yet.
+    assert risk.risk_book({}).exposure() == Decimal(1000)
+    verdict = risk.check_entry(ETH, Quantity(Decimal("0.5")), Price(Decimal(2000)), {ETH: Decimal(2000)})
+    assert not verdict.allowed, "1000 held + 1000 more is above the cap of 1500, priced or not"
+
+
+def test_an_operators_resume_after_a_loss_limit_breach_holds_and_the_limit_counts_again_from_there() -> None:
+    bot = make_bot(losses=LossLimitPolicy(max_daily_loss=Decimal(10), max_daily_loss_pct=None))
+    assert bot.buy(stop_pct=Decimal(10), target_pct=Decimal(20)) == "order_open"  # a stop far below
+    bot.tick()
+    bot.venue.set_price(BTC, Decimal(49400))  # -12 on 0.02 BTC
+    bot.tick()
+    health = bot.services.health
+    assert health.status.state is TradingState.REDUCING
+    health.resume("alice")  # the operator has looked at the loss and resumes
+    assert bot.buy(ETH) == "order_open", "entries go again at once"
+    bot.tick()
+    assert health.status.state is TradingState.ACTIVE, "the next tick does not take the resume back"
+    bot.venue.set_price(BTC, Decimal(49000))  # 8 more lost since the resume (and the ETH entry's fee): within it
+    bot.tick()
+    assert health.status.state is TradingState.ACTIVE
+    bot.venue.set_price(BTC, Decimal(48800))  # 12 more lost since the resume: a new breach
+    bot.tick()
+    assert health.status.state is TradingState.REDUCING
+    risk = bot.services.risk
+    assert risk is not None
+    assert risk.breach is not None
+    assert risk.breach.kind is LossLimitKind.DAILY_ABSOLUTE
+
+
+def _started(account: Decimal, balance: Decimal) -> Bot:
+    """A bot started against an account holding ``account`` USDT, its ``balance`` setting (its capital) being
+    ``balance``; the run ends before its first tick."""
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances={USDT: account})
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    record = RunRecord(run_id=RunId("r2"), mode="test", started_at=T0)  # (make_bot stored r1)
+    loop = StrategyOrchestrator(services=bot.services, store=bot.store, clock=clock, telemetry=bot.telemetry,
+                                sleeper=Awake(), run=record, interval=timedelta(minutes=1), balance=balance,
+                                until=T0 - timedelta(minutes=1),
+                                balances=BalanceCheck(venue, bot.telemetry, clock))
+    run(loop.run_until_stopped(lambda: Decimal(0)))
+    return bot
+
+
+def test_a_capital_above_what_the_account_holds_is_reported_at_start_up() -> None:
+    # The user's account holds 1100 USDT but `balance` was left at its default of 10000: the daily loss limit of
+    # 3 % would only fire after 300 lost, 27 % of the account.
+    (event,) = _started(Decimal(1100), Decimal(10000)).telemetry.of_type(CapitalAboveAccount)
+    assert (event.asset, Decimal(event.capital), Decimal(event.account)) == ("USDT", 10000, 1100)
+    assert not _started(Decimal(100000), Decimal(10000)).telemetry.of_type(CapitalAboveAccount)
+    assert not _started(Decimal(1100), Decimal(1100)).telemetry.of_type(CapitalAboveAccount)
+
+
+def _fill(side: Side, quantity: str, price: str, fee: Money, trade_id: str) -> Fill:
+    return Fill(trade_id=TradeId(trade_id), venue_order_id=VenueOrderId(f"v{trade_id}"),
+                client_order_id=ClientOrderId(f"tc-r1-{trade_id}-1"), symbol=BTC, side=side,
+                price=Price(Decimal(price)), quantity=Quantity(Decimal(quantity)), fee=fee, time=T0,
+                liquidity=Liquidity.TAKER)
+
+
+def test_dust_a_round_trip_left_takes_no_place_under_max_positions() -> None:
+    bot = make_bot(risk=RiskPolicy(max_positions=1))
+    tracker = bot.services.tracker
+    # A round trip on a venue charging the buy's fee in the base asset (Binance without BNB): bought 0.02313 BTC,
+    # 0.00002313 BTC went to the fee, the exit sold 0.02310 (the venue's step): 0.00000687 BTC is left, unsellable.
+    fee_in_btc = Money(Decimal("0.00002313"), BTC.base)
+    tracker.book(_fill(Side.BUY, "0.02313", "43217.55", fee_in_btc, "1"), run_id=RunId("r1"), venue="fake",
+                 plan_id=None, role=OrderRole.ENTRY)
+    tracker.book(_fill(Side.SELL, "0.02310", "43300", Money(Decimal(1), USDT), "2"), run_id=RunId("r1"), venue="fake",
+                 plan_id=None, role=OrderRole.EXIT)
+    assert tracker.holding(BTC).quantity == Decimal("0.00000687")
+    assert bot.buy(ETH) == "order_open", "the BTC dust is no position: ETH is not a second one"
+
+
+def test_a_new_capital_setting_moves_the_loss_limits_baselines_instead_of_reading_as_a_loss() -> None:
+    store = InMemoryStore(BotId("test"))
+    clock = SimulatedClock(T0)
+    policy = LossLimitPolicy(max_drawdown_pct=Decimal(10))  # and the daily defaults: 1000 and 3 %
+    first = make_bot(store=store, clock=clock, losses=policy)
+    assert first.buy() == "order_open"
+    first.tick()  # baselines at about 10000
+    # Told the account holds 1100 (CapitalAboveAccount), the user sets balance to 1100 and restarts the same day.
+    second = make_bot(store=store, clock=clock, venue=first.venue, losses=policy, run_id="r2",
+                      allocation=Decimal(1100))
+    second.services.tracker.start(StatsScope.for_mode("test", second.services.resync.executor.run_id))
+    risk = second.services.risk
+    assert risk is not None
+    assert risk.observe({BTC: Decimal(50000)}) is None, "8900 less capital is not 8900 lost"
+    assert second.services.health.status.state is TradingState.ACTIVE
+    assert risk.state.day_start_equity is not None
+    assert risk.state.day_start_equity < Decimal(1100)
+    breach = risk.observe({BTC: Decimal(48000)})  # 40 lost on 0.02 BTC: 3.6 % of the new capital
+    assert breach is not None
+    assert breach.kind is LossLimitKind.DAILY_PERCENT
+
+
+def test_an_entry_above_the_exposure_headroom_is_sized_down_to_it() -> None:
+    bot = make_bot(risk=RiskPolicy(max_total_exposure=Decimal(1500)))
+    assert bot.buy() == "order_open"
+    bot.tick()  # 1000 of BTC held: 500 of headroom
+    outcome = bot.act(Action.BUY, ETH, stop_pct=Decimal(2), target_pct=Decimal(3))  # a stake of 1000
+    assert outcome.status is ActionStatus.ORDER_OPEN, "the original bought what the cap left, it did not refuse"
+    assert "exposure headroom" in outcome.detail
+    bot.tick()
+    risk = bot.services.risk
+    assert risk is not None
+    assert bot.services.tracker.holding(ETH).quantity == Decimal("0.25")  # 500 at 2000
+    assert risk.risk_book(bot.view().last_prices).exposure() <= Decimal(1500)

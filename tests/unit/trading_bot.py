@@ -37,6 +37,16 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
+class Awake:
+    """A sleeper that never sleeps (tests drive the loop's ticks and its end themselves)."""
+
+    async def sleep(self, duration: timedelta) -> bool:
+        return True
+
+    def wake(self) -> None:
+        return None
+
+
 class NoStrategy:
     async def decide(self, context: object) -> tuple[Signal, ...]:
         return ()
@@ -87,6 +97,7 @@ def make_bot(
     plans: PlanPolicy = OFF, risk: RiskPolicy | None = None, losses: LossLimitPolicy | None = None,
     max_plans_per_symbol: int = 1, sizing: SizingPolicy | None = None, run_id: str = "r1",
     holds_exits: bool = True, maker: MakerPreference | None = None, maker_timeout: timedelta = timedelta(seconds=60),
+    allocation: Decimal = Decimal(10000),
 ) -> Bot:
     clock = clock or SimulatedClock(T0)
     if venue is None:
@@ -107,6 +118,6 @@ def make_bot(
                             sizing=sizing or SizingPolicy(), plans=plans, maker=maker, maker_timeout=maker_timeout),
         prefix=f"tc-{run_id}", plans=plans,
         risk=RiskLimits(entries=risk or RiskPolicy(), losses=losses or LossLimitPolicy(),
-                        allocation=Decimal(10000)),
+                        allocation=allocation),
     )
     return Bot(services, venue, store, clock, telemetry)

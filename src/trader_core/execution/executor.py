@@ -205,9 +205,13 @@ class OrderExecutor:
         """
         return (await self.cancel_all((tracked,)))[0]
 
-    async def cancel_all(self, orders: Iterable[TrackedOrder]) -> tuple[TrackedOrder, ...]:
+    async def cancel_all(self, orders: Iterable[TrackedOrder], *, keep_plans: bool = False,
+                         ) -> tuple[TrackedOrder, ...]:
         """Cancel several orders (one venue call each) and store the outcomes in one unit of work.
 
+        An entry that ends with nothing filled ends its pending plan (cancelled: it never held a position), unless
+        another entry of the plan is still working or ``keep_plans`` (the caller sends the plan's next entry, as
+        the maker chase does); a plan left pending with no order would hold its place under the plan cap forever.
         Returns each order's state afterwards, in order (unchanged when the cancel's outcome is unknown)."""
         answered: list[tuple[TrackedOrder, Order]] = []
         settled: dict[ClientOrderId, TrackedOrder] = {}
@@ -233,7 +237,30 @@ class OrderExecutor:
             answered.append((tracked, order))
         for adopted in self.adopt_all(answered):
             settled[adopted.client_order_id] = adopted
+        if not keep_plans:
+            self._end_unfilled_plans(settled.values())
         return tuple(settled.get(tracked.client_order_id, tracked) for tracked in orders)
+
+    def _end_unfilled_plans(self, orders: Iterable[TrackedOrder]) -> None:
+        """Cancel the pending plans whose entry ``orders`` ended (cancelled, expired) with nothing filled."""
+        now = self.clock.now()
+        ended: dict[PlanId, Plan] = {}
+        for order in orders:
+            if order.role is not OrderRole.ENTRY or order.plan_id is None or order.status.is_active:
+                continue
+            plan = self.book.plan(order.plan_id)
+            if plan is None or plan.status is not PlanStatus.PENDING or order.filled_quantity or plan.entry_filled:
+                continue
+            if self.book.orders_of_plan(order.plan_id, OrderRole.ENTRY):
+                continue  # another entry of the plan still works
+            ended[plan.plan_id] = plan.evolve(status=PlanStatus.CANCELLED, closed_at=now,
+                                              reason=f"entry {order.status.value}")
+        if not ended:
+            return
+        self.save(plans=ended.values())
+        for plan in ended.values():
+            self.telemetry.emit(PlanCancelled(at=now, plan_id=plan.plan_id.value, symbol=str(plan.symbol),
+                                              reason=plan.reason))
 
     async def withdraw(self, orders: Iterable[TrackedOrder]) -> bool:
         """Cancel ``orders`` to make way for what replaces them (an exit, a new bracket); True when none of them is

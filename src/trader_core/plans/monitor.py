@@ -42,6 +42,8 @@ from trader_core.plans.rules import exit_side, protective_prices
 __all__ = ["PlanMonitor"]
 
 _MAX_PROTECTION_ATTEMPTS = 3
+# The ``values`` key holding a plan's last overnight widening day (ISO date), after this prefix its plan id.
+_WIDENED_KEY = "plans.widened_on:"
 
 
 _OFF = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=False)
@@ -62,7 +64,8 @@ class PlanMonitor:
 
     The volatility flag that scales the trail is the entry signal's ``regime``; it is kept here in
     memory by plan id (``remember_volatility``), so after a restart a plan trails at the base distance.
-    The day of a plan's last overnight widening is kept the same way.
+    The day of a plan's last overnight widening is kept in memory and in the store's ``values`` (a restart the same
+    day does not widen it again).
     """
 
     executor: OrderExecutor
@@ -72,9 +75,28 @@ class PlanMonitor:
     _attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
+    _widening_loaded: set[str] = attrs.field(factory=set, init=False)
     _deferred_exits: dict[PlanId, tuple[ExitReason, str]] = attrs.field(factory=dict, init=False)
     # Plans whose last price was past their stop at the previous tick while the venue's stop rested unfilled.
     _past_stop: set[PlanId] = attrs.field(factory=set, init=False)
+
+    def _last_widening(self, plan_id: PlanId) -> date | None:
+        """The local day of the plan's last overnight widening: from memory, else once from the store (a process
+        restarted the same day must not widen the plan a second time)."""
+        key = plan_id.value
+        if key not in self._widened_on and key not in self._widening_loaded:
+            self._widening_loaded.add(key)
+            with self.executor.store.unit_of_work() as uow:
+                stored = uow.values.find(_WIDENED_KEY + key)
+            if stored is not None:
+                self._widened_on[key] = date.fromisoformat(stored)
+        return self._widened_on.get(key)
+
+    def _remember_widening(self, plan_id: PlanId, day: date) -> None:
+        self._widened_on[plan_id.value] = day
+        with self.executor.store.unit_of_work() as uow:
+            uow.values.put(_WIDENED_KEY + plan_id.value, day.isoformat())
+            uow.commit()
 
     def remember_volatility(self, plan_id: PlanId, flag: str | None) -> None:
         """The entry signal's volatility flag for ``plan_id`` (scales its breakeven trail)."""
@@ -145,13 +167,14 @@ class PlanMonitor:
             if trailed is not None:
                 stop, moved = rules.round_price(trailed.value), True
         widening = None
-        widened_on = self._widened_on.get(plan.plan_id.value)
-        if self.policy.overnight_widen and widened_on != (today := local_day(now, self.policy)) and (
-                local_day(plan.opened_at, self.policy) < today):
+        if self.policy.overnight_widen and self._widened_on.get(plan.plan_id.value) != (
+                today := local_day(now, self.policy)) and local_day(plan.opened_at, self.policy) < today:
             # Checked here first: widening can apply once per local day, and the loop asks every tick.
-            widening = overnight_widening(attrs.evolve(levels, stop_price=stop), now, self.policy, widened_on)
+            widened_on = self._last_widening(plan.plan_id)
+            if widened_on != today:
+                widening = overnight_widening(attrs.evolve(levels, stop_price=stop), now, self.policy, widened_on)
         if widening is not None:
-            self._widened_on[plan.plan_id.value] = widening.day
+            self._remember_widening(plan.plan_id, widening.day)
             stop = rules.round_price(widening.stop.value) if widening.stop is not None else stop
             target = rules.round_price(widening.target.value) if widening.target is not None else target
             moved = True

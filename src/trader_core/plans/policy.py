@@ -148,7 +148,8 @@ def overnight_widening(plan: Plan, now: datetime, policy: PlanPolicy, widened_on
     ``delta = max(overnight_widen_abs, entry x overnight_widen_pct)``; a BUY's stop moves down and its
     target up by ``delta`` (a SELL mirrored), neither beyond ``overnight_max_widen_pct`` from the entry.
     Corrected: the cap limits how far a level moves; a level already beyond the cap stays put (the
-    original set it to the cap, pulling it toward the entry; catalog §7.4 [BUG]). ``widened_on`` is the
+    original set it to the cap, pulling it toward the entry; catalog §7.4 [BUG]). A stop at or beyond the
+    entry (trailed to breakeven) is not widened: it stays where the trail put it. ``widened_on`` is the
     local day of the plan's last widening. None when nothing applies or nothing would move.
     """
     if not policy.overnight_widen or plan.status is not PlanStatus.OPEN or plan.entry_price is None:
@@ -160,7 +161,9 @@ def overnight_widening(plan: Plan, now: datetime, policy: PlanPolicy, widened_on
     delta = max(policy.overnight_widen_abs, entry * policy.overnight_widen_pct)
     sign = plan.side.sign
     stop = target = None
-    if plan.stop_price is not None:
+    if plan.stop_price is not None and (entry - plan.stop_price.value) * sign > ZERO:
+        # Only a stop still on the losing side of the entry widens: one trailed to breakeven (or beyond) keeps the
+        # gain it locked; widening it would hand a protected trade back to a loss.
         new = _widened(plan.stop_price.value, entry, -sign, delta, policy.overnight_max_widen_pct)
         stop = Price(new) if new != plan.stop_price.value else None
     if plan.target_price is not None:

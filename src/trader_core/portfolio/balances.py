@@ -15,12 +15,16 @@ from decimal import Decimal
 import attrs
 
 from trader_core.model import ZERO, Asset, Balance
-from trader_core.model.events import BalanceMismatchDetected, BalancesReconciled
+from trader_core.model.events import BalanceMismatchDetected, BalancesReconciled, CapitalAboveAccount
 from trader_core.model.stats import Holding
 from trader_core.portfolio.ledger_state import AssetFlow
 from trader_core.ports import Clock, Telemetry, Trading
 
-__all__ = ["BalanceCheck", "BalanceLine", "balance_lines"]
+__all__ = ["CAPITAL_MARGIN", "BalanceCheck", "BalanceLine", "balance_lines"]
+
+# How much more than the account holds the bot's capital may be before it is reported (fees paid in a third asset,
+# rounding): 1 %.
+CAPITAL_MARGIN = Decimal("0.01")
 
 
 @attrs.frozen(kw_only=True)
@@ -104,6 +108,21 @@ class BalanceCheck:
         since = self.clock.now()
         self._start = await self.trading.fetch_balances()
         self.since = since
+
+    def check_capital(self, capital: Decimal, quote: Asset, holdings: Iterable[Holding]) -> CapitalAboveAccount | None:
+        """After the baseline: whether the account holds the bot's ``capital`` (its allocation plus its realized
+        PnL net of fees), counting ``quote`` on the venue and the bot's own holdings at cost. When it holds less
+        (by more than ``CAPITAL_MARGIN``), ``CapitalAboveAccount`` is emitted and returned: the loss limits in
+        percent, counted from that capital, would let the bot lose more of the account than they say."""
+        if self._start is None:
+            return None
+        on_venue = sum((b.total for b in self._start if b.asset == quote), ZERO)
+        account = on_venue + sum((h.cost for h in holdings if h.symbol.quote == quote), ZERO)
+        if capital <= account * (1 + CAPITAL_MARGIN):
+            return None
+        event = CapitalAboveAccount(at=self.clock.now(), asset=quote.code, capital=str(capital), account=str(account))
+        self.telemetry.emit(event)
+        return event
 
     async def report(
         self, holdings: Iterable[Holding], flows: Mapping[Asset, AssetFlow],

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import attrs
 
-from trader_core.execution import TradingBook
+from trader_core.execution import TradingBook, exit_quantity
 from trader_core.health import ExchangeHealthManager
-from trader_core.model import ZERO, InvalidValueError, OrderRole, Price, Quantity, Symbol
-from trader_core.model.health import TradingState
+from trader_core.model import ZERO, InstrumentRules, InvalidValueError, OrderRole, Price, Quantity, Symbol
+from trader_core.model.health import TradingState, TradingStatus
+from trader_core.model.stats import Holding
 from trader_core.portfolio import PortfolioTracker
 from trader_core.ports import Clock, Store
 from trader_core.risk.rules import (
     LossBreach,
+    LossLimitKind,
     LossLimitPolicy,
     LossLimitState,
     PendingOrder,
@@ -36,6 +39,7 @@ from trader_core.risk.rules import (
     check_entry,
     check_exit,
     observe_equity,
+    rearm,
 )
 
 __all__ = ["LOSS_LIMITS_KEY", "RiskManager"]
@@ -64,6 +68,9 @@ class RiskManager:
     allocation: Decimal | None = None
     loss_policy: str = "reduce"
     durable: bool = True
+    # The venue's rules per symbol: a holding below them (dust a round trip left, e.g. after a fee paid in the base
+    # asset) is no position: it can be neither sold nor protected, so it takes no place under ``max_positions``.
+    rules: Mapping[Symbol, InstrumentRules] = attrs.Factory(dict)
     _state: LossLimitState | None = attrs.field(default=None, init=False)
     _breach: LossBreach | None = attrs.field(default=None, init=False)
     _flatten_pending: bool = attrs.field(default=False, init=False)
@@ -94,11 +101,14 @@ class RiskManager:
         return LossLimitState.from_record(record)
 
     def risk_book(self, marks: Mapping[Symbol, Decimal]) -> RiskBook:
-        """The bot's holdings (marked at ``marks``) and working entries/exits, each counted once."""
-        positions = tuple(
-            Position(h.symbol, Quantity(h.quantity), Price(marks[h.symbol]) if marks.get(h.symbol) else None)
-            for h in self.tracker.holdings() if h.quantity > ZERO
-        )
+        """The bot's holdings (marked at ``marks``; at their average cost while a symbol has no price yet, so a
+        holding never counts 0 toward the exposure cap) and working entries/exits, each counted once."""
+        held = []
+        for h in self.tracker.holdings():
+            mark = Price(marks[h.symbol]) if marks.get(h.symbol) else _at_cost(h)
+            if h.quantity > ZERO and not self._dust(h, mark):
+                held.append(Position(h.symbol, Quantity(h.quantity), mark))
+        positions = tuple(held)
         pending = []
         for order in self.book.orders():
             if order.role not in _RISK_ROLES:
@@ -110,14 +120,30 @@ class RiskManager:
                 pending.append(PendingOrder(request.symbol, request.side, left * price))
         return RiskBook(positions=positions, pending=tuple(pending))
 
+    def _dust(self, holding: Holding, mark: Price | None) -> bool:
+        """Whether ``holding`` is below what the venue lets the bot sell (known rules and a mark only)."""
+        rules = self.rules.get(holding.symbol)
+        if rules is None or mark is None:
+            return False
+        return not exit_quantity(holding.quantity, Quantity(holding.quantity), mark, rules).sendable
+
     def exposure_headroom(self, marks: Mapping[Symbol, Decimal]) -> Decimal:
         """What new entries may still add before the exposure cap (quote, never negative), marked at ``marks``."""
         return max(self.policy.max_total_exposure - self.risk_book(marks).exposure(marks), ZERO)
 
     def check_entry(self, symbol: Symbol, quantity: Quantity, price: Price,
                     marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
-        """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach."""
-        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=self._breach)
+        """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach (not one an
+        operator has resumed trading after: the next observation counts the limits from then)."""
+        breach = self._breach
+        if breach is not None and breach.kind is not LossLimitKind.EQUITY and _resumed_since(
+                self.health.status, self.state.breached_at):
+            breach = None
+        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=breach)
+
+    def headroom(self, symbol: Symbol, price: Price, marks: Mapping[Symbol, Decimal]) -> Decimal:
+        """What a new entry in ``symbol`` at ``price`` may be worth under the exposure cap (never negative)."""
+        return self.exposure_headroom({**marks, symbol: price.value})
 
     def check_exit(self, symbol: Symbol, quantity: Quantity, marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
         """May the bot sell ``quantity``? Yes whenever it reduces what it holds (no entry limit applies)."""
@@ -142,13 +168,22 @@ class RiskManager:
         equity = self.equity(marks)
         if equity is None:
             return None
-        before = self.state
-        after, breach = observe_equity(before, equity, self.clock.now(), self.limits)
-        if after != before:
+        stored = self.state
+        before = stored.recapitalized(self.allocation) if self.allocation is not None else stored
+        now = self.clock.now()
+        after, breach = observe_equity(before, equity, now, self.limits)
+        after = attrs.evolve(after, allocation=before.allocation)
+        status = self.health.status
+        if breach is not None and _resumed_since(status, before.breached_at) and equity > ZERO:
+            # An operator resumed trading after this breach: the loss is accepted and the limits count from here
+            # (otherwise the next tick would pause again and "resume" could never end a loss-limit reduction).
+            after, breach = rearm(after, equity), None
+        else:
+            after = attrs.evolve(after, breached_at=None if breach is None else before.breached_at or now)
+        if after != stored:
             self._state = after
             self._save(after)
         self._breach = breach
-        status = self.health.status
         if breach is not None and (status.state is TradingState.ACTIVE or (
                 status.state is TradingState.REDUCING and status.until is not None)):
             self.health.request_pause(None, f"loss limit: {breach.detail}"[:500], "risk")
@@ -166,3 +201,15 @@ class RiskManager:
         with self.store.unit_of_work() as uow:
             uow.values.put(LOSS_LIMITS_KEY, json.dumps(state.as_record(), sort_keys=True))
             uow.commit()
+
+
+def _resumed_since(status: TradingStatus, breached_at: datetime | None) -> bool:
+    """Whether an operator resumed trading (ACTIVE by an operator) after the breach seen at ``breached_at``."""
+    return (breached_at is not None and status.state is TradingState.ACTIVE
+            and status.source.startswith("operator") and status.since >= breached_at)
+
+
+def _at_cost(holding: Holding) -> Price | None:
+    """The holding's average cost as its mark (None when it cost nothing: a gift or a base-asset rebate)."""
+    average = holding.average_cost
+    return Price(average) if average is not None and average > ZERO else None

@@ -42,6 +42,7 @@ __all__ = [
     "check_entry",
     "check_exit",
     "observe_equity",
+    "rearm",
 ]
 
 _HUNDRED = Decimal(100)
@@ -273,6 +274,10 @@ class LossLimitState:
     day: date | None = None
     day_start_equity: Decimal | None = None
     peak_equity: Decimal | None = None
+    # When the breach in force was first seen (None: no breach): an operator's resume after it acknowledges it.
+    breached_at: datetime | None = None
+    # The capital the baselines were counted with (None: not recorded): a new capital moves them, see ``recapitalized``.
+    allocation: Decimal | None = None
 
     def as_record(self) -> dict[str, str]:
         """The state as strings (absent values omitted)."""
@@ -283,7 +288,26 @@ class LossLimitState:
             record["day_start_equity"] = str(self.day_start_equity)
         if self.peak_equity is not None:
             record["peak_equity"] = str(self.peak_equity)
+        if self.breached_at is not None:
+            record["breached_at"] = self.breached_at.isoformat()
+        if self.allocation is not None:
+            record["allocation"] = str(self.allocation)
         return record
+
+    def recapitalized(self, allocation: Decimal) -> LossLimitState:
+        """The state for a bot whose capital is now ``allocation``: a change of capital (the ``balance`` setting)
+        is not profit or loss, so the day's baseline and the peak move by it (a baseline it takes to zero or below
+        is dropped: the next positive equity sets it again)."""
+        if self.allocation is None or self.allocation == allocation:
+            return attrs.evolve(self, allocation=allocation)
+        shift = allocation - self.allocation
+
+        def moved(level: Decimal | None) -> Decimal | None:
+            return None if level is None or level + shift <= ZERO else level + shift
+
+        start = moved(self.day_start_equity)
+        return attrs.evolve(self, allocation=allocation, day_start_equity=start, peak_equity=moved(self.peak_equity),
+                            day=self.day if start is not None else None)
 
     @classmethod
     def from_record(cls, record: Mapping[str, str]) -> LossLimitState:
@@ -294,6 +318,9 @@ class LossLimitState:
                 day=date.fromisoformat(record["day"]) if "day" in record else None,
                 day_start_equity=Decimal(record["day_start_equity"]) if "day_start_equity" in record else None,
                 peak_equity=Decimal(record["peak_equity"]) if "peak_equity" in record else None,
+                breached_at=require_utc(datetime.fromisoformat(record["breached_at"]), "breached_at")
+                if "breached_at" in record else None,
+                allocation=Decimal(record["allocation"]) if "allocation" in record else None,
             )
         except (ArithmeticError, ValueError) as exc:
             raise InvalidValueError(f"corrupt loss-limit state {dict(record)!r}: {exc}") from exc
@@ -325,6 +352,15 @@ def observe_equity(
     if equity <= ZERO:
         return new, LossBreach(LossLimitKind.EQUITY, -equity, ZERO, f"bot equity {equity} is not positive")
     return new, _breach(equity, start, peak, policy)
+
+
+def rearm(state: LossLimitState, equity: Decimal) -> LossLimitState:
+    """The limits counted again from ``equity``: an operator resumed trading after a breach and so accepted the
+    loss. The day's baseline and the peak become ``equity`` (the same day: a further loss of the limit breaches
+    again). A non-positive equity is never re-armed: it stays a breach whatever an operator says."""
+    if equity <= ZERO:
+        return state
+    return attrs.evolve(state, day_start_equity=equity, peak_equity=equity, breached_at=None)
 
 
 def _breach(equity: Decimal, start: Decimal | None, peak: Decimal | None, policy: LossLimitPolicy) -> LossBreach | None:

@@ -33,6 +33,7 @@ from trader_core.model import (
     PlanId,
     PlanStatus,
     Price,
+    Quantity,
     Quote,
     Side,
     Signal,
@@ -52,6 +53,7 @@ __all__ = ["TradeActionHandler"]
 # a whole plan's exit so held up is carried out by the plan monitor once the doubt is settled.
 _KEPT = "protection_kept"
 _DEFERRED = "deferred"
+_ENTRY_CANCELLED = "entry_cancelled"  # a close found a plan's entry still resting unfilled and cancelled it
 
 
 @attrs.define
@@ -107,7 +109,7 @@ class TradeActionHandler:
         if signal.action is Action.SELL:
             return await self._sell(signal, price)
         if signal.action is Action.CLOSE_POSITION:
-            return await self._exit_all(signal.symbol, ExitReason.MANUAL, signal.reason, price)
+            return await self._exit_all(signal.symbol, ExitReason.MANUAL, signal.reason, price, pending=True)
         if signal.action is Action.CANCEL:
             return await self._cancel(signal)
         if signal.action is Action.UPDATE_PLAN:
@@ -174,6 +176,7 @@ class TradeActionHandler:
             quantity, problems = sized.quantity, sized.problems
         if problems:
             return ActionOutcome(ActionStatus.REJECTED_RULES, "; ".join(problems))
+        quantity, notes = self._within_headroom(symbol, quantity, mark, view) if sizing is not None else (quantity, ())
         if sizing is not None:
             stop = signal.stop or (mark.value * (1 - signal.stop_pct / 100) if signal.stop_pct else None)
             target = signal.target or (mark.value * (1 + signal.target_pct / 100) if signal.target_pct else None)
@@ -188,7 +191,7 @@ class TradeActionHandler:
             refusal = await self._market_guard(symbol, price, sizing)
             if refusal is not None:
                 return refusal
-        details = [f"{quantity} {symbol.base}"]
+        details = [f"{quantity} {symbol.base}", *notes]
         for old in cap.replace:
             replaced_outcome = await self._exit_plan(old, ExitReason.MANUAL, f"replaced on cap by a new {symbol} entry",
                                                      price)
@@ -218,6 +221,21 @@ class TradeActionHandler:
         if self.monitor is not None and tracked.plan_id is not None:
             self.monitor.remember_volatility(tracked.plan_id, signal.regime_flag("volatility"))
         return ActionOutcome(ORDER_STATUS[tracked.status], "; ".join(details))
+
+    def _within_headroom(self, symbol: Symbol, quantity: Quantity, mark: Price, view: MarketView,
+                         ) -> tuple[Quantity, tuple[str, ...]]:
+        """``quantity`` sized down to the exposure cap's headroom, as the original clamped a BUY (catalog §0), and a
+        note when it was; an entry that cannot be trimmed to a sendable size is left to the risk check to refuse."""
+        if self.risk is None:
+            return quantity, ()
+        room = self.risk.headroom(symbol, mark, view.last_prices)
+        if quantity.value * mark.value <= room:
+            return quantity, ()
+        rules = self.rules[symbol]
+        trimmed = rules.round_quantity(room / mark.value)
+        if not trimmed or rules.violations(trimmed, mark):
+            return quantity, ()
+        return trimmed, (f"trimmed from {quantity} to the exposure headroom {room}",)
 
     async def _market_guard(self, symbol: Symbol, price: Decimal, sizing: SizingPolicy) -> ActionOutcome | None:
         """The slippage guard and the liquidity verdict on a fresh quote."""
@@ -254,7 +272,8 @@ class TradeActionHandler:
             return self._held_up(plan, reason, why, whole=wanted is None)
         current = book.plan(plan.plan_id)
         if current is None or current.status is not PlanStatus.OPEN or not current.quantity:
-            return "nothing_held"  # never filled (its plan ends with the cancelled entry), or already exited
+            # Never filled (its plan ends with the cancelled entry: said so when this withdrew it), or already exited.
+            return _ENTRY_CANCELLED if plan.status is PlanStatus.PENDING and making_way else "nothing_held"
         mark = price if price is not None else (current.entry_price.value if current.entry_price else None)
         if mark is None:
             return "missing_price"
@@ -295,9 +314,14 @@ class TradeActionHandler:
             return f"{_DEFERRED}: {in_doubt} in doubt, protection kept; the exit goes out once the venue answers for it"
         return f"{_KEPT}: {in_doubt} in doubt, no exit until the venue answers for it"
 
-    async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None) -> ActionOutcome:
-        """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance."""
-        plans = [p for p in self.executor.book.plans(symbol) if p.status is PlanStatus.OPEN and p.quantity]
+    async def _exit_all(self, symbol: Symbol, reason: ExitReason, why: str, price: Decimal | None, *,
+                        pending: bool = False) -> ActionOutcome:
+        """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance. ``pending``: a
+        plan whose entry still rests at the venue unfilled (a maker entry) has it cancelled too, so nothing fills
+        after the close (a strategy's SELL or CLOSE_POSITION; the operator's close-all leaves entries to
+        cancel-all)."""
+        plans = [p for p in self.executor.book.plans(symbol)
+                 if (p.status is PlanStatus.OPEN and p.quantity) or (pending and p.status is PlanStatus.PENDING)]
         if not plans:
             return ActionOutcome(ActionStatus.CLOSE_POSITION_NONE, "the bot holds nothing in this symbol")
         return _closed([await self._exit_plan(plan, reason, why, price) for plan in plans])
@@ -311,7 +335,7 @@ class TradeActionHandler:
     async def _sell(self, signal: Signal, price: Decimal | None) -> ActionOutcome:
         """SELL: the whole of the bot's position, or ``quantity`` of it taken from its oldest plans."""
         if signal.quantity is None:
-            return await self._exit_all(signal.symbol, ExitReason.SIGNAL, signal.reason, price)
+            return await self._exit_all(signal.symbol, ExitReason.SIGNAL, signal.reason, price, pending=True)
         held = self._held(signal.symbol)
         if self.risk is not None:
             marks = {} if price is None else {signal.symbol: price}
@@ -437,7 +461,7 @@ def _closed(statuses: list[str]) -> ActionOutcome:
     is pending), deferred when one waits for an order in doubt, none when no plan held anything, else blocked."""
     sent = any(s.startswith("order_") and s not in ("order_rejected", "order_failed", "order_unknown")
                for s in statuses)
-    if sent or "exit_pending" in statuses:
+    if sent or "exit_pending" in statuses or _ENTRY_CANCELLED in statuses:
         status = ActionStatus.CLOSE_POSITION_EXECUTED
     elif any(s.startswith(_DEFERRED) for s in statuses):
         status = ActionStatus.CLOSE_POSITION_DEFERRED

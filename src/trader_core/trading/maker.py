@@ -97,7 +97,7 @@ class MakerOrders:
         for order in due:
             if not self.health.may_send_orders():
                 break
-            (after,) = await self.executor.cancel_all((order,))
+            (after,) = await self.executor.cancel_all((order,), keep_plans=True)  # its plan is decided below
             if after.status.is_active:
                 continue
             symbol = order.request.symbol

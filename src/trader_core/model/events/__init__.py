@@ -29,6 +29,7 @@ from trader_core.model.events.health import (
 from trader_core.model.events.ledger import (
     BalanceMismatchDetected,
     BalancesReconciled,
+    CapitalAboveAccount,
     DuplicateFillIgnored,
     FeeAboveSanityBound,
     FeeRateUnavailable,
@@ -88,6 +89,7 @@ __all__ = [
     "BalancesReconciled",
     "CancelOutcomeUnknown",
     "CandleCaptureFailed",
+    "CapitalAboveAccount",
     "CircuitDegraded",
     "CircuitRecovered",
     "CircuitTripped",

@@ -11,6 +11,7 @@ from trader_core.model.events.base import Event
 __all__ = [
     "BalanceMismatchDetected",
     "BalancesReconciled",
+    "CapitalAboveAccount",
     "DuplicateFillIgnored",
     "FeeAboveSanityBound",
     "FeeRateUnavailable",
@@ -124,6 +125,17 @@ class BalancesReconciled(Event):
     """The sanity report against the venue's balances found every residue within tolerance."""
 
     assets: int
+
+
+@attrs.frozen(kw_only=True)
+class CapitalAboveAccount(Event):
+    """Health, at start-up: the bot's capital (its ``balance`` setting plus its realized PnL net of fees) is more
+    than the account holds for it (``asset`` on the venue plus the bot's holdings at cost). The loss limits in
+    percent count from that capital, so they are looser than they read: set ``balance`` to the bot's capital."""
+
+    asset: str
+    capital: str
+    account: str
 
 
 @attrs.frozen(kw_only=True)
