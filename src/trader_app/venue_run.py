@@ -202,7 +202,11 @@ async def build_venue_run(settings: Settings, store: Store, venue: VenueConnecti
         # order takes the venue's live top of book when placed, as a live one would (``touch``).
         trading = PaperExchange(market=replay, clock=clock, balances={Asset(settings.quote): settings.balance},
                                 fee_rate=settings.fee_pct / 100, slippage_rate=settings.slippage_pct / 100,
-                                rules=rules.__getitem__, venue=f"paper-{run.run_id}", touch=exchange)
+                                rules=rules.__getitem__, venue=f"paper-{run.run_id}", touch=exchange,
+                                # The protection the venue itself would hold (none on OKX, a stop on Gemini): the
+                                # bot holds the rest, as live, so a paper run's exits are those of a live run.
+                                holds_exits=exchange.holds_protective_exits,
+                                holds_stops=exchange.holds_protective_stops)
     trading = dry_run(settings, trading, telemetry, clock)
     services = build_services(
         store=store, market=market, trading=trading, clock=clock, telemetry=telemetry, strategy=strategy,

@@ -68,6 +68,8 @@ class PaperExchange:
     _venue: str
     _listeners: list[ExecutionListener] = attrs.field(repr=False)
     _touch: MarketData | None = attrs.field(repr=False)
+    _holds_exits: bool
+    _holds_stops: bool
 
     def __init__(
         self,
@@ -81,9 +83,13 @@ class PaperExchange:
         market_buy_margin: Decimal = Decimal("0.02"),
         venue: str = "paper",
         touch: MarketData | None = None,
+        holds_exits: bool = True,
+        holds_stops: bool = True,
     ) -> None:
         """Subscribe to ``market`` and start with ``balances`` (free). ``touch``: the live venue whose top of
-        book a market order takes when placed (paper trading on live data); None in a replay."""
+        book a market order takes when placed (paper trading on live data); None in a replay. ``holds_exits`` and
+        ``holds_stops``: the protection the venue being papered holds for the bot (Gemini a stop only, OKX none):
+        the bot then holds the rest itself, as it would live, and the paper result is the one a live run gets."""
         if not ZERO <= fee_rate < ONE or not ZERO <= slippage_rate < ONE or market_buy_margin < ZERO:
             raise ConfigError(
                 f"paper venue: fee_rate {fee_rate} and slippage_rate {slippage_rate} must be in [0, 1), "
@@ -91,6 +97,7 @@ class PaperExchange:
             )
         self._market, self._clock, self._rules, self._venue = market, clock, rules, venue
         self._rules_cache, self._listeners, self._touch = {}, [], touch
+        self._holds_exits, self._holds_stops = holds_exits, holds_stops or holds_exits  # an OCO holds a stop
         self._slippage, self._buy_margin = slippage_rate, market_buy_margin
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=self._rules_for)
         self._book.deposit_all(balances)
@@ -103,13 +110,13 @@ class PaperExchange:
 
     @property
     def holds_protective_exits(self) -> bool:
-        """True: the simulated venue holds OCO brackets itself."""
-        return True
+        """Whether the simulated venue holds OCO brackets (by default; not when papering a venue that does not)."""
+        return self._holds_exits
 
     @property
     def holds_protective_stops(self) -> bool:
-        """True: the simulated venue holds stop orders."""
-        return True
+        """Whether the simulated venue holds stop orders (by default; not when papering a venue that does not)."""
+        return self._holds_stops
 
     @property
     def acceptance_window(self) -> timedelta | None:
