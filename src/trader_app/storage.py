@@ -77,7 +77,11 @@ def _secrets(url: str) -> list[str]:
     if scheme_end >= 0 and at > scheme_end:
         userinfo = url[scheme_end + 3:at]
         if ":" in userinfo:
-            found.add(userinfo.split(":", 1)[1])
+            typed = userinfo.split(":", 1)[1]
+            found.add(typed)
+            # An '@' typed unencoded in the password: the URL parser ends the password at the first one and
+            # takes the rest for the host, which every message would then show. Each piece is a secret too.
+            found.update(typed.split("@"))
     found |= {quote(secret, safe="") for secret in found}
     return sorted((secret for secret in found if secret), key=len, reverse=True)
 

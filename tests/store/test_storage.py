@@ -56,6 +56,9 @@ BAD_URLS = {
     "missing driver": (f"postgresql+asyncpg://trader:{SECRET}@localhost/db", "not installed (asyncpg)"),
     "refused connection": (f"postgresql://trader:{SECRET}@127.0.0.1:{{port}}/db", "Connection refused"),
     "password in the query": (f"postgresql://trader@127.0.0.1:{{port}}/db?password={SECRET}", "Connection refused"),
+    # A typo: '@' left unencoded in the password. The parser takes the password's tail for the host name.
+    "unencoded @ in the password": (f"postgresql://trader:Tr0ub4dor@{SECRET}@127.0.0.1:{{port}}/db",
+                                    "postgresql://trader:***@***@127.0.0.1"),
     "in-memory SQLite": ("sqlite://", "an in-memory database"),
     "in-memory SQLite by name": ("sqlite:///:memory:", "an in-memory database"),
     "in-memory SQLite as a URI": ("sqlite:///file:x?mode=memory&uri=true", "an in-memory database"),

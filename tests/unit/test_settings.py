@@ -58,7 +58,11 @@ def test_a_secret_never_shows_its_value() -> None:
 
 
 @pytest.mark.parametrize("url", ["postgresql://bot:s3cret@db.local:5432/trading",
-                                 "postgresql://bot@db.local/trading?password=s3cret&sslmode=require"])
+                                 "postgresql://bot@db.local/trading?password=s3cret&sslmode=require",
+                                 # the client key's passphrase, libpq's sslpassword
+                                 "postgresql://bot@db.local/trading?sslmode=verify-full&sslpassword=s3cret",
+                                 # a typo: '@' left unencoded in the password
+                                 "postgresql://bot:Tr0ub4dor@s3cret@db.local/trading"])
 def test_settings_stored_with_a_run_never_hold_the_database_password(url: str) -> None:
     public = load_settings({"db": url}, environ={}).public()
     assert "s3cret" not in str(public)

@@ -259,8 +259,11 @@ _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (user info or a ``password=`` query parameter)."""
-    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url))
+    """``url`` with any credential replaced by ``***``: the user info's password (all of it, an unencoded '@'
+    included) and every query parameter the store treats as one (``password``, ``sslpassword``...)."""
+    from trader_app.storage import redact
+
+    return redact(_QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", url)), url)
 
 
 def setting_text(value: object) -> str:
