@@ -34,9 +34,14 @@ def test_a_store_on_an_unmigrated_database_fails_with_a_store_error(tmp_path: ob
         store.close()
 
 
-def test_errors_never_show_the_database_password() -> None:
+@pytest.mark.parametrize("url", [
+    "postgresql://trader:s3cret-pw@127.0.0.1:1/trader?connect_timeout=2",
+    # libpq's passphrase of the client key: a StoreError logged mid-run showed it in clear
+    "postgresql://trader:s3cret-pw@127.0.0.1:1/trader?connect_timeout=2&sslpassword=s3cret-pw",
+])
+def test_errors_never_show_the_database_password(url: str) -> None:
     # Port 1 on localhost refuses at once: the failure happens when the unit connects to the server.
-    store = SqlStore.open("postgresql://trader:s3cret-pw@127.0.0.1:1/trader?connect_timeout=2", BotId("bot-a"))
+    store = SqlStore.open(url, BotId("bot-a"))
     run = RunRecord(run_id=RunId("run-1"), mode="paper", started_at=datetime(2025, 1, 1, tzinfo=UTC))
     try:
         with pytest.raises(StoreError) as caught, store.unit_of_work() as uow:

@@ -59,14 +59,19 @@ __all__ = ["SqlStore", "SqlUnitOfWork", "create_store_engine", "describe_url"]
 _TRANSLATED = (SQLAlchemyError, InvalidValueError, InvalidDataError, InvalidOperation)
 
 
+_SECRET_WORDS = ("password", "secret", "token")
+
+
 def describe_url(url: URL | str) -> str:
-    """The URL as it may be shown to a person: password hidden."""
+    """The URL as it may be shown to a person: password and credential query parameters hidden."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
     except SQLAlchemyError:
         return "<unparsable database URL>"
-    if any(key.lower() == "password" for key in parsed.query):
-        parsed = parsed.update_query_dict({k: "***" for k in parsed.query if k.lower() == "password"})
+    # libpq's password= and sslpassword= (the client key's passphrase), and anything named like a credential.
+    hidden = {key: "***" for key in parsed.query if any(word in key.lower() for word in _SECRET_WORDS)}
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
     return parsed.render_as_string(hide_password=True)
 
 
