@@ -101,8 +101,11 @@ def backup_database(url: str, out: Path | None = None, *, pg_dump: Path | None =
         raise ConfigError(f"backup file {target} exists already; choose another --out")
     partial = target.with_name(f".{target.name}.partial")
     env = dict(os.environ if environ is None else environ)
-    if parsed.password:
-        env["PGPASSWORD"] = str(parsed.password)
+    # The password as user info, else as libpq's password= query parameter (which _conninfo leaves out).
+    queried = next((value for key, value in parsed.query.items() if key.lower() == "password"), None)
+    password = parsed.password or (queried if isinstance(queried, str) or queried is None else queried[-1])
+    if password:
+        env["PGPASSWORD"] = str(password)
     command = [str(program), "--format=custom", "--no-password", f"--file={partial}",
                f"--dbname={_conninfo(parsed)}"]
     try:

@@ -181,6 +181,23 @@ def test_pg_dump_is_found_on_the_path_or_in_the_newest_debian_folder(tmp_path: P
     assert find_pg_dump(path=str(empty), debian_root=empty) is None
 
 
+@pytest.mark.parametrize("url", [f"postgresql://trader:{SECRET}@db.example:5433/trader",
+                                 f"postgresql://trader@db.example:5433/trader?password={SECRET}&sslmode=require"])
+def test_pg_dump_gets_the_password_in_its_environment_wherever_the_url_holds_it(tmp_path: Path, url: str) -> None:
+    # A stand-in pg_dump (the real one is a separate program) that writes down what it was given.
+    seen = tmp_path / "seen.txt"
+    fake = tmp_path / "pg_dump"
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do case "$a" in --file=*) : > "${a#--file=}";; esac; done\n'
+                    f'printf "%s\\n" "$PGPASSWORD" "$*" > {seen}\n')
+    fake.chmod(0o755)
+    written = backup_database(url, tmp_path / "trader.dump", pg_dump=fake, environ={})
+    assert written.exists()
+    password, command_line = seen.read_text().splitlines()
+    assert password == SECRET, "pg_dump must be given the password, or the backup fails to authenticate"
+    assert SECRET not in command_line, "never on the command line, where ps shows it"
+    assert "dbname=trader" in command_line
+
+
 def test_a_pg_dump_that_cannot_run_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
     url = f"postgresql://trader:{SECRET}@127.0.0.1:{refused_port()}/db"
     with pytest.raises(ConfigError, match=r"running .*missing-pg_dump failed") as caught:
