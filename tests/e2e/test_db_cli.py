@@ -123,6 +123,32 @@ def test_run_creates_an_empty_file_and_upgrades_a_baseline_database_silently(tmp
     assert list(tmp_path.glob("*.bak")) == []
 
 
+def test_a_database_from_before_the_ledger_cache_shows_its_positions_and_pnl_after_db_upgrade(
+        tmp_path: Path) -> None:
+    import json
+
+    from alembic import command
+
+    from trader_adapters.sql.migrate import alembic_config
+
+    assert app(tmp_path, "run", "--days", "2", "--db", "sqlite:///bot.db").returncode == 0
+    before = json.loads(app(tmp_path, "status", "--json", "--db", "sqlite:///bot.db").stdout)
+    assert before["pnl"]["total"]["fills"] > 0, "the replay traded"
+    assert before["positions"], "and holds a position"
+    # The same rows as a database made by the first release (revision 0001): runs, orders, fills, plans.
+    engine = create_store_engine("sqlite:///" + str(tmp_path / "bot.db"))
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0001")
+    finally:
+        engine.dispose()
+
+    assert app(tmp_path, "db", "upgrade", "--db", "sqlite:///bot.db").returncode == 0
+    after = json.loads(app(tmp_path, "status", "--json", "--db", "sqlite:///bot.db").stdout)
+    assert after["positions"] == before["positions"]
+    assert after["pnl"]["total"] == before["pnl"]["total"]
+
+
 def test_a_database_of_newer_code_is_reported_ahead_and_refused_by_upgrade_and_run(tmp_path: Path) -> None:
     url = "sqlite:///future.db"
     assert app(tmp_path, "db", "upgrade", "--db", url).returncode == 0

@@ -31,11 +31,12 @@ from trader_core.model import (
     InvalidValueError,
     OrderRole,
     Plan,
+    RunRecord,
     StoreError,
     TrackedOrder,
 )
 from trader_core.model.stats import DayStats, LedgerSnapshot, StatsScope
-from trader_core.ports import Store
+from trader_core.ports import Store, UnitOfWork
 
 __all__ = ["collect_status", "register", "render_status", "status_command"]
 
@@ -82,7 +83,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         scope = StatsScope(run_scope)
         trading = uow.trading_state.find()
         loop_text = uow.values.find(STATUS_KEY)
-        ledger = uow.ledger.find(scope)
+        ledger = _ledger(uow, scope, latest)
         plans = uow.plans.list_active(run_scope)
         orders = uow.orders.list_active(run_scope)
         llm_budget = budget_json(uow, now)
@@ -118,6 +119,30 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         "pnl": _pnl(ledger, now),
         "llm_budget": llm_budget,
     }
+
+
+def _ledger(uow: UnitOfWork, scope: StatsScope, latest: RunRecord | None) -> LedgerSnapshot | None:
+    """The cached ledger of ``scope`` when it covers every stored fill, else one replayed from the fills, in
+    memory (status writes nothing). A database upgraded from before the cache existed (revision 0001) holds
+    fills and no cache: read as is, it showed no position, no fee and no PnL until the bot ran again."""
+    from trader_core.portfolio import LedgerState, day_zone
+
+    cached = uow.ledger.find(scope)
+    stored = uow.fills.count(scope.run_id)
+    if (cached is None and stored == 0) or (cached is not None and cached.totals.fills == stored):
+        return cached
+    zone_name = cached.day_timezone if cached is not None else _day_timezone(latest)
+    state = LedgerState(zone=day_zone(zone_name))
+    state.replay(uow.fills.iter_all(scope.run_id))
+    return state.snapshot(scope, zone_name)
+
+
+def _day_timezone(run: RunRecord | None) -> str:
+    """The day time zone the run was started with (UTC when its stored settings do not say)."""
+    try:
+        return str(json.loads("{}" if run is None else run.config_json).get("day_timezone") or "UTC")
+    except (ValueError, AttributeError):
+        return "UTC"
 
 
 def _loop(text: str | None) -> LoopStatus | None:
