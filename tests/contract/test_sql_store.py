@@ -50,6 +50,7 @@ def test_errors_never_show_the_database_password(url: str) -> None:
         store.close()
     assert "s3cret-pw" not in str(caught.value)
     assert "***" in str(caught.value)  # the URL is named, with its password hidden
+    assert "Connection refused" in str(caught.value), "the log says why the database cannot be reached"
     assert "s3cret-pw" not in repr(store)
 
 

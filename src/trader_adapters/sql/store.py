@@ -75,6 +75,18 @@ def describe_url(url: URL | str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def driver_detail(exc: BaseException, url: URL) -> str:
+    """The driver's own first line (``Connection refused``, ``password authentication failed``...), or the
+    type check's, with the URL's password hidden. SQLAlchemy's wrapper adds SQL text and parameters that
+    belong in logs, not in an error for the operator."""
+    inner = getattr(exc, "orig", None) or exc
+    text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+    password = url.password
+    if password:
+        text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", text)
+    return f"{type(inner).__name__}: {text}"
+
+
 def create_store_engine(url: str, *, busy_timeout_ms: int = 5000) -> Engine:
     """An engine set up for the store.
 
@@ -169,7 +181,8 @@ class SqlStore:
         try:
             connection = self._engine.connect()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot connect to {describe_url(self._engine.url)}: {type(exc).__name__}") from exc
+            raise StoreError(f"cannot connect to {describe_url(self._engine.url)}: "
+                             f"{driver_detail(exc, self._engine.url)}") from exc
         uow = SqlUnitOfWork(connection, self._bot_id, self._engine.url)
         try:
             yield uow
@@ -208,7 +221,8 @@ class SqlStore:
             connection = self._engine.connect()
             connection.begin()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot connect to {describe_url(self._engine.url)}: {type(exc).__name__}") from exc
+            raise StoreError(f"cannot connect to {describe_url(self._engine.url)}: "
+                             f"{driver_detail(exc, self._engine.url)}") from exc
         self._batch = connection
 
     def checkpoint(self) -> None:
@@ -356,14 +370,7 @@ class SqlUnitOfWork:
             self._connection.rollback()
 
     def _detail(self, exc: BaseException) -> str:
-        # The driver's own message (or the type check's) says what happened; SQLAlchemy's wrapper
-        # adds SQL text and parameters that belong in logs, not in an error for the operator.
-        inner = getattr(exc, "orig", None) or exc
-        text = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
-        password = self._url.password
-        if password:
-            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(str(password))}(?![A-Za-z0-9])", "***", text)
-        return f"{type(inner).__name__}: {text}"
+        return driver_detail(exc, self._url)
 
 
 class _SavepointUnitOfWork(SqlUnitOfWork):
