@@ -99,3 +99,19 @@ def test_an_error_reading_a_database_names_the_users_url_not_the_read_only_form(
     assert "database sqlite:///bad.db:" in result.stderr
     assert "mode=ro" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_database_that_refuses_the_bots_first_write_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import sqlite3
+
+    assert _app(tmp_path, "run", "--days", "1", "--db", "sqlite:///t.db").returncode == 0
+    # A full disk refuses the first write of a run, the bot's lease; a trigger stands in for the disk here.
+    with sqlite3.connect(tmp_path / "t.db") as connection:
+        for event in ("INSERT", "UPDATE"):
+            connection.execute(f"CREATE TRIGGER full_{event.lower()} BEFORE {event} ON bot_leases "
+                               "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    result = _app(tmp_path, "run", "--days", "1", "--db", "sqlite:///t.db")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "database or disk is full" in result.stderr

@@ -21,11 +21,11 @@ from trader_app.lease import BotLease, BotTakenError, DatabaseLockedError, holde
 from trader_app.llm_strategy import bind_llm, cassette_file, check_llm, close_llm, records_spend
 from trader_app.outputs import check_outputs, write_output
 from trader_app.settings import Settings, config_file, load_settings
-from trader_app.storage import open_store
+from trader_app.storage import open_store, redact
 from trader_app.summary import RunSummary
 from trader_app.terminal import JobProgress, key_value_table, show
 from trader_app.venue_run import check_venue_settings, refused_while_running
-from trader_core.model import Candle, ConfigError, RunRecord, Symbol
+from trader_core.model import Candle, ConfigError, RunRecord, StoreError, Symbol
 from trader_core.ports import SignalSource, Store, Telemetry
 
 if TYPE_CHECKING:
@@ -296,6 +296,11 @@ def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:
         store.close()
         _raise_if_held(settings)  # the writer may be this very bot: say who holds it
         raise
+    except StoreError as exc:
+        # The database refuses the write (a full disk, a role without INSERT): one line, before anything is sent.
+        store.close()
+        raise ConfigError(redact(f"cannot start bot {settings.bot.value}: writing its lease failed: {exc}",
+                                 settings.db)) from None
     except BaseException:
         store.close()
         raise
