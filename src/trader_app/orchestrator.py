@@ -243,7 +243,16 @@ class StrategyOrchestrator:
             # A replay or paper run sees only its own orders and plans (its venue lives one run); a live or
             # sandbox bot resumes every active order and plan of the bot, whichever run made it.
             scope = self.run.run_id if self.run.mode in ("replay", "paper") else None
-            services.book.load(uow.orders.list_active(scope), uow.plans.list_active(scope))
+            orders, plans = uow.orders.list_active(scope), uow.plans.list_active(scope)
+            if scope is None:
+                # Never a simulation's: a replay or paper run of the same bot in the same database leaves its
+                # plans open, and a live bot resuming one sold coins the simulation had only pretended to buy.
+                run_ids = {o.run_id for o in orders} | {p.run_id for p in plans}
+                found = (uow.runs.find(run_id) for run_id in run_ids)
+                simulated = {run.run_id for run in found if run is not None and run.mode in ("replay", "paper")}
+                orders = tuple(o for o in orders if o.run_id not in simulated)
+                plans = tuple(p for p in plans if p.run_id not in simulated)
+            services.book.load(orders, plans)
             # The venue adapter learns which of the venue's orders are the bot's: no lookup for their fills.
             recent = uow.orders.list_recent(RECALLED_ORDERS) if scope is None else ()
             uow.commit()

@@ -266,3 +266,31 @@ def test_a_postgres_database_of_newer_code_stops_run_with_exit_2(tmp_path: Path,
     assert result.returncode == 2
     assert "ffff_from_the_future" in one_error_line(result)
     assert SECRET not in result.stderr
+
+
+def test_a_sandbox_bot_never_resumes_the_open_plans_of_a_replay_in_the_same_database(tmp_path: Path) -> None:
+    import json
+    import os
+    import signal
+    import time
+
+    from trader_sandbox.testing import ccxt_client, running_sandbox
+
+    assert app(tmp_path, "run", "--days", "2", "--symbol", "BTC/USDT", "--db", "sqlite:///bot.db").returncode == 0
+    replay = json.loads(app(tmp_path, "status", "--json", "--db", "sqlite:///bot.db").stdout)
+    assert replay["plans"], "the replay ended holding a simulated position, protected by an open plan"
+    with running_sandbox(candle_ms=1000, history=60) as sandbox:
+        sandbox.start_timer(1.0)
+        env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
+        # Averages too slow to cross in the few seconds the bot runs: any order would be the replay's plan's.
+        bot = subprocess.Popen([APP, "run", "--db", "sqlite:///bot.db", "--exchange", "binance", "--sandbox-url",
+                                sandbox.url, "--symbol", "BTC/USDT", "--timeframe", "1s", "--interval", "0.5",
+                                "--fast", "50", "--slow", "60", "--stake", "100"],
+                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(6)
+        bot.send_signal(signal.SIGTERM)
+        _, stderr = bot.communicate(timeout=60)
+        assert bot.returncode == 0, stderr
+        venue = ccxt_client(sandbox)
+        assert venue.fetch_my_trades("BTC/USDT") == [], "the bot sold coins only the replay had bought"
+        assert venue.fetch_open_orders("BTC/USDT") == []
