@@ -1017,6 +1017,21 @@ def test_a_lease_in_force_keeps_a_second_holder_out_until_it_expires(store: Stor
     assert take(store, late, at(1.6)) == late, "taken over once expired"
 
 
+def test_runs_are_listed_by_mode_oldest_first(make_store: MakeStore) -> None:
+    store, other = make_store("modes"), make_store("others")
+    with store.unit_of_work() as uow:
+        for n, mode in enumerate(("replay", "live", "paper", "replay", "sandbox")):
+            uow.runs.add(RunRecord(run_id=RunId(f"r{n}"), mode=mode, started_at=at(n)))
+        uow.commit()
+    with other.unit_of_work() as uow:
+        uow.runs.add(RunRecord(run_id=RunId("x9"), mode="replay", started_at=at(9)))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.runs.ids_of_mode(("replay", "paper")) == (RunId("r0"), RunId("r2"), RunId("r3"))
+        assert uow.runs.ids_of_mode(("live",)) == (RunId("r1"),)
+        assert uow.runs.ids_of_mode(()) == ()
+
+
 def test_a_renewal_keeps_the_time_the_holder_took_the_bot(store: Store) -> None:
     """An operator told "running since 12:00:20" by every renewal could not tell a bot up for a week from one
     that just started."""

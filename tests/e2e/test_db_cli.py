@@ -282,11 +282,22 @@ def test_a_sandbox_bot_never_resumes_the_open_plans_of_a_replay_in_the_same_data
     with running_sandbox(candle_ms=1000, history=60) as sandbox:
         sandbox.start_timer(1.0)
         env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
-        # Averages too slow to cross in the few seconds the bot runs: any order would be the replay's plan's.
-        bot = subprocess.Popen([APP, "run", "--db", "sqlite:///bot.db", "--exchange", "binance", "--sandbox-url",
-                                sandbox.url, "--symbol", "BTC/USDT", "--timeframe", "1s", "--interval", "0.5",
-                                "--fast", "50", "--slow", "60", "--stake", "100"],
-                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        live = [APP, "run", "--db", "sqlite:///bot.db", "--exchange", "binance", "--sandbox-url", sandbox.url,
+                "--symbol", "BTC/USDT", "--timeframe", "1s", "--interval", "0.5", "--fast", "50", "--slow", "60",
+                "--stake", "100"]
+        # The same bot: its ledger would count the replay's fills as holdings. Refused before anything is sent.
+        refused = subprocess.run(live, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                                 check=False)
+        assert refused.returncode == 2, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith("trader-app: error: bot default holds ")
+        assert "fills of replay or paper runs in this database" in line
+        assert "run it under another --bot (or --db)" in line
+        assert not [r for r in sandbox.requests() if r["path"] == "/api/v3/order"], "nothing was sent"
+        # Under a bot of its own in the same file, averages too slow to cross in the few seconds the bot runs: any
+        # order would be the replay's plan's.
+        bot = subprocess.Popen([*live, "--bot", "live1"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
         time.sleep(6)
         bot.send_signal(signal.SIGTERM)
         _, stderr = bot.communicate(timeout=60)

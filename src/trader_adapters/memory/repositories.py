@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import TypeVar
 
 from trader_adapters.memory.base import Entry, Repository, check_values, sorted_values
@@ -55,6 +55,12 @@ class InMemoryRunRepository(Repository):
         with self._uow.guard("find latest run"):
             runs = sorted_values(self._state.runs.values(), lambda run: run.started_at, lambda _run: True)
             return runs[-1] if runs else None
+
+    def ids_of_mode(self, modes: Collection[str]) -> tuple[RunId, ...]:
+        """As the port says."""
+        with self._uow.guard("runs of a mode"):
+            runs = sorted_values(self._state.runs.values(), lambda run: run.started_at, lambda run: run.mode in modes)
+            return tuple(run.run_id for run in runs)
 
 
 class InMemoryOrderRepository(Repository):

@@ -241,6 +241,12 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
         await venue.exchange.close()
         raise
     try:
+        if settings.mode in ("live", "sandbox"):
+            try:
+                _refuse_simulated_fills(settings, store)
+            except ConfigError:
+                await venue.exchange.close()
+                raise
         if isinstance(strategy, ScriptedSignals) and settings.signals is not None:
             report_missed(strategy.resume(store, SystemClock().now(), catch_up=settings.signals_catch_up),
                           settings.signals)
@@ -249,6 +255,18 @@ async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_f
     finally:
         lease.release()
         store.close()
+
+
+def _refuse_simulated_fills(settings: Settings, store: Store) -> None:
+    """A live or sandbox bot's ledger is every fill of its bot: fills a replay or a paper run of the same bot booked
+    in the same database would count as its holdings (positions it does not have at the venue, exposure, a SELL
+    of coins only a simulation bought). Refused before anything is sent, with what to do instead."""
+    with store.unit_of_work() as uow:
+        simulated = sum(uow.fills.count(run_id) for run_id in uow.runs.ids_of_mode(("replay", "paper")))
+    if simulated:
+        raise ConfigError(f"bot {settings.bot.value} holds {simulated} fills of replay or paper runs in this "
+                          "database: a live or sandbox bot would count them as its own holdings; run it under another "
+                          "--bot (or --db)")
 
 
 async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection, *,

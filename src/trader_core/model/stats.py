@@ -30,8 +30,9 @@ class StatsScope:
 
     @classmethod
     def for_mode(cls, mode: str, run_id: RunId) -> StatsScope:
-        """A replay is its own scope; any other mode (paper, sandbox, live) keeps bot-wide stats."""
-        return cls(run_id) if mode == "replay" else cls(None)
+        """A replay or a paper run is its own scope (its venue lives one run: its balances start afresh); a
+        sandbox or live bot keeps bot-wide stats across its runs."""
+        return cls(run_id) if mode in ("replay", "paper") else cls(None)
 
     @classmethod
     def parse(cls, key: str) -> StatsScope:

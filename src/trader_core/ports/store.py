@@ -14,7 +14,7 @@ may raise ``StoreError``; the unit of work is then unusable and rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -66,6 +66,10 @@ class RunRepository(Protocol):
 
     def find_latest(self) -> RunRecord | None:
         """The most recently started run of this bot, or None."""
+        ...
+
+    def ids_of_mode(self, modes: Collection[str]) -> tuple[RunId, ...]:
+        """The ids of this bot's runs whose mode is one of ``modes``, oldest first."""
         ...
 
 

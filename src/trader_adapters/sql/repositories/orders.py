@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from sqlalchemy import String, func, insert, select, type_coerce, update
 
@@ -82,6 +82,16 @@ class SqlRunRepository(Repository):
                 .limit(1)
             )
             return run_from_row(rows[0]) if rows else None
+
+    def ids_of_mode(self, modes: Collection[str]) -> tuple[RunId, ...]:
+        """As the port says."""
+        with self._uow.guard("runs of a mode"):
+            rows = self._execute(
+                select(RunRow.run_id)
+                .where(RunRow.bot_id == self._bot, RunRow.mode.in_(tuple(modes)))
+                .order_by(RunRow.started_at, RunRow.id)
+            )
+            return tuple(RunId(row.run_id) for row in rows)
 
 
 class SqlOrderRepository(Repository):
