@@ -845,6 +845,28 @@ def test_a_stop_limit_the_price_gapped_through_is_replaced_by_a_market_exit() ->
     assert "gapped through the stop" in failed.reason
 
 
+def test_a_gapped_stop_whose_legs_cannot_be_withdrawn_this_tick_is_tried_again_not_a_permanent_halt() -> None:
+    # Found by the chaos soak: the tick's withdrawal of the legs met a rate limit (the stop had in fact just filled,
+    # its fill not yet booked), "could not be exited" halted trading, and a halt lasts until an operator resumes:
+    # the bot traded nothing for the rest of the soak.
+    from trader_core.model.health import TradingState
+
+    bot, venue = _bot_on_stop_limits()
+    venue.set_price(BTC, Decimal(47000))
+    bot.tick()
+    venue.fail_next("cancel_order", ExchangeUnavailableError("429 Too Many Requests"))
+    bot.tick()  # the rule fires; the stop's cancel does not go through
+    assert bot.services.health.status.state is not TradingState.HALTED, "nothing was refused: no halt"
+    (failed,) = bot.telemetry.of_type(ProtectionFailed)
+    assert isinstance(failed, ProtectionFailed)
+    assert failed.action == "retry"
+    for _ in range(3):  # past the stop two ticks in a row again: the legs cancelled and the market exit sent
+        bot.tick()
+    assert bot.services.book.plans(BTC) == (), "exited at the market"
+    assert bot.services.tracker.holding(BTC).quantity == 0
+    assert bot.services.health.status.state is not TradingState.HALTED
+
+
 def test_a_stop_limit_within_its_limit_fills_at_the_venue_and_the_bot_sends_nothing_more() -> None:
     bot, venue = _bot_on_stop_limits()
     venue.set_price(BTC, Decimal(48900))  # past the stop, within its limit: the venue fills it

@@ -358,8 +358,9 @@ class PlanMonitor:
         return True
 
     async def _exit_unprotected(self, plan: Plan, reason: ExitReason, price: Decimal | None, why: str) -> None:
-        """Exit a plan the venue does not protect; when not even the exit can go, halt trading, saying why. A plan
-        holding less than the venue's minimums (dust) can be neither protected nor sold: it is reported only."""
+        """Exit a plan the venue does not protect; when the exit is refused (or its attempts are spent), halt trading,
+        saying why; when nothing could be sent this tick, say so and try again later. A plan holding less than the
+        venue's minimums (dust) can be neither protected nor sold: it is reported only."""
         mark = price if price is not None else (plan.entry_price.value if plan.entry_price else None)
         if mark is not None and not exit_quantity(plan.quantity.value, plan.quantity, Price(mark),
                                                   self.rules[plan.symbol]).sendable:
@@ -368,6 +369,13 @@ class PlanMonitor:
                 reason=f"{why}; what it holds is below the venue's minimums", action="none"))
             return
         sent = await self.exit_plan(plan, reason, price, why)
+        if sent is None and self._attempts.get(f"{plan.plan_id.value}:exit", 0) < _MAX_PROTECTION_ATTEMPTS:
+            # Nothing could go this tick (its legs not withdrawn: a cancel met a rate limit or is in doubt, the
+            # venue's calls suspended; or the plan ended meanwhile): asked again at a later tick, said, not halted.
+            # A halt lasts until an operator resumes; here the stop had often just filled, its fill not yet booked.
+            self.executor.telemetry.emit(ProtectionFailed(at=self.executor.clock.now(), plan_id=plan.plan_id.value,
+                                                          symbol=str(plan.symbol), reason=why, action="retry"))
+            return
         exited = sent is not None and sent.status not in (IntentStatus.REJECTED, IntentStatus.FAILED)
         action = "exit" if exited else "halt"
         self.executor.telemetry.emit(ProtectionFailed(at=self.executor.clock.now(), plan_id=plan.plan_id.value,

@@ -81,8 +81,9 @@ class ProtectionBesideDoubt(Event):
 @attrs.frozen(kw_only=True)
 class ProtectionFailed(Event):
     """A filled plan could not be protected by the venue; ``action`` says what the bot does about it: ``exit``
-    (the market is past a level, or protection was refused again and again) or ``halt`` (not even the exit
-    could be sent)."""
+    (the market is past a level, or protection was refused again and again), ``retry`` (nothing could be sent
+    this tick: its legs not withdrawn yet, the venue's calls suspended; asked again at a later tick), ``halt``
+    (the exit was refused, or its attempts are spent) or ``none`` (dust: below the venue's minimums)."""
 
     plan_id: str
     symbol: str
