@@ -856,7 +856,8 @@ def test_a_gapped_stop_whose_legs_cannot_be_withdrawn_this_tick_is_tried_again_n
     bot.tick()
     venue.fail_next("cancel_order", ExchangeUnavailableError("429 Too Many Requests"))
     bot.tick()  # the rule fires; the stop's cancel does not go through
-    assert bot.services.health.status.state is not TradingState.HALTED, "nothing was refused: no halt"
+    assert bot.services.health.status.state is TradingState.REDUCING, "no new entries while it waits: a pause"
+    assert bot.services.health.status.until is not None, "that ends by itself, unlike a halt"
     (failed,) = bot.telemetry.of_type(ProtectionFailed)
     assert isinstance(failed, ProtectionFailed)
     assert failed.action == "retry"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import attrs
@@ -42,6 +42,8 @@ from trader_core.plans.rules import exit_side, protective_prices
 __all__ = ["PlanMonitor"]
 
 _MAX_PROTECTION_ATTEMPTS = 3
+# While an unprotected plan's exit waits to be tried again, entries are held back this long (renewed at each try).
+_RETRY_PAUSE = timedelta(minutes=1)
 # The ``values`` key holding a plan's last overnight widening day (ISO date), after this prefix its plan id.
 _WIDENED_KEY = "plans.widened_on:"
 
@@ -375,6 +377,9 @@ class PlanMonitor:
             # A halt lasts until an operator resumes; here the stop had often just filled, its fill not yet booked.
             self.executor.telemetry.emit(ProtectionFailed(at=self.executor.clock.now(), plan_id=plan.plan_id.value,
                                                           symbol=str(plan.symbol), reason=why, action="retry"))
+            if self.health is not None:  # no new risk meanwhile: entries held back a minute, renewed while it lasts
+                self.health.request_pause(_RETRY_PAUSE, f"plan {plan.plan_id.value} in {plan.symbol} is unprotected, "
+                                                        f"its exit is tried again: {why}"[:500], "plan_monitor")
             return
         exited = sent is not None and sent.status not in (IntentStatus.REJECTED, IntentStatus.FAILED)
         action = "exit" if exited else "halt"
