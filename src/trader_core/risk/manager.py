@@ -141,10 +141,6 @@ class RiskManager:
             breach = None
         return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=breach)
 
-    def headroom(self, symbol: Symbol, price: Price, marks: Mapping[Symbol, Decimal]) -> Decimal:
-        """What a new entry in ``symbol`` at ``price`` may be worth under the exposure cap (never negative)."""
-        return self.exposure_headroom({**marks, symbol: price.value})
-
     def check_exit(self, symbol: Symbol, quantity: Quantity, marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
         """May the bot sell ``quantity``? Yes whenever it reduces what it holds (no entry limit applies)."""
         return check_exit(self.risk_book(marks), symbol, quantity)

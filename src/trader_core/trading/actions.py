@@ -228,7 +228,7 @@ class TradeActionHandler:
         note when it was; an entry that cannot be trimmed to a sendable size is left to the risk check to refuse."""
         if self.risk is None:
             return quantity, ()
-        room = self.risk.headroom(symbol, mark, view.last_prices)
+        room = self.risk.exposure_headroom({**view.last_prices, symbol: mark.value})
         if quantity.value * mark.value <= room:
             return quantity, ()
         rules = self.rules[symbol]
