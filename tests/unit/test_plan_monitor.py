@@ -664,6 +664,31 @@ def test_an_exit_in_doubt_beside_a_holding_of_the_owners_waits_for_the_venues_wo
     assert bot.services.tracker.holding(BTC).quantity == 0
 
 
+def _restarted(bot: Bot, run_id: str) -> Bot:
+    """A new process on ``bot``'s store and venue, loaded as a restarted process loads before its first tick."""
+    again = make_bot(store=bot.store, clock=bot.clock, venue=bot.venue, run_id=run_id)
+    with bot.store.unit_of_work() as uow:
+        again.services.book.load(uow.orders.list_active(None), uow.plans.list_active(None))
+    again.services.tracker.start(StatsScope.for_mode("sandbox", RunId(run_id)))
+    return again
+
+
+def test_an_exit_in_doubt_that_never_reached_the_venue_still_goes_out_after_a_restart() -> None:
+    # The operator's close (or a strategy's CLOSE_POSITION) was deferred while its sell was in doubt; the process
+    # was then killed. The sell never reached the venue: the restarted bot must still close the plan it was asked
+    # to close, not keep the position under a new bracket as if nobody had asked.
+    bot, venue = _exit_in_doubt(BOTS_ONLY)
+    restarted = _restarted(bot, "r2")
+    _quick_ticks(restarted, 1)
+    assert venue.apply_held() == 0, "the late sell is refused: the bracket placed meanwhile holds the BTC"
+    for _ in range(12):  # a minute: past the window (on this process's clock too) the sell is proven absent
+        restarted.clock.advance(timedelta(seconds=5))
+        restarted.tick(minutes=0)
+    assert restarted.services.book.plans(BTC) == (), "the exit asked for before the restart went out"
+    assert run(venue.fetch_open_orders(BTC)) == ()
+    assert restarted.services.tracker.holding(BTC).quantity == 0
+
+
 def test_a_bracket_placed_beside_an_exit_that_had_gone_through_is_cancelled_when_the_exit_is_booked() -> None:
     # The exit went through but its answer was lost, and the owner holds 1.5 times the plan's BTC beside it: the
     # account then holds less than the plan and the exit together, so a bracket goes out beside the exit in doubt,

@@ -46,6 +46,8 @@ _MAX_PROTECTION_ATTEMPTS = 3
 _RETRY_PAUSE = timedelta(minutes=1)
 # The ``values`` key holding a plan's last overnight widening day (ISO date), after this prefix its plan id.
 _WIDENED_KEY = "plans.widened_on:"
+# The ``values`` key holding a plan's deferred exit ("<reason>\n<why>", empty once carried out or ended).
+_DEFERRED_KEY = "plans.deferred_exit:"
 
 
 _OFF = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=False)
@@ -79,6 +81,7 @@ class PlanMonitor:
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
     _widening_loaded: set[str] = attrs.field(factory=set, init=False)
     _deferred_exits: dict[PlanId, tuple[ExitReason, str]] = attrs.field(factory=dict, init=False)
+    _deferred_loaded: bool = attrs.field(default=False, init=False)
     # Plans whose last price was past their stop at the previous tick while the venue's stop rested unfilled.
     _past_stop: set[PlanId] = attrs.field(factory=set, init=False)
 
@@ -107,15 +110,41 @@ class PlanMonitor:
 
     def defer_exit(self, plan_id: PlanId, reason: ExitReason, why: str) -> None:
         """Exit ``plan_id`` once none of its orders is in doubt and none is working (an exit asked for while one was
-        in doubt). Forgotten when the plan ends first; kept in memory only (a restart forgets it)."""
+        in doubt). Forgotten when the plan ends first. Kept in the store too: a restarted process carries it out."""
         self._deferred_exits[plan_id] = (reason, why)
+        self._store_deferred(plan_id, f"{reason.value}\n{why}")
+
+    def _store_deferred(self, plan_id: PlanId, value: str) -> None:
+        with self.executor.store.unit_of_work() as uow:
+            uow.values.put(_DEFERRED_KEY + plan_id.value, value)
+            uow.commit()
+
+    def _load_deferred(self) -> None:
+        """At this process's first tick, the exits an earlier process deferred for the plans it left open."""
+        self._deferred_loaded = True
+        open_plans = [p.plan_id for p in self.executor.book.plans() if p.status is PlanStatus.OPEN]
+        if not open_plans:
+            return
+        with self.executor.store.unit_of_work() as uow:
+            stored = {plan_id: uow.values.find(_DEFERRED_KEY + plan_id.value) for plan_id in open_plans}
+        for plan_id, value in stored.items():
+            if value and plan_id not in self._deferred_exits:
+                reason, _, why = value.partition("\n")
+                self._deferred_exits[plan_id] = (ExitReason(reason), why)
+
+    def _settle_deferred(self) -> None:
+        """The deferred exits as they stand: an earlier process's loaded once, those of plans that ended forgotten."""
+        if not self._deferred_loaded:
+            self._load_deferred()
+        for ended in [p for p in self._deferred_exits if self.executor.book.plan(p) is None]:
+            del self._deferred_exits[ended]
+            self._store_deferred(ended, "")
 
     async def protect(self, last_prices: Mapping[Symbol, Decimal]) -> None:
         """Carry out the exits deferred until now, apply the plan rules to every open plan, then protect those with no
         protection in flight."""
         book = self.executor.book
-        for ended in [p for p in self._deferred_exits if book.plan(p) is None]:
-            del self._deferred_exits[ended]
+        self._settle_deferred()
         if self._past_stop:
             self._past_stop = {p for p in self._past_stop if book.plan(p) is not None}
         for plan in book.plans():
@@ -130,6 +159,8 @@ class PlanMonitor:
                 sent = await self.exit_plan(plan, reason, price, why)
                 if sent is not None and sent.in_doubt:
                     self._deferred_exits[plan.plan_id] = (reason, why)
+                else:
+                    self._store_deferred(plan.plan_id, "")
                 continue
             if working:
                 # An entry still working, or an exit in flight; an exit in doubt (with nothing resting) may be
