@@ -92,18 +92,30 @@ def test_a_429_without_retries_left_fails_with_its_retry_after(emulator: LlmSand
 
 
 @pytest.mark.parametrize(("entry", "reason", "billable"), [
-    ({"status": 500}, "HTTP 500", False),
-    ({"drop": True}, "connection failed", True),  # dropped after the request was read
-    ({"malformed": True}, "unreadable", True),
-    ({"delay_s": 1.5}, "timed out after 0.5 s", True),
+    ({"status": 500}, "HTTP 500", 0),
+    ({"drop": True}, "connection failed", 1),  # dropped after the request was read
+    ({"malformed": True}, "unreadable", 1),
+    ({"delay_s": 1.5}, "timed out after 0.5 s", 1),
 ])
 def test_failures_become_one_reason_without_the_key(emulator: LlmSandbox, entry: dict[str, Any], reason: str,
-                                                    billable: bool) -> None:
+                                                    billable: int) -> None:
     with pytest.raises(ChatFailedError) as caught:
         _ask(emulator, [entry], timeout_s=0.5)
     assert reason in caught.value.reason
     assert "sk-test-secret" not in caught.value.reason
-    assert caught.value.billable is billable, "whether the provider may have billed the lost answer"
+    assert caught.value.billable == billable, "whether the provider may have billed the lost answer"
+
+
+def test_each_retry_the_sdk_made_after_a_lost_answer_is_counted_as_billable(emulator: LlmSandbox) -> None:
+    # The SDK retries a timed-out call by itself: the provider may have billed every attempt, not only the last.
+    with pytest.raises(ChatFailedError, match="timed out") as caught:
+        _ask(emulator, [{"delay_s": 1.5}] * 3, timeout_s=0.5, max_retries=2)
+    assert len(emulator.requests) == 3
+    assert caught.value.billable == 3
+    reply = _ask(emulator, [{"delay_s": 1.5}, {"status": 500}, {"content": "{}", "usage": [100, 5]}],
+                 timeout_s=0.5, max_retries=2)
+    assert reply.usage == LlmUsage(100, 5)
+    assert reply.lost_attempts == 1, "the timed-out attempt before the answer, not the 500"
 
 
 def test_a_refused_connection_reached_no_server_and_is_not_billable() -> None:
@@ -120,7 +132,7 @@ def test_a_refused_connection_reached_no_server_and_is_not_billable() -> None:
 
     with pytest.raises(ChatFailedError, match="connection failed") as caught:
         asyncio.run(go())
-    assert caught.value.billable is False
+    assert caught.value.billable == 0
 
 
 @pytest.mark.parametrize("status", [401, 400, 503])

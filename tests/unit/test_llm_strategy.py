@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -375,6 +376,25 @@ def test_a_call_whose_answer_was_lost_is_charged_its_input(failure: ChatFailedEr
     else:
         assert calls == ()
         assert strategy.tracker.spend.cost == 0
+
+
+def test_each_attempt_the_sdk_lost_is_charged_its_input_beside_the_answer_and_on_failure() -> None:
+    """The SDK retries a timed-out call by itself; the provider may bill every attempt. One charge per call let a
+    provider timing out under load spend three times what the budget counted."""
+    answered = attrs.evolve(_reply({"signals": []}, (1000, 10)), lost_attempts=2)
+    chat = ScriptedChat([answered, ChatFailedError("LLM call timed out after 30 s", billable=3)])
+    store = InMemoryStore(BotId("b"))
+    strategy = _strategy(chat, store)
+    first, second = _decide(strategy, range(2))
+    input_cost = [-(-len(json.dumps(r.as_json(), separators=(",", ":")).encode()) // 3) * RATES.input_per_mtok
+                  / 1_000_000 for r in chat.requests]
+    answer_cost = (1000 * RATES.input_per_mtok + 10 * RATES.output_per_mtok) / 1_000_000
+    with store.unit_of_work() as uow:
+        calls = sorted(c.cost for c in uow.llm_calls.list_calls())
+    assert calls == sorted([2 * input_cost[0], answer_cost, 3 * input_cost[1]])
+    assert strategy.tracker.spend.cost == 2 * input_cost[0] + answer_cost + 3 * input_cost[1]
+    assert "charged" not in (first[0].reason or ""), "an answered decision is not reported as cut short"
+    assert f"charged {3 * input_cost[1]} USD for its input (3 attempts) (estimated)" in (second[0].reason or "")
 
 
 def test_a_repeated_tool_request_is_answered_from_the_window_and_reported() -> None:

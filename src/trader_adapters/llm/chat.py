@@ -20,11 +20,11 @@ __all__ = ["ChatFailedError", "ChatModel", "ChatReply", "ChatRequest", "ToolCall
 
 class ChatFailedError(Exception):
     """The model gave no usable reply (timeout, refused connection, HTTP error, unreadable body).
-    ``retry_after_s`` is the server's Retry-After when it sent one; ``billable``: the request reached the server
-    and its answer was lost (a timeout, a connection dropped after sending, an unreadable body), so the
-    provider may have billed it."""
+    ``retry_after_s`` is the server's Retry-After when it sent one; ``billable``: how many of the call's attempts
+    (the SDK retries some) reached the server and lost their answer (a timeout, a connection dropped after
+    sending, an unreadable body), so the provider may have billed them (``True`` is one)."""
 
-    def __init__(self, reason: str, retry_after_s: float | None = None, *, billable: bool = False) -> None:
+    def __init__(self, reason: str, retry_after_s: float | None = None, *, billable: int = 0) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
@@ -72,6 +72,9 @@ class ChatReply:
     refusal: str | None = None
     finish_reason: str = "stop"
     latency_ms: int = 0
+    # Earlier attempts of this call (the SDK's retries) that reached the server and lost their answer: the
+    # provider may have billed each. Not part of a cassette's answer (a replay sends nothing).
+    lost_attempts: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The reply as one JSON object (a cassette line's answer)."""

@@ -12,6 +12,8 @@ import math
 import time
 from typing import Any
 
+import attrs
+import httpx2
 import openai
 
 from trader_adapters.llm.chat import ChatFailedError, ChatReply, ChatRequest, ToolCall
@@ -55,8 +57,10 @@ class OpenAiChat:
 
     def __init__(self, *, base_url: str, api_key: str, timeout_s: float, max_retries: int = 2) -> None:
         # A local server needs no key, but the SDK insists on one: any placeholder does.
+        self._attempts = _LostAnswers()
         self._client = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout_s,
-                                          max_retries=max_retries)
+                                          max_retries=max_retries,
+                                          http_client=openai.DefaultAsyncHttpxClient(transport=self._attempts))
         self._timeout_s = timeout_s
         self._key = api_key
 
@@ -73,25 +77,32 @@ class OpenAiChat:
             kwargs["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": "signals", "schema": SIGNALS_SCHEMA}}
         started = time.perf_counter()
+        lost_before = self._attempts.lost
         try:
             completion = await self._client.chat.completions.create(**kwargs)
-        except openai.APITimeoutError as exc:
+        except openai.APITimeoutError:
             raise ChatFailedError(f"LLM call timed out after {self._timeout_s:g} s",
-                                  billable=_reached_server(exc)) from None
+                                  billable=self._attempts.lost - lost_before) from None
         except openai.RateLimitError as exc:
-            raise ChatFailedError("LLM rate limited (HTTP 429)", _retry_after(exc.response)) from None
+            raise ChatFailedError("LLM rate limited (HTTP 429)", _retry_after(exc.response),
+                                  billable=self._attempts.lost - lost_before) from None
         except openai.BadRequestError as exc:
             if request.structured:
-                raise FormatRefusedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}") from None
-            raise ChatFailedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}") from None
+                raise FormatRefusedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}",
+                                         billable=self._attempts.lost - lost_before) from None
+            raise ChatFailedError(f"LLM refused the request (HTTP 400): {self._said(exc.message)}",
+                                  billable=self._attempts.lost - lost_before) from None
         except openai.APIStatusError as exc:
-            raise ChatFailedError(f"LLM call failed (HTTP {exc.status_code}): {self._said(exc.message)}") from None
-        except openai.APIConnectionError as exc:
-            raise ChatFailedError("LLM connection failed (refused or dropped)", billable=_reached_server(exc)) from None
+            raise ChatFailedError(f"LLM call failed (HTTP {exc.status_code}): {self._said(exc.message)}",
+                                  billable=self._attempts.lost - lost_before) from None
+        except openai.APIConnectionError:
+            raise ChatFailedError("LLM connection failed (refused or dropped)",
+                                  billable=self._attempts.lost - lost_before) from None
         except (openai.OpenAIError, ValueError, TypeError, KeyError) as exc:
-            raise ChatFailedError(f"LLM reply unreadable ({type(exc).__name__})", billable=True) from None
+            raise ChatFailedError(f"LLM reply unreadable ({type(exc).__name__})",
+                                  billable=self._attempts.lost - lost_before + 1) from None
         latency = int((time.perf_counter() - started) * 1000)
-        return _reply(completion, latency)
+        return attrs.evolve(_reply(completion, latency), lost_attempts=self._attempts.lost - lost_before)
 
     def _said(self, message: str) -> str:
         """The server's error message, short, with the API key masked (some servers repeat it in a 401)."""
@@ -120,10 +131,23 @@ def _reply(completion: Any, latency_ms: int) -> ChatReply:
                      finish_reason=str(choice.finish_reason or "stop"), latency_ms=latency_ms)
 
 
-def _reached_server(exc: BaseException) -> bool:
-    """Whether the request may have reached the server (and been billed): not when the connection was never
-    made. The SDK raises from its HTTP client's error, named alike whichever HTTP package it ships with."""
-    return type(exc.__cause__).__name__ not in ("ConnectError", "ConnectTimeout")
+class _LostAnswers(httpx2.AsyncHTTPTransport):
+    """The SDK's HTTP transport, counting the attempts that may have been billed without an answer: those that
+    reached the server (a connection was made) and then failed (a read timeout, a dropped connection, the call
+    cancelled). The SDK retries some failures itself; each such attempt is counted, not only the last."""
+
+    def __init__(self) -> None:
+        super().__init__(limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20))
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            return await super().handle_async_request(request)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout):
+            raise  # never reached the server
+        except BaseException:
+            self.lost += 1
+            raise
 
 
 def _retry_after(response: Any) -> float | None:

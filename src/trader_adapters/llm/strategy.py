@@ -33,7 +33,7 @@ from trader_adapters.llm.outcomes import Snapshot, outcomes, snapshot
 from trader_adapters.llm.prompt import PromptInputs, build_prompt
 from trader_adapters.llm.tools import ToolThrottle
 from trader_adapters.llm.traces import DecisionTrace, TraceWriter
-from trader_core.costs import CostTracker, LlmRates, estimated_usage, spend_of
+from trader_core.costs import CostTracker, LlmRates, LlmUsage, estimated_usage, spend_of
 from trader_core.model import Action, Candle, InvalidDataError, RunId, Signal, Symbol
 from trader_core.model.events import LlmCallCompleted, LlmDecisionFailed, LlmUsageMissing
 from trader_core.model.llm import LlmCallRecord
@@ -325,7 +325,7 @@ class LlmStrategy:
         except ChatFailedError as exc:
             trace.error = exc.reason
             if exc.billable:
-                self._charge_lost(request, now, trace)
+                self._charge_lost(request, now, trace, attempts=int(exc.billable))
             wait = exc.retry_after_s
             if wait and math.isfinite(wait) and wait > 0 and self._next_decision is not None:
                 # The server said when to come back; at most the error cooldown (a year's Retry-After would
@@ -339,6 +339,8 @@ class LlmStrategy:
                 self._bound.stop(self.fatal)
             trace.error = self.fatal
             return None
+        if reply.lost_attempts:  # the SDK's retries before this answer: each may have been billed
+            self._charge_lost(request, now, trace, attempts=reply.lost_attempts, answered=True)
         estimate = None if reply.usage is not None else estimated_usage(_request_bytes(request), _reply_bytes(reply))
         self.tracker, cost = self.tracker.record(reply.usage, replayed=replayed, estimate=estimate)
         trace.add_call(reply, cost, replayed)
@@ -373,15 +375,20 @@ class LlmStrategy:
             self._structured = self.policy.structured
         return plain
 
-    def _charge_lost(self, request: ChatRequest, now: datetime, trace: DecisionTrace) -> None:
+    def _charge_lost(self, request: ChatRequest, now: datetime, trace: DecisionTrace, *, attempts: int = 1,
+                     answered: bool = False) -> None:
         """A call whose answer was lost after the request reached the server (a timeout, a dropped connection, an
-        unreadable body, the decision's deadline): the provider may have billed its input, so it is charged at
-        the input estimated from the request, stored at once like an answered call, and said in the trace. A
-        cassette's replay sends nothing, so it charges nothing."""
+        unreadable body, the decision's deadline), ``attempts`` times (the SDK retries some): the provider may have
+        billed its input each time, so each is charged at the input estimated from the request, stored at once
+        like an answered call, and said in the trace (unless a later attempt was ``answered``). A cassette's replay
+        sends nothing, so it charges nothing."""
         if self._cassette is not None and self._cassette.mode == "replay":
             return
-        self.tracker, cost = self.tracker.record(None, estimate=estimated_usage(_request_bytes(request), 0))
-        trace.error = f"{trace.error or 'LLM call cut short'}; charged {cost} USD for its input (estimated)"
+        one = estimated_usage(_request_bytes(request), 0)
+        self.tracker, cost = self.tracker.record(None, estimate=LlmUsage(one.tokens_in * attempts, 0))
+        if not answered:
+            times = "" if attempts == 1 else f" ({attempts} attempts)"
+            trace.error = f"{trace.error or 'LLM call cut short'}; charged {cost} USD for its input{times} (estimated)"
         if self._bound is not None and self._traces is not None:
             self._traces.add_call(LlmCallRecord(trace_id=trace.trace_id, run_id=self._bound.run_id, at=now,
                                                 model=request.model, tokens_in=None, tokens_out=None, cost=cost))
