@@ -92,6 +92,16 @@ def test_high_volatility_trails_earlier() -> None:
     assert legs(bot)["stop"] == Decimal(50000)
 
 
+def test_a_restarted_process_trails_a_high_volatility_plan_as_the_process_that_opened_it() -> None:
+    bot = make_bot(plans=TRAIL)
+    assert bot.buy(regime=(("volatility", "high"),)) == "order_open"
+    bot.tick()
+    again = _restarted(bot, "r2", plans=TRAIL)
+    again.venue.set_price(BTC, Decimal(50400))  # +0.8 %: past the high-volatility trail (0.7 %), short of 1 %
+    again.tick()
+    assert legs(again)["stop"] == Decimal(50000), "trailed to breakeven after the restart too"
+
+
 def test_a_plan_older_than_the_maximum_age_is_exited_through_the_order_path() -> None:
     bot = make_bot(plans=PlanPolicy(trail_to_breakeven=None, max_age=timedelta(minutes=60), overnight_widen=False))
     assert bot.buy() == "order_open"
@@ -664,9 +674,10 @@ def test_an_exit_in_doubt_beside_a_holding_of_the_owners_waits_for_the_venues_wo
     assert bot.services.tracker.holding(BTC).quantity == 0
 
 
-def _restarted(bot: Bot, run_id: str) -> Bot:
+def _restarted(bot: Bot, run_id: str, plans: PlanPolicy | None = None) -> Bot:
     """A new process on ``bot``'s store and venue, loaded as a restarted process loads before its first tick."""
-    again = make_bot(store=bot.store, clock=bot.clock, venue=bot.venue, run_id=run_id)
+    again = make_bot(store=bot.store, clock=bot.clock, venue=bot.venue, run_id=run_id,
+                     **({} if plans is None else {"plans": plans}))
     with bot.store.unit_of_work() as uow:
         again.services.book.load(uow.orders.list_active(None), uow.plans.list_active(None))
     again.services.tracker.start(StatsScope.for_mode("sandbox", RunId(run_id)))

@@ -48,6 +48,9 @@ _RETRY_PAUSE = timedelta(minutes=1)
 _WIDENED_KEY = "plans.widened_on:"
 # The ``values`` key holding a plan's deferred exit ("<reason>\n<why>", empty once carried out or ended).
 _DEFERRED_KEY = "plans.deferred_exit:"
+# The ``values`` key holding the volatility flag of a plan's entry signal (it scales the plan's trail).
+_VOLATILITY_KEY = "plans.volatility:"
+_EXIT_REASONS = frozenset(r.value for r in ExitReason)
 
 
 _OFF = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=False)
@@ -66,8 +69,8 @@ class PlanMonitor:
     quantity no longer matches the plan's (an entry fill booked after it was placed) is re-placed too.
     It runs every tick, also while entries are paused, the data is stale or trading is REDUCING.
 
-    The volatility flag that scales the trail is the entry signal's ``regime``; it is kept here in
-    memory by plan id (``remember_volatility``), so after a restart a plan trails at the base distance.
+    The volatility flag that scales the trail is the entry signal's ``regime``, kept by plan id
+    (``remember_volatility``) in memory and in the store, so a restarted process trails the plan alike.
     The day of a plan's last overnight widening is kept in memory and in the store's ``values`` (a restart the same
     day does not widen it again).
     """
@@ -81,7 +84,7 @@ class PlanMonitor:
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
     _widening_loaded: set[str] = attrs.field(factory=set, init=False)
     _deferred_exits: dict[PlanId, tuple[ExitReason, str]] = attrs.field(factory=dict, init=False)
-    _deferred_loaded: bool = attrs.field(default=False, init=False)
+    _remembered_loaded: bool = attrs.field(default=False, init=False)
     # Plans whose last price was past their stop at the previous tick while the venue's stop rested unfilled.
     _past_stop: set[PlanId] = attrs.field(factory=set, init=False)
 
@@ -107,6 +110,9 @@ class PlanMonitor:
         """The entry signal's volatility flag for ``plan_id`` (scales its breakeven trail)."""
         if flag:
             self._volatility[plan_id.value] = flag
+            with self.executor.store.unit_of_work() as uow:
+                uow.values.put(_VOLATILITY_KEY + plan_id.value, flag)
+                uow.commit()
 
     def defer_exit(self, plan_id: PlanId, reason: ExitReason, why: str) -> None:
         """Exit ``plan_id`` once none of its orders is in doubt and none is working (an exit asked for while one was
@@ -119,23 +125,28 @@ class PlanMonitor:
             uow.values.put(_DEFERRED_KEY + plan_id.value, value)
             uow.commit()
 
-    def _load_deferred(self) -> None:
-        """At this process's first tick, the exits an earlier process deferred for the plans it left open."""
-        self._deferred_loaded = True
-        open_plans = [p.plan_id for p in self.executor.book.plans() if p.status is PlanStatus.OPEN]
-        if not open_plans:
+    def _load_remembered(self) -> None:
+        """At this process's first tick, what an earlier process remembered of the plans it left: their deferred
+        exits and their entry's volatility flag (plans opened later are this process's own)."""
+        self._remembered_loaded = True
+        plans = [p.plan_id for p in self.executor.book.plans()]
+        if not plans:
             return
         with self.executor.store.unit_of_work() as uow:
-            stored = {plan_id: uow.values.find(_DEFERRED_KEY + plan_id.value) for plan_id in open_plans}
-        for plan_id, value in stored.items():
-            if value and plan_id not in self._deferred_exits:
-                reason, _, why = value.partition("\n")
+            stored = {plan_id: (uow.values.find(_DEFERRED_KEY + plan_id.value),
+                                uow.values.find(_VOLATILITY_KEY + plan_id.value)) for plan_id in plans}
+        for plan_id, (deferred, volatility) in stored.items():
+            reason, _, why = (deferred or "").partition("\n")
+            if reason in _EXIT_REASONS and plan_id not in self._deferred_exits:
                 self._deferred_exits[plan_id] = (ExitReason(reason), why)
+            if volatility:
+                self._volatility.setdefault(plan_id.value, volatility)
 
     def _settle_deferred(self) -> None:
-        """The deferred exits as they stand: an earlier process's loaded once, those of plans that ended forgotten."""
-        if not self._deferred_loaded:
-            self._load_deferred()
+        """The deferred exits as they stand: an earlier process's loaded once (with what else it remembered of its
+        plans), those of plans that ended forgotten."""
+        if not self._remembered_loaded:
+            self._load_remembered()
         for ended in [p for p in self._deferred_exits if self.executor.book.plan(p) is None]:
             del self._deferred_exits[ended]
             self._store_deferred(ended, "")
