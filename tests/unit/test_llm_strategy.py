@@ -287,23 +287,30 @@ def test_whatever_the_model_answers_the_strategy_returns_signals_or_hold(content
     assert all(s.symbol == BTC for s in signals)
 
 
-def test_fees_eating_half_the_gross_stop_the_calls() -> None:
-    from trader_core.model.stats import LedgerTotals, StatsScope
+def test_fees_eating_half_the_gross_stop_the_calls_until_the_day_ends() -> None:
+    from trader_core.model.stats import DayStats, LedgerTotals, StatsScope
 
     store = InMemoryStore(BotId("b"))
     with store.unit_of_work() as uow:
         uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(-10), fees=Decimal(5)))
+        uow.ledger.save_day(StatsScope(), DayStats(day=T0.date(), fills=4, realized_pnl=Decimal(-10), fees=Decimal(5)))
         uow.commit()
     chat = ScriptedChat([])
     decisions = _decide(_strategy(chat, store), range(3))
     assert chat.requests == []
     assert [[(s.action, s.reason) for s in d] for d in decisions] == [[(
-        Action.HOLD, "LLM fee-ratio cooldown: fees 5.00 against a gross realized PnL of -10.00 (limit 50 %)")]] * 3
-    with store.unit_of_work() as uow:
-        uow.ledger.save_totals(StatsScope(), "UTC", LedgerTotals(fills=4, realized_pnl=Decimal(20), fees=Decimal(5)))
-        uow.commit()
-    _decide(_strategy(chat, store), range(1))
+        Action.HOLD, "LLM fee-ratio cooldown until the day ends (UTC): fees 5.00 today against a gross realized PnL "
+                     "of -10.00 (limit 50 %)")]] * 3
+    # The next day the model is asked again: no call, no trade, so a ratio counted over the bot's life never fell
+    # and a first round trip that barely moved silenced the strategy for good.
+    chat = ScriptedChat([_reply({"signals": []})])
+    _decide(_strategy(chat, store), range(24 * 60, 24 * 60 + 1))
     assert len(chat.requests) == 1
+    with store.unit_of_work() as uow:
+        uow.ledger.save_day(StatsScope(), DayStats(day=T0.date(), fills=4, realized_pnl=Decimal(20), fees=Decimal(5)))
+        uow.commit()
+    _decide(_strategy(chat := ScriptedChat([_reply({"signals": []})]), store), range(1))
+    assert len(chat.requests) == 1, "and the same day once the gross outgrows the fees"
 
 
 def test_a_rate_limit_with_retry_after_defers_the_next_decision() -> None:

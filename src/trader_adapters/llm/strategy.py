@@ -16,9 +16,10 @@ import json
 import math
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -157,8 +158,8 @@ class LlmStrategy:
         closes = [c.close for c in self._windows.get(default, ())]
         if is_chop(closes, self.policy.gates):
             return ()
-        fees_block = self._fees_block()
-        if fees_block is not None:  # said, once a decision: the model is not asked again until the ratio falls
+        fees_block = self._fees_block(context.now)
+        if fees_block is not None:  # said, once a decision: the model is not asked again until the day ends
             return hold(default, fees_block, failed=False).signals
         moves = [(c.close_time, c.close) for c in self._windows.get(default, ())]
         gate = spacing(context.now, self._last_trade, self._last_break_glass,
@@ -201,19 +202,27 @@ class LlmStrategy:
             self._errors_until = None  # cooled down: one more try (a failure re-arms the cooldown)
         return None
 
-    def _fees_block(self) -> str | None:
-        """The fee-ratio cooldown, when fees have eaten the configured share of the gross realized PnL: why."""
+    def _fees_block(self, now: datetime) -> str | None:
+        """The fee-ratio cooldown, when fees have eaten the configured share of the gross realized PnL of the
+        bot's fills today (the ledger's local day): why. Counted over the bot's lifetime, a first round trip that
+        barely moved blocked every call for good (no call, no trade, the ratio never falls); over the day, the
+        cooldown ends with it."""
         if self._bound is None:
             return None
         with self._bound.store.unit_of_work() as uow:
             ledger = uow.ledger.find(self._bound.scope)
         if ledger is None:
             return None
-        totals = ledger.totals
-        if not fee_ratio_blocks(totals.realized_pnl, totals.fees, self.policy.gates):
+        try:
+            today = now.astimezone(ZoneInfo(ledger.day_timezone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            today = now.astimezone(UTC).date()
+        day = next((d for d in ledger.days if d.day == today), None)
+        if day is None or not fee_ratio_blocks(day.realized_pnl, day.fees, self.policy.gates):
             return None
-        return (f"LLM fee-ratio cooldown: fees {totals.fees:.2f} against a gross realized PnL of "
-                f"{totals.realized_pnl:.2f} (limit {self.policy.gates.fee_ratio_cooldown_pct} %)")
+        return (f"LLM fee-ratio cooldown until the day ends ({ledger.day_timezone}): fees {day.fees:.2f} today "
+                f"against a gross realized PnL of {day.realized_pnl:.2f} (limit "
+                f"{self.policy.gates.fee_ratio_cooldown_pct} %)")
 
     def _observe_trades(self, context: DecisionContext) -> None:
         """A change of the bot's position since the previous tick is an executed trade (trade spacing)."""
