@@ -589,6 +589,44 @@ def test_a_live_paper_maker_buy_fills_at_its_price_not_at_a_lower_open() -> None
     assert [f.price.value for f in run(venue.paper.fetch_fills(SOL))] == [Decimal("99.95")]
 
 
+def test_a_live_paper_maker_buy_fills_when_the_live_ask_reaches_it_not_a_candle_after_its_placement() -> None:
+    # A maker order rested until a whole candle after its placement was seen; on 1m candles its 60 s timeout
+    # always cancelled it first, so a paper run never made a maker fill. The live quote now runs the book.
+    venue = LivePaper()
+    venue.live.set_quote(SOL, Decimal("100.00"), Decimal("100.10"))
+    maker = attrs.evolve(order("m1", Side.BUY, OrderType.LIMIT, price="99.95"), post_only=True)
+    assert run(venue.paper.place_order(maker)).status is OrderStatus.OPEN
+    venue.clock.advance(timedelta(seconds=10))
+    venue.live.set_quote(SOL, Decimal("99.90"), Decimal("100.00"))  # the ask is above the bid: nothing sold at it
+    run(venue.market.fetch_quote(SOL))
+    assert run(venue.paper.fetch_fills(SOL)) == ()
+    venue.clock.advance(timedelta(seconds=10))
+    venue.live.set_quote(SOL, Decimal("99.85"), Decimal("99.95"))  # a seller at the bid's price: it trades
+    run(venue.market.fetch_quote(SOL))
+    fills = run(venue.paper.fetch_fills(SOL))
+    assert [(f.price.value, f.liquidity, f.time) for f in fills] == [
+        (Decimal("99.95"), Liquidity.MAKER, venue.clock.now())]
+    assert venue.reported == [SOL], "pushed to the bot like a candle's fill"
+
+
+def test_a_live_paper_stop_fills_when_the_live_bid_falls_to_it_and_cancels_its_target() -> None:
+    venue = LivePaper(sol="1")
+    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))
+    bracket = ExitBracket(
+        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
+        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
+    )
+    run(venue.paper.place_exit_bracket(bracket))
+    venue.clock.advance(timedelta(seconds=5))
+    venue.live.set_quote(SOL, Decimal("102.90"), Decimal("103.00"), last=Decimal("102.90"))
+    run(venue.market.fetch_quote(SOL))
+    assert [(str(f.client_order_id), f.price.value, f.liquidity) for f in run(venue.paper.fetch_fills(SOL))] == [
+        ("sl", Decimal("102.90"), Liquidity.TAKER)]
+    assert run(venue.paper.fetch_open_orders(SOL)) == (), "the target went with it"
+    venue.candle_closes(2, "105 109 100 101")  # the candle reaches both levels later: nothing fills twice
+    assert len(run(venue.paper.fetch_fills(SOL))) == 1
+
+
 _PRICES = st.integers(min_value=80, max_value=120)
 
 

@@ -22,8 +22,11 @@ class LivePaperMarket:
     replay: ReplayMarket
 
     async def fetch_quote(self, symbol: Symbol) -> Quote:
-        """The source's quote."""
-        return await self.source.fetch_quote(symbol)
+        """The source's quote, revealed to the paper venue first (its resting orders are matched against it)."""
+        quote = await self.source.fetch_quote(symbol)
+        if self.replay.is_listed(symbol):
+            self.replay.reveal_quote(quote)
+        return quote
 
     async def fetch_candles(
         self, symbol: Symbol, timeframe: Timeframe, *, since: datetime | None = None, limit: int = 500

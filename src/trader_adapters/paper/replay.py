@@ -23,9 +23,10 @@ from trader_core.model.instrument import InstrumentRules
 from trader_core.model.market import Candle, Quote, Timeframe
 from trader_core.ports.clock import Clock
 
-__all__ = ["CandleListener", "ReplayMarket"]
+__all__ = ["CandleListener", "QuoteListener", "ReplayMarket"]
 
 CandleListener = Callable[[Candle], None]
+QuoteListener = Callable[[Quote], None]
 _BPS = Decimal(10_000)
 
 
@@ -90,6 +91,7 @@ class ReplayMarket:
     _schedule_tracks: Sequence[_Track] = attrs.field(repr=False)
     _cursor: int
     _listeners: list[CandleListener] = attrs.field(repr=False)
+    _quote_listeners: list[QuoteListener] = attrs.field(repr=False)
     _syncing: bool
     # The last quote per symbol, with the revealed count and time it was made at: asked again in the same
     # tick (the service's snapshot, then an order's slippage check), it is not built twice.
@@ -117,6 +119,7 @@ class ReplayMarket:
         self._clock, self._timeframe, self._spread_bps = clock, timeframe, spread_bps
         self._rules, self._rules_cache = rules, {}
         self._tracks, self._cursor, self._listeners, self._syncing = {}, 0, [], False
+        self._quote_listeners = []
         self._schedule, self._schedule_tracks, self._quotes = [], [], {}
         for symbol, candles in series.items():
             self._add_symbol(symbol, candles)
@@ -189,6 +192,16 @@ class ReplayMarket:
     def subscribe(self, listener: CandleListener) -> None:
         """Call ``listener`` once per newly revealed candle, in reveal order, from :meth:`sync`."""
         self._listeners.append(listener)
+
+    def subscribe_quotes(self, listener: QuoteListener) -> None:
+        """Call ``listener`` with every live quote revealed (paper trading on live data; a replay has none)."""
+        self._quote_listeners.append(listener)
+
+    def reveal_quote(self, quote: Quote) -> None:
+        """A live venue's quote, just fetched: handed to the quote listeners (the paper venue matches its resting
+        orders against it)."""
+        for listener in self._quote_listeners:
+            listener(quote)
 
     def sync(self) -> None:
         """Reveal every candle closed by ``clock.now()`` and notify the listeners, oldest first."""

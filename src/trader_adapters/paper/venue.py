@@ -102,6 +102,8 @@ class PaperExchange:
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=self._rules_for)
         self._book.deposit_all(balances)
         market.subscribe(self._on_candle)
+        if touch is not None:
+            market.subscribe_quotes(self._on_quote)
 
     @property
     def venue(self) -> str:
@@ -230,6 +232,50 @@ class PaperExchange:
         if changed:
             for listener in self._listeners:
                 listener(candle.symbol)
+
+    def _on_quote(self, quote: Quote) -> None:
+        """Paper trading on live data: the resting orders of the quote's symbol matched against the live top of
+        book, as a live venue's book would have run them meanwhile. Without it an order rested until a whole
+        candle after its placement was seen: a maker order on 1m candles was always cancelled by its timeout
+        (60 s) before it could fill, and a stop the live price crossed within the minute waited for the candle.
+        A buy limit (or target) fills at its price once the ask is at or below it, a sell once the bid is at or
+        above it (maker); a sell stop triggers once the bid is at or below it and fills at the bid, a buy stop at
+        the ask (taker, less slippage). Of a bracket's two legs the stop wins, as on a candle."""
+        if not ZERO < quote.bid <= quote.ask:
+            return  # an empty or crossed book says nothing about the orders resting in it
+        orders = [o for o in self._book.open_orders(quote.symbol) if o.order_type is not OrderType.MARKET]
+        if not orders:
+            return
+        now, tick, changed = self._clock.now(), self._rules_for(quote.symbol).tick_size, False
+        for order in orders:
+            if not order.is_open or order.created_at > now:
+                continue  # a partner leg that already filled or was cancelled
+            chosen, trigger = order, self._quote_trigger(order, quote, tick)
+            partner = order.partner
+            if partner is not None and partner.is_open:
+                other = self._quote_trigger(partner, quote, tick)
+                if trigger is None or (other is not None and partner.order_type is OrderType.STOP_LOSS):
+                    chosen, trigger = partner, other
+            if trigger is not None:
+                self._book.execute(chosen, trigger[0], now, trigger[1])
+                changed = True
+        if changed:
+            for listener in self._listeners:
+                listener(quote.symbol)
+
+    def _quote_trigger(self, order: SimOrder, quote: Quote, tick: Decimal) -> tuple[Decimal, Liquidity] | None:
+        """Whether and at what price a resting order executes against the live ``quote``."""
+        buy = order.side is Side.BUY
+        if order.order_type is OrderType.STOP_LOSS:
+            level = order.stop_price
+            touch = quote.ask if buy else quote.bid
+            if level is None or (touch < level if buy else touch > level):
+                return None
+            return self._slipped(touch, order.side, tick), Liquidity.TAKER
+        level = order.price
+        if level is None or (quote.ask > level if buy else quote.bid < level):
+            return None
+        return level, Liquidity.MAKER
 
     def _match(self, candle: Candle, orders: list[SimOrder]) -> None:
         # Only orders placed at or before the candle's open may trade on it: no look-ahead.
