@@ -38,6 +38,7 @@ from trader_core.market_data import (
     screen_candles,
 )
 from trader_core.model import (
+    Action,
     Asset,
     BotId,
     Candle,
@@ -441,6 +442,53 @@ def test_the_loop_offers_entries_only_in_liquid_symbols_and_captures_candles_whe
     asyncio.run(loop.tick())
     fetches = [c for c in venue.calls if c[0] == "fetch_candles"]
     assert len(fetches) == 2 + 2 + 2, "two refreshes and one capture of both symbols; not due again at 30 s"
+
+
+@attrs.define
+class BuysOnce:
+    """A strategy that buys BTC once, with a 2 % stop and a 3 % target."""
+
+    bought: bool = False
+
+    async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        if self.bought:
+            return ()
+        self.bought = True
+        return (Signal(action=Action.BUY, symbol=BTC, stop_pct=Decimal(2), target_pct=Decimal(3)),)
+
+
+def test_a_stop_the_bot_holds_fires_on_the_live_price_not_a_candle_close_up_to_a_minute_later() -> None:
+    # On a venue that holds no protection (OKX here) the bot compares each price with the plan's levels. The price
+    # was the last candle's close: a crash within the minute went unanswered until the candle closed, ticks later.
+    clock = SimulatedClock(T0 + timedelta(minutes=3))
+    venue = FakeExchange(clock=clock, balances={Asset("USDT"): Decimal(10000)}, symbols=(BTC,),
+                         holds_protective_exits=False, holds_protective_stops=False)
+    venue.add_candles([bar(BTC, M1, T0 + timedelta(minutes=m)) for m in range(3)])
+    venue.set_quote(BTC, Decimal("99.99"), Decimal("100.01"), last=Decimal(100), bid_size=Decimal(10),
+                    ask_size=Decimal(10))
+    store, telemetry = InMemoryStore(BotId("held")), RecordingTelemetry()
+    run_record = RunRecord(run_id=RunId("held-stop"), mode="live", started_at=clock.now())
+    services = build_services(
+        store=store, market=venue, trading=venue, clock=clock, telemetry=telemetry, strategy=BuysOnce(),
+        run=run_record, symbols=(BTC,), timeframe=M1, rules={BTC: default_rules(BTC)},
+        policy=ActionPolicy(stake=Decimal(100)), prefix="tc-held",
+    )
+    loop = StrategyOrchestrator(services=services, store=store, clock=clock, telemetry=telemetry,
+                                sleeper=SimulatedSleeper(clock), run=run_record, interval=timedelta(seconds=5),
+                                balance=Decimal(10000))
+    asyncio.run(loop.start())
+    asyncio.run(loop.tick())
+    asyncio.run(loop.tick())
+    (plan,) = services.book.plans(BTC)
+    assert plan.quantity.value > 0
+    assert plan.stop_price is not None
+    clock.advance(timedelta(seconds=10))  # minute 3 is under way: its candle has not closed
+    venue.set_quote(BTC, Decimal("96.99"), Decimal("97.01"), last=Decimal(97), bid_size=Decimal(10),
+                    ask_size=Decimal(10))
+    asyncio.run(loop.tick())
+    asyncio.run(loop.tick())
+    assert services.book.plans(BTC) == (), "the stop at 98 was passed: the bot sold on the live price"
+    assert services.tracker.holding(BTC).quantity == 0
 
 
 @attrs.define

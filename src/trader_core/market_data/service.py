@@ -252,6 +252,10 @@ class MarketDataService:
             if result.snapshot is not None:
                 snapshots[symbol] = result.snapshot
                 self._judge(symbol, result.snapshot.quote)
+                if result.snapshot.quote.last > 0:
+                    # The venue's last trade now, not a close up to a candle old: the plan rules, the stops and
+                    # targets the bot holds and the loss limits act on it.
+                    self._last_price[symbol] = result.snapshot.quote.last
             fresh.append((symbol, candles))
         self._fetched_ok = tuple(r.symbol for r in results if r.error is None)
         if first_error is not None and len(failed) == len(results):
@@ -331,5 +335,6 @@ class MarketDataService:
         return self._first_open.get(symbol)
 
     def last_prices(self) -> dict[Symbol, Decimal]:
-        """The latest close seen per symbol."""
+        """The latest price per symbol: the last trade of the latest quote when quotes are on and one came after
+        the latest close, else the latest close."""
         return dict(self._last_price)
