@@ -384,6 +384,19 @@ def test_a_resting_entry_cancelled_ends_its_plan_and_the_symbol_can_be_entered_a
     assert bot.buy() == "order_open", "the cancelled plan no longer holds the symbol's only plan slot"
 
 
+def test_close_all_cancels_a_resting_entry_too_so_nothing_fills_after_the_operator_closed_everything() -> None:
+    bot = make_bot(maker=MakerPreference(default=True))
+    bot.venue.set_quote(BTC, Decimal(50000), Decimal(50010))
+    assert bot.buy() == "order_open"  # a post-only buy rests at the venue, its plan pending
+    (entry,) = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.ENTRY)
+    run(bot.services.actions.flatten_all("closed by an operator", bot.view().last_prices))  # `command close-all`
+    assert run(bot.venue.fetch_open_orders(BTC)) == (), f"{entry.client_order_id} would fill and open a position"
+    bot.venue.set_price(BTC, Decimal(49000))  # the market falls through where the entry rested
+    bot.tick()
+    assert bot.services.book.plans() == ()
+    assert bot.services.tracker.holding(BTC).quantity == 0
+
+
 def test_cancelling_the_bots_working_entries_on_stop_leaves_no_plan_pending() -> None:
     bot = make_bot(maker=MakerPreference(default=True))
     bot.venue.set_quote(BTC, Decimal(50000), Decimal(50010))

@@ -318,8 +318,7 @@ class TradeActionHandler:
                         pending: bool = False) -> ActionOutcome:
         """Every plan of the bot in ``symbol`` out: the bot's position, never the account balance. ``pending``: a
         plan whose entry still rests at the venue unfilled (a maker entry) has it cancelled too, so nothing fills
-        after the close (a strategy's SELL or CLOSE_POSITION; the operator's close-all leaves entries to
-        cancel-all)."""
+        after the close (a strategy's SELL or CLOSE_POSITION, the operator's close-all, any flatten)."""
         plans = [p for p in self.executor.book.plans(symbol)
                  if (p.status is PlanStatus.OPEN and p.quantity) or (pending and p.status is PlanStatus.PENDING)]
         if not plans:
@@ -327,10 +326,12 @@ class TradeActionHandler:
         return _closed([await self._exit_plan(plan, reason, why, price) for plan in plans])
 
     async def flatten_all(self, why: str, prices: Mapping[Symbol, Decimal]) -> tuple[ActionOutcome, ...]:
-        """Exit every plan of the bot (``ExitReason.FLATTEN``), e.g. after a loss limit under
-        ``loss_policy = flatten``."""
+        """Exit every plan of the bot (``ExitReason.FLATTEN``): the operator's close-all, a loss limit under
+        ``loss_policy = flatten``, the flatten exit policy. An entry still resting unfilled is cancelled with its
+        plan, so nothing fills and opens a position after everything was closed."""
         symbols = dict.fromkeys(p.symbol for p in self.executor.book.plans())
-        return tuple([await self._exit_all(symbol, ExitReason.FLATTEN, why, prices.get(symbol)) for symbol in symbols])
+        return tuple([await self._exit_all(symbol, ExitReason.FLATTEN, why, prices.get(symbol), pending=True)
+                      for symbol in symbols])
 
     async def _sell(self, signal: Signal, price: Decimal | None) -> ActionOutcome:
         """SELL: the whole of the bot's position, or ``quantity`` of it taken from its oldest plans."""
