@@ -8,6 +8,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from tests.unit.trading_bot import BTC, ETH, OFF, T0, USDT, Bot, make_bot, run
 from trader_adapters.clock import SimulatedClock
 from trader_adapters.memory.exchange import FakeExchange
@@ -261,6 +263,17 @@ def test_update_plan_validates_bumps_the_version_and_re_places_the_bracket() -> 
     assert sorted(p.value for p in levels if p is not None) == [Decimal(48000), Decimal(55000)]
     assert [c[0] for c in bot.venue.calls if c[0] in ("cancel_order", "place_exit_bracket")] == [
         "place_exit_bracket", "cancel_order", "cancel_order", "place_exit_bracket"]
+
+
+@pytest.mark.parametrize("factor", ["50", "1.5"])
+def test_a_buy_size_factor_above_one_never_buys_more_than_the_stake(factor: str) -> None:
+    # A model's "size_factor": 50 bought fifty stakes, up to max_order_value (5000 USDT against a 1000 stake).
+    bot = make_bot()
+    outcome = bot.act(Action.BUY, stop_pct=Decimal(2), target_pct=Decimal(3), size_factor=Decimal(factor))
+    assert outcome.status is ActionStatus.ORDER_OPEN
+    (entry,) = bot.services.book.orders_of_plan(bot.plan().plan_id, OrderRole.ENTRY)
+    assert entry.request.quantity.value * Decimal(50000) <= Decimal(1000)
+    assert f"size_factor {factor} taken as 1" in outcome.detail
 
 
 def test_update_plan_honours_a_size_factor_below_one() -> None:

@@ -166,7 +166,10 @@ class TradeActionHandler:
         rules = self.rules[symbol]
         mark = rules.round_price(price)
         wanted = signal.quantity.value if signal.quantity else (signal.notional or self.policy.stake) / price
-        wanted *= signal.size_factor or ONE
+        # A factor scales an entry down (volatility, break-glass), never up: a strategy or a model that wants more
+        # says so with a quantity or a notional. Above 1 it bought that many stakes, up to max_order_value.
+        factor = min(signal.size_factor or ONE, ONE)
+        wanted *= factor
         sizing = self.policy.sizing
         if sizing is None:
             quantity = rules.round_quantity(wanted)
@@ -192,6 +195,8 @@ class TradeActionHandler:
             if refusal is not None:
                 return refusal
         details = [f"{quantity} {symbol.base}", *notes]
+        if signal.size_factor is not None and signal.size_factor > ONE:
+            details.append(f"size_factor {signal.size_factor} taken as 1 (it scales an entry down only)")
         for old in cap.replace:
             replaced_outcome = await self._exit_plan(old, ExitReason.MANUAL, f"replaced on cap by a new {symbol} entry",
                                                      price)
