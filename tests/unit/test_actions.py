@@ -290,6 +290,22 @@ def test_update_plan_honours_a_size_factor_below_one() -> None:
     assert grow.status is ActionStatus.UPDATE_PLAN_INVALID
 
 
+def test_a_size_factor_for_a_plan_whose_entry_has_not_filled_is_said_not_applied() -> None:
+    # It answered plan_updated and changed nothing: the strategy (or model) believed its position halved.
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    pending = bot.plan()
+    assert pending.status is PlanStatus.PENDING
+    alone = bot.act(Action.UPDATE_PLAN, plan_id=pending.plan_id, size_factor=Decimal("0.5"))
+    assert alone.status is ActionStatus.UPDATE_PLAN_INVALID
+    assert "size_factor not applied" in alone.detail
+    with_levels = bot.act(Action.UPDATE_PLAN, plan_id=pending.plan_id, size_factor=Decimal("0.5"),
+                          stop=Price(Decimal(48000)))
+    assert with_levels.status is ActionStatus.PLAN_UPDATED
+    assert "size_factor not applied" in with_levels.detail
+    assert bot.plan().stop_price == Price(Decimal(48000))
+
+
 def test_partial_close_statuses_and_the_plan_closes_only_when_exits_fill() -> None:
     bot = make_bot()
     assert bot.act(Action.PARTIAL_CLOSE, close_fraction=Decimal("0.5")).status is ActionStatus.PARTIAL_CLOSE_INVALID

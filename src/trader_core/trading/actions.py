@@ -425,9 +425,9 @@ class TradeActionHandler:
         if plan is None or plan.symbol != signal.symbol:
             return ActionOutcome(ActionStatus.UPDATE_PLAN_NOT_FOUND,
                                  f"no active plan {signal.plan_id} in {signal.symbol}")
-        if signal.size_factor is not None and signal.size_factor > ONE:
-            return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID,
-                                 "size_factor above 1 would add to the plan: send a BUY instead")
+        refused = _size_factor_refusal(signal, plan)
+        if refused is not None:
+            return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID, refused)
         rules = self.rules[plan.symbol]
         reference = price if price is not None else (plan.entry_price.value if plan.entry_price else None)
         stop = rules.round_price(signal.stop.value) if signal.stop is not None else plan.stop_price
@@ -439,7 +439,8 @@ class TradeActionHandler:
             if target is not None and (target.value - reference) * sign <= 0:
                 return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID,
                                      f"target {target} not above the price {reference}")
-        details = []
+        unfilled = signal.size_factor is not None and signal.size_factor < ONE and plan.status is not PlanStatus.OPEN
+        details = ["size_factor not applied: the entry has not filled yet"] if unfilled else []
         changes: dict[str, object] = {}
         if signal.stop is not None:
             changes.update(stop_price=stop, stop_pct=None)
@@ -460,6 +461,18 @@ class TradeActionHandler:
                 await self.monitor.reprotect(latest, price)
                 details.append("protection re-placed")
         return ActionOutcome(ActionStatus.PLAN_UPDATED, "; ".join(details))
+
+
+def _size_factor_refusal(signal: Signal, plan: Plan) -> str | None:
+    """Why an UPDATE_PLAN's ``size_factor`` cannot be carried out, when that is all it asks; None otherwise."""
+    if signal.size_factor is None:
+        return None
+    if signal.size_factor > ONE:
+        return "size_factor above 1 would add to the plan: send a BUY instead"
+    if plan.status is not PlanStatus.OPEN and signal.stop is None and signal.target is None:
+        return (f"size_factor not applied: the entry of {plan.plan_id} has not filled yet (cancel it or wait for the "
+                "fill)")
+    return None
 
 
 def _closed(statuses: list[str]) -> ActionOutcome:
