@@ -55,6 +55,14 @@ def test_default_run_trades_persists_and_prints_a_summary_that_matches_the_datab
     assert (printed["llm_calls"], printed["llm_tokens_in"], printed["llm_tokens_out"]) == ("0", "0", "0")
     assert Decimal(printed["llm_cost"]) == 0
     assert Decimal(printed["net_pnl"]) == Decimal(printed["realized_pnl"])
+    # `status` tells the same money in the same words: its `net` is the summary's realized_pnl, and the PnL
+    # before fees is called gross (it was "realized", a second meaning beside the summary's).
+    status = json.loads(_app(tmp_path, "status", "--json").stdout)
+    total = status["pnl"]["total"]
+    assert "realized_pnl" not in total
+    assert Decimal(total["net"]).quantize(Decimal("1e-8")) == Decimal(printed["realized_pnl"])
+    assert Decimal(total["gross_pnl"]) - Decimal(total["fees"]) == Decimal(total["net"])
+    assert "gross " in _app(tmp_path, "status").stdout
     # The paper venue's balances at the end agree with the bot's own ledger, asset by asset.
     events = [json.loads(line)["event"] for line in (tmp_path / "logs" / "telemetry.jsonl").read_text().splitlines()]
     assert "BalancesReconciled" in events

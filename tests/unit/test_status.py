@@ -102,7 +102,7 @@ def test_json_output_is_plain_data_with_decimals_as_strings() -> None:
                 walk(item)
 
     walk(status)
-    assert isinstance(status["pnl"]["total"]["realized_pnl"], str)
+    assert isinstance(status["pnl"]["total"]["gross_pnl"], str)
 
 
 def test_a_bot_with_nothing_stored_is_active_and_flat() -> None:
@@ -113,7 +113,7 @@ def test_a_bot_with_nothing_stored_is_active_and_flat() -> None:
     assert status["positions"] == []
     assert status["plans"] == []
     assert status["orders"] == []
-    assert status["pnl"]["total"] == {"fills": 0, "realized_pnl": "0", "fees": "0", "net": "0"}
+    assert status["pnl"]["total"] == {"fills": 0, "gross_pnl": "0", "fees": "0", "net": "0"}
     assert "none recorded" in render_status(status)
 
 

@@ -3,7 +3,8 @@
 Trading state and reason (the ``trading_state`` repository); the last tick's time, duration and lag, the
 circuits and the last prices (the ``status.loop`` value the loop stores); positions with unrealized PnL
 at those prices (the cached ledger); open plans with their protective orders; open orders; today's and
-total realized PnL and fees (the ledger's totals and day rows). A table for people, or ``--json``
+total gross realized PnL, fees and net (the ledger's totals and day rows; "net", as every other
+output's ``realized_pnl``, is after fees). A table for people, or ``--json``
 (Decimals as strings, times ISO-8601).
 """
 
@@ -207,16 +208,16 @@ def _text(value: Any) -> str | None:
 
 def _pnl(ledger: LedgerSnapshot | None, now: datetime) -> dict[str, Any]:
     if ledger is None:
-        zero = {"fills": 0, "realized_pnl": "0", "fees": "0", "net": "0"}
+        zero = {"fills": 0, "gross_pnl": "0", "fees": "0", "net": "0"}
         return {"day": now.date().isoformat(), "day_timezone": "UTC", "today": dict(zero), "total": zero}
     today = now.astimezone(zoneinfo.ZoneInfo(ledger.day_timezone)).date()
     day = next((d for d in ledger.days if d.day == today), None) or DayStats(day=today)
     totals = ledger.totals
     return {
         "day": today.isoformat(), "day_timezone": ledger.day_timezone,
-        "today": {"fills": day.fills, "realized_pnl": str(day.realized_pnl), "fees": str(day.fees),
+        "today": {"fills": day.fills, "gross_pnl": str(day.realized_pnl), "fees": str(day.fees),
                   "net": str(day.net)},
-        "total": {"fills": totals.fills, "realized_pnl": str(totals.realized_pnl), "fees": str(totals.fees),
+        "total": {"fills": totals.fills, "gross_pnl": str(totals.realized_pnl), "fees": str(totals.fees),
                   "net": str(totals.net)},
     }
 
@@ -281,9 +282,9 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
         out.append(f"circuits       {circuits}")
         out.append(f"protection     {loop.get('protection') or 'not recorded'}")
     pnl = status["pnl"]
-    out.append(f"today          {pnl['day']} ({pnl['day_timezone']}): realized {pnl['today']['realized_pnl']}, "
+    out.append(f"today          {pnl['day']} ({pnl['day_timezone']}): gross {pnl['today']['gross_pnl']}, "
                f"fees {pnl['today']['fees']}, net {pnl['today']['net']}, fills {pnl['today']['fills']}")
-    out.append(f"total          realized {pnl['total']['realized_pnl']}, fees {pnl['total']['fees']}, "
+    out.append(f"total          gross {pnl['total']['gross_pnl']}, fees {pnl['total']['fees']}, "
                f"net {pnl['total']['net']}, fills {pnl['total']['fills']}")
     llm = status.get("llm_budget")
     if llm is not None:
