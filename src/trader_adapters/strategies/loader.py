@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import threading
 import traceback
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -16,12 +18,15 @@ from trader_core.ports import DecisionContext, SignalSource
 __all__ = ["load_strategy"]
 
 
-def load_strategy(spec: str, options: dict[str, Any], *, decide_timeout_s: float = 30.0) -> SignalSource:
+def load_strategy(spec: str, options: dict[str, Any], *, decide_timeout_s: float = 30.0,
+                  own_thread: bool = False) -> SignalSource:
     """Build the strategy named ``spec``.
 
     ``sma`` (or ``sma_cross``) is built in. ``package.module:Class`` imports the class and calls it with
     the keyword options its constructor accepts (``fast``, ``slow``, ``stop_pct``, ``target_pct``, ...); its
-    ``decide`` gets ``decide_timeout_s`` seconds to answer.
+    ``decide`` gets ``decide_timeout_s`` seconds to answer. ``own_thread`` (a run against a venue): its ``decide``
+    runs on a thread and event loop of its own, so computing without awaiting holds neither the bot's loop nor
+    the deadline.
     """
     if spec in ("sma", "sma_cross"):
         return SmaCross(fast=int(options["fast"]), slow=int(options["slow"]),
@@ -46,7 +51,35 @@ def load_strategy(spec: str, options: dict[str, Any], *, decide_timeout_s: float
         raise ConfigError(f"strategy {spec!r} could not be built: {_failure(exc)}") from exc
     if not callable(getattr(strategy, "decide", None)):
         raise ConfigError(f"strategy {spec!r} has no decide(context) method")
-    return _Guarded(spec, strategy, decide_timeout_s)
+    return _Guarded(spec, strategy, decide_timeout_s, _StrategyThread() if own_thread else None)
+
+
+class _StrategyThread:
+    """A thread running an event loop of its own, on which a user's strategy decides: its ``decide`` may compute
+    for as long as it likes while the bot's loop goes on (protection, commands, the lease). One loop for the
+    run's life, so what the strategy keeps between calls (a client session, a task) stays on the loop it was
+    made on. A daemon thread: a ``decide`` that never ends does not keep the process alive at exit."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="strategy", daemon=True)
+        self._thread.start()
+        self._computing = threading.Event()
+
+    def busy(self) -> bool:
+        """Whether a decision (one abandoned at its deadline) is still computing on the strategy's thread."""
+        return self._computing.is_set()
+
+    async def run(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """``call()`` awaited on the strategy's loop; cancelling this abandons it (it ends at its next await)."""
+        async def start() -> Any:
+            self._computing.set()
+            try:
+                return await call()
+            finally:
+                self._computing.clear()
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(start(), self._loop))
 
 
 class _Guarded:
@@ -54,16 +87,25 @@ class _Guarded:
     that is not a sequence of signals, or no answer within ``timeout_s`` (a ``decide`` awaiting a server that
     never answers held the whole loop: no protection, no exit, no operator command) becomes ``InvalidDataError``
     (reported; the loop carries on, no signal that tick), never the end or the stall of a running bot. Only an
-    await can be cut short: a ``decide`` that computes for ever without awaiting still holds the loop."""
+    await can be cut short on the bot's loop; with a ``thread`` of its own (a run against a venue) a ``decide`` that
+    computes without awaiting is cut short too: abandoned at its deadline, and no new decision is asked of the
+    strategy until that one has ended (each tick says so)."""
 
-    def __init__(self, spec: str, strategy: Any, timeout_s: float = 30.0) -> None:
-        self._spec, self._strategy, self._timeout_s = spec, strategy, timeout_s
+    def __init__(self, spec: str, strategy: Any, timeout_s: float = 30.0,
+                 thread: _StrategyThread | None = None) -> None:
+        self._spec, self._strategy, self._timeout_s, self._thread = spec, strategy, timeout_s, thread
 
     async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
+        if self._thread is not None and self._thread.busy():
+            raise InvalidDataError(f"strategy {self._spec}: its decision abandoned at the deadline is still computing; "
+                                   "no new decision until it ends")
         deadline = asyncio.timeout(self._timeout_s)
         try:
             async with deadline:
-                answer = await self._strategy.decide(context)
+                if self._thread is None:
+                    answer = await self._strategy.decide(context)
+                else:
+                    answer = await self._thread.run(lambda: self._strategy.decide(context))
         except Exception as exc:  # the user's code: any failure is reported, not raised through the loop
             if deadline.expired():
                 raise InvalidDataError(f"strategy {self._spec}: decide did not answer within {self._timeout_s:g} s "

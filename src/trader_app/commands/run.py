@@ -116,7 +116,10 @@ def run_command(flags: Mapping[str, Any]) -> int:
         strategy = load_strategy(settings.strategy, {
             "fast": settings.fast, "slow": settings.slow, "stop_pct": settings.stop_pct,
             "target_pct": settings.target_pct, "volatility_sizing": settings.volatility_sizing,
-        }, decide_timeout_s=float(settings.strategy_timeout_seconds))
+        }, decide_timeout_s=float(settings.strategy_timeout_seconds),
+            # Against a venue the bot's loop must stay free while a strategy computes; a replay has nothing to
+            # protect meanwhile and would pay a thread hop per candle.
+            own_thread=settings.mode != "replay")
     _check_files(flags, settings, strategy, report_out)
     from trader_adapters.telemetry import LoguruTelemetry
 
