@@ -110,6 +110,9 @@ class StrategyOrchestrator:
     # Why the lease was lost, when it was: the bot is another process's now, so the loop ends with nothing more
     # sent to the venue (no exit policy, no last sync: they would act on positions the new holder runs).
     lease_lost: str | None = attrs.field(default=None, init=False)
+    # Why a replay stopped short, when it did: a failed tick (a database refusing a write) leaves the simulated
+    # venue ahead of the store, so the replay ends FAILED there rather than finishing with wrong results.
+    replay_broken: str | None = attrs.field(default=None, init=False)
     on_started: Callable[[], None] | None = None  # once start-up is done (the CLI freezes its heap)
     last_lag: timedelta = attrs.field(default=timedelta(0), init=False)
     _status_written: timedelta | None = attrs.field(default=None, init=False)
@@ -146,7 +149,7 @@ class StrategyOrchestrator:
                 await self.tick()
                 if self.stop_reason is None:
                     await self.sleep(self.next_sleep())
-            if self.credentials_refused is None and self.lease_lost is None:
+            if self.credentials_refused is None and self.lease_lost is None and self.replay_broken is None:
                 await self._exit()
                 await self._last_sync()
                 await self._balances("report")
@@ -302,6 +305,12 @@ class StrategyOrchestrator:
             if not (isinstance(exc, AuthenticationError) and health.credentials_refused is not None):
                 # (a refusal of the credentials has its own event, VenueAuthenticationFailed, and ends the loop)
                 self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"{type(exc).__name__}: {exc}"[:500]))
+            if self.run.mode == "replay":
+                # Nothing in a replay fails and comes right at the next tick (its venue is simulated): what the
+                # tick could not store is lost for good, and every later result would build on the gap.
+                self.replay_broken = (f"the replay stopped at {self.clock.now().isoformat()}: "
+                                      f"{type(exc).__name__}: {exc}")[:500]
+                self.request_stop(self.replay_broken)
         else:
             self.failed_in_row = 0
         await health.end_tick(completed=completed)
@@ -453,9 +462,14 @@ class StrategyOrchestrator:
         )
         finished = attrs.evolve(self.run, status=status, finished_at=self.clock.now(),
                                 summary_json=json.dumps(summary.as_dict(), sort_keys=True))
-        with self.store.unit_of_work() as uow:
-            uow.runs.update(finished)
-            uow.commit()
+        try:
+            with self.store.unit_of_work() as uow:
+                uow.runs.update(finished)
+                uow.commit()
+        except TraderError as exc:  # the run stays RUNNING in the store: incomplete, never a finished look
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"run record: {exc}"[:500]))
+            if self.replay_broken is None and self.run.mode == "replay":
+                self.replay_broken = f"the replay's record could not be written: {exc}"[:500]
         self.telemetry.emit(RunFinished(at=self.clock.now(), run_id=self.run.run_id.value, reason=reason))
         return summary
 

@@ -305,3 +305,31 @@ def test_a_sandbox_bot_never_resumes_the_open_plans_of_a_replay_in_the_same_data
         venue = ccxt_client(sandbox)
         assert venue.fetch_my_trades("BTC/USDT") == [], "the bot sold coins only the replay had bought"
         assert venue.fetch_open_orders("BTC/USDT") == []
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_that_fills_up_mid_replay_stops_it_in_one_line_never_finished(
+        tmp_path: Path, postgres_url: str) -> None:
+    # A replay on PostgreSQL writes in batched transactions: the failed statement aborts the batch, whose commit
+    # then fails too. A trigger stands in for the full disk.
+    assert app(tmp_path, "db", "upgrade", "--db", postgres_url).returncode == 0
+    engine = create_store_engine(postgres_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE FUNCTION disk_full() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION "
+                                     "'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"))
+            connection.execute(text("CREATE TRIGGER disk_full BEFORE INSERT ON fills FOR EACH ROW "
+                                    "EXECUTE FUNCTION disk_full()"))
+    finally:
+        engine.dispose()
+    result = app(tmp_path, "run", "--days", "1", "--db", postgres_url)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("trader-app:")]
+    assert len(errors) == 1, result.stderr
+    assert "the replay stopped at" in errors[0]
+    assert "No space left on device" in errors[0]
+    assert SECRET not in result.stderr
+    status = app(tmp_path, "status", "--db", postgres_url)
+    assert status.returncode == 0, status.stderr
+    assert "finished" not in status.stdout.splitlines()[0]

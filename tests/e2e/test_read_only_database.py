@@ -115,3 +115,35 @@ def test_a_database_that_refuses_the_bots_first_write_is_one_line_not_a_tracebac
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "database or disk is full" in result.stderr
+
+
+@pytest.mark.parametrize("tables", [("fills",), ("fills", "runs")])
+def test_a_database_that_fills_up_mid_replay_stops_it_failed_in_one_line_never_finished(
+        tmp_path: Path, tables: tuple[str, ...]) -> None:
+    import json
+    import sqlite3
+
+    assert _app(tmp_path, "db", "upgrade", "--db", "sqlite:///t.db").returncode == 0
+    # The disk fills up once the replay is under way: its first fill cannot be stored (and, in the second case, nor
+    # can the run's record at the end). A trigger stands in for the disk.
+    with sqlite3.connect(tmp_path / "t.db") as connection:
+        for table in tables:
+            event = "UPDATE" if table == "runs" else "INSERT"  # the run's record is added at the start
+            connection.execute(f"CREATE TRIGGER full_{table} BEFORE {event} ON {table} "
+                               "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    result = _app(tmp_path, "run", "--days", "1", "--db", "sqlite:///t.db", "--summary-json", "s.json")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("trader-app:")]
+    assert len(errors) == 1, result.stderr
+    assert "the replay stopped at" in errors[0]
+    assert "database or disk is full" in errors[0]
+    assert "is incomplete" in errors[0]
+    assert result.stderr.count("TickFailed") <= 2, "stopped at the first failed tick, not ticking on for a day"
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["stop_reason"].startswith("the replay stopped at")
+    status = _app(tmp_path, "status", "--db", "sqlite:///t.db")
+    assert status.returncode == 0, status.stderr
+    first = status.stdout.splitlines()[0]
+    assert "finished" not in first, first
+    assert ("failed" if tables == ("fills",) else "running") in first, first

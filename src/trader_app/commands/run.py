@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -134,10 +135,10 @@ def run_command(flags: Mapping[str, Any]) -> int:
         return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
-    refused: ConfigError | None = None  # the venue refused the credentials mid-run
+    refused: ConfigError | None = None  # the venue refused the credentials mid-run; a replay stopped short
     try:
         if settings.mode == "replay":
-            summary = _replay(settings, series, strategy, telemetry_for, elapsed)
+            summary, refused = _replay(settings, series, strategy, telemetry_for, elapsed)
         else:
             summary, refused = asyncio.run(_venue_session(settings, strategy, telemetry_for, elapsed,
                                                           on_status=None if metrics is None else metrics.observe))
@@ -184,8 +185,10 @@ def _check_files(flags: Mapping[str, Any], settings: Settings, strategy: SignalS
 
 
 def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strategy: SignalSource,
-            telemetry_for: Callable[[RunRecord], Telemetry], elapsed: Callable[[], Decimal]) -> RunSummary:
-    """Replay ``series`` with the bot's store and lease held."""
+            telemetry_for: Callable[[RunRecord], Telemetry],
+            elapsed: Callable[[], Decimal]) -> tuple[RunSummary, ConfigError | None]:
+    """Replay ``series`` with the bot's store and lease held. Returns the summary and, when the replay stopped
+    short (a tick failed: a database refusing a write), the error the command ends with after the summary."""
     store, lease = _open_held_store(settings)
     try:
         progress = _replay_progress(series)
@@ -217,9 +220,16 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
             progress.finished(summary.candles)
         finally:
             progress.close()
-            store.end_batch()
+            if wired.orchestrator.replay_broken is None:
+                store.end_batch()
+            else:  # what failed may have aborted the batch's transaction: its commit fails too, and is said already
+                with suppress(StoreError):
+                    store.end_batch()
         check_llm(strategy)
-        return summary
+        if wired.orchestrator.replay_broken is not None:
+            # Shown after the summary (what the replay did until then), as one line, exit 2.
+            return summary, ConfigError(f"{wired.orchestrator.replay_broken} (run {summary.run_id} is incomplete)")
+        return summary, None
     finally:
         lease.release()
         store.close()
