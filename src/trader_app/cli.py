@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from trader_app.commands import COMMANDS
+from trader_app.failures import RunFailedError
 from trader_core.model import ConfigError
 
 __all__ = ["main"]
@@ -42,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"trader-app: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except RunFailedError as exc:
+        print(f"trader-app: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_OK
     except BrokenPipeError:

@@ -323,7 +323,7 @@ def test_a_postgres_database_that_fills_up_mid_replay_stops_it_in_one_line_never
     finally:
         engine.dispose()
     result = app(tmp_path, "run", "--days", "1", "--db", postgres_url)
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("trader-app:")]
     assert len(errors) == 1, result.stderr

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from trader_adapters.clock import SystemClock
 from trader_app.bootstrap import build_replay, enable_decimal_traps, load_series
+from trader_app.failures import RunFailedError
 from trader_app.heap import freeze_startup_heap
 from trader_app.lease import BotLease, BotTakenError, DatabaseLockedError, holder_message
 from trader_app.llm_strategy import bind_llm, cassette_file, check_llm, close_llm, records_spend
@@ -135,7 +136,7 @@ def run_command(flags: Mapping[str, Any]) -> int:
         return sink if metrics is None else metrics.wrap(sink, settings.bot.value, run.run_id.value)
 
     elapsed = lambda: Decimal(str(round(time.perf_counter() - started, 3)))  # noqa: E731 - a tiny clock
-    refused: ConfigError | None = None  # the venue refused the credentials mid-run; a replay stopped short
+    refused: ConfigError | RunFailedError | None = None  # the venue refused the credentials; a replay stopped short
     try:
         if settings.mode == "replay":
             summary, refused = _replay(settings, series, strategy, telemetry_for, elapsed)
@@ -186,7 +187,7 @@ def _check_files(flags: Mapping[str, Any], settings: Settings, strategy: SignalS
 
 def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strategy: SignalSource,
             telemetry_for: Callable[[RunRecord], Telemetry],
-            elapsed: Callable[[], Decimal]) -> tuple[RunSummary, ConfigError | None]:
+            elapsed: Callable[[], Decimal]) -> tuple[RunSummary, RunFailedError | None]:
     """Replay ``series`` with the bot's store and lease held. Returns the summary and, when the replay stopped
     short (a tick failed: a database refusing a write), the error the command ends with after the summary."""
     store, lease = _open_held_store(settings)
@@ -227,8 +228,8 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
                     store.end_batch()
         check_llm(strategy)
         if wired.orchestrator.replay_broken is not None:
-            # Shown after the summary (what the replay did until then), as one line, exit 2.
-            return summary, ConfigError(f"{wired.orchestrator.replay_broken} (run {summary.run_id} is incomplete)")
+            # Shown after the summary (what the replay did until then), as one line, exit 1.
+            return summary, RunFailedError(f"{wired.orchestrator.replay_broken} (run {summary.run_id} is incomplete)")
         return summary, None
     finally:
         lease.release()
