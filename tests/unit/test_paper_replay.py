@@ -564,14 +564,20 @@ def test_a_live_paper_candle_that_arrives_a_tick_late_still_fills_the_stop_it_re
     assert [(f.price.value, f.time) for f in run(paper.fetch_fills(ETH))] == [(Decimal(95), T0 + 3 * MINUTE)]
 
 
-def test_a_live_paper_target_fills_at_its_price_not_at_an_open_the_market_reached_while_it_rested() -> None:
+def _bracketed_at_105() -> LivePaper:
+    """A live paper venue holding 1 SOL under a stop at 102.95 and a target at 108.20, the market at 105."""
     venue = LivePaper(sol="1")
     venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))
     bracket = ExitBracket(
         symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
         stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
     )
-    run(venue.paper.place_exit_bracket(bracket))  # at 02:00:30, the market at 105
+    run(venue.paper.place_exit_bracket(bracket))  # at 02:00:30
+    return venue
+
+
+def test_a_live_paper_target_fills_at_its_price_not_at_an_open_the_market_reached_while_it_rested() -> None:
+    venue = _bracketed_at_105()
     venue.candle_closes(2, "100 118 100 118")  # the rest of the placement candle: never matched (not seen whole)
     venue.candle_closes(3, "118 119 117 118")  # opens far above the target
     # The target rested at 108.20 while the market rose through it: a live venue fills it there, not at 118.
@@ -610,13 +616,7 @@ def test_a_live_paper_maker_buy_fills_when_the_live_ask_reaches_it_not_a_candle_
 
 
 def test_a_live_paper_stop_fills_when_the_live_bid_falls_to_it_and_cancels_its_target() -> None:
-    venue = LivePaper(sol="1")
-    venue.live.set_quote(SOL, Decimal("104.95"), Decimal("105.05"), last=Decimal("105.00"))
-    bracket = ExitBracket(
-        symbol=SOL, side=Side.SELL, quantity=Quantity("1"), stop_price=Price("102.95"), target_price=Price("108.20"),
-        stop_client_order_id=ClientOrderId("sl"), target_client_order_id=ClientOrderId("tp"),
-    )
-    run(venue.paper.place_exit_bracket(bracket))
+    venue = _bracketed_at_105()
     venue.clock.advance(timedelta(seconds=5))
     venue.live.set_quote(SOL, Decimal("102.90"), Decimal("103.00"), last=Decimal("102.90"))
     run(venue.market.fetch_quote(SOL))
