@@ -306,11 +306,47 @@ def test_fees_eating_half_the_gross_stop_the_calls_until_the_day_ends() -> None:
     chat = ScriptedChat([_reply({"signals": []})])
     _decide(_strategy(chat, store), range(24 * 60, 24 * 60 + 1))
     assert len(chat.requests) == 1
+    store = InMemoryStore(BotId("b"))
     with store.unit_of_work() as uow:
         uow.ledger.save_day(StatsScope(), DayStats(day=T0.date(), fills=4, realized_pnl=Decimal(20), fees=Decimal(5)))
         uow.commit()
     _decide(_strategy(chat := ScriptedChat([_reply({"signals": []})]), store), range(1))
     assert len(chat.requests) == 1, "and the same day once the gross outgrows the fees"
+
+
+def test_a_restarted_bot_keeps_the_decision_interval_and_the_error_cooldown() -> None:
+    # A bot restarted in a loop (a supervisor after a crash) asked the model at every start: a call every few
+    # seconds instead of one per interval, and a failing server asked again at once, whatever its cooldown.
+    store = InMemoryStore(BotId("b"))
+    chat = ScriptedChat([_reply({"signals": []})])
+    _decide(_strategy(chat, store, decision_interval=timedelta(minutes=5)), range(1))
+    assert len(chat.requests) == 1
+    again = ScriptedChat([_reply({"signals": []})] * 2)
+    _decide(_strategy(again, store, decision_interval=timedelta(minutes=5)), range(2, 3))
+    assert again.requests == [], "restarted 2 minutes later: the next decision is due at minute 5"
+    _decide(_strategy(again, store, decision_interval=timedelta(minutes=5)), range(5, 6))
+    assert len(again.requests) == 1
+    failing = ScriptedChat([ChatFailedError("LLM call failed (HTTP 500): boom")] * 3)
+    _decide(_strategy(failing, store, max_consecutive_errors=3), range(10, 13))
+    assert len(failing.requests) == 3
+    after = ScriptedChat([_reply({"signals": []})])
+    (held,) = _decide(_strategy(after, store, max_consecutive_errors=3), range(14, 15))
+    assert after.requests == [], "the error cooldown holds across the restart"
+    assert [s.reason for s in held] == ["LLM errors"]
+
+
+def test_a_replay_keeps_no_pacing_of_its_own_nor_takes_the_live_bots() -> None:
+    from trader_core.model.stats import StatsScope
+
+    store = InMemoryStore(BotId("b"))
+    _decide(_strategy(ScriptedChat([_reply({"signals": []})]), store, decision_interval=timedelta(minutes=5)),
+            range(1))
+    replay = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=5),
+                                   min_call_interval=timedelta(0)), chat := ScriptedChat([_reply({"signals": []})]),
+                         (BTC,))
+    replay.bind(store, RunId("replay"), stop=lambda _reason: None, now=T0, scope=StatsScope(RunId("replay")))
+    _decide(replay, range(1))
+    assert len(chat.requests) == 1, "a replay decides on its own schedule"
 
 
 def test_a_rate_limit_with_retry_after_defers_the_next_decision() -> None:

@@ -43,6 +43,19 @@ from trader_core.ports import DecisionContext, MarketData, Store, Telemetry
 
 __all__ = ["LlmPolicy", "LlmStrategy"]
 
+# The ``values`` key of a bot-wide strategy's pacing: its next decision, error streak and error cooldown (JSON).
+_PACING_KEY = "llm.pacing"
+
+
+def _aware(text: object) -> datetime | None:
+    """An ISO time as stored by ``_keep_pacing``; None for None. Raises ``ValueError`` when it is not one."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(str(text))
+    if moment.tzinfo is None:
+        raise ValueError("a time without a zone")
+    return moment.astimezone(UTC)
+
 _LONGEST_PAUSE = timedelta(days=1)  # a model's PAUSE_TRADING lasts at most this
 
 
@@ -97,6 +110,7 @@ class LlmStrategy:
         self._last_call: datetime | None = None
         self._errors = 0
         self._errors_until: datetime | None = None
+        self._pacing_kept: str | None = None
         self._positions: dict[Symbol, Decimal] = {}
         self._last_trade: datetime | None = None
         self._last_break_glass: datetime | None = None
@@ -124,6 +138,8 @@ class LlmStrategy:
         with store.unit_of_work() as uow:
             spent = spend_of(uow.llm_calls.list_calls())
         self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
+        if self._bound.scope.run_id is None:
+            self._load_pacing(store)
         self._traces = TraceWriter(store)
         self._traces.keep_budget(self.policy.budget, self.policy.model)
         if now is not None:
@@ -144,6 +160,44 @@ class LlmStrategy:
 
     async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
         """Signals for this tick: nothing between decisions, HOLD with a reason when a gate or the answer says so."""
+        try:
+            return await self._decide(context)
+        finally:
+            self._keep_pacing()
+
+    def _load_pacing(self, store: Store) -> None:
+        """What an earlier process of this bot left of the strategy's pacing: when the next decision is due (the
+        interval, or a server's Retry-After) and the error streak with its cooldown. A bot restarted in a loop (a
+        supervisor after a crash, a deploy) asked the model at every start, whatever the interval or the
+        server's Retry-After said."""
+        with store.unit_of_work() as uow:
+            raw = uow.values.find(_PACING_KEY)
+        if not raw:
+            return
+        try:
+            kept = json.loads(raw)
+            self._next_decision = _aware(kept.get("next_decision"))
+            self._errors = max(0, int(kept.get("errors", 0)))
+            self._errors_until = _aware(kept.get("errors_until"))
+        except (ValueError, TypeError, AttributeError):
+            return  # unreadable: start afresh, as before this was kept
+
+    def _keep_pacing(self) -> None:
+        """Store the pacing when it changed (a bot-wide strategy only: a replay's or a paper run's is its own)."""
+        bound = self._bound
+        if bound is None or bound.scope.run_id is not None:
+            return
+        value = json.dumps({"next_decision": None if self._next_decision is None else self._next_decision.isoformat(),
+                            "errors": self._errors,
+                            "errors_until": None if self._errors_until is None else self._errors_until.isoformat()})
+        if value == self._pacing_kept:
+            return
+        with bound.store.unit_of_work() as uow:
+            uow.values.put(_PACING_KEY, value)
+            uow.commit()
+        self._pacing_kept = value
+
+    async def _decide(self, context: DecisionContext) -> tuple[Signal, ...]:
         for symbol, candles in context.candles:
             self._windows.setdefault(symbol, deque(maxlen=self.policy.history)).extend(candles)
         self._observe_trades(context)
