@@ -74,6 +74,7 @@ class FakeExchange:
     _answers_with_fills: bool
     _acceptance_window: timedelta | None
     _stop_limit_offset: Decimal | None
+    _thin_book: bool
     _listed: set[Symbol]
     _quotes: dict[Symbol, Quote]
     _candles: dict[tuple[Symbol, Timeframe], list[Candle]] = attrs.field(repr=False)
@@ -98,16 +99,20 @@ class FakeExchange:
         acceptance_window: timedelta | None = None,
         stop_limit_offset: Decimal | None = None,
         fee_in: tuple[Asset, Decimal] | None = None,
+        thin_book: bool = False,
     ) -> None:
         """An empty venue (no prices yet) holding ``balances``. ``answers_with_fills``: a market order's answer
         carries its fill (``Order.fills``), as Binance's FULL response does. ``acceptance_window``: what the
         venue promises about late placements (see the port), None by default. ``fee_in``: fees charged in a
-        third asset worth the given quote per unit, while the account holds enough of it (``SimBook``)."""
+        third asset worth the given quote per unit, while the account holds enough of it (``SimBook``).
+        ``thin_book``: a market order takes at most the quote's size at the touch (``ask_size`` for a buy,
+        ``bid_size`` for a sell) and EXPIRES with the rest unfilled."""
         self.calls, self.closed = [], False
         self._clock, self._rules, self._venue, self._holds_exits = clock, rules, venue, holds_protective_exits
         self._holds_stops, self._answers_with_fills = holds_protective_stops, answers_with_fills
         self._acceptance_window = acceptance_window
         self._stop_limit_offset = stop_limit_offset
+        self._thin_book = thin_book
         self._book = SimBook(venue=venue, fee_rate=fee_rate, rules=rules, fee_in=fee_in)
         self._book.deposit_all(balances)
         self._listed, self._quotes, self._candles = set(symbols), {}, {}
@@ -284,7 +289,10 @@ class FakeExchange:
         order = self._book.place(request, self._clock.now(), last, ZERO)
         fill = None
         if request.order_type is OrderType.MARKET and last is not None:
-            fill = self._book.execute(order, last, self._clock.now(), Liquidity.TAKER)
+            available = None
+            if self._thin_book and quote is not None:
+                available = quote.ask_size if request.side is Side.BUY else quote.bid_size
+            fill = self._book.execute(order, last, self._clock.now(), Liquidity.TAKER, available=available)
         return order, fill
 
     async def place_exit_bracket(self, bracket: ExitBracket) -> tuple[Order, Order]:

@@ -280,8 +280,11 @@ class SimBook:
 
     # -- execution --------------------------------------------------------------------------------
 
-    def execute(self, order: SimOrder, price: Decimal, time: datetime, liquidity: Liquidity) -> Fill | None:
-        """Fill all of ``order`` at ``price`` at ``time``; its OCO partner is cancelled.
+    def execute(self, order: SimOrder, price: Decimal, time: datetime, liquidity: Liquidity, *,
+                available: Decimal | None = None) -> Fill | None:
+        """Fill all of ``order`` at ``price`` at ``time``; its OCO partner is cancelled. ``available``: the
+        quantity the book offers (a market order meeting less fills that much and EXPIRES with the rest, as a
+        Binance market order that exhausts the book's liquidity within its price band does).
 
         Returns None (the order EXPIRED) when a buy can no longer be paid for at that price. A fill is never
         stamped before the symbol's latest fill: fills stay in time order (``fills`` and a fill cursor rely on it).
@@ -291,6 +294,8 @@ class SimBook:
             time = earlier[-1].time
         self._release(order.hold)
         quote, base, quantity = order.symbol.quote, order.symbol.base, order.quantity
+        if available is not None and available < quantity:
+            quantity = max(available, ZERO)
         notional = quantity * price
         fee = notional * self.fee_rate
         charged = Money(fee, quote)
@@ -310,7 +315,9 @@ class SimBook:
             self._free[base] -= quantity  # the released hold guarantees it is there
             self._free[quote] = self._free.get(quote, ZERO) + notional - fee
         order.filled, order.average_price = quantity, price
-        self._finish(order, OrderStatus.FILLED, time)
+        self._finish(order, OrderStatus.FILLED if quantity == order.quantity else OrderStatus.EXPIRED, time)
+        if not quantity:
+            return None
         self._trade_seq += 1
         fill = Fill(
             trade_id=TradeId(str(self._trade_seq)), venue_order_id=order.venue_order_id,
