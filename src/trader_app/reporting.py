@@ -137,7 +137,8 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
         whole.sort(key=lambda point: point[0])
     series = [point for point in whole if within(point[0])]
     if not series:
-        raise ConfigError(f"run {run.run_id.value} has nothing to report (no fills or prices in the range)")
+        hint = "" if candles else "; for a replay of a CSV file, --candles FILE (that file) gives its prices"
+        raise ConfigError(f"run {run.run_id.value} has nothing to report (no fills or prices in the range{hint})")
     curve = equity_curve(_balance(run), fills, [(at, {symbol: price}) for at, symbol, price in whole])
     before = [point for point in curve if since is not None and point.at < since]
     balance = before[-1].equity if before else _balance(run)

@@ -206,3 +206,16 @@ def test_a_synthetic_replays_report_later_is_the_one_its_run_printed(tmp_path: P
     for figure in ("max drawdown (marked) %", "max drawdown (marked)", "annualised return %", "exposure %"):
         pattern = re.escape(figure) + r"\s*│\s*([-\d.,]+)"
         assert re.findall(pattern, later.stdout)[0] == re.findall(pattern, run.stdout)[0], figure
+
+
+def test_a_csv_replay_without_a_trade_is_reported_from_its_candle_file_and_the_refusal_says_so(
+        tmp_path: Path) -> None:
+    data = wave_csv(tmp_path / "quiet.csv", candles=20, start_ms=1_717_200_000_000)  # too short for SMA 10/30
+    ran = _app(tmp_path, "run", "--data", str(data), "--symbol", "BTC/USDT")
+    assert ran.returncode == 0, ran.stderr
+    refused = _app(tmp_path, "report", "--json", "r.json")
+    assert refused.returncode == 2
+    assert "--candles FILE" in refused.stderr, "the refusal names the way to a report"
+    reported = _app(tmp_path, "report", "--candles", "quiet.csv", "--json", "r.json")
+    assert reported.returncode == 0, reported.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["stats"]["count"] == 0
