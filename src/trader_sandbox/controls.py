@@ -77,9 +77,12 @@ def _ban(ex: Exchange, body: Body, _q: Query) -> Any:
 
 def _config(ex: Exchange, body: Body, _q: Query) -> Any:
     clear = "step_volume" in body and body["step_volume"] is None
-    ex.configure(body.get("commission_rate"), body.get("step_volume"), clear_step_volume=clear)
+    clear_depth = "taker_depth" in body and body["taker_depth"] is None
+    ex.configure(body.get("commission_rate"), body.get("step_volume"), clear_step_volume=clear,
+                 taker_depth=body.get("taker_depth"), clear_taker_depth=clear_depth)
     return {"commission_rate": str(ex.engine.commission_rate),
-            "step_volume": None if ex.engine.step_volume is None else str(ex.engine.step_volume)}
+            "step_volume": None if ex.engine.step_volume is None else str(ex.engine.step_volume),
+            "taker_depth": None if ex.engine.taker_depth is None else str(ex.engine.taker_depth)}
 
 
 def _timer(ex: Exchange, body: Body, _q: Query) -> Any:

@@ -45,6 +45,9 @@ class Engine:
         self.clock = clock
         self.commission_rate = commission_rate
         self.step_volume = step_volume  # maker volume per price step and symbol; None: unlimited
+        # The base quantity one taker order finds at the touch; None: unlimited. A market order (or a triggered
+        # market stop, an IOC) meeting less fills that much and EXPIRES with the rest, as on a thin book.
+        self.taker_depth: Decimal | None = None
         self.bnb_fees = bnb_fees  # Binance's "use BNB to pay for fees": 25 % off, while free BNB covers it
         self.fee_in_quote = fee_in_quote  # Gemini: every commission in the quote asset (a buy pays it on top)
         self.orders: dict[int, Order] = {}
@@ -235,13 +238,23 @@ class Engine:
                 self.finish(leg, "EXPIRED")
         olist.refresh()
 
-    def take(self, o: Order, price: Decimal) -> None:
-        """Fill the rest of ``o`` as taker at ``price`` (taker liquidity is unlimited); a market buy the free
-        balance cannot pay expires instead."""
+    def taken(self, o: Order) -> Decimal:
+        """How much of ``o``'s rest a taker fill finds at the touch (``taker_depth``, unlimited by default)."""
+        return o.remaining if self.taker_depth is None else min(o.remaining, self.taker_depth)
+
+    def take(self, o: Order, price: Decimal, at: int | None = None, *, rest: str = "EXPIRED") -> None:
+        """Fill the rest of ``o`` as taker at ``price``, as much as the touch offers (``taker_depth``); what the
+        book could not give ends the order with status ``rest`` (empty: a limit rests with it); a market buy the
+        free balance cannot pay expires instead."""
         try:
-            self.fill(o, o.remaining, price, maker=False)
+            quantity = self.taken(o)
+            if quantity > 0:
+                self.fill(o, quantity, price, maker=False, at=at)
         except errors.ApiError:
             self.finish(o, "EXPIRED")
+            return
+        if rest and o.remaining > 0 and o.is_open:
+            self.finish(o, rest)
 
     # -- price moves -------------------------------------------------------------------------------
 
@@ -301,5 +314,7 @@ class Engine:
         o.working_time = self.clock()
         o.update_time = o.working_time
         self.expire_sibling(o)
-        if o.type in ("STOP_LOSS", "TAKE_PROFIT") or self.marketable(o, price):
-            self.take(o, price)
+        if o.type in ("STOP_LOSS", "TAKE_PROFIT"):
+            self.take(o, price)  # a market order once triggered: the rest of a thin touch expires
+        elif self.marketable(o, price):
+            self.take(o, price, rest="")  # a limit once triggered: what the touch cannot give rests

@@ -80,9 +80,12 @@ class Sandbox:
         self.exchange.set_balances(balances, replace)
 
     def configure(self, *, commission_rate: Decimal | str | None = None,
-                  step_volume: Decimal | str | None = None, unlimited_volume: bool = False) -> None:
-        """Change the commission rate, or the maker volume filled per symbol and price step."""
-        self.exchange.configure(commission_rate, step_volume, clear_step_volume=unlimited_volume)
+                  step_volume: Decimal | str | None = None, unlimited_volume: bool = False,
+                  taker_depth: Decimal | str | None = None, unlimited_depth: bool = False) -> None:
+        """Change the commission rate, the maker volume filled per symbol and price step, or the base quantity
+        one taker order finds at the touch (``taker_depth``: a market order meeting less fills that and expires)."""
+        self.exchange.configure(commission_rate, step_volume, clear_step_volume=unlimited_volume,
+                                taker_depth=taker_depth, clear_taker_depth=unlimited_depth)
 
     def orders(self) -> list[dict[str, Any]]:
         """Every order, in the ``GET /api/v3/order`` shape."""

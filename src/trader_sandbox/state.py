@@ -189,9 +189,14 @@ class Exchange:
             self.accounts.set({k: Decimal(str(v)) for k, v in balances.items()}, replace=replace)
 
     def configure(self, commission_rate: Decimal | str | None = None, step_volume: Decimal | str | None = None,
-                  clear_step_volume: bool = False) -> None:
-        """Change the commission rate or the per-step maker volume of the running exchange."""
+                  clear_step_volume: bool = False, taker_depth: Decimal | str | None = None,
+                  clear_taker_depth: bool = False) -> None:
+        """Change the commission rate, the per-step maker volume or the taker depth of the running exchange."""
         with self.lock:
+            if taker_depth is not None:
+                self.engine.taker_depth = Decimal(str(taker_depth))
+            if clear_taker_depth:
+                self.engine.taker_depth = None
             if commission_rate is not None:
                 self.engine.commission_rate = Decimal(str(commission_rate))
             if step_volume is not None:

@@ -150,8 +150,14 @@ def _start(engine: Engine, o: Order) -> None:
     if o.type in STOP_TYPES:
         return
     o.working_time = o.time
-    if o.type == "MARKET" or (o.type == "LIMIT" and engine.marketable(o, last)):
-        engine.fill(o, o.remaining, last, maker=False, at=o.time)  # the trade's time is the order's transactTime
+    if o.time_in_force == "FOK" and engine.taken(o) < o.remaining:
+        engine.finish(o, "EXPIRED")  # fill or kill: the touch cannot give all of it
+    elif o.type == "MARKET" or (o.type == "LIMIT" and engine.marketable(o, last)):
+        quantity = engine.taken(o)  # what the touch gives (all of it unless ``taker_depth`` is set)
+        if quantity > 0:
+            engine.fill(o, quantity, last, maker=False, at=o.time)  # the trade's time is the order's transactTime
+        if o.remaining > 0 and o.is_open and (o.type == "MARKET" or o.time_in_force == "IOC"):
+            engine.finish(o, "EXPIRED")  # a market or IOC order never rests; a GTC limit rests with the rest
     elif o.time_in_force in ("IOC", "FOK"):
         engine.finish(o, "EXPIRED")
 

@@ -94,6 +94,20 @@ def test_market_buy_fee_in_base(harness: CcxtSandboxHarness) -> None:
     assert placed.fills == (fill,), "the answer carries the same fill the fill query reports"
 
 
+def test_a_market_order_on_a_thin_book_fills_what_is_offered_and_expires(harness: CcxtSandboxHarness) -> None:
+    # Binance: a market order that exhausts the book within its price band fills part and EXPIRES with the rest.
+    harness.fund(USDT, Decimal("10000"))
+    harness.sandbox.configure(taker_depth="0.04")
+    placed = run(harness.venue.place_order(market("thin-1", Side.BUY, "0.1")))
+    assert placed.status is OrderStatus.EXPIRED
+    assert placed.filled_quantity == Quantity("0.04")
+    (fill,) = run(harness.venue.fetch_fills(BTC))
+    assert (fill.client_order_id, fill.quantity) == (cid("thin-1"), Quantity("0.04"))
+    assert placed.fills == (fill,), "the answer carries the fill it made"
+    harness.sandbox.configure(unlimited_depth=True)
+    assert run(harness.venue.place_order(market("thin-2", Side.BUY, "0.1"))).status is OrderStatus.FILLED
+
+
 def test_a_resting_orders_answer_carries_no_fill(harness: CcxtSandboxHarness) -> None:
     harness.fund(USDT, Decimal("10000"))
     resting = run(harness.venue.place_order(limit("lim-0", Side.BUY, "0.1", "29000")))

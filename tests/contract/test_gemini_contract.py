@@ -164,6 +164,19 @@ def test_market_order_is_an_immediate_or_cancel_limit_bounded_beyond_the_ask(har
     assert sent["client_order_id"] == "mkt-9"
 
 
+def test_a_market_order_on_a_thin_book_fills_what_is_offered_and_the_rest_is_cancelled(
+        harness: CcxtSandboxHarness) -> None:
+    # Gemini's immediate-or-cancel limit takes what the book offers up to its price and cancels the rest.
+    harness.fund(USDT, Decimal("10000"))
+    harness.sandbox.configure(taker_depth="0.04")
+    placed = run(harness.venue.place_order(market("thin-1", Side.BUY, "0.1")))
+    assert placed.status is OrderStatus.CANCELED
+    assert placed.filled_quantity == Quantity("0.04")
+    (fill,) = run(harness.venue.fetch_fills(BTC))
+    assert (fill.client_order_id, fill.quantity) == (cid("thin-1"), Quantity("0.04"))
+    assert balances(harness)["BTC"].total == Decimal("0.04")
+
+
 def test_post_only_that_would_take_is_cancelled_by_gemini_and_reported_rejected(harness: CcxtSandboxHarness) -> None:
     harness.fund(USDT, Decimal("10000"))
     with pytest.raises(OrderRejectedError, match="post-only"):

@@ -140,8 +140,16 @@ def _start(engine: Engine, o: Order) -> None:
     if o.time_in_force == "maker-or-cancel" and marketable:
         o.reason = "MakerOrCancelWouldTake"
         engine.finish(o, "CANCELED")
+    elif o.time_in_force == "fill-or-kill" and marketable and engine.taken(o) < o.remaining:
+        o.reason = "FillOrKillWouldNotFill"
+        engine.finish(o, "CANCELED")
     elif marketable:
-        engine.fill(o, o.remaining, last, maker=False)
+        quantity = engine.taken(o)  # what the touch gives (all of it unless ``taker_depth`` is set)
+        if quantity > 0:
+            engine.fill(o, quantity, last, maker=False)
+        if o.time_in_force == "immediate-or-cancel" and o.remaining > 0 and o.is_open:
+            o.reason = "ImmediateOrCancelWouldPost"  # the rest is cancelled; a plain limit rests with it
+            engine.finish(o, "CANCELED")
     elif o.time_in_force in ("immediate-or-cancel", "fill-or-kill"):
         ioc = o.time_in_force == "immediate-or-cancel"
         o.reason = "ImmediateOrCancelWouldPost" if ioc else "FillOrKillWouldNotFill"
