@@ -262,6 +262,40 @@ class Protection:
         return out
 
 
+class ThinBook:
+    """``--thin-book``: every few seconds the book is made thin (a taker order finds 0.001 to 0.003 BTC at the
+    touch, so entries, exits and triggered stops fill in part and expire with the rest) or deep again."""
+
+    def __init__(self, sandbox: Sandbox, rng: random.Random) -> None:
+        self.sandbox, self.rng = sandbox, rng
+        self.spells = 0
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="thin-book", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def halt(self) -> None:
+        self.stop.set()
+        self._thread.join(timeout=10)
+        self.sandbox.configure(unlimited_depth=True)
+
+    def figures(self) -> dict[str, int]:
+        """How many thin spells there were and how many orders the venue ended after filling them in part."""
+        with self.sandbox.exchange.lock:
+            partial = sum(1 for o in self.sandbox.exchange.engine.orders.values()
+                          if o.status in ("EXPIRED", "CANCELED") and 0 < o.executed_qty < o.orig_qty)
+        return {"thin_book_spells": self.spells, "orders_filled_in_part_then_ended": partial}
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.rng.uniform(2.0, 6.0)):
+            if self.rng.random() < 0.5:
+                self.sandbox.configure(taker_depth=self.rng.choice(("0.001", "0.0015", "0.003")))
+                self.spells += 1
+            else:
+                self.sandbox.configure(unlimited_depth=True)
+
+
 def _events(folder: Path) -> list[dict[str, Any]]:
     path = folder / "logs" / "telemetry.jsonl"
     if not path.exists():
@@ -285,17 +319,20 @@ def _start(folder: Path, sandbox: Sandbox, venue: Venue) -> subprocess.Popen[str
     )
 
 
-def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue = VENUES["binance"]
-         ) -> dict[str, Any]:
-    """Run the soak in ``folder``; return the figures."""
+def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue = VENUES["binance"], *,
+         thin_book: bool = False) -> dict[str, Any]:
+    """Run the soak in ``folder``; return the figures. ``thin_book``: spells of a thin book (``ThinBook``)."""
     rng = random.Random(seed)
     with running_sandbox(venue=venue.name, candle_ms=1000, history=60 if venue.name == "binance" else 120,
                          balances={"USDT": Decimal(100_000), "BNB": Decimal(10)}) as sb:
         sb.start_timer(1.0)
         _signals(folder / "signals.jsonl", datetime.now(UTC) + timedelta(seconds=3), restarts * 15 + 60)
         chaos, protection = Chaos(sb, fault_rate, rng, venue), Protection(sb)
+        thin = ThinBook(sb, random.Random(seed + 1)) if thin_book else None
         chaos.start()
         protection.start()
+        if thin is not None:
+            thin.start()
         crashes: list[str] = []
         refused: list[str] = []  # exit 2: what the bot said
         began = time.monotonic()
@@ -321,6 +358,8 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue
                 else:
                     crashes.append(f"exit {bot.returncode}: {err.strip().splitlines()[-1:] if err else ''}")
         chaos.halt()
+        if thin is not None:
+            thin.halt()
         soak_seconds = time.monotonic() - began
         started.append(time.time())
         last = _start(folder, sb, venue)
@@ -331,8 +370,9 @@ def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue
         if last.returncode not in (0,):
             crashes.append(f"final run exit {last.returncode}: {err.strip().splitlines()[-1:]}")
         summary = dict(line.split(None, 1) for line in out.strip().splitlines() if len(line.split(None, 1)) == 2)
-        return _figures(folder, sb, chaos=chaos, protection=protection, crashes=crashes, refused=refused,
-                        restarts=restarts, soak_seconds=soak_seconds, summary=summary, started=started, venue=venue)
+        figures = _figures(folder, sb, chaos=chaos, protection=protection, crashes=crashes, refused=refused,
+                           restarts=restarts, soak_seconds=soak_seconds, summary=summary, started=started, venue=venue)
+        return figures if thin is None else {**figures, **thin.figures()}
 
 
 def _count(folder: Path, event: str) -> int:
@@ -515,13 +555,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venue", choices=sorted(VENUES), default="binance", help="the emulator's face to trade on")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--keep", type=Path, help="run in this folder (kept) instead of a temporary one")
+    parser.add_argument("--thin-book", action="store_true",
+                        help="spells of a thin book: market orders and triggered stops fill in part and expire")
     args = parser.parse_args(argv)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        figures = soak(args.keep, args.restarts, args.fault_rate, args.seed, VENUES[args.venue])
+        figures = soak(args.keep, args.restarts, args.fault_rate, args.seed, VENUES[args.venue],
+                       thin_book=args.thin_book)
     else:
         with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
-            figures = soak(Path(folder), args.restarts, args.fault_rate, args.seed, VENUES[args.venue])
+            figures = soak(Path(folder), args.restarts, args.fault_rate, args.seed, VENUES[args.venue],
+                           thin_book=args.thin_book)
     if args.json:
         print(json.dumps(figures))
     else:
