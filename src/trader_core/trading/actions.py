@@ -167,9 +167,8 @@ class TradeActionHandler:
         mark = rules.round_price(price)
         wanted = signal.quantity.value if signal.quantity else (signal.notional or self.policy.stake) / price
         # A factor scales an entry down (volatility, break-glass), never up: a strategy or a model that wants more
-        # says so with a quantity or a notional. Above 1 it bought that many stakes, up to max_order_value.
-        factor = min(signal.size_factor or ONE, ONE)
-        wanted *= factor
+        # says so with a quantity or a notional.
+        wanted *= min(signal.size_factor or ONE, ONE)
         sizing = self.policy.sizing
         if sizing is None:
             quantity = rules.round_quantity(wanted)
