@@ -54,7 +54,7 @@ class RunSummary:
     fees: Decimal
     final_equity: Decimal
     max_drawdown_pct: Decimal
-    win_rate: Decimal
+    win_rate: Decimal | None  # None: no round trip closed, so no rate (said "n/a", as the report says it)
     buy_and_hold_return_pct: Decimal
     open_positions: int
     stop_reason: str
@@ -71,9 +71,9 @@ class RunSummary:
     net_pnl: Decimal = ZERO
 
     def as_dict(self) -> dict[str, str | int]:
-        """JSON-ready: counts as numbers, Decimals as strings."""
+        """JSON-ready: counts as numbers, Decimals as strings, an undefined ratio as "n/a"."""
         return {
-            name: value if isinstance(value, int) else str(value)
+            name: value if isinstance(value, int) else "n/a" if value is None else str(value)
             for name, value in attrs.asdict(self, recurse=False).items()
         }
 
@@ -106,7 +106,7 @@ def summarize(
         fees=_q(stats.fees, _FINE),
         final_equity=_q(equity(balance, tracker, prices), _CENTS),
         max_drawdown_pct=_q(curve.max_drawdown_pct, _CENTS),
-        win_rate=_q(Decimal(wins) / len(closed) if closed else ZERO, Decimal("0.0001")),
+        win_rate=_q(Decimal(wins) / len(closed), Decimal("0.0001")) if closed else None,
         buy_and_hold_return_pct=_q(hold_pct, _CENTS),
         open_positions=len(tracker.holdings()),
         stop_reason=stop_reason,

@@ -213,6 +213,8 @@ def test_a_csv_replay_without_a_trade_is_reported_from_its_candle_file_and_the_r
     data = wave_csv(tmp_path / "quiet.csv", candles=20, start_ms=1_717_200_000_000)  # too short for SMA 10/30
     ran = _app(tmp_path, "run", "--data", str(data), "--symbol", "BTC/USDT")
     assert ran.returncode == 0, ran.stderr
+    shown = dict(line.split(None, 1) for line in ran.stdout.splitlines() if len(line.split(None, 1)) == 2)
+    assert shown["win_rate"] == "n/a", "no round trip: no win rate (it said 0, a run that lost every trade)"
     refused = _app(tmp_path, "report", "--json", "r.json")
     assert refused.returncode == 2
     assert "--candles FILE" in refused.stderr, "the refusal names the way to a report"
