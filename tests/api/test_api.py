@@ -229,3 +229,13 @@ def test_a_store_failure_does_not_name_the_database(tmp_path: Path) -> None:
     assert "the store failed" in answer.json()["error"]
     assert str(tmp_path) not in answer.text
     assert "sqlite" not in answer.text
+
+
+@pytest.mark.parametrize("wait", ["abc", "0", "61"])
+def test_a_command_refused_for_its_wait_is_not_queued(client: httpx.Client, wait: str) -> None:
+    """A 400 means "not sent": a script that retries on it must not get the command twice."""
+    before = client.get("/api/v1/bots/alpha/commands").json()["commands"]
+    answer = client.post("/api/v1/bots/alpha/commands/halt", headers=AUTH, params={"wait": wait})
+    assert answer.status_code == 400
+    assert answer.json()["error"] in {"not an integer: 'abc'", f"{wait} is outside 1..60"}
+    assert client.get("/api/v1/bots/alpha/commands").json()["commands"] == before

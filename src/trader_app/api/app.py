@@ -116,6 +116,9 @@ class Endpoints:
         """Queue a command; with ``?wait=N``, wait up to N seconds for the bot's result."""
         body: dict[str, Any] = request.state.body
         bot = request.path_params["bot"]
+        # A bad ?wait= is refused before anything is queued: a 400 must mean "not sent", or a script that retries
+        # on a 400 would send the command twice.
+        _wait_seconds(request)
         try:
             name = CommandName(request.path_params["name"])
         except ValueError:
@@ -135,10 +138,10 @@ class Endpoints:
     async def awaited(self, request: Request, queued: Any) -> Any:
         """With ``?wait=N``: the command once the bot has answered, or as it stands after N seconds. Waits on the
         event loop (a worker thread only for each look), so waiting clients cannot use up the worker threads."""
-        wait = request.query_params.get("wait")
+        wait = _wait_seconds(request)
         if wait is None:
             return queued
-        deadline = time.monotonic() + _int(wait, 10, 1, 60)
+        deadline = time.monotonic() + wait
         bot = request.path_params["bot"]
         while queued["status"] == "pending" and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
@@ -282,6 +285,12 @@ def _int(text: str | None, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise BadRequestError(f"{value} is outside {low}..{high}")
     return value
+
+
+def _wait_seconds(request: Request) -> int | None:
+    """``?wait=N`` of a command (1-60 s), or ``None`` without it."""
+    wait = request.query_params.get("wait")
+    return None if wait is None else _int(wait, 10, 1, 60)
 
 
 def _time(text: str | None, name: str) -> datetime | None:
