@@ -99,6 +99,11 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
      "UTC offset +99:00 is out of range; an offset runs from -23:59 to +23:59"),
     ("GET", "/api/v1/bots/alpha/trades?end=10000-01-01T00:00:00Z", None, 400,
      "year 10000 is beyond the calendar; years run from 1 to 9999"),
+    # Swapped dates match nothing: said, not an empty page (or "not available") a script takes for no trades.
+    ("GET", "/api/v1/bots/alpha/trades?start=2025-01-02T00:00:00Z&end=2025-01-01T00:00:00Z", None, 400,
+     "start 2025-01-02T00:00:00Z is after end 2025-01-01T00:00:00Z"),
+    ("GET", "/api/v1/bots/alpha/metrics?start=2025-01-01T02:00:00%2B01:00&end=2025-01-01T00:00:00Z", None, 400,
+     "start 2025-01-01T02:00:00+01:00 is after end 2025-01-01T00:00:00Z"),
     ("GET", "/api/v1/bots/alpha/trades?run=nope", None, 404, "no run 'nope'"),
     ("GET", "/api/v1/bots/alpha/metrics?run=nope", None, 404, "not available"),
     ("GET", "/api/v1/bots/alpha/llm/calls/c1", None, 404, "no such LLM trace"),

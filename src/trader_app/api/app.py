@@ -70,8 +70,8 @@ class Endpoints:
     def trades(self, request: Request) -> Any:
         """Round trips, filtered by symbol and entry time, paged (in the database)."""
         q = request.query_params
-        where = RoundTripFilter(symbol=q.get("symbol"), start=_time(q.get("start"), "start"),
-                                 end=_time(q.get("end"), "end"))
+        start, end = _range(request)
+        where = RoundTripFilter(symbol=q.get("symbol"), start=start, end=end)
         offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
         return self.fleet.trades(request.path_params["bot"], q.get("run"), where, offset, limit)
 
@@ -84,8 +84,7 @@ class Endpoints:
         q = request.query_params
         bot = request.path_params["bot"]
         self.fleet.store(bot)
-        found = self.reports.metrics(bot, q.get("run"), _time(q.get("start"), "start"),
-                                      _time(q.get("end"), "end"))
+        found = self.reports.metrics(bot, q.get("run"), *_range(request))
         if found is None:
             raise NotFoundError("report metrics are not available")
         return found
@@ -285,6 +284,15 @@ def _int(text: str | None, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise BadRequestError(f"{value} is outside {low}..{high}")
     return value
+
+
+def _range(request: Request) -> tuple[datetime | None, datetime | None]:
+    """``?start=&end=``; a start after the end is refused (swapped, they would match nothing, silently)."""
+    q = request.query_params
+    start, end = _time(q.get("start"), "start"), _time(q.get("end"), "end")
+    if start is not None and end is not None and start > end:
+        raise BadRequestError(f"start {q['start']} is after end {q['end']}")
+    return start, end
 
 
 def _wait_seconds(request: Request) -> int | None:
