@@ -198,3 +198,28 @@ def test_an_unreadable_bot_does_not_blank_the_others_and_a_pause_length_must_be_
         assert [(c["name"], c["minutes"]) for c in log] == [("pause", 30)], "only the whole-minute pause was sent"
     finally:
         server.stop()
+
+
+def test_a_command_button_says_so_when_the_server_does_not_answer(tmp_path: Path) -> None:
+    """A server stopped under an open page: pressing a button must not leave the last answer standing (it read
+    as if this command had been queued) nor say nothing."""
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    assert main(["run", "--days", "1", "--db", url, "--bot", "good"]) == 0
+    server = Server(create_app(Fleet(url), TOKEN))
+    stopped = False
+    try:
+        with browser_page(server.url + "/?bot=good") as page:
+            page.wait_for("!!document.getElementById('cmd-halt')")
+            page.evaluate(f"(() => {{ const t = document.getElementById('token'); t.value = '{TOKEN}'; "
+                          "t.dispatchEvent(new Event('change')); return true; })()")
+            page.evaluate("document.getElementById('cmd-halt').click(), true")
+            page.wait_for("document.getElementById('command-result').textContent.startsWith('queued halt')")
+            server.stop()
+            stopped = True
+            page.evaluate("document.getElementById('cmd-stop').click(), true")
+            shown = page.wait_for("(t => t.startsWith('no answer') && t)"
+                                  "(document.getElementById('command-result').textContent)")
+            assert "stop may not have reached bot good; check its command log" in shown
+    finally:
+        if not stopped:
+            server.stop()

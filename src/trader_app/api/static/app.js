@@ -64,9 +64,20 @@ async function send(name) {
     }
     if (text) body = {minutes: Number(text)};
   } else if (!confirm("Send " + name + " to bot " + selected + "?")) return;
-  const r = await fetch("/api/v1/bots/" + encodeURIComponent(selected) + "/commands/" + name,
-                        {method: "POST", headers: headers(), body: JSON.stringify(body)});
-  const j = await r.json();
+  // What the line said before must not stand for this command's answer: a server that does not answer (stopped,
+  // restarted, a proxy's HTML error page) is said as such, with what to check before sending again.
+  const bot = selected;
+  out.textContent = "sending " + name + " to " + bot + "\u2026";
+  let r, j;
+  try {
+    r = await fetch("/api/v1/bots/" + encodeURIComponent(bot) + "/commands/" + name,
+                    {method: "POST", headers: headers(), body: JSON.stringify(body)});
+  } catch (e) {
+    out.textContent = "no answer from the server (" + e.message + "): " + name + " may not have reached bot " + bot +
+      "; check its command log before sending it again";
+    return;
+  }
+  try { j = await r.json(); } catch (e) { j = {error: "HTTP " + r.status + " " + r.statusText + " (not the API's answer)"}; }
   const length = name === "pause" ? (j.minutes ? " for " + j.minutes + " min" : " until resumed") : "";
   out.textContent = r.ok ? "queued " + j.name + length + " (" + j.command_id + ")" : "refused: " + j.error;
   refresh();
