@@ -5,6 +5,7 @@ source fails. A model's answer is shown as text, never run as markup."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -223,3 +224,16 @@ def test_a_command_button_says_so_when_the_server_does_not_answer(tmp_path: Path
     finally:
         if not stopped:
             server.stop()
+
+
+def test_markup_that_slips_into_the_dashboard_cannot_run_script(database: str) -> None:
+    """Defence in depth behind textContent: should a model's answer (or a bot's text) ever reach the page as
+    markup, its inline handler does not run and it cannot post a form elsewhere; the dashboard itself still works."""
+    with _serve(database, RecordedLlm()) as server, browser_page(server.url + "/?bot=alpha") as page:
+        page.wait_for("document.querySelectorAll('#trades tbody tr').length === 20")
+        hostile = '<img id="slipped" src="/nothing.png" onerror="document.body.dataset.owned = \'yes\'">'
+        page.evaluate(f"document.body.insertAdjacentHTML('beforeend', {json.dumps(hostile)}), true")
+        page.wait_for("document.getElementById('slipped').complete")  # its error event has been dispatched
+        assert page.evaluate("document.body.dataset.owned === undefined"), "the inline handler ran"
+        page.wait_for(f"{ROWS} === 2")
+        assert page.evaluate("document.getElementById('chart').childElementCount") == 2, "the chart is drawn"

@@ -33,7 +33,7 @@ from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, Unav
 from trader_core.model import InvalidValueError, StoreError, TraderError, parse_time
 from trader_core.model.commands import CommandName
 
-__all__ = ["TOKEN_HEADER", "Endpoints", "create_app"]
+__all__ = ["CSP", "TOKEN_HEADER", "Endpoints", "create_app"]
 
 TOKEN_HEADER = "X-Trader-Token"  # noqa: S105 - a header name, not a secret
 _STATIC = Path(__file__).parent / "static"
@@ -217,7 +217,10 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
 
 
 _LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
-_HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),
+# Only this server's own files run, fetch and style the page: no inline script or handler, no form posted
+# elsewhere, no framing. The dashboard writes every stored text with textContent; this holds should one slip.
+CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+_HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", CSP.encode()),
             (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 
 
