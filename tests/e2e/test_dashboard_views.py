@@ -194,6 +194,9 @@ def test_an_unreadable_bot_does_not_blank_the_others_and_a_pause_length_must_be_
             page.prompt_text = "30"
             page.evaluate("document.getElementById('cmd-pause').click(), true")
             page.wait_for("document.getElementById('command-result').textContent.includes('pause for 30 min')")
+            # Like every other button's confirmation, the pause prompt names the bot it pauses (of several).
+            assert [d for d in page.dialogs if "minutes" in d] == \
+                ["Pause bot good for how many minutes? (empty: until resumed)"] * 2
         with httpx.Client(base_url=server.url) as http:
             log = http.get("/api/v1/bots/good/commands").json()["commands"]
         assert [(c["name"], c["minutes"]) for c in log] == [("pause", 30)], "only the whole-minute pause was sent"

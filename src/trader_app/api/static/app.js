@@ -54,7 +54,7 @@ async function send(name) {
   let body = {};
   const out = document.getElementById("command-result");
   if (name === "pause") {
-    const m = prompt("Pause for how many minutes? (empty: until resumed)", "");
+    const m = prompt("Pause bot " + selected + " for how many minutes? (empty: until resumed)", "");
     if (m === null) return;
     const text = m.trim();
     // A whole number of minutes or nothing: "30 min" or "1,5" must not become a pause with no end.
