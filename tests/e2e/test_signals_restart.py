@@ -47,7 +47,9 @@ def test_handled_signals_never_fire_again_and_missed_ones_are_reported(tmp_path:
     lines = [
         {"at": (now + timedelta(seconds=4)).isoformat(), "action": "BUY", "symbol": "BTC/USDT", "notional": "600"},
         {"at": (now + timedelta(seconds=9)).isoformat(), "action": "CLOSE_POSITION", "symbol": "BTC/USDT"},
-        {"at": (now + timedelta(seconds=16)).isoformat(), "action": "BUY", "symbol": "BTC/USDT", "notional": "600",
+        # Due well after the first run stops, however busy the machine (at +16 s a loaded CI machine once still ran
+        # the first bot then), and well before the second starts.
+        {"at": (now + timedelta(seconds=30)).isoformat(), "action": "BUY", "symbol": "BTC/USDT", "notional": "600",
          "reason": "due while the bot is down"},
     ]
     (tmp_path / "signals.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
@@ -64,7 +66,8 @@ def test_handled_signals_never_fire_again_and_missed_ones_are_reported(tmp_path:
     sent_before = _orders(moving_sandbox)
     assert sent_before, "the BUY reached the venue"
 
-    while datetime.now(UTC) < now + timedelta(seconds=17):
+    assert datetime.now(UTC) < now + timedelta(seconds=30), "the first run outlived the third line's time"
+    while datetime.now(UTC) < now + timedelta(seconds=31):
         time.sleep(0.2)  # the third line falls due while no bot runs
     again = _start(tmp_path, moving_sandbox)
     deadline = time.monotonic() + 60
