@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from decimal import Decimal
 from pathlib import Path
 
@@ -187,6 +188,25 @@ def test_serve_refuses_beyond_loopback_without_a_token_and_a_short_token() -> No
         check_bind("127.0.0.1", 8080, "short")
     with pytest.raises(ConfigError, match="--port"):
         check_bind("127.0.0.1", 0, None)
+
+
+@pytest.mark.parametrize("token", [TOKEN + " ", " " + TOKEN, TOKEN + "\n", TOKEN[:-1] + "é",
+                                   TOKEN[:8] + " " + TOKEN[8:]])
+def test_serve_refuses_a_token_no_client_could_send(token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """HTTP strips a header's surrounding spaces and a browser sends ISO-8859-1 only: with such a token every
+    command would be refused as "wrong token", however exactly the operator pasted it."""
+    monkeypatch.setenv("TRADER_API__TOKEN", token)
+    url = tmp_sqlite(tmp_path)
+    capsys.readouterr()
+    with socket.socket() as taken:  # should it be accepted, the server fails to bind instead of serving on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--db", url, "--port", str(taken.getsockname()[1])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("trader-app: error: TRADER_API__TOKEN must be ASCII letters, digits and punctuation")
+    assert TOKEN[:8] not in err[0], "the token itself is never printed"
 
 
 def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
