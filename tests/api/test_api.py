@@ -95,6 +95,11 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     ("GET", "/api/v1/bots/nobody/status", None, 404, "no bot 'nobody'"),
     ("GET", "/api/v1/bots/alpha/trades?limit=0", None, 400, "outside 1..1000"),
     ("GET", "/api/v1/bots/alpha/trades?limit=x", None, 400, "not an integer"),
+    ("GET", "/api/v1/bots/alpha/trades?limit=%EF%BC%95", None, 400, "not an integer: '\uff15'"),  # a fullwidth 5
+    ("GET", "/api/v1/bots/alpha/trades?offset=1_0", None, 400, "not an integer: '1_0'"),
+    # A huge number is said in one short line, not echoed back whole (5,000 digits).
+    ("GET", "/api/v1/bots/alpha/trades?limit=" + "9" * 5000, None, 400, "99999999999999999999... is outside 1..1000"),
+    ("GET", "/api/v1/bots/alpha/trades?limit=" + "x" * 4000, None, 400, "not an integer: 'xxxxxxxxxxxxxxxxxxxx...'"),
     ("GET", "/api/v1/bots/alpha/trades?start=yesterday", None, 400, "ISO-8601"),
     ("GET", "/api/v1/bots/alpha/trades?start=2025-01-01T00:00:00", None, 400, "without a timezone"),
     ("GET", "/api/v1/bots/alpha/trades?start=2025-01-01T00:00:00%2B99:00", None, 400,
@@ -128,6 +133,7 @@ def test_bad_input_is_a_4xx_with_a_json_error(client: httpx.Client, case: tuple[
     assert answer.status_code == code
     assert text in answer.json()["error"]
     assert "Traceback" not in answer.text
+    assert len(answer.json()["error"]) < 300
 
 
 def test_metrics_are_the_report_trader_app_report_writes(client: httpx.Client, database: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -277,13 +278,20 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _int(text: str | None, default: int, low: int, high: int) -> int:
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequestError(f"not an integer: {text!r}") from None
+    # Plain ASCII digits only (int() also takes "1_000", " 5" and other scripts' digits); the answer quotes at most
+    # 20 characters of what was sent, so a megabyte of digits is not echoed back.
+    shown = text if len(text) <= 20 else text[:20] + "..."
+    if not _INTEGER.fullmatch(text):
+        raise BadRequestError(f"not an integer: {shown!r}")
+    if len(text) > 20:
+        raise BadRequestError(f"{shown} is outside {low}..{high}")
+    value = int(text)
     if not low <= value <= high:
         raise BadRequestError(f"{value} is outside {low}..{high}")
     return value
