@@ -248,6 +248,18 @@ def test_every_answer_forbids_framing_and_sniffing(client: httpx.Client) -> None
         assert headers["x-content-type-options"] == "nosniff"
 
 
+def test_the_dashboard_is_asked_again_after_an_upgrade_and_the_data_is_never_cached(client: httpx.Client) -> None:
+    """Without Cache-Control a browser keeps a file with a Last-Modified for a tenth of its age on its own: after
+    an upgrade, hours of the old script against the new API. The bots' data stays out of the disk cache."""
+    for path in ("/", "/static/app.js", "/static/style.css"):
+        answer = client.get(path)
+        assert answer.headers["cache-control"] == "no-cache"
+        if path.startswith("/static/"):  # asking again costs a 304 while the file has not changed
+            assert client.get(path, headers={"If-None-Match": answer.headers["etag"]}).status_code == 304
+    for path in ("/api/v1/bots", "/api/v1/bots/alpha/status", "/api/v1/bots/alpha/trades", "/api/v1/nothing"):
+        assert client.get(path).headers["cache-control"] == "no-store"
+
+
 def test_a_store_failure_does_not_name_the_database(tmp_path: Path) -> None:
     url = tmp_sqlite(tmp_path)
     assert main(["run", "--days", "1", "--db", url, "--bot", "gamma"]) == 0

@@ -246,9 +246,14 @@ class _Guarded:
                                   "localhost and [::1] only")(scope, receive, send)
                 return
 
+        # The page and its script are asked again (a cheap 304) each load, so an upgrade shows at once, not after
+        # the hours a browser may keep a file on its own; the bots' data is never written to the browser's cache.
+        cache = b"no-store" if scope["path"].startswith("/api/") else b"no-cache"
+
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *_HEADERS]}
+                message = {**message, "headers": [*message.get("headers", []), *_HEADERS,
+                                                   (b"cache-control", cache)]}
             await send(message)
 
         await self.app(scope, receive, with_headers)
