@@ -228,14 +228,15 @@ def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8080", "127.0.0.1.nip.io", "10.0.0.5"])
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8080", "127.0.0.1.nip.io", "10.0.0.5",
+                                  "127.0.0.1.", "[::ffff:10.0.0.5]", ""])
 def test_a_page_that_rebinds_its_name_to_loopback_reads_nothing(client: httpx.Client, host: str) -> None:
     """DNS rebinding: a web page whose name now resolves to 127.0.0.1 sends its own name as Host. Reads need no
     token on loopback, so the Host is what tells the page from the user's browser on this machine."""
     answer = client.get("/api/v1/bots/alpha/status", headers={"Host": host})
     assert answer.status_code == 421
     assert "alpha" not in answer.text
-    for name in ("127.0.0.1", "localhost", "[::1]"):
+    for name in ("127.0.0.1", "localhost", "[::1]", "127.0.0.2", "[0:0:0:0:0:0:0:1]"):
         assert client.get("/api/v1/bots", headers={"Host": f"{name}:8080"}).status_code == 200
 
 

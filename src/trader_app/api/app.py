@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -225,6 +226,17 @@ _HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", CSP.enco
             (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 
 
+def _loopback_host(name: str) -> bool:
+    """``localhost`` or a loopback address (``serve --host 127.0.0.2`` is reached as that): a rebinding page can
+    only send a name, and an address in ``Host`` is the one the browser connected to."""
+    if name.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
 @attrs.frozen
 class _Guarded:
     """The app behind two guards. On loopback (reads need no token) a request must name a loopback host: a web page
@@ -241,9 +253,9 @@ class _Guarded:
         if self.loopback_only:
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            if name.lower() not in _LOOPBACK_NAMES:
-                await _error(421, f"host {host[:100]!r} is not this machine: the server answers 127.0.0.1, "
-                                  "localhost and [::1] only")(scope, receive, send)
+            if not _loopback_host(name):
+                await _error(421, f"host {host[:100]!r} is not this machine: the server answers localhost "
+                                  "and loopback addresses (127.0.0.1, [::1]) only")(scope, receive, send)
                 return
 
         # The page and its script are asked again (a cheap 304) each load, so an upgrade shows at once, not after
