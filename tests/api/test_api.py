@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 
 from tests.api.conftest import TOKEN, Server, store_unreadable_state, tmp_sqlite
 from trader_app.api import create_app
@@ -285,3 +287,29 @@ def test_a_command_refused_for_its_wait_is_not_queued(client: httpx.Client, wait
     assert answer.status_code == 400
     assert answer.json()["error"] in {"not an integer: 'abc'", f"{wait} is outside 1..60"}
     assert client.get("/api/v1/bots/alpha/commands").json()["commands"] == before
+
+
+def test_a_queued_command_is_answered_as_queued_when_the_store_fails_during_its_wait(tmp_path: Path) -> None:
+    """Once the command is in the queue, a store that fails while the server waits for the bot's result must not
+    turn the answer into an error: the caller would take it for "not sent" and send it again."""
+    url = tmp_sqlite(tmp_path)
+    assert main(["run", "--days", "1", "--db", url, "--bot", "gamma"]) == 0
+    server = Server(create_app(Fleet(url), TOKEN))
+    answers: list[httpx.Response] = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=70) as http:
+            sender = threading.Thread(target=lambda: answers.append(http.post(
+                "/api/v1/bots/gamma/commands/halt", headers=AUTH, params={"wait": 60})))
+            sender.start()
+            engine = sqlalchemy.create_engine(url)
+            while sender.is_alive():  # once the halt is queued, its table goes away under the waiting server
+                with engine.begin() as connection:
+                    if connection.execute(sqlalchemy.text("select count(*) from commands")).scalar():
+                        connection.execute(sqlalchemy.text("alter table commands rename to commands_away"))
+                        break
+            sender.join(70)
+            engine.dispose()
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [200], [a.text for a in answers]
+    assert (answers[0].json()["name"], answers[0].json()["status"]) == ("halt", "pending")

@@ -146,7 +146,13 @@ class Endpoints:
         bot = request.path_params["bot"]
         while queued["status"] == "pending" and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-            queued = await run_in_threadpool(self.fleet.command, bot, queued["command_id"])
+            try:
+                queued = await run_in_threadpool(self.fleet.command, bot, queued["command_id"])
+            except (StoreError, NotFoundError) as exc:
+                # The command is queued: an error status would read as "not sent" and a retry would send it
+                # twice. The answer is the command as last seen (pending); its log says how it ended.
+                logger.warning("api: stopped waiting for {}: {}", queued["command_id"], exc)
+                break
         return queued
 
     def schema(self, _: Request) -> Any:
