@@ -124,7 +124,10 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     # What a browser sends for a length it could not read ("30 min"): not a pause until resumed.
     ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": None}, 400, "positive integer"),
     ("POST", "/api/v1/bots/alpha/commands/pause", [1], 400, "JSON object"),
-    ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, ""),
+    ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, "the body is not JSON ("),
+    # What curl -d minutes=5 sends: said in words, not only as a JSON parser's column number.
+    ("POST", "/api/v1/bots/alpha/commands/pause", "minutes=5", 400,
+     'send a JSON object such as {"minutes": 30}, or no body'),
     ("GET", "/api/v1/nothing", None, 404, "not found"),
     ("DELETE", "/api/v1/bots", None, 405, "not allowed"),
 ])

@@ -176,7 +176,11 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
                 why = f"missing or wrong {TOKEN_HEADER}" if token else "no token is configured (TRADER_API__TOKEN)"
                 return _error(401, f"unauthorised: {why}")
             try:
-                body = await request.json() if write and await request.body() else {}
+                try:
+                    body = await request.json() if write and await request.body() else {}
+                except ValueError as exc:  # form data (curl -d minutes=5), bad UTF-8, broken JSON
+                    raise BadRequestError(f"the body is not JSON ({exc}): send a JSON object such as "
+                                          '{"minutes": 30}, or no body') from None
                 if not isinstance(body, dict):
                     raise BadRequestError("the body must be a JSON object")
                 request.state.body = body
