@@ -44,6 +44,8 @@ def test_trades_are_paged_and_filtered_and_the_equity_curve_adds_them_up(client:
     assert page["trades"] == rows[1:3]
     eth = client.get("/api/v1/bots/alpha/trades", params={"symbol": "ETH/USDT", "limit": 1000}).json()["trades"]
     assert eth == [r for r in rows if r["symbol"] == "ETH/USDT"]
+    lower = client.get("/api/v1/bots/alpha/trades", params={"symbol": "eth/usdt", "limit": 1000}).json()["trades"]
+    assert lower == eth, "a symbol in any case, as Symbol.parse takes it everywhere"
     assert client.get("/api/v1/bots/alpha/trades", params={"symbol": "XRP/USDT"}).json()["total"] == 0
     cut = rows[2]["entry_time"]
     later = client.get("/api/v1/bots/alpha/trades", params={"start": cut, "limit": 1000}).json()
@@ -113,6 +115,10 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
      "start 2025-01-02T00:00:00Z is after end 2025-01-01T00:00:00Z"),
     ("GET", "/api/v1/bots/alpha/metrics?start=2025-01-01T02:00:00%2B01:00&end=2025-01-01T00:00:00Z", None, 400,
      "start 2025-01-01T02:00:00+01:00 is after end 2025-01-01T00:00:00Z"),
+    # A symbol the run cannot hold is said, not answered with no trades.
+    ("GET", "/api/v1/bots/alpha/trades?symbol=BTCUSDT", None, 400,
+     "invalid symbol 'BTCUSDT': expected BASE/QUOTE, e.g. BTC/USDT"),
+    ("GET", "/api/v1/bots/alpha/trades?symbol=", None, 400, "invalid symbol ''"),
     ("GET", "/api/v1/bots/alpha/trades?run=nope", None, 404, "no run 'nope'"),
     ("GET", "/api/v1/bots/alpha/metrics?run=nope", None, 404, "not available"),
     ("GET", "/api/v1/bots/alpha/llm/calls/c1", None, 404, "no such LLM trace"),

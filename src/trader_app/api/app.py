@@ -32,7 +32,7 @@ from trader_adapters.sql.round_trips import RoundTripFilter
 from trader_app.api.fleet import ConflictError, Fleet, NotFoundError
 from trader_app.api.openapi import openapi_schema
 from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, UnavailableReport
-from trader_core.model import InvalidValueError, StoreError, TraderError, parse_time
+from trader_core.model import InvalidValueError, StoreError, Symbol, TraderError, parse_time
 from trader_core.model.commands import CommandName
 
 __all__ = ["CSP", "TOKEN_HEADER", "Endpoints", "create_app"]
@@ -73,7 +73,9 @@ class Endpoints:
         """Round trips, filtered by symbol and entry time, paged (in the database)."""
         q = request.query_params
         start, end = _range(request)
-        where = RoundTripFilter(symbol=q.get("symbol"), start=start, end=end)
+        # As BASE/QUOTE, any case: "BTCUSDT" or an empty value would match nothing and read as "no trades".
+        symbol = None if q.get("symbol") is None else str(Symbol.parse(q["symbol"]))
+        where = RoundTripFilter(symbol=symbol, start=start, end=end)
         offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
         return self.fleet.trades(request.path_params["bot"], q.get("run"), where, offset, limit)
 
