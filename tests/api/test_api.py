@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 
 from tests.api.conftest import TOKEN, Server, store_unreadable_state, tmp_sqlite
 from trader_app.api import create_app
@@ -41,6 +44,8 @@ def test_trades_are_paged_and_filtered_and_the_equity_curve_adds_them_up(client:
     assert page["trades"] == rows[1:3]
     eth = client.get("/api/v1/bots/alpha/trades", params={"symbol": "ETH/USDT", "limit": 1000}).json()["trades"]
     assert eth == [r for r in rows if r["symbol"] == "ETH/USDT"]
+    lower = client.get("/api/v1/bots/alpha/trades", params={"symbol": "eth/usdt", "limit": 1000}).json()["trades"]
+    assert lower == eth, "a symbol in any case, as Symbol.parse takes it everywhere"
     assert client.get("/api/v1/bots/alpha/trades", params={"symbol": "XRP/USDT"}).json()["total"] == 0
     cut = rows[2]["entry_time"]
     later = client.get("/api/v1/bots/alpha/trades", params={"start": cut, "limit": 1000}).json()
@@ -94,6 +99,11 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     ("GET", "/api/v1/bots/nobody/status", None, 404, "no bot 'nobody'"),
     ("GET", "/api/v1/bots/alpha/trades?limit=0", None, 400, "outside 1..1000"),
     ("GET", "/api/v1/bots/alpha/trades?limit=x", None, 400, "not an integer"),
+    ("GET", "/api/v1/bots/alpha/trades?limit=%EF%BC%95", None, 400, "not an integer: '\uff15'"),  # a fullwidth 5
+    ("GET", "/api/v1/bots/alpha/trades?offset=1_0", None, 400, "not an integer: '1_0'"),
+    # A huge number is said in one short line, not echoed back whole (5,000 digits).
+    ("GET", "/api/v1/bots/alpha/trades?limit=" + "9" * 5000, None, 400, "99999999999999999999... is outside 1..1000"),
+    ("GET", "/api/v1/bots/alpha/trades?limit=" + "x" * 4000, None, 400, "not an integer: 'xxxxxxxxxxxxxxxxxxxx...'"),
     ("GET", "/api/v1/bots/alpha/trades?start=yesterday", None, 400, "ISO-8601"),
     ("GET", "/api/v1/bots/alpha/trades?start=2025-01-01T00:00:00", None, 400, "without a timezone"),
     ("GET", "/api/v1/bots/alpha/trades?start=2025-01-01T00:00:00%2B99:00", None, 400,
@@ -105,6 +115,10 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
      "start 2025-01-02T00:00:00Z is after end 2025-01-01T00:00:00Z"),
     ("GET", "/api/v1/bots/alpha/metrics?start=2025-01-01T02:00:00%2B01:00&end=2025-01-01T00:00:00Z", None, 400,
      "start 2025-01-01T02:00:00+01:00 is after end 2025-01-01T00:00:00Z"),
+    # A symbol the run cannot hold is said, not answered with no trades.
+    ("GET", "/api/v1/bots/alpha/trades?symbol=BTCUSDT", None, 400,
+     "invalid symbol 'BTCUSDT': expected BASE/QUOTE, e.g. BTC/USDT"),
+    ("GET", "/api/v1/bots/alpha/trades?symbol=", None, 400, "invalid symbol ''"),
     ("GET", "/api/v1/bots/alpha/trades?run=nope", None, 404, "no run 'nope'"),
     ("GET", "/api/v1/bots/alpha/metrics?run=nope", None, 404, "not available"),
     ("GET", "/api/v1/bots/alpha/llm/calls/c1", None, 404, "no such LLM trace"),
@@ -116,7 +130,10 @@ def test_a_command_needs_the_token_and_lands_in_the_queue_as_trader_app_command_
     # What a browser sends for a length it could not read ("30 min"): not a pause until resumed.
     ("POST", "/api/v1/bots/alpha/commands/pause", {"minutes": None}, 400, "positive integer"),
     ("POST", "/api/v1/bots/alpha/commands/pause", [1], 400, "JSON object"),
-    ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, ""),
+    ("POST", "/api/v1/bots/alpha/commands/pause", "{not json", 400, "the body is not JSON ("),
+    # What curl -d minutes=5 sends: said in words, not only as a JSON parser's column number.
+    ("POST", "/api/v1/bots/alpha/commands/pause", "minutes=5", 400,
+     'send a JSON object such as {"minutes": 30}, or no body'),
     ("GET", "/api/v1/nothing", None, 404, "not found"),
     ("DELETE", "/api/v1/bots", None, 405, "not allowed"),
 ])
@@ -127,6 +144,7 @@ def test_bad_input_is_a_4xx_with_a_json_error(client: httpx.Client, case: tuple[
     assert answer.status_code == code
     assert text in answer.json()["error"]
     assert "Traceback" not in answer.text
+    assert len(answer.json()["error"]) < 300
 
 
 def test_metrics_are_the_report_trader_app_report_writes(client: httpx.Client, database: str,
@@ -189,6 +207,25 @@ def test_serve_refuses_beyond_loopback_without_a_token_and_a_short_token() -> No
         check_bind("127.0.0.1", 0, None)
 
 
+@pytest.mark.parametrize("token", [TOKEN + " ", " " + TOKEN, TOKEN + "\n", TOKEN[:-1] + "é",
+                                   TOKEN[:8] + " " + TOKEN[8:]])
+def test_serve_refuses_a_token_no_client_could_send(token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """HTTP strips a header's surrounding spaces and a browser sends ISO-8859-1 only: with such a token every
+    command would be refused as "wrong token", however exactly the operator pasted it."""
+    monkeypatch.setenv("TRADER_API__TOKEN", token)
+    url = tmp_sqlite(tmp_path)
+    capsys.readouterr()
+    with socket.socket() as taken:  # should it be accepted, the server fails to bind instead of serving on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--db", url, "--port", str(taken.getsockname()[1])]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("trader-app: error: TRADER_API__TOKEN must be ASCII letters, digits and punctuation")
+    assert TOKEN[:8] not in err[0], "the token itself is never printed"
+
+
 def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("TRADER_API__TOKEN", raising=False)
@@ -202,14 +239,15 @@ def test_trader_app_serve_beyond_loopback_without_a_token_exits_2_with_one_line(
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8080", "127.0.0.1.nip.io", "10.0.0.5"])
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8080", "127.0.0.1.nip.io", "10.0.0.5",
+                                  "127.0.0.1.", "[::ffff:10.0.0.5]", ""])
 def test_a_page_that_rebinds_its_name_to_loopback_reads_nothing(client: httpx.Client, host: str) -> None:
     """DNS rebinding: a web page whose name now resolves to 127.0.0.1 sends its own name as Host. Reads need no
     token on loopback, so the Host is what tells the page from the user's browser on this machine."""
     answer = client.get("/api/v1/bots/alpha/status", headers={"Host": host})
     assert answer.status_code == 421
     assert "alpha" not in answer.text
-    for name in ("127.0.0.1", "localhost", "[::1]"):
+    for name in ("127.0.0.1", "localhost", "[::1]", "127.0.0.2", "[0:0:0:0:0:0:0:1]"):
         assert client.get("/api/v1/bots", headers={"Host": f"{name}:8080"}).status_code == 200
 
 
@@ -220,6 +258,18 @@ def test_every_answer_forbids_framing_and_sniffing(client: httpx.Client) -> None
         assert headers["content-security-policy"] == CSP
         assert "frame-ancestors 'none'" in CSP
         assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_dashboard_is_asked_again_after_an_upgrade_and_the_data_is_never_cached(client: httpx.Client) -> None:
+    """Without Cache-Control a browser keeps a file with a Last-Modified for a tenth of its age on its own: after
+    an upgrade, hours of the old script against the new API. The bots' data stays out of the disk cache."""
+    for path in ("/", "/static/app.js", "/static/style.css"):
+        answer = client.get(path)
+        assert answer.headers["cache-control"] == "no-cache"
+        if path.startswith("/static/"):  # asking again costs a 304 while the file has not changed
+            assert client.get(path, headers={"If-None-Match": answer.headers["etag"]}).status_code == 304
+    for path in ("/api/v1/bots", "/api/v1/bots/alpha/status", "/api/v1/bots/alpha/trades", "/api/v1/nothing"):
+        assert client.get(path).headers["cache-control"] == "no-store"
 
 
 def test_a_store_failure_does_not_name_the_database(tmp_path: Path) -> None:
@@ -246,3 +296,29 @@ def test_a_command_refused_for_its_wait_is_not_queued(client: httpx.Client, wait
     assert answer.status_code == 400
     assert answer.json()["error"] in {"not an integer: 'abc'", f"{wait} is outside 1..60"}
     assert client.get("/api/v1/bots/alpha/commands").json()["commands"] == before
+
+
+def test_a_queued_command_is_answered_as_queued_when_the_store_fails_during_its_wait(tmp_path: Path) -> None:
+    """Once the command is in the queue, a store that fails while the server waits for the bot's result must not
+    turn the answer into an error: the caller would take it for "not sent" and send it again."""
+    url = tmp_sqlite(tmp_path)
+    assert main(["run", "--days", "1", "--db", url, "--bot", "gamma"]) == 0
+    server = Server(create_app(Fleet(url), TOKEN))
+    answers: list[httpx.Response] = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=70) as http:
+            sender = threading.Thread(target=lambda: answers.append(http.post(
+                "/api/v1/bots/gamma/commands/halt", headers=AUTH, params={"wait": 60})))
+            sender.start()
+            engine = sqlalchemy.create_engine(url)
+            while sender.is_alive():  # once the halt is queued, its table goes away under the waiting server
+                with engine.begin() as connection:
+                    if connection.execute(sqlalchemy.text("select count(*) from commands")).scalar():
+                        connection.execute(sqlalchemy.text("alter table commands rename to commands_away"))
+                        break
+            sender.join(70)
+            engine.dispose()
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [200], [a.text for a in answers]
+    assert (answers[0].json()["name"], answers[0].json()["status"]) == ("halt", "pending")

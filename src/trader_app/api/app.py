@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -30,7 +32,7 @@ from trader_adapters.sql.round_trips import RoundTripFilter
 from trader_app.api.fleet import ConflictError, Fleet, NotFoundError
 from trader_app.api.openapi import openapi_schema
 from trader_app.api.sources import LlmSource, ReportSource, UnavailableLlm, UnavailableReport
-from trader_core.model import InvalidValueError, StoreError, TraderError, parse_time
+from trader_core.model import InvalidValueError, StoreError, Symbol, TraderError, parse_time
 from trader_core.model.commands import CommandName
 
 __all__ = ["CSP", "TOKEN_HEADER", "Endpoints", "create_app"]
@@ -71,7 +73,9 @@ class Endpoints:
         """Round trips, filtered by symbol and entry time, paged (in the database)."""
         q = request.query_params
         start, end = _range(request)
-        where = RoundTripFilter(symbol=q.get("symbol"), start=start, end=end)
+        # As BASE/QUOTE, any case: "BTCUSDT" or an empty value would match nothing and read as "no trades".
+        symbol = None if q.get("symbol") is None else str(Symbol.parse(q["symbol"]))
+        where = RoundTripFilter(symbol=symbol, start=start, end=end)
         offset, limit = _int(q.get("offset"), 0, 0, 10**9), _int(q.get("limit"), 100, 1, 1000)
         return self.fleet.trades(request.path_params["bot"], q.get("run"), where, offset, limit)
 
@@ -144,7 +148,13 @@ class Endpoints:
         bot = request.path_params["bot"]
         while queued["status"] == "pending" and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-            queued = await run_in_threadpool(self.fleet.command, bot, queued["command_id"])
+            try:
+                queued = await run_in_threadpool(self.fleet.command, bot, queued["command_id"])
+            except (StoreError, NotFoundError) as exc:
+                # The command is queued: an error status would read as "not sent" and a retry would send it
+                # twice. The answer is the command as last seen (pending); its log says how it ended.
+                logger.warning("api: stopped waiting for {}: {}", queued["command_id"], exc)
+                break
         return queued
 
     def schema(self, _: Request) -> Any:
@@ -168,7 +178,11 @@ def create_app(fleet: Fleet, token: str | None, *, require_token_for_reads: bool
                 why = f"missing or wrong {TOKEN_HEADER}" if token else "no token is configured (TRADER_API__TOKEN)"
                 return _error(401, f"unauthorised: {why}")
             try:
-                body = await request.json() if write and await request.body() else {}
+                try:
+                    body = await request.json() if write and await request.body() else {}
+                except ValueError as exc:  # form data (curl -d minutes=5), bad UTF-8, broken JSON
+                    raise BadRequestError(f"the body is not JSON ({exc}): send a JSON object such as "
+                                          '{"minutes": 30}, or no body') from None
                 if not isinstance(body, dict):
                     raise BadRequestError("the body must be a JSON object")
                 request.state.body = body
@@ -224,6 +238,17 @@ _HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", CSP.enco
             (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 
 
+def _loopback_host(name: str) -> bool:
+    """``localhost`` or a loopback address (``serve --host 127.0.0.2`` is reached as that): a rebinding page can
+    only send a name, and an address in ``Host`` is the one the browser connected to."""
+    if name.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
 @attrs.frozen
 class _Guarded:
     """The app behind two guards. On loopback (reads need no token) a request must name a loopback host: a web page
@@ -240,14 +265,19 @@ class _Guarded:
         if self.loopback_only:
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-            if name.lower() not in _LOOPBACK_NAMES:
-                await _error(421, f"host {host[:100]!r} is not this machine: the server answers 127.0.0.1, "
-                                  "localhost and [::1] only")(scope, receive, send)
+            if not _loopback_host(name):
+                await _error(421, f"host {host[:100]!r} is not this machine: the server answers localhost "
+                                  "and loopback addresses (127.0.0.1, [::1]) only")(scope, receive, send)
                 return
+
+        # The page and its script are asked again (a cheap 304) each load, so an upgrade shows at once, not after
+        # the hours a browser may keep a file on its own; the bots' data is never written to the browser's cache.
+        cache = b"no-store" if scope["path"].startswith("/api/") else b"no-cache"
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *_HEADERS]}
+                message = {**message, "headers": [*message.get("headers", []), *_HEADERS,
+                                                   (b"cache-control", cache)]}
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -277,13 +307,20 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 def _int(text: str | None, default: int, low: int, high: int) -> int:
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequestError(f"not an integer: {text!r}") from None
+    # Plain ASCII digits only (int() also takes "1_000", " 5" and other scripts' digits); the answer quotes at most
+    # 20 characters of what was sent, so a megabyte of digits is not echoed back.
+    shown = text if len(text) <= 20 else text[:20] + "..."
+    if not _INTEGER.fullmatch(text):
+        raise BadRequestError(f"not an integer: {shown!r}")
+    if len(text) > 20:
+        raise BadRequestError(f"{shown} is outside {low}..{high}")
+    value = int(text)
     if not low <= value <= high:
         raise BadRequestError(f"{value} is outside {low}..{high}")
     return value

@@ -46,6 +46,11 @@ def check_bind(host: str, port: int, token: str | None) -> bool:
         raise ConfigError(f"--port must be 1..65535, got {port}")
     if token is not None and len(token) < _MIN_TOKEN:
         raise ConfigError(f"{TOKEN_ENV} is too short: use at least {_MIN_TOKEN} characters")
+    if token is not None and not all("!" <= c <= "~" for c in token):
+        # HTTP drops a header's surrounding spaces and a browser cannot send other characters: such a token
+        # would never match, and every command would be refused as "wrong token".
+        raise ConfigError(f"{TOKEN_ENV} must be ASCII letters, digits and punctuation, without spaces "
+                          "(as `openssl rand -hex 24` prints): a client could not send it as it is")
     if is_loopback(host):
         return False
     if token is None:
