@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -267,12 +266,8 @@ class LlmStrategy:
             ledger = uow.ledger.find(self._bound.scope)
         if ledger is None:
             return None
-        try:
-            today = now.astimezone(ZoneInfo(ledger.day_timezone)).date()
-        except (ZoneInfoNotFoundError, ValueError):
-            today = now.astimezone(UTC).date()
-        day = next((d for d in ledger.days if d.day == today), None)
-        if day is None or not fee_ratio_blocks(day.realized_pnl, day.fees, self.policy.gates):
+        day = ledger.day_at(now)
+        if not fee_ratio_blocks(day.realized_pnl, day.fees, self.policy.gates):
             return None
         return (f"LLM fee-ratio cooldown until the day ends ({ledger.day_timezone}): fees {day.fees:.2f} today "
                 f"against a gross realized PnL of {day.realized_pnl:.2f} (limit "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,7 +35,7 @@ from trader_core.model import (
     StoreError,
     TrackedOrder,
 )
-from trader_core.model.stats import DayStats, LedgerSnapshot, StatsScope
+from trader_core.model.stats import LedgerSnapshot, StatsScope
 from trader_core.ports import Store, UnitOfWork
 
 __all__ = ["collect_status", "register", "render_status", "status_command"]
@@ -210,8 +209,8 @@ def _pnl(ledger: LedgerSnapshot | None, now: datetime) -> dict[str, Any]:
     if ledger is None:
         zero = {"fills": 0, "gross_pnl": "0", "fees": "0", "net": "0"}
         return {"day": now.date().isoformat(), "day_timezone": "UTC", "today": dict(zero), "total": zero}
-    today = now.astimezone(zoneinfo.ZoneInfo(ledger.day_timezone)).date()
-    day = next((d for d in ledger.days if d.day == today), None) or DayStats(day=today)
+    day = ledger.day_at(now)
+    today = day.day
     totals = ledger.totals
     return {
         "day": today.isoformat(), "day_timezone": ledger.day_timezone,

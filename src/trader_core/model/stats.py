@@ -6,8 +6,9 @@ one replay run (runs are independent) or the whole bot (a live or paper bot trad
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -111,3 +112,13 @@ class LedgerSnapshot:
     holdings: tuple[Holding, ...] = ()
     fees_by_asset: tuple[Money, ...] = ()
     days: tuple[DayStats, ...] = ()
+
+    def day_at(self, now: datetime) -> DayStats:
+        """The row of the local day (``day_timezone``; UTC should the name be unknown) that ``now`` falls on; an
+        empty one when no fill fell on it."""
+        try:
+            zone: tzinfo = ZoneInfo(self.day_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = UTC
+        today = now.astimezone(zone).date()
+        return next((d for d in self.days if d.day == today), None) or DayStats(day=today)
