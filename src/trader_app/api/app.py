@@ -68,7 +68,7 @@ class Endpoints:
         return lambda request: {name: self.fleet.status(request.path_params["bot"])[name]}
 
     def trades(self, request: Request) -> Any:
-        """Round trips, filtered by symbol and entry time, paged (in the database)."""
+        """Round trips, filtered by symbol and time (as the metrics count them), paged (in the database)."""
         q = request.query_params
         where = RoundTripFilter(symbol=q.get("symbol"), start=_time(q.get("start"), "start"),
                                  end=_time(q.get("end"), "end"))
