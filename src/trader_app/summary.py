@@ -12,7 +12,7 @@ from trader_core.health import HealthSnapshot
 from trader_core.model import ZERO, FillRecord, OrderRole, Plan, PlanStatus, Symbol
 from trader_core.portfolio import PortfolioTracker
 
-__all__ = ["EquityCurve", "RunSummary", "round_trips"]
+__all__ = ["EquityCurve", "RunSummary", "plain", "round_trips"]
 
 _CENTS = Decimal("0.01")
 _FINE = Decimal("0.00000001")
@@ -159,8 +159,8 @@ def round_trips(plans: Iterable[Plan], fills: Iterable[FillRecord], include_open
             "side": "long" if plan.side.sign > 0 else "short",
             "entry_time": entries[0].fill.time.isoformat(),
             "exit_time": exits[-1].fill.time.isoformat() if exits and plan.status is PlanStatus.CLOSED else "",
-            "entry_price": str(_vwap(entries)),
-            "exit_price": str(_vwap(exits)) if exits else "",
+            "entry_price": _vwap(entries),
+            "exit_price": _vwap(exits) if exits else "",
             "quantity": str(sum((r.fill.quantity.value for r in entries), ZERO)),
             "fees": str(_q(fees, _FINE)),
             "realized_pnl": str(_q(realized - fees, _FINE)),
@@ -169,7 +169,13 @@ def round_trips(plans: Iterable[Plan], fills: Iterable[FillRecord], include_open
     return rows
 
 
-def _vwap(records: list[FillRecord]) -> Decimal:
+def _vwap(records: list[FillRecord]) -> str:
+    """The volume-weighted price in plain notation without trailing zeros (100, never 1E+2)."""
     quantity = sum((r.fill.quantity.value for r in records), ZERO)
     notional = sum((r.fill.notional for r in records), ZERO)
-    return _q(notional / quantity, _FINE).normalize()
+    return plain(_q(notional / quantity, _FINE))
+
+
+def plain(value: Decimal) -> str:
+    """``value`` without trailing zeros, in plain notation: ``Decimal.normalize`` alone writes 100 as 1E+2."""
+    return format(value.normalize(), "f")

@@ -24,6 +24,7 @@ from trader_app.commands.target import add_target, target
 from trader_app.llm_status import budget_json
 from trader_app.loop_status import STATUS_KEY, LoopStatus
 from trader_app.stored_runs import no_runs
+from trader_app.summary import plain
 from trader_app.terminal import key_value_table, rows_table, show
 from trader_core.model import (
     ZERO,
@@ -168,7 +169,7 @@ def _positions(ledger: LedgerSnapshot | None, prices: dict[str, Decimal]) -> lis
         average = holding.average_cost
         rows.append({
             "symbol": str(holding.symbol), "quantity": str(holding.quantity), "cost": str(holding.cost),
-            "average_cost": None if average is None else str(_fine(average)),
+            "average_cost": None if average is None else _fine(average),
             "last_price": None if price is None else str(price),
             "market_value": None if price is None else str(holding.market_value(price)),
             "unrealized_pnl": None if price is None else str(holding.market_value(price) - holding.cost),
@@ -176,8 +177,10 @@ def _positions(ledger: LedgerSnapshot | None, prices: dict[str, Decimal]) -> lis
     return rows
 
 
-def _fine(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.00000001")).normalize()
+def _fine(value: Decimal) -> str:
+    """``value`` to 8 places, without trailing zeros, in plain notation (an average cost of 100 is 100, not 1E+2;
+    a PnL of 19.8216 is not 19.821600000000000000)."""
+    return plain(value.quantize(Decimal("0.00000001")))
 
 
 def _plan(plan: Plan, orders: Sequence[TrackedOrder]) -> dict[str, Any]:
@@ -215,10 +218,10 @@ def _pnl(ledger: LedgerSnapshot | None, now: datetime) -> dict[str, Any]:
     totals = ledger.totals
     return {
         "day": today.isoformat(), "day_timezone": ledger.day_timezone,
-        "today": {"fills": day.fills, "gross_pnl": str(day.realized_pnl), "fees": str(day.fees),
-                  "net": str(day.net)},
-        "total": {"fills": totals.fills, "gross_pnl": str(totals.realized_pnl), "fees": str(totals.fees),
-                  "net": str(totals.net)},
+        "today": {"fills": day.fills, "gross_pnl": _fine(day.realized_pnl), "fees": _fine(day.fees),
+                  "net": _fine(day.net)},
+        "total": {"fills": totals.fills, "gross_pnl": _fine(totals.realized_pnl), "fees": _fine(totals.fees),
+                  "net": _fine(totals.net)},
     }
 
 
