@@ -126,3 +126,18 @@ def test_trades_and_status_write_plain_figures_that_agree_with_the_summary(tmp_p
     total = status["pnl"]["total"]
     assert total == {"fills": 3, "gross_pnl": "24.5", "fees": "2.0245", "net": "22.4755"}  # fees 1 + 0.5245 + 0.5
     assert D(total["net"]) == D(summary["realized_pnl"]) == D(row["realized_pnl"])
+
+
+def test_status_of_a_replay_that_ended_paused_says_so_as_its_summary_did(tmp_path: Path) -> None:
+    """A replay keeps its trading state to itself: its summary said "reducing until ... (scripted pause)" and
+    ``status`` said "active", with nothing to tell the two apart."""
+    summary, _ = _run(tmp_path, {"at": "2025-01-01T02:50:00Z", "action": "PAUSE_TRADING", "symbol": "BTC/USDT",
+                                 "minutes": 600, "reason": "scripted pause"})
+    assert summary["trading_state"] == "reducing until 2025-01-01T12:50:00+00:00 (scripted pause)"
+    status = json.loads(_app(tmp_path, "status", "--json").stdout)
+    state = status["trading_state"]
+    assert (state["state"], state["reason"], state["until"]) == ("reducing", "scripted pause",
+                                                                 "2025-01-01T12:50:00+00:00")
+    assert state["source"] == f"end of replay run {status['run']['run_id']}"
+    shown = _app(tmp_path, "status").stdout
+    assert "trading state  reducing until 2025-01-01T12:50:00+00:00  (scripted pause)" in shown

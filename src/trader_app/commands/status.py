@@ -11,6 +11,7 @@ output's ``realized_pnl``, is after fees). A table for people, or ``--json``
 from __future__ import annotations
 
 import json
+import re
 import sys
 import zoneinfo
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from trader_core.model import (
     StoreError,
     TrackedOrder,
 )
+from trader_core.model.health import TradingStatus
 from trader_core.model.stats import DayStats, LedgerSnapshot, StatsScope
 from trader_core.ports import Store, UnitOfWork
 
@@ -101,13 +103,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
             "host": lease.host, "pid": lease.pid, "since": lease.since.isoformat(),
             "expires_at": lease.expires_at.isoformat(), "alive": lease.in_force(now),
         },
-        "trading_state": {
-            "state": "active" if trading is None else trading.state.value,
-            "reason": "" if trading is None else trading.reason,
-            "source": "" if trading is None else trading.source,
-            "since": None if trading is None else trading.since.isoformat(),
-            "until": None if trading is None or trading.until is None else trading.until.isoformat(),
-        },
+        "trading_state": _trading_json(trading, latest),
         "loop": None if loop is None else {
             "at": loop.at.isoformat(), "age_s": str(_age(now, loop.at)), "ticks": loop.ticks,
             "duration_s": str(loop.duration_s), "lag_s": str(loop.lag_s), "interval_s": str(loop.interval_s),
@@ -120,6 +116,30 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         "orders": [_order(order) for order in orders],
         "pnl": _pnl(ledger, now),
         "llm_budget": llm_budget,
+    }
+
+
+_ENDED_IN = re.compile(r"(?P<state>\w+)(?: until (?P<until>\S+))? \((?P<reason>.*)\)", re.DOTALL)
+
+
+def _trading_json(trading: TradingStatus | None, latest: RunRecord | None) -> dict[str, Any]:
+    """The trading state in force; for a finished replay (which keeps its state to itself, never in the bot's
+    ``trading_state``), the state it ended in, as its summary says it: a replay that ended paused read "active"."""
+    if trading is None and latest is not None and latest.mode == "replay" and latest.summary_json:
+        try:
+            ended = str(json.loads(latest.summary_json).get("trading_state") or "active")
+        except (ValueError, AttributeError):
+            ended = "active"
+        found = _ENDED_IN.fullmatch(ended)
+        if found is not None:
+            return {"state": found["state"], "reason": found["reason"],
+                    "source": f"end of replay run {latest.run_id.value}", "since": None, "until": found["until"]}
+    return {
+        "state": "active" if trading is None else trading.state.value,
+        "reason": "" if trading is None else trading.reason,
+        "source": "" if trading is None else trading.source,
+        "since": None if trading is None else trading.since.isoformat(),
+        "until": None if trading is None or trading.until is None else trading.until.isoformat(),
     }
 
 
