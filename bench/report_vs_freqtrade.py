@@ -42,8 +42,8 @@ def _ours(path: Path) -> dict[str, Decimal]:
         "trades": Decimal(stats["count"]), "wins": Decimal(stats["wins"]), "losses": Decimal(stats["losses"]),
         "draws": Decimal(0), "profit": Decimal(stats["net_profit"]),
         "profit factor": Decimal(stats["profit_factor"] or 0),  # null: no losing trade (freqtrade says 0)
-        "best trade": Decimal(stats["best"]),
-        "worst trade": Decimal(stats["worst"]), "max drawdown closed": Decimal(data["closed_drawdown"]["amount"]),
+        "best trade": Decimal(stats["best"] or 0),  # null: no trade (freqtrade says 0)
+        "worst trade": Decimal(stats["worst"] or 0), "max drawdown closed": Decimal(data["closed_drawdown"]["amount"]),
     }
 
 

@@ -456,7 +456,7 @@ class StrategyOrchestrator:
         summary = summarize(
             run_id=self.run.run_id.value, candles=self.candles, tracker=s.tracker, plans=plans,
             balance=self.balance, prices=s.market.last_prices(),
-            first_opens={sym: p for sym in s.market.symbols if (p := s.market.first_open(sym)) is not None},
+            first_prices={sym: p for sym in s.market.symbols if (p := s.market.first_price(sym)) is not None},
             curve=self.curve, stop_reason=reason, elapsed_s=elapsed_s, health=s.health.snapshot(),
             llm=llm, reconciliation=_reconciliation_line(s.reconciler.report if s.reconciler is not None else None),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,13 +17,22 @@ import attrs
 
 from trader_adapters.report import PricePoint, TradeMark
 from trader_app.summary import round_trips
-from trader_core.analytics import EquityPoint, Report, RoundTrip, build_report, equity_curve
+from trader_core.analytics import (
+    EquityPoint,
+    OpenTrade,
+    Report,
+    RoundTrip,
+    build_report,
+    equity_curve,
+    open_trade,
+)
 from trader_core.costs import spend_of
 from trader_core.model import (
     Candle,
     ConfigError,
     FillRecord,
     Plan,
+    PlanStatus,
     RunRecord,
     Symbol,
     Timeframe,
@@ -50,12 +59,26 @@ class ReportInputs:
     marks: tuple[TradeMark, ...]
 
 
-def _trips(plans: Sequence[Plan], fills: Sequence[FillRecord]) -> list[RoundTrip]:
-    return [RoundTrip(symbol=row["symbol"], entry_time=datetime.fromisoformat(row["entry_time"]),
-                      exit_time=datetime.fromisoformat(row["exit_time"]), entry_price=Decimal(row["entry_price"]),
-                      exit_price=Decimal(row["exit_price"]), quantity=Decimal(row["quantity"]),
-                      fees=Decimal(row["fees"]), net_pnl=Decimal(row["realized_pnl"]), exit_reason=row["exit_reason"])
-            for row in round_trips(plans, fills, include_open=False)]
+def _trip(row: dict[str, str]) -> RoundTrip:
+    return RoundTrip(symbol=row["symbol"], entry_time=datetime.fromisoformat(row["entry_time"]),
+                     exit_time=datetime.fromisoformat(row["exit_time"]), entry_price=Decimal(row["entry_price"]),
+                     exit_price=Decimal(row["exit_price"]), quantity=Decimal(row["quantity"]),
+                     fees=Decimal(row["fees"]), net_pnl=Decimal(row["realized_pnl"]), exit_reason=row["exit_reason"])
+
+
+def _open_at(plans: Sequence[Plan], fills: Sequence[FillRecord], rows: Sequence[dict[str, str]], end: datetime,
+             last: Mapping[Symbol, Decimal]) -> list[OpenTrade]:
+    """The round trips open at ``end``: entered by then, and still open or closed after it (a plan closed
+    without an exit fill of this run is neither: nothing of its result is in the run's fills)."""
+    active = {p.plan_id.value for p in plans if p.status is not PlanStatus.CLOSED}
+    wanted = {row["plan_id"] for row in rows if (row["plan_id"] in active and not row["exit_time"])
+              or (row["exit_time"] and datetime.fromisoformat(row["exit_time"]) > end)}
+    own: dict[str, list[FillRecord]] = {}
+    for record in fills:
+        if record.plan_id is not None and record.plan_id.value in wanted:
+            own.setdefault(record.plan_id.value, []).append(record)
+    found = (open_trade(records, end, last) for records in own.values())
+    return [trade for trade in found if trade is not None]
 
 
 def _balance(run: RunRecord) -> Decimal:
@@ -128,7 +151,8 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
     # Round trips and equity come from the whole run, then are cut to the range: a trade entered before ``since``
     # and closed inside it is the range's, whole, and the equity at ``since`` (what the run held then included)
     # is the range's starting balance, never a holding rebuilt from the range's fills alone.
-    trades = [t for t in _trips(plans, fills) if within(t.exit_time)]
+    rows = round_trips(plans, fills, include_open=True)
+    trades = [t for t in map(_trip, (row for row in rows if row["exit_time"])) if within(t.exit_time)]
     if candles:
         whole = [(c.close_time, c.symbol, c.close) for c in candles]
     else:
@@ -143,7 +167,7 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
     before = [point for point in curve if since is not None and point.at < since]
     balance = before[-1].equity if before else _balance(run)
     equity = [point for point in curve if within(point.at)]
-    fills = [f for f in fills if within(f.fill.time)]
+    shown = [f for f in fills if within(f.fill.time)]
     first: dict[Symbol, Decimal] = {}
     last: dict[Symbol, Decimal] = {}
     for _, symbol, price in series:
@@ -152,8 +176,9 @@ def gather(run: RunRecord, plans: Sequence[Plan], fills: Sequence[FillRecord], c
     start = min(series[0][0], *(t.entry_time for t in trades)) if trades else series[0][0]
     end = max(series[-1][0], *(t.exit_time for t in trades)) if trades else series[-1][0]
     report = build_report(trades=trades, equity=equity, balance=balance, first_prices=first, last_prices=last,
-                          start=start, end=end, llm_cost=spend_of(c for c in llm_calls if within(c.at)).cost)
+                          start=start, end=end, llm_cost=spend_of(c for c in llm_calls if within(c.at)).cost,
+                          open_trades=_open_at(plans, fills, rows, end, last))
     marks = [TradeMark(f.fill.time, f.fill.price.value, f.role.value == "entry", f"{f.role.value} {f.fill.side.value} "
-                       f"{f.fill.quantity.value} @ {f.fill.price.value}") for f in fills]
+                       f"{f.fill.quantity.value} @ {f.fill.price.value}") for f in shown]
     return ReportInputs(report=report, trades=tuple(trades), equity=tuple(equity),
                         prices=tuple(PricePoint(at, price) for at, _, price in series), marks=tuple(marks))

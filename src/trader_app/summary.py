@@ -12,7 +12,7 @@ from trader_core.health import HealthSnapshot
 from trader_core.model import ZERO, FillRecord, OrderRole, Plan, PlanStatus, Symbol
 from trader_core.portfolio import PortfolioTracker
 
-__all__ = ["EquityCurve", "RunSummary", "round_trips"]
+__all__ = ["EquityCurve", "RunSummary", "plain", "round_trips"]
 
 _CENTS = Decimal("0.01")
 _FINE = Decimal("0.00000001")
@@ -42,6 +42,11 @@ def equity(balance: Decimal, tracker: PortfolioTracker, prices: Mapping[Symbol, 
     return balance + tracker.cash + held
 
 
+def unrealized(tracker: PortfolioTracker, prices: Mapping[Symbol, Decimal]) -> Decimal:
+    """Open holdings at ``prices`` less what they cost (one without a price at its cost, as ``equity`` counts it)."""
+    return sum((h.quantity * prices[h.symbol] - h.cost for h in tracker.holdings() if prices.get(h.symbol)), ZERO)
+
+
 @attrs.frozen(kw_only=True)
 class RunSummary:
     """What a run did, in the order the CLI prints it. Decimals print as plain strings."""
@@ -50,7 +55,8 @@ class RunSummary:
     candles: int
     round_trips: int
     fills: int
-    realized_pnl: Decimal
+    realized_pnl: Decimal  # after every fee paid, an open position's entry fee included (the ledger's net)
+    unrealized_pnl: Decimal  # open positions at the last prices less their cost: realized + unrealized = equity change
     fees: Decimal
     final_equity: Decimal
     max_drawdown_pct: Decimal
@@ -86,14 +92,14 @@ class RunSummary:
 
 def summarize(
     *, run_id: str, candles: int, tracker: PortfolioTracker, plans: Iterable[Plan], balance: Decimal,
-    prices: Mapping[Symbol, Decimal], first_opens: Mapping[Symbol, Decimal], curve: EquityCurve,
+    prices: Mapping[Symbol, Decimal], first_prices: Mapping[Symbol, Decimal], curve: EquityCurve,
     stop_reason: str, elapsed_s: Decimal, reconciliation: str | None = None, health: HealthSnapshot | None = None,
     llm: LlmSpend | None = None,
 ) -> RunSummary:
     """Build the summary of a finished run."""
     closed = [p for p in plans if p.status is PlanStatus.CLOSED]
     wins = sum(1 for p in closed if tracker.plan_result(p.plan_id).net > ZERO)
-    returns = [prices[s] / first_opens[s] - 1 for s in first_opens if s in prices]
+    returns = [prices[s] / first_prices[s] - 1 for s in first_prices if s in prices]
     hold_pct = sum(returns, ZERO) / len(returns) * 100 if returns else ZERO
     stats = tracker.stats
     spend = llm or LlmSpend()
@@ -103,6 +109,7 @@ def summarize(
         round_trips=len(closed),
         fills=stats.fills,
         realized_pnl=_q(stats.net_realized, _FINE),
+        unrealized_pnl=_q(unrealized(tracker, prices), _FINE),
         fees=_q(stats.fees, _FINE),
         final_equity=_q(equity(balance, tracker, prices), _CENTS),
         max_drawdown_pct=_q(curve.max_drawdown_pct, _CENTS),
@@ -159,8 +166,8 @@ def round_trips(plans: Iterable[Plan], fills: Iterable[FillRecord], include_open
             "side": "long" if plan.side.sign > 0 else "short",
             "entry_time": entries[0].fill.time.isoformat(),
             "exit_time": exits[-1].fill.time.isoformat() if exits and plan.status is PlanStatus.CLOSED else "",
-            "entry_price": str(_vwap(entries)),
-            "exit_price": str(_vwap(exits)) if exits else "",
+            "entry_price": _vwap(entries),
+            "exit_price": _vwap(exits) if exits else "",
             "quantity": str(sum((r.fill.quantity.value for r in entries), ZERO)),
             "fees": str(_q(fees, _FINE)),
             "realized_pnl": str(_q(realized - fees, _FINE)),
@@ -169,7 +176,13 @@ def round_trips(plans: Iterable[Plan], fills: Iterable[FillRecord], include_open
     return rows
 
 
-def _vwap(records: list[FillRecord]) -> Decimal:
+def _vwap(records: list[FillRecord]) -> str:
+    """The volume-weighted price in plain notation without trailing zeros (100, never 1E+2)."""
     quantity = sum((r.fill.quantity.value for r in records), ZERO)
     notional = sum((r.fill.notional for r in records), ZERO)
-    return _q(notional / quantity, _FINE).normalize()
+    return plain(_q(notional / quantity, _FINE))
+
+
+def plain(value: Decimal) -> str:
+    """``value`` without trailing zeros, in plain notation: ``Decimal.normalize`` alone writes 100 as 1E+2."""
+    return format(value.normalize(), "f")

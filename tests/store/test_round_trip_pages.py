@@ -137,13 +137,27 @@ FILTERS = [
     RoundTripFilter(start=datetime(2025, 3, 1, 2, 30, tzinfo=timezone(timedelta(hours=2))),
                     end=T0 + timedelta(minutes=131)),
     RoundTripFilter(symbol="BTC/USDT", end=T0 + timedelta(minutes=106)),
+    # By exit time: k11 exits at 323 min (and 250 us), a at 45, b's last exit at 31: a range that holds their exits
+    # and not their entries, an end exactly at an exit (excluded) and one a microsecond after it.
+    RoundTripFilter(start=T0 + timedelta(minutes=31), end=T0 + timedelta(minutes=45)),
+    RoundTripFilter(start=T0 + timedelta(minutes=31), end=T0 + timedelta(minutes=45, microseconds=251)),
+    RoundTripFilter(start=T0 + timedelta(minutes=300), end=T0 + timedelta(minutes=330)),
+    RoundTripFilter(end=T0 + timedelta(minutes=20)),
 ]
 
 
 def _matches(row: dict[str, str], where: RoundTripFilter) -> bool:
+    """The rule ``metrics`` counts a range by: a closed round trip by its exit time in ``[start, end)``, one still
+    open (no exit time, no exit reason) when it was entered before ``end``."""
+    if where.symbol is not None and row["symbol"] != where.symbol:
+        return False
+    if where.start is None and where.end is None:
+        return True
+    if row["exit_time"]:
+        exit_time = datetime.fromisoformat(row["exit_time"])
+        return (where.start is None or exit_time >= where.start) and (where.end is None or exit_time < where.end)
     entry = datetime.fromisoformat(row["entry_time"])
-    return ((where.symbol is None or row["symbol"] == where.symbol)
-            and (where.start is None or entry >= where.start) and (where.end is None or entry < where.end))
+    return not row["exit_reason"] and (where.end is None or entry < where.end)
 
 
 @pytest.mark.parametrize("where", FILTERS, ids=str)

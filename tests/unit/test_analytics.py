@@ -145,3 +145,28 @@ def test_ratios_without_a_loss_or_a_drawdown_are_undefined_and_shown_so() -> Non
     assert "n/a" in terminal.getvalue()
     page = render_html(report, title="t", trades=tuple(trades), equity=tuple(curve), prices=(), marks=())
     assert "<th>Profit factor</th><td>n/a</td>" in page
+
+
+def test_only_a_span_of_a_year_or_more_is_annualised_and_a_total_loss_stays_a_total_loss() -> None:
+    """Returns of less than a year are not annualised (the GIPS rule): 1 % in a day compounded to 3,678 % a year.
+    A total loss annualised to 0 % (it is -100 %)."""
+    daily = [EquityPoint(at(24 * d), D(1000) + d) for d in range(3)]
+    short = build_report(trades=[], equity=daily, balance=D(1000), first_prices={}, last_prices={}, start=at(0),
+                         end=at(48))
+    assert (short.annual_return_pct, short.calmar) == (None, None)
+    yearly = [EquityPoint(at(24 * d), D(1000) + (d % 7) * 3 + d) for d in range(400)]
+    long = build_report(trades=[], equity=yearly, balance=D(1000), first_prices={}, last_prices={}, start=at(0),
+                        end=at(24 * 399))
+    assert long.annual_return_pct is not None
+    assert long.calmar is not None
+    assert annualised(D(-1), timedelta(days=400)) == -1
+
+
+def test_a_sharpe_ratio_without_two_daily_returns_is_undefined_not_zero() -> None:
+    one_day = [EquityPoint(at(h), D(1000) + h) for h in range(20)]
+    report = build_report(trades=[trip("5")], equity=one_day, balance=D(1000), first_prices={}, last_prices={},
+                          start=at(0), end=at(19))
+    assert report.sharpe is None
+    steady = [EquityPoint(at(24 * d), D(1000) * D("1.01") ** d) for d in range(4)]  # 1 % every day: no spread
+    assert build_report(trades=[], equity=steady, balance=D(1000), first_prices={}, last_prices={}, start=at(0),
+                        end=at(72)).sharpe is None

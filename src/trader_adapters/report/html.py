@@ -81,23 +81,32 @@ def _table(title: str, rows: Sequence[GroupRow]) -> str:
 
 
 def _n(value: Decimal | None, places: int) -> str:
-    """``value`` to ``places`` decimals, or "n/a" when it is undefined (a ratio without a loss or a drawdown)."""
-    return "n/a" if value is None else f"{value:.{places}f}"
+    """``value`` to ``places`` decimals (thousands separated), or "n/a" when it is undefined (a ratio without a
+    loss or a drawdown, an average of nothing)."""
+    return "n/a" if value is None else f"{value:,.{places}f}"
+
+
+def _pct(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}%"
 
 
 def _metrics(report: Report) -> str:
     s, dd, cd = report.stats, report.drawdown, report.closed_drawdown
     pairs = [
         ("Final equity", f"{report.final_equity:,.2f}"), ("Total return", f"{report.total_return_pct:.2f}%"),
-        ("Annualised", f"{report.annual_return_pct:.2f}%"), ("Buy and hold", f"{report.buy_and_hold_pct:.2f}%"),
+        ("Annualised", _pct(report.annual_return_pct)), ("Buy and hold", f"{report.buy_and_hold_pct:.2f}%"),
         ("Max drawdown (marked)", f"{dd.pct:.2f}% / {dd.amount:,.2f}"),
         ("Max drawdown (closed)", f"{cd.pct:.2f}% / {cd.amount:,.2f}"),
         ("Drawdown peak -> trough", f"{dd.peak_at or '-'} -> {dd.trough_at or '-'} ({dd.duration})"),
-        ("Sharpe / Sortino / Calmar", f"{report.sharpe:.2f} / {_n(report.sortino, 2)} / {_n(report.calmar, 2)}"),
-        ("Trades / wins / losses", f"{s.count} / {s.wins} / {s.losses}"), ("Win rate", f"{s.win_rate * 100:.2f}%"),
-        ("Net profit", f"{s.net_profit:,.2f}"), ("Profit factor", _n(s.profit_factor, 3)),
-        ("Expectancy", f"{s.expectancy:,.4f}"), ("Average win / loss", f"{s.average_win:,.2f} / {s.average_loss:,.2f}"),
-        ("Best / worst trade", f"{s.best:,.2f} / {s.worst:,.2f}"),
+        ("Sharpe / Sortino / Calmar", f"{_n(report.sharpe, 2)} / {_n(report.sortino, 2)} / {_n(report.calmar, 2)}"),
+        ("Trades / wins / losses", f"{s.count} / {s.wins} / {s.losses}"),
+        ("Win rate", _pct(None if s.win_rate is None else s.win_rate * 100)),
+        ("Net profit (closed trades)", f"{s.net_profit:,.2f}"),
+        ("Open at the end / marked PnL", f"{report.open_trades} / {report.open_pnl:,.2f}"),
+        ("Profit factor", _n(s.profit_factor, 3)),
+        ("Expectancy", _n(s.expectancy, 4)),
+        ("Average win / loss", f"{_n(s.average_win, 2)} / {_n(s.average_loss, 2)}"),
+        ("Best / worst trade", f"{_n(s.best, 2)} / {_n(s.worst, 2)}"),
         ("Longest streaks win / loss", f"{s.longest_win_streak} / {s.longest_loss_streak}"),
         ("Exposure", f"{report.exposure_pct:.2f}%"), ("Trades per day", f"{report.trades_per_day:.2f}"),
         ("Average hold winners / losers", f"{s.average_hold_winners} / {s.average_hold_losers}"),

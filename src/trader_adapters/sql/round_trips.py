@@ -2,7 +2,8 @@
 chosen in SQL so that a request never loads every plan and fill of a long run.
 
 A round trip (as ``trader-app trades`` lists them) is a plan of the run that is not cancelled and has at least
-one entry fill of the run; its entry time is the time of its first entry fill in booking order. The page query
+one entry fill of the run; its entry time is the time of its first entry fill in booking order, its exit time
+(a closed plan's) that of its last exit fill. The page query
 filters and orders those in the database (plans by ``opened_at`` then row id, the order
 ``plans.list_for_run`` returns) and answers the page's plans and their fills, so the caller builds exactly the
 rows it would have built from the whole run. Both lean on the ``fills (bot_id, run_id, plan_id, role)`` index
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, String, and_, bindparam, exists, func, select, type_coerce
+from sqlalchemy import ColumnElement, String, and_, bindparam, exists, func, or_, select, type_coerce
 
 from trader_adapters.sql.mapping import FILL_READ_COLUMNS, fill_reader, plan_from_row
 from trader_adapters.sql.mapping.common import decimal_from, utc_from
@@ -39,7 +40,9 @@ _ENTRY = OrderRole.ENTRY.value
 
 @attrs.frozen(kw_only=True)
 class RoundTripFilter:
-    """Which round trips of a run: ``symbol`` (as ``BASE/QUOTE``), an entry time in ``[start, end)``."""
+    """Which round trips of a run: ``symbol`` (as ``BASE/QUOTE``), and in the range ``[start, end)`` the ones the
+    report of that range counts: a closed one by its exit time (when its PnL was realized), one still open when it
+    was open in the range (entered before ``end``)."""
 
     symbol: str | None = None
     start: datetime | None = None
@@ -71,18 +74,28 @@ def _matching(bot: str, run_id: RunId, where: RoundTripFilter) -> list[ColumnEle
     entry = FILLS.alias("entry")
     own_entry = and_(entry.c.bot_id == PLANS.c.bot_id, entry.c.run_id == PLANS.c.run_id,
                      entry.c.plan_id == PLANS.c.plan_id, entry.c.role == _ENTRY)
-    conditions = [PLANS.c.bot_id == bot, PLANS.c.run_id == run_id.value, PLANS.c.status != PlanStatus.CANCELLED.value]
+    conditions = [PLANS.c.bot_id == bot, PLANS.c.run_id == run_id.value, PLANS.c.status != PlanStatus.CANCELLED.value,
+                  exists().where(own_entry)]
     if where.symbol is not None:
         conditions.append(PLANS.c.symbol == where.symbol)
     if where.start is None and where.end is None:
-        conditions.append(exists().where(own_entry))
         return conditions
-    # The first entry fill's time; a plan without one compares as NULL, so it never matches.
-    first = select(entry.c.time).where(own_entry).order_by(entry.c.booking_seq).limit(1).scalar_subquery()
+    # A closed round trip by its exit time (its last exit fill in booking order, as its trades row shows it; one
+    # without an exit fill of the run has no exit time and matches no range); one still open while it was open:
+    # entered before ``end``. A NULL time compares as unknown, so it never matches.
+    closing = FILLS.alias("closing")
+    own_exit = and_(closing.c.bot_id == PLANS.c.bot_id, closing.c.run_id == PLANS.c.run_id,
+                    closing.c.plan_id == PLANS.c.plan_id, closing.c.role != _ENTRY)
+    last_exit = select(closing.c.time).where(own_exit).order_by(closing.c.booking_seq.desc()).limit(1)
+    first_entry = select(entry.c.time).where(own_entry).order_by(entry.c.booking_seq).limit(1)
+    exited = [PLANS.c.status == PlanStatus.CLOSED.value]
+    still_open = [PLANS.c.status != PlanStatus.CLOSED.value]
     if where.start is not None:
-        conditions.append(first >= where.start.astimezone(UTC))
+        exited.append(last_exit.scalar_subquery() >= where.start.astimezone(UTC))
     if where.end is not None:
-        conditions.append(first < where.end.astimezone(UTC))
+        exited.append(last_exit.scalar_subquery() < where.end.astimezone(UTC))
+        still_open.append(first_entry.scalar_subquery() < where.end.astimezone(UTC))
+    conditions.append(or_(and_(*exited), and_(*still_open)))
     return conditions
 
 

@@ -70,7 +70,7 @@ class Endpoints:
         return lambda request: {name: self.fleet.status(request.path_params["bot"])[name]}
 
     def trades(self, request: Request) -> Any:
-        """Round trips, filtered by symbol and entry time, paged (in the database)."""
+        """Round trips, filtered by symbol and time (as the metrics count them), paged (in the database)."""
         q = request.query_params
         start, end = _range(request)
         # As BASE/QUOTE, any case: "BTCUSDT" or an empty value would match nothing and read as "no trades".

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
@@ -90,8 +90,9 @@ class StoreReports:
 
     def metrics(self, bot: str, run: str | None, start: datetime | None,
                 end: datetime | None) -> dict[str, Any] | None:
-        """``report_document`` of ``run`` (default: the latest) limited to ``[start, end]``; ``None`` when the bot
-        has no such run or it has no closed trade to report."""
+        """``report_document`` of ``run`` (default: the latest) limited to ``[start, end)`` (``end`` excluded, as
+        the trades endpoint reads it: adjacent ranges count a trade once); ``None`` when the bot has no such run or
+        it has nothing to report in the range."""
         with self.stores(bot).unit_of_work() as uow:
             record = uow.runs.find(RunId(run)) if run else uow.runs.find_latest()
             if record is None:
@@ -124,9 +125,10 @@ def _report(bot: str, stored: StoredRun, start: datetime | None, end: datetime |
     from trader_app.reporting import gather, replayed_candles
 
     try:  # a synthetic replay is marked at its candles, generated again (kept with the report, as it is)
+        # ``gather`` takes both ends inclusive; stored times are whole microseconds.
+        until = None if end is None else end - timedelta(microseconds=1)
         inputs = gather(stored.record, stored.plans, stored.fills, replayed_candles(stored.record), since=start,
-                        until=end,
-                        llm_calls=stored.llm_calls, captured=stored.captured)
+                        until=until, llm_calls=stored.llm_calls, captured=stored.captured)
     except ConfigError:
         return None
     return report_document(inputs.report, run_id=stored.record.run_id.value, bot=bot)

@@ -11,6 +11,7 @@ output's ``realized_pnl``, is after fees). A table for people, or ``--json``
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from trader_app.commands.target import add_target, target
 from trader_app.llm_status import budget_json
 from trader_app.loop_status import STATUS_KEY, LoopStatus
 from trader_app.stored_runs import no_runs
+from trader_app.summary import plain
 from trader_app.terminal import key_value_table, rows_table, show
 from trader_core.model import (
     ZERO,
@@ -35,6 +37,7 @@ from trader_core.model import (
     StoreError,
     TrackedOrder,
 )
+from trader_core.model.health import TradingStatus
 from trader_core.model.stats import LedgerSnapshot, StatsScope
 from trader_core.ports import Store, UnitOfWork
 
@@ -99,13 +102,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
             "host": lease.host, "pid": lease.pid, "since": lease.since.isoformat(),
             "expires_at": lease.expires_at.isoformat(), "alive": lease.in_force(now),
         },
-        "trading_state": {
-            "state": "active" if trading is None else trading.state.value,
-            "reason": "" if trading is None else trading.reason,
-            "source": "" if trading is None else trading.source,
-            "since": None if trading is None else trading.since.isoformat(),
-            "until": None if trading is None or trading.until is None else trading.until.isoformat(),
-        },
+        "trading_state": _trading_json(trading, latest),
         "loop": None if loop is None else {
             "at": loop.at.isoformat(), "age_s": str(_age(now, loop.at)), "ticks": loop.ticks,
             "duration_s": str(loop.duration_s), "lag_s": str(loop.lag_s), "interval_s": str(loop.interval_s),
@@ -118,6 +115,30 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         "orders": [_order(order) for order in orders],
         "pnl": _pnl(ledger, now),
         "llm_budget": llm_budget,
+    }
+
+
+_ENDED_IN = re.compile(r"(?P<state>\w+)(?: until (?P<until>\S+))? \((?P<reason>.*)\)", re.DOTALL)
+
+
+def _trading_json(trading: TradingStatus | None, latest: RunRecord | None) -> dict[str, Any]:
+    """The trading state in force; for a finished replay (which keeps its state to itself, never in the bot's
+    ``trading_state``), the state it ended in, as its summary says it: a replay that ended paused read "active"."""
+    if trading is None and latest is not None and latest.mode == "replay" and latest.summary_json:
+        try:
+            ended = str(json.loads(latest.summary_json).get("trading_state") or "active")
+        except (ValueError, AttributeError):
+            ended = "active"
+        found = _ENDED_IN.fullmatch(ended)
+        if found is not None:
+            return {"state": found["state"], "reason": found["reason"],
+                    "source": f"end of replay run {latest.run_id.value}", "since": None, "until": found["until"]}
+    return {
+        "state": "active" if trading is None else trading.state.value,
+        "reason": "" if trading is None else trading.reason,
+        "source": "" if trading is None else trading.source,
+        "since": None if trading is None else trading.since.isoformat(),
+        "until": None if trading is None or trading.until is None else trading.until.isoformat(),
     }
 
 
@@ -167,7 +188,7 @@ def _positions(ledger: LedgerSnapshot | None, prices: dict[str, Decimal]) -> lis
         average = holding.average_cost
         rows.append({
             "symbol": str(holding.symbol), "quantity": str(holding.quantity), "cost": str(holding.cost),
-            "average_cost": None if average is None else str(_fine(average)),
+            "average_cost": None if average is None else _fine(average),
             "last_price": None if price is None else str(price),
             "market_value": None if price is None else str(holding.market_value(price)),
             "unrealized_pnl": None if price is None else str(holding.market_value(price) - holding.cost),
@@ -175,8 +196,10 @@ def _positions(ledger: LedgerSnapshot | None, prices: dict[str, Decimal]) -> lis
     return rows
 
 
-def _fine(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.00000001")).normalize()
+def _fine(value: Decimal) -> str:
+    """``value`` to 8 places, without trailing zeros, in plain notation (an average cost of 100 is 100, not 1E+2;
+    a PnL of 19.8216 is not 19.821600000000000000)."""
+    return plain(value.quantize(Decimal("0.00000001")))
 
 
 def _plan(plan: Plan, orders: Sequence[TrackedOrder]) -> dict[str, Any]:
@@ -214,10 +237,10 @@ def _pnl(ledger: LedgerSnapshot | None, now: datetime) -> dict[str, Any]:
     totals = ledger.totals
     return {
         "day": today.isoformat(), "day_timezone": ledger.day_timezone,
-        "today": {"fills": day.fills, "gross_pnl": str(day.realized_pnl), "fees": str(day.fees),
-                  "net": str(day.net)},
-        "total": {"fills": totals.fills, "gross_pnl": str(totals.realized_pnl), "fees": str(totals.fees),
-                  "net": str(totals.net)},
+        "today": {"fills": day.fills, "gross_pnl": _fine(day.realized_pnl), "fees": _fine(day.fees),
+                  "net": _fine(day.net)},
+        "total": {"fills": totals.fills, "gross_pnl": _fine(totals.realized_pnl), "fees": _fine(totals.fees),
+                  "net": _fine(totals.net)},
     }
 
 

@@ -18,13 +18,14 @@ from trader_core.analytics.metrics import (
     ratios,
     trade_stats,
 )
-from trader_core.analytics.report import Report, build_report, equity_curve
+from trader_core.analytics.report import OpenTrade, Report, build_report, equity_curve, open_trade
 
 __all__ = [
     "DAYS_PER_YEAR",
     "Drawdown",
     "EquityPoint",
     "GroupRow",
+    "OpenTrade",
     "Report",
     "RoundTrip",
     "TradeStats",
@@ -35,6 +36,7 @@ __all__ = [
     "drawdown",
     "equity_curve",
     "group",
+    "open_trade",
     "ratios",
     "trade_stats",
 ]

@@ -121,10 +121,12 @@ def days_in(span: timedelta) -> Decimal:
 
 
 def annualised(total_return: Decimal, span: timedelta) -> Decimal:
-    """A fractional return over ``span`` as a yearly rate (compounded)."""
+    """A fractional return over ``span`` as a yearly rate (compounded); a total loss stays a total loss."""
     days = days_in(span)
-    if days <= ZERO or total_return <= -1:
+    if days <= ZERO:
         return ZERO
+    if total_return <= -1:
+        return Decimal(-1)
     growth: Decimal = (1 + total_return) ** (DAYS_PER_YEAR / days)
     return growth - 1
 
@@ -133,19 +135,21 @@ def _mean(values: Sequence[Decimal]) -> Decimal:
     return sum(values, ZERO) / len(values) if values else ZERO
 
 
-def ratios(returns: Sequence[Decimal], annual_return: Decimal, max_drawdown_pct: Decimal
+def ratios(returns: Sequence[Decimal], annual_return: Decimal | None, max_drawdown_pct: Decimal
            ) -> dict[str, Decimal | None]:
     """Sharpe and Sortino on daily returns (risk-free rate 0, annualised by the square root of 365), Calmar as the
-    annualised return over the maximum drawdown. Sortino without a losing day and Calmar without a drawdown are
-    undefined (None: shown "n/a"), never 0, which reads as a bad rule."""
+    annualised return over the maximum drawdown. Sharpe without two daily returns or without any spread between
+    them, Sortino without a losing day and Calmar without a drawdown or an annualised return are undefined (None:
+    shown "n/a"), never 0, which reads as a measured figure."""
     mean = _mean(returns)
     spread = (sum(((r - mean) ** 2 for r in returns), ZERO) / (len(returns) - 1)).sqrt() if len(returns) > 1 else ZERO
     downside = (sum((min(r, ZERO) ** 2 for r in returns), ZERO) / len(returns)).sqrt() if returns else ZERO
     scale = DAYS_PER_YEAR.sqrt()
     return {
-        "sharpe": mean / spread * scale if spread > ZERO else ZERO,
+        "sharpe": mean / spread * scale if spread > ZERO else None,
         "sortino": mean / downside * scale if downside > ZERO else None,
-        "calmar": annual_return * 100 / max_drawdown_pct if max_drawdown_pct > ZERO else None,
+        "calmar": annual_return * 100 / max_drawdown_pct
+        if annual_return is not None and max_drawdown_pct > ZERO else None,
     }
 
 
@@ -156,17 +160,17 @@ class TradeStats:
     count: int
     wins: int
     losses: int
-    win_rate: Decimal
+    win_rate: Decimal | None  # None without a trade (no rate, not a rate of 0)
     gross_profit: Decimal
     gross_loss: Decimal
     net_profit: Decimal
     fees: Decimal
     profit_factor: Decimal | None  # None without a losing trade (undefined, not 0)
-    expectancy: Decimal
-    average_win: Decimal
-    average_loss: Decimal
-    best: Decimal
-    worst: Decimal
+    expectancy: Decimal | None  # None without a trade
+    average_win: Decimal | None  # None without a winner
+    average_loss: Decimal | None  # None without a loser
+    best: Decimal | None  # None without a trade
+    worst: Decimal | None
     longest_win_streak: int
     longest_loss_streak: int
     average_hold_winners: timedelta
@@ -187,7 +191,8 @@ def _average_hold(trades: Sequence[RoundTrip]) -> timedelta:
 
 def trade_stats(trades: Sequence[RoundTrip]) -> TradeStats:
     """Counts, sums, averages and streaks of ``trades`` (in exit order). A trade wins when its net result is
-    above zero; profit factor = sum of winning net results / |sum of losing net results|."""
+    above zero; profit factor = sum of winning net results / |sum of losing net results|. A figure with nothing to
+    average or compare (no trade, no winner, no loser) is None, never 0."""
     ordered = sorted(trades, key=lambda t: t.exit_time)
     winners = [t for t in ordered if t.net_pnl > ZERO]
     losers = [t for t in ordered if t.net_pnl <= ZERO]
@@ -196,15 +201,15 @@ def trade_stats(trades: Sequence[RoundTrip]) -> TradeStats:
     count = len(ordered)
     return TradeStats(
         count=count, wins=len(winners), losses=len(losers),
-        win_rate=Decimal(len(winners)) / count if count else ZERO,
+        win_rate=Decimal(len(winners)) / count if count else None,
         gross_profit=profit, gross_loss=loss, net_profit=profit + loss,
         fees=sum((t.fees for t in ordered), ZERO),
         profit_factor=profit / -loss if loss < ZERO else None,
-        expectancy=(profit + loss) / count if count else ZERO,
-        average_win=profit / len(winners) if winners else ZERO,
-        average_loss=loss / len(losers) if losers else ZERO,
-        best=max((t.net_pnl for t in ordered), default=ZERO),
-        worst=min((t.net_pnl for t in ordered), default=ZERO),
+        expectancy=(profit + loss) / count if count else None,
+        average_win=profit / len(winners) if winners else None,
+        average_loss=loss / len(losers) if losers else None,
+        best=max((t.net_pnl for t in ordered), default=None),
+        worst=min((t.net_pnl for t in ordered), default=None),
         longest_win_streak=_streak((t.net_pnl > ZERO for t in ordered), value=True),
         longest_loss_streak=_streak((t.net_pnl > ZERO for t in ordered), value=False),
         average_hold_winners=_average_hold(winners), average_hold_losers=_average_hold(losers),

@@ -207,7 +207,7 @@ class MarketDataService:
     _step: timedelta = attrs.field(init=False)
     _next_open: dict[Symbol, datetime] = attrs.field(factory=dict, init=False)
     _last_price: dict[Symbol, Decimal] = attrs.field(factory=dict, init=False)
-    _first_open: dict[Symbol, Decimal] = attrs.field(factory=dict, init=False)
+    _first_price: dict[Symbol, Decimal] = attrs.field(factory=dict, init=False)
     _illiquid: dict[Symbol, tuple[str, ...]] = attrs.field(factory=dict, init=False)
     _fetched_ok: tuple[Symbol, ...] = attrs.field(default=(), init=False)
 
@@ -247,8 +247,8 @@ class MarketDataService:
             if candles:
                 self._next_open[symbol] = candles[-1].open_time + step
                 self._last_price[symbol] = candles[-1].close
-                if symbol not in self._first_open:
-                    self._first_open[symbol] = candles[0].open
+                if symbol not in self._first_price:
+                    self._first_price[symbol] = candles[-1].close
             if result.snapshot is not None:
                 snapshots[symbol] = result.snapshot
                 self._judge(symbol, result.snapshot.quote)
@@ -330,9 +330,11 @@ class MarketDataService:
         """Why ``symbol`` is too thin or too wide for a new entry (empty: liquid, or not judged yet)."""
         return self._illiquid.get(symbol, ())
 
-    def first_open(self, symbol: Symbol) -> Decimal | None:
-        """The open of the first candle seen for ``symbol`` (for buy-and-hold comparisons)."""
-        return self._first_open.get(symbol)
+    def first_price(self, symbol: Symbol) -> Decimal | None:
+        """The close of the latest candle of the first fetch of ``symbol``: its price when the run began (for
+        buy-and-hold comparisons; the first fetch of a venue run holds its warm-up history, hours before the
+        start, so that fetch's first open was a price from before the run)."""
+        return self._first_price.get(symbol)
 
     def last_prices(self) -> dict[Symbol, Decimal]:
         """The latest price per symbol: the last trade of the latest quote when quotes are on and one came after
