@@ -234,7 +234,7 @@ class StrategyOrchestrator:
                                                 tracker.holdings())
             else:
                 tracker = self.services.tracker
-                await self.balances.report(tracker.holdings(), tracker.flows(since=self.balances.since))
+                await self.balances.report(tracker.holdings(), tracker.flows)
         except ExchangeError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"balance {step}: {exc}"))
 
