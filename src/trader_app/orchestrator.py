@@ -95,6 +95,7 @@ class StrategyOrchestrator:
     balances: BalanceCheck | None = None
     accept_reconciliation: bool = False  # the operator accepts an unclean start-up reconciliation
     ticks: int = attrs.field(default=0, init=False)
+    last_tick_at: datetime | None = attrs.field(default=None, init=False)  # the clock at the latest tick
     candles: int = attrs.field(default=0, init=False)
     curve: EquityCurve = attrs.field(factory=EquityCurve, init=False)
     stop_reason: str | None = attrs.field(default=None, init=False)
@@ -291,6 +292,7 @@ class StrategyOrchestrator:
             return  # a stop command: no more trading, the loop ends
         health = self.services.health
         health.begin_tick()
+        self.last_tick_at = self.clock.now()
         began = self.clock.monotonic()
         completed = False
         try:
@@ -460,8 +462,13 @@ class StrategyOrchestrator:
             curve=self.curve, stop_reason=reason, elapsed_s=elapsed_s, health=s.health.snapshot(),
             llm=llm, reconciliation=_reconciliation_line(s.reconciler.report if s.reconciler is not None else None),
         )
+        # The record keeps the last prices and their time beside the summary: `status` marks a finished replay's
+        # open positions at them (a replay stores no loop status; its prices are in its candle file).
+        stored = {**summary.as_dict(),
+                  "last_prices": {str(sym): str(price) for sym, price in sorted(s.market.last_prices().items())},
+                  "prices_at": None if self.last_tick_at is None else self.last_tick_at.isoformat()}
         finished = attrs.evolve(self.run, status=status, finished_at=self.clock.now(),
-                                summary_json=json.dumps(summary.as_dict(), sort_keys=True))
+                                summary_json=json.dumps(stored, sort_keys=True))
         try:
             with self.store.unit_of_work() as uow:
                 uow.runs.update(finished)

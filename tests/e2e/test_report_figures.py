@@ -141,3 +141,24 @@ def test_status_of_a_replay_that_ended_paused_says_so_as_its_summary_did(tmp_pat
     assert state["source"] == f"end of replay run {status['run']['run_id']}"
     shown = _app(tmp_path, "status").stdout
     assert "trading state  reducing until 2025-01-01T12:50:00+00:00  (scripted pause)" in shown
+
+
+def test_status_of_a_finished_replay_marks_its_open_position_at_its_last_price_on_its_last_day(
+        tmp_path: Path) -> None:
+    """The position of the first test, still held at the last close (102.85). ``status`` showed it with no price,
+    no value and no unrealized PnL ("last prices unknown"), and "today" was the wall clock's day, which holds none
+    of a replay's fills (0 fills where the run made 3 on 2025-01-01)."""
+    summary, _ = _run(tmp_path, {"at": "2025-01-01T00:10:00Z", **BUY, "notional": "1000"},
+                      {"at": "2025-01-01T00:50:00Z", "action": "CLOSE_POSITION", "symbol": "BTC/USDT"},
+                      {"at": "2025-01-01T02:10:00Z", **BUY, "notional": "2000"})
+    status = json.loads(_app(tmp_path, "status", "--json").stdout)
+    (position,) = status["positions"]
+    assert position["last_price"] == "102.85"
+    assert D(position["market_value"]) == D("20.97535") * D("102.85")
+    # The summary's unrealized PnL is this position's, to the digit it prints.
+    assert D(position["unrealized_pnl"]).quantize(D("0.00000001")) == D(summary["unrealized_pnl"])
+    assert (status["pnl"]["day"], status["pnl"]["today"]["fills"]) == ("2025-01-01", 3)
+    assert str(status["replay_end"]).startswith("2025-01-01T02:59:59")
+    shown = _app(tmp_path, "status").stdout
+    assert "replay's end   2025-01-01 (UTC)" in shown
+    assert "positions marked at its last prices" in shown

@@ -89,7 +89,7 @@ def test_json_output_is_plain_data_with_decimals_as_strings() -> None:
     again = json.loads(json.dumps(status))
     assert again == status
     assert set(status) == {"bot", "run", "process", "trading_state", "loop", "circuits", "positions", "plans",
-                           "orders", "pnl", "llm_budget"}
+                           "orders", "pnl", "replay_end", "llm_budget"}
     assert status["llm_budget"] is None  # never ran the LLM strategy
 
     def walk(value: Any) -> None:

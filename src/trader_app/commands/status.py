@@ -14,7 +14,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -93,6 +93,11 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         lease = uow.leases.find()
     loop = _loop(loop_text)
     prices = {} if loop is None else dict(loop.prices)
+    day_now, ended = now, _replay_end(latest)
+    if ended is not None:
+        # A replay's book is its own and so are its prices: its positions are marked where it ended, and its
+        # "today" is the simulated day it ended on (the wall clock's day holds none of its fills).
+        day_now, prices = ended
     return {
         "bot": store.bot_id.value,
         "run": None if latest is None else {"run_id": latest.run_id.value, "mode": latest.mode,
@@ -113,7 +118,8 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         "positions": _positions(ledger, prices),
         "plans": [_plan(plan, orders) for plan in plans],
         "orders": [_order(order) for order in orders],
-        "pnl": _pnl(ledger, now),
+        "pnl": _pnl(ledger, day_now),
+        "replay_end": None if ended is None else ended[0].isoformat(),  # the day and prices above are its
         "llm_budget": llm_budget,
     }
 
@@ -140,6 +146,24 @@ def _trading_json(trading: TradingStatus | None, latest: RunRecord | None) -> di
         "since": None if trading is None else trading.since.isoformat(),
         "until": None if trading is None or trading.until is None else trading.until.isoformat(),
     }
+
+
+def _replay_end(latest: RunRecord | None) -> tuple[datetime, dict[str, Decimal]] | None:
+    """For a finished replay: the time of its last prices (its simulated clock at its last tick) and the prices,
+    as its record keeps them; None for any other run or a record without them."""
+    if latest is None or latest.mode != "replay" or not latest.summary_json:
+        return None
+    try:
+        stored = json.loads(latest.summary_json)
+        at = datetime.fromisoformat(stored["prices_at"])
+        prices = {str(symbol): Decimal(str(price)) for symbol, price in stored["last_prices"].items()}
+    except (ValueError, AttributeError, ArithmeticError, KeyError, TypeError):
+        return None
+    if at.tzinfo is None:
+        return None
+    # The prices are the closes of the candles that ended at that tick: the day they belong to is the one of the
+    # instant before (a tick at midnight closes the day's last candle).
+    return at - timedelta(microseconds=1), prices
 
 
 def _ledger(uow: UnitOfWork, scope: StatsScope, latest: RunRecord | None) -> LedgerSnapshot | None:
@@ -296,7 +320,9 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
     out.append(f"trading state  {state['state']}{until}{reason}")
     loop = status["loop"]
     if loop is None:
-        out.append("last tick      none recorded (a replay stores none; last prices unknown)")
+        marked = any(p["last_price"] is not None for p in status["positions"])
+        out.append("last tick      none recorded (a replay stores none" +
+                   ("; positions marked at its last prices)" if marked else ")"))
     else:
         out.append(f"last tick      {loop['at']} ({loop['age_s']} s ago), took {loop['duration_s']} s, "
                    f"lag {loop['lag_s']} s, interval {loop['interval_s']} s, ticks {loop['ticks']}")
@@ -304,7 +330,8 @@ def _header_lines(status: dict[str, Any]) -> list[str]:
         out.append(f"circuits       {circuits}")
         out.append(f"protection     {loop.get('protection') or 'not recorded'}")
     pnl = status["pnl"]
-    out.append(f"today          {pnl['day']} ({pnl['day_timezone']}): gross {pnl['today']['gross_pnl']}, "
+    label = "today         " if status.get("replay_end") is None else "replay's end  "
+    out.append(f"{label} {pnl['day']} ({pnl['day_timezone']}): gross {pnl['today']['gross_pnl']}, "
                f"fees {pnl['today']['fees']}, net {pnl['today']['net']}, fills {pnl['today']['fills']}")
     out.append(f"total          gross {pnl['total']['gross_pnl']}, fees {pnl['total']['fees']}, "
                f"net {pnl['total']['net']}, fills {pnl['total']['fills']}")
