@@ -34,6 +34,7 @@ from trader_core.model import (
     ConfigError,
     ExchangeUnavailableError,
     InstrumentRules,
+    InvalidDataError,
     RunRecord,
     Symbol,
     Timeframe,
@@ -137,6 +138,7 @@ async def connect_venue(settings: Settings) -> VenueConnection:
             await exchange.check_timeframe(extra)
         if not paper:
             await _check_credentials(exchange)
+            await _check_withdrawals(exchange, allowed=settings.allow_withdrawal_keys)
     except BaseException:
         await exchange.close()
         raise
@@ -162,6 +164,25 @@ async def _check_credentials(exchange: CcxtExchange) -> None:
         raise ConfigError(_one_line(f"{exchange.venue} refused the API key at start-up ({exc}); {_KEYS_HINT}")) from exc
     except ExchangeUnavailableError:
         return
+
+
+async def _check_withdrawals(exchange: CcxtExchange, *, allowed: bool) -> None:
+    """A key that may withdraw is refused (``ConfigError``, exit 2) unless ``allow_withdrawal_keys``: a trading bot
+    needs none, and a key copied off the machine would empty the account. Where the venue cannot say, or does not
+    answer, the run goes on and says so on stderr."""
+    try:
+        can = await exchange.key_can_withdraw()
+    except (ExchangeUnavailableError, InvalidDataError, AuthenticationError) as exc:
+        print(f"trader-app: could not read the API key's withdrawal permission from {exchange.venue} "
+              f"({_one_line(str(exc))}); the run goes on", file=sys.stderr)
+        return
+    if can and not allowed:
+        raise ConfigError(f"{exchange.venue}: the API key may withdraw funds, which a trading bot never needs; create "
+                          "a key without withdrawals (Binance: leave 'Enable Withdrawals' off; Gemini: the Trader "
+                          "role only), or set allow_withdrawal_keys = true (--allow-withdrawal-keys) to run with it")
+    if can:
+        print(f"trader-app: warning: the {exchange.venue} API key may withdraw funds (allow_withdrawal_keys is set)",
+              file=sys.stderr)
 
 
 def refused_while_running(venue: str, reason: str) -> ConfigError:

@@ -38,6 +38,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--commission-rate", default="0.001", help="commission rate (default 0.001)")
     p.add_argument("--bnb-fees", action="store_true",
                    help="charge commissions in BNB (25 %% off) while BNB covers them")
+    p.add_argument("--key-can-withdraw", action="store_true",
+                   help="the API key may withdraw (Binance enableWithdrawals, Gemini Fund Manager role)")
     p.add_argument("--api-key", help="API key to accept (default: random)")
     p.add_argument("--secret", help="API secret (default: random)")
     return p
@@ -68,6 +70,8 @@ def _settings(args: argparse.Namespace, symbols: tuple[str, ...]) -> dict[str, A
         settings["speed"] = args.speed
     if args.bnb_fees:
         settings["bnb_fees"] = True
+    if args.key_can_withdraw:
+        settings["key_withdrawals"] = True
     if args.step_volume:
         settings["step_volume"] = _decimal("--step-volume", args.step_volume, positive=True)
     if args.api_key:

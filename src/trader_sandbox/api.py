@@ -107,6 +107,19 @@ def _account(ex: Exchange, p: Params) -> Any:
     }
 
 
+def _api_restrictions(ex: Exchange, _p: Params) -> Any:
+    """``GET /sapi/v1/account/apiRestrictions``: what the key may do (a trading key, withdrawals as configured;
+    Binance lets a key withdraw only when it is restricted to trusted IPs)."""
+    withdrawals = ex.settings.key_withdrawals
+    return {
+        "ipRestrict": withdrawals, "createTime": 1_700_000_000_000, "enableReading": True,
+        "enableSpotAndMarginTrading": True, "enableWithdrawals": withdrawals, "enableInternalTransfer": False,
+        "enableMargin": False, "enableFutures": False, "permitsUniversalTransfer": False,
+        "enableVanillaOptions": False, "enableFixApiTrade": False, "enableFixReadOnly": False,
+        "enablePortfolioMarginTrading": False,
+    }
+
+
 def _get_order(ex: Exchange, p: Params) -> Any:
     return trading.query_order(ex.engine, p, errors.ApiError(400, -2013, errors.ORDER_NOT_EXIST)).query()
 
@@ -126,6 +139,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/aggTrades"): Route(_public_trades(aggregated=True), False, 4),
     ("GET", "/api/v3/trades"): Route(_public_trades(aggregated=False), False, 25),
     ("GET", "/api/v3/account"): Route(_account, True, 20),
+    ("GET", "/sapi/v1/account/apiRestrictions"): Route(_api_restrictions, True, 1),
     ("POST", "/api/v3/order"): Route(lambda ex, p: trading.new_order(ex.engine, p), True, 1),
     ("POST", "/api/v3/order/test"): Route(lambda ex, p: trading.new_order(ex.engine, p, test=True), True, 1),
     ("GET", "/api/v3/order"): Route(_get_order, True, 4),

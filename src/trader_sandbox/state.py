@@ -42,6 +42,8 @@ class Settings:
     seed: int = 7
     candle_ms: int = 60_000  # synthetic candle length; 1000 with a 1 s timer keeps candles on wall time
     speed: float | None = None  # market clock speed (1: real time); None: candles move only when stepped
+    # The API key may withdraw (Binance's apiRestrictions ``enableWithdrawals``, Gemini's Fund Manager role).
+    key_withdrawals: bool = False
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
 

@@ -235,3 +235,20 @@ def test_start_up_reads_okx_spot_instruments_only() -> None:
     rules = run(adapter, adapter.fetch_instrument(BTC))
     assert rules.tick_size == Decimal("0.1")
     assert [r.query["instType"] for r in transport.sent("GET", "/public/instruments")] == ["SPOT"]
+
+
+# GET /api/v5/account/config, as OKX documents it (the fields the check reads, and a few beside them).
+def _config(perm: str) -> dict[str, Any]:
+    return ok([{"uid": "44705892343619584", "acctLv": "1", "posMode": "net_mode", "autoLoan": False,
+                "greeksType": "PA", "level": "Lv1", "levelTmp": "", "ctIsoMode": "automatic",
+                "mgnIsoMode": "automatic", "label": "bot", "roleType": "0", "ip": "", "perm": perm}])
+
+
+@pytest.mark.parametrize(("perm", "may"), [("read_only,trade", False), ("read_only,withdraw,trade", True)])
+def test_the_keys_withdrawal_permission_is_read_from_the_account_config(perm: str, may: bool) -> None:
+    transport = wire()
+    transport.answer_first("GET", "/account/config", _config(perm))
+    adapter = exchange(transport)
+    assert run(adapter, adapter.key_can_withdraw()) is may
+    (sent,) = transport.sent("GET", "/account/config")
+    assert sent.headers.get("OK-ACCESS-PASSPHRASE") == "pass-9"

@@ -6,8 +6,10 @@ keys it refuses."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +110,60 @@ def test_keys_the_venue_refuses_at_start_up_are_one_line_and_exit_2(tmp_path: Pa
     for secret in wrong.values():
         assert secret not in result.stderr + result.stdout
     assert not (tmp_path / "t.db").exists(), "nothing is written"
+
+
+def _start_then_stop(command: list[str], env: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` until its run has started, then stop it with SIGTERM (as an operator would)."""
+    bot = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        telemetry, deadline = folder / "logs" / "telemetry.jsonl", time.monotonic() + 60
+        while not (telemetry.exists() and "RunStarted" in telemetry.read_text()):
+            assert bot.poll() is None, bot.communicate()[1]
+            assert time.monotonic() < deadline, "the run did not start within 60 s"
+            time.sleep(0.2)
+        bot.send_signal(signal.SIGTERM)
+        stdout, stderr = bot.communicate(timeout=60)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+    return subprocess.CompletedProcess(command, bot.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("venue", ["binance", "gemini"])
+def test_a_key_that_may_withdraw_is_refused_at_start_up_unless_allowed(tmp_path: Path, venue: str) -> None:
+    """Binance's apiRestrictions says ``enableWithdrawals``, Gemini's roles the Fund Manager role: a trading bot
+    needs neither, and a key copied off the machine could empty the account. Refused in one line before anything
+    is written; run anyway, with a warning, when the operator allows it."""
+    from trader_sandbox.testing import running_sandbox
+
+    with running_sandbox(venue=venue, history=5, key_withdrawals=True) as sandbox:
+        env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
+        command = [APP, "run", "--exchange", venue, "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT",
+                   "--timeframe", "1m", "--interval", "0.5", "--db", f"sqlite:///{tmp_path}/t.db"]
+        refused = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+                                 check=False)
+        assert refused.returncode == 2, refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith(f"trader-app: error: {venue}-emulator: the API key may withdraw funds")
+        assert "allow_withdrawal_keys" in lines[0]
+        assert not (tmp_path / "t.db").exists(), "nothing is written"
+        allowed = _start_then_stop([*command, "--allow-withdrawal-keys"], env, tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert f"warning: the {venue}-emulator API key may withdraw funds" in allowed.stderr
+    assert sandbox.api_key not in allowed.stderr
+
+
+@pytest.mark.parametrize("venue", ["binance", "gemini"])
+def test_a_trading_key_starts_without_a_word_about_withdrawals(tmp_path: Path, venue: str) -> None:
+    from trader_sandbox.testing import running_sandbox
+
+    with running_sandbox(venue=venue, history=5) as sandbox:
+        env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
+        result = _start_then_stop([APP, "run", "--exchange", venue, "--sandbox-url", sandbox.url, "--symbol",
+                                   "BTC/USDT", "--timeframe", "1m", "--interval", "0.5",
+                                   "--db", f"sqlite:///{tmp_path}/t.db"], env, tmp_path)
+        asked = [r for r in sandbox.requests() if r["path"] in ("/sapi/v1/account/apiRestrictions", "/v1/roles")]
+    assert result.returncode == 0, result.stderr
+    assert len(asked) == 1, "the key's permissions were read once, at start-up"
+    assert "withdraw" not in result.stderr

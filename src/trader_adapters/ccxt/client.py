@@ -149,6 +149,7 @@ def build_client(spec: ClientSpec) -> Any:
         # A transport with ``bind(client)`` gets the client, to run the venue's own error handling on its answers.
         bind = getattr(spec.transport, "bind", None)
         client.fetch = bind(client) if callable(bind) else spec.transport
+    production = dict(client.urls["api"]) if isinstance(client.urls.get("api"), dict) else {}
     if (spec.sandbox or spec.base_url) and not client.urls.get("test"):
         # Kraken, Coinbase: ccxt lists no test URLs (set_sandbox_mode would end in a bare TypeError).
         if spec.base_url is None:
@@ -162,6 +163,8 @@ def build_client(spec: ClientSpec) -> Any:
     if spec.base_url:
         api = client.urls.get("api")
         if isinstance(api, dict):
+            # The production endpoints a test network lacks (Binance's /sapi) go to the emulator too.
+            api = {**{key: value for key, value in production.items() if key not in api}, **api}
             client.urls["api"] = {key: _rebase(value, spec.base_url) if isinstance(value, str) else value
                                   for key, value in api.items()}
         elif isinstance(api, str):

@@ -392,3 +392,30 @@ class CcxtExchange(CcxtSession):
         client = await self._ready()
         raw = await self._guard(CallKind.READ, f"{self._venue} balances", client, lambda c: c.fetch_balance())
         return parse_balances(raw)
+
+    async def key_can_withdraw(self) -> bool | None:
+        """Whether the API key may withdraw funds, as the venue says it (Binance: ``enableWithdrawals`` of
+        ``GET /sapi/v1/account/apiRestrictions``; Gemini: the Fund Manager role of ``POST /v1/roles``; OKX:
+        ``withdraw`` in ``perm`` of ``GET /api/v5/account/config``). None where the venue cannot be asked: another
+        venue, or Binance's test network, which serves no ``/sapi``. Raises as
+        any read does; an answer without the flag is ``InvalidDataError``."""
+        client = await self._ready()
+        exchange_id = self._spec.exchange_id
+        if exchange_id == "binance" and "sapi" in (client.urls.get("api") or {}):
+            raw = await self._guard(CallKind.READ, "binance key permissions", client,
+                                    lambda c: c.sapi_get_account_apirestrictions())
+            flag = raw.get("enableWithdrawals") if isinstance(raw, dict) else None
+        elif exchange_id == "gemini":
+            raw = await self._guard(CallKind.READ, "gemini key roles", client, lambda c: c.private_post_v1_roles())
+            flag = raw.get("isFundManager") if isinstance(raw, dict) else None
+        elif exchange_id == "okx":
+            raw = await self._guard(CallKind.READ, "okx key permissions", client,
+                                    lambda c: c.private_get_account_config())
+            rows = raw.get("data") if isinstance(raw, dict) else None
+            perm = rows[0].get("perm") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+            flag = "withdraw" in perm.split(",") if isinstance(perm, str) else None
+        else:
+            return None
+        if not isinstance(flag, bool):
+            raise InvalidDataError(f"{self._venue} answered the key's permissions without a withdrawal flag")
+        return flag

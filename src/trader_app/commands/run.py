@@ -77,6 +77,8 @@ def register(sub: Any) -> None:
     add("--interval", help="seconds between loop ticks against a venue (default 10)")
     add("--accept-reconciliation", dest="accept_reconciliation", action="store_const", const=True,
         help="with --exchange: trade even when start-up reconciliation is not clean (after reading its report)")
+    add("--allow-withdrawal-keys", dest="allow_withdrawal_keys", action="store_const", const=True,
+        help="with --exchange: run with an API key that may withdraw funds (refused by default)")
     add("--day-timezone", dest="day_timezone", help="time zone of the per-day ledger rows (default UTC)")
     add("--metrics-port", dest="metrics_port", type=int,
         help="serve Prometheus metrics on this port (127.0.0.1 unless metrics_host is set; default off)")

@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
                          help="market clock at N times real time: server time, candles (the CSV rebased onto "
                               "it) and triggers follow it (default: candles move only when stepped)")
     sandbox.add_argument("--step-volume", help="maker volume filled per price step (default: unlimited)")
+    sandbox.add_argument("--key-can-withdraw", action="store_true",
+                         help="the API key it prints may withdraw (a bot refuses such a key unless told otherwise)")
     sandbox.set_defaults(handler=sandbox_command)
 
 
@@ -44,6 +46,8 @@ def sandbox_command(args: argparse.Namespace) -> int:
         argv += ["--speed", str(args.speed)]
     if args.step_volume:
         argv += ["--step-volume", args.step_volume]
+    if args.key_can_withdraw:
+        argv.append("--key-can-withdraw")
     try:
         return sandbox_run(sandbox_parser().parse_args(argv))
     except (OSError, ValueError) as exc:

@@ -56,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "max_plans_per_symbol": 1,
     "verbose": False,
     "accept_reconciliation": False,
+    "allow_withdrawal_keys": False,
     "exchange": None,
     "live": False,
     "sandbox": False,
@@ -136,8 +137,8 @@ DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "b
                  "lease_seconds", "strategy_timeout_seconds")
 # Limits that are off when empty.
 OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
-FLAGS = ("verbose", "accept_reconciliation", "live", "sandbox", "paper", "dry_run", "signals_catch_up",
-         "overnight_widen", "replace_oldest_on_cap", "maker_preference", "volatility_sizing")
+FLAGS = ("verbose", "accept_reconciliation", "allow_withdrawal_keys", "live", "sandbox", "paper", "dry_run",
+         "signals_catch_up", "overnight_widen", "replace_oldest_on_cap", "maker_preference", "volatility_sizing")
 
 
 @attrs.frozen(kw_only=True)
@@ -171,6 +172,7 @@ class Settings:
     sandbox_url: str | None = None
     paper: bool = False
     accept_reconciliation: bool = False  # start trading even if start-up reconciliation is not clean
+    allow_withdrawal_keys: bool = False  # run live with an API key that may withdraw (refused by default)
     interval: Decimal = Decimal(10)
     day_timezone: str = "UTC"
     api_key: Secret | None = None
