@@ -261,6 +261,27 @@ def test_clock_drift_on_create_is_unavailable_never_resent_then_the_next_create_
     assert run(harness.venue.place_order(limit("skew-1", Side.BUY, "0.1", "29000"))).status is OrderStatus.OPEN
 
 
+def test_a_bar_is_taken_as_closed_by_the_venues_clock_not_a_host_clock_running_ahead() -> None:
+    """The host runs 10 s ahead of the venue (ccxt measures it at connect): the bars that closed by the host's clock
+    but not yet by the venue's are still forming there, their close not final. They were returned as closed."""
+    from trader_adapters.clock import SystemClock
+    from trader_core.model import Timeframe
+    from trader_sandbox.testing import running_sandbox
+
+    with running_sandbox(candle_ms=1000, history=60) as sandbox:
+        sandbox.set_clock_skew(-10_000)  # the venue's clock 10 s behind the host's
+        venue = CcxtExchange.create("binance", clock=SystemClock(), api_key=sandbox.api_key, secret=sandbox.secret,
+                                    base_url=sandbox.url)
+        try:
+            candles = run(venue.fetch_candles(BTC, Timeframe("1s"), limit=60))
+        finally:
+            run(venue.close())
+        venue_now = sandbox.exchange.server_time() / 1000
+    newest = candles[-1]
+    assert (newest.open_time + timedelta(seconds=1)).timestamp() <= venue_now, "a bar still forming at the venue"
+    assert (newest.open_time + timedelta(seconds=1)).timestamp() > venue_now - 3, "the bars closed there are read"
+
+
 # -- markets, reconnect, client ids, secrets -----------------------------------------------------------
 
 

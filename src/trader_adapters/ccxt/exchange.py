@@ -184,7 +184,18 @@ class CcxtExchange(CcxtSession):
             CallKind.READ, f"candles {symbol} {timeframe}", client,
             lambda c: c.fetch_ohlcv(str(symbol), timeframe.text, since_ms, fetch_limit),
         )
-        return parse_candles(rows, symbol, timeframe, now=self._clock.now(), since=since, limit=limit)
+        return parse_candles(rows, symbol, timeframe, now=self._venue_now(client), since=since, limit=limit)
+
+    def _venue_now(self, client: Any) -> datetime:
+        """The venue's time, by which a bar is still forming: the run's clock when it follows the venue's
+        (``--sandbox-url``), else this host's less ccxt's measured ``timeDifference`` (how far the host runs ahead;
+        measured after the answer, so it errs towards an earlier venue time: a bar is never taken as closed early).
+        A host running two seconds fast took the bar closing in two seconds for a closed one."""
+        now = self._clock.now()
+        ahead = client.options.get("timeDifference") if self._venue_clock is None else None
+        if isinstance(ahead, (int, float)) and not isinstance(ahead, bool) and ahead:
+            now -= timedelta(milliseconds=ahead)
+        return now
 
     async def fetch_instrument(self, symbol: Symbol) -> InstrumentRules:
         """The venue's rules for ``symbol`` from its loaded markets."""
