@@ -28,6 +28,7 @@ from trader_app.bootstrap import build_services
 from trader_app.orchestrator import StrategyOrchestrator
 from trader_core.model import (
     Asset,
+    Balance,
     BotId,
     ClientOrderId,
     Fill,
@@ -614,6 +615,71 @@ def test_an_unclean_restart_reduces_until_accepted(world: World) -> None:
     bot = world.boot()
     assert _report(world).gate == "accepted"
     assert bot.services.health.status.state is TradingState.ACTIVE
+
+
+class _SellFillsAsBalancesAreRead(SplittingVenue):
+    """The fake venue (fills whole), on which the price reaches the bot's resting sell just as its balances are
+    read at start-up: after its open orders and fills were read, before the balances answer."""
+
+    def __init__(self, venue: FakeExchange, price: Decimal, *, fills_late: bool = False) -> None:
+        super().__init__(venue)
+        self._price, self._armed, self.fills_late = price, True, fills_late
+
+    async def fetch_fills(self, symbol: Symbol, *, since: datetime | None = None, limit: int = 500) -> tuple[Fill, ...]:
+        fills = await self._venue.fetch_fills(symbol, since=since, limit=limit)
+        # ``fills_late``: the venue's trade list does not show the sale yet (it lags its balances).
+        return tuple(f for f in fills if f.side is Side.BUY) if self.fills_late else fills
+
+    async def fetch_balances(self) -> tuple[Balance, ...]:
+        if self._armed:
+            self._armed = False
+            self._venue.set_price(BTC, self._price)
+        return await self._venue.fetch_balances()
+
+
+def test_a_sell_that_fills_while_start_up_reads_the_balances_is_booked_not_a_shortfall(world: World) -> None:
+    # The balances showed the sale, the bot's fills did not yet: "the venue holds less BTC than the bot's fills"
+    # kept a restarted bot from entering until the operator accepted a report with nothing wrong in it.
+    world.boot()
+    world.submit(market=True)
+    world.sync()
+    run(world.services.resync.executor.submit(
+        lambda cid: OrderRequest(client_order_id=cid, symbol=BTC, side=Side.SELL, order_type=OrderType.LIMIT,
+                                 quantity=Quantity("0.01"), price=Price(51000)),
+        role=OrderRole.EXIT, reference_price=Decimal(51000),
+    ))
+    world.trading = _SellFillsAsBalancesAreRead(world.venue, Decimal(51000))
+    bot = world.boot()
+    report = _report(world)
+    assert report.balance_issues == ()
+    assert report.gate == "clean"
+    assert bot.services.health.status.state is TradingState.ACTIVE
+    assert bot.services.tracker.stats.fills == 2, "the sale is booked"
+    world.check()
+
+
+def test_a_shortfall_a_later_fill_explains_lifts_the_gate_without_the_operator(world: World) -> None:
+    # The venue's trade list lags its balances: start-up still cannot see the sale (entries held: the venue holds
+    # less than the bot's fills); once a tick's sync books it, the next look at the balances lifts the gate.
+    world.boot()
+    world.submit(market=True)
+    world.sync()
+    run(world.services.resync.executor.submit(
+        lambda cid: OrderRequest(client_order_id=cid, symbol=BTC, side=Side.SELL, order_type=OrderType.LIMIT,
+                                 quantity=Quantity("0.01"), price=Price(51000)),
+        role=OrderRole.EXIT, reference_price=Decimal(51000),
+    ))
+    venue = _SellFillsAsBalancesAreRead(world.venue, Decimal(51000), fills_late=True)
+    world.trading = venue
+    bot = world.boot()
+    assert _report(world).gate == "reducing"
+    world.sync()
+    assert bot.services.health.status.state is TradingState.REDUCING, "the shortfall stands while unexplained"
+    venue.fills_late = False
+    world.sync()
+    assert bot.services.tracker.stats.fills == 2
+    assert bot.services.health.status.state is TradingState.ACTIVE
+    world.check()
 
 
 def test_an_unresolved_intent_keeps_the_gate_until_a_sync_resolves_it(world: World) -> None:

@@ -106,8 +106,9 @@ class StartupReconciler:
 
     async def review(self) -> None:
         """After a tick's sync: a reconciliation the venue could not answer is run again; otherwise the gate
-        lifts once no intent of the bot is unresolved and no order it gave up is still open at the venue (lost
-        orders, unexpected orders and balance shortfalls need the operator)."""
+        lifts once no intent of the bot is unresolved, no order it gave up is still open at the venue, and the
+        venue holds what the bot's fills say (read again while a shortfall was reported: a fill booked since
+        explains it). Lost and unexpected orders, and a shortfall that stays, need the operator."""
         if not self.pending or self.report is None:
             return
         if self.report.error is not None:
@@ -117,8 +118,11 @@ class StartupReconciler:
                       if o.status in (IntentStatus.PENDING_SUBMIT, IntentStatus.UNKNOWN)]
         if unresolved or self.resync.concluded_still_open:
             return
-        if not (self.report.lost or self.report.unexpected or self.report.balance_issues):
-            self._lift()
+        if self.report.lost or self.report.unexpected:
+            return
+        if self.report.balance_issues and await self._balances():
+            return  # the venue still holds less than the bot's fills (a shortfall that is gone lifts the gate)
+        self._lift()
 
     def accept(self) -> bool:
         """The operator accepts the report read so far (``trader-app command accept-reconciliation``): the gate
@@ -174,13 +178,23 @@ class StartupReconciler:
                 missing.append(cid.value)
             elif status is not None and not status.is_active:
                 closed.append(cid.value)
+        shortfalls = await self._confirmed_shortfalls(symbols, len(before) + 1)
         return ReconciliationReport(
             adopted=tuple(adopted), closed_while_away=tuple(closed), absent=tuple(absent), missing=tuple(missing),
             lost=tuple(lost), unexpected=tuple(unexpected), concluded_found_open=tuple(concluded),
             still_open=tuple(sorted(cid.value for cid in resync.concluded_still_open)), foreign=foreign,
-            fills_booked=resync.booked - booked,
-            balance_issues=await self._balances(),
+            fills_booked=resync.booked - booked, balance_issues=shortfalls,
         )
+
+    async def _confirmed_shortfalls(self, symbols: list[Symbol], lookups: int) -> tuple[str, ...]:
+        """The assets the venue holds less of than the bot's fills say, read twice: a sale the venue made while
+        the balances were on their way (a stop, a target, a resting exit) shows in them but was not among the fills
+        just read, so the fills are read once more before the balances again."""
+        shortfalls = await self._balances()
+        if shortfalls:
+            await self.resync.sync(symbols, max_lookups=lookups)
+            shortfalls = await self._balances()
+        return shortfalls
 
     async def _balances(self) -> tuple[str, ...]:
         venue = {b.asset: b.total for b in await self.resync.trading.fetch_balances()}
