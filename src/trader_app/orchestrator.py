@@ -235,7 +235,7 @@ class StrategyOrchestrator:
                                                 tracker.holdings())
             else:
                 tracker = self.services.tracker
-                await self.balances.report(tracker.holdings(), tracker.flows)
+                await self.balances.report(tracker.holdings, tracker.flows, sync=self._last_sync)
         except ExchangeError as exc:
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"balance {step}: {exc}"))
 

@@ -390,10 +390,45 @@ def test_a_stop_that_fills_while_the_baseline_is_read_is_not_a_mismatch_and_a_re
     asyncio.run(check.baseline())
     book(tracker, a_fill(Side.SELL, "1", "110", time=T0 + timedelta(milliseconds=300)), plan="P0")
     venue.deposit(Asset("USDT"), -lost)  # what nobody can explain
-    asyncio.run(check.report(tracker.holdings(), tracker.flows))
+    asyncio.run(check.report(tracker.holdings, tracker.flows))
     mismatched = {e.asset: Decimal(e.residue) for e in telemetry.events if isinstance(e, BalanceMismatchDetected)}
     assert mismatched == ({} if not lost else {"USDT": -lost})
     assert bool(telemetry.of_type(BalancesReconciled)) is not bool(lost)
+
+
+class _SellsAsTheReportReads(FakeExchange):
+    """A venue holding 1 BTC whose resting stop sells it (at 110) just as the end-of-run report reads balances."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        super().__init__(clock=clock, balances={Asset("USDT"): Decimal(800), Asset("BTC"): Decimal(1)})
+        self.reads = 0
+
+    async def fetch_balances(self) -> tuple[Balance, ...]:
+        self.reads += 1
+        if self.reads == 2:  # the baseline was the first read
+            self.deposit(Asset("BTC"), Decimal(-1))
+            self.deposit(Asset("USDT"), Decimal(110))
+        return await super().fetch_balances()
+
+
+def test_a_stop_that_fills_as_the_end_of_run_report_reads_is_booked_by_a_sync_not_reported() -> None:
+    clock = SimulatedClock(T0)
+    venue = _SellsAsTheReportReads(clock)
+    tracker, telemetry = a_tracker()
+    book(tracker, a_fill(Side.BUY, "1", "100", time=T0 - timedelta(minutes=10)), plan="P0")
+    check = BalanceCheck(venue, telemetry, clock)
+    asyncio.run(check.baseline())
+    clock.advance(timedelta(minutes=5))
+    syncs: list[datetime] = []
+
+    async def sync() -> None:  # the bot's last sync: it books the sale the venue just reported
+        syncs.append(clock.now())
+        book(tracker, a_fill(Side.SELL, "1", "110", time=clock.now()), plan="P0")
+
+    asyncio.run(check.report(tracker.holdings, tracker.flows, sync=sync))
+    assert len(syncs) == 1
+    assert not telemetry.of_type(BalanceMismatchDetected)
+    assert telemetry.of_type(BalancesReconciled)
 
 
 def test_a_holding_the_venue_does_not_have_is_flagged_even_without_a_baseline() -> None:

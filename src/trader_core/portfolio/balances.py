@@ -8,7 +8,7 @@ comes from its fills alone; the rest of the balance is reported as ``others``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -130,25 +130,22 @@ class BalanceCheck:
         return event
 
     async def report(
-        self, holdings: Iterable[Holding], flows: Callable[[datetime | None], Mapping[Asset, AssetFlow]],
-        outside: Mapping[Asset, Decimal] | None = None,
+        self, holdings: Callable[[], Iterable[Holding]], flows: Callable[[datetime | None], Mapping[Asset, AssetFlow]],
+        outside: Mapping[Asset, Decimal] | None = None, *, sync: Callable[[], Awaitable[None]] | None = None,
     ) -> tuple[BalanceLine, ...]:
         """Compare the venue's balances now with the bot's ledger; emit a health event per flagged asset.
 
-        ``flows(since)`` is what the bot's fills executed at or after ``since`` moved (None: all of them). The
-        fills executed since the baseline was asked for are counted; should that leave a residue, the fills
-        stamped within ``VENUE_CLOCK_MARGIN`` of the baseline's read are taken as not in it, then as in it, and the
-        reading that leaves the fewest assets unexplained is reported (clean when one explains them all)."""
-        now = await self.trading.fetch_balances()
-
-        def lines_from(since: datetime | None) -> tuple[BalanceLine, ...]:
-            return balance_lines(holdings=holdings, flows=flows(since), start=self._start, now=now,
-                                 tolerance=self.tolerance, outside=outside)
-
-        lines = lines_from(self.since)
-        if any(line.flagged for line in lines) and self.since is not None and self.answered is not None:
-            alternatives = (lines_from(self.since - VENUE_CLOCK_MARGIN), lines_from(self.answered + VENUE_CLOCK_MARGIN))
-            lines = min((lines, *alternatives), key=lambda some: sum(line.flagged for line in some))
+        ``holdings()`` is what the bot holds by its fills, ``flows(since)`` what its fills executed at or after
+        ``since`` moved (None: all of them). The fills executed since the baseline was asked for are counted;
+        should that leave a residue, the fills stamped within ``VENUE_CLOCK_MARGIN`` of the baseline's read are taken
+        as not in it, then as in it, and the reading that leaves the fewest assets unexplained is reported (clean
+        when one explains them all). Should assets still be flagged and ``sync`` be given (the bot's fill sync), it
+        runs and the venue is read again once: a fill the venue made while its balances were on their way shows
+        in them before the ledger books it."""
+        lines = await self._compare(holdings, flows, outside)
+        if any(line.flagged for line in lines) and sync is not None:
+            await sync()
+            lines = await self._compare(holdings, flows, outside)
         at = self.clock.now()
         flagged = [line for line in lines if line.flagged]
         for line in flagged:
@@ -159,4 +156,21 @@ class BalanceCheck:
             ))
         if not flagged:
             self.telemetry.emit(BalancesReconciled(at=at, assets=len(lines)))
+        return lines
+
+    async def _compare(
+        self, holdings: Callable[[], Iterable[Holding]], flows: Callable[[datetime | None], Mapping[Asset, AssetFlow]],
+        outside: Mapping[Asset, Decimal] | None,
+    ) -> tuple[BalanceLine, ...]:
+        now = await self.trading.fetch_balances()
+        held = tuple(holdings())
+
+        def lines_from(since: datetime | None) -> tuple[BalanceLine, ...]:
+            return balance_lines(holdings=held, flows=flows(since), start=self._start, now=now,
+                                 tolerance=self.tolerance, outside=outside)
+
+        lines = lines_from(self.since)
+        if any(line.flagged for line in lines) and self.since is not None and self.answered is not None:
+            alternatives = (lines_from(self.since - VENUE_CLOCK_MARGIN), lines_from(self.answered + VENUE_CLOCK_MARGIN))
+            lines = min((lines, *alternatives), key=lambda some: sum(line.flagged for line in some))
         return lines
