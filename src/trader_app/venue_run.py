@@ -138,7 +138,7 @@ async def connect_venue(settings: Settings) -> VenueConnection:
             await exchange.check_timeframe(extra)
         if not paper:
             await _check_credentials(exchange)
-            await _check_withdrawals(exchange, allowed=settings.allow_withdrawal_keys)
+            await _check_key_permissions(exchange, withdrawals_allowed=settings.allow_withdrawal_keys)
     except BaseException:
         await exchange.close()
         raise
@@ -166,21 +166,29 @@ async def _check_credentials(exchange: CcxtExchange) -> None:
         return
 
 
-async def _check_withdrawals(exchange: CcxtExchange, *, allowed: bool) -> None:
-    """A key that may withdraw is refused (``ConfigError``, exit 2) unless ``allow_withdrawal_keys``: a trading bot
-    needs none, and a key copied off the machine would empty the account. Where the venue cannot say, or does not
-    answer, the run goes on and says so on stderr."""
+async def _check_key_permissions(exchange: CcxtExchange, *, withdrawals_allowed: bool) -> None:
+    """What the key may do, before anything is written. A key that may not trade is refused (``ConfigError``, exit
+    2): every order would be refused, the protective ones included. A key that may withdraw is refused unless
+    ``allow_withdrawal_keys``: a trading bot needs none, and a key copied off the machine would empty the account.
+    Where the venue cannot say, or does not answer, the run goes on and says so on stderr."""
     try:
-        can = await exchange.key_can_withdraw()
+        permissions = await exchange.key_permissions()
     except (ExchangeUnavailableError, InvalidDataError, AuthenticationError) as exc:
-        print(f"trader-app: could not read the API key's withdrawal permission from {exchange.venue} "
+        print(f"trader-app: could not read the API key's permissions from {exchange.venue} "
               f"({_one_line(str(exc))}); the run goes on", file=sys.stderr)
         return
-    if can and not allowed:
+    if permissions is None:
+        return
+    if not permissions.trade:
+        raise ConfigError(f"{exchange.venue}: the API key may not trade spot, so every order would be refused, the "
+                          "protective ones included; enable spot trading on the key (Binance: 'Enable Spot & Margin "
+                          "Trading'; Gemini: the Trader role; OKX: the Trade permission)")
+    if permissions.withdraw and not withdrawals_allowed:
         raise ConfigError(f"{exchange.venue}: the API key may withdraw funds, which a trading bot never needs; create "
                           "a key without withdrawals (Binance: leave 'Enable Withdrawals' off; Gemini: the Trader "
-                          "role only), or set allow_withdrawal_keys = true (--allow-withdrawal-keys) to run with it")
-    if can:
+                          "role only; OKX: no Withdraw permission), or set allow_withdrawal_keys = true "
+                          "(--allow-withdrawal-keys) to run with it")
+    if permissions.withdraw:
         print(f"trader-app: warning: the {exchange.venue} API key may withdraw funds (allow_withdrawal_keys is set)",
               file=sys.stderr)
 

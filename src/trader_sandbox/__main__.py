@@ -40,6 +40,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                    help="charge commissions in BNB (25 %% off) while BNB covers them")
     p.add_argument("--key-can-withdraw", action="store_true",
                    help="the API key may withdraw (Binance enableWithdrawals, Gemini Fund Manager role)")
+    p.add_argument("--key-read-only", action="store_true",
+                   help="the API key may not trade: orders are refused (Binance -2015, Gemini MissingRole)")
     p.add_argument("--api-key", help="API key to accept (default: random)")
     p.add_argument("--secret", help="API secret (default: random)")
     return p
@@ -72,6 +74,8 @@ def _settings(args: argparse.Namespace, symbols: tuple[str, ...]) -> dict[str, A
         settings["bnb_fees"] = True
     if args.key_can_withdraw:
         settings["key_withdrawals"] = True
+    if args.key_read_only:
+        settings["key_trading"] = False
     if args.step_volume:
         settings["step_volume"] = _decimal("--step-volume", args.step_volume, positive=True)
     if args.api_key:

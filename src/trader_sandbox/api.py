@@ -113,10 +113,10 @@ def _api_restrictions(ex: Exchange, _p: Params) -> Any:
     withdrawals = ex.settings.key_withdrawals
     return {
         "ipRestrict": withdrawals, "createTime": 1_700_000_000_000, "enableReading": True,
-        "enableSpotAndMarginTrading": True, "enableWithdrawals": withdrawals, "enableInternalTransfer": False,
-        "enableMargin": False, "enableFutures": False, "permitsUniversalTransfer": False,
-        "enableVanillaOptions": False, "enableFixApiTrade": False, "enableFixReadOnly": False,
-        "enablePortfolioMarginTrading": False,
+        "enableSpotAndMarginTrading": ex.settings.key_trading, "enableWithdrawals": withdrawals,
+        "enableInternalTransfer": False, "enableMargin": False, "enableFutures": False,
+        "permitsUniversalTransfer": False, "enableVanillaOptions": False, "enableFixApiTrade": False,
+        "enableFixReadOnly": False, "enablePortfolioMarginTrading": False,
     }
 
 

@@ -200,6 +200,8 @@ class Handler(BaseHTTPRequestHandler):
                 if route.signed:
                     auth.verify(request_headers.get("X-MBX-APIKEY"), ex.keys, raw_query=raw_query, raw_body=raw_body,
                                 p=params, server_time=ex.server_time(), speed=ex.clock.speed or 1.0)
+                    if method in ("POST", "DELETE") and not ex.settings.key_trading:  # a key without spot trading
+                        raise errors.ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
                 return 200, route.handler(ex, params), headers, False
         except errors.ApiError as exc:
             headers.update(exc.headers)

@@ -44,6 +44,9 @@ class Settings:
     speed: float | None = None  # market clock speed (1: real time); None: candles move only when stepped
     # The API key may withdraw (Binance's apiRestrictions ``enableWithdrawals``, Gemini's Fund Manager role).
     key_withdrawals: bool = False
+    # The API key may trade (Binance's ``enableSpotAndMarginTrading``, Gemini's Trader role); without it every order
+    # placement and cancel is refused (Binance -2015, Gemini 403 MissingRole), as on the venues.
+    key_trading: bool = True
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
 

@@ -30,10 +30,13 @@ def running_sandbox(**kwargs: Any) -> Iterator[Sandbox]:
 def point_ccxt_at(exchange: Any, base_url: str) -> Any:
     """Switch a ccxt binance client to sandbox mode, then send every API group to ``base_url`` (the order
     matters: ``set_sandbox_mode`` replaces ``urls['api']``)."""
+    production = dict(exchange.urls["api"])
     exchange.set_sandbox_mode(True)
     api = exchange.urls["api"]
+    api.update({key: value for key, value in production.items() if key not in api})  # /sapi: no testnet URL
     for key, value in list(api.items()):
-        api[key] = base_url + "/" + value.split("/", 3)[3]
+        if isinstance(value, str):
+            api[key] = base_url + "/" + value.split("/", 3)[3]
     return exchange
 
 

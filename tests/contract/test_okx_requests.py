@@ -244,11 +244,14 @@ def _config(perm: str) -> dict[str, Any]:
                 "mgnIsoMode": "automatic", "label": "bot", "roleType": "0", "ip": "", "perm": perm}])
 
 
-@pytest.mark.parametrize(("perm", "may"), [("read_only,trade", False), ("read_only,withdraw,trade", True)])
-def test_the_keys_withdrawal_permission_is_read_from_the_account_config(perm: str, may: bool) -> None:
+@pytest.mark.parametrize(("perm", "trade", "withdraw"), [
+    ("read_only,trade", True, False), ("read_only,withdraw,trade", True, True), ("read_only", False, False)])
+def test_the_keys_permissions_are_read_from_the_account_config(perm: str, trade: bool, withdraw: bool) -> None:
     transport = wire()
     transport.answer_first("GET", "/account/config", _config(perm))
     adapter = exchange(transport)
-    assert run(adapter, adapter.key_can_withdraw()) is may
+    permissions = run(adapter, adapter.key_permissions())
+    assert permissions is not None
+    assert (permissions.trade, permissions.withdraw) == (trade, withdraw)
     (sent,) = transport.sent("GET", "/account/config")
     assert sent.headers.get("OK-ACCESS-PASSPHRASE") == "pass-9"

@@ -167,3 +167,21 @@ def test_a_trading_key_starts_without_a_word_about_withdrawals(tmp_path: Path, v
     assert result.returncode == 0, result.stderr
     assert len(asked) == 1, "the key's permissions were read once, at start-up"
     assert "withdraw" not in result.stderr
+
+
+@pytest.mark.parametrize("venue", ["binance", "gemini"])
+def test_a_key_that_may_not_trade_is_refused_at_start_up(tmp_path: Path, venue: str) -> None:
+    """A read-only key (Binance without spot trading, Gemini's Auditor role): every order would be refused, the
+    protective ones included. It ran, and met the refusal at its first order."""
+    from trader_sandbox.testing import running_sandbox
+
+    with running_sandbox(venue=venue, history=5, key_trading=False) as sandbox:
+        env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key, "TRADER_EXCHANGE__SECRET": sandbox.secret}
+        result = subprocess.run([APP, "run", "--exchange", venue, "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT",
+                                 "--timeframe", "1m", "--db", f"sqlite:///{tmp_path}/t.db"],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"trader-app: error: {venue}-emulator: the API key may not trade spot")
+    assert not (tmp_path / "t.db").exists(), "nothing is written"

@@ -199,3 +199,19 @@ def test_a_parameter_the_order_type_does_not_take_is_refused_not_ignored(
     with pytest.raises(ccxt.BadRequest, match=f"-1106.*Parameter '{name}' sent when not required"):
         raw.private_post_order({"symbol": "BTCUSDT", "side": "BUY", **order, **extra})
     assert sandbox.orders() == [], "nothing placed, nothing filled"
+
+
+def test_a_read_only_key_is_refused_orders_and_cancels_as_binance_refuses_them() -> None:
+    """A key without spot trading reads (balances, orders) but every placement and cancel is -2015, as on Binance;
+    its apiRestrictions say so."""
+    from trader_sandbox.testing import running_sandbox
+
+    with running_sandbox(key_trading=False) as read_only:
+        raw = ccxt_client(read_only)
+        assert raw.sapi_get_account_apirestrictions()["enableSpotAndMarginTrading"] is False
+        assert raw.fetch_balance()["USDT"]["total"] > 0
+        with pytest.raises(ccxt.BaseError, match="-2015"):  # ccxt: AuthenticationError or DDoSProtection
+            raw.private_post_order({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"})
+        with pytest.raises(ccxt.BaseError, match="-2015"):  # ccxt: AuthenticationError or DDoSProtection
+            raw.private_delete_order({"symbol": "BTCUSDT", "origClientOrderId": "x-1"})
+        assert read_only.orders() == []

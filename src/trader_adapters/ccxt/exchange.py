@@ -58,7 +58,7 @@ from trader_core.ports.clock import Clock
 if TYPE_CHECKING:
     from trader_adapters.clock import VenueClock
 
-__all__ = ["CcxtExchange"]
+__all__ = ["CcxtExchange", "KeyPermissions"]
 
 _LOG = logging.getLogger(__name__)
 _OCO_VENUES = frozenset({"binance"})  # venues whose order lists (OCO) this adapter can place
@@ -71,6 +71,14 @@ _OKX_FILL_PAGES = 100  # pages followed back from the newest before the sync giv
 # matching engine to answer (-1007 past that, "execution status unknown"): 10 s for a forwarded request to be
 # executed, and 5 s for the lag before a lookup shows an order and for our clock's error against the venue's.
 ACCEPTANCE_MARGIN = timedelta(seconds=15)
+
+
+@attrs.frozen
+class KeyPermissions:
+    """What an API key may do at its venue: place and cancel spot orders (``trade``), withdraw funds."""
+
+    trade: bool
+    withdraw: bool
 
 
 class CcxtExchange(CcxtSession):
@@ -404,29 +412,35 @@ class CcxtExchange(CcxtSession):
         raw = await self._guard(CallKind.READ, f"{self._venue} balances", client, lambda c: c.fetch_balance())
         return parse_balances(raw)
 
-    async def key_can_withdraw(self) -> bool | None:
-        """Whether the API key may withdraw funds, as the venue says it (Binance: ``enableWithdrawals`` of
-        ``GET /sapi/v1/account/apiRestrictions``; Gemini: the Fund Manager role of ``POST /v1/roles``; OKX:
-        ``withdraw`` in ``perm`` of ``GET /api/v5/account/config``). None where the venue cannot be asked: another
-        venue, or Binance's test network, which serves no ``/sapi``. Raises as
-        any read does; an answer without the flag is ``InvalidDataError``."""
+    async def key_permissions(self) -> KeyPermissions | None:
+        """What the API key may do, as the venue says it (Binance: ``enableSpotAndMarginTrading`` and
+        ``enableWithdrawals`` of ``GET /sapi/v1/account/apiRestrictions``; Gemini: the Trader and Fund Manager roles
+        of ``POST /v1/roles``; OKX: ``trade`` and ``withdraw`` in ``perm`` of ``GET /api/v5/account/config``). None
+        where the venue cannot be asked: another venue, or Binance's test network, which serves no ``/sapi``.
+        Raises as any read does; an answer without the flags is ``InvalidDataError``."""
         client = await self._ready()
         exchange_id = self._spec.exchange_id
+        trade: object
+        withdraw: object
         if exchange_id == "binance" and "sapi" in (client.urls.get("api") or {}):
             raw = await self._guard(CallKind.READ, "binance key permissions", client,
                                     lambda c: c.sapi_get_account_apirestrictions())
-            flag = raw.get("enableWithdrawals") if isinstance(raw, dict) else None
+            found = raw if isinstance(raw, dict) else {}
+            trade, withdraw = found.get("enableSpotAndMarginTrading"), found.get("enableWithdrawals")
         elif exchange_id == "gemini":
             raw = await self._guard(CallKind.READ, "gemini key roles", client, lambda c: c.private_post_v1_roles())
-            flag = raw.get("isFundManager") if isinstance(raw, dict) else None
+            found = raw if isinstance(raw, dict) else {}
+            trade, withdraw = found.get("isTrader"), found.get("isFundManager")
         elif exchange_id == "okx":
             raw = await self._guard(CallKind.READ, "okx key permissions", client,
                                     lambda c: c.private_get_account_config())
             rows = raw.get("data") if isinstance(raw, dict) else None
             perm = rows[0].get("perm") if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
-            flag = "withdraw" in perm.split(",") if isinstance(perm, str) else None
+            granted = perm.split(",") if isinstance(perm, str) else None
+            trade, withdraw = (None, None) if granted is None else ("trade" in granted, "withdraw" in granted)
         else:
             return None
-        if not isinstance(flag, bool):
-            raise InvalidDataError(f"{self._venue} answered the key's permissions without a withdrawal flag")
-        return flag
+        if not (isinstance(trade, bool) and isinstance(withdraw, bool)):
+            raise InvalidDataError(f"{self._venue} answered the key's permissions without its trade and withdrawal "
+                                   "flags")
+        return KeyPermissions(trade=trade, withdraw=withdraw)

@@ -29,6 +29,8 @@ def register(sub: Any) -> None:
     sandbox.add_argument("--step-volume", help="maker volume filled per price step (default: unlimited)")
     sandbox.add_argument("--key-can-withdraw", action="store_true",
                          help="the API key it prints may withdraw (a bot refuses such a key unless told otherwise)")
+    sandbox.add_argument("--key-read-only", action="store_true",
+                         help="the API key it prints may not trade (a bot refuses such a key at start-up)")
     sandbox.set_defaults(handler=sandbox_command)
 
 
@@ -48,6 +50,8 @@ def sandbox_command(args: argparse.Namespace) -> int:
         argv += ["--step-volume", args.step_volume]
     if args.key_can_withdraw:
         argv.append("--key-can-withdraw")
+    if args.key_read_only:
+        argv.append("--key-read-only")
     try:
         return sandbox_run(sandbox_parser().parse_args(argv))
     except (OSError, ValueError) as exc:

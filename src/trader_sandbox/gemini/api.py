@@ -89,7 +89,7 @@ PRIVATE: dict[str, Callable[[Exchange, dict[str, Any]], Any]] = {
     "/v1/balances": lambda ex, _p: orders.balances(ex.engine),
     "/v1/heartbeat": lambda _ex, _p: {"result": "ok"},
     # The key's roles: Trader, and Fund Manager (which may withdraw) as configured.
-    "/v1/roles": lambda ex, _p: {"isAuditor": False, "isFundManager": ex.settings.key_withdrawals,
-                                 "isTrader": True},
+    "/v1/roles": lambda ex, _p: {"isAuditor": not ex.settings.key_trading, "isFundManager": ex.settings.key_withdrawals,
+                                 "isTrader": ex.settings.key_trading},
 }
 

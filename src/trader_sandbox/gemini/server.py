@@ -49,6 +49,10 @@ class GeminiHandler(Handler):
                 if method != "POST" or handler is None:
                     raise GeminiError(404, "EndpointNotFound", f"API entry point `{path}` not found")
                 payload = auth.verify(request_headers, path, ex.keys, ex.nonces, ex.wall_time())
+                if path.startswith("/v1/order/") and path != "/v1/order/status" and not ex.settings.key_trading:
+                    raise GeminiError(403, "MissingRole", "To access this endpoint, you need to log in to the website "
+                                      "and go to the settings page to assign one of these roles [Trader] to API key "
+                                      f"{request_headers.get('X-GEMINI-APIKEY')} which currently has roles [Auditor]")
                 return 200, handler(ex, payload), {}, False
         except GeminiError as exc:
             return exc.status, exc.body(), {}, False
