@@ -31,6 +31,7 @@ from trader_core.model import (
     Balance,
     BotId,
     ClientOrderId,
+    ExchangeUnavailableError,
     Fill,
     IntentStatus,
     Money,
@@ -675,6 +676,9 @@ def test_a_shortfall_a_later_fill_explains_lifts_the_gate_without_the_operator(w
     assert _report(world).gate == "reducing"
     world.sync()
     assert bot.services.health.status.state is TradingState.REDUCING, "the shortfall stands while unexplained"
+    world.venue.fail_next("fetch_balances", ExchangeUnavailableError("503"))
+    world.sync()  # a balance read that fails keeps the gate, and fails nothing else
+    assert bot.services.health.status.state is TradingState.REDUCING
     venue.fills_late = False
     world.sync()
     assert bot.services.tracker.stats.fills == 2

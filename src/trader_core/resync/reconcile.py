@@ -120,8 +120,12 @@ class StartupReconciler:
             return
         if self.report.lost or self.report.unexpected:
             return
-        if self.report.balance_issues and await self._balances():
-            return  # the venue still holds less than the bot's fills (a shortfall that is gone lifts the gate)
+        if self.report.balance_issues:
+            try:
+                if await self._balances():
+                    return  # the venue still holds less than the bot's fills (a shortfall that is gone lifts the gate)
+            except ExchangeError:
+                return  # not answered: the gate holds, the next tick reads again
         self._lift()
 
     def accept(self) -> bool:
