@@ -638,9 +638,8 @@ class _SellFillsAsBalancesAreRead(SplittingVenue):
         return await self._venue.fetch_balances()
 
 
-def test_a_sell_that_fills_while_start_up_reads_the_balances_is_booked_not_a_shortfall(world: World) -> None:
-    # The balances showed the sale, the bot's fills did not yet: "the venue holds less BTC than the bot's fills"
-    # kept a restarted bot from entering until the operator accepted a report with nothing wrong in it.
+def _holding_with_a_resting_sell_at_51000(world: World) -> None:
+    """The bot bought 0.01 BTC (booked) and rests a limit sell of it at 51000; then its process goes."""
     world.boot()
     world.submit(market=True)
     world.sync()
@@ -649,6 +648,12 @@ def test_a_sell_that_fills_while_start_up_reads_the_balances_is_booked_not_a_sho
                                  quantity=Quantity("0.01"), price=Price(51000)),
         role=OrderRole.EXIT, reference_price=Decimal(51000),
     ))
+
+
+def test_a_sell_that_fills_while_start_up_reads_the_balances_is_booked_not_a_shortfall(world: World) -> None:
+    # The balances showed the sale, the bot's fills did not yet: "the venue holds less BTC than the bot's fills"
+    # kept a restarted bot from entering until the operator accepted a report with nothing wrong in it.
+    _holding_with_a_resting_sell_at_51000(world)
     world.trading = _SellFillsAsBalancesAreRead(world.venue, Decimal(51000))
     bot = world.boot()
     report = _report(world)
@@ -662,14 +667,7 @@ def test_a_sell_that_fills_while_start_up_reads_the_balances_is_booked_not_a_sho
 def test_a_shortfall_a_later_fill_explains_lifts_the_gate_without_the_operator(world: World) -> None:
     # The venue's trade list lags its balances: start-up still cannot see the sale (entries held: the venue holds
     # less than the bot's fills); once a tick's sync books it, the next look at the balances lifts the gate.
-    world.boot()
-    world.submit(market=True)
-    world.sync()
-    run(world.services.resync.executor.submit(
-        lambda cid: OrderRequest(client_order_id=cid, symbol=BTC, side=Side.SELL, order_type=OrderType.LIMIT,
-                                 quantity=Quantity("0.01"), price=Price(51000)),
-        role=OrderRole.EXIT, reference_price=Decimal(51000),
-    ))
+    _holding_with_a_resting_sell_at_51000(world)
     venue = _SellFillsAsBalancesAreRead(world.venue, Decimal(51000), fills_late=True)
     world.trading = venue
     bot = world.boot()

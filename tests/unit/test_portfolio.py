@@ -360,19 +360,20 @@ def test_a_fill_executed_before_the_baseline_but_booked_after_it_is_not_a_residu
     assert tracker.flows()[Asset("BTC")].fills == Decimal(2), "without a baseline time: every booking"
 
 
-class _SlowBalances(FakeExchange):
-    """A venue whose balances take half a second to answer, during which a resting stop sells 1 BTC at 110."""
+class _SellsAsBalancesAreRead(FakeExchange):
+    """A venue holding 1 BTC and 800 USDT whose resting stop sells the BTC at 110 while its balances are read for
+    the ``on``-th time: half a second into that read, which answers half a second later."""
 
-    def __init__(self, clock: SimulatedClock) -> None:
+    def __init__(self, clock: SimulatedClock, on: int) -> None:
         super().__init__(clock=clock, balances={Asset("USDT"): Decimal(800), Asset("BTC"): Decimal(1)})
-        self.clock, self.sold = clock, False
+        self.clock, self.on, self.reads = clock, on, 0
 
     async def fetch_balances(self) -> tuple[Balance, ...]:
-        if not self.sold:
+        self.reads += 1
+        if self.reads == self.on:
             self.clock.advance(timedelta(milliseconds=300))
             self.deposit(Asset("BTC"), Decimal(-1))
             self.deposit(Asset("USDT"), Decimal(110))
-            self.sold = True
             self.clock.advance(timedelta(milliseconds=200))
         return await super().fetch_balances()
 
@@ -383,7 +384,7 @@ def test_a_stop_that_fills_while_the_baseline_is_read_is_not_a_mismatch_and_a_re
     # A restart: the bot holds 1 BTC; its venue-held stop sells while the baseline's balances are being read,
     # so the baseline already shows the sale the bot books a moment later (stamped after it asked).
     clock = SimulatedClock(T0)
-    venue = _SlowBalances(clock)
+    venue = _SellsAsBalancesAreRead(clock, on=1)  # the baseline's read
     tracker, telemetry = a_tracker()
     book(tracker, a_fill(Side.BUY, "1", "100", time=T0 - timedelta(minutes=10)), plan="P0")
     check = BalanceCheck(venue, telemetry, clock)
@@ -396,24 +397,9 @@ def test_a_stop_that_fills_while_the_baseline_is_read_is_not_a_mismatch_and_a_re
     assert bool(telemetry.of_type(BalancesReconciled)) is not bool(lost)
 
 
-class _SellsAsTheReportReads(FakeExchange):
-    """A venue holding 1 BTC whose resting stop sells it (at 110) just as the end-of-run report reads balances."""
-
-    def __init__(self, clock: SimulatedClock) -> None:
-        super().__init__(clock=clock, balances={Asset("USDT"): Decimal(800), Asset("BTC"): Decimal(1)})
-        self.reads = 0
-
-    async def fetch_balances(self) -> tuple[Balance, ...]:
-        self.reads += 1
-        if self.reads == 2:  # the baseline was the first read
-            self.deposit(Asset("BTC"), Decimal(-1))
-            self.deposit(Asset("USDT"), Decimal(110))
-        return await super().fetch_balances()
-
-
 def test_a_stop_that_fills_as_the_end_of_run_report_reads_is_booked_by_a_sync_not_reported() -> None:
     clock = SimulatedClock(T0)
-    venue = _SellsAsTheReportReads(clock)
+    venue = _SellsAsBalancesAreRead(clock, on=2)  # the report's first read (the baseline was the first)
     tracker, telemetry = a_tracker()
     book(tracker, a_fill(Side.BUY, "1", "100", time=T0 - timedelta(minutes=10)), plan="P0")
     check = BalanceCheck(venue, telemetry, clock)
