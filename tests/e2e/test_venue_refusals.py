@@ -19,6 +19,16 @@ APP = str(Path(sys.executable).parent / "trader-app")
 KEYS = {"TRADER_EXCHANGE__API_KEY": "k" * 64, "TRADER_EXCHANGE__SECRET": "s" * 64}
 
 
+def _the_one_line(result: subprocess.CompletedProcess[str], folder: Path) -> str:
+    """The refusal: exit 2, one line on stderr (returned), no traceback, no database written."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (folder / "t.db").exists(), "nothing is written"
+    return lines[0]
+
+
 @pytest.mark.parametrize(("flags", "says"), [
     (["--exchange", "bybit", "--live"], "refusing to trade live on bybit"),
     (["--exchange", "coinbase", "--live"], "refusing to trade live on coinbase"),
@@ -102,14 +112,11 @@ def test_keys_the_venue_refuses_at_start_up_are_one_line_and_exit_2(tmp_path: Pa
                                  "--timeframe", "1m", "--db", f"sqlite:///{tmp_path}/t.db"],
                                 cwd=tmp_path, env={**os.environ, **wrong}, capture_output=True, text=True, timeout=60,
                                 check=False)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"trader-app: error: {venue}-emulator refused the API key at start-up")
-    assert "TRADER_EXCHANGE__API_KEY" in lines[0]
+    line = _the_one_line(result, tmp_path)
+    assert line.startswith(f"trader-app: error: {venue}-emulator refused the API key at start-up")
+    assert "TRADER_EXCHANGE__API_KEY" in line
     for secret in wrong.values():
         assert secret not in result.stderr + result.stdout
-    assert not (tmp_path / "t.db").exists(), "nothing is written"
 
 
 def _start_then_stop(command: list[str], env: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
@@ -142,12 +149,9 @@ def test_a_key_that_may_withdraw_is_refused_at_start_up_unless_allowed(tmp_path:
                    "--timeframe", "1m", "--interval", "0.5", "--db", f"sqlite:///{tmp_path}/t.db"]
         refused = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
                                  check=False)
-        assert refused.returncode == 2, refused.stderr
-        lines = refused.stderr.strip().splitlines()
-        assert len(lines) == 1, refused.stderr
-        assert lines[0].startswith(f"trader-app: error: {venue}-emulator: the API key may withdraw funds")
-        assert "allow_withdrawal_keys" in lines[0]
-        assert not (tmp_path / "t.db").exists(), "nothing is written"
+        line = _the_one_line(refused, tmp_path)
+        assert line.startswith(f"trader-app: error: {venue}-emulator: the API key may withdraw funds")
+        assert "allow_withdrawal_keys" in line
         allowed = _start_then_stop([*command, "--allow-withdrawal-keys"], env, tmp_path)
     assert allowed.returncode == 0, allowed.stderr
     assert f"warning: the {venue}-emulator API key may withdraw funds" in allowed.stderr
@@ -180,8 +184,5 @@ def test_a_key_that_may_not_trade_is_refused_at_start_up(tmp_path: Path, venue: 
         result = subprocess.run([APP, "run", "--exchange", venue, "--sandbox-url", sandbox.url, "--symbol", "BTC/USDT",
                                  "--timeframe", "1m", "--db", f"sqlite:///{tmp_path}/t.db"],
                                 cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"trader-app: error: {venue}-emulator: the API key may not trade spot")
-    assert not (tmp_path / "t.db").exists(), "nothing is written"
+    line = _the_one_line(result, tmp_path)
+    assert line.startswith(f"trader-app: error: {venue}-emulator: the API key may not trade spot")
