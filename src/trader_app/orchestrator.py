@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -14,7 +14,7 @@ import attrs
 from trader_app.loop_ports import CommandQueue, Sleeper
 from trader_app.loop_status import STATUS_KEY, LoopStatus, capture_loop_status, protection_form, seconds
 from trader_app.summary import EquityCurve, RunSummary, equity, summarize
-from trader_core.costs import spend_of
+from trader_core.costs import LlmSpend, spend_of
 from trader_core.execution import TradingBook
 from trader_core.health import ExchangeHealthManager
 from trader_core.market_data import MarketDataService, MarketView
@@ -24,6 +24,7 @@ from trader_core.model import (
     ExchangeError,
     InvariantViolationError,
     OrderRole,
+    Plan,
     RunRecord,
     RunStatus,
     Signal,
@@ -114,6 +115,9 @@ class StrategyOrchestrator:
     # Why a replay stopped short, when it did: a failed tick (a database refusing a write) leaves the simulated
     # venue ahead of the store, so the replay ends FAILED there rather than finishing with wrong results.
     replay_broken: str | None = attrs.field(default=None, init=False)
+    # Why the run's record could not be read or written at its end (the database away): the summary then lacks what
+    # only the store knows (round trips, LLM spend), and the run stays marked running, incomplete.
+    record_failed: str | None = attrs.field(default=None, init=False)
     on_started: Callable[[], None] | None = None  # once start-up is done (the CLI freezes its heap)
     last_lag: timedelta = attrs.field(default=timedelta(0), init=False)
     _status_written: timedelta | None = attrs.field(default=None, init=False)
@@ -452,9 +456,15 @@ class StrategyOrchestrator:
         """Write the summary into the run record and emit the final event."""
         s = self.services
         reason = self.stop_reason or "failed"
-        with self.store.unit_of_work() as uow:
-            plans = uow.plans.list_for_run(self.run.run_id)
-            llm = spend_of(uow.llm_calls.list_calls(self.run.run_id))
+        plans: Sequence[Plan] = ()
+        llm: LlmSpend | None = None
+        try:
+            with self.store.unit_of_work() as uow:
+                plans = uow.plans.list_for_run(self.run.run_id)
+                llm = spend_of(uow.llm_calls.list_calls(self.run.run_id))
+        except TraderError as exc:  # the summary from memory: no round trip or LLM call counted
+            self.record_failed = f"the run's record could not be read: {exc}"[:500]
+            self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"run record: {exc}"[:500]))
         summary = summarize(
             run_id=self.run.run_id.value, candles=self.candles, tracker=s.tracker, plans=plans,
             balance=self.balance, prices=s.market.last_prices(),
@@ -474,6 +484,7 @@ class StrategyOrchestrator:
                 uow.runs.update(finished)
                 uow.commit()
         except TraderError as exc:  # the run stays RUNNING in the store: incomplete, never a finished look
+            self.record_failed = self.record_failed or f"the run's record could not be written: {exc}"[:500]
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"run record: {exc}"[:500]))
             if self.replay_broken is None and self.run.mode == "replay":
                 self.replay_broken = f"the replay's record could not be written: {exc}"[:500]

@@ -44,8 +44,10 @@ from trader_core.model import (
     Quantity,
     RunId,
     RunRecord,
+    RunStatus,
     Side,
     Signal,
+    StoreError,
     Symbol,
     Timeframe,
     TrackedOrder,
@@ -781,3 +783,43 @@ def test_a_restarted_bot_tells_its_venue_adapter_which_orders_are_its_own() -> N
     assert told[filled.client_order_id.value] == "1", "the order filled in the previous run"
     assert told[resting.client_order_id.value] == "2", "and the one still resting"
     assert all(venue_id is not None for venue_id in told.values()), "only orders the venue has an id for"
+
+
+@attrs.define
+class _GoesAway:
+    """A store that can go away (a database server restarted, its network gone): every unit of work then fails."""
+
+    inner: Store
+    away: bool = False
+
+    @property
+    def bot_id(self) -> BotId:
+        return self.inner.bot_id
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Any]:
+        if self.away:
+            raise StoreError("cannot connect to postgresql://db/trader: connection refused")
+        with self.inner.unit_of_work() as uow:
+            yield uow
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def maintain(self) -> None:
+        self.inner.maintain()
+
+
+def test_a_run_whose_database_is_away_at_its_end_still_ends_with_its_summary_and_says_so() -> None:
+    # A PostgreSQL server stopped while a live bot ran: stopping it raised out of the summary (a traceback, exit 1,
+    # no summary), because the summary reads the run's plans and LLM calls from the store first.
+    store = _GoesAway(InMemoryStore(BotId("crash")))
+    world = World.create(store, split=False)  # type: ignore[arg-type]
+    bot = world.boot()
+    world.submit(market=True)
+    world.sync()
+    store.away = True
+    summary = bot.finish(RunStatus.FINISHED, Decimal(0))
+    assert summary.fills == 1, "what the bot booked in memory is in the summary"
+    assert bot.record_failed is not None
+    assert bot.record_failed.startswith("the run's record could not be read")

@@ -232,7 +232,7 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
         if wired.orchestrator.replay_broken is not None:
             # Shown after the summary (what the replay did until then), as one line, exit 1.
             return summary, RunFailedError(f"{wired.orchestrator.replay_broken} (run {summary.run_id} is incomplete)")
-        return summary, None
+        return summary, _record_failed(wired.orchestrator.record_failed, summary.run_id)
     finally:
         lease.release()
         store.close()
@@ -241,7 +241,7 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
 async def _venue_session(settings: Settings, strategy: SignalSource, telemetry_for: Callable[[RunRecord], Telemetry],
                          elapsed: Callable[[], Decimal], *,
                          on_status: Callable[[LoopStatus], None] | None = None,
-                         ) -> tuple[RunSummary, ConfigError | None]:
+                         ) -> tuple[RunSummary, ConfigError | RunFailedError | None]:
     """Reach the venue first (nothing is written when it cannot serve the run), then hold the bot's store and
     lease, and run until stopped. Returns the summary and, when the venue refused the credentials while the bot
     ran, the error the command ends with (after the summary is shown)."""
@@ -289,7 +289,7 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
                         telemetry_for: Callable[[RunRecord], Telemetry], strategy: SignalSource,
                         elapsed: Callable[[], Decimal], on_status: Callable[[LoopStatus], None] | None = None,
                         guard: Callable[[], str | None] | None = None, started: datetime | None = None,
-                        ) -> tuple[RunSummary, ConfigError | None]:
+                        ) -> tuple[RunSummary, ConfigError | RunFailedError | None]:
     """Run against a venue until stopped: SIGINT/SIGTERM stop after the current tick; a second forces exit.
     Returns the summary and, when the venue refused the credentials, the error to end with."""
     from trader_app.venue_run import build_venue_run
@@ -317,7 +317,18 @@ async def _run_on_venue(settings: Settings, store: Store, venue: VenueConnection
         await close_llm(strategy)
     check_llm(strategy)
     refused = wired.orchestrator.credentials_refused
-    return summary, None if refused is None else refused_while_running(venue.exchange.venue, refused)
+    if refused is not None:
+        return summary, refused_while_running(venue.exchange.venue, refused)
+    return summary, _record_failed(wired.orchestrator.record_failed, summary.run_id)
+
+
+def _record_failed(why: str | None, run_id: str) -> RunFailedError | None:
+    """The one line a run ends with when its record could not be read or written at the end (the database away):
+    the summary shown lacks what only the database knows, and the run stays marked running."""
+    if why is None:
+        return None
+    return RunFailedError(f"{why}; the summary above counts no round trip or LLM call the database holds, and run "
+                          f"{run_id} stays marked running (incomplete); orders at the venue are as the loop left them")
 
 
 def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:
