@@ -45,6 +45,7 @@ from trader_core.ports import Clock, MarketData, SignalSource, Store, Telemetry,
 
 if TYPE_CHECKING:
     from trader_adapters.ccxt import CcxtExchange
+    from trader_adapters.ccxt.exchange import KeyPermissions
     from trader_adapters.clock import VenueClock
 
 __all__ = ["VenueConnection", "build_venue_run", "check_venue_settings", "connect_venue", "refused_while_running"]
@@ -137,8 +138,14 @@ async def connect_venue(settings: Settings) -> VenueConnection:
         for extra in settings.ohlcv_timeframes or ():
             await exchange.check_timeframe(extra)
         if not paper:
-            await _check_credentials(exchange)
-            await _check_key_permissions(exchange, withdrawals_allowed=settings.allow_withdrawal_keys)
+            # Both reads at once (a restart waits for the slower one, not for the two in turn), each to its end.
+            checked, permissions = await asyncio.gather(_check_credentials(exchange), _read_permissions(exchange),
+                                                        return_exceptions=True)
+            for outcome in (checked, permissions):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            assert not isinstance(permissions, BaseException)
+            _judge_permissions(exchange.venue, permissions, withdrawals_allowed=settings.allow_withdrawal_keys)
     except BaseException:
         await exchange.close()
         raise
@@ -166,30 +173,36 @@ async def _check_credentials(exchange: CcxtExchange) -> None:
         return
 
 
-async def _check_key_permissions(exchange: CcxtExchange, *, withdrawals_allowed: bool) -> None:
+async def _read_permissions(exchange: CcxtExchange) -> KeyPermissions | str | None:
+    """What the key may do (None: the venue cannot say), or why the venue did not answer."""
+    try:
+        return await exchange.key_permissions()
+    except (ExchangeUnavailableError, InvalidDataError, AuthenticationError) as exc:
+        return _one_line(str(exc))
+
+
+def _judge_permissions(venue: str, permissions: KeyPermissions | str | None, *, withdrawals_allowed: bool) -> None:
     """What the key may do, before anything is written. A key that may not trade is refused (``ConfigError``, exit
     2): every order would be refused, the protective ones included. A key that may withdraw is refused unless
     ``allow_withdrawal_keys``: a trading bot needs none, and a key copied off the machine would empty the account.
-    Where the venue cannot say, or does not answer, the run goes on and says so on stderr."""
-    try:
-        permissions = await exchange.key_permissions()
-    except (ExchangeUnavailableError, InvalidDataError, AuthenticationError) as exc:
-        print(f"trader-app: could not read the API key's permissions from {exchange.venue} "
-              f"({_one_line(str(exc))}); the run goes on", file=sys.stderr)
+    Where the venue cannot say, or did not answer, the run goes on (saying so on stderr for the latter)."""
+    if isinstance(permissions, str):
+        print(f"trader-app: could not read the API key's permissions from {venue} ({permissions}); the run goes on",
+              file=sys.stderr)
         return
     if permissions is None:
         return
     if not permissions.trade:
-        raise ConfigError(f"{exchange.venue}: the API key may not trade spot, so every order would be refused, the "
+        raise ConfigError(f"{venue}: the API key may not trade spot, so every order would be refused, the "
                           "protective ones included; enable spot trading on the key (Binance: 'Enable Spot & Margin "
                           "Trading'; Gemini: the Trader role; OKX: the Trade permission)")
     if permissions.withdraw and not withdrawals_allowed:
-        raise ConfigError(f"{exchange.venue}: the API key may withdraw funds, which a trading bot never needs; create "
+        raise ConfigError(f"{venue}: the API key may withdraw funds, which a trading bot never needs; create "
                           "a key without withdrawals (Binance: leave 'Enable Withdrawals' off; Gemini: the Trader "
                           "role only; OKX: no Withdraw permission), or set allow_withdrawal_keys = true "
                           "(--allow-withdrawal-keys) to run with it")
     if permissions.withdraw:
-        print(f"trader-app: warning: the {exchange.venue} API key may withdraw funds (allow_withdrawal_keys is set)",
+        print(f"trader-app: warning: the {venue} API key may withdraw funds (allow_withdrawal_keys is set)",
               file=sys.stderr)
 
 
