@@ -463,7 +463,8 @@ class StrategyOrchestrator:
                 plans = uow.plans.list_for_run(self.run.run_id)
                 llm = spend_of(uow.llm_calls.list_calls(self.run.run_id))
         except TraderError as exc:  # the summary from memory: no round trip or LLM call counted
-            self.record_failed = f"the run's record could not be read: {exc}"[:500]
+            self.record_failed = (f"the run's record could not be read ({str(exc)[:300]}): the summary above counts no "
+                                  "round trip or LLM call the database holds")
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"run record: {exc}"[:500]))
         summary = summarize(
             run_id=self.run.run_id.value, candles=self.candles, tracker=s.tracker, plans=plans,
@@ -484,7 +485,7 @@ class StrategyOrchestrator:
                 uow.runs.update(finished)
                 uow.commit()
         except TraderError as exc:  # the run stays RUNNING in the store: incomplete, never a finished look
-            self.record_failed = self.record_failed or f"the run's record could not be written: {exc}"[:500]
+            self.record_failed = self.record_failed or f"the run's record could not be written ({str(exc)[:300]})"
             self.telemetry.emit(TickFailed(at=self.clock.now(), error=f"run record: {exc}"[:500]))
             if self.replay_broken is None and self.run.mode == "replay":
                 self.replay_broken = f"the replay's record could not be written: {exc}"[:500]

@@ -822,4 +822,5 @@ def test_a_run_whose_database_is_away_at_its_end_still_ends_with_its_summary_and
     summary = bot.finish(RunStatus.FINISHED, Decimal(0))
     assert summary.fills == 1, "what the bot booked in memory is in the summary"
     assert bot.record_failed is not None
-    assert bot.record_failed.startswith("the run's record could not be read")
+    assert bot.record_failed.startswith("the run's record could not be read (cannot connect")
+    assert bot.record_failed.endswith("the summary above counts no round trip or LLM call the database holds")

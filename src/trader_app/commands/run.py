@@ -327,8 +327,8 @@ def _record_failed(why: str | None, run_id: str) -> RunFailedError | None:
     the summary shown lacks what only the database knows, and the run stays marked running."""
     if why is None:
         return None
-    return RunFailedError(f"{why}; the summary above counts no round trip or LLM call the database holds, and run "
-                          f"{run_id} stays marked running (incomplete); orders at the venue are as the loop left them")
+    return RunFailedError(f"{why}; run {run_id} stays marked running (incomplete); orders at the venue are as the "
+                          "loop left them")
 
 
 def _open_held_store(settings: Settings) -> tuple[SqlStore, BotLease]:
