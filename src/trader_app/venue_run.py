@@ -141,10 +141,10 @@ async def connect_venue(settings: Settings) -> VenueConnection:
             # Both reads at once (a restart waits for the slower one, not for the two in turn), each to its end.
             checked, permissions = await asyncio.gather(_check_credentials(exchange), _read_permissions(exchange),
                                                         return_exceptions=True)
-            for outcome in (checked, permissions):
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            assert not isinstance(permissions, BaseException)
+            if isinstance(checked, BaseException):
+                raise checked
+            if isinstance(permissions, BaseException):
+                raise permissions
             _judge_permissions(exchange.venue, permissions, withdrawals_allowed=settings.allow_withdrawal_keys)
     except BaseException:
         await exchange.close()

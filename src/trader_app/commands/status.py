@@ -93,7 +93,8 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
         lease = uow.leases.find()
     loop = _loop(loop_text)
     prices = {} if loop is None else dict(loop.prices)
-    day_now, ended = now, _replay_end(latest)
+    replay = _replay_summary(latest)
+    day_now, ended = now, _replay_end(replay)
     if ended is not None:
         # A replay's book is its own and so are its prices: its positions are marked where it ended, and its
         # "today" is the simulated day it ended on (the wall clock's day holds none of its fills).
@@ -107,7 +108,7 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
             "host": lease.host, "pid": lease.pid, "since": lease.since.isoformat(),
             "expires_at": lease.expires_at.isoformat(), "alive": lease.in_force(now),
         },
-        "trading_state": _trading_json(trading, latest),
+        "trading_state": _trading_json(trading, replay, latest),
         "loop": None if loop is None else {
             "at": loop.at.isoformat(), "age_s": str(_age(now, loop.at)), "ticks": loop.ticks,
             "duration_s": str(loop.duration_s), "lag_s": str(loop.lag_s), "interval_s": str(loop.interval_s),
@@ -127,15 +128,24 @@ def collect_status(store: Store, now: datetime) -> dict[str, Any]:
 _ENDED_IN = re.compile(r"(?P<state>\w+)(?: until (?P<until>\S+))? \((?P<reason>.*)\)", re.DOTALL)
 
 
-def _trading_json(trading: TradingStatus | None, latest: RunRecord | None) -> dict[str, Any]:
-    """The trading state in force; for a finished replay (which keeps its state to itself, never in the bot's
-    ``trading_state``), the state it ended in, as its summary says it: a replay that ended paused read "active"."""
-    if trading is None and latest is not None and latest.mode == "replay" and latest.summary_json:
-        try:
-            ended = str(json.loads(latest.summary_json).get("trading_state") or "active")
-        except (ValueError, AttributeError):
-            ended = "active"
-        found = _ENDED_IN.fullmatch(ended)
+def _replay_summary(latest: RunRecord | None) -> dict[str, Any] | None:
+    """The stored summary of the latest run when it is a finished replay (which keeps its trading state and prices
+    to itself, never in the bot's ``trading_state`` or loop status); None otherwise or when unreadable."""
+    if latest is None or latest.mode != "replay" or not latest.summary_json:
+        return None
+    try:
+        stored = json.loads(latest.summary_json)
+    except ValueError:
+        return None
+    return stored if isinstance(stored, dict) else None
+
+
+def _trading_json(trading: TradingStatus | None, replay: dict[str, Any] | None,
+                  latest: RunRecord | None) -> dict[str, Any]:
+    """The trading state in force; for a finished replay, the state it ended in, as its summary says it: a replay
+    that ended paused read "active"."""
+    if trading is None and replay is not None and latest is not None:
+        found = _ENDED_IN.fullmatch(str(replay.get("trading_state") or "active"))
         if found is not None:
             return {"state": found["state"], "reason": found["reason"],
                     "source": f"end of replay run {latest.run_id.value}", "since": None, "until": found["until"]}
@@ -148,15 +158,14 @@ def _trading_json(trading: TradingStatus | None, latest: RunRecord | None) -> di
     }
 
 
-def _replay_end(latest: RunRecord | None) -> tuple[datetime, dict[str, Decimal]] | None:
+def _replay_end(replay: dict[str, Any] | None) -> tuple[datetime, dict[str, Decimal]] | None:
     """For a finished replay: the time of its last prices (its simulated clock at its last tick) and the prices,
-    as its record keeps them; None for any other run or a record without them."""
-    if latest is None or latest.mode != "replay" or not latest.summary_json:
+    as its record keeps them; None without them (a record written before they were kept)."""
+    if replay is None:
         return None
     try:
-        stored = json.loads(latest.summary_json)
-        at = datetime.fromisoformat(stored["prices_at"])
-        prices = {str(symbol): Decimal(str(price)) for symbol, price in stored["last_prices"].items()}
+        at = datetime.fromisoformat(replay["prices_at"])
+        prices = {str(symbol): Decimal(str(price)) for symbol, price in replay["last_prices"].items()}
     except (ValueError, AttributeError, ArithmeticError, KeyError, TypeError):
         return None
     if at.tzinfo is None:
