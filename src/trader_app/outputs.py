@@ -103,9 +103,13 @@ def _umask() -> int:
 
 def _check_folder(flag: str, name: str | Path, folder: Path, *, creates: bool) -> None:
     """Refuse ``name`` when ``folder`` (its folder) is missing, not a folder or not writable; when the writer
-    ``creates`` missing folders, the nearest existing folder above it must be writable instead."""
-    while creates and not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    ``creates`` missing folders, they are made now: a folder the permissions allow but the file system does not
+    (``/proc``, or any folder for root, whom ``os.access`` never refuses) is said here, not met by the writer."""
+    if creates and not folder.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{flag} {name}: cannot create the folder {folder}: {exc.strerror or exc}") from exc
     if not folder.exists():
         raise ConfigError(f"{flag} {name}: the folder {folder} does not exist")
     if not folder.is_dir():

@@ -166,3 +166,15 @@ def test_an_output_that_exists_but_cannot_be_written_is_refused_before_the_run(
     assert problem in one_error_line(result)
     assert result.stdout == ""
     assert (_files(frozen), _files(frozen / "logs"), _files(frozen / "other")) == before, "no run, nothing written"
+
+
+def test_a_log_folder_the_file_system_cannot_create_is_one_line_before_the_run(folder: Path) -> None:
+    """``/proc`` takes no new folder whatever the permissions say (root's are never refused): the run is refused
+    in one line, exit 2, nothing written, no traceback."""
+    before = _files(folder)
+    result = app(folder, *RUN, "--log-dir", "/proc/trader-core-logs")
+    assert result.returncode == 2, result.stderr
+    assert "--log-dir /proc/trader-core-logs/telemetry.jsonl: cannot create the folder /proc/trader-core-logs" in (
+        one_error_line(result))
+    assert result.stdout == ""
+    assert _files(folder) == before

@@ -44,6 +44,18 @@ def test_unknown_keys_in_the_file_and_missing_files_are_errors(tmp_path: Path) -
         load_settings({"config": str(tmp_path / "missing.toml")}, environ={})
 
 
+@pytest.mark.parametrize(("flag", "name", "problem"), [
+    ("data", ".", "data file . is a folder; give a file"),
+    ("signals", ".", "signals file . is a folder; give a file"),
+    ("data", "/dev/null", "data file /dev/null is not a regular file (a device, pipe or socket)"),
+    ("data", "missing.csv", "data file missing.csv not found"),
+])
+def test_an_input_file_that_is_not_a_file_is_said_to_be_what_it_is(flag: str, name: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({flag: name}, environ={})
+    assert problem in str(caught.value)
+
+
 def test_symbols_must_share_one_quote_asset() -> None:
     with pytest.raises(ConfigError, match="quote asset"):
         load_settings({"symbols": ["BTC/USDT", "ETH/BTC"]}, environ={})

@@ -95,8 +95,8 @@ def validate(raw: dict[str, Any], problems: list[str]) -> Settings | None:  # no
         problems.append(str(exc))
     data = raw["data"]
     values["data"] = None if data in (None, "") else Path(str(data))
-    if values["data"] is not None and not values["data"].is_file():
-        problems.append(f"data file {values['data']} not found")
+    if values["data"] is not None and (problem := _not_a_file(values["data"])):
+        problems.append(f"data file {values['data']} {problem}")
     days = values.get("days")
     if (values["data"] is None and "start" in values and isinstance(days, int) and 1 <= days <= MAX_DAYS
             and datetime.max.replace(tzinfo=UTC) - values["start"] < timedelta(days=days + 1)):
@@ -186,8 +186,8 @@ def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: lis
         problems.append(f"maker_overrides: {exc}")
     signals = raw["signals"]
     values["signals"] = None if signals in (None, "") else Path(str(signals))
-    if values["signals"] is not None and not values["signals"].is_file():
-        problems.append(f"signals file {values['signals']} not found")
+    if values["signals"] is not None and (problem := _not_a_file(values["signals"])):
+        problems.append(f"signals file {values['signals']} {problem}")
     for key in ("overnight_widen_pct", "overnight_max_widen_pct", "plan_trail_to_breakeven_pct"):
         if key in values and values[key] >= 1:
             problems.append(f"{key} is a fraction (0.01 = 1 %), got {values[key]}")
@@ -274,3 +274,14 @@ def _check_venue(values: dict[str, Any], problems: list[str]) -> None:
                         "TRADER_EXCHANGE__SECRET (or [exchange] api_key/secret in the config file)")
     if "interval" in values and values["interval"] <= 0:
         problems.append("interval must be positive")
+
+
+def _not_a_file(path: Path) -> str:
+    """What keeps ``path`` from being read as an input file ("" when nothing does)."""
+    if path.is_file():
+        return ""
+    if path.is_dir():
+        return "is a folder; give a file"
+    if path.exists():
+        return "is not a regular file (a device, pipe or socket); give a file"
+    return "not found"
