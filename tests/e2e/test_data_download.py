@@ -117,3 +117,13 @@ def test_an_until_not_after_since_is_refused(tmp_path: Path, until: str) -> None
     assert result.returncode == 2, result.stderr
     assert f"--until {until} is not after --since 2025-05-20" in one_error_line(result)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_since_in_the_future_is_refused_not_reported_as_nothing_new(tmp_path: Path) -> None:
+    """A year typed wrong (2036 for 2026) gave "0 new candles written to d.csv", exit 0, and no file."""
+    since = (datetime.now(UTC) + timedelta(days=400)).strftime("%Y-%m-%d")
+    result = _app(tmp_path, "data", "download", "--exchange", "binance", "--sandbox-url", "http://127.0.0.1:9",
+                  "--symbol", "BTC/USDT", "--timeframe", "1m", "--since", since, "--out", "d.csv")
+    assert result.returncode == 2, result.stderr
+    assert f"--since {since}T00:00:00+00:00 is in the future" in one_error_line(result)
+    assert list(tmp_path.iterdir()) == []

@@ -99,6 +99,8 @@ async def download(exchange_id: str, symbol: Symbol, timeframe: Timeframe, *, si
     last = _last_candle(out, symbol, timeframe)
     start = since if last is None else max(since, last.open_time + timeframe.duration)
     end = min(until or clock.now(), clock.now())
+    if since >= end:
+        raise ConfigError(f"--since {since.isoformat()} is in the future: no candle has closed after it yet")
     venue = CcxtExchange.create(exchange_id, clock=clock, sandbox=sandbox_url is not None, base_url=sandbox_url)
     written = [0]
     try:
