@@ -240,6 +240,7 @@ def risk_limits(settings: Settings) -> RiskLimits:
             max_total_exposure=settings.max_total_exposure, max_positions=settings.max_positions,
             max_pending_buys_per_symbol=settings.max_pending_buys_per_symbol,
             correlation_buckets=settings.correlation_buckets, bucket_max_positions=settings.bucket_max_positions,
+            max_trade_loss=settings.max_trade_loss, max_trade_loss_pct=settings.max_trade_loss_pct,
         ),
         losses=LossLimitPolicy(max_daily_loss=settings.max_daily_loss, max_daily_loss_pct=settings.max_daily_loss_pct,
                                max_drawdown_pct=settings.max_drawdown_pct, day_timezone=settings.day_timezone),

@@ -280,3 +280,45 @@ def test_an_entry_above_the_exposure_headroom_is_sized_down_to_it() -> None:
     assert risk is not None
     assert bot.services.tracker.holding(ETH).quantity == Decimal("0.25")  # 500 at 2000
     assert risk.risk_book(bot.view().last_prices).exposure() <= Decimal(1500)
+
+
+def test_an_entry_is_sized_down_to_what_it_may_lose_at_its_stop() -> None:
+    """A stake of 1000 at 50,000 with its stop 2 % below loses 20 there; a per-trade cap of 10 buys half of it."""
+    bot = make_bot(risk=RiskPolicy(max_trade_loss=Decimal(10), min_trade_size=Decimal(10)))
+    outcome = bot.act(Action.BUY, BTC, stop_pct=Decimal(2), target_pct=Decimal(3))
+    assert outcome.status is ActionStatus.ORDER_OPEN
+    assert "trimmed from 0.02 to the per-trade loss cap 10" in outcome.detail
+    bot.tick()
+    assert bot.services.tracker.holding(BTC).quantity == Decimal("0.01")
+
+
+def test_the_per_trade_loss_cap_in_percent_counts_from_the_bots_equity() -> None:
+    bot = make_bot(risk=RiskPolicy(max_trade_loss_pct=Decimal("0.05"), min_trade_size=Decimal(10)))  # 5 of 10,000
+    outcome = bot.act(Action.BUY, BTC, stop_pct=Decimal(2), target_pct=Decimal(3))
+    assert "per-trade loss cap 5.00" in outcome.detail
+    bot.tick()
+    assert bot.services.tracker.holding(BTC).quantity == Decimal("0.005")
+    risk = bot.services.risk
+    assert risk is not None
+    assert risk.policy.trade_loss_cap(Decimal(20000)) == Decimal(10), "the percent follows the equity"
+    both = RiskPolicy(max_trade_loss=Decimal(8), max_trade_loss_pct=Decimal("0.05"))
+    assert both.trade_loss_cap(Decimal(10000)) == Decimal(5)
+    assert both.trade_loss_cap(Decimal(100000)) == Decimal(8), "the smaller of the two binds"
+
+
+def test_an_entry_without_a_stop_counts_its_whole_value_as_its_loss() -> None:
+    """Without a stop nothing bounds the loss below what the entry paid: a cap of 10 leaves an entry of 10, which
+    the minimum trade size (500 here) refuses."""
+    bot = make_bot(risk=RiskPolicy(max_trade_loss=Decimal(10)))
+    outcome = bot.act(Action.BUY, BTC)
+    assert outcome.status is ActionStatus.RISK_BLOCKED
+    assert outcome.detail == "order value 10 below minimum 500; trimmed from 0.02 to the per-trade loss cap 10"
+    assert bot.placed() == []
+    bot = make_bot(risk=RiskPolicy(max_trade_loss=Decimal(10), min_trade_size=Decimal(1)))
+    outcome = bot.act(Action.BUY, BTC, quantity=Quantity(Decimal("0.0001")))  # 5 of value: within the cap
+    assert outcome.status is ActionStatus.ORDER_OPEN
+    risk = bot.services.risk
+    assert risk is not None
+    verdict = risk.check_entry(BTC, Quantity(Decimal("0.001")), Price(Decimal(50000)), {})
+    assert not verdict.allowed
+    assert "loss 50.000 without a stop (its whole value) would exceed the per-trade cap 10" in verdict.reasons

@@ -147,6 +147,9 @@ def test_a_whole_number_setting_takes_an_integer_or_a_string_of_digits(tmp_path:
     ({"medium_vol_size_factor": "0"}, "medium_vol_size_factor must be above 0 and at most 1"),
     ({"max_drawdown_pct": "150"}, "max_drawdown_pct must be above 0 and at most 100"),
     ({"max_daily_loss_pct": "0"}, "max_daily_loss_pct must be above 0 and at most 100"),
+    ({"max_trade_loss": "0"}, "max_trade_loss must be above 0"),
+    ({"max_trade_loss": "-5"}, "max_trade_loss must be a non-negative number or empty"),
+    ({"max_trade_loss_pct": "101"}, "max_trade_loss_pct must be above 0 and at most 100"),
 ])
 def test_a_value_that_makes_no_sense_is_refused(flags: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -193,3 +196,15 @@ def test_an_order_value_buffer_at_or_above_the_max_order_value_is_an_error(buffe
         load_settings({}, environ={"TRADER_ORDER_VALUE_BUFFER": buffer, "TRADER_MAX_ORDER_VALUE": cap})
     settings = load_settings({}, environ={"TRADER_ORDER_VALUE_BUFFER": "4999", "TRADER_MAX_ORDER_VALUE": "5000"})
     assert (settings.order_value_buffer, settings.max_order_value) == (Decimal(4999), Decimal(5000))
+
+
+def test_the_per_trade_loss_cap_is_off_by_default_and_reaches_the_risk_policy(tmp_path: Path) -> None:
+    from trader_app.bootstrap import risk_limits
+
+    assert risk_limits(load_settings({}, environ={})).entries.trade_loss_cap(Decimal(10000)) is None
+    config = tmp_path / "bot.toml"
+    config.write_text('max_trade_loss = "25"\nmax_trade_loss_pct = "0.5"\n')
+    policy = risk_limits(load_settings({"config": str(config)}, environ={})).entries
+    assert (policy.max_trade_loss, policy.max_trade_loss_pct) == (Decimal(25), Decimal("0.5"))
+    assert policy.trade_loss_cap(Decimal(10000)) == Decimal(25)
+    assert policy.trade_loss_cap(Decimal(4000)) == Decimal(20)

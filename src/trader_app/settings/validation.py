@@ -152,8 +152,11 @@ def _validate_trading(raw: dict[str, Any], values: dict[str, Any], problems: lis
             problems.append(f"{key} must be a non-negative number or empty (off), got {raw[key]!r}")
     # A loss of more than 100 % of the equity cannot happen (the limit would never fire); 0 halts at once.
     problems.extend(f"{key} must be above 0 and at most 100 (percent of the equity) or empty (off), got {values[key]}"
-                    for key in ("max_daily_loss_pct", "max_drawdown_pct")
+                    for key in ("max_daily_loss_pct", "max_drawdown_pct", "max_trade_loss_pct")
                     if values.get(key) is not None and not 0 < values[key] <= 100)
+    # 0 would refuse every entry: the bot could never trade.
+    problems.extend(f"{key} must be above 0 (quote) or empty (off), got {values[key]}"
+                    for key in ("max_trade_loss",) if values.get(key) == 0)
     problems.extend(f"{key} must be at least 1, got {values[key]}" for key in RISK_INT_KEYS
                     if key in values and values[key] < 1)
     policy = str(raw["loss_policy"]).strip().lower()

@@ -78,6 +78,8 @@ DEFAULTS: dict[str, Any] = {
     "order_value_buffer": "5",
     "min_trade_size": "10",
     "max_total_exposure": "10000",
+    "max_trade_loss": "",
+    "max_trade_loss_pct": "",
     "max_positions": 3,
     "max_pending_buys_per_symbol": 2,
     "correlation_buckets": "",
@@ -136,7 +138,8 @@ DECIMAL_KEYS = ("stop_pct", "target_pct", "stake", "fee_pct", "slippage_pct", "b
                  "overnight_widen_pct", "overnight_widen_abs", "overnight_max_widen_pct", "maker_timeout_seconds",
                  "lease_seconds", "strategy_timeout_seconds")
 # Limits that are off when empty.
-OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct")
+OPTIONAL_DECIMAL_KEYS = ("max_daily_loss", "max_daily_loss_pct", "max_drawdown_pct", "max_trade_loss",
+                         "max_trade_loss_pct")
 FLAGS = ("verbose", "accept_reconciliation", "allow_withdrawal_keys", "live", "sandbox", "paper", "dry_run",
          "signals_catch_up", "overnight_widen", "replace_oldest_on_cap", "maker_preference", "volatility_sizing")
 
@@ -206,6 +209,8 @@ class Settings:
     max_daily_loss: Decimal | None = Decimal(1000)
     max_daily_loss_pct: Decimal | None = Decimal(3)
     max_drawdown_pct: Decimal | None = None
+    max_trade_loss: Decimal | None = None  # quote: what one entry may lose at its stop (off when None)
+    max_trade_loss_pct: Decimal | None = None  # percent of the bot's equity, as max_trade_loss
     loss_policy: str = "reduce"
     exit_policy: str = "cancel"  # on stop: leave | cancel | flatten
     dry_run: bool = False  # no order is sent: each is recorded and refused

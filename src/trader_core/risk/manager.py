@@ -38,6 +38,7 @@ from trader_core.risk.rules import (
     bot_equity,
     check_entry,
     check_exit,
+    loss_at_stop,
     observe_equity,
     rearm,
 )
@@ -131,15 +132,32 @@ class RiskManager:
         """What new entries may still add before the exposure cap (quote, never negative), marked at ``marks``."""
         return max(self.policy.max_total_exposure - self.risk_book(marks).exposure(marks), ZERO)
 
+    def entry_room(self, price: Decimal, stop: Decimal | None,
+                   marks: Mapping[Symbol, Decimal]) -> tuple[Decimal, str] | None:
+        """The largest quantity an entry at ``price`` (its stop at ``stop``; ``marks`` include its symbol at
+        ``price``) may buy under the size caps (the total exposure, the per-trade loss), and which cap it is; None at
+        a price of 0."""
+        if price <= ZERO:
+            return None
+        total = self.exposure_headroom(marks)
+        rooms = [(total / price, f"the exposure headroom {total}")]
+        cap = self.policy.trade_loss_cap(self.equity(marks))
+        if cap is not None:
+            per_unit = loss_at_stop(Decimal(1), price, stop)
+            if per_unit > ZERO:
+                rooms.append((cap / per_unit, f"the per-trade loss cap {cap}"))
+        return min(rooms, key=lambda room: room[0])
+
     def check_entry(self, symbol: Symbol, quantity: Quantity, price: Price,
-                    marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
-        """May the bot buy ``quantity`` at ``price``? Every entry limit, and any loss-limit breach (not one an
-        operator has resumed trading after: the next observation counts the limits from then)."""
+                    marks: Mapping[Symbol, Decimal], stop: Decimal | None = None) -> RiskVerdict:
+        """May the bot buy ``quantity`` at ``price`` (its stop at ``stop``)? Every entry limit, and any loss-limit
+        breach (not one an operator has resumed trading after: the next observation counts the limits from then)."""
         breach = self._breach
         if breach is not None and breach.kind is not LossLimitKind.EQUITY and _resumed_since(
                 self.health.status, self.state.breached_at):
             breach = None
-        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=breach)
+        return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=breach, stop=stop,
+                           loss_cap=self.policy.trade_loss_cap(self.equity(marks)))
 
     def check_exit(self, symbol: Symbol, quantity: Quantity, marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
         """May the bot sell ``quantity``? Yes whenever it reduces what it holds (no entry limit applies)."""

@@ -41,6 +41,7 @@ __all__ = [
     "bot_equity",
     "check_entry",
     "check_exit",
+    "loss_at_stop",
     "observe_equity",
     "rearm",
 ]
@@ -68,6 +69,27 @@ class RiskPolicy:
     max_pending_buys_per_symbol: int = 2
     correlation_buckets: tuple[frozenset[Symbol], ...] = attrs.field(default=(), converter=_buckets)
     bucket_max_positions: int = 2
+    # A limit the original lacked (catalog §14.5), off (None) by default: what one entry may lose at its stop (an
+    # absolute amount, and a percent of the bot's equity; the smaller binds).
+    max_trade_loss: Decimal | None = None
+    max_trade_loss_pct: Decimal | None = None
+
+    def trade_loss_cap(self, equity: Decimal | None) -> Decimal | None:
+        """What one entry may lose at its stop, in quote: the smaller of ``max_trade_loss`` and
+        ``max_trade_loss_pct`` of ``equity`` (the percent is not applied without an equity); None when neither
+        is set."""
+        caps = [self.max_trade_loss] if self.max_trade_loss is not None else []
+        if self.max_trade_loss_pct is not None and equity is not None:
+            caps.append(max(equity, ZERO) * self.max_trade_loss_pct / _HUNDRED)
+        return min(caps) if caps else None
+
+
+def loss_at_stop(quantity: Decimal, price: Decimal, stop: Decimal | None) -> Decimal:
+    """What a long entry of ``quantity`` at ``price`` loses should it be sold at ``stop``, fees aside; its whole value
+    without a stop (a spot long can lose no more than what it paid)."""
+    if stop is None:
+        return quantity * price
+    return quantity * max(price - stop, ZERO)
 
 
 @attrs.frozen
@@ -165,7 +187,7 @@ RiskVerdict = Allowed | Denied
 
 def check_entry(
     book: RiskBook, symbol: Symbol, quantity: Quantity, price: Price, policy: RiskPolicy,
-    *, breach: LossBreach | None = None,
+    *, breach: LossBreach | None = None, stop: Decimal | None = None, loss_cap: Decimal | None = None,
 ) -> RiskVerdict:
     """May the bot BUY ``quantity`` of ``symbol`` at ``price`` (an entry: spot, long-only)?
 
@@ -173,8 +195,9 @@ def check_entry(
     ``min_trade_size``; projected exposure (``book.exposure`` marked at ``price`` plus the order) above
     ``max_total_exposure``; a new symbol (neither held nor pending) when held and pending symbols reach
     ``max_positions``; pending BUYs in the symbol at ``max_pending_buys_per_symbol``; a symbol not held
-    whose correlation bucket already holds or is buying ``bucket_max_positions`` symbols; and a loss-limit
-    ``breach`` in force (no new risk until it is cleared).
+    whose correlation bucket already holds or is buying ``bucket_max_positions`` symbols; a loss at ``stop``
+    (``loss_at_stop``) above ``loss_cap`` (``RiskPolicy.trade_loss_cap``); and a loss-limit ``breach`` in force
+    (no new risk until it is cleared).
     """
     if not quantity:
         return Denied(("invalid quantity: 0",))
@@ -203,6 +226,9 @@ def check_entry(
         if len(taken) >= policy.bucket_max_positions:
             names = ", ".join(sorted(str(s) for s in taken))
             reasons.append(f"correlation bucket full ({names}: {len(taken)}/{policy.bucket_max_positions})")
+    if loss_cap is not None and (loss := loss_at_stop(quantity.value, price.value, stop)) > loss_cap:
+        at = "at its stop" if stop is not None else "without a stop (its whole value)"
+        reasons.append(f"loss {loss} {at} would exceed the per-trade cap {loss_cap}")
     if breach is not None:
         reasons.append(f"loss limit: {breach.detail}")
     return Denied(tuple(reasons)) if reasons else Allowed(tuple(warnings))

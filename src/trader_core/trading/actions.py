@@ -178,17 +178,19 @@ class TradeActionHandler:
             quantity, problems = sized.quantity, sized.problems
         if problems:
             return ActionOutcome(ActionStatus.REJECTED_RULES, "; ".join(problems))
-        quantity, notes = self._within_headroom(symbol, quantity, mark, view) if sizing is not None else (quantity, ())
+        stop = signal.stop.value if signal.stop else (mark.value * (1 - signal.stop_pct / 100) if signal.stop_pct
+                                                      else None)
+        quantity, notes = self._within_headroom(symbol, quantity, mark, stop, view) if sizing is not None else (
+            quantity, ())
         if sizing is not None:
-            stop = signal.stop or (mark.value * (1 - signal.stop_pct / 100) if signal.stop_pct else None)
             target = signal.target or (mark.value * (1 + signal.target_pct / 100) if signal.target_pct else None)
             if not passes_reward_risk(Side.BUY, price, stop, target, sizing.min_rr):
                 return ActionOutcome(ActionStatus.RR_BLOCKED,
                                      f"reward/risk below {sizing.min_rr} (price {price}, stop {stop}, target {target})")
         if self.risk is not None:
-            verdict = self.risk.check_entry(symbol, quantity, mark, view.last_prices)
+            verdict = self.risk.check_entry(symbol, quantity, mark, view.last_prices, stop=stop)
             if not verdict.allowed:
-                return ActionOutcome(ActionStatus.RISK_BLOCKED, "; ".join(getattr(verdict, "reasons", ())))
+                return ActionOutcome(ActionStatus.RISK_BLOCKED, "; ".join((*getattr(verdict, "reasons", ()), *notes)))
         if sizing is not None and self.market is not None:
             refusal = await self._market_guard(symbol, price, sizing)
             if refusal is not None:
@@ -226,20 +228,21 @@ class TradeActionHandler:
             self.monitor.remember_volatility(tracked.plan_id, signal.regime_flag("volatility"))
         return ActionOutcome(ORDER_STATUS[tracked.status], "; ".join(details))
 
-    def _within_headroom(self, symbol: Symbol, quantity: Quantity, mark: Price, view: MarketView,
-                         ) -> tuple[Quantity, tuple[str, ...]]:
-        """``quantity`` sized down to the exposure cap's headroom, as the original clamped a BUY (catalog §0), and a
-        note when it was; an entry that cannot be trimmed to a sendable size is left to the risk check to refuse."""
+    def _within_headroom(self, symbol: Symbol, quantity: Quantity, mark: Price, stop: Decimal | None,
+                         view: MarketView) -> tuple[Quantity, tuple[str, ...]]:
+        """``quantity`` sized down to the tighter size cap (the exposure cap's headroom, as the original clamped a
+        BUY, catalog §0; the per-trade loss at ``stop``), and a note when it was; an entry that cannot be trimmed to
+        a sendable size is left to the risk check to refuse."""
         if self.risk is None:
             return quantity, ()
-        room = self.risk.exposure_headroom({**view.last_prices, symbol: mark.value})
-        if quantity.value * mark.value <= room:
+        room = self.risk.entry_room(mark.value, stop, {**view.last_prices, symbol: mark.value})
+        if room is None or quantity.value <= room[0]:
             return quantity, ()
         rules = self.rules[symbol]
-        trimmed = rules.round_quantity(room / mark.value)
+        trimmed = rules.round_quantity(room[0])
         if not trimmed or rules.violations(trimmed, mark):
             return quantity, ()
-        return trimmed, (f"trimmed from {quantity} to the exposure headroom {room}",)
+        return trimmed, (f"trimmed from {quantity} to {room[1]}",)
 
     async def _market_guard(self, symbol: Symbol, price: Decimal, sizing: SizingPolicy) -> ActionOutcome | None:
         """The slippage guard and the liquidity verdict on a fresh quote."""
