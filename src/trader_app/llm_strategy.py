@@ -65,7 +65,8 @@ def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchest
                  market=orchestrator.services.market.market, now=orchestrator.clock.now(),
                  scope=StatsScope.for_mode(run.mode, run.run_id),
                  report_failure=orchestrator.services.health.report_tool_failure,
-                 headroom=None if orchestrator.services.risk is None else orchestrator.services.risk.exposure_headroom)
+                 headroom=None if (risk := orchestrator.services.risk) is None else risk.exposure_headroom,
+                 loss_cap=None if risk is None else lambda prices: risk.policy.trade_loss_cap(risk.equity(prices)))
 
 
 def cassette_file(strategy: SignalSource) -> tuple[Path, bool] | None:

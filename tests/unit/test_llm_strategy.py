@@ -199,6 +199,20 @@ def test_the_model_is_told_the_exposure_headroom_the_risk_manager_leaves_at_the_
     assert "\nexposure_headroom unlimited\n" in unbound.requests[0].messages[0]["content"], "no cap configured"
 
 
+def test_the_model_is_told_the_per_trade_loss_cap_when_there_is_one() -> None:
+    """An entry the model sizes beyond the cap is cut by the action handler; told the cap, the model can size by it."""
+    capped = ScriptedChat([])
+    strategy = LlmStrategy(LlmPolicy(model="emu", rates=RATES, decision_interval=timedelta(minutes=1)), capped, (BTC,))
+    strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, now=T0,
+                  loss_cap=lambda _prices: Decimal("12.5"))
+    _decide(strategy, range(1))
+    assert "\nmax_trade_loss 12.5 (an entry is cut to quantity x (price - stop) <= this;" in (
+        capped.requests[0].messages[0]["content"])
+    uncapped = ScriptedChat([])
+    _decide(_strategy(uncapped), range(1))
+    assert "max_trade_loss" not in uncapped.requests[0].messages[0]["content"], "no line, no cap: prompts unchanged"
+
+
 def test_a_400_that_is_not_about_the_format_does_not_turn_structured_output_off() -> None:
     """A prompt the server found too long was answered 400 with or without the schema: the run lost structured
     output for good although the server had it."""

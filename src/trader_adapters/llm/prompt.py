@@ -39,6 +39,7 @@ class PromptInputs:
     plans: Sequence[Plan] = ()
     plan_cap: int = 1
     exposure_headroom: Decimal | None = None
+    max_trade_loss: Decimal | None = None  # what one entry may lose at its stop (None: no cap, and no line)
     trading_state: str = "active"
     rejections: Sequence[str] = ()
     results: Sequence[str] = ()
@@ -54,6 +55,9 @@ def _head(inputs: PromptInputs) -> list[str]:
     symbols = sorted(inputs.candles, key=str)
     lines = [_TASK, f"now {inputs.now}", f"trading_state {inputs.trading_state}",
              f"exposure_headroom {'unlimited' if inputs.exposure_headroom is None else inputs.exposure_headroom}"]
+    if inputs.max_trade_loss is not None:
+        lines.append(f"max_trade_loss {inputs.max_trade_loss} (an entry is cut to quantity x (price - stop) <= this; "
+                     "without a stop, to quantity x price)")
     quotes = {q.symbol: q for q in inputs.quotes}
     for symbol in symbols:
         quote = quotes.get(symbol)

@@ -93,6 +93,7 @@ class _Bound:
     scope: StatsScope
     report_failure: Callable[[str, BaseException], None] | None = None
     headroom: Callable[[Mapping[Symbol, Decimal]], Decimal] | None = None
+    loss_cap: Callable[[Mapping[Symbol, Decimal]], Decimal | None] | None = None
 
 
 class LlmStrategy:
@@ -127,13 +128,15 @@ class LlmStrategy:
              market: MarketData | None = None, now: datetime | None = None,
              scope: StatsScope | None = None,
              report_failure: Callable[[str, BaseException], None] | None = None,
-             headroom: Callable[[Mapping[Symbol, Decimal]], Decimal] | None = None) -> None:
+             headroom: Callable[[Mapping[Symbol, Decimal]], Decimal] | None = None,
+             loss_cap: Callable[[Mapping[Symbol, Decimal]], Decimal | None] | None = None) -> None:
         """Use ``store`` (the spend so far is read from it: the budget holds across restarts) for ``run_id``;
         ``scope`` is the ledger whose gross and fees the fee-ratio gate reads (default: the bot's);
         ``report_failure`` hears of every unusable answer (the health manager's tool circuit); ``headroom``
-        tells what new entries may still add under the exposure cap at given prices (None: no cap)."""
+        tells what new entries may still add under the exposure cap at given prices (None: no cap); ``loss_cap``
+        what one entry may lose at its stop (None: no per-trade cap)."""
         self._bound = _Bound(store, run_id, telemetry, market, stop, scope or StatsScope(), report_failure,
-                             headroom)
+                             headroom, loss_cap)
         with store.unit_of_work() as uow:
             spent = spend_of(uow.llm_calls.list_calls())
         self.tracker = attrs.evolve(self.tracker, spend=attrs.evolve(spent, calls=0, tokens_in=0, tokens_out=0))
@@ -293,12 +296,13 @@ class LlmStrategy:
         self._seq += 1
         run = "unbound" if self._bound is None else self._bound.run_id.value
         trace_id = self._trace_id = f"{run}-{self._seq:06d}"
-        headroom = None if self._bound is None or self._bound.headroom is None else \
-            self._bound.headroom(self._prices(context))
+        prices = self._prices(context)
+        headroom = None if self._bound is None or self._bound.headroom is None else self._bound.headroom(prices)
+        loss_cap = None if self._bound is None or self._bound.loss_cap is None else self._bound.loss_cap(prices)
         prompt = build_prompt(PromptInputs(
             now=context.now.isoformat(), candles={s: tuple(w) for s, w in self._windows.items()},
             quotes=context.quotes, positions=dict(context.positions), plans=context.plans,
-            plan_cap=self.policy.plan_cap, exposure_headroom=headroom,
+            plan_cap=self.policy.plan_cap, exposure_headroom=headroom, max_trade_loss=loss_cap,
             trading_state="active" if context.may_enter else "entries_paused",
             rejections=tuple(self._rejections), results=tuple(self._results),
         ), self.policy.prompt_byte_budget)
