@@ -173,6 +173,8 @@ def build_services(
     risk_manager = None if risk is None else RiskManager(
         store, clock, tracker, book, manager, risk.entries, risk.losses, allocation=risk.allocation,
         loss_policy=risk.loss_policy, durable=run.mode != "replay", rules=rules)
+    if risk_manager is not None:
+        monitor.loss_cap = risk_manager.trade_loss_cap  # an overnight widening stops at the per-trade loss cap
     # Fill cursors are persisted for venues that outlive a run (not a replay's or paper run's own venue).
     resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"),
                            order_ids=venue if isinstance(venue, OrderIdMemory) else None)

@@ -66,7 +66,7 @@ def bind_llm(strategy: SignalSource, store: Store, orchestrator: StrategyOrchest
                  scope=StatsScope.for_mode(run.mode, run.run_id),
                  report_failure=orchestrator.services.health.report_tool_failure,
                  headroom=None if (risk := orchestrator.services.risk) is None else risk.exposure_headroom,
-                 loss_cap=None if risk is None else lambda prices: risk.policy.trade_loss_cap(risk.equity(prices)))
+                 loss_cap=None if risk is None else risk.trade_loss_cap)
 
 
 def cassette_file(strategy: SignalSource) -> tuple[Path, bool] | None:

@@ -436,3 +436,23 @@ def test_cancelling_the_bots_working_entries_on_stop_leaves_no_plan_pending() ->
     assert bot.services.book.plans() == ()
     with bot.store.unit_of_work() as uow:
         assert [p.plan_id for p in uow.plans.list_active(None)] == [], f"{plan_id} would load as pending"
+
+
+def test_update_plan_may_not_move_a_stop_beyond_the_per_trade_loss_cap() -> None:
+    """0.02 BTC at 50,000 under a cap of 25 may have its stop at 48,750 at the lowest; a stop moved towards the entry
+    always goes."""
+    bot = make_bot(risk=RiskPolicy(max_trade_loss=Decimal(25), min_trade_size=Decimal(10)))
+    assert bot.buy() == "order_open"
+    bot.tick()
+    plan_id = bot.plan().plan_id
+    refused = bot.act(Action.UPDATE_PLAN, plan_id=plan_id, stop=Price(48000))
+    assert refused.status is ActionStatus.UPDATE_PLAN_INVALID
+    assert refused.detail == "stop 48000 would put 40 at risk, above the per-trade loss cap 25"
+    assert bot.plan().stop_price == Price(49000), "the plan unchanged"
+    assert bot.act(Action.UPDATE_PLAN, plan_id=plan_id, stop=Price(48800)).status is ActionStatus.PLAN_UPDATED
+    assert bot.act(Action.UPDATE_PLAN, plan_id=plan_id, stop=Price(49500)).status is ActionStatus.PLAN_UPDATED
+    unlimited = make_bot()
+    assert unlimited.buy() == "order_open"
+    unlimited.tick()
+    moved = unlimited.act(Action.UPDATE_PLAN, plan_id=unlimited.plan().plan_id, stop=Price(45000))
+    assert moved.status is ActionStatus.PLAN_UPDATED, "no cap, no limit"

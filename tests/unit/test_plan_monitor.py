@@ -48,6 +48,7 @@ from trader_core.model.events import (
 )
 from trader_core.model.stats import StatsScope
 from trader_core.plans import PlanPolicy
+from trader_core.risk import RiskPolicy
 
 TRAIL = PlanPolicy(trail_to_breakeven=Decimal("0.01"), max_age=None, overnight_widen=False)
 
@@ -136,6 +137,20 @@ def test_overnight_widening_moves_the_levels_out_once_per_day() -> None:
     assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}
     bot.tick()
     assert legs(bot) == {"stop": Decimal(48500), "target": Decimal(52000)}, "once per day"
+
+
+def test_overnight_widening_moves_a_stop_no_further_than_the_per_trade_loss_cap() -> None:
+    """0.02 BTC bought at 50,000 under a cap of 25: its stop may go down to 48,750, not to the 48,500 a day's widening
+    asks; a cap the stop already reaches leaves the stop where it is (the target still widens)."""
+    widen = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=True)
+    bot = make_bot(plans=widen, risk=RiskPolicy(max_trade_loss=Decimal(25), min_trade_size=Decimal(10)))
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert legs(bot) == {"stop": Decimal(49000), "target": Decimal(51500)}, "20 at risk: within the cap"
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal(48750), "target": Decimal(52000)}, "25 at risk, not 30"
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal(48750), "target": Decimal(52500)}, "the stop is at the cap already"
 
 
 def test_a_stop_trailed_to_breakeven_is_not_widened_overnight() -> None:

@@ -28,6 +28,7 @@ from trader_core.plans import (
     PlanPolicy,
     age_exceeded,
     day_end_due,
+    loss_capped_stop,
     overnight_widening,
     plan_cap,
     protective_prices,
@@ -248,3 +249,30 @@ def test_protective_levels_are_always_on_the_venue_tick(entry: Decimal, stop: De
     for asked, level in ((stop, placed_stop.value), (target, placed_target.value)):
         assert level % D(tick) == 0
         assert abs(level - asked) <= D(tick) / 2
+
+
+# --- per-trade loss cap on a stop moving away ---------------------------------------------------------------------
+
+
+@settings(max_examples=200)
+@given(entry=decimals("10", "1000", 2), quantity=decimals("0.01", "5", 2), cap=decimals("0.5", "200", 2),
+       proposed_off=decimals("0", "0.5", 3), previous_off=st.none() | decimals("0", "0.5", 3))
+def test_a_stop_moved_away_from_the_entry_never_risks_more_than_the_cap_or_the_stop_it_replaces(
+    *, entry: Decimal, quantity: Decimal, cap: Decimal, proposed_off: Decimal, previous_off: Decimal | None
+) -> None:
+    tick = D("0.01")
+    proposed = (entry * (1 - proposed_off)).quantize(tick)
+    previous = None if previous_off is None else (entry * (1 - previous_off)).quantize(tick)
+    held = Plan(plan_id=PlanId("p1"), run_id=RunId("r1"), symbol=BTC_USDT, side=Side.BUY, status=PlanStatus.OPEN,
+                entry_client_order_id=ClientOrderId("tc-1-1"), opened_at=T0, quantity=Quantity(quantity),
+                entry_filled=Quantity(quantity), entry_price=Price(entry))
+    stop = loss_capped_stop(held, proposed, previous, cap, tick)
+    risked = quantity * (entry - stop)
+    allowed = max(cap, D(0) if previous is None else quantity * (entry - previous))
+    if quantity * (entry - proposed) <= cap or (previous is not None and proposed >= previous):
+        assert stop == proposed, "within the cap, or not looser than before: untouched"
+    else:
+        assert risked <= allowed, "held to the cap, or to the stop it replaces when that was already beyond it"
+        assert stop >= proposed, "never looser than asked"
+        assert stop % tick == 0
+    assert loss_capped_stop(held, proposed, previous, None, tick) == proposed, "no cap: untouched"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -34,6 +34,7 @@ from trader_core.plans.policy import (
     age_exceeded,
     day_end_due,
     local_day,
+    loss_capped_stop,
     overnight_widening,
     trail_to_breakeven,
 )
@@ -79,6 +80,10 @@ class PlanMonitor:
     rules: Mapping[Symbol, InstrumentRules]
     policy: PlanPolicy = _OFF
     health: ExchangeHealthManager | None = None  # halted when an unprotected plan cannot even be exited
+    # What one plan may lose at its stop, at given prices (the risk manager's per-trade cap; None: no cap). A widening
+    # stops there.
+    loss_cap: Callable[[Mapping[Symbol, Decimal]], Decimal | None] | None = None
+    _marks: Mapping[Symbol, Decimal] = attrs.field(factory=dict, init=False)
     _attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
     _widened_on: dict[str, date] = attrs.field(factory=dict, init=False)
@@ -155,6 +160,7 @@ class PlanMonitor:
         """Carry out the exits deferred until now, apply the plan rules to every open plan, then protect those with no
         protection in flight."""
         book = self.executor.book
+        self._marks = last_prices
         self._settle_deferred()
         if self._past_stop:
             self._past_stop = {p for p in self._past_stop if book.plan(p) is not None}
@@ -210,18 +216,9 @@ class PlanMonitor:
             trailed = trail_to_breakeven(levels, price, self.policy, self._volatility.get(plan.plan_id.value))
             if trailed is not None:
                 stop, moved = rules.round_price(trailed.value), True
-        widening = None
-        if self.policy.overnight_widen and self._widened_on.get(plan.plan_id.value) != (
-                today := local_day(now, self.policy)) and local_day(plan.opened_at, self.policy) < today:
-            # Checked here first: widening can apply once per local day, and the loop asks every tick.
-            widened_on = self._last_widening(plan.plan_id)
-            if widened_on != today:
-                widening = overnight_widening(attrs.evolve(levels, stop_price=stop), now, self.policy, widened_on)
-        if widening is not None:
-            self._remember_widening(plan.plan_id, widening.day)
-            stop = rules.round_price(widening.stop.value) if widening.stop is not None else stop
-            target = rules.round_price(widening.target.value) if widening.target is not None else target
-            moved = True
+        widened = self._widen(levels, stop, target, rules)
+        moved = moved or widened != (stop, target)
+        stop, target = widened
         changed = (stop, target) != (plan.stop_price, plan.target_price)
         updated = plan.evolve(stop_price=stop, target_price=target) if changed else plan
         if legs and not (moved or self._resize_due(updated, legs, rules)):
@@ -307,6 +304,32 @@ class PlanMonitor:
         # Should the market reach a level meanwhile, no exit: the venue's word on the placement in doubt decides.
         await self._protect(updated, rules, stop, target, changed=changed, price=price, exit_if_passed=False)
         return True
+
+    def _widen(self, plan: Plan, stop: Price | None, target: Price | None, rules: InstrumentRules,
+               ) -> tuple[Price | None, Price | None]:
+        """The plan's stop and target after today's overnight widening, if one is due (remembered: once a day); a
+        widened stop goes no further than the per-trade loss cap allows."""
+        now = self.executor.clock.now()
+        if not self.policy.overnight_widen or self._widened_on.get(plan.plan_id.value) == (
+                today := local_day(now, self.policy)) or local_day(plan.opened_at, self.policy) >= today:
+            return stop, target  # checked here first: widening applies once per local day; the loop asks every tick
+        widened_on = self._last_widening(plan.plan_id)
+        if widened_on == today:
+            return stop, target
+        widening = overnight_widening(attrs.evolve(plan, stop_price=stop), now, self.policy, widened_on)
+        if widening is None:
+            return stop, target
+        self._remember_widening(plan.plan_id, widening.day)
+        if widening.stop is not None:
+            stop = self._within_loss_cap(plan, rules.round_price(widening.stop.value), stop, rules)
+        return stop, rules.round_price(widening.target.value) if widening.target is not None else target
+
+    def _within_loss_cap(self, plan: Plan, proposed: Price, previous: Price | None, rules: InstrumentRules) -> Price:
+        """``proposed`` (a widened stop of ``plan``) held to the per-trade loss cap (``loss_capped_stop``)."""
+        cap = None if self.loss_cap is None else self.loss_cap(self._marks)
+        held = loss_capped_stop(plan, proposed.value, None if previous is None else previous.value, cap,
+                                rules.tick_size)
+        return proposed if held == proposed.value else Price(held)
 
     def _stop_left_behind(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> bool:
         """Whether the plan's stop rests at the venue unfilled although the last price has been past it at this tick

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import attrs
 
@@ -24,6 +24,7 @@ __all__ = [
     "age_exceeded",
     "day_end_due",
     "local_day",
+    "loss_capped_stop",
     "overnight_widening",
     "plan_cap",
     "trail_fraction",
@@ -140,6 +141,26 @@ def _widened(level: Decimal, entry: Decimal, outward: int, delta: Decimal, max_p
     if (level - bound) * outward >= ZERO:
         return level  # already at or beyond the bound: the cap limits moving out, never pulls back in
     return bound if (moved - bound) * outward > ZERO else moved
+
+
+def loss_capped_stop(plan: Plan, proposed: Decimal, previous: Decimal | None, cap: Decimal | None,
+                     tick: Decimal) -> Decimal:
+    """``proposed`` as a new stop of ``plan`` held to the per-trade loss ``cap``: what the plan holds may lose at most
+    ``cap`` between its entry and its stop, so a stop moving away from the entry stops at ``entry - cap / quantity``
+    (on the ``tick``, towards the entry); when ``previous`` is already beyond that (the cap set later), the stop
+    stays at ``previous``. A stop moving towards the entry, or no cap, no entry or nothing held: ``proposed``."""
+    if cap is None or plan.entry_price is None or not plan.quantity:
+        return proposed
+    sign = plan.side.sign
+    entry = plan.entry_price.value
+    floor = entry - sign * cap / plan.quantity.value
+    ticks = floor / tick
+    floor = (ticks.to_integral_value(rounding=ROUND_CEILING if sign > 0 else ROUND_FLOOR)) * tick
+    if (proposed - floor) * sign >= ZERO or (previous is not None and (proposed - previous) * sign >= ZERO):
+        return proposed  # within the cap, or no looser than the stop it replaces
+    if previous is not None and (previous - floor) * sign < ZERO:
+        return previous
+    return floor
 
 
 def overnight_widening(plan: Plan, now: datetime, policy: PlanPolicy, widened_on: date | None) -> Widening | None:

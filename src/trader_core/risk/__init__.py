@@ -21,6 +21,7 @@ from trader_core.risk.rules import (
     bot_equity,
     check_entry,
     check_exit,
+    loss_at_stop,
     observe_equity,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "bot_equity",
     "check_entry",
     "check_exit",
+    "loss_at_stop",
     "observe_equity",
 ]

@@ -132,6 +132,14 @@ class RiskManager:
         """What new entries may still add before the exposure cap (quote, never negative), marked at ``marks``."""
         return max(self.policy.max_total_exposure - self.risk_book(marks).exposure(marks), ZERO)
 
+    def trade_loss_cap(self, marks: Mapping[Symbol, Decimal]) -> Decimal | None:
+        """What one entry may lose at its stop now (``RiskPolicy.trade_loss_cap`` of the bot's equity at ``marks``);
+        None without a cap."""
+        policy = self.policy
+        if policy.max_trade_loss is None and policy.max_trade_loss_pct is None:
+            return None
+        return policy.trade_loss_cap(self.equity(marks))
+
     def entry_room(self, price: Decimal, stop: Decimal | None,
                    marks: Mapping[Symbol, Decimal]) -> tuple[Decimal, str] | None:
         """The largest quantity an entry at ``price`` (its stop at ``stop``; ``marks`` include its symbol at
@@ -141,7 +149,7 @@ class RiskManager:
             return None
         total = self.exposure_headroom(marks)
         rooms = [(total / price, f"the exposure headroom {total}")]
-        cap = self.policy.trade_loss_cap(self.equity(marks))
+        cap = self.trade_loss_cap(marks)
         if cap is not None:
             per_unit = loss_at_stop(Decimal(1), price, stop)
             if per_unit > ZERO:
@@ -157,7 +165,7 @@ class RiskManager:
                 self.health.status, self.state.breached_at):
             breach = None
         return check_entry(self.risk_book(marks), symbol, quantity, price, self.policy, breach=breach, stop=stop,
-                           loss_cap=self.policy.trade_loss_cap(self.equity(marks)))
+                           loss_cap=self.trade_loss_cap(marks))
 
     def check_exit(self, symbol: Symbol, quantity: Quantity, marks: Mapping[Symbol, Decimal]) -> RiskVerdict:
         """May the bot sell ``quantity``? Yes whenever it reduces what it holds (no entry limit applies)."""

@@ -41,9 +41,9 @@ from trader_core.model import (
     TrackedOrder,
 )
 from trader_core.model.events import SignalHandled
-from trader_core.plans import PlanMonitor, exit_side, plan_cap
+from trader_core.plans import PlanMonitor, exit_side, plan_cap, protective_prices
 from trader_core.ports import MarketData
-from trader_core.risk import RiskManager
+from trader_core.risk import RiskManager, loss_at_stop
 from trader_core.trading.maker import MakerOrders, market_order
 from trader_core.trading.outcomes import ORDER_STATUS, ActionOutcome, ActionPolicy, ActionStatus
 
@@ -418,7 +418,7 @@ class TradeActionHandler:
         return ActionOutcome(ActionStatus.CANCELLED if result.status is IntentStatus.CANCELED
                              else ActionStatus.CANCEL_FAILED, result.status.value)
 
-    async def _update_plan(self, signal: Signal, price: Decimal | None) -> ActionOutcome:  # noqa: PLR0912 - one per check
+    async def _update_plan(self, signal: Signal, price: Decimal | None) -> ActionOutcome:
         """New stop/target for an open (or pending) plan of the symbol; ``size_factor`` below 1 sells that
         share of the plan's position away. Bumps the version and re-places the venue bracket."""
         if signal.plan_id is None:
@@ -434,13 +434,9 @@ class TradeActionHandler:
         reference = price if price is not None else (plan.entry_price.value if plan.entry_price else None)
         stop = rules.round_price(signal.stop.value) if signal.stop is not None else plan.stop_price
         target = rules.round_price(signal.target.value) if signal.target is not None else plan.target_price
-        if reference is not None:
-            sign = plan.side.sign
-            if stop is not None and (reference - stop.value) * sign <= 0:
-                return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID, f"stop {stop} not below the price {reference}")
-            if target is not None and (target.value - reference) * sign <= 0:
-                return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID,
-                                     f"target {target} not above the price {reference}")
+        if reference is not None and (refused := self._levels_refusal(plan, stop, target, reference,
+                                                                       moves_stop=signal.stop is not None)):
+            return ActionOutcome(ActionStatus.UPDATE_PLAN_INVALID, refused)
         unfilled = signal.size_factor is not None and signal.size_factor < ONE and plan.status is not PlanStatus.OPEN
         details = ["size_factor not applied: the entry has not filled yet"] if unfilled else []
         changes: dict[str, object] = {}
@@ -463,6 +459,33 @@ class TradeActionHandler:
                 await self.monitor.reprotect(latest, price)
                 details.append("protection re-placed")
         return ActionOutcome(ActionStatus.PLAN_UPDATED, "; ".join(details))
+
+
+    def _levels_refusal(self, plan: Plan, stop: Price | None, target: Price | None, reference: Decimal, *,
+                        moves_stop: bool) -> str | None:
+        """Why an UPDATE_PLAN's levels are refused at the price ``reference``: a stop not below it, a target not
+        above it, a stop moved beyond the per-trade loss cap. None when they may go."""
+        sign = plan.side.sign
+        if stop is not None and (reference - stop.value) * sign <= 0:
+            return f"stop {stop} not below the price {reference}"
+        if target is not None and (target.value - reference) * sign <= 0:
+            return f"target {target} not above the price {reference}"
+        return self._beyond_loss_cap(plan, stop.value, reference) if moves_stop and stop is not None else None
+
+    def _beyond_loss_cap(self, plan: Plan, stop: Decimal, reference: Decimal) -> str | None:
+        """Why moving ``plan``'s stop to ``stop`` is refused: it would put more at risk than the per-trade loss cap
+        and more than the stop it replaces (a stop moved towards the entry always goes). None when it may go."""
+        cap = None if self.risk is None else self.risk.trade_loss_cap({plan.symbol: reference})
+        if cap is None:
+            return None
+        entry = plan.entry_price.value if plan.entry_price is not None else reference
+        held = plan.quantity.value if plan.status is PlanStatus.OPEN else sum(
+            (o.request.quantity.value for o in self.executor.book.orders_of_plan(plan.plan_id, OrderRole.ENTRY)), ZERO)
+        loss = loss_at_stop(held, entry, stop)
+        current, _ = protective_prices(plan, self.rules[plan.symbol])
+        if loss <= cap or loss <= loss_at_stop(held, entry, None if current is None else current.value):
+            return None
+        return f"stop {stop:f} would put {loss.normalize():f} at risk, above the per-trade loss cap {cap.normalize():f}"
 
 
 def _size_factor_refusal(signal: Signal, plan: Plan) -> str | None:
