@@ -335,7 +335,8 @@ class LookupsFail(FakeExchange):
 
 def test_a_bracket_that_never_reached_the_venue_is_replaced_though_one_legs_lookups_keep_failing() -> None:
     clock = SimulatedClock(T0)
-    venue = LookupsFail(clock=clock, balances={USDT: Decimal(100000)})
+    # The owner's BTC beside the bot's: a second bracket could rest beside the first, so none goes out at once.
+    venue = LookupsFail(clock=clock, balances={USDT: Decimal(100000), Asset("BTC"): Decimal(1)})
     venue.failing = frozenset()
     venue.set_price(BTC, Decimal(50000))
     bot = make_bot(clock=clock, venue=venue)
@@ -595,7 +596,7 @@ def _open_brackets(venue: FakeExchange) -> int:
 @pytest.mark.parametrize("window", [timedelta(seconds=25), None])
 def test_a_bracket_in_doubt_is_replaced_at_once_when_the_account_cannot_hold_both(window: timedelta | None) -> None:
     bot, venue = _bracket_held_at_the_venue(window, balances=BOTS_ONLY)
-    _quick_ticks(bot, 1)  # not found once: the venue may still place it, but could not hold a second beside it
+    _quick_ticks(bot, 1)  # the venue may still place it, but could not hold a second beside it
     assert _brackets(venue) == 2, "a replacement went out without waiting for the proof"
     assert _open_brackets(venue) == 1
     (beside,) = bot.telemetry.of_type(ProtectionBesideDoubt)
@@ -624,15 +625,38 @@ def test_when_the_bracket_in_doubt_lands_just_before_its_replacement_the_replace
 
 
 def test_a_bracket_in_doubt_that_has_landed_unseen_gets_no_replacement_the_venue_would_refuse() -> None:
-    bot, venue = _bracket_held_at_the_venue(timedelta(seconds=25), balances=BOTS_ONLY)
-    assert venue.apply_held() == 1  # it lands; this tick's sync fails before it is seen
-    venue.fail_next("fetch_fills", ExchangeUnavailableError("503"))
+    clock = SimulatedClock(T0)
+    venue = FakeExchange(clock=clock, balances=BOTS_ONLY, acceptance_window=timedelta(seconds=25))
+    venue.set_price(BTC, Decimal(50000))
+    bot = make_bot(clock=clock, venue=venue)
+    assert bot.buy() == "order_open"
+    venue.apply_then_fail("place_exit_bracket", OutcomeUnknownError("connection dropped"))
+    bot.tick()  # the bracket lands and its answer is lost; the same tick reads the balances: the BTC is held
+    assert _protection(bot) == {IntentStatus.UNKNOWN}
+    assert _brackets(venue) == 1, "the BTC is held: nothing is sent to be refused"
+    venue.fail_next("fetch_fills", ExchangeUnavailableError("503"))  # and the next tick's sync fails before it
     with suppress(ExchangeUnavailableError):
         run(bot.services.resync.sync())
     run(bot.services.monitor.protect(bot.view().last_prices))
-    assert _brackets(venue) == 1, "the BTC is held: nothing is sent to be refused"
+    assert _brackets(venue) == 1
     _quick_ticks(bot, 1)
     assert _protection(bot) == {IntentStatus.OPEN}
+    assert _brackets(venue) == 1
+
+
+def test_a_bracket_whose_answer_is_lost_is_replaced_in_the_same_tick_when_only_one_can_rest() -> None:
+    """The goal of a restart (issue 17): protected within its first tick. A bracket placement met a dropped
+    connection and the venue still holds the request; the account holds only the bot's BTC, so whichever of two
+    brackets reaches the book first takes it and the venue refuses the other: the replacement goes at once, in the
+    tick that lost the first answer, not a tick later."""
+    bot, venue = _bracket_held_at_the_venue(timedelta(seconds=25), balances=BOTS_ONLY)
+    assert _brackets(venue) == 2, "the replacement went out in the same tick"
+    assert _open_brackets(venue) == 1
+    assert len(bot.telemetry.of_type(ProtectionBesideDoubt)) == 1
+    assert venue.apply_held() == 0, "the late one is refused: the replacement holds the BTC"
+    _quick_ticks(bot, 2)
+    assert _brackets(venue) == 2
+    assert _open_brackets(venue) == 1
 
 
 def test_with_more_of_the_asset_in_the_account_a_bracket_in_doubt_waits_for_the_venues_word() -> None:

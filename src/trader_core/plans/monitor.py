@@ -241,7 +241,10 @@ class PlanMonitor:
     async def _protect(self, plan: Plan, rules: InstrumentRules, stop: Price | None, target: Price | None, *,
                        changed: bool, price: Decimal | None, exit_if_passed: bool = True) -> None:
         """Place the plan's protection as the venue can hold it. When the venue says the market is already past a
-        level, the plan is exited (unless not ``exit_if_passed``: then nothing more is done this tick)."""
+        level, the plan is exited (unless not ``exit_if_passed``: then nothing more is done this tick). A placement
+        whose answer was lost is followed at once by one beside it when the balance lock lets only one of the two
+        rest (``_protect_beside_doubt``): the plan is protected in this tick, not the next (unless
+        ``exit_if_passed`` is off: that is the call beside a doubt already)."""
         if self.executor.trading.holds_protective_exits and stop is not None and target is not None:
             try:
                 await self._place_bracket(plan, rules, stop, target, plan_changed=changed)
@@ -251,14 +254,20 @@ class PlanMonitor:
                 passed = (triggered_exit(plan.evolve(stop_price=stop, target_price=target), price)
                           if price is not None else None) or ExitReason.STOP
                 await self._exit_unprotected(plan, passed, price, f"the venue refused protection: {exc}"[:300])
-            return
-        if changed:
-            self.executor.save(plans=(plan,))
-        trading = self.executor.trading
-        if trading.holds_protective_exits or (trading.holds_protective_stops and stop is not None):
-            await self._place(plan, rules)  # without OCO: the stop rests at the venue, the bot holds the target
+                return
         else:
-            await self._watch(plan, rules, price)
+            if changed:
+                self.executor.save(plans=(plan,))
+            trading = self.executor.trading
+            if not (trading.holds_protective_exits or (trading.holds_protective_stops and stop is not None)):
+                await self._watch(plan, rules, price)
+                return
+            await self._place(plan, rules)  # without OCO: the stop rests at the venue, the bot holds the target
+        if exit_if_passed:
+            legs = self.executor.book.orders_of_plan(plan.plan_id, OrderRole.STOP, OrderRole.TARGET)
+            current = self.executor.book.plan(plan.plan_id)
+            if legs and current is not None and all(leg.in_doubt for leg in legs):
+                await self._protect_beside_doubt(current, legs, price)
 
     async def _protect_beside_doubt(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> bool:
         """Protect ``plan`` now although its only protection (``legs``: a bracket, or the exit that replaced it) is a
