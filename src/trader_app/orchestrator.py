@@ -38,7 +38,7 @@ from trader_core.portfolio import BalanceCheck, PortfolioTracker
 from trader_core.ports import Clock, DecisionContext, SignalSource, Store, Telemetry
 from trader_core.resync import ReconciliationReport, ResyncService, StartupReconciler
 from trader_core.risk import RiskManager
-from trader_core.trading import ORDERS_SENT, TradeActionHandler
+from trader_core.trading import ORDERS_SENT, PROTECTION_MAY_BE_DOWN, TradeActionHandler
 
 __all__ = ["EXIT_POLICIES", "CommandQueue", "Services", "Sleeper", "StrategyOrchestrator"]
 
@@ -403,12 +403,16 @@ class StrategyOrchestrator:
             # A stop that arrived while the strategy decided: no new entry after it.
             outcomes = [await s.actions.handle(signal, view) for signal in await self._decide(view, fresh)
                         if self.stop_reason is None or signal.action is not Action.BUY]
-            if any(o.status in ORDERS_SENT for o in outcomes) and not health.venue_suspended():
+            sent = any(o.status in ORDERS_SENT for o in outcomes)
+            if sent and not health.venue_suspended():
                 # Fills the venue gave in its answer are booked first, then those the fill query finds; the
                 # new position is protected now, even when that query fails.
                 await self._protecting(s.resync.sync())
-                if health.may_send_orders():
-                    await s.monitor.protect(view.last_prices)
+            if (sent or any(o.status in PROTECTION_MAY_BE_DOWN for o in outcomes)) and health.may_send_orders():
+                # So is a plan whose exit withdrew its protection and then lost its answer (protected beside the
+                # exit, when only one of the two can rest) or was refused. No sync for that: an order in doubt is
+                # looked up at the tick's pace (each "not found" counts towards proving it absent).
+                await s.monitor.protect(view.last_prices, again=True)
         self.curve.mark(equity(self.balance, s.tracker, view.last_prices))
         await self._watch_losses(view.last_prices)
 

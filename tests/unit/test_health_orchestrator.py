@@ -28,6 +28,7 @@ from trader_core.model import (
     ExchangeUnavailableError,
     InstrumentRules,
     InvalidDataError,
+    OutcomeUnknownError,
     Quote,
     RateLimitedError,
     RunId,
@@ -67,12 +68,15 @@ class Buyer:
     seen: list[frozenset[Symbol]] = attrs.Factory(list)
     fail_with: list[Exception] = attrs.Factory(list)
     extra: list[Signal] = attrs.Factory(list)
+    buys: bool = True  # off: only the ``extra`` signals
 
     async def decide(self, context: DecisionContext) -> tuple[Signal, ...]:
         self.seen.append(context.may_enter)
         if self.fail_with:
             raise self.fail_with.pop(0)
         extra, self.extra = tuple(self.extra), []
+        if not self.buys:
+            return extra
         return (*extra, Signal(action=Action.BUY, symbol=BTC, notional=Decimal(100), stop_pct=Decimal(2),
                                target_pct=Decimal(3)))
 
@@ -111,9 +115,10 @@ def _candle(open_time: datetime) -> Candle:
 
 
 def a_loop(policy: HealthPolicy, *, store: InMemoryStore | None = None, mode: str = "paper",
-           answers_with_fills: bool = False, started: bool = True) -> Loop:
+           answers_with_fills: bool = False, started: bool = True, stop_limit_offset: Decimal | None = None) -> Loop:
     clock = SimulatedClock(T0)
-    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, answers_with_fills=answers_with_fills)
+    venue = FakeExchange(clock=clock, balances={USDT: Decimal(100000)}, answers_with_fills=answers_with_fills,
+                         stop_limit_offset=stop_limit_offset)
     venue.set_price(BTC, Decimal(50000))
     venue.add_candles([_candle(T0 - MINUTE)])
     store = store or InMemoryStore(BotId("health"))
@@ -221,6 +226,39 @@ def test_a_tick_whose_read_is_rate_limited_still_protects_an_unprotected_plan() 
     assert [e.name for e in events if e.name in ("VenueCallsSuspended", "TickFailed")] == [
         "VenueCallsSuspended", "TickFailed"]
     assert protected(events), "protection goes out while the venue asks us to hold off, in this tick as in the next"
+
+
+def test_a_plan_whose_exit_lost_its_answer_is_protected_again_in_the_same_tick() -> None:
+    """A CLOSE_POSITION withdraws the plan's bracket, then its market sell meets a dropped connection while the venue
+    still holds it. The account holds only the bot's BTC, so a bracket beside the sell in doubt is safe (whichever
+    reaches the book first takes the BTC): it goes out in that tick, not at the next (issue 17: a restarted bot
+    whose first tick closes a plan)."""
+    loop = a_loop(POLICY)
+    assert protected(loop.tick())
+    loop.strategy.extra, loop.strategy.buys = [Signal(action=Action.CLOSE_POSITION, symbol=BTC)], False
+    loop.venue.fail_then_apply_later("place_order", OutcomeUnknownError("connection dropped"))
+    events = loop.tick()
+    assert loop.outcomes(events) == ["close_position_deferred"]
+    assert protected(events), "the position is not left bare until the next tick"
+    assert "ProtectionBesideDoubt" in [e.name for e in events]
+    assert len(asyncio.run(loop.venue.fetch_open_orders(BTC))) == 2, "one bracket rests"
+    assert loop.venue.apply_held() == 0, "the late sell is refused: the bracket holds the BTC"
+
+
+def test_a_second_protective_pass_in_a_tick_is_not_a_second_tick_for_a_stop_the_price_gapped_through() -> None:
+    """A stop-limit the price gapped through is replaced by a market exit once the price has been past it at two ticks
+    in a row (the venue may still be filling it at the first). A tick whose strategy sent an order runs the
+    protective pass twice; the second counted as another tick and the plan was sold at the market at once."""
+    loop = a_loop(POLICY, stop_limit_offset=Decimal("0.005"))
+    assert protected(loop.tick())
+    loop.venue.set_price(BTC, Decimal(47000))  # through the stop (49,000) and its limit (48,755): it rests unfilled
+    first = loop.tick()
+    assert "sent" in loop.outcomes(first), "the strategy's order: the tick's second protective pass runs"
+    assert not [e for e in first if e.name == "ProtectionFailed"], "one tick past the stop: the venue may still fill it"
+    second = loop.tick()
+    (failed,) = [e for e in second if e.name == "ProtectionFailed"]
+    assert failed.action == "exit"  # type: ignore[attr-defined]
+    assert "gapped through the stop 49000: last 47000" in failed.reason, "plain digits, not 4.9E+4"  # type: ignore[attr-defined]
 
 
 def test_a_market_entrys_fill_in_the_answer_is_booked_and_protected_in_its_tick_though_the_fill_query_fails() -> None:

@@ -24,7 +24,7 @@ class Price:
             raise InvalidValueError(f"a price must be positive, got {self.value}")
 
     def __str__(self) -> str:
-        return str(self.value)
+        return f"{self.value:f}"  # plain digits: a price on its tick is normalized (49000 would read 4.9E+4)
 
 
 @attrs.frozen(order=True)
@@ -46,7 +46,7 @@ class Quantity:
         return self.value != ZERO
 
     def __str__(self) -> str:
-        return str(self.value)
+        return f"{self.value:f}"  # plain digits: a price on its tick is normalized (49000 would read 4.9E+4)
 
 
 @attrs.frozen(order=True)

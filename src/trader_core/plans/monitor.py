@@ -156,9 +156,10 @@ class PlanMonitor:
             del self._deferred_exits[ended]
             self._store_deferred(ended, "")
 
-    async def protect(self, last_prices: Mapping[Symbol, Decimal]) -> None:
+    async def protect(self, last_prices: Mapping[Symbol, Decimal], *, again: bool = False) -> None:
         """Carry out the exits deferred until now, apply the plan rules to every open plan, then protect those with no
-        protection in flight."""
+        protection in flight. ``again``: a second pass in the same tick (after the tick's orders), which does not
+        count as a tick of its own for the rule of a stop the price has gapped through (two ticks in a row)."""
         book = self.executor.book
         self._marks = last_prices
         self._settle_deferred()
@@ -191,7 +192,7 @@ class PlanMonitor:
                 await self.exit_plan(plan, ExitReason.TARGET, price,
                                      f"target reached at {price} (held by the bot beside the venue's stop)")
                 continue
-            if self._stop_left_behind(plan, legs, price):
+            if not again and self._stop_left_behind(plan, legs, price):
                 await self._exit_unprotected(plan, ExitReason.STOP, price,
                                              f"the price gapped through the stop {plan.stop_price}: last {price} at "
                                              "two ticks in a row and the venue's stop has not filled")

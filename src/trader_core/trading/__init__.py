@@ -13,6 +13,7 @@ from trader_core.trading.maker import (
 from trader_core.trading.outcomes import (
     ORDER_STATUS,
     ORDERS_SENT,
+    PROTECTION_MAY_BE_DOWN,
     ActionOutcome,
     ActionPolicy,
     ActionStatus,
@@ -21,6 +22,7 @@ from trader_core.trading.outcomes import (
 __all__ = [
     "ORDERS_SENT",
     "ORDER_STATUS",
+    "PROTECTION_MAY_BE_DOWN",
     "ActionOutcome",
     "ActionPolicy",
     "ActionStatus",

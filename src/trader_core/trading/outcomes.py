@@ -17,7 +17,7 @@ from trader_core.model import (
 )
 from trader_core.plans import PlanPolicy
 
-__all__ = ["ORDERS_SENT", "ORDER_STATUS", "ActionOutcome", "ActionPolicy", "ActionStatus"]
+__all__ = ["ORDERS_SENT", "ORDER_STATUS", "PROTECTION_MAY_BE_DOWN", "ActionOutcome", "ActionPolicy", "ActionStatus"]
 
 
 class ActionStatus(enum.StrEnum):
@@ -74,6 +74,11 @@ ORDERS_SENT = frozenset({
     ActionStatus.ORDER_OPEN, ActionStatus.ORDER_PARTIALLY_FILLED, ActionStatus.ORDER_FILLED,
     ActionStatus.CLOSE_POSITION_EXECUTED, ActionStatus.PARTIAL_CLOSE_EXECUTED,
 })
+# Outcomes after which a plan's protection may be down until the monitor's next pass: an exit withdrew it and then
+# lost its answer (in doubt, or held back by an order of the plan in doubt) or was refused, or an entry's answer
+# was lost.
+PROTECTION_MAY_BE_DOWN = frozenset({ActionStatus.ORDER_UNKNOWN, ActionStatus.CLOSE_POSITION_DEFERRED,
+                             ActionStatus.CLOSE_POSITION_BLOCKED, ActionStatus.PARTIAL_CLOSE_ERROR})
 ORDER_STATUS = {
     IntentStatus.PENDING_SUBMIT: ActionStatus.ORDER_PENDING_SUBMIT,
     IntentStatus.OPEN: ActionStatus.ORDER_OPEN,
