@@ -103,19 +103,40 @@ def _umask() -> int:
 
 def _check_folder(flag: str, name: str | Path, folder: Path, *, creates: bool) -> None:
     """Refuse ``name`` when ``folder`` (its folder) is missing, not a folder or not writable; when the writer
-    ``creates`` missing folders, they are made now: a folder the permissions allow but the file system does not
-    (``/proc``, or any folder for root, whom ``os.access`` never refuses) is said here, not met by the writer."""
+    ``creates`` missing folders, they are made and removed again: a folder the permissions allow but the file system
+    does not (``/proc``, or any folder for root, whom ``os.access`` never refuses) is said here, not met by the writer,
+    and a refused run leaves nothing behind."""
     if creates and not folder.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"{flag} {name}: cannot create the folder {folder}: {exc.strerror or exc}") from exc
+        _try_folders(flag, name, folder)
+    while creates and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     if not folder.exists():
         raise ConfigError(f"{flag} {name}: the folder {folder} does not exist")
     if not folder.is_dir():
         raise ConfigError(f"{flag} {name}: {folder} is not a folder")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"{flag} {name}: the folder {folder} is not writable")
+
+
+def _try_folders(flag: str, name: str | Path, folder: Path) -> None:
+    """Make ``folder`` and the missing folders above it, then remove what was made; ``ConfigError`` when one cannot be
+    made."""
+    missing: list[Path] = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    made: list[Path] = []
+    try:
+        for path in reversed(missing):
+            path.mkdir()
+            made.append(path)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {name}: cannot create the folder {folder}: {exc.strerror or exc}") from exc
+    finally:
+        for path in reversed(made):
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def _same_file(a: Path, b: Path) -> bool:
