@@ -26,6 +26,7 @@ class Route:
     handler: Handler
     signed: bool
     weight: int | Callable[[Params], int]
+    orders: int = 0  # new orders one request places (counted against the ORDERS rate limit)
 
     def cost(self, p: Params) -> int:
         """The request weight Binance charges for these parameters."""
@@ -33,7 +34,7 @@ class Route:
 
 
 def _exchange_info(ex: Exchange, p: Params) -> Any:
-    info = exchange_info(ex.rules, ex.server_time())
+    info = exchange_info(ex.rules, ex.server_time(), ex.settings.order_limit_10s)
     wanted: list[str] = []
     if p.get("symbol"):
         wanted = [p["symbol"]]
@@ -140,7 +141,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/trades"): Route(_public_trades(aggregated=False), False, 25),
     ("GET", "/api/v3/account"): Route(_account, True, 20),
     ("GET", "/sapi/v1/account/apiRestrictions"): Route(_api_restrictions, True, 1),
-    ("POST", "/api/v3/order"): Route(lambda ex, p: trading.new_order(ex.engine, p), True, 1),
+    ("POST", "/api/v3/order"): Route(lambda ex, p: trading.new_order(ex.engine, p), True, 1, orders=1),
     ("POST", "/api/v3/order/test"): Route(lambda ex, p: trading.new_order(ex.engine, p, test=True), True, 1),
     ("GET", "/api/v3/order"): Route(_get_order, True, 4),
     ("DELETE", "/api/v3/order"): Route(lambda ex, p: trading.cancel_order(ex.engine, p), True, 1),
@@ -149,8 +150,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/v3/openOrders"): Route(lambda ex, p: trading.cancel_all(ex.engine, p), True, 1),
     ("GET", "/api/v3/allOrders"): Route(lambda ex, p: history.all_orders(ex.engine, p), True, 20),
     ("GET", "/api/v3/myTrades"): Route(lambda ex, p: history.my_trades(ex.engine, p), True, 20),
-    ("POST", "/api/v3/orderList/oco"): Route(lambda ex, p: orderlists.new_oco(ex.engine, p), True, 1),
-    ("POST", "/api/v3/order/oco"): Route(lambda ex, p: orderlists.new_oco_legacy(ex.engine, p), True, 1),
+    ("POST", "/api/v3/orderList/oco"): Route(lambda ex, p: orderlists.new_oco(ex.engine, p), True, 1, orders=2),
+    ("POST", "/api/v3/order/oco"): Route(lambda ex, p: orderlists.new_oco_legacy(ex.engine, p), True, 1, orders=2),
     ("GET", "/api/v3/orderList"): Route(lambda ex, p: orderlists.query_list(ex.engine, p), True, 4),
     ("DELETE", "/api/v3/orderList"): Route(lambda ex, p: orderlists.cancel_list(ex.engine, p), True, 1),
     ("GET", "/api/v3/openOrderList"): Route(lambda ex, _p: orderlists.open_lists(ex.engine), True, 6),

@@ -112,13 +112,13 @@ def symbol_info(r: SymbolRules) -> dict[str, Any]:
     }
 
 
-def exchange_info(symbols: dict[str, SymbolRules], server_time: int) -> dict[str, Any]:
-    """The whole ``GET /api/v3/exchangeInfo`` answer."""
+def exchange_info(symbols: dict[str, SymbolRules], server_time: int, order_limit_10s: int = 100) -> dict[str, Any]:
+    """The whole ``GET /api/v3/exchangeInfo`` answer (``order_limit_10s``: the ORDERS limit per 10 s it states)."""
     return {
         "timezone": "UTC", "serverTime": server_time,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": order_limit_10s},
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
             {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
         ],

@@ -47,6 +47,9 @@ class Settings:
     # The API key may trade (Binance's ``enableSpotAndMarginTrading``, Gemini's Trader role); without it every order
     # placement and cancel is refused (Binance -2015, Gemini 403 MissingRole), as on the venues.
     key_trading: bool = True
+    # New orders the account may place per 10 s (Binance's ``ORDERS`` rate limit, advertised in exchangeInfo): one
+    # more is refused with 429 -1015 and not placed. An OCO counts as two, as on Binance.
+    order_limit_10s: int = 100
     api_key: str = field(default_factory=lambda: secrets.token_hex(32))
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
 
@@ -62,6 +65,7 @@ class Exchange:
         self.lock = threading.RLock()
         self.faults = Faults()
         self.limiter = WeightLimiter()
+        self.order_times: list[float] = []  # when each order counted against ``order_limit_10s`` was placed
         self.keys = {settings.api_key: settings.secret}
         self.clock_skew_ms = 0
         self.nonces: dict[str, int] = {}  # the last nonce accepted per API key (Gemini's payload nonces)
@@ -162,6 +166,7 @@ class Exchange:
             self.limiter.configure(None)
             self.clock_skew_ms = 0
             self.nonces.clear()
+            self.order_times.clear()
             self.log.clear()
 
     def set_price(self, symbol: str, price: Decimal | str | int, *, gap: bool = False) -> None:

@@ -215,3 +215,36 @@ def test_a_read_only_key_is_refused_orders_and_cancels_as_binance_refuses_them()
         with pytest.raises(ccxt.BaseError, match="-2015"):  # ccxt: AuthenticationError or DDoSProtection
             raw.private_delete_order({"symbol": "BTCUSDT", "origClientOrderId": "x-1"})
         assert read_only.orders() == []
+
+
+def test_an_order_past_the_accounts_order_rate_limit_is_refused_not_placed_and_not_in_doubt() -> None:
+    """Binance's ORDERS limit (stated in exchangeInfo) refuses a new order past it with 429 -1015, "Too many new
+    orders", and places nothing: the adapter must read it as a refusal (a rate limit, nothing applied), not an order in
+    doubt. An OCO counts as two orders."""
+    from trader_core.model import RateLimitedError
+
+    with running_sandbox(symbols=("BTCUSDT",), history=20, order_limit_10s=3) as sb:
+        sb.set_price("BTCUSDT", Decimal(30000))
+        client = ccxt_client(sb)
+        info = client.publicGetExchangeInfo()
+        assert {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 3} in info["rateLimits"]
+
+        async def place_four() -> list[object]:
+            exchange = _adapter(sb)
+            outcomes: list[object] = []
+            try:
+                for n in range(4):
+                    try:
+                        outcomes.append(await exchange.place_order(OrderRequest(
+                            client_order_id=ClientOrderId(f"own-{n}"), symbol=BTC, side=Side.BUY,
+                            order_type=OrderType.LIMIT, quantity=Quantity("0.001"), price=Price("29000.00"))))
+                    except RateLimitedError as exc:
+                        outcomes.append(exc)
+            finally:
+                await exchange.close()
+            return outcomes
+
+        outcomes = asyncio.run(place_four())
+        assert [type(o).__name__ for o in outcomes] == ["Order", "Order", "Order", "RateLimitedError"]
+        assert "-1015" in str(outcomes[3])
+        assert len(client.fetch_open_orders(SYM)) == 3, "the fourth was not placed"
