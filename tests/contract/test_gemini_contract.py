@@ -9,9 +9,10 @@ client id already in use) and are replaced by Gemini-true variants.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import pytest
@@ -276,3 +277,55 @@ def test_a_404_page_that_is_not_geminis_answer_proves_nothing_absent(harness: Cc
     assert run(harness.venue.fetch_order(BTC, cid("nf-1"))).venue_order_id, "it was there all along"
     with pytest.raises(OrderNotFoundError):
         run(harness.venue.fetch_order(BTC, cid("never-placed")))
+
+
+def test_an_order_is_not_held_behind_the_market_data_reads_before_it(harness: CcxtSandboxHarness) -> None:
+    """Gemini limits its public and its private entry points apart (120 and 600 requests a minute), and the adapter
+    paces them apart: an order sent while a tick's market data is being read goes out at once. Paced through one
+    bucket (ccxt's), it waited half a second behind each public read queued before it, a protective stop after a
+    restart among them."""
+    harness.fund(USDT, Decimal("10000"))
+    paced = CcxtExchange.create("gemini", clock=harness.clock, api_key=harness.sandbox.api_key,
+                                secret=harness.sandbox.secret, base_url=harness.sandbox.url, options={"timeout": 5000})
+
+    async def tick() -> None:
+        try:
+            await paced.fetch_instrument(BTC)  # markets and the symbol's details: two public reads
+            await asyncio.gather(paced.fetch_candles(BTC, TF, limit=5), paced.fetch_quote(BTC),
+                                 paced.place_order(limit("paced-1", Side.BUY, "0.001", "29000")))
+        finally:
+            await paced.close()
+
+    run(tick())
+    paths = [r["path"] for r in harness.sandbox.requests()]
+    tick_reads = [p for p in paths[2:] if p.startswith(("/v2/candles", "/v1/book", "/v1/pubticker"))]
+    assert len(tick_reads) == 3
+    assert paths.index("/v1/order/new") < paths.index(tick_reads[0]), f"the order waited for market data: {paths}"
+
+
+def test_a_market_order_is_bounded_by_the_ticks_quote_without_a_read_of_its_own(harness: CcxtSandboxHarness) -> None:
+    """Gemini takes no market orders: one is sent as an IOC limit 2 % beyond the touch. Right after the tick's quote
+    that touch is the quote's, so an exit goes out at once instead of after a ticker read that waits its turn behind
+    the tick's public reads (its stop already withdrawn); without a recent quote the ticker is read first."""
+    harness.fund(BTC_ASSET, Decimal("1"))
+    quote = run(harness.market.fetch_quote(BTC))
+    before = len(harness.sandbox.requests())
+    order = run(harness.venue.place_order(market("q-1", Side.SELL, "0.01")))
+    assert order.filled_quantity.value == Decimal("0.01")
+    sent = harness.sandbox.requests()[before:]
+    assert [r["path"] for r in sent] == ["/v1/order/new"]
+    assert Decimal(sent[0]["params"]["price"]) == (quote.bid * Decimal("0.98")).quantize(Decimal("0.01"), ROUND_FLOOR)
+
+    fresh = CcxtExchange.create("gemini", clock=harness.clock, api_key=harness.sandbox.api_key,
+                                secret=harness.sandbox.secret, base_url=harness.sandbox.url,
+                                options={"enableRateLimit": False})
+    before = len(harness.sandbox.requests())
+
+    async def sell() -> None:
+        try:
+            await fresh.place_order(market("q-2", Side.SELL, "0.01"))
+        finally:
+            await fresh.close()
+
+    run(sell())
+    assert [r["path"] for r in harness.sandbox.requests()[before:]][-2:] == ["/v1/pubticker/btcusdt", "/v1/order/new"]

@@ -71,6 +71,10 @@ _OKX_FILL_PAGES = 100  # pages followed back from the newest before the sync giv
 # matching engine to answer (-1007 past that, "execution status unknown"): 10 s for a forwarded request to be
 # executed, and 5 s for the lag before a lookup shows an order and for our clock's error against the venue's.
 ACCEPTANCE_MARGIN = timedelta(seconds=15)
+# How old a quote's best bid and ask may be to bound a market order on a limit-only venue (Gemini) instead of a
+# ticker read of its own: the tick's quote, read moments before, rather than a public read that waits its turn
+# behind the tick's market data (half a second after each on Gemini) while an exit has already withdrawn its stop.
+TOUCH_REUSE = timedelta(seconds=3)
 
 
 @attrs.frozen
@@ -162,7 +166,9 @@ class CcxtExchange(CcxtSession):
 
         book, ticker = await self._guard(CallKind.READ, f"quote {symbol}", client, both)
         latency = self._clock.monotonic() - started
-        return parse_quote(symbol, book, ticker, observed_at=self._clock.now(), latency=latency)
+        quote = parse_quote(symbol, book, ticker, observed_at=self._clock.now(), latency=latency)
+        self._touches[symbol] = (self._clock.monotonic(), quote.bid, quote.ask)
+        return quote
 
     async def check_timeframe(self, timeframe: Timeframe) -> None:
         """Raise ``ConfigError`` when the venue has no ``timeframe`` candles: a bot is refused at start, not left
@@ -245,7 +251,11 @@ class CcxtExchange(CcxtSession):
         return attrs.evolve(order, fills=answer_fills(raw, order))
 
     async def _touch(self, client: Any, symbol: Symbol) -> tuple[Decimal, Decimal]:
-        """Best bid and ask from the ticker (to price a market order on a venue that takes limits only)."""
+        """Best bid and ask (to price a market order on a venue that takes limits only): the last quote's when it
+        is at most ``TOUCH_REUSE`` old, else the ticker's."""
+        seen = self._touches.get(symbol)
+        if seen is not None and self._clock.monotonic() - seen[0] <= TOUCH_REUSE:
+            return seen[1], seen[2]
         ticker = await self._guard(CallKind.READ, f"ticker {symbol}", client, lambda c: c.fetch_ticker(str(symbol)))
         try:
             return positive(ticker.get("bid"), f"{symbol} bid"), positive(ticker.get("ask"), f"{symbol} ask")

@@ -66,6 +66,8 @@ class CcxtSession:
         self._ids = OrderIds()
         self._stop_limit_offset = DEFAULT_STOP_LIMIT_OFFSET
         self._venue_clock: VenueClock | None = None  # set: the run's clock follows the venue's (emulator)
+        # The best bid and ask of each symbol's last quote, with the monotonic time it was read (``_touch``).
+        self._touches: dict[Symbol, tuple[timedelta, Decimal, Decimal]] = {}
 
 
     # -- lifecycle --------------------------------------------------------------------------------
