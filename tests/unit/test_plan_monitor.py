@@ -963,3 +963,46 @@ def test_a_price_that_comes_back_above_the_stop_between_two_ticks_leaves_the_bra
     bot.tick()
     assert _protection(bot) == {IntentStatus.OPEN}
     assert len([c for c in venue.calls if c[0] == "cancel_order"]) == 0
+
+
+def test_an_unprotected_plans_exit_that_never_reached_the_venue_is_tried_again_not_a_permanent_halt() -> None:
+    # Found by the Gemini soak: the exit of a plan past its target before protection was placed could not be sent
+    # (the read of the touch a Gemini market order is bounded by met a 503), "could not be exited" halted trading,
+    # and a halted bot sends nothing: the position sat without protection for the rest of the soak (11 minutes,
+    # across every restart). Nothing reached the venue: that is a failure to try again, as a refusal is not.
+    from trader_core.model.health import TradingState
+
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    for _ in range(3):
+        bot.venue.fail_next("place_exit_bracket", OrderRejectedError("OCO not allowed for this symbol"))
+    bot.tick()
+    bot.tick()
+    bot.tick()
+    for _ in range(4):  # more times than a plan's attempts: each one reached nothing
+        bot.venue.fail_next("place_order", ExchangeUnavailableError("ticker BTC/USDT: 503 Service Unavailable"))
+    for _ in range(4):
+        bot.tick()
+        assert bot.services.health.status.state is not TradingState.HALTED
+    assert [e.action for e in events_named(bot, "ProtectionFailed")] == ["retry"] * 4  # type: ignore[attr-defined]
+    bot.tick()  # the venue answers again: the exit goes out (and fills), booked by the next tick's sync
+    assert events_named(bot, "ProtectionFailed")[-1].action == "exit"  # type: ignore[attr-defined]
+    bot.tick()
+    assert closed_reason(bot) is ExitReason.UNPROTECTED
+    assert bot.services.health.status.state is not TradingState.HALTED
+
+
+def test_protection_the_venue_was_unavailable_for_is_tried_again_not_counted_as_refused() -> None:
+    # Three refusals of a plan's protection exit the plan ("protection refused 3 times"); three placements that never
+    # reached the venue (unavailable, rate limited) were counted the same, so an outage of three ticks sold a
+    # position the venue had never refused to protect, under that reason.
+    bot = make_bot()
+    assert bot.buy() == "order_open"
+    for _ in range(4):
+        bot.venue.fail_next("place_exit_bracket", ExchangeUnavailableError("429 Too Many Requests"))
+    for _ in range(4):
+        bot.tick()
+        assert bot.plan().status is PlanStatus.OPEN
+    assert events_named(bot, "ProtectionFailed") == []
+    bot.tick()
+    assert legs(bot) == {"stop": Decimal(49000), "target": Decimal(51500)}

@@ -417,11 +417,14 @@ class PlanMonitor:
             return None
         self._attempts[key] = attempts + 1
         quantity = sized.quantity
-        return await self.executor.submit(
+        sent = await self.executor.submit(
             lambda cid: OrderRequest(client_order_id=cid, symbol=current.symbol, side=exit_side(current),
                                      order_type=OrderType.MARKET, quantity=quantity),
             role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
         )
+        if sent.status is IntentStatus.FAILED:
+            self._attempts[key] = attempts  # nothing reached the venue (it was unavailable): no attempt it refused
+        return sent
 
     async def _may_try(self, plan: Plan) -> bool:
         """Whether to ask the venue for protection once more. After the attempts are spent (each refusal was an
@@ -446,10 +449,13 @@ class PlanMonitor:
                 reason=f"{why}; what it holds is below the venue's minimums", action="none"))
             return
         sent = await self.exit_plan(plan, reason, price, why)
-        if sent is None and self._attempts.get(f"{plan.plan_id.value}:exit", 0) < _MAX_PROTECTION_ATTEMPTS:
+        unsent = sent is None or sent.status is IntentStatus.FAILED
+        if unsent and self._attempts.get(f"{plan.plan_id.value}:exit", 0) < _MAX_PROTECTION_ATTEMPTS:
             # Nothing could go this tick (its legs not withdrawn: a cancel met a rate limit or is in doubt, the
-            # venue's calls suspended; or the plan ended meanwhile): asked again at a later tick, said, not halted.
-            # A halt lasts until an operator resumes; here the stop had often just filled, its fill not yet booked.
+            # venue's calls suspended; the exit never reached the venue: unavailable, rate limited, a read it needed
+            # failed; or the plan ended meanwhile): asked again at a later tick, said, not halted. A halt lasts until
+            # an operator resumes and a halted bot sends nothing, its bare position included; here the stop had
+            # often just filled, its fill not yet booked.
             self.executor.telemetry.emit(ProtectionFailed(at=self.executor.clock.now(), plan_id=plan.plan_id.value,
                                                           symbol=str(plan.symbol), reason=why, action="retry"))
             if self.health is not None:  # no new risk meanwhile: entries held back a minute, renewed while it lasts
@@ -471,7 +477,7 @@ class PlanMonitor:
             return
         quantity = rules.round_quantity(plan.quantity.value)
         side = exit_side(plan)
-        await self.executor.submit_bracket(
+        stop_leg, _ = await self.executor.submit_bracket(
             plan,
             lambda stop_id, target_id: ExitBracket(
                 symbol=plan.symbol, side=side, quantity=quantity, stop_price=stop, target_price=target,
@@ -479,6 +485,7 @@ class PlanMonitor:
             ),
             plan_changed=plan_changed,
         )
+        self._count_if_sent(plan, stop_leg)
 
     async def _place(self, plan: Plan, rules: InstrumentRules) -> None:
         if not await self._may_try(plan):
@@ -487,17 +494,27 @@ class PlanMonitor:
         side = exit_side(plan)
         stop, target = plan.stop_price, plan.target_price
         if stop is not None:
-            await self.executor.submit(
+            sent = await self.executor.submit(
                 lambda cid: OrderRequest(client_order_id=cid, symbol=plan.symbol, side=side,
                                          order_type=OrderType.STOP_LOSS, quantity=quantity, stop_price=stop),
                 role=OrderRole.STOP, plan_id=plan.plan_id,
             )
         elif target is not None:
-            await self.executor.submit(
+            sent = await self.executor.submit(
                 lambda cid: OrderRequest(client_order_id=cid, symbol=plan.symbol, side=side,
                                          order_type=OrderType.TAKE_PROFIT, quantity=quantity, price=target),
                 role=OrderRole.TARGET, plan_id=plan.plan_id,
             )
+        else:
+            return
+        self._count_if_sent(plan, sent)
+
+    def _count_if_sent(self, plan: Plan, placed: TrackedOrder) -> None:
+        """Give back the attempt ``_may_try`` counted when the placement never reached the venue (unavailable, rate
+        limited, a read it needed failed): the attempts count what the venue refused, not its outages."""
+        if placed.status is IntentStatus.FAILED:
+            key = plan.plan_id.value
+            self._attempts[key] = max(self._attempts.get(key, 1) - 1, 0)
 
     async def _watch(self, plan: Plan, rules: InstrumentRules, price: Decimal | None) -> None:
         if price is None:
