@@ -50,12 +50,12 @@ _DEFAULTS = {"binance": _BINANCE_OPTIONS, "gemini": _GEMINI_OPTIONS, "okx": _OKX
 # Venues whose loaded markets carry no trading rules: the session reads a symbol's details before it first uses
 # it (the method of ccxt's implicit API for one symbol's details).
 DETAILS_ON_DEMAND = {"gemini": "publicGetV1SymbolsDetailsSymbol"}
-_ANY_404_IS_NOT_FOUND = frozenset({"gemini"})
+_ANY_404_IS_NOT_FOUND = frozenset({"gemini"})  # venues whose ccxt class reads a bare HTTP 404 as OrderNotFound
 # Venues that limit their public and their private entry points as two groups, each with its own budget (Gemini:
 # 120 public and 600 private requests a minute). ccxt paces every request through one bucket, so an order waited
 # behind the market-data reads before it (half a second after each public read on Gemini); here each group has a
 # bucket of its own at ccxt's rate, so each is held to its documented limit and neither waits for the other.
-_GROUPS_APART = frozenset({"gemini"})  # venues whose ccxt class reads a bare HTTP 404 as OrderNotFound
+_GROUPS_APART = frozenset({"gemini"})
 
 
 def default_options(exchange_id: str) -> dict[str, Any]:
