@@ -268,7 +268,8 @@ def test_protection_refused_again_and_again_exits_the_plan_with_a_reason() -> No
     assert bot.services.health.status.state.value == "active"
 
 
-def test_an_unprotected_plan_that_cannot_be_exited_halts_trading_with_the_reason() -> None:
+def _protection_refused_three_times() -> Bot:
+    """A bot holding a plan whose bracket the venue has refused three times: the next tick exits it."""
     bot = make_bot()
     assert bot.buy() == "order_open"
     for _ in range(3):
@@ -276,6 +277,11 @@ def test_an_unprotected_plan_that_cannot_be_exited_halts_trading_with_the_reason
     bot.tick()
     bot.tick()
     bot.tick()
+    return bot
+
+
+def test_an_unprotected_plan_that_cannot_be_exited_halts_trading_with_the_reason() -> None:
+    bot = _protection_refused_three_times()
     bot.venue.fail_next("place_order", OrderRejectedError("market closed"))
     bot.tick()
     status = bot.services.health.status
@@ -972,13 +978,7 @@ def test_an_unprotected_plans_exit_that_never_reached_the_venue_is_tried_again_n
     # across every restart). Nothing reached the venue: that is a failure to try again, as a refusal is not.
     from trader_core.model.health import TradingState
 
-    bot = make_bot()
-    assert bot.buy() == "order_open"
-    for _ in range(3):
-        bot.venue.fail_next("place_exit_bracket", OrderRejectedError("OCO not allowed for this symbol"))
-    bot.tick()
-    bot.tick()
-    bot.tick()
+    bot = _protection_refused_three_times()
     for _ in range(4):  # more times than a plan's attempts: each one reached nothing
         bot.venue.fail_next("place_order", ExchangeUnavailableError("ticker BTC/USDT: 503 Service Unavailable"))
     for _ in range(4):
