@@ -46,7 +46,7 @@ class Quantity:
         return self.value != ZERO
 
     def __str__(self) -> str:
-        return f"{self.value:f}"  # plain digits: a price on its tick is normalized (49000 would read 4.9E+4)
+        return f"{self.value:f}"  # plain digits: a quantity on its step is normalized (1000 would read 1E+3)
 
 
 @attrs.frozen(order=True)

@@ -422,8 +422,7 @@ class PlanMonitor:
                                      order_type=OrderType.MARKET, quantity=quantity),
             role=OrderRole.EXIT, plan_id=current.plan_id, exit_reason=reason, reason=why, reference_price=price,
         )
-        if sent.status is IntentStatus.FAILED:
-            self._attempts[key] = attempts  # nothing reached the venue (it was unavailable): no attempt it refused
+        self._give_back_if_unsent(key, sent)
         return sent
 
     async def _may_try(self, plan: Plan) -> bool:
@@ -485,7 +484,7 @@ class PlanMonitor:
             ),
             plan_changed=plan_changed,
         )
-        self._count_if_sent(plan, stop_leg)
+        self._give_back_if_unsent(plan.plan_id.value, stop_leg)
 
     async def _place(self, plan: Plan, rules: InstrumentRules) -> None:
         if not await self._may_try(plan):
@@ -494,26 +493,23 @@ class PlanMonitor:
         side = exit_side(plan)
         stop, target = plan.stop_price, plan.target_price
         if stop is not None:
-            sent = await self.executor.submit(
-                lambda cid: OrderRequest(client_order_id=cid, symbol=plan.symbol, side=side,
-                                         order_type=OrderType.STOP_LOSS, quantity=quantity, stop_price=stop),
-                role=OrderRole.STOP, plan_id=plan.plan_id,
-            )
+            role, build = OrderRole.STOP, lambda cid: OrderRequest(
+                client_order_id=cid, symbol=plan.symbol, side=side, order_type=OrderType.STOP_LOSS, quantity=quantity,
+                stop_price=stop)
         elif target is not None:
-            sent = await self.executor.submit(
-                lambda cid: OrderRequest(client_order_id=cid, symbol=plan.symbol, side=side,
-                                         order_type=OrderType.TAKE_PROFIT, quantity=quantity, price=target),
-                role=OrderRole.TARGET, plan_id=plan.plan_id,
-            )
+            role, build = OrderRole.TARGET, lambda cid: OrderRequest(
+                client_order_id=cid, symbol=plan.symbol, side=side, order_type=OrderType.TAKE_PROFIT, quantity=quantity,
+                price=target)
         else:
             return
-        self._count_if_sent(plan, sent)
+        placed = await self.executor.submit(build, role=role, plan_id=plan.plan_id)
+        self._give_back_if_unsent(plan.plan_id.value, placed)
 
-    def _count_if_sent(self, plan: Plan, placed: TrackedOrder) -> None:
-        """Give back the attempt ``_may_try`` counted when the placement never reached the venue (unavailable, rate
-        limited, a read it needed failed): the attempts count what the venue refused, not its outages."""
+    def _give_back_if_unsent(self, key: str, placed: TrackedOrder) -> None:
+        """Give back the attempt counted under ``key`` (a plan's protection, or its exit) when ``placed`` never
+        reached the venue (unavailable, rate limited, a read it needed failed): the attempts count what the venue
+        refused, not its outages."""
         if placed.status is IntentStatus.FAILED:
-            key = plan.plan_id.value
             self._attempts[key] = max(self._attempts.get(key, 1) - 1, 0)
 
     async def _watch(self, plan: Plan, rules: InstrumentRules, price: Decimal | None) -> None:
