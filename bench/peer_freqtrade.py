@@ -9,9 +9,11 @@ loads markets at start-up, then runs freqtrade's ``backtesting`` (strategy: benc
 ``trader-app run`` (SQLite; its breakeven trail, overnight widening and daily loss limit off, as freqtrade's
 strategy has none) in turns. Prints wall time and peak RSS of each process, trade count, PnL, the ratio
 of our wall time to freqtrade's, and whether the trade lists agree (entry/exit times, prices, quantities; PnL to
-1e-6). ``--repeat N`` first writes a synthetic file of N back-to-back copies of the CSV (time shifted) to measure
-growth with length, with a balance of 10000 per copy unless ``--balance`` says otherwise. Rules: stop 2 %,
-target 3 %, fee 0.1 % per side, stake 1000, balance 10000, one position.
+1e-6). Each round also runs ours with a strategy that never trades (bench/idle_strategy.py; ``--no-floor`` skips
+it): what the services cost over the candles when nothing happens, the floor of a replay in this design, printed
+as its own ratio to freqtrade's wall. ``--repeat N`` first writes a synthetic file of N back-to-back copies of the
+CSV (time shifted) to measure growth with length, with a balance of 10000 per copy unless ``--balance`` says
+otherwise. Rules: stop 2 %, target 3 %, fee 0.1 % per side, stake 1000, balance 10000, one position.
 """
 
 from __future__ import annotations
@@ -95,16 +97,22 @@ def write_freqtrade_folder(folder: Path, csv_path: Path, port: int, args: argpar
     return f"{start:%Y%m%d}-"
 
 
-def measured(argv: list[str], cwd: Path, log: Path) -> tuple[float, float]:
-    """Run ``argv`` to the end; its wall seconds and peak RSS (MB, the process itself)."""
+def measured(argv: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run ``argv`` to the end (in ``env`` when given); its wall seconds and peak RSS (MB, the process itself)."""
     started = time.perf_counter()
     with log.open("w") as out:
-        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{argv[0]} failed (exit {os.waitstatus_to_exitcode(status)}), see {log}")
     return wall, usage.ru_maxrss / 1024
+
+
+def measured_idle(ours_cmd: list[str], work: Path, round_no: int) -> tuple[float, float]:
+    """Our run with ``bench/idle_strategy.py`` (a strategy that never trades) in place of SMA: the floor."""
+    argv = [*ours_cmd, "--strategy", "idle_strategy:Idle", "--db", f"sqlite:///{work / f'idle-{round_no}.db'}"]
+    return measured(argv, work, work / f"idle-{round_no}.log", {**os.environ, "PYTHONPATH": str(ROOT / "bench")})
 
 
 def freqtrade_trades(folder: Path) -> list[dict[str, Any]]:
@@ -184,6 +192,8 @@ def _arguments() -> argparse.Namespace:
                              "differ)")
     parser.add_argument("--repeat", type=int, default=1, help="replay N back-to-back copies of the file")
     parser.add_argument("--only-ours", action="store_true", help="skip freqtrade (quick measurement of ours)")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the run with a strategy that never trades (the services' floor)")
     args = parser.parse_args()
     args.balance = args.balance or str(10_000 * args.repeat)
     return args
@@ -209,7 +219,7 @@ def main() -> None:
                     "--fast", str(args.fast), "--slow", str(args.slow), "--stop-pct", "2", "--target-pct", "3",
                     "--fee-pct", "0.1", "--stake", args.stake, "--balance", args.balance,
                     "--log-dir", str(work / "logs")]
-        figures: dict[str, list[tuple[float, float]]] = {"freqtrade": [], "trader-core": []}
+        figures: dict[str, list[tuple[float, float]]] = {"freqtrade": [], "trader-core": [], "trader-core idle": []}
         forced = 0
         db = ""
         for round_no in range(args.rounds):
@@ -219,6 +229,8 @@ def main() -> None:
                 figures["freqtrade"].append(measured(ft_cmd, work / "ft", work / f"ft-{round_no}.log"))
             db = f"sqlite:///{work / f'ours-{round_no}.db'}"
             figures["trader-core"].append(measured([*ours_cmd, "--db", db], work, work / f"ours-{round_no}.log"))
+            if not args.no_floor:
+                figures["trader-core idle"].append(measured_idle(ours_cmd, work, round_no))
         ours = our_trades(db)
         everything = freqtrade_trades(work / "ft") if exe else []
         # freqtrade closes a position still open at the end of the data (force_exit); ours stays open.
@@ -242,6 +254,9 @@ def main() -> None:
     if exe:
         ratio = min(w for w, _ in figures["trader-core"]) / min(w for w, _ in figures["freqtrade"])
         print(f"ratio            {ratio:.3f} (our best wall / freqtrade's best wall)")
+        if figures["trader-core idle"]:
+            floor = min(w for w, _ in figures["trader-core idle"]) / min(w for w, _ in figures["freqtrade"])
+            print(f"floor ratio      {floor:.3f} (our best wall with a strategy that never trades / freqtrade's)")
         problems = compare(theirs, ours)
         print("trade lists      agree" if not problems else "trade lists      DIFFER")
         for problem in problems:
