@@ -175,6 +175,7 @@ def build_services(
         loss_policy=risk.loss_policy, durable=run.mode != "replay", rules=rules)
     if risk_manager is not None:
         monitor.loss_cap = risk_manager.trade_loss_cap  # an overnight widening stops at the per-trade loss cap
+        monitor.loss_fee_rate = risk_manager.policy.trade_fee_rate
     # Fill cursors are persisted for venues that outlive a run (not a replay's or paper run's own venue).
     resync = ResyncService(trading, tracker, executor, telemetry, rules, durable=run.mode not in ("replay", "paper"),
                            order_ids=venue if isinstance(venue, OrderIdMemory) else None)
@@ -243,6 +244,7 @@ def risk_limits(settings: Settings) -> RiskLimits:
             max_pending_buys_per_symbol=settings.max_pending_buys_per_symbol,
             correlation_buckets=settings.correlation_buckets, bucket_max_positions=settings.bucket_max_positions,
             max_trade_loss=settings.max_trade_loss, max_trade_loss_pct=settings.max_trade_loss_pct,
+            trade_fee_rate=settings.fee_pct / 100,
         ),
         losses=LossLimitPolicy(max_daily_loss=settings.max_daily_loss, max_daily_loss_pct=settings.max_daily_loss_pct,
                                max_drawdown_pct=settings.max_drawdown_pct, day_timezone=settings.day_timezone),

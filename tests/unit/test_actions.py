@@ -451,6 +451,12 @@ def test_update_plan_may_not_move_a_stop_beyond_the_per_trade_loss_cap() -> None
     assert bot.plan().stop_price == Price(49000), "the plan unchanged"
     assert bot.act(Action.UPDATE_PLAN, plan_id=plan_id, stop=Price(48800)).status is ActionStatus.PLAN_UPDATED
     assert bot.act(Action.UPDATE_PLAN, plan_id=plan_id, stop=Price(49500)).status is ActionStatus.PLAN_UPDATED
+    with_fees = make_bot(risk=RiskPolicy(max_trade_loss=Decimal(25), min_trade_size=Decimal(10),
+                                         trade_fee_rate=Decimal("0.001")))
+    assert with_fees.buy() == "order_open"
+    with_fees.tick()
+    refused = with_fees.act(Action.UPDATE_PLAN, plan_id=with_fees.plan().plan_id, stop=Price(48800))
+    assert refused.detail == "stop 48800 would put 25.976 at risk, above the per-trade loss cap 25", "fees count"
     unlimited = make_bot()
     assert unlimited.buy() == "order_open"
     unlimited.tick()

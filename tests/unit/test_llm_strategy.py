@@ -206,7 +206,8 @@ def test_the_model_is_told_the_per_trade_loss_cap_when_there_is_one() -> None:
     strategy.bind(InMemoryStore(BotId("b")), RunId("r1"), stop=lambda _r: None, now=T0,
                   loss_cap=lambda _prices: Decimal("12.5"))
     _decide(strategy, range(1))
-    assert "\nmax_trade_loss 12.5 (an entry is cut to quantity x (price - stop) <= this;" in (
+    assert ("\nmax_trade_loss 12.5 (an entry is cut to quantity x (price - stop) plus the fees of its buy and its "
+            "sell at the stop <= this;") in (
         capped.requests[0].messages[0]["content"])
     uncapped = ScriptedChat([])
     _decide(_strategy(uncapped), range(1))

@@ -153,6 +153,19 @@ def test_overnight_widening_moves_a_stop_no_further_than_the_per_trade_loss_cap(
     assert legs(bot) == {"stop": Decimal(48750), "target": Decimal(52500)}, "the stop is at the cap already"
 
 
+def test_overnight_widening_counts_both_fees_in_the_per_trade_loss_cap() -> None:
+    """At 0.1 % a side the same plan may lose 25 with its fees at a stop of 48,848.85 at the lowest (1,151.15 x 0.02
+    = 23.02 in price, 1.98 in fees), not at the 48,750 the price distance alone would allow."""
+    widen = PlanPolicy(trail_to_breakeven=None, max_age=None, overnight_widen=True)
+    bot = make_bot(plans=widen, risk=RiskPolicy(max_trade_loss=Decimal(25), min_trade_size=Decimal(10),
+                                                trade_fee_rate=Decimal("0.001")))
+    assert bot.buy() == "order_open"
+    bot.tick()
+    assert legs(bot)["stop"] == Decimal(49000), "21.98 at risk with the fees: within the cap"
+    bot.tick(minutes=24 * 60)
+    assert legs(bot) == {"stop": Decimal("48848.85"), "target": Decimal(52000)}
+
+
 def test_a_stop_trailed_to_breakeven_is_not_widened_overnight() -> None:
     bot = make_bot(plans=PlanPolicy(max_age=None))  # the defaults: trail at +1 %, overnight widening on
     assert bot.buy() == "order_open"

@@ -256,23 +256,29 @@ def test_protective_levels_are_always_on_the_venue_tick(entry: Decimal, stop: De
 
 @settings(max_examples=200)
 @given(entry=decimals("10", "1000", 2), quantity=decimals("0.01", "5", 2), cap=decimals("0.5", "200", 2),
-       proposed_off=decimals("0", "0.5", 3), previous_off=st.none() | decimals("0", "0.5", 3))
+       proposed_off=decimals("0", "0.5", 3), previous_off=st.none() | decimals("0", "0.5", 3),
+       fee=st.sampled_from([D(0), D("0.001"), D("0.0035"), D("0.01")]))
 def test_a_stop_moved_away_from_the_entry_never_risks_more_than_the_cap_or_the_stop_it_replaces(
-    *, entry: Decimal, quantity: Decimal, cap: Decimal, proposed_off: Decimal, previous_off: Decimal | None
+    *, entry: Decimal, quantity: Decimal, cap: Decimal, proposed_off: Decimal, previous_off: Decimal | None,
+    fee: Decimal,
 ) -> None:
+    """What a plan loses at its stop is the price distance plus the fee of its buy and of its sell at the stop."""
     tick = D("0.01")
     proposed = (entry * (1 - proposed_off)).quantize(tick)
     previous = None if previous_off is None else (entry * (1 - previous_off)).quantize(tick)
     held = Plan(plan_id=PlanId("p1"), run_id=RunId("r1"), symbol=BTC_USDT, side=Side.BUY, status=PlanStatus.OPEN,
                 entry_client_order_id=ClientOrderId("tc-1-1"), opened_at=T0, quantity=Quantity(quantity),
                 entry_filled=Quantity(quantity), entry_price=Price(entry))
-    stop = loss_capped_stop(held, proposed, previous, cap, tick)
-    risked = quantity * (entry - stop)
-    allowed = max(cap, D(0) if previous is None else quantity * (entry - previous))
-    if quantity * (entry - proposed) <= cap or (previous is not None and proposed >= previous):
+
+    def lost(at: Decimal) -> Decimal:
+        return quantity * (entry - at) + quantity * entry * fee + quantity * at * fee
+
+    stop = loss_capped_stop(held, proposed, previous, cap, tick, fee_rate=fee)
+    allowed = max(cap, D(0) if previous is None else lost(previous))
+    if lost(proposed) <= cap or (previous is not None and proposed >= previous):
         assert stop == proposed, "within the cap, or not looser than before: untouched"
     else:
-        assert risked <= allowed, "held to the cap, or to the stop it replaces when that was already beyond it"
+        assert lost(stop) <= allowed, "held to the cap, or to the stop it replaces when that was already beyond it"
         assert stop >= proposed, "never looser than asked"
         assert stop % tick == 0
     assert loss_capped_stop(held, proposed, previous, None, tick) == proposed, "no cap: untouched"

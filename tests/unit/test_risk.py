@@ -191,17 +191,21 @@ def test_no_allowed_entry_exceeds_the_order_cap_or_pushes_exposure_over_its_cap(
 
 @settings(max_examples=150)
 @given(book=books(), symbol=st.sampled_from(SYMBOLS), quantity=decimals("0.001", "20", 3), price=marks,
-       stop=st.none() | decimals("0.5", "2500", 2), cap=decimals("1", "500", 2))
+       stop=st.none() | decimals("0.5", "2500", 2), cap=decimals("1", "500", 2),
+       fee=st.sampled_from([D(0), D("0.001"), D("0.0075")]))
 def test_no_allowed_entry_may_lose_more_than_the_per_trade_cap_at_its_stop(
-    *, book: RiskBook, symbol: Symbol, quantity: Decimal, price: Decimal, stop: Decimal | None, cap: Decimal
+    *, book: RiskBook, symbol: Symbol, quantity: Decimal, price: Decimal, stop: Decimal | None, cap: Decimal,
+    fee: Decimal,
 ) -> None:
-    """At its stop an entry loses ``quantity x (price - stop)``; without a stop, all it paid. Loosening nothing else
-    (the other caps wide open), the cap alone decides, and it lets through exactly the entries within it."""
+    """At its stop an entry loses ``quantity x (price - stop)`` and the fees of its buy and of its sell at the stop;
+    without a stop, all it paid (the buy's fee included). Loosening nothing else (the other caps wide open), the cap
+    alone decides, and it lets through exactly the entries within it."""
     policy = RiskPolicy(max_order_value=D(10**9), min_trade_size=D(0), max_total_exposure=D(10**12),
-                        max_positions=99, max_pending_buys_per_symbol=99, max_trade_loss=cap)
+                        max_positions=99, max_pending_buys_per_symbol=99, max_trade_loss=cap, trade_fee_rate=fee)
     verdict = check_entry(book, symbol, Quantity(quantity), Price(price), policy, stop=stop,
                           loss_cap=policy.trade_loss_cap(None))
-    at_risk = quantity * (price if stop is None else max(price - stop, D(0)))
+    bought = quantity * price * (1 + fee)
+    at_risk = bought if stop is None else bought - quantity * min(stop, price) * (1 - fee)
     assert verdict.allowed == (at_risk <= cap)
 
 

@@ -292,6 +292,21 @@ def test_an_entry_is_sized_down_to_what_it_may_lose_at_its_stop() -> None:
     assert bot.services.tracker.holding(BTC).quantity == Decimal("0.01")
 
 
+def test_a_trade_stopped_out_loses_no_more_than_the_cap_with_both_fees_paid() -> None:
+    """The cap is what the trade may lose, fees included: at 0.1 % a side, a stake of 1000 at 50,000 with its stop
+    at 49,000 loses 10 + 0.5 + 0.49 there; a cap of 10 buys 0.00909 BTC (9.99 with the fees), not 0.01 (10.99)."""
+    bot = make_bot(risk=RiskPolicy(max_trade_loss=Decimal(10), min_trade_size=Decimal(10),
+                                   trade_fee_rate=Decimal("0.001")))
+    outcome = bot.act(Action.BUY, BTC, stop_pct=Decimal(2), target_pct=Decimal(3))
+    assert outcome.status is ActionStatus.ORDER_OPEN
+    bot.tick()
+    assert bot.services.tracker.holding(BTC).quantity == Decimal("0.00909")
+    bot.venue.set_price(BTC, Decimal(49000))  # the stop fills at its price
+    bot.tick()
+    assert not bot.services.tracker.holding(BTC).quantity, "stopped out"
+    assert Decimal(-10) <= bot.services.tracker.net_realized < Decimal("-9.9")
+
+
 def test_the_per_trade_loss_cap_in_percent_counts_from_the_bots_equity() -> None:
     bot = make_bot(risk=RiskPolicy(max_trade_loss_pct=Decimal("0.05"), min_trade_size=Decimal(10)))  # 5 of 10,000
     outcome = bot.act(Action.BUY, BTC, stop_pct=Decimal(2), target_pct=Decimal(3))

@@ -208,3 +208,6 @@ def test_the_per_trade_loss_cap_is_off_by_default_and_reaches_the_risk_policy(tm
     assert (policy.max_trade_loss, policy.max_trade_loss_pct) == (Decimal(25), Decimal("0.5"))
     assert policy.trade_loss_cap(Decimal(10000)) == Decimal(25)
     assert policy.trade_loss_cap(Decimal(4000)) == Decimal(20)
+    assert policy.trade_fee_rate == Decimal("0.001"), "the cap counts the fee_pct of each side (0.1 % by default)"
+    config.write_text('max_trade_loss = "25"\nfee_pct = "0.075"\n')
+    assert risk_limits(load_settings({"config": str(config)}, environ={})).entries.trade_fee_rate == Decimal("0.00075")

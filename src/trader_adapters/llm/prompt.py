@@ -56,8 +56,9 @@ def _head(inputs: PromptInputs) -> list[str]:
     lines = [_TASK, f"now {inputs.now}", f"trading_state {inputs.trading_state}",
              f"exposure_headroom {'unlimited' if inputs.exposure_headroom is None else inputs.exposure_headroom}"]
     if inputs.max_trade_loss is not None:
-        lines.append(f"max_trade_loss {inputs.max_trade_loss} (an entry is cut to quantity x (price - stop) <= this; "
-                     "without a stop, to quantity x price)")
+        lines.append(f"max_trade_loss {inputs.max_trade_loss} (an entry is cut to quantity x (price - stop) plus "
+                     "the fees of its buy and its sell at the stop <= this; without a stop, to quantity x price plus "
+                     "the buy's fee)")
     quotes = {q.symbol: q for q in inputs.quotes}
     for symbol in symbols:
         quote = quotes.get(symbol)

@@ -11,6 +11,7 @@ import attrs
 from trader_core.execution import OrderExecutor, exit_quantity
 from trader_core.health import ExchangeHealthManager
 from trader_core.model import (
+    ZERO,
     ExchangeError,
     ExitBracket,
     ExitReason,
@@ -83,6 +84,7 @@ class PlanMonitor:
     # What one plan may lose at its stop, at given prices (the risk manager's per-trade cap; None: no cap). A widening
     # stops there.
     loss_cap: Callable[[Mapping[Symbol, Decimal]], Decimal | None] | None = None
+    loss_fee_rate: Decimal = ZERO  # the fee per side the loss cap counts (``RiskPolicy.trade_fee_rate``)
     _marks: Mapping[Symbol, Decimal] = attrs.field(factory=dict, init=False)
     _attempts: dict[str, int] = attrs.field(factory=dict, init=False)
     _volatility: dict[str, str] = attrs.field(factory=dict, init=False)
@@ -338,7 +340,7 @@ class PlanMonitor:
         """``proposed`` (a widened stop of ``plan``) held to the per-trade loss cap (``loss_capped_stop``)."""
         cap = None if self.loss_cap is None else self.loss_cap(self._marks)
         held = loss_capped_stop(plan, proposed.value, None if previous is None else previous.value, cap,
-                                rules.tick_size)
+                                rules.tick_size, fee_rate=self.loss_fee_rate)
         return proposed if held == proposed.value else Price(held)
 
     def _stop_left_behind(self, plan: Plan, legs: tuple[TrackedOrder, ...], price: Decimal | None) -> bool:

@@ -144,16 +144,18 @@ def _widened(level: Decimal, entry: Decimal, outward: int, delta: Decimal, max_p
 
 
 def loss_capped_stop(plan: Plan, proposed: Decimal, previous: Decimal | None, cap: Decimal | None,
-                     tick: Decimal) -> Decimal:
+                     tick: Decimal, *, fee_rate: Decimal = ZERO) -> Decimal:
     """``proposed`` as a new stop of ``plan`` held to the per-trade loss ``cap``: what the plan holds may lose at most
-    ``cap`` between its entry and its stop, so a stop moving away from the entry stops at ``entry - cap / quantity``
-    (on the ``tick``, towards the entry); when ``previous`` is already beyond that (the cap set later), the stop
-    stays at ``previous``. A stop moving towards the entry, or no cap, no entry or nothing held: ``proposed``."""
+    ``cap`` between its entry and its stop, the fee (``fee_rate`` of the notional) of each included, so a stop moving
+    away from the entry stops where that loss is ``cap`` (for a long, ``(entry x (1 + fee) - cap / quantity) /
+    (1 - fee)``, on the ``tick`` towards the entry); when ``previous`` is already beyond that (the cap set later),
+    the stop stays at ``previous``. A stop moving towards the entry, or no cap, no entry or nothing held:
+    ``proposed``."""
     if cap is None or plan.entry_price is None or not plan.quantity:
         return proposed
     sign = plan.side.sign
     entry = plan.entry_price.value
-    floor = entry - sign * cap / plan.quantity.value
+    floor = (entry * (ONE + sign * fee_rate) - sign * cap / plan.quantity.value) / (ONE - sign * fee_rate)
     ticks = floor / tick
     floor = (ticks.to_integral_value(rounding=ROUND_CEILING if sign > 0 else ROUND_FLOOR)) * tick
     if (proposed - floor) * sign >= ZERO or (previous is not None and (proposed - previous) * sign >= ZERO):

@@ -151,7 +151,7 @@ class RiskManager:
         rooms = [(total / price, f"the exposure headroom {total}")]
         cap = self.trade_loss_cap(marks)
         if cap is not None:
-            per_unit = loss_at_stop(Decimal(1), price, stop)
+            per_unit = loss_at_stop(Decimal(1), price, stop, self.policy.trade_fee_rate)
             if per_unit > ZERO:
                 rooms.append((cap / per_unit, f"the per-trade loss cap {cap}"))
         return min(rooms, key=lambda room: room[0])

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import attrs
 
-from trader_core.model import ZERO, InvalidValueError, Price, Quantity, Side, Symbol, require_utc
+from trader_core.model import ONE, ZERO, InvalidValueError, Price, Quantity, Side, Symbol, require_utc
 from trader_core.portfolio import day_zone
 
 __all__ = [
@@ -73,6 +73,9 @@ class RiskPolicy:
     # absolute amount, and a percent of the bot's equity; the smaller binds).
     max_trade_loss: Decimal | None = None
     max_trade_loss_pct: Decimal | None = None
+    # The fee expected per side (a share of the notional): an entry and its exit at the stop each pay it, so the cap
+    # counts both (``loss_at_stop``).
+    trade_fee_rate: Decimal = ZERO
 
     def trade_loss_cap(self, equity: Decimal | None) -> Decimal | None:
         """What one entry may lose at its stop, in quote: the smaller of ``max_trade_loss`` and
@@ -84,12 +87,14 @@ class RiskPolicy:
         return min(caps) if caps else None
 
 
-def loss_at_stop(quantity: Decimal, price: Decimal, stop: Decimal | None) -> Decimal:
-    """What a long entry of ``quantity`` at ``price`` loses should it be sold at ``stop``, fees aside; its whole value
-    without a stop (a spot long can lose no more than what it paid)."""
+def loss_at_stop(quantity: Decimal, price: Decimal, stop: Decimal | None, fee_rate: Decimal = ZERO) -> Decimal:
+    """What a long entry of ``quantity`` at ``price`` loses should it be sold at ``stop``: the price distance plus the
+    fee (``fee_rate`` of the notional) of the buy and of the sell at the stop; without a stop, what it paid (its whole
+    value and the buy's fee: a spot long can lose no more)."""
     if stop is None:
-        return quantity * price
-    return quantity * max(price - stop, ZERO)
+        return quantity * price * (ONE + fee_rate)
+    sold = min(stop, price)  # a stop at or above the price sells at once, at the price
+    return quantity * (price - sold + fee_rate * (price + sold))
 
 
 @attrs.frozen
@@ -226,7 +231,8 @@ def check_entry(
         if len(taken) >= policy.bucket_max_positions:
             names = ", ".join(sorted(str(s) for s in taken))
             reasons.append(f"correlation bucket full ({names}: {len(taken)}/{policy.bucket_max_positions})")
-    if loss_cap is not None and (loss := loss_at_stop(quantity.value, price.value, stop)) > loss_cap:
+    if loss_cap is not None and (loss := loss_at_stop(quantity.value, price.value, stop,
+                                                      policy.trade_fee_rate)) > loss_cap:
         at = "at its stop" if stop is not None else "without a stop (its whole value)"
         reasons.append(f"loss {loss} {at} would exceed the per-trade cap {loss_cap}")
     if breach is not None:

@@ -481,9 +481,10 @@ class TradeActionHandler:
         entry = plan.entry_price.value if plan.entry_price is not None else reference
         held = plan.quantity.value if plan.status is PlanStatus.OPEN else sum(
             (o.request.quantity.value for o in self.executor.book.orders_of_plan(plan.plan_id, OrderRole.ENTRY)), ZERO)
-        loss = loss_at_stop(held, entry, stop)
+        fee = self.risk.policy.trade_fee_rate if self.risk is not None else ZERO
+        loss = loss_at_stop(held, entry, stop, fee)
         current, _ = protective_prices(plan, self.rules[plan.symbol])
-        if loss <= cap or loss <= loss_at_stop(held, entry, None if current is None else current.value):
+        if loss <= cap or loss <= loss_at_stop(held, entry, None if current is None else current.value, fee):
             return None
         return f"stop {stop:f} would put {loss.normalize():f} at risk, above the per-trade loss cap {cap.normalize():f}"
 
