@@ -112,7 +112,8 @@ def measured(argv: list[str], cwd: Path, log: Path, env: dict[str, str] | None =
 def measured_idle(ours_cmd: list[str], work: Path, round_no: int) -> tuple[float, float]:
     """Our run with ``bench/idle_strategy.py`` (a strategy that never trades) in place of SMA: the floor."""
     argv = [*ours_cmd, "--strategy", "idle_strategy:Idle", "--db", f"sqlite:///{work / f'idle-{round_no}.db'}"]
-    return measured(argv, work, work / f"idle-{round_no}.log", {**os.environ, "PYTHONPATH": str(ROOT / "bench")})
+    path = os.pathsep.join(p for p in (str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")) if p)
+    return measured(argv, work, work / f"idle-{round_no}.log", {**os.environ, "PYTHONPATH": path})
 
 
 def freqtrade_trades(folder: Path) -> list[dict[str, Any]]:
