@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from trader_sandbox.faults import GroupRate
 from trader_sandbox.state import Exchange
 
 __all__ = ["CONTROLS", "handle_control"]
@@ -68,6 +69,12 @@ def _rate_limit(ex: Exchange, body: Body, _q: Query) -> Any:
     return {"limit": limit}
 
 
+def _group_rates(ex: Exchange, body: Body, _q: Query) -> Any:
+    rates = {name: body.get(f"{name}_per_minute") for name in ("public", "private")}
+    ex.group_rates = {name: GroupRate(int(rate)) for name, rate in rates.items() if rate is not None}
+    return rates
+
+
 def _ban(ex: Exchange, body: Body, _q: Query) -> Any:
     import time
 
@@ -107,6 +114,7 @@ CONTROLS: dict[tuple[str, str], Control] = {
     ("POST", "/sandbox/balances"): _balances,
     ("POST", "/sandbox/clock"): _clock,
     ("POST", "/sandbox/rate_limit"): _rate_limit,
+    ("POST", "/sandbox/group_rates"): _group_rates,
     ("POST", "/sandbox/ban"): _ban,
     ("POST", "/sandbox/config"): _config,
     ("POST", "/sandbox/timer"): _timer,

@@ -142,3 +142,29 @@ class WeightLimiter:
                 self.ban_until = now + self.ban_seconds
                 return self.used, "418", self.ban_seconds
             return self.used, "429", max(0.0, self.window_start + self.window_s - now)
+
+
+class GroupRate:
+    """One group of Gemini's entry points (public, or private), limited as Gemini documents it: ``per_minute``
+    requests, a second's worth of them at once; past that five more are queued, each answered once the rate allows,
+    and any other meets 429 until the rate falls back (a token bucket a second deep, allowed five requests into
+    debt; a request in debt waits until its token has come)."""
+
+    QUEUED = 5
+
+    def __init__(self, per_minute: int) -> None:
+        self._lock = threading.Lock()
+        self.rate = per_minute / 60.0  # requests a second
+        self.tokens = self.rate
+        self.updated: float | None = None
+
+    def charge(self, now: float) -> tuple[bool, float]:
+        """Take one request at ``now``: (allowed, seconds to wait before answering it) or (False, Retry-After)."""
+        with self._lock:
+            if self.updated is not None:
+                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens - 1 < -self.QUEUED:
+                return False, (1 - self.tokens) / self.rate
+            self.tokens -= 1
+            return True, max(0.0, -self.tokens / self.rate)

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from trader_sandbox.faults import Fault
+from trader_sandbox.faults import Fault, GroupRate
 from trader_sandbox.gemini import GeminiHandler
 from trader_sandbox.server import SandboxHTTPServer
 from trader_sandbox.state import Exchange, Settings
@@ -111,6 +111,13 @@ class Sandbox:
                    ban_seconds: float = 120.0) -> None:
         """Request-weight budget per window (None: unlimited); past it 429, and 418 after ``ban_after`` 429s."""
         self.exchange.limiter.configure(limit, window_s, ban_after, ban_seconds)
+
+    def gemini_rates(self, public_per_minute: int | None = 120, private_per_minute: int | None = 600) -> None:
+        """Hold Gemini's request rates per group of entry points (its documented 120 public and 600 private a minute,
+        a second's worth at once and five more queued, then 429: ``GroupRate``); None leaves a group unlimited."""
+        self.exchange.group_rates = {name: GroupRate(per_minute) for name, per_minute in
+                                     (("public", public_per_minute), ("private", private_per_minute))
+                                     if per_minute is not None}
 
     def ban(self, seconds: float) -> None:
         """Answer 418 to every exchange request for ``seconds``."""

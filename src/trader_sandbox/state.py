@@ -15,7 +15,7 @@ from typing import Any
 from trader_sandbox.book import Accounts, fmt
 from trader_sandbox.clock import MarketClock, PricePath, rebase
 from trader_sandbox.engine import Engine
-from trader_sandbox.faults import Faults, WeightLimiter
+from trader_sandbox.faults import Faults, GroupRate, WeightLimiter
 from trader_sandbox.fixtures import DEFAULT_BALANCES, DEFAULT_SYMBOLS, Candle, load_candles, synthetic_candles
 from trader_sandbox.market import SymbolMarket
 
@@ -65,6 +65,8 @@ class Exchange:
         self.lock = threading.RLock()
         self.faults = Faults()
         self.limiter = WeightLimiter()
+        # Gemini's per-group request rates ("public", "private"), when the emulator holds them (empty: not held).
+        self.group_rates: dict[str, GroupRate] = {}
         self.order_times: list[float] = []  # when each order counted against ``order_limit_10s`` was placed
         self.keys = {settings.api_key: settings.secret}
         self.clock_skew_ms = 0
@@ -164,6 +166,7 @@ class Exchange:
                 self.start_driver()
             self.faults.clear()
             self.limiter.configure(None)
+            self.group_rates = {}
             self.clock_skew_ms = 0
             self.nonces.clear()
             self.order_times.clear()

@@ -34,6 +34,7 @@ from trader_core.model import (
     OrderType,
     Price,
     Quantity,
+    RateLimitedError,
     Side,
     Symbol,
 )
@@ -301,6 +302,46 @@ def test_an_order_is_not_held_behind_the_market_data_reads_before_it(harness: Cc
     tick_reads = [p for p in paths[2:] if p.startswith(("/v2/candles", "/v1/book", "/v1/pubticker"))]
     assert len(tick_reads) == 3
     assert paths.index("/v1/order/new") < paths.index(tick_reads[0]), f"the order waited for market data: {paths}"
+
+
+def test_the_adapter_keeps_within_geminis_request_rates_where_an_unpaced_client_meets_429(
+    harness: CcxtSandboxHarness,
+) -> None:
+    """Gemini answers 429 past its request rates (120 public and 600 private a minute, a second's worth at once and
+    five more queued), and the emulator now holds them. Ticks of the adapter (market data and an order at once, as a
+    tick sends them) all pass; the same burst from a client without its pacing meets 429."""
+    harness.fund(USDT, Decimal("10000"))
+    harness.sandbox.gemini_rates()
+    paced = CcxtExchange.create("gemini", clock=harness.clock, api_key=harness.sandbox.api_key,
+                                secret=harness.sandbox.secret, base_url=harness.sandbox.url, options={"timeout": 20000})
+    unpaced = CcxtExchange.create("gemini", clock=harness.clock, api_key=harness.sandbox.api_key,
+                                  secret=harness.sandbox.secret, base_url=harness.sandbox.url,
+                                  options={"enableRateLimit": False, "timeout": 20000})
+
+    async def ticks() -> list[Any]:
+        try:
+            await paced.fetch_instrument(BTC)
+            answers: list[Any] = []
+            for n in range(2):
+                answers += await asyncio.gather(
+                    paced.fetch_candles(BTC, TF, limit=5), paced.fetch_quote(BTC),
+                    *(paced.place_order(limit(f"rate-{n}-{k}", Side.BUY, "0.001", "29000")) for k in range(6)),
+                    paced.fetch_balances(), return_exceptions=True)
+            return answers
+        finally:
+            await paced.close()
+
+    async def burst() -> list[Any]:
+        try:
+            return list(await asyncio.gather(*(unpaced.fetch_quote(BTC) for _ in range(10)), return_exceptions=True))
+        finally:
+            await unpaced.close()
+
+    failed = [a for a in run(ticks()) if isinstance(a, BaseException)]
+    assert not failed, f"the adapter's own requests met {failed}"
+    harness.sandbox.gemini_rates()  # a fresh second's worth for the burst
+    limited = [a for a in run(burst()) if isinstance(a, RateLimitedError)]
+    assert 0 < len(limited) < 10, "two reads at once, five queued, the rest refused"
 
 
 def test_a_market_order_is_bounded_by_the_ticks_quote_without_a_read_of_its_own(harness: CcxtSandboxHarness) -> None:

@@ -41,6 +41,14 @@ class GeminiHandler(Handler):
         if limited is not None:
             error = GeminiError(429, "RateLimit", "Requests were made too frequently")
             return 429, error.body(), {"Retry-After": str(max(1, int(retry_after + 0.999)))}, False
+        group = ex.group_rates.get("public" if method == "GET" else "private")
+        if group is not None:
+            allowed, wait = group.charge(time.time())
+            if not allowed:
+                error = GeminiError(429, "RateLimit", "Requests were made too frequently")
+                return 429, error.body(), {"Retry-After": str(max(1, int(wait + 0.999)))}, False
+            if wait:
+                time.sleep(wait)  # queued: answered once the group's rate allows it
         try:
             with ex.lock:
                 if method == "GET":
