@@ -1,6 +1,6 @@
 """End to end on the emulator's Gemini face (no OCO there): after an entry fills, the plan's stop rests at the
 venue as a Gemini ``exchange stop limit`` and stays there when the bot stops; ``trader-app status`` says the
-venue holds the stop and the bot the target."""
+venue holds the stop and the bot the target. The bot runs within Gemini's request rates, which the emulator holds."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def test_a_gemini_plan_is_protected_by_a_venue_held_stop_that_outlives_the_bot(t
     (tmp_path / "signals.jsonl").write_text(json.dumps(line) + "\n")
     with running_sandbox(venue="gemini", candle_ms=1000, history=120) as sandbox:
         sandbox.start_timer(1.0)
+        sandbox.gemini_rates()  # Gemini's 120 public and 600 private requests a minute, held as Gemini holds them
         env = {**os.environ, "TRADER_EXCHANGE__API_KEY": sandbox.api_key,
                "TRADER_EXCHANGE__SECRET": sandbox.secret}
         bot = subprocess.Popen(
@@ -56,6 +57,8 @@ def test_a_gemini_plan_is_protected_by_a_venue_held_stop_that_outlives_the_bot(t
         assert sent[0]["options"] == ["immediate-or-cancel"]  # the market entry
         assert sent[1]["side"] == "sell"
         assert float(sent[1]["price"]) < float(sent[1]["stop_price"])
+        refused = [r["path"] for r in sandbox.requests() if r["status"] == 429]
+        assert not refused, f"the bot went past Gemini's request rates: {refused}"
 
     status = subprocess.run([APP, "status", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             check=False)
