@@ -320,12 +320,15 @@ def _start(folder: Path, sandbox: Sandbox, venue: Venue) -> subprocess.Popen[str
 
 
 def soak(folder: Path, restarts: int, fault_rate: float, seed: int, venue: Venue = VENUES["binance"], *,
-         thin_book: bool = False) -> dict[str, Any]:
-    """Run the soak in ``folder``; return the figures. ``thin_book``: spells of a thin book (``ThinBook``)."""
+         thin_book: bool = False, venue_rates: bool = False) -> dict[str, Any]:
+    """Run the soak in ``folder``; return the figures. ``thin_book``: spells of a thin book (``ThinBook``).
+    ``venue_rates``: the Gemini face holds Gemini's request rates (``Sandbox.gemini_rates``) besides the fault mix."""
     rng = random.Random(seed)
     with running_sandbox(venue=venue.name, candle_ms=1000, history=60 if venue.name == "binance" else 120,
                          balances={"USDT": Decimal(100_000), "BNB": Decimal(10)}) as sb:
         sb.start_timer(1.0)
+        if venue_rates:
+            sb.gemini_rates()
         _signals(folder / "signals.jsonl", datetime.now(UTC) + timedelta(seconds=3), restarts * 15 + 60)
         chaos, protection = Chaos(sb, fault_rate, rng, venue), Protection(sb)
         thin = ThinBook(sb, random.Random(seed + 1)) if thin_book else None
@@ -446,6 +449,7 @@ def _figures(folder: Path, sb: Sandbox, *, chaos: Chaos, protection: Protection,
         "late_restarts_net_not_awaiting_proof": len(net_other),
         "late_net_not_awaiting_proof_longest_s": round(max(net_other, default=0.0), 2),
         "longest_unprotected_any_s": round(max(stretches, default=0.0), 2),
+        "answered_429_by_the_venue_rates": sum(1 for e in log if e["status"] == 429 and not e["note"]),
         "circuit_trips": sum(e["event"] == "CircuitTripped" for e in events),
         "circuit_recoveries": sum(e["event"] == "CircuitRecovered" for e in events),
         "crashes": len(crashes), "crash_lines": crashes[:5], "startup_refusals": len(refused),
@@ -555,17 +559,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venue", choices=sorted(VENUES), default="binance", help="the emulator's face to trade on")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--keep", type=Path, help="run in this folder (kept) instead of a temporary one")
+    parser.add_argument("--gemini-rates", action="store_true",
+                        help="the Gemini face also holds Gemini's request rates (120 public, 600 private a minute)")
     parser.add_argument("--thin-book", action="store_true",
                         help="spells of a thin book: market orders and triggered stops fill in part and expire")
     args = parser.parse_args(argv)
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         figures = soak(args.keep, args.restarts, args.fault_rate, args.seed, VENUES[args.venue],
-                       thin_book=args.thin_book)
+                       thin_book=args.thin_book, venue_rates=args.gemini_rates)
     else:
         with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
             figures = soak(Path(folder), args.restarts, args.fault_rate, args.seed, VENUES[args.venue],
-                           thin_book=args.thin_book)
+                           thin_book=args.thin_book, venue_rates=args.gemini_rates)
     if args.json:
         print(json.dumps(figures))
     else:
