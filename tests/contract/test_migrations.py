@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -52,3 +53,36 @@ def test_a_database_stamped_by_newer_code_is_ahead_and_is_not_migrated(empty_sql
     assert is_ahead(empty_sqlite_url)
     with pytest.raises(StoreError, match="ffff_from_the_future"):
         upgrade_to_head(empty_sqlite_url)
+
+
+def test_the_entry_quantity_of_plans_stored_before_it_had_a_column_is_rebuilt_from_their_entry_fills(
+    tmp_path: Path,
+) -> None:
+    """Revision 0012 adds ``plans.entry_filled``; a plan stored before it gets the sum of its entry fills, to the
+    last digit (summed as decimals)."""
+    from alembic import command
+
+    from tests.contract.test_store_contract import a_fill, a_plan, a_run, seed
+    from trader_adapters.sql.migrate import alembic_config
+    from trader_adapters.sql.store import SqlStore
+    from trader_core.model import BotId, OrderRole, Quantity
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade_to_head(url)
+    store = SqlStore.open(url, BotId("b"))
+    entries = [attrs.evolve(a_fill(f"t-{n}"), role=OrderRole.ENTRY) for n in range(3)]
+    seed(store, runs=(a_run(),), plans=(a_plan("p-1").evolve(entry_filled=Quantity("0.00369")),), fills=(
+        *entries, a_fill("t-exit")))
+    store.close()
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0011")  # as a database written before the column
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        with engine.connect() as connection:
+            rebuilt = connection.execute(text("SELECT entry_filled FROM plans WHERE plan_id = 'p-1'")).scalar_one()
+    finally:
+        engine.dispose()
+    assert rebuilt == "0.00369000", "three entry fills of 0.00123, the exit fill left out"
+

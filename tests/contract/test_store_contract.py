@@ -104,7 +104,7 @@ def a_plan(
 def full_plan(plan_id: str = "p-full") -> Plan:
     return attrs.evolve(
         a_plan(plan_id),
-        quantity=Quantity("0.00000001"), entry_price=Price("123456789.123456789"),
+        quantity=Quantity("0.00000001"), entry_price=Price("123456789.123456789"), entry_filled=Quantity("0.00000002"),
         stop_price=Price("60000.5"), target_price=Price("70000.25"),
         stop_pct=Decimal("1.25"), target_pct=Decimal("2.500"), version=3,
         closed_at=at(90), exit_reason=ExitReason.TRAIL, reason="trailing stop hit",
@@ -360,6 +360,23 @@ def test_a_plan_update_with_the_next_version_is_stored(store: Store) -> None:
     assert stored == v2.evolve(reason="closed")
     assert stored is not None
     assert stored.version == 3
+
+
+def test_a_plan_read_back_keeps_what_its_entry_bought(store: Store) -> None:
+    """A plan whose entry filled in part is read back (a restart) with the quantity its entry bought, so a later
+    entry fill averages the entry price over both fills, not over itself alone."""
+    plan = a_plan("p-1")
+    seed(store, plans=(plan,))
+    part = plan.evolve(status=PlanStatus.OPEN, quantity=Quantity("0.01"), entry_filled=Quantity("0.01"),
+                       entry_price=Price("100000"))
+    with store.unit_of_work() as uow:
+        uow.plans.update(part)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        stored = uow.plans.find(PlanId("p-1"))
+    assert stored is not None
+    assert stored.entry_filled == Quantity("0.01")
+    assert stored == part
 
 
 @pytest.mark.parametrize("version", [1, 3, 5])

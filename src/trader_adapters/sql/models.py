@@ -175,6 +175,9 @@ class PlanRow(Base):
     target_price: Mapped[Decimal | None] = mapped_column(DecimalText)
     stop_pct: Mapped[Decimal | None] = mapped_column(DecimalText)
     target_pct: Mapped[Decimal | None] = mapped_column(DecimalText)
+    # The gross quantity the entry bought (revision 0012): the weight of ``entry_price`` when a later entry fill
+    # moves the average.
+    entry_filled: Mapped[Decimal | None] = mapped_column(DecimalText)
     version: Mapped[int] = mapped_column(Integer)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     exit_reason: Mapped[str | None] = mapped_column(String(_ENUM))
