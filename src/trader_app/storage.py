@@ -312,14 +312,19 @@ def _refuse_read_only(url: str) -> None:
                           "or a command that only reads (status, trades, report)")
 
 
-def open_store(url: str, bot: BotId, *, migrate: bool = True, read_only: bool = False) -> SqlStore:
+def open_store(url: str, bot: BotId, *, migrate: bool = True, read_only: bool = False,
+               must_exist: bool = False) -> SqlStore:
     """A ``SqlStore`` for ``bot`` at ``url``, its schema at head.
 
     With ``migrate``, an older schema is upgraded (a SQLite file is backed up first); a schema
     newer than this code is refused. With ``read_only`` the database must exist and is opened for reading only
-    (a read-only file works). Every failure is a ``ConfigError`` whose text hides credentials.
+    (a read-only file works); with ``must_exist`` a missing SQLite file is refused rather than created (a command
+    that only works on what a run stored). Every failure is a ``ConfigError`` whose text hides credentials.
     """
     from trader_adapters.sql.store import SqlStore
+
+    if must_exist:
+        _require_existing_sqlite(url)
 
     if read_only:
         state = schema_state(url, must_exist=True)  # never creates a missing file

@@ -110,6 +110,14 @@ def test_read_only_commands_do_not_create_a_missing_file(tmp_path: Path) -> None
     assert not (tmp_path / "missing.db").exists()
 
 
+def test_rebuild_does_not_create_a_missing_database(tmp_path: Path) -> None:
+    """A mistyped ``--db`` used to leave a migrated, empty database behind, then say the bot had no runs."""
+    result = app(tmp_path, "rebuild", "--db", "sqlite:///missing.db")
+    assert result.returncode == 2
+    assert one_error_line(result).endswith("no database file at missing.db")
+    assert not (tmp_path / "missing.db").exists()
+
+
 def test_run_creates_an_empty_file_and_upgrades_a_baseline_database_silently(tmp_path: Path) -> None:
     (tmp_path / "empty.db").touch()
     first = app(tmp_path, "run", "--days", "1", "--db", "sqlite:///empty.db")

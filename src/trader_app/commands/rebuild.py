@@ -42,7 +42,7 @@ def rebuild_command(db: str, bot: str, run: str | None, day_timezone: str) -> in
         run_id = RunId(run) if run else None
     except InvalidValueError as exc:
         raise ConfigError(str(exc)) from exc
-    store = open_store(db, bot_id)
+    store = open_store(db, bot_id, must_exist=True)  # a mistyped --db must not leave an empty database behind
     try:
         with store.unit_of_work() as uow:
             record = uow.runs.find(run_id) if run_id else uow.runs.find_latest()

@@ -206,10 +206,24 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
         wired.orchestrator.guard = lease.guard
         bind_llm(strategy, store, wired.orchestrator)
 
+        interrupted: list[str] = []
+
+        def on_signal(number: int, _frame: object) -> None:
+            # A replay never waits on its event loop, so a handler there would run only at the end: this one runs
+            # between two candles. The first signal ends the replay after the current candle, a second at once.
+            if interrupted:
+                os._exit(130)
+            interrupted.append(signal.Signals(number).name)
+            print(f"trader-app: {interrupted[0]} received, stopping the replay after this candle", file=sys.stderr)
+            wired.orchestrator.request_stop(f"signal {interrupted[0]}")
+
         async def run_then_close() -> RunSummary:
+            previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
             try:
                 return await wired.orchestrator.run_until_stopped(elapsed)
             finally:
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
                 await close_llm(strategy)  # in the loop its connections belong to
 
         # One transaction per REPLAY_BATCH_TICKS candles: the run record is committed as RUNNING at the first
@@ -232,6 +246,9 @@ def _replay(settings: Settings, series: Mapping[Symbol, Sequence[Candle]], strat
         if wired.orchestrator.replay_broken is not None:
             # Shown after the summary (what the replay did until then), as one line, exit 1.
             return summary, RunFailedError(f"{wired.orchestrator.replay_broken} (run {summary.run_id} is incomplete)")
+        if interrupted:
+            return summary, RunFailedError(f"the replay was stopped by {interrupted[0]} before the end of its data "
+                                           f"(run {summary.run_id} covers its candles until then)")
         return summary, _record_failed(wired.orchestrator.record_failed, summary.run_id)
     finally:
         lease.release()
