@@ -240,6 +240,8 @@ class UpgradeResult:
 
 def _require_existing_sqlite(url: str) -> None:
     path = sqlite_path(url)
+    if path is not None and path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a database file")
     if path is not None and not path.is_file():
         raise ConfigError(f"no database file at {path}")
 
